@@ -1,0 +1,61 @@
+"""Command-line entry point: ``experiments run | simulate | analyze | power | clv``.
+
+Each sub-command lives in :mod:`experiments.commands.<name>` and exposes ``register(subparsers)``,
+which adds its parser and sets ``func``. Any :class:`~experiments.errors.ExperimentsError` is printed
+on one line to stderr and the process exits with status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from experiments import __version__
+from experiments.errors import ExperimentsError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS: tuple[str, ...] = ("run", "simulate", "analyze", "power", "clv")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in one line with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every available sub-command."""
+    parser = _Parser(prog="experiments", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"experiments {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"experiments.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command not built yet
+            if exc.name != f"experiments.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ExperimentsError as exc:
+        print(f"experiments {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"experiments {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Every path of the project, anchored in one place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "DATA_DIR",
+    "HILLSTROM_CSV",
+    "ASOS_PARQUET",
+    "NOTEBOOKS_DIR",
+    "PROJECT_ROOT",
+    "REPORTS_DIR",
+    "SHARED_DATA_DIR",
+    "notebook_path",
+]
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _find_root() -> Path:
+    """Project root: the folder holding ``pyproject.toml`` above the package, else the cwd."""
+    for parent in _PACKAGE_DIR.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "notebooks").is_dir():
+            return parent
+    return Path.cwd()
+
+
+PROJECT_ROOT: Path = Path(os.environ.get("EXPERIMENTS_ROOT", _find_root()))
+NOTEBOOKS_DIR: Path = PROJECT_ROOT / "notebooks"
+DATA_DIR: Path = PROJECT_ROOT / "data"
+REPORTS_DIR: Path = Path(os.environ.get("EXPERIMENTS_REPORTS_DIR", PROJECT_ROOT / "reports"))
+#: Real experiment files live outside the project (never committed); override with EXPERIMENTS_SHARED_DATA.
+SHARED_DATA_DIR: Path = Path(
+    os.environ.get("EXPERIMENTS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
+)
+HILLSTROM_CSV: Path = SHARED_DATA_DIR / "hillstrom" / "hillstrom.csv"
+ASOS_PARQUET: Path = SHARED_DATA_DIR / "asos" / "asos_digital_experiments_dataset.parquet"
+
+
+def notebook_path(study: str) -> Path:
+    """Path of the notebook of ``study`` (e.g. ``"remarketing"``)."""
+    return NOTEBOOKS_DIR / f"{study}.ipynb"
