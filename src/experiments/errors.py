@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ExperimentsError", "ParameterError", "DataError", "FitError"]
+__all__ = ["DataError", "ExperimentsError", "FitError", "ParameterError"]
 
 
 class ExperimentsError(ValueError):

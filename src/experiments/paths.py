@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 __all__ = [
+    "ASOS_PARQUET",
     "DATA_DIR",
     "HILLSTROM_CSV",
-    "ASOS_PARQUET",
     "NOTEBOOKS_DIR",
     "PROJECT_ROOT",
     "REPORTS_DIR",

@@ -77,7 +77,9 @@ def verdict(
     return HTML(box)
 
 
-def table(frame: pl.DataFrame, *, caption: str | None = None, formats: Mapping[str, str] | None = None) -> HTML:
+def table(
+    frame: pl.DataFrame, *, caption: str | None = None, formats: Mapping[str, str] | None = None
+) -> HTML:
     """A small frame as an HTML table; ``formats`` maps a column to a :func:`fmt` kind."""
     formats = dict(formats or {})
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
@@ -92,7 +94,8 @@ def table(frame: pl.DataFrame, *, caption: str | None = None, formats: Mapping[s
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return HTML(
-        f'<table class="result-table">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<table class="result-table">{cap}<thead><tr>{head}</tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
     )
 
 

@@ -1,0 +1,166 @@
+"""Per-arm sufficient statistics gathered in one polars pass, mergeable across partitions.
+
+For every arm (and segment) and metric ``m`` the pass keeps the count of non-missing values, the sum and
+the sum of squares; for every covariate ``x`` also its sums and the cross-product ``sum(m * x)``. Every
+test in :mod:`experiments.stats` works from these numbers only, so ten million rows cost one scan and
+partitions (files, workers) merge exactly by adding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from experiments.errors import DataError
+
+__all__ = ["ArmStatistics", "SampleStats", "gather"]
+
+_SEP = "."
+
+
+@dataclass(frozen=True)
+class SampleStats:
+    """Count, sum and sum of squares of one metric in one arm."""
+
+    n: int
+    sum: float
+    sum_squares: float
+
+    @property
+    def mean(self) -> float:
+        """Sample mean (nan when empty)."""
+        return self.sum / self.n if self.n else float("nan")
+
+    @property
+    def variance(self) -> float:
+        """Unbiased sample variance (ddof = 1), never below zero."""
+        if self.n < 2:
+            return float("nan")
+        return max((self.sum_squares - self.sum**2 / self.n) / (self.n - 1), 0.0)
+
+    @classmethod
+    def from_moments(cls, n: int, mean: float, variance: float) -> SampleStats:
+        """Build from a count, mean and (ddof = 1) variance, as in per-arm summary files."""
+        return cls(n=int(n), sum=mean * n, sum_squares=variance * (n - 1) + n * mean**2)
+
+
+@dataclass(frozen=True)
+class ArmStatistics:
+    """The sufficient statistics of an experiment table: one row per arm (and segment).
+
+    ``frame`` columns: the arm column, the optional segment column, ``n`` (rows), and for each metric
+    ``m``: ``m.n``, ``m.sum``, ``m.sumsq``; for each covariate ``x``: ``x.n``, ``x.sum``, ``x.sumsq``
+    and ``m.x.sumxy``.
+    """
+
+    frame: pl.DataFrame
+    arm: str
+    metrics: tuple[str, ...]
+    covariates: tuple[str, ...] = ()
+    segment: str | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        """Grouping columns."""
+        return [self.arm] + ([self.segment] if self.segment else [])
+
+    @property
+    def arms(self) -> list[str]:
+        """Arm labels, in first-seen order of the table."""
+        return [str(a) for a in self.frame[self.arm].unique(maintain_order=True).to_list()]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per arm (summed over segments)."""
+        agg = self.frame.group_by(self.arm, maintain_order=True).agg(pl.col("n").sum())
+        return {str(a): int(n) for a, n in agg.iter_rows()}
+
+    def segments(self) -> list[str]:
+        """Segment labels (empty without a segment column)."""
+        if not self.segment:
+            return []
+        return sorted(str(s) for s in self.frame[self.segment].unique().to_list())
+
+    def _rows(self, arm: str, segment: str | None) -> pl.DataFrame:
+        rows = self.frame.filter(pl.col(self.arm).cast(pl.String) == arm)
+        if segment is not None:
+            if not self.segment:
+                raise DataError("no segment column was gathered")
+            rows = rows.filter(pl.col(self.segment).cast(pl.String) == segment)
+        return rows
+
+    def stats(self, arm: str, metric: str, segment: str | None = None) -> SampleStats:
+        """Sufficient statistics of ``metric`` in ``arm`` (summed over segments unless one is named)."""
+        rows = self._rows(arm, segment)
+        cols = [f"{metric}{_SEP}n", f"{metric}{_SEP}sum", f"{metric}{_SEP}sumsq"]
+        n, s, ss = (float(rows[c].sum()) for c in cols)
+        return SampleStats(n=int(n), sum=s, sum_squares=ss)
+
+    def cross(self, arm: str, metric: str, covariate: str, segment: str | None = None) -> float:
+        """``sum(metric * covariate)`` in ``arm``."""
+        return float(self._rows(arm, segment)[f"{metric}{_SEP}{covariate}{_SEP}sumxy"].sum())
+
+    def merge(self, other: ArmStatistics) -> ArmStatistics:
+        """Exact merge of the statistics of two partitions of the same experiment."""
+        if (self.arm, self.metrics, self.covariates, self.segment) != (
+            other.arm,
+            other.metrics,
+            other.covariates,
+            other.segment,
+        ):
+            raise DataError("cannot merge statistics gathered with different columns")
+        both = pl.concat([self.frame, other.frame], how="vertical_relaxed")
+        sums = [pl.col(c).sum() for c in self.frame.columns if c not in self.keys]
+        merged = both.group_by(self.keys, maintain_order=True).agg(sums)
+        return ArmStatistics(merged, self.arm, self.metrics, self.covariates, self.segment)
+
+
+def gather(
+    data: pl.DataFrame | pl.LazyFrame,
+    *,
+    arm: str,
+    metrics: Sequence[str],
+    covariates: Sequence[str] = (),
+    segment: str | None = None,
+) -> ArmStatistics:
+    """Gather per-arm sufficient statistics in one pass.
+
+    Parameters
+    ----------
+    data
+        Experiment table, one row per unit (a lazy frame is scanned once).
+    arm
+        Column with the arm label of each unit.
+    metrics, covariates
+        Numeric (or boolean) columns; missing values are left out of that column's counts.
+    segment
+        Optional column to split each arm by.
+
+    Returns
+    -------
+    ArmStatistics
+    """
+    lf = data.lazy()
+    keys = [arm] + ([segment] if segment else [])
+    aggs: list[pl.Expr] = [pl.len().alias("n")]
+    cols = list(dict.fromkeys([*metrics, *covariates]))
+    for c in cols:
+        x = pl.col(c).cast(pl.Float64)
+        aggs += [
+            x.count().alias(f"{c}{_SEP}n"),
+            x.sum().alias(f"{c}{_SEP}sum"),
+            (x * x).sum().alias(f"{c}{_SEP}sumsq"),
+        ]
+    for m in metrics:
+        for c in covariates:
+            xy = pl.col(m).cast(pl.Float64) * pl.col(c).cast(pl.Float64)
+            aggs.append(xy.sum().alias(f"{m}{_SEP}{c}{_SEP}sumxy"))
+    frame = (
+        lf.group_by(keys)
+        .agg(aggs)
+        .with_columns(pl.col(k).cast(pl.String) for k in keys)
+        .sort(keys)
+        .collect()
+    )
+    return ArmStatistics(frame, arm, tuple(metrics), tuple(covariates), segment)
