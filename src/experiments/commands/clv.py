@@ -1,0 +1,175 @@
+"""``experiments clv``: BG/NBD and Gamma-Gamma fits on a real transaction log (CSV or parquet).
+
+Example::
+
+    experiments clv transactions.csv --customer customer_id --date date --amount amount \\
+        --calibration-end 1997-09-30 --holdout-end 1998-06-30 --time-unit week --json -
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["handler", "register", "run_clv"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``clv`` parser."""
+    p = subparsers.add_parser(
+        "clv",
+        help="fit BG/NBD and Gamma-Gamma to a transaction log",
+        description="Fit BG/NBD (purchases) and Gamma-Gamma (order value) to a transaction log, "
+        "one row per transaction; optionally check the purchase model on a holdout period.",
+    )
+    p.add_argument("file", help="transaction log, .csv or .parquet")
+    p.add_argument("--customer", required=True, help="customer id column")
+    p.add_argument("--date", required=True, help="transaction date column")
+    p.add_argument("--amount", required=True, help="transaction amount column")
+    p.add_argument("--calibration-end", required=True, help="last day of the calibration period, YYYY-MM-DD")
+    p.add_argument("--holdout-end", help="last day of the holdout period, YYYY-MM-DD")
+    p.add_argument("--time-unit", default="week", help="day or week (default week)")
+    p.add_argument("--pareto", action="store_true", help="also fit the Pareto/NBD model")
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH, or to stdout with -")
+    p.set_defaults(func=handler)
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def run_clv(
+    file: str | Path,
+    *,
+    customer: str,
+    date: str,
+    amount: str,
+    calibration_end: str,
+    holdout_end: str | None = None,
+    time_unit: str = "week",
+    pareto: bool = False,
+) -> dict[str, Any]:
+    """Load, summarise and fit; return the JSON-ready result (raises on bad input or no convergence)."""
+    from experiments.stats.clv import fit_bgnbd, fit_gamma_gamma, fit_pareto_nbd
+    from experiments.transactions import load_transactions, parse_date, rfm_summary
+    from experiments.validation import as_choice
+
+    unit = as_choice("time_unit", time_unit, ("day", "week"))
+    cal_end = parse_date("calibration_end", calibration_end)
+    hold_end = parse_date("holdout_end", holdout_end) if holdout_end is not None else None
+    tx = load_transactions(file, customer=customer, date=date, amount=amount)
+    rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
+    f = rfm.frame
+    x, tx_, big_t = f["frequency"].to_numpy(), f["recency"].to_numpy(), f["T"].to_numpy()
+    bg = fit_bgnbd(x, tx_, big_t)
+    gg = fit_gamma_gamma(x, f["monetary_value"].to_numpy())
+    out: dict[str, Any] = {
+        "file": str(file),
+        "n_transactions": tx.height,
+        "n_customers": rfm.n_customers,
+        "n_repeat_customers": rfm.n_repeat_customers,
+        "first_date": str(rfm.first_date),
+        "last_date": str(rfm.last_date),
+        "calibration_end": str(cal_end),
+        "time_unit": unit,
+        "bgnbd": {k: _clean(getattr(bg, k)) for k in ("r", "alpha", "a", "b", "log_likelihood")},
+        "gamma_gamma": {
+            "p": gg.p,
+            "q": gg.q,
+            "v": gg.v,
+            "log_likelihood": gg.log_likelihood,
+            "n_customers": gg.n_customers,
+            "mean_order_value": _clean(gg.mean_order_value),
+        },
+    }
+    if pareto:
+        pn = fit_pareto_nbd(x, tx_, big_t)
+        out["pareto_nbd"] = {k: getattr(pn, k) for k in ("r", "alpha", "s", "beta", "log_likelihood")}
+    if hold_end is not None:
+        length = rfm.holdout_length
+        predicted = bg.conditional_expected_purchases(length, x, tx_, big_t)
+        actual = f["holdout_purchases"].to_numpy()
+        out["holdout"] = {
+            "holdout_end": str(hold_end),
+            "length": length,
+            "predicted_repeat_purchases": float(predicted.sum()),
+            "actual_repeat_purchases": int(actual.sum()),
+            "relative_error": float(predicted.sum() / actual.sum() - 1) if actual.sum() else None,
+            "mean_absolute_error_per_customer": float(abs(predicted - actual).mean()),
+        }
+        if pareto:
+            pp = pn.conditional_expected_purchases(length, x, tx_, big_t)
+            out["holdout"]["pareto_nbd_predicted_repeat_purchases"] = float(pp.sum())
+    return out
+
+
+def _summary_text(r: dict[str, Any]) -> str:
+    bg, gg = r["bgnbd"], r["gamma_gamma"]
+    lines = [
+        f"{r['n_transactions']:,} transactions, {r['n_customers']:,} customers "
+        f"({r['n_repeat_customers']:,} with a repeat purchase) up to {r['calibration_end']} "
+        f"(time unit: {r['time_unit']})",
+        f"BG/NBD      r={bg['r']:.4f} alpha={bg['alpha']:.4f} a={bg['a']:.4f} b={bg['b']:.4f} "
+        f"log-likelihood {bg['log_likelihood']:.2f}",
+        f"Gamma-Gamma p={gg['p']:.4f} q={gg['q']:.4f} v={gg['v']:.4f} "
+        f"(mean order value {gg['mean_order_value'] or float('inf'):.2f})",
+    ]
+    if "pareto_nbd" in r:
+        pn = r["pareto_nbd"]
+        lines.append(
+            f"Pareto/NBD  r={pn['r']:.4f} alpha={pn['alpha']:.4f} s={pn['s']:.4f} beta={pn['beta']:.4f} "
+            f"log-likelihood {pn['log_likelihood']:.2f}"
+        )
+    if "holdout" in r:
+        h = r["holdout"]
+        lines.append(
+            f"Holdout to {h['holdout_end']} ({h['length']:.1f} {r['time_unit']}s): predicted "
+            f"{h['predicted_repeat_purchases']:,.1f} repeat purchases, "
+            f"actual {h['actual_repeat_purchases']:,}"
+        )
+    return "\n".join(lines)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path = path.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Run ``experiments clv``; returns the exit status."""
+    from experiments.errors import DataError
+
+    if args.json and args.json != "-" and not Path(args.json).resolve().parent.is_dir():
+        raise DataError(f"--json folder does not exist: {str(Path(args.json).parent)!r}")
+    result = run_clv(
+        args.file,
+        customer=args.customer,
+        date=args.date,
+        amount=args.amount,
+        calibration_end=args.calibration_end,
+        holdout_end=args.holdout_end,
+        time_unit=args.time_unit,
+        pareto=args.pareto,
+    )
+    if args.json == "-":
+        sys.stdout.write(json.dumps(result) + "\n")
+        return 0
+    if args.json:
+        _write_atomic(Path(args.json), json.dumps(result, indent=2) + "\n")
+    print(_summary_text(result))
+    return 0
