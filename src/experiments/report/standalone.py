@@ -1,0 +1,62 @@
+"""One-page offline HTML made of escaped HTML fragments and altair charts (vega inlined once)."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+
+import altair as alt
+
+from experiments.report.offline import vega_bundle
+
+__all__ = ["PAGE_CSS", "render_page"]
+
+PAGE_CSS = """
+body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 1040px;
+       margin: 0 auto; padding: 16px 28px 40px 28px; color: #222; font-size: 15px; line-height: 1.5; }
+h1 { font-size: 26px; margin-bottom: 4px; } h2 { font-size: 20px; margin-top: 28px; }
+table.result-table { border-collapse: collapse; margin: 6px 0 14px 0; font-size: 13px; }
+table.result-table th, table.result-table td { border-bottom: 1px solid #ddd; padding: 4px 10px;
+  text-align: right; }
+table.result-table th:first-child, table.result-table td:first-child { text-align: left; }
+table.result-table caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 4px; }
+.chart { margin: 10px 0 18px 0; }
+.muted { color: #666; font-size: 12px; }
+"""
+
+
+def _chart_block(chart: alt.TopLevelMixin, index: int) -> str:
+    spec = json.dumps(chart.to_dict()).replace("</", "<\\/")
+    return (
+        f'<div class="chart" id="chart-{index}"></div>\n'
+        f'<script type="text/javascript">vegaEmbed("#chart-{index}", {spec}, {{"mode": "vega-lite"}})'
+        '.catch(function(e){document.getElementById("chart-' + str(index)
+        + '").innerHTML = "<pre style=\\"color:red\\">" + e + "</pre>";});</script>'
+    )
+
+
+def render_page(title: str, blocks: Sequence[str | alt.TopLevelMixin]) -> str:
+    """A complete HTML page that opens offline.
+
+    Parameters
+    ----------
+    title
+        Page title (escaped).
+    blocks
+        HTML fragments, inserted as given (escape user text before), and altair charts, in order;
+        the vega bundle is inlined only when there is a chart.
+    """
+    body = []
+    has_chart = any(not isinstance(b, str) for b in blocks)
+    script = f"<script type=\"text/javascript\">{vega_bundle()}</script>\n" if has_chart else ""
+    for i, block in enumerate(blocks):
+        body.append(block if isinstance(block, str) else _chart_block(block, i))
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">\n"
+        f"<title>{html.escape(title)}</title>\n<style>{PAGE_CSS}</style>\n"
+        f"{script}</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
