@@ -1,0 +1,127 @@
+"""Calibration studies: vectorised estimators equal the package's, and measured rates are nominal."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import polars as pl
+import pytest
+
+from experiments.errors import ParameterError
+from experiments.stats import SampleStats, gather, mean_effect, proportion_effect
+from experiments.stats import calibration as cal
+from experiments.stats.cuped import cuped_effect
+
+
+# ---------------------------------------------------------------- vectorised twins == package
+def test_proportion_arrays_equal_proportion_effect() -> None:
+    c1, c0 = cal.simulate_proportions(replications=5, n_per_arm=800, base_rate=0.08, diff=0.02, seed=3)
+    est = cal.proportion_arrays(c1, 800, c0, 800, alpha=0.1)
+    for i in range(5):
+        ref = proportion_effect(SampleStats(800, float(c1[i]), float(c1[i])),
+                                SampleStats(800, float(c0[i]), float(c0[i])), alpha=0.1)
+        assert est.diff[i] == pytest.approx(ref.diff, abs=1e-14)
+        assert est.se[i] == pytest.approx(ref.se, rel=1e-12)
+        assert est.ci_low[i] == pytest.approx(ref.ci_low, abs=1e-12)
+        assert est.ci_high[i] == pytest.approx(ref.ci_high, abs=1e-12)
+        assert est.p_value[i] == pytest.approx(ref.p_value, rel=1e-9, abs=1e-15)
+
+
+def test_spend_sums_equal_gather_on_rows() -> None:
+    t, c = cal.simulate_spend(replications=3, n_per_arm=50, lift=0.1, seed=11)
+    rows = cal.spend_rows(replications=3, n_per_arm=50, lift=0.1, seed=11)
+    for i in range(3):
+        table = gather(rows.filter(pl.col("replication") == i), arm="arm", metrics=["spend"],
+                       covariates=["history"])
+        for label, s in (("treatment", t), ("control", c)):
+            assert table.stats(label, "spend").sum == pytest.approx(s.y[i], rel=1e-12)
+            assert table.stats(label, "spend").sum_squares == pytest.approx(s.yy[i], rel=1e-12)
+            assert table.stats(label, "history").sum_squares == pytest.approx(s.xx[i], rel=1e-12)
+            assert table.cross(label, "spend", "history") == pytest.approx(s.xy[i], rel=1e-12)
+
+
+def test_welch_and_cuped_arrays_equal_package_estimators() -> None:
+    t, c = cal.simulate_spend(replications=4, n_per_arm=300, lift=0.2, seed=5)
+    welch = cal.welch_arrays(t, c, alpha=0.05)
+    cuped = cal.cuped_arrays(t, c, alpha=0.05)
+    for i in range(4):
+        ref = mean_effect(t.sample_stats(i), c.sample_stats(i))
+        for k in ("diff", "se", "ci_low", "ci_high", "p_value"):
+            assert getattr(welch, k)[i] == pytest.approx(getattr(ref, k), rel=1e-9), k
+        table = cal.ArmSums.table(t, c, i)
+        ref = cuped_effect(table, arm="treatment", control="control", metric="spend",
+                           covariates=["history"])
+        for k in ("diff", "se", "ci_low", "ci_high", "p_value"):
+            assert getattr(cuped, k)[i] == pytest.approx(getattr(ref, k), rel=1e-8), k
+
+
+# ---------------------------------------------------------------- calibration (small, fast)
+def test_binary_aa_false_positive_rate_and_coverage() -> None:
+    s = cal.binary_study(replications=4000, n_per_arm=4000, base_rate=0.1, seed=1)
+    assert s.reject.name == "false-positive rate"
+    assert 0.04 <= s.reject.rate <= 0.06
+    assert s.reject.contains_target or abs(s.reject.rate - 0.05) < 0.008
+    assert s.coverage.rate == pytest.approx(1 - s.reject.rate)  # Wald test and interval agree
+    assert abs(s.bias) < 4 * s.bias_se
+
+
+def test_binary_ab_coverage_of_true_difference() -> None:
+    s = cal.binary_study(replications=3000, n_per_arm=3000, base_rate=0.1, diff=0.02, seed=2)
+    assert s.reject.name == "power"
+    assert 0.935 <= s.coverage.rate <= 0.965
+    assert s.reject.rate > 0.7
+
+
+def test_cuped_is_unbiased_narrower_and_covers() -> None:
+    s = cal.cuped_study(replications=600, n_per_arm=1000, lift=0.1, seed=4)
+    assert s.true_diff == pytest.approx(0.1 * cal.SpendModel().mean_spend)
+    assert s.width_ratio < 0.9
+    assert s.width_ratio == pytest.approx(s.expected_width_ratio, abs=0.03)
+    for arm in (s.unadjusted, s.cuped):
+        assert abs(arm.bias) < 4 * arm.bias_se
+        assert 0.92 <= arm.coverage.rate <= 0.975
+    assert s.to_frame().height == 2
+    assert set(s.to_dict()) >= {"width_ratio", "cuped", "unadjusted"}
+
+
+def test_same_seed_same_numbers_and_seed_matters() -> None:
+    a = cal.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=9)
+    b = cal.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=9)
+    d = cal.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=10)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], d[0])
+    # whole blocks of replications do not depend on how many are drawn
+    short = cal.simulate_proportions(replications=2 * cal.BLOCK_REPLICATIONS, n_per_arm=100,
+                                     base_rate=0.3, seed=9)
+    assert np.array_equal(short[0], a[0][: 2 * cal.BLOCK_REPLICATIONS])
+
+
+def test_simulated_looks_are_cumulative() -> None:
+    c1, c0, n = cal.simulate_looks(replications=7, looks=5, n_per_look=40, base_rate=0.5, seed=0)
+    assert c1.shape == c0.shape == (7, 5)
+    assert np.all(np.diff(c1, axis=1) >= 0) and np.all(c1 <= n)
+    assert n.tolist() == [40, 80, 120, 160, 200]
+
+
+def test_measured_rate_wilson_interval() -> None:
+    r = cal.measured_rate("fpr", 50, 1000, target=0.05)
+    assert r.rate == 0.05 and r.ci_low < 0.05 < r.ci_high and r.contains_target
+    assert r.ci_low == pytest.approx(0.03813, abs=1e-4)  # Wilson, statsmodels proportion_confint
+    assert "5.00%" in r.summary()
+    assert cal.measured_rate("x", np.array([True, False, False, False]), target=0.5).rate == 0.25
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"replications": 0}, "replications"),
+        ({"n_per_arm": 1}, "n_per_arm"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"base_rate": 1.2}, "base_rate"),
+        ({"base_rate": 0.99, "diff": 0.05}, "base_rate + diff"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs: dict, name: str) -> None:
+    with pytest.raises(ParameterError, match=re.escape(repr(name))):
+        cal.binary_study(**{"replications": 10, "n_per_arm": 100} | kwargs)
