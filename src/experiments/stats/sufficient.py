@@ -98,8 +98,19 @@ class ArmStatistics:
         return SampleStats(n=int(n), sum=s, sum_squares=ss)
 
     def cross(self, arm: str, metric: str, covariate: str, segment: str | None = None) -> float:
-        """``sum(metric * covariate)`` in ``arm``."""
-        return float(self._rows(arm, segment)[f"{metric}{_SEP}{covariate}{_SEP}sumxy"].sum())
+        """``sum(metric * covariate)`` in ``arm``.
+
+        Any gathered pair works in either order (metric × covariate, covariate × covariate, or a pair
+        named in ``gather(pairs=...)``); a column with itself gives its sum of squares.
+        """
+        rows = self._rows(arm, segment)
+        if metric == covariate:
+            return float(rows[f"{metric}{_SEP}sumsq"].sum())
+        for a, b in ((metric, covariate), (covariate, metric)):
+            name = f"{a}{_SEP}{b}{_SEP}sumxy"
+            if name in rows.columns:
+                return float(rows[name].sum())
+        raise DataError(f"the cross-product of {metric!r} and {covariate!r} was not gathered")
 
     def merge(self, other: ArmStatistics) -> ArmStatistics:
         """Exact merge of the statistics of two partitions of the same experiment."""
@@ -123,6 +134,7 @@ def gather(
     metrics: Sequence[str],
     covariates: Sequence[str] = (),
     segment: str | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> ArmStatistics:
     """Gather per-arm sufficient statistics in one pass.
 
@@ -136,6 +148,9 @@ def gather(
         Numeric (or boolean) columns; missing values are left out of that column's counts.
     segment
         Optional column to split each arm by.
+    pairs
+        Extra ``(a, b)`` column pairs whose cross-product ``sum(a * b)`` is kept (e.g. numerator and
+        denominator of a ratio metric). Covariate × covariate products are always kept.
 
     Returns
     -------
@@ -156,6 +171,23 @@ def gather(
         for c in covariates:
             xy = pl.col(m).cast(pl.Float64) * pl.col(c).cast(pl.Float64)
             aggs.append(xy.sum().alias(f"{m}{_SEP}{c}{_SEP}sumxy"))
+    extra = [(a, b) for i, a in enumerate(covariates) for b in covariates[i + 1 :]] + list(pairs)
+    seen = {(m, c) for m in metrics for c in covariates}
+    for a, b in extra:
+        if a == b or (a, b) in seen or (b, a) in seen:
+            continue
+        seen.add((a, b))
+        for c in (a, b):
+            if c not in cols:
+                cols.append(c)
+                x = pl.col(c).cast(pl.Float64)
+                aggs += [
+                    x.count().alias(f"{c}{_SEP}n"),
+                    x.sum().alias(f"{c}{_SEP}sum"),
+                    (x * x).sum().alias(f"{c}{_SEP}sumsq"),
+                ]
+        xy = pl.col(a).cast(pl.Float64) * pl.col(b).cast(pl.Float64)
+        aggs.append(xy.sum().alias(f"{a}{_SEP}{b}{_SEP}sumxy"))
     frame = (
         lf.group_by(keys)
         .agg(aggs)
