@@ -125,3 +125,71 @@ def test_measured_rate_wilson_interval() -> None:
 def test_bad_arguments_are_rejected(kwargs: dict, name: str) -> None:
     with pytest.raises(ParameterError, match=re.escape(repr(name))):
         cal.binary_study(**{"replications": 10, "n_per_arm": 100} | kwargs)
+
+
+# ---------------------------------------------------------------- power, peeking, replay
+def test_power_matches_the_power_calculation() -> None:
+    s = cal.power_study(replications=3000, n_per_arm=4000, base_rate=0.05, power=0.8, seed=8)
+    assert s.plan.n_per_arm == 4000 and s.study.true_diff == pytest.approx(s.plan.mde)
+    assert s.measured.name == "power" and s.measured.target == 0.8
+    assert abs(s.measured.rate - 0.8) < 0.03
+    assert 0.93 <= s.study.coverage.rate <= 0.97
+
+
+def test_peeking_inflates_naive_but_not_always_valid() -> None:
+    s = cal.peeking_study(replications=1500, looks=20, n_per_look=400, base_rate=0.1, seed=6)
+    assert s.naive.rate > 0.15  # repeated naive tests: several times alpha
+    assert s.always_valid.rate <= 0.05
+    assert 0.03 <= s.final_look.rate <= 0.07  # a single test at the end is fine
+    assert s.naive_by_look[-1] == pytest.approx(s.naive.rate)
+    assert list(s.naive_by_look) == sorted(s.naive_by_look)  # cumulative
+    frame = s.to_frame()
+    assert frame.height == 40 and set(frame["method"]) == {"naive test at every look",
+                                                          "always-valid (mSPRT)"}
+    assert s.rates_frame().height == 3
+
+
+def test_peeking_uses_the_package_always_valid_pvalues() -> None:
+    from experiments.stats.sequential import always_valid_pvalues
+
+    c1, c0, n = cal.simulate_looks(replications=3, looks=6, n_per_look=300, base_rate=0.2, seed=1)
+    est = cal.proportion_arrays(c1, n, c0, n)
+    p = always_valid_pvalues(est.diff, est.se**2, tau2=1e-4)
+    assert p.shape == (3, 6) and np.all(np.diff(p, axis=1) <= 0)
+
+
+def _asos_like() -> pl.DataFrame:
+    days = [1.0, 2.0, 3.0]
+    return pl.DataFrame({
+        "experiment_id": ["e1"] * 3 + ["e2"], "variant_id": [1, 1, 1, 1], "metric_id": [1, 1, 1, 2],
+        "time_since_start": [*days[::-1], 1.0],
+        "count_c": [3000.0, 2000.0, 1000.0, 10.0], "count_t": [3010.0, 2005.0, 990.0, 10.0],
+        "mean_c": [0.2, 0.2, 0.2, 1.0], "mean_t": [0.22, 0.23, 0.25, 1.0],
+        "variance_c": [0.16, 0.16, 0.16, 1.0], "variance_t": [0.17, 0.17, 0.19, 1.0],
+    })
+
+
+def test_asos_looks_and_replay_frame() -> None:
+    from experiments.stats.sequential import msprt
+
+    looks = cal.asos_looks(_asos_like(), experiment="e1", variant=1, metric=1)
+    assert looks["time_since_start"].to_list() == [1.0, 2.0, 3.0]
+    res = msprt(looks)
+    frame = cal.replay_frame(looks, res)
+    assert frame.height == 6
+    naive = frame.filter(pl.col("method") == "naive test at each look")
+    assert naive["p_value"].to_list() == pytest.approx(list(res.naive_p_value))
+    av = frame.filter(pl.col("method") == "always-valid (mSPRT)")
+    assert av["p_value"].to_list() == pytest.approx(list(res.p_value))
+    # the always-valid interval is never narrower than the naive one
+    assert np.all(av["ci_high"].to_numpy() - av["ci_low"].to_numpy()
+                  >= naive["ci_high"].to_numpy() - naive["ci_low"].to_numpy())
+
+
+def test_asos_looks_names_what_exists() -> None:
+    from experiments.errors import DataError
+
+    with pytest.raises(DataError, match=r"\(1, 1\)"):
+        cal.asos_looks(_asos_like(), experiment="e1", variant=2, metric=1)
+    with pytest.raises(DataError, match="no such experiment"):
+        cal.asos_looks(_asos_like(), experiment="zz", variant=1, metric=1)

@@ -27,24 +27,32 @@ import polars as pl
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from experiments.errors import ParameterError
+from experiments.errors import DataError, ParameterError
+from experiments.stats.power import PowerResult, minimum_detectable_effect
+from experiments.stats.sequential import LOOK_COLUMNS, SequentialResult, always_valid_pvalues, naive_looks
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 __all__ = [
+    "TAU_FACTOR",
     "ArmSums",
     "CupedStudy",
     "EffectArrays",
     "PeekingStudy",
+    "PowerStudy",
     "Rate",
     "ReplicationStudy",
     "SpendModel",
+    "asos_looks",
     "binary_study",
     "continuous_study",
     "cuped_arrays",
     "cuped_study",
     "measured_rate",
     "peeking_study",
+    "power_study",
     "proportion_arrays",
+    "rates_frame",
+    "replay_frame",
     "simulate_looks",
     "simulate_proportions",
     "simulate_spend",
@@ -56,6 +64,8 @@ MetricKind = Literal["binary", "continuous"]
 #: Replications drawn per block (each block has its own spawned stream): fixed so results do not
 #: depend on memory settings.
 BLOCK_REPLICATIONS = 100
+#: mSPRT mixing variance as a multiple of the planned final-look variance (as ``sequential.msprt``).
+TAU_FACTOR = 10.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -672,25 +682,21 @@ def peeking_study(
     Parameters
     ----------
     tau2
-        Mixing variance of the mSPRT prior on the difference (squared proportion units); default
-        the variance of the difference estimate at the final look, so the test is tuned to effects
-        of about one final standard error.
+        Mixing variance of the mSPRT prior on the difference (squared proportion units). Default, as
+        :func:`~experiments.stats.sequential.msprt` does: ten times the planned variance of the
+        difference at the last look, ``10 * 2 p (1 - p) / N`` (fixed by the design, not the data).
     """
-    from experiments.stats.sequential import always_valid_pvalues
-
     alpha = _check_alpha(alpha)
     c1, c0, n = simulate_looks(replications=replications, looks=looks, n_per_look=n_per_look,
                                base_rate=base_rate, seed=seed)
     est = proportion_arrays(c1, n, c0, n, alpha=alpha)
-    var = est.se**2
     if tau2 is None:
-        tau2 = 2 * base_rate * (1 - base_rate) / float(n[-1])
-    if not (math.isfinite(tau2) and tau2 > 0):
+        tau2 = TAU_FACTOR * 2 * base_rate * (1 - base_rate) / float(n[-1])
+    if not (isinstance(tau2, int | float) and math.isfinite(tau2) and tau2 > 0):
         raise ParameterError("tau2", tau2, "a number > 0")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_av = always_valid_pvalues(est.diff, var, tau2=float(tau2))
+    p_av = always_valid_pvalues(est.diff, est.se**2, tau2=float(tau2))
     naive_hit = np.nan_to_num(est.p_value, nan=1.0) < alpha
-    av_hit = np.nan_to_num(p_av, nan=1.0) < alpha
+    av_hit = p_av <= alpha
     naive_by_look = np.logical_or.accumulate(naive_hit, axis=1)
     av_by_look = np.logical_or.accumulate(av_hit, axis=1)
     return PeekingStudy(
@@ -701,6 +707,107 @@ def peeking_study(
         final_look=measured_rate("single test at the last look", naive_hit[:, -1], target=alpha),
         naive_by_look=tuple(float(v) for v in naive_by_look.mean(axis=0)),
         always_valid_by_look=tuple(float(v) for v in av_by_look.mean(axis=0)),
+    )
+
+
+@dataclass(frozen=True)
+class PowerStudy:
+    """Simulated power at the effect the power calculation says is detectable."""
+
+    plan: PowerResult
+    study: ReplicationStudy
+
+    @property
+    def measured(self) -> Rate:
+        """The simulated rejection rate (target: the planned power)."""
+        return self.study.reject
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {"plan": self.plan.to_dict(), "study": self.study.to_dict()}
+
+    def to_frame(self) -> pl.DataFrame:
+        """Planned against measured power, and coverage of the true difference."""
+        return self.study.to_frame()
+
+    def summary(self) -> str:
+        """Readable lines."""
+        return f"plan: {self.plan.summary()}\n{self.study.summary()}"
+
+
+def power_study(
+    *, replications: int = 2000, n_per_arm: int = 5000, base_rate: float = 0.05, alpha: float = 0.05,
+    power: float = 0.8, seed: int = 0,
+) -> PowerStudy:
+    """Simulate at the effect that :func:`~experiments.stats.power.minimum_detectable_effect` plans for.
+
+    The share of experiments whose Wald test rejects should match the planned ``power``; the
+    intervals should cover the true difference ``1 - alpha`` of the time.
+    """
+    plan = minimum_detectable_effect(baseline=base_rate, n_per_arm=n_per_arm, alpha=alpha, power=power)
+    study = binary_study(replications=replications, n_per_arm=n_per_arm, base_rate=base_rate,
+                         diff=plan.mde, alpha=alpha, seed=seed, planned_power=power)
+    return PowerStudy(plan, study)
+
+
+# --------------------------------------------------------------------------------------------
+# replay of a real experiment, look by look (ASOS per-arm summary statistics)
+# --------------------------------------------------------------------------------------------
+def asos_looks(frame: pl.DataFrame, *, experiment: str, variant: int, metric: int) -> pl.DataFrame:
+    """The looks of one ASOS experiment arm and metric, in time order, with complete variances.
+
+    Parameters
+    ----------
+    frame
+        The ASOS Digital Experiments table (``experiment_id, variant_id, metric_id,
+        time_since_start, count_c, count_t, mean_c, mean_t, variance_c, variance_t``).
+    experiment, variant, metric
+        Which experiment, treatment arm and metric to replay.
+
+    Raises
+    ------
+    DataError
+        When the combination is absent (the message lists what exists for that experiment).
+    """
+    need = ["experiment_id", "variant_id", "metric_id", "time_since_start", *LOOK_COLUMNS]
+    absent = [c for c in need if c not in frame.columns]
+    if absent:
+        raise DataError(f"ASOS table lacks columns {absent}")
+    rows = frame.filter(
+        (pl.col("experiment_id") == experiment) & (pl.col("variant_id") == variant)
+        & (pl.col("metric_id") == metric)
+    )
+    if rows.height == 0:
+        have = (frame.filter(pl.col("experiment_id") == experiment)
+                .select("variant_id", "metric_id").unique().sort("variant_id", "metric_id").rows())
+        raise DataError(
+            f"no ASOS looks for experiment {experiment!r}, variant {variant}, metric {metric}; "
+            + (f"that experiment has (variant, metric) {have}" if have else "no such experiment id")
+        )
+    rows = rows.drop_nulls(list(LOOK_COLUMNS)).sort("time_since_start")
+    if rows.height == 0:
+        raise DataError(f"ASOS experiment {experiment!r} has no look with variances for metric {metric}")
+    return rows.select("time_since_start", *LOOK_COLUMNS)
+
+
+def replay_frame(looks: pl.DataFrame, result: SequentialResult) -> pl.DataFrame:
+    """Tidy look-by-look frame of a replay: day, method, difference, interval, p-value, significant.
+
+    ``looks`` is :func:`asos_looks`' frame and ``result`` the :func:`~experiments.stats.sequential.msprt`
+    run on it; the naive rows carry the fixed-horizon z interval and p-value of each look.
+    """
+    naive = naive_looks(looks, alpha=result.alpha)
+    by_look = result.to_frame()
+    day = looks["time_since_start"]
+    common = {"look": by_look["look"] + 1, "day": day, "diff": by_look["diff"]}
+    naive_part = pl.DataFrame(common | {
+        "method": "naive test at each look", "ci_low": naive["ci_low"], "ci_high": naive["ci_high"],
+        "p_value": naive["p_value"]})
+    av_part = pl.DataFrame(common | {
+        "method": "always-valid (mSPRT)", "ci_low": by_look["ci_low"], "ci_high": by_look["ci_high"],
+        "p_value": by_look["p_value"]})
+    return pl.concat([naive_part, av_part]).with_columns(
+        significant=pl.col("p_value") <= result.alpha
     )
 
 
