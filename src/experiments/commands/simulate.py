@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from experiments.errors import DataError
 
 __all__ = ["STUDIES", "Study", "handler", "register", "register_study", "run_simulate"]
@@ -102,16 +104,41 @@ def run_simulate(
         raise DataError(f"output file {str(out)!r} exists; pass --overwrite to replace it")
     scenario_class, simulate = STUDIES[study]
     scenario = scenario_class.from_params(params)
-    frame = simulate(scenario, block_size=block_size, workers=workers)
-    tmp = out.parent / f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    result = simulate(scenario, block_size=block_size, workers=workers)
+    tables = _tables(result, out)
+    for _, path in tables[1:]:
+        if path.exists() and not overwrite:
+            raise DataError(f"output file {str(path)!r} exists; pass --overwrite to replace it")
+    temps: list[Path] = []
     try:
-        frame.write_parquet(tmp)
-        os.replace(tmp, out)
+        for frame, path in tables:
+            tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+            temps.append(tmp)
+            frame.write_parquet(tmp)
+        for tmp, (_, path) in zip(temps, tables, strict=True):
+            os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
     return out
+
+
+def _tables(result: Any, out: Path) -> list[tuple[pl.DataFrame, Path]]:
+    """The frames a simulator returned and their files: a lone frame goes to ``out``; a result object
+    (e.g. the loyalty simulation) writes ``customers`` to ``out`` and any other frame attribute NAME
+    to ``<out stem>.NAME.parquet`` beside it."""
+    if isinstance(result, pl.DataFrame):
+        return [(result, out)]
+    main = getattr(result, "customers", None)
+    if not isinstance(main, pl.DataFrame):
+        raise DataError(f"simulator returned {type(result).__name__}, not a table")
+    tables = [(main, out)]
+    for name, value in sorted(vars(result).items()):
+        if name != "customers" and isinstance(value, pl.DataFrame):
+            tables.append((value, out.with_name(f"{out.stem}.{name}{out.suffix or '.parquet'}")))
+    return tables
 
 
 def handler(args: argparse.Namespace) -> int:
