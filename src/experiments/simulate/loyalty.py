@@ -106,6 +106,7 @@ def _geometric_count(u, p) -> np.ndarray:
 def _chunk(s: LoyaltyScenario, events: dict[int, pl.DataFrame]):
     p_gg = s.gg_p
     msg_per_period = s.message_cost * s.weeks_per_period
+    days = 7.0 * s.weeks_per_period
     tier_levels = np.array([0.0, 1.0, 2.0])
 
     def simulate_chunk(rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
@@ -260,7 +261,8 @@ def _chunk(s: LoyaltyScenario, events: dict[int, pl.DataFrame]):
                 "tier": np.where(member, tier, 0),
                 "last_purchase": last_t,
                 "lapsed": lapsed,
-                "duration": np.where(lapsed, last_t, float(s.horizon)),
+                # whole days, as a real transaction log would record them
+                "duration": np.where(lapsed, np.ceil(last_t * days) / days, float(s.horizon)),
                 "true_rate": lam,
                 "true_dropout": drop,
                 "true_order_value": s.gg_p * 1.0 / nu,

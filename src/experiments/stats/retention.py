@@ -1,0 +1,259 @@
+"""Repeat purchase, churn, purchases and revenue per customer by arm; randomised vs naive comparisons.
+
+All estimates come from per-group sufficient statistics (``n``, sums, sums of squares and
+cross-products) gathered in one polars ``group_by``; intervals are normal (Wald) intervals, which
+``tests/test_loyalty_stats.py`` checks against statsmodels' Welch comparison of means.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import polars as pl
+from scipy.stats import norm
+
+from experiments.errors import DataError
+
+__all__ = [
+    "Estimate",
+    "arm_measures",
+    "cumulative_by_period",
+    "itt_effect",
+    "member_effect",
+    "naive_member_gap",
+]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One estimate with its standard error and two-sided interval."""
+
+    measure: str
+    estimate: float
+    std_error: float
+    lower: float
+    upper: float
+    p_value: float
+    alpha: float
+    method: str
+
+    def __iter__(self):
+        return iter((self.estimate, self.p_value))
+
+    def covers(self, value: float) -> bool:
+        """Whether ``value`` lies inside the interval."""
+        return self.lower <= value <= self.upper
+
+    def to_dict(self) -> dict[str, float | str]:
+        return asdict(self)
+
+    def to_frame(self) -> pl.DataFrame:
+        return pl.DataFrame([self.to_dict()])
+
+    def summary(self) -> str:
+        level = round(100 * (1 - self.alpha))
+        return (
+            f"{self.measure}: {self.estimate:.4g} ({level}% CI {self.lower:.4g} to {self.upper:.4g}; "
+            f"p={self.p_value:.3g}; {self.method})"
+        )
+
+
+def _estimate(measure: str, est: float, se: float, alpha: float, method: str) -> Estimate:
+    z = norm.ppf(1 - alpha / 2)
+    p = float(2 * norm.sf(abs(est / se))) if se > 0 else (0.0 if est != 0 else 1.0)
+    return Estimate(
+        measure, float(est), float(se), float(est - z * se), float(est + z * se), p, alpha, method
+    )
+
+
+def _check(frame: pl.DataFrame, *cols: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise DataError(f"columns not found: {', '.join(missing)}; available: {', '.join(frame.columns)}")
+
+
+def _moments(frame: pl.DataFrame, by: str, outcome: str, extra: str | None = None) -> dict[object, dict]:
+    y = pl.col(outcome).cast(pl.Float64)
+    aggs = [pl.len().alias("n"), y.sum().alias("sy"), (y * y).sum().alias("syy")]
+    if extra is not None:
+        m = pl.col(extra).cast(pl.Float64)
+        aggs += [m.sum().alias("sm"), (m * m).sum().alias("smm"), (y * m).sum().alias("sym")]
+    return {r[by]: r for r in frame.group_by(by).agg(aggs).iter_rows(named=True)}
+
+
+def _mean_var(r: dict, s: str = "sy", ss: str = "syy") -> tuple[float, float]:
+    n = r["n"]
+    mean = r[s] / n
+    var = (r[ss] - n * mean * mean) / (n - 1) if n > 1 else math.nan
+    return mean, max(var, 0.0)
+
+
+def arm_measures(
+    customers: pl.DataFrame,
+    *,
+    arm: str = "arm",
+    purchases: str = "purchases",
+    revenue: str = "revenue",
+    lapsed: str = "lapsed",
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Per arm: customers, repeat-purchase rate, churn rate, purchases and revenue per customer, with intervals.
+
+    Returns a tidy frame ``arm, measure, estimate, lower, upper, n``.
+    """
+    _check(customers, arm, purchases, revenue, lapsed)
+    z = norm.ppf(1 - alpha / 2)
+    frame = customers.select(
+        pl.col(arm).alias("arm"),
+        (pl.col(purchases) > 0).cast(pl.Float64).alias("repeat_rate"),
+        pl.col(lapsed).cast(pl.Float64).alias("churn_rate"),
+        pl.col(purchases).cast(pl.Float64).alias("purchases_per_customer"),
+        pl.col(revenue).cast(pl.Float64).alias("revenue_per_customer"),
+    )
+    measures = ["repeat_rate", "churn_rate", "purchases_per_customer", "revenue_per_customer"]
+    agg = frame.group_by("arm").agg(
+        pl.len().alias("n"),
+        *[pl.col(m).mean().alias(f"{m}__mean") for m in measures],
+        *[pl.col(m).std().alias(f"{m}__sd") for m in measures],
+    )
+    rows = []
+    for r in agg.sort("arm").iter_rows(named=True):
+        for m in measures:
+            mean, sd = r[f"{m}__mean"], r[f"{m}__sd"] or 0.0
+            se = sd / math.sqrt(r["n"])
+            rows.append(
+                {
+                    "arm": r["arm"],
+                    "measure": m,
+                    "estimate": mean,
+                    "lower": mean - z * se,
+                    "upper": mean + z * se,
+                    "n": r["n"],
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+def itt_effect(
+    customers: pl.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    treatment: str = "offer",
+    control: str = "control",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Intent-to-treat effect of the offer: mean ``outcome`` in ``treatment`` minus ``control`` (Welch)."""
+    _check(customers, arm, outcome)
+    mom = _moments(customers, arm, outcome)
+    for a in (treatment, control):
+        if a not in mom or mom[a]["n"] < 2:
+            raise DataError(f"arm {a!r} needs at least 2 customers in column {arm!r}")
+    m1, v1 = _mean_var(mom[treatment])
+    m0, v0 = _mean_var(mom[control])
+    se = math.sqrt(v1 / mom[treatment]["n"] + v0 / mom[control]["n"])
+    return _estimate(
+        f"ITT effect on {outcome}", m1 - m0, se, alpha, "difference in means, randomised (Welch)"
+    )
+
+
+def member_effect(
+    customers: pl.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    member: str = "member",
+    treatment: str = "offer",
+    control: str = "control",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Effect of membership on those who join: ITT divided by the join share (Bloom / Wald estimator).
+
+    Valid because no control customer can join; the standard error is the delta method, with the
+    covariance of mean outcome and join share in the offer arm.
+    """
+    _check(customers, arm, outcome, member)
+    mom = _moments(customers, arm, outcome, member)
+    t, c = mom.get(treatment), mom.get(control)
+    if t is None or c is None or t["n"] < 2 or c["n"] < 2:
+        raise DataError(f"arms {treatment!r} and {control!r} need at least 2 customers each")
+    n1, n0 = t["n"], c["n"]
+    m1, v1 = _mean_var(t)
+    m0, v0 = _mean_var(c)
+    share, vs = _mean_var(t, "sm", "smm")
+    if share <= 0:
+        raise DataError("no offered customer joined: the effect on members is not identified")
+    cov = (t["sym"] - n1 * m1 * share) / (n1 - 1) / n1
+    itt = m1 - m0
+    var_itt = v1 / n1 + v0 / n0
+    est = itt / share
+    var = var_itt / share**2 + itt**2 * (vs / n1) / share**4 - 2 * itt * cov / share**3
+    return _estimate(
+        f"effect of membership on {outcome} (members)",
+        est,
+        math.sqrt(max(var, 0.0)),
+        alpha,
+        "ITT / join share (Wald), delta method",
+    )
+
+
+def naive_member_gap(
+    customers: pl.DataFrame,
+    outcome: str,
+    *,
+    arm: str = "arm",
+    member: str = "member",
+    treatment: str = "offer",
+    alpha: float = 0.05,
+) -> Estimate:
+    """Members minus non-members among offered customers: precise, and biased by self-selection."""
+    _check(customers, arm, outcome, member)
+    offered = customers.filter(pl.col(arm) == treatment)
+    mom = _moments(offered, member, outcome)
+    if True not in mom or False not in mom or mom[True]["n"] < 2 or mom[False]["n"] < 2:
+        raise DataError("the naive comparison needs at least 2 members and 2 non-members")
+    m1, v1 = _mean_var(mom[True])
+    m0, v0 = _mean_var(mom[False])
+    se = math.sqrt(v1 / mom[True]["n"] + v0 / mom[False]["n"])
+    return _estimate(
+        f"member vs non-member gap in {outcome}", m1 - m0, se, alpha, "naive comparison (self-selected)"
+    )
+
+
+def cumulative_by_period(
+    purchases: pl.DataFrame,
+    customers: pl.DataFrame,
+    *,
+    value: str = "revenue",
+    arm: str = "arm",
+    customer: str = "customer_id",
+    period: str = "period",
+    n_periods: int | None = None,
+) -> pl.DataFrame:
+    """Cumulative ``value`` per customer of each arm at the end of each period (tidy: arm, period, value).
+
+    ``purchases`` has one row per customer-period with activity; customers without any count as zero.
+    """
+    _check(purchases, customer, period, value)
+    _check(customers, customer, arm)
+    sizes = customers.group_by(arm).agg(pl.len().alias("n"))
+    last = int(purchases[period].max() or 0) if n_periods is None else n_periods - 1
+    grid = sizes.select(arm).join(pl.DataFrame({period: list(range(last + 1))}), how="cross")
+    per = (
+        purchases.join(customers.select(customer, arm), on=customer, how="inner")
+        .group_by(arm, period)
+        .agg(pl.col(value).sum().alias("total"))
+    )
+    return (
+        grid.join(per, on=[arm, period], how="left")
+        .with_columns(pl.col("total").fill_null(0.0))
+        .sort(arm, period)
+        .with_columns(pl.col("total").cum_sum().over(arm).alias("cumulative"))
+        .join(sizes, on=arm)
+        .select(
+            pl.col(arm).alias("arm"),
+            pl.col(period).cast(pl.Int64).alias("period"),
+            (pl.col("cumulative") / pl.col("n")).alias(value),
+        )
+    )
