@@ -16,6 +16,7 @@ __all__ = [
     "as_int",
     "as_probability",
     "as_shares",
+    "pick",
     "reject_unknown",
 ]
 
@@ -156,3 +157,11 @@ def _split(value: Any) -> list[str] | None:
     if isinstance(value, Sequence):
         return [str(p).strip() for p in value]
     return None
+
+
+def pick(namespace: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """The values of ``names`` found in ``namespace`` (e.g. a notebook's ``globals()``).
+
+    Lets a notebook hand its parameters cell to ``Scenario.from_params`` without repeating each name.
+    """
+    return {name: namespace[name] for name in names if name in namespace}

@@ -80,4 +80,6 @@ def simulate_in_blocks(
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             frames = list(pool.map(run_block, blocks))
-    return pl.concat(frames, rechunk=True)
+    # One chunk per column whatever the block layout, so written files do not depend on block size
+    # (``concat(rechunk=True)`` leaves a lone frame's chunks as they are).
+    return pl.concat(frames).rechunk()

@@ -23,7 +23,21 @@ from experiments.stats import (
     srm_test,
 )
 
-__all__ = ["METRICS", "RemarketingAnalysis", "analyse"]
+__all__ = [
+    "CURVE_CUSTOMERS",
+    "FREQUENCY_CAPS",
+    "METRICS",
+    "RemarketingAnalysis",
+    "analyse",
+    "assumptions",
+    "curve_size",
+    "data_checks",
+    "frequency_chart",
+    "funnel_chart",
+    "headline_figures",
+    "itt_vs_exposed",
+    "truth_table",
+]
 
 #: Outcome columns of the remarketing table and their kind.
 METRICS: dict[str, str] = {
@@ -246,3 +260,145 @@ def analyse(
         control=control, arms=tuple(arms), alpha=alpha, srm=srm, itt=tuple(itt), exposed=tuple(exposed),
         exposed_share=exposed_share, economics=tuple(economics), rates=rates, truth=truth,
     )
+
+
+def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
+    """Funnel of the simulated audience, from :func:`experiments.simulate.truth.funnel_summary`."""
+    rows = funnel.filter(pl.col("audience") == "all")
+    stages = rows.select(pl.lit("funnel stage reached").alias("group"), "stage", "customers")
+    sizes = (
+        funnel.filter(pl.col("audience") != "all")
+        .group_by("audience", maintain_order=True)
+        .agg(pl.col("audience_size").first().alias("customers"))
+        .filter(pl.col("customers") > 0)
+        .select(pl.lit("audience").alias("group"), pl.col("audience").alias("stage"), "customers")
+    )
+    data = pl.concat([stages, sizes])
+    visits = int(rows["customers"].max())
+    reached = rows.filter(pl.col("customers") > 0).tail(1)
+    title = (
+        f"{visits:,} {audience.replace('_', ' ')} visited without buying; "
+        f"{int(reached['customers'][0]):,} got as far as '{reached['stage'][0]}'"
+    )
+    return rc.funnel(data, title=title)
+
+
+def frequency_chart(curve: pl.DataFrame, *, chosen_cap: int) -> alt.LayerChart:
+    """True incremental profit against the frequency cap, titled with where it peaks."""
+    data = curve.rename({"incremental_profit_per_1000": "profit_per_1000"})
+    best = data.sort("profit_per_1000", descending=True).row(0, named=True)
+    last_cap = int(data["frequency_cap"].max())
+    at_last = data.filter((pl.col("arm") == best["arm"]) & (pl.col("frequency_cap") == last_cap))
+    falls = float(at_last["profit_per_1000"][0]) < best["profit_per_1000"]
+    title = (
+        f"Profit peaks at a cap of {best['frequency_cap']} exposures ({best['arm']})"
+        + ("; past it, annoyance erodes it" if falls else "")
+    )
+    return rc.profit_by_frequency(data, title=title, chosen_cap=chosen_cap)
+
+
+def assumptions(scenario: object) -> list[str]:
+    """The assumptions of a remarketing scenario, in words, for the report."""
+    s = scenario
+    inc = {"none": "no incentive", "discount": f"a {getattr(s, 'discount', 0):.0%} discount",
+           "free_shipping": f"free shipping costing ${getattr(s, 'shipping_cost', 0):.2f} per order"}
+    return [
+        f"{s.n_customers:,} simulated {s.audience.replace('_', ' ')}, seed {s.seed}; arms "
+        + ", ".join(f"{a} {share:.0%}" for a, share in s.arm_shares) + ".",
+        f"Campaign over {s.days} days on {', '.join(s.channels)}, at most {s.frequency_cap} exposures "
+        f"per customer; incentive arms get {inc[s.incentive]}.",
+        f"Costs: display ${s.cpm_display:.2f}, social ${s.cpm_social:.2f}, native ${s.cpm_native:.2f} per "
+        f"1,000 impressions; e-mail ${s.cost_email:.4f}, SMS ${s.cost_sms:.3f} per message.",
+        f"Gross margin {s.margin:.0%} of revenue; incentive costs are charged on every redeemed order, "
+        "including orders that would have happened anyway.",
+        f"True response: purchase lift among exposed about {s.purchase_lift:.0%} and visits "
+        f"{s.visit_lift:.0%} (Johnson, Lewis & Nubbemeyer 2017), fading with days since the visit "
+        "(Sahni et al. 2019); annoyance past "
+        f"{s.annoyance_threshold} exposures (an assumption).",
+        f"Reach: cookie matched for {s.cookie_match_rate:.0%}, e-mail opt-in {s.email_opt_in_rate:.0%}, "
+        f"SMS opt-in {s.sms_opt_in_rate:.0%}, social account {s.social_account_rate:.0%}: "
+        "not every assigned customer can be reached, so effects are shown per assigned customer "
+        "(intent-to-treat) and among the exposed.",
+        "Media cost is the observed spend, treated as known; every interval is 95%.",
+    ]
+
+
+#: Frequency caps at which the profit curve is simulated.
+FREQUENCY_CAPS: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 10, 12, 15, 20)
+#: Customers simulated per point of the profit curve (truth only, so a modest size suffices).
+CURVE_CUSTOMERS: int = 50_000
+
+
+def curve_size(scenario: object) -> int:
+    """Customers per point of the frequency curve: the scenario's size, at most :data:`CURVE_CUSTOMERS`."""
+    return min(int(scenario.n_customers), CURVE_CUSTOMERS)
+
+
+def _show(value: float, unit: str) -> str:
+    if unit == "pp":
+        return fmt(value, "pp", 2)
+    if unit == "$":
+        return fmt(value, "money")
+    if unit == "orders":
+        return fmt(value, "int")
+    return fmt(value, "number", 2)
+
+
+def truth_table(analysis: RemarketingAnalysis) -> pl.DataFrame:
+    """Estimates, intervals and true values formatted for the report."""
+    cmp = analysis.estimate_vs_truth()
+    rows = []
+    for r in cmp.iter_rows(named=True):
+        rows.append({
+            "arm": r["arm"], "measure": r["measure"], "estimate": _show(r["estimate"], r["unit"]),
+            "95% interval": f"{_show(r['low'], r['unit'])} to {_show(r['high'], r['unit'])}",
+            "true value": _show(r["truth"], r["unit"]),
+            "interval holds truth": "yes" if r["covered"] else "no",
+        })
+    return pl.DataFrame(rows)
+
+
+def itt_vs_exposed(analysis: RemarketingAnalysis) -> pl.DataFrame:
+    """Conversion effect per assigned customer and per exposed customer, with the true values."""
+    truth = {} if analysis.truth is None else {r["arm"]: r for r in analysis.truth.iter_rows(named=True)}
+    rows = []
+    for arm in analysis.treatment_arms:
+        for label, e, true_key in (("assigned (intent-to-treat)", analysis.effect("converted", arm),
+                                    "ate_converted"),
+                                   ("exposed vs ghost-exposed",
+                                    analysis.effect("converted", arm, exposed=True),
+                                    "att_converted_exposed")):
+            row = {"arm": arm, "population": label, "customers": f"{e.n_arm:,}",
+                   "effect": fmt(e.diff, "pp", 2),
+                   "95% interval": f"{fmt(e.ci_low, 'pp', 2)} to {fmt(e.ci_high, 'pp', 2)}",
+                   "relative lift": fmt(e.rel_lift, "pct")}
+            if truth:
+                row["true effect"] = fmt(truth[arm][true_key], "pp", 2)
+            rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def headline_figures(analysis: RemarketingAnalysis) -> str:
+    """The headline numbers, rounded so that the same seed always prints the same text."""
+    parts = []
+    for arm in analysis.treatment_arms:
+        e = analysis.economics_of(arm)
+        parts.append(
+            f"{arm}: {e.incremental_conversions:+.0f} purchases [{e.incremental_conversions_low:.0f}, "
+            f"{e.incremental_conversions_high:.0f}]; profit {e.incremental_profit:+.0f} "
+            f"[{e.incremental_profit_low:.0f}, {e.incremental_profit_high:.0f}]; {e.verdict}"
+        )
+    return "\n".join(parts)
+
+
+def data_checks(analysis: RemarketingAnalysis) -> list[str]:
+    """Sample-ratio and reach checks in words."""
+    srm = analysis.srm
+    status = "ARM SIZES DO NOT MATCH the shares" if srm.mismatch else "arm sizes match the intended shares"
+    lines = [f"Sample ratio: {status} (chi-square {srm.chi2:.2f}, p = {srm.p_value:.3f})."]
+    lines += [
+        f"{arm}: {srm.observed[arm]:,} customers, {fmt(analysis.exposed_share[arm], 'pct')} "
+        + ("would have been exposed (ghost ads)" if arm == analysis.control else "exposed at least once")
+        for arm in analysis.arms
+    ]
+    return lines
