@@ -1,0 +1,163 @@
+"""Analysis from per-arm summary statistics (count, mean, variance per arm and metric, optionally per look).
+
+Long format, one row per arm × metric (× look): the arm column, ``metric``, ``count``, ``mean``,
+``variance`` (ddof = 1; for a binary metric ``mean (1 - mean)`` is accepted too), and optionally a look
+column (``look``, ``time`` or ``time_since_start``) holding cumulative statistics in time order.
+Fixed-horizon effects use the last look; with several looks each treatment arm × metric also gets an
+always-valid mSPRT result (:mod:`experiments.stats.sequential`). A metric is binary when every mean is in
+[0, 1] and every variance equals ``mean (1 - mean)`` (ddof 0 or 1) to 1e-6. :func:`asos_long` turns one
+experiment of the ASOS file (wide: ``count_c, count_t, ...``) into this format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from experiments.errors import DataError
+from experiments.stats.effects import MetricKind
+from experiments.stats.multiple import Correction
+from experiments.stats.quality import DataQuality
+from experiments.stats.runner import AnalysisResult, battery, check_options
+from experiments.stats.sequential import msprt
+from experiments.stats.sufficient import ArmStatistics, SampleStats
+
+__all__ = ["LOOK_NAMES", "SUMMARY_COLUMNS", "analyze_summary", "asos_long", "is_summary_frame"]
+
+SUMMARY_COLUMNS: tuple[str, ...] = ("metric", "count", "mean", "variance")
+LOOK_NAMES: tuple[str, ...] = ("look", "time", "time_since_start")
+
+
+def is_summary_frame(columns: Sequence[str]) -> bool:
+    """Whether a table's columns look like summary statistics rather than rows."""
+    return all(c in columns for c in SUMMARY_COLUMNS)
+
+
+def asos_long(frame: pl.DataFrame, experiment_id: str, *, control: str = "control") -> pl.DataFrame:
+    """One ASOS experiment (wide rows, one per treatment × metric × time) in long summary format.
+
+    The control's statistics are repeated on each treatment's rows; they are kept once (from the first
+    treatment). Metrics are named ``metric<id>``; the arm column is ``arm``.
+    """
+    exp = frame.filter(pl.col("experiment_id") == experiment_id)
+    if exp.height == 0:
+        raise DataError(f"experiment {experiment_id!r} is not in the file")
+    first = exp["variant_id"].min()
+    base = [pl.format("metric{}", pl.col("metric_id")).alias("metric"),
+            pl.col("time_since_start").alias("look")]
+    treat = exp.select(pl.col("variant_id").cast(pl.String).alias("arm"), *base,
+                       pl.col("count_t").alias("count"), pl.col("mean_t").alias("mean"),
+                       pl.col("variance_t").alias("variance"))
+    ctrl = exp.filter(pl.col("variant_id") == first).select(
+        pl.lit(control).alias("arm"), *base, pl.col("count_c").alias("count"),
+        pl.col("mean_c").alias("mean"),
+        pl.col("variance_c").alias("variance"))
+    return pl.concat([ctrl, treat], how="vertical_relaxed").sort("arm", "metric", "look")
+
+
+def _kind(last: pl.DataFrame) -> MetricKind:
+    m = last["mean"].to_numpy().astype(float)
+    v = last["variance"].to_numpy().astype(float)
+    n = last["count"].to_numpy().astype(float)
+    if np.any((m < 0) | (m > 1)):
+        return "continuous"
+    b0 = m * (1 - m)
+    b1 = b0 * n / np.maximum(n - 1, 1)
+    close = np.isclose(v, b0, rtol=1e-6, atol=1e-12) | np.isclose(v, b1, rtol=1e-6, atol=1e-12)
+    return "binary" if bool(close.all()) else "continuous"
+
+
+def analyze_summary(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    arm: str,
+    control: str,
+    metrics: Sequence[str] | None = None,
+    look: str | None = None,
+    shares: Mapping[str, float] | str | None = None,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    tau: float | None = None,
+) -> AnalysisResult:
+    """The battery on summary statistics (see the module docstring); same result type as rows.
+
+    Parameters
+    ----------
+    frame
+        Long-format summary statistics.
+    arm, control
+        Arm column and control label.
+    metrics
+        Metrics to analyse (default: all in the frame, in order of appearance).
+    look
+        Look column (default: the first of :data:`LOOK_NAMES` present, else a single look).
+    tau
+        mSPRT mixing standard deviation (default chosen per metric, see :func:`msprt`).
+    """
+    alpha, correction, shares = check_options(alpha, correction, shares)
+    df = frame.lazy().collect()
+    for c in (arm, *SUMMARY_COLUMNS):
+        if c not in df.columns:
+            raise DataError(f"unknown column {c!r}; summary input needs columns {[arm, *SUMMARY_COLUMNS]} "
+                            f"and has {df.columns}")
+    if look is None:
+        look = next((c for c in LOOK_NAMES if c in df.columns), None)
+    elif look not in df.columns:
+        raise DataError(f"unknown look column {look!r}; the data has columns: {', '.join(df.columns)}")
+    for c in ("count", "mean", "variance"):
+        if not df.schema[c].is_numeric():
+            raise DataError(f"summary column {c!r} holds text; allowed: numbers")
+    df = df.with_columns(pl.col(arm).cast(pl.String), pl.col("metric").cast(pl.String))
+    available = df["metric"].unique(maintain_order=True).to_list()
+    metrics = list(metrics or available)
+    for m in metrics:
+        if m not in available:
+            raise DataError(f"unknown metric {m!r}; the summary has metrics: {', '.join(available)}")
+    missing = {c: int(df[c].null_count()) for c in (arm, "metric", "count", "mean", "variance")}
+    issues = [f"Column {c!r} has {n} missing value(s); those rows are left out."
+              for c, n in missing.items() if n]
+    df = df.drop_nulls([arm, "metric", "count", "mean", "variance"])
+    if look:
+        df = df.sort(look)
+    last = df.group_by(arm, "metric", maintain_order=True).last()
+    arms = last[arm].unique(maintain_order=True).to_list()
+    kinds: dict[str, MetricKind] = {}
+    cols: dict[str, list[float]] = {arm: arms, "n": []}
+    for m in metrics:
+        sub = last.filter(pl.col("metric") == m)
+        kinds[m] = _kind(sub)
+        by_arm = {r[arm]: r for r in sub.iter_rows(named=True)}
+        for key in ("n", "sum", "sumsq"):
+            cols.setdefault(f"{m}.{key}", [])
+        for a in arms:
+            r = by_arm.get(a)
+            s = SampleStats.from_moments(r["count"], r["mean"], r["variance"]) if r else SampleStats(0, 0, 0)
+            cols[f"{m}.n"].append(s.n)
+            cols[f"{m}.sum"].append(s.sum)
+            cols[f"{m}.sumsq"].append(s.sum_squares)
+    cols["n"] = [max(int(cols[f"{m}.n"][i]) for m in metrics) for i in range(len(arms))]
+    table = ArmStatistics(pl.DataFrame(cols), arm, tuple(metrics))
+    srm, effects, _, _ = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha,
+                                 correction=correction)
+    sequential = []
+    if look and df[look].n_unique() > 1:
+        for m in metrics:
+            sub = df.filter(pl.col("metric") == m)
+            c = sub.filter(pl.col(arm) == control).select(look, "count", "mean", "variance")
+            for a in arms:
+                if a == control:
+                    continue
+                t = sub.filter(pl.col(arm) == a).select(look, "count", "mean", "variance")
+                both = t.join(c, on=look, suffix="_c").sort(look).rename(
+                    {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
+                if both.height:
+                    sequential.append(msprt(both, alpha=alpha, tau=tau, metric=m, arm=a, control=control))
+    quality = DataQuality(n_rows=int(frame.lazy().select(pl.len()).collect().item()), missing=missing,
+                          issues=tuple(issues))
+    return AnalysisResult(
+        n_rows=sum(cols["n"]), arms=dict(zip(arms, cols["n"], strict=True)), control=control, metrics=kinds,
+        alpha=alpha, correction=correction, srm=srm, data_quality=quality, results=tuple(effects),
+        sequential=tuple(sequential), source="summary statistics",
+    )
