@@ -193,3 +193,40 @@ def test_asos_looks_names_what_exists() -> None:
         cal.asos_looks(_asos_like(), experiment="e1", variant=2, metric=1)
     with pytest.raises(DataError, match="no such experiment"):
         cal.asos_looks(_asos_like(), experiment="zz", variant=1, metric=1)
+
+
+# ---------------------------------------------------------------- study layer, scenario, charts
+def test_calibration_study_report_and_charts() -> None:
+    import json
+
+    from experiments.scenarios.calibration import CalibrationScenario
+    from experiments.studies.calibration import run
+
+    scenario = CalibrationScenario.from_params({"replications": 400, "n_per_arm": 2000,
+                                                "cuped_n_per_arm": 300, "looks": 8})
+    asos = _asos_like()
+    report = run(scenario.replace(asos_experiment="e1"), asos)
+    checks = report.checks()
+    assert checks.height == 9 and checks["experiments"].to_list() == [400] * 9
+    parts = report.verdict_parts()
+    assert set(parts) == {"headline", "details", "tone", "numbers"} and parts["tone"] in {"good", "bad"}
+    assert "e1" in report.replay_sentence()
+    for chart in (report.rates_chart(), report.peeking_chart(), report.cuped_chart(), report.replay_chart()):
+        spec = chart.to_dict()
+        assert spec["title"] and json.loads(json.dumps(spec)) == spec
+    assert len(report.assumptions()) >= 4
+    json.dumps(report.to_dict(), default=str)
+
+
+def test_calibration_scenario_validation() -> None:
+    from experiments.scenarios.calibration import DEFAULTS, CalibrationScenario
+
+    s = CalibrationScenario.from_params({})
+    assert s.to_params() == DEFAULTS and s.replace(seed=3).seed == 3
+    assert CalibrationScenario.from_params({"replications": "2_000"}).replications == 2000
+    for params, name in [({"replications": 10}, "replications"), ({"alpha": 0}, "alpha"),
+                         ({"power": 0.01}, "power"), ({"asos_path": "/nope.parquet"}, "asos_path"),
+                         ({"looks": 1}, "looks"), ({"bogus": 1}, "bogus"),
+                         ({"asos_experiment": " "}, "asos_experiment")]:
+        with pytest.raises(ParameterError, match=re.escape(repr(name))):
+            CalibrationScenario.from_params(params)

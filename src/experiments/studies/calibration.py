@@ -1,0 +1,273 @@
+"""The calibration study: do the package's tests do what they promise, on experiments whose truth is known?
+
+Runs every simulation of :mod:`experiments.stats.calibration` from one :class:`CalibrationScenario`,
+replays one real ASOS experiment look by look, and turns the results into the verdict, the checks
+table and the charts of ``notebooks/calibration.ipynb``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import altair as alt
+import numpy as np
+import polars as pl
+
+from experiments.charts import calibration as cc
+from experiments.report.display import fmt
+from experiments.scenarios.calibration import CalibrationScenario
+from experiments.stats.calibration import (
+    CupedStudy,
+    PeekingStudy,
+    PowerStudy,
+    Rate,
+    ReplicationStudy,
+    asos_looks,
+    binary_study,
+    cuped_study,
+    peeking_study,
+    power_study,
+    replay_frame,
+)
+from experiments.stats.sequential import SequentialResult, msprt
+
+__all__ = ["CalibrationReport", "run"]
+
+#: Acceptance bands of the study, as fractions of the nominal level: a measured false-positive rate
+#: within alpha ± 20% (4–6% at alpha 5%), coverage within 1 - alpha ± 1 point (94–96% at 95%).
+FPR_BAND = 0.2
+COVERAGE_BAND = 0.01
+POWER_BAND = 0.03
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """Every measured figure of the calibration study, with the real-experiment replay."""
+
+    scenario: CalibrationScenario
+    aa_binary: ReplicationStudy
+    aa_spend: CupedStudy
+    power: PowerStudy
+    cuped: CupedStudy
+    peeking: PeekingStudy
+    replay: SequentialResult
+    replay_table: pl.DataFrame
+
+    # ------------------------------------------------------------------ checks
+    def checks(self) -> pl.DataFrame:
+        """One row per calibration check: measured rate, Wilson interval, target, band, passed."""
+        a = self.scenario.alpha
+        fpr_band = (a * (1 - FPR_BAND), a * (1 + FPR_BAND))
+        cov_band = (1 - a - COVERAGE_BAND, 1 - a + COVERAGE_BAND)
+        pw = self.scenario.power
+        rows: list[tuple[str, Rate, tuple[float, float]]] = [
+            ("A/A false-positive rate, conversion (Wald)", self.aa_binary.reject, fpr_band),
+            ("A/A false-positive rate, spend (Welch)", self.aa_spend.unadjusted.reject, fpr_band),
+            ("A/A false-positive rate, spend (CUPED)", self.aa_spend.cuped.reject, fpr_band),
+            ("coverage of the true effect, conversion", self.power.study.coverage, cov_band),
+            ("coverage of the true effect, spend (Welch)", self.cuped.unadjusted.coverage, cov_band),
+            ("coverage of the true effect, spend (CUPED)", self.cuped.cuped.coverage, cov_band),
+            ("power at the planned detectable effect", self.power.measured,
+             (pw - POWER_BAND, pw + POWER_BAND)),
+            ("daily peeking, always-valid (mSPRT)", self.peeking.always_valid, (0.0, a)),
+            ("daily peeking, naive test at every look", self.peeking.naive, (0.0, a)),
+        ]
+        return pl.DataFrame(
+            {
+                "check": [r[0] for r in rows],
+                "rate": [r[1].rate for r in rows],
+                "ci_low": [r[1].ci_low for r in rows],
+                "ci_high": [r[1].ci_high for r in rows],
+                "target": [r[1].target for r in rows],
+                "band_low": [r[2][0] for r in rows],
+                "band_high": [r[2][1] for r in rows],
+                "experiments": [r[1].trials for r in rows],
+                "passed": [r[2][0] <= r[1].rate <= r[2][1] for r in rows],
+            }
+        )
+
+    @property
+    def all_pass(self) -> bool:
+        """Every check but the naive-peeking one (which is expected to fail) is within its band."""
+        c = self.checks()
+        return bool(c.filter(~pl.col("check").str.contains("naive"))["passed"].all())
+
+    # ------------------------------------------------------------------ verdict
+    def verdict_parts(self) -> dict[str, Any]:
+        """Headline, details, tone and key numbers for :func:`experiments.report.verdict`."""
+        s, a = self.scenario, self.scenario.alpha
+        fpr, cov = self.aa_binary.reject, self.power.study.coverage
+        pk = self.peeking
+        tone: Literal["good", "bad", "neutral"] = "good" if self.all_pass else "bad"
+        head = (
+            f"The tests are calibrated: {fmt(fpr.rate, 'pct')} false positives in {fpr.trials:,} A/A tests "
+            f"(95% CI {fmt(fpr.ci_low, 'pct')} to {fmt(fpr.ci_high, 'pct')}; target {fmt(a, 'pct', 0)}), "
+            f"{fmt(cov.rate, 'pct')} interval coverage; but peeking daily with a naive test gives "
+            f"{fmt(pk.naive.rate, 'pct')} false positives, the always-valid test "
+            f"{fmt(pk.always_valid.rate, 'pct')}."
+            if self.all_pass
+            else "Some calibration checks miss their band: see the table below before trusting the tests."
+        )
+        cu = self.cuped
+        pw = self.power
+        details = [
+            f"Power: planned {fmt(s.power, 'pct', 0)} to detect {fmt(pw.plan.mde, 'pp', 2)} on a "
+            f"{fmt(s.base_rate, 'pct')} conversion rate with {s.n_per_arm:,} per arm; measured "
+            f"{fmt(pw.measured.rate, 'pct')} ({fmt(pw.measured.ci_low, 'pct')} to "
+            f"{fmt(pw.measured.ci_high, 'pct')}).",
+            f"CUPED with pre-period spend (correlation {cu.correlation:.2f}) makes intervals "
+            f"{fmt(1 - cu.width_ratio, 'pct', 0)} narrower (theory "
+            f"{fmt(1 - cu.expected_width_ratio, 'pct', 0)}); "
+            f"its average estimate is off the truth by {cu.cuped.bias:+.3f} $ (se {cu.cuped.bias_se:.3f}).",
+            f"Daily peeking over {pk.looks} looks: naive {fmt(pk.naive.rate, 'pct')} "
+            f"({fmt(pk.naive.ci_low, 'pct')} to {fmt(pk.naive.ci_high, 'pct')}); always-valid "
+            f"{fmt(pk.always_valid.rate, 'pct')} ({fmt(pk.always_valid.ci_low, 'pct')} to "
+            f"{fmt(pk.always_valid.ci_high, 'pct')}); one test at the end {fmt(pk.final_look.rate, 'pct')}.",
+            self.replay_sentence(),
+        ]
+        numbers = {
+            "false_positive_rate": round(fpr.rate, 4), "coverage": round(cov.rate, 4),
+            "naive_peeking_fpr": round(pk.naive.rate, 4), "always_valid_fpr": round(pk.always_valid.rate, 4),
+            "power": round(pw.measured.rate, 4), "planned_power": s.power,
+            "cuped_width_ratio": round(cu.width_ratio, 4),
+        }
+        return {"headline": head, "details": details, "tone": tone, "numbers": numbers}
+
+    def replay_sentence(self) -> str:
+        """What naive peeking and the always-valid test concluded on the real experiment."""
+        r, s = self.replay, self.scenario
+        days = self.replay_table["day"].unique().sort().to_list()
+        naive_at = r.naive_rejected_at
+        av_at = r.rejected_at
+        naive = ("a naive peeker would have stopped on day "
+                 f"{days[naive_at]:g} with a 'significant' {r.diff[naive_at]:+.4f}"
+                 if naive_at is not None else "a naive peeker never saw significance")
+        av = ("the always-valid test rejected on day " f"{days[av_at]:g}" if av_at is not None
+              else f"the always-valid test never rejected (final p = {r.p_value[-1]:.2f})")
+        last = r.looks - 1
+        return (
+            f"ASOS experiment {s.asos_experiment} (variant {s.asos_variant}, metric {s.asos_metric}), "
+            f"{r.looks} looks over {days[-1]:g} days: {naive}; {av}; the final difference is "
+            f"{r.diff[last]:+.4f} (naive 95% CI {r.diff[last] - 1.96 * r.se[last]:+.4f} to "
+            f"{r.diff[last] + 1.96 * r.se[last]:+.4f}, p = {r.naive_p_value[last]:.2f})."
+        )
+
+    def headline_numbers(self) -> dict[str, float]:
+        """Rounded headline figures, stable under the fixed seed (for an output-checked cell)."""
+        return {
+            "aa_false_positive_rate": round(self.aa_binary.reject.rate, 3),
+            "coverage": round(self.power.study.coverage.rate, 3),
+            "power": round(self.power.measured.rate, 3),
+            "naive_peeking_fpr": round(self.peeking.naive.rate, 3),
+            "always_valid_fpr": round(self.peeking.always_valid.rate, 3),
+            "cuped_width_ratio": round(self.cuped.width_ratio, 3),
+        }
+
+    def checks_table(self) -> pl.DataFrame:
+        """The checks as the report shows them (rates as fractions, for ``table(formats=pct)``)."""
+        return self.checks().select(
+            "check", "rate", "ci_low", "ci_high", "target", "band_low", "band_high", "experiments",
+            pl.when(pl.col("passed")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("within band"),
+        )
+
+    def assumptions(self) -> list[str]:
+        """How the experiments were simulated, in plain words."""
+        s = self.scenario
+        return [
+            f"Every study runs {s.replications:,} independent experiments from seed {s.seed}; rates carry "
+            "Wilson 95% intervals (statsmodels).",
+            f"Conversion: {s.n_per_arm:,} customers per arm, control rate {fmt(s.base_rate, 'pct')}; "
+            "conversions drawn as binomial counts; tested with the package's Wald difference of proportions.",
+            f"Spend: {s.cuped_n_per_arm:,} customers per arm; a latent customer value (gamma) drives both "
+            "pre-period spend and in-test spend (40% of customers spend nothing); the treatment multiplies "
+            f"spend by {1 + s.cuped_lift:g}, so the true difference is known exactly.",
+            f"Peeking: {s.looks} daily looks, {s.n_per_look:,} new customers per arm each day, no true "
+            "effect; the always-valid test is the normal-mixture SPRT (Johari et al.) with its mixing "
+            "variance fixed in advance at ten times the planned final-look variance.",
+            "Bands: false-positive rates within alpha ± 20% (4–6% at 5%), coverage within 1 − alpha ± 1 "
+            "point, measured power within 3 points of the plan, always-valid peeking at or below alpha.",
+            "The ASOS file holds per-arm cumulative counts, means and variances per look, not customers; "
+            "its datasheet warns of sample-ratio mismatch and telemetry loss in some experiments.",
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every study."""
+        return {
+            "scenario": self.scenario.to_params(), "aa_binary": self.aa_binary.to_dict(),
+            "aa_spend": self.aa_spend.to_dict(), "power": self.power.to_dict(),
+            "cuped": self.cuped.to_dict(), "peeking": self.peeking.to_dict(), "replay": self.replay.to_dict(),
+        }
+
+    # ------------------------------------------------------------------ charts
+    def rates_chart(self) -> alt.LayerChart:
+        """Every calibration rate against its target."""
+        c = self.checks().filter(~pl.col("check").str.contains("power|peeking"))
+        worst = c.with_columns(off=(pl.col("rate") - pl.col("target")).abs()).sort("off")["off"][-1]
+        return cc.rates_against_targets(
+            c, title=f"Every false-positive rate and coverage lands within {100 * worst:.1f} points of "
+                     "its nominal level"
+        )
+
+    def peeking_chart(self) -> alt.LayerChart:
+        """False positives accumulating look by look."""
+        pk = self.peeking
+        return cc.peeking_curve(
+            pk.to_frame(), alpha=pk.alpha,
+            title=f"Peeking daily with a naive test: {fmt(pk.naive.rate, 'pct', 0)} false positives after "
+                  f"{pk.looks} looks; always-valid stays at {fmt(pk.always_valid.rate, 'pct')}",
+        )
+
+    def cuped_chart(self) -> alt.LayerChart:
+        """Unadjusted against CUPED: same average estimate, narrower interval."""
+        cu = self.cuped
+        return cc.cuped_widths(
+            cu.to_frame(),
+            title=f"CUPED: intervals {fmt(1 - cu.width_ratio, 'pct', 0)} narrower, estimate still on the "
+                  "truth",
+        )
+
+    def replay_chart(self) -> alt.FacetChart:
+        """The real experiment, look by look."""
+        r = self.replay
+        if r.naive_rejected_at is not None and r.rejected_at is None:
+            title = "ASOS experiment: early naive looks cry 'significant'; the always-valid test never does"
+        elif r.rejected_at is not None:
+            title = "ASOS experiment: the always-valid test also finds an effect"
+        else:
+            title = "ASOS experiment: neither method finds an effect at any look"
+        return cc.replay_looks(self.replay_table, title=title)
+
+
+def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> CalibrationReport:
+    """Run every calibration study of ``scenario`` and the ASOS replay.
+
+    Parameters
+    ----------
+    scenario
+        Sizes, seed and the ASOS experiment to replay.
+    asos
+        The ASOS table; read from ``scenario.asos_file`` with
+        :func:`experiments.datasets.load_asos` when None.
+    """
+    s = scenario
+    seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(s.seed).spawn(5)]
+    aa_binary = binary_study(replications=s.replications, n_per_arm=s.n_per_arm, base_rate=s.base_rate,
+                             alpha=s.alpha, seed=seeds[0])
+    aa_spend = cuped_study(replications=s.replications, n_per_arm=s.cuped_n_per_arm, lift=0.0,
+                           alpha=s.alpha, seed=seeds[1])
+    power = power_study(replications=s.replications, n_per_arm=s.n_per_arm, base_rate=s.base_rate,
+                        alpha=s.alpha, power=s.power, seed=seeds[2])
+    cuped = cuped_study(replications=s.replications, n_per_arm=s.cuped_n_per_arm, lift=s.cuped_lift,
+                        alpha=s.alpha, seed=seeds[3])
+    peeking = peeking_study(replications=s.replications, looks=s.looks, n_per_look=s.n_per_look,
+                            base_rate=s.base_rate, alpha=s.alpha, seed=seeds[4])
+    if asos is None:
+        from experiments.datasets import load_asos
+
+        asos = load_asos(s.asos_file)
+    looks = asos_looks(asos, experiment=s.asos_experiment, variant=s.asos_variant, metric=s.asos_metric)
+    replay = msprt(looks, alpha=s.alpha, metric=f"metric {s.asos_metric}",
+                   arm=f"variant {s.asos_variant}", control="control")
+    return CalibrationReport(s, aa_binary, aa_spend, power, cuped, peeking, replay,
+                             replay_frame(looks, replay))
