@@ -28,6 +28,7 @@ __all__ = [
     "payback_period",
     "programme_economics",
     "retention_value",
+    "verdict_text",
 ]
 
 
@@ -263,3 +264,25 @@ def retention_value(
     per_retained = programme_cost / churn_reduction if churn_reduction > 0 else math.inf
     ratio = clv_of_active / acquisition_cost if acquisition_cost > 0 else math.inf
     return RetentionValue(float(clv_of_active), float(acquisition_cost), float(per_retained), float(ratio))
+
+
+def verdict_text(economics: ProgrammeEconomics, *, unit: str = "offered customer") -> tuple[str, str]:
+    """Headline sentence and tone (good / bad / neutral) of the programme's verdict."""
+    n = economics.net_value
+    interval = f"(95% CI ${n.lower:,.2f} to ${n.upper:,.2f})"
+    if economics.pays_for_itself:
+        return (
+            f"The programme pays for itself: it adds ${n.estimate:,.2f} net per {unit} {interval}.",
+            "good",
+        )
+    if economics.pays_for_itself is False:
+        return (
+            f"The programme does not pay for itself: it loses ${-n.estimate:,.2f} per {unit} {interval}.",
+            "bad",
+        )
+    verb = "adds" if n.estimate >= 0 else "loses"
+    return (
+        f"Not proven that the programme pays for itself: it {verb} ${abs(n.estimate):,.2f} net per {unit} "
+        f"{interval}, an interval that includes zero.",
+        "neutral",
+    )

@@ -18,6 +18,7 @@ from experiments.errors import DataError
 __all__ = [
     "Estimate",
     "arm_measures",
+    "comparison_frame",
     "cumulative_by_period",
     "itt_effect",
     "member_effect",
@@ -98,7 +99,7 @@ def arm_measures(
     lapsed: str = "lapsed",
     alpha: float = 0.05,
 ) -> pl.DataFrame:
-    """Per arm: customers, repeat-purchase rate, churn rate, purchases and revenue per customer, with intervals.
+    """Per arm: repeat-purchase rate, churn rate, purchases and revenue per customer, with intervals.
 
     Returns a tidy frame ``arm, measure, estimate, lower, upper, n``.
     """
@@ -256,4 +257,29 @@ def cumulative_by_period(
             pl.col(period).cast(pl.Int64).alias("period"),
             (pl.col("cumulative") / pl.col("n")).alias(value),
         )
+    )
+
+
+def comparison_frame(
+    naive: Estimate,
+    itt: Estimate,
+    members: Estimate,
+    *,
+    true_itt: float | None = None,
+    true_member: float | None = None,
+) -> pl.DataFrame:
+    """The naive member gap next to the randomised estimates (and the truth, when known)."""
+    return pl.DataFrame(
+        {
+            "comparison": [
+                "members vs non-members (naive)",
+                "offer vs control, per offered customer (randomised)",
+                "effect on members (randomised, ITT / join share)",
+            ],
+            "estimate": [naive.estimate, itt.estimate, members.estimate],
+            "lower": [naive.lower, itt.lower, members.lower],
+            "upper": [naive.upper, itt.upper, members.upper],
+            "truth": [true_member, true_itt, true_member],
+        },
+        schema_overrides={"truth": pl.Float64},
     )
