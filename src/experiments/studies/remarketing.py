@@ -15,13 +15,13 @@ from experiments.stats import (
     CampaignEconomics,
     Effect,
     SRMResult,
-    arm_means,
     campaign_economics,
     compare,
     effects_frame,
     gather,
     srm_test,
 )
+from experiments.stats.rates import arm_means
 
 __all__ = [
     "CURVE_CUSTOMERS",
