@@ -88,7 +88,9 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         ("no_such_parameter", "1", "no_such_parameter"),
     ],
 )
-def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path, name: str, value: str, fragment: str) -> None:
+def test_bad_parameters_exit_2_and_write_nothing(
+    tmp_path: Path, name: str, value: str, fragment: str
+) -> None:
     done = _cli("run", "remarketing", "-p", name, value, "--reports-dir", str(tmp_path / "r"))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
