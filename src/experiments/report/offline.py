@@ -10,20 +10,46 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import tempfile
+from pathlib import Path
 
 import altair as alt
 
 __all__ = ["vega_bundle", "vega_debug"]
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "experiments"
+
+
 @functools.cache
 def vega_bundle() -> str:
-    """The JavaScript bundle defining ``vegaEmbed``, ``vegaLite`` and ``vega`` as globals (~0.9 MB)."""
+    """The JavaScript bundle defining ``vegaEmbed``, ``vegaLite`` and ``vega`` as globals (~0.9 MB).
+
+    Building it takes vl-convert about 1.4 s, so it is cached on disk per vl-convert and Vega-Lite
+    version (``$XDG_CACHE_HOME/experiments``); a cache that cannot be written is simply skipped.
+    """
     import vl_convert as vlc
     from altair.utils._importers import vl_version_for_vl_convert
 
-    bundle = vlc.javascript_bundle(vl_version=vl_version_for_vl_convert())
-    return bundle.replace("</script", "<\\/script")
+    version = vl_version_for_vl_convert()
+    cached = _cache_dir() / f"vega-bundle-{vlc.__version__}-{version}.js"
+    try:
+        return cached.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    bundle = vlc.javascript_bundle(vl_version=version).replace("</script", "<\\/script")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(bundle)
+        os.replace(tmp, cached)
+    except OSError:
+        pass
+    return bundle
 
 
 def vega_debug() -> str:
