@@ -227,7 +227,7 @@ def payback_period(curve: pl.DataFrame) -> int | None:
         return int(curve["period"][0])
     if below[-1] == net.size - 1:
         return None
-    return int(curve["period"][below[-1] + 1])
+    return int(curve["period"][int(below[-1]) + 1])
 
 
 @dataclass(frozen=True)
