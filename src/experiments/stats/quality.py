@@ -129,7 +129,7 @@ def check_quality(
     queries = [lf.select(aggs)]
     if unit:
         per_unit = lf.filter(pl.col(unit).is_not_null()).group_by(unit).agg(
-            pl.len().alias("rows"), pl.col(arm).n_unique().alias("arms")
+            pl.len().alias("rows"), pl.col(arm).drop_nulls().n_unique().alias("arms")
         )
         queries.append(per_unit.select(
             (pl.col("rows") - 1).sum().alias("dup"), (pl.col("arms") > 1).sum().alias("several")
