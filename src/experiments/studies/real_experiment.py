@@ -1,0 +1,305 @@
+"""The real-experiment study: the whole battery on an experiment file, told as a decision.
+
+Runs :func:`experiments.stats.runner.analyze` once on the whole table (with CUPED on the pre-period
+covariate) and once per segment column, compares the best treatment arm with the runner-up, and turns
+it all into the verdict ("which treatment to send, what it adds per 1,000 recipients"), the tables and
+the charts of ``notebooks/real_experiment.ipynb``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import altair as alt
+import polars as pl
+
+from experiments.charts import real_experiment as rc
+from experiments.report.display import fmt
+from experiments.scenarios.real_experiment import RealExperimentScenario
+from experiments.stats.effects import compare
+from experiments.stats.results import Effect, effects_frame
+from experiments.stats.runner import AnalysisResult, analyze
+from experiments.stats.sufficient import gather
+
+__all__ = ["RealExperimentReport", "run"]
+
+
+@dataclass(frozen=True)
+class RealExperimentReport:
+    """Everything the real-experiment report states."""
+
+    scenario: RealExperimentScenario
+    result: AnalysisResult
+    segment_results: tuple[AnalysisResult, ...]
+    arm_gap: Effect | None
+
+    # ------------------------------------------------------------------ lookups
+    @property
+    def treatment_arms(self) -> list[str]:
+        """Arms other than the control, in data order."""
+        return [a for a in self.result.arms if a != self.scenario.control]
+
+    def effect(self, metric: str, arm: str, *, cuped: bool = False) -> Effect:
+        """The overall effect of ``arm`` on ``metric`` (CUPED-adjusted when asked and available)."""
+        pool = self.result.adjusted_results if cuped else self.result.overall()
+        for e in pool:
+            if e.metric == metric and e.arm == arm and e.segment is None:
+                return e
+        raise KeyError(f"no {'CUPED ' if cuped else ''}effect of {arm!r} on {metric!r}")
+
+    def decision_effect(self, arm: str) -> Effect:
+        """The effect used for the decision: CUPED on the decision metric when a covariate is set."""
+        return self.effect(self.scenario.decision_metric, arm, cuped=bool(self.scenario.covariates))
+
+    @property
+    def best_arm(self) -> str:
+        """The treatment arm with the largest estimated effect on the decision metric."""
+        return max(self.treatment_arms, key=lambda a: self.decision_effect(a).diff)
+
+    def _kind(self, metric: str) -> str:
+        return str(self.result.metrics.get(metric, "continuous"))
+
+    # ------------------------------------------------------------------ frames
+    def per_unit_frame(self) -> pl.DataFrame:
+        """Effects per ``per`` recipients: arm, metric, method, estimate, low, high, p (adjusted)."""
+        per = self.scenario.per
+        rows = []
+        pools = [("unadjusted", self.result.overall())]
+        if self.result.adjusted_results:
+            pools.append((f"CUPED ({', '.join(self.result.covariates)})", list(self.result.adjusted_results)))
+        for method, pool in pools:
+            for e in pool:
+                p = e.p_value if e.p_value_adjusted is None else e.p_value_adjusted
+                rows.append({
+                    "arm": e.arm, "metric": e.metric, "method": method, "estimate": per * e.diff,
+                    "low": per * e.ci_low, "high": per * e.ci_high, "rel_lift": e.rel_lift,
+                    "p_adjusted": p, "significant": e.significant,
+                })
+        return pl.DataFrame(rows)
+
+    def effects_table(self) -> pl.DataFrame:
+        """The per-recipient effects as the report shows them."""
+        unit = f"per {self.scenario.per:,}"
+        return self.per_unit_frame().select(
+            "arm", "metric", "method",
+            pl.col("estimate").alias(f"change {unit}"), pl.col("low").alias("95% low"),
+            pl.col("high").alias("95% high"), pl.col("rel_lift").alias("relative lift"),
+            pl.col("p_adjusted").alias(f"p ({self.result.correction})"),
+        )
+
+    def width_frame(self) -> pl.DataFrame:
+        """Interval widths per ``per`` recipients, unadjusted against CUPED: arm, metric, method, width."""
+        f = self.per_unit_frame()
+        return f.select("arm", "metric", "method", (pl.col("high") - pl.col("low")).alias("width"))
+
+    def segment_frame(self) -> pl.DataFrame:
+        """Effects on the decision metric within each segment: column, segment, arm, estimate, interval."""
+        per, m = self.scenario.per, self.scenario.decision_metric
+        rows = []
+        for res in self.segment_results:
+            for e in res.results:
+                if e.segment is None or e.metric != m:
+                    continue
+                rows.append({
+                    "column": res.segment, "segment": f"{res.segment} = {e.segment}", "arm": e.arm,
+                    "n": e.n_arm + e.n_control, "estimate": per * e.diff, "low": per * e.ci_low,
+                    "high": per * e.ci_high, "significant": e.significant,
+                })
+        schema = {"column": pl.String, "segment": pl.String, "arm": pl.String, "n": pl.Int64,
+                  "estimate": pl.Float64, "low": pl.Float64, "high": pl.Float64, "significant": pl.Boolean}
+        return pl.DataFrame(rows, schema=schema)
+
+    def heterogeneity_table(self) -> pl.DataFrame:
+        """Cochran's Q test per segment column and arm on the decision metric."""
+        rows = []
+        for res in self.segment_results:
+            for h in res.heterogeneity:
+                if h.metric != self.scenario.decision_metric:
+                    continue
+                rows.append({"segment column": res.segment, "arm": h.arm, "Q": h.q, "df": h.df,
+                             "p": h.p_value, "I2": h.i2})
+        return pl.DataFrame(rows, schema={"segment column": pl.String, "arm": pl.String, "Q": pl.Float64,
+                                          "df": pl.Int64, "p": pl.Float64, "I2": pl.Float64})
+
+    def arms_table(self) -> pl.DataFrame:
+        """Rows per arm and the mean of each metric."""
+        eff = effects_frame(self.result.overall())
+        ctrl = eff.group_by("metric", maintain_order=True).agg(
+            pl.col("n_control").first().alias("n"), pl.col("mean_control").first().alias("mean"))
+        ctrl = ctrl.with_columns(arm=pl.lit(self.scenario.control))
+        arms = eff.select("arm", "metric", pl.col("n_arm").alias("n"), pl.col("mean_arm").alias("mean"))
+        both = pl.concat([ctrl.select("arm", "metric", "n", "mean"), arms])
+        return both.pivot(on="metric", index="arm", values="mean").join(
+            both.group_by("arm").agg(pl.col("n").max().alias("customers")), on="arm")
+
+    # ------------------------------------------------------------------ prose
+    def _number(self, metric: str, x: float) -> str:
+        if metric == self.scenario.decision_metric and self._kind(metric) == "continuous":
+            return ("+" if x >= 0 else "") + fmt(x, "money")
+        return f"{x:+,.1f}"
+
+    def _amount(self, metric: str, e: Effect) -> str:
+        per = self.scenario.per
+        n = self._number
+        return (f"{metric} {n(metric, per * e.diff)} (95% CI {n(metric, per * e.ci_low)} to "
+                f"{n(metric, per * e.ci_high)})")
+
+    def verdict_parts(self) -> dict[str, Any]:
+        """Headline, details, tone and numbers for :func:`experiments.report.verdict`."""
+        s = self.scenario
+        best = self.best_arm
+        d = self.decision_effect(best)
+        per = f"per {s.per:,} recipients"
+        effects = [self._amount(m, self.effect(m, best, cuped=m == s.decision_metric and bool(s.covariates)))
+                   for m in s.metrics]
+        if d.significant and d.diff > 0:
+            tone: Literal["good", "bad", "neutral"] = "good"
+            head = f"Send the {best}: against {s.control}, {per} it adds " + "; ".join(effects) + "."
+        elif d.significant:
+            tone = "bad"
+            head = f"Send nothing: even the best arm, {best}, lowers {s.decision_metric} ({effects[-1]})."
+        else:
+            tone = "neutral"
+            head = (f"No arm clearly raises {s.decision_metric}: the best, {best}, adds "
+                    + "; ".join(effects) + f" {per}, not significant.")
+        details = []
+        if self.arm_gap is not None:
+            g = self.arm_gap
+            sig = "a clear" if g.significant else "not a clear"
+            details.append(f"{best} against {g.control}: " + self._amount(s.decision_metric, g)
+                           + f" {per}, {sig} difference.")
+        for a in self.treatment_arms:
+            if a == best:
+                continue
+            e = self.decision_effect(a)
+            details.append(f"{a} against {s.control}: " + self._amount(s.decision_metric, e) + f" {per}.")
+        if s.covariates:
+            plain = self.effect(s.decision_metric, best)
+            ratio = d.se / plain.se if plain.se > 0 else float("nan")
+            details.append(
+                f"CUPED with pre-period {', '.join(s.covariates)} changes the {s.decision_metric} interval "
+                f"width by {fmt(ratio - 1, 'pct', 1)}; unadjusted: " + self._amount(s.decision_metric, plain)
+                + "."
+            )
+        srm = self.result.srm
+        details.append(
+            ("Arm sizes match equal shares" if not srm.mismatch else "WARNING: arm sizes do not match "
+             "the intended shares") + f" (sample-ratio test p = {srm.p_value:.2f}); "
+            + ("no data-quality issue." if self.result.data_quality.ok
+               else "data issues: " + "; ".join(self.result.data_quality.issues))
+        )
+        numbers = {
+            "best_arm": best, "decision_metric": s.decision_metric,
+            f"effect_per_{s.per}": round(s.per * d.diff, 2),
+            f"ci_low_per_{s.per}": round(s.per * d.ci_low, 2),
+            f"ci_high_per_{s.per}": round(s.per * d.ci_high, 2),
+            "p_value_adjusted": d.p_value_adjusted, "srm_p_value": round(srm.p_value, 4),
+        }
+        return {"headline": head, "details": details, "tone": tone, "numbers": numbers}
+
+    def headline_numbers(self) -> dict[str, Any]:
+        """Rounded headline figures (stable: the data is fixed)."""
+        s = self.scenario
+        out: dict[str, Any] = {"best_arm": self.best_arm}
+        for a in self.treatment_arms:
+            for m in s.metrics:
+                out[f"{a}: {m} per {s.per}"] = round(s.per * self.effect(m, a).diff, 1)
+        return out
+
+    def data_checks(self) -> list[str]:
+        """Plain sentences on the checks run before any test."""
+        r = self.result
+        checks = [f"{r.n_rows:,} rows; arms: " + ", ".join(f"{a} {n:,}" for a, n in r.arms.items()) + ".",
+                  r.srm.summary() + ".", r.data_quality.summary()]
+        kinds = ", ".join(f"{m} ({k})" for m, k in r.metrics.items())
+        checks.append(f"Metrics recognised from their values: {kinds}; multiple-testing correction: "
+                      f"{r.correction} over metrics × arms (segments as a separate family).")
+        return checks
+
+    def assumptions(self) -> list[str]:
+        """What the analysis assumes."""
+        s = self.scenario
+        return [
+            f"Customers were randomised between the arms of {s.arm!r}; the control is {s.control!r}.",
+            "Binary metrics: Wald difference of proportions (statsmodels); spend: Welch's t interval, "
+            "which holds for skewed spend at these sample sizes (see the calibration notebook).",
+            f"CUPED uses {', '.join(s.covariates) or 'no covariate'} measured before the e-mail, "
+            "so it cannot be affected by it; the adjustment is the pooled regression slope.",
+            "Segment effects are descriptive: many segments are tested, so a single significant one "
+            "can be chance; Cochran's Q tests whether the effect really differs across segments.",
+            f"Effects are stated per {s.per:,} recipients assigned, whether they opened the e-mail or not "
+            "(intent to treat).",
+        ]
+
+    # ------------------------------------------------------------------ charts
+    def effects_chart(self) -> alt.FacetChart:
+        """Every arm's effect on every metric, per recipients, with intervals."""
+        s, best = self.scenario, self.best_arm
+        d = self.decision_effect(best)
+        title = (f"The {best} adds the most {s.decision_metric}: {fmt(s.per * d.diff, 'money')} per "
+                 f"{s.per:,} recipients" if self._kind(s.decision_metric) == "continuous"
+                 else f"The {best} adds the most {s.decision_metric} per {s.per:,} recipients")
+        frame = self.per_unit_frame().filter(pl.col("method") == "unadjusted")
+        return rc.effects_by_arm(frame, title=title, per=s.per)
+
+    def cuped_chart(self) -> alt.Chart:
+        """Interval widths, unadjusted against CUPED."""
+        s = self.scenario
+        w = self.width_frame()
+        if not s.covariates:
+            return rc.interval_widths(w, title="No covariate given: intervals are unadjusted")
+        best = self.best_arm
+        plain = self.effect(s.decision_metric, best).se
+        cup = self.decision_effect(best).se
+        change = cup / plain - 1
+        title = (f"CUPED with {', '.join(s.covariates)} narrows the {s.decision_metric} interval by "
+                 f"{fmt(-change, 'pct', 1)}" if change < -0.01
+                 else f"CUPED with {', '.join(s.covariates)} barely changes the intervals "
+                      f"({fmt(change, 'pct', 1)} on {s.decision_metric}): it hardly predicts the outcome")
+        return rc.interval_widths(w, title=title)
+
+    def segment_chart(self) -> alt.FacetChart:
+        """Effect on the decision metric within each segment."""
+        s = self.scenario
+        het = self.heterogeneity_table()
+        differs = het.filter(pl.col("p") < s.alpha)
+        if differs.height:
+            cols = ", ".join(sorted(set(differs["segment column"].to_list())))
+            title = (f"Only {cols} hints at a {s.decision_metric} effect that differs (Cochran's Q p < "
+                     f"{s.alpha:g} in {differs.height} of {het.height} uncorrected tests)")
+        else:
+            title = f"No segment column shows a {s.decision_metric} effect that clearly differs"
+        return rc.effects_by_segment(self.segment_frame(), title=title, per=s.per,
+                                     metric=s.decision_metric)
+
+
+def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | None = None
+        ) -> RealExperimentReport:
+    """Analyse the experiment file of ``scenario`` (or ``data`` when given).
+
+    The default file is read with :func:`experiments.datasets.load_hillstrom` (sha256-checked),
+    any other with :func:`experiments.datasets.scan_table` (lazy).
+    """
+    from experiments.datasets import load_hillstrom, scan_table
+
+    s = scenario
+    if data is None:
+        data = scan_table(s.file) if s.path else load_hillstrom()
+    lf = data.lazy()
+    common: dict[str, Any] = {"arm": s.arm, "control": s.control, "metrics": list(s.metrics),
+                              "alpha": s.alpha, "correction": s.correction}
+    result = analyze(lf, covariates=list(s.covariates), **common)
+    segs = tuple(analyze(lf, segment=col, **common) for col in s.segments)
+    treatments = [a for a in result.arms if a != s.control]
+    gap = None
+    if len(treatments) >= 2:
+        key = {"metric": s.decision_metric}
+        decision = [e for e in (result.adjusted_results or result.overall())
+                    if e.metric == key["metric"] and e.segment is None]
+        ranked = sorted(decision, key=lambda e: e.diff, reverse=True)
+        best, second = ranked[0].arm, ranked[1].arm
+        table = gather(lf, arm=s.arm, metrics=[s.decision_metric])
+        gap = compare(table, control=second, arms=[best],
+                      kinds={s.decision_metric: result.metrics[s.decision_metric]}, alpha=s.alpha)[0]
+    return RealExperimentReport(s, result, segs, gap)
