@@ -74,11 +74,14 @@ class CampaignEconomics:
 
     def summary(self) -> str:
         """One readable line."""
+        def money(x: float) -> str:
+            return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
         return (
             f"{self.arm}: {self.incremental_conversions:,.0f} incremental conversions "
             f"({self.incremental_conversions_low:,.0f} to {self.incremental_conversions_high:,.0f}), "
-            f"profit ${self.incremental_profit:,.0f} (${self.incremental_profit_low:,.0f} to "
-            f"${self.incremental_profit_high:,.0f}) on ${self.cost:,.0f} spend: {self.verdict}"
+            f"profit {money(self.incremental_profit)} ({money(self.incremental_profit_low)} to "
+            f"{money(self.incremental_profit_high)}) on {money(self.cost)} spend: {self.verdict}"
         )
 
 
