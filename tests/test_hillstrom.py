@@ -53,7 +53,7 @@ def test_every_number_agrees_with_statsmodels_and_scipy(rows: pl.DataFrame, resu
         y0 = rows.filter(pl.col("segment") == CONTROL)[e.metric].to_numpy().astype(float)
         assert e.diff == pytest.approx(y1.mean() - y0.mean(), abs=1e-9)
         if e.metric == "spend":
-            # scipy.stats.ttest_ind(y1, y0, equal_var=False); CompareMeans(...).tconfint_diff(usevar="unequal")
+            # scipy ttest_ind(y1, y0, equal_var=False); CompareMeans(...).tconfint_diff(usevar="unequal")
             ref = sps.ttest_ind(y1, y0, equal_var=False)
             low, high = CompareMeans(DescrStatsW(y1), DescrStatsW(y0)).tconfint_diff(usevar="unequal")
         else:

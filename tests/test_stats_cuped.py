@@ -26,7 +26,8 @@ def test_cuped_matches_ols_with_robust_errors(covs: list[str]) -> None:
     e = cuped_effect(gather(df, arm="arm", metrics=["y"], covariates=covs), arm="t", control="c",
                      metric="y", covariates=covs)
     # statsmodels: OLS(y, [1, treat, x]).fit(cov_type="HC1"), coefficient of treat
-    ref = regression_adjusted_rows(df["y"].to_numpy(), (df["arm"] == "t").to_numpy(), df.select(covs).to_numpy())
+    ref = regression_adjusted_rows(df["y"].to_numpy(), (df["arm"] == "t").to_numpy(),
+                                   df.select(covs).to_numpy())
     assert e.diff == pytest.approx(ref["diff"], rel=1e-9)  # the same estimator: exact
     # HC1 differs from the per-arm residual variance by O(1/n) (theta estimated, pooled residuals): 0.5 %
     assert e.se == pytest.approx(ref["se"], rel=5e-3)

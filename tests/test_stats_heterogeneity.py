@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 
 from experiments.errors import DataError
-from experiments.stats import gather
+from experiments.stats import SampleStats, gather, mean_effect
 from experiments.stats.heterogeneity import heterogeneity_test, heterogeneity_tests, segment_effects
 
 
@@ -36,12 +36,16 @@ def test_q_by_hand_and_detects_difference() -> None:
 
 
 def test_q_false_positive_rate_when_effect_is_common() -> None:
+    rng = np.random.default_rng(5)
     ps = []
-    for seed in range(200):
-        st = gather(_table({"a": 0.2, "b": 0.2, "c": 0.2}, 100 + seed, 3_000), arm="arm", metrics=["y"],
-                    segment="seg")
-        ps.append(heterogeneity_test(segment_effects(st, control="c", kinds={"y": "continuous"})).p_value)
-    assert 0.01 <= np.mean(np.array(ps) < 0.05) <= 0.10
+    for _ in range(400):
+        effects = []
+        for seg in ("a", "b", "c"):
+            t, c = rng.normal(1.2, 2, 1_000), rng.normal(1.0, 2, 1_000)
+            effects.append(mean_effect(SampleStats(1_000, t.sum(), (t**2).sum()),
+                                       SampleStats(1_000, c.sum(), (c**2).sum()), segment=seg))
+        ps.append(heterogeneity_test(effects).p_value)
+    assert 0.025 <= np.mean(np.array(ps) < 0.05) <= 0.08
 
 
 def test_rejects_mixed_effects() -> None:

@@ -15,7 +15,9 @@ from experiments.stats import SampleStats
 from experiments.stats.sequential import always_valid_pvalues, confidence_sequence, msprt, naive_looks
 
 
-def _simulate(reps: int, looks: int, per_look: int, effect: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _simulate(
+    reps: int, looks: int, per_look: int, effect: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Cumulative difference of means and its variance (unit variance arms), shape (reps, looks)."""
     rng = np.random.default_rng(seed)
     sums_t = np.cumsum(rng.normal(effect * per_look, math.sqrt(per_look), (reps, looks)), axis=1)
@@ -49,8 +51,10 @@ def test_msprt_on_frames_and_sample_stats() -> None:
     rng = np.random.default_rng(5)
     t, c = rng.normal(0.1, 1, 5_000), rng.normal(0, 1, 5_000)
     ends = [1_000, 2_000, 3_000, 4_000, 5_000]
-    pairs = [(SampleStats(k, t[:k].sum(), (t[:k] ** 2).sum()), SampleStats(k, c[:k].sum(), (c[:k] ** 2).sum()))
-             for k in ends]
+    pairs = [
+        (SampleStats(k, t[:k].sum(), (t[:k] ** 2).sum()), SampleStats(k, c[:k].sum(), (c[:k] ** 2).sum()))
+        for k in ends
+    ]
     res = msprt(pairs, alpha=0.05)
     frame = pl.DataFrame({
         "count_t": ends, "mean_t": [a.mean for a, _ in pairs], "variance_t": [a.variance for a, _ in pairs],
