@@ -98,7 +98,8 @@ class Rate:
         lvl = round(100 * self.level)
         return (
             f"{self.name}: {self.rate:.2%} ({lvl}% CI {self.ci_low:.2%} to {self.ci_high:.2%}; "
-            f"{self.hits:,} of {self.trials:,}); nominal {self.target:.1%}"
+            f"{self.hits:,} of {self.trials:,}); "
+            + (f"nominal {self.target:.1%}" if math.isfinite(self.target) else "no nominal target")
         )
 
 
