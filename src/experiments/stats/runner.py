@@ -166,8 +166,10 @@ def classify_metrics(lf: pl.LazyFrame, metrics: Sequence[str]) -> dict[str, Metr
     for m in metrics:
         c, dt = pl.col(m), schema[m]
         if dt == pl.String:
-            ok = c.str.strip_chars().str.to_lowercase().is_in(spellings)
-            aggs += [(ok & c.is_not_null()).sum().alias(f"ok:{m}"), c.is_not_null().sum().alias(f"nn:{m}")]
+            low = c.str.strip_chars().str.to_lowercase()
+            aggs += [low.is_in(list(TRUE_SPELLINGS)).sum().alias(f"yes:{m}"),
+                     low.is_in(list(FALSE_SPELLINGS)).sum().alias(f"no:{m}"),
+                     c.is_not_null().sum().alias(f"nn:{m}")]
         elif dt == pl.Boolean:
             continue
         elif dt.is_numeric():
@@ -181,14 +183,14 @@ def classify_metrics(lf: pl.LazyFrame, metrics: Sequence[str]) -> dict[str, Metr
         if dt == pl.Boolean:
             kinds[m] = "binary"
         elif dt == pl.String:
-            ok, nn = row[f"ok:{m}"], row[f"nn:{m}"]
-            if ok == nn:
+            yes, no, nn = row[f"yes:{m}"], row[f"no:{m}"], row[f"nn:{m}"]
+            if yes + no == nn:
                 kinds[m] = "binary"
                 continue
             bad = (lf.select(pl.col(m).filter(
                 ~pl.col(m).str.strip_chars().str.to_lowercase().is_in(spellings)).unique().head(3))
                 .collect()[m].to_list())
-            if ok == 0:
+            if not (yes and no):  # not both a true and a false spelling: a text column
                 raise DataError(
                     f"metric {m!r} holds text (e.g. {', '.join(map(repr, bad))}); allowed: numbers, or "
                     "0/1 and true/false spellings for a binary metric"
