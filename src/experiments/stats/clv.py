@@ -72,9 +72,13 @@ def _as_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def collapse_summary(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Distinct ``(frequency, recency, T)`` rows and how many customers share each."""
     x, tx, t = _as_arrays(frequency, recency, T)
-    stacked = np.stack([x, tx, t], axis=1)
-    uniq, counts = np.unique(stacked, axis=0, return_counts=True)
-    return uniq[:, 0], uniq[:, 1], uniq[:, 2], counts.astype(float)
+    order = np.lexsort((t, tx, x))
+    x, tx, t = x[order], tx[order], t[order]
+    new = np.ones(x.size, dtype=bool)
+    new[1:] = (np.diff(x) != 0) | (np.diff(tx) != 0) | (np.diff(t) != 0)
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, x.size)).astype(float)
+    return x[starts], tx[starts], t[starts], counts
 
 
 def _minimise(
@@ -123,20 +127,43 @@ def bgnbd_log_likelihood(params, frequency, recency, T) -> np.ndarray:
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def _bgnbd_objective(theta, x, tx, t, w, total):
+def _bgnbd_objective(theta, x, tx, t, w, total, ux=None, uinv=None, uw=None):
+    """Mean negative log-likelihood and its gradient in log-parameters.
+
+    Terms that depend on the frequency only (gamma and beta functions) are evaluated once per distinct
+    frequency ``ux`` (weights ``uw``), the rest per customer; ``uinv`` maps customers to ``ux``.
+    """
     r, alpha, a, b = np.exp(theta)
-    a1, a2, a3, a4, pos = _bgnbd_terms(r, alpha, a, b, x, tx, t)
-    ll = a1 + a2 + np.logaddexp(a3, a4)
-    w4 = np.where(pos, expit(a4 - a3), 0.0)
+    if ux is None:
+        ux, uinv = np.unique(x, return_inverse=True)
+        uw = np.bincount(uinv, weights=w)
+    # frequency-only parts
+    f1 = gammaln(r + ux) - gammaln(r) + betaln(a, b + ux) - betaln(a, b)
+    g_r = digamma(r + ux) - digamma(r)
+    dab, dabx = digamma(a + b), digamma(a + b + ux)
+    g_a = dab - dabx
+    g_b = dab + digamma(b + ux) - digamma(b) - dabx
+    upos = ux > 0
+    c4 = np.where(upos, np.log(a) - np.log(np.where(upos, b + ux - 1, 1.0)), -np.inf)
+    inv_b = np.where(upos, 1.0 / np.where(upos, b + ux - 1, 1.0), 0.0)
+    # per-customer parts
+    rx = r + x
+    la_t = np.log(alpha + t)
+    la_tx = np.log(alpha + tx)
+    a3 = -rx * la_t
+    a4 = c4[uinv] - rx * la_tx
+    ll = np.logaddexp(a3, a4)
+    w4 = expit(a4 - a3)  # 0 where frequency is 0 (a4 = -inf)
     w3 = 1.0 - w4
-    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + t) - w4 * np.log(alpha + tx)
-    d_alpha = r / alpha - w3 * (r + x) / (alpha + t) - w4 * (r + x) / (alpha + tx)
-    dab = digamma(a + b)
-    dabx = digamma(a + b + x)
-    d_a = dab - dabx + w4 / a
-    d_b = dab + digamma(b + x) - digamma(b) - dabx - w4 / np.where(pos, b + x - 1, 1.0)
-    grad = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b])
-    return -(w @ ll) / total, -grad / total
+    ww4 = w * w4
+    total_ll = uw @ f1 + w.sum() * r * np.log(alpha) + w @ ll
+    d_r = uw @ g_r + w.sum() * np.log(alpha) - w @ (w3 * la_t) - ww4 @ la_tx
+    d_alpha = w.sum() * r / alpha - w @ (w3 * rx / (alpha + t)) - ww4 @ (rx / (alpha + tx))
+    s4 = np.bincount(uinv, weights=ww4, minlength=ux.size)
+    d_a = uw @ g_a + s4.sum() / a
+    d_b = uw @ g_b - s4 @ inv_b
+    grad = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+    return -total_ll / total, -grad / total
 
 
 @dataclass(frozen=True)
@@ -214,9 +241,14 @@ def fit_bgnbd(frequency, recency, T, *, start: tuple[float, float, float, float]
         mean_rate = max(float(w @ xs / (w @ ts)), 1e-6)
         start = (1.0, 1.0 / mean_rate, 1.0, 1.0)
     theta0 = np.log(np.asarray(start, dtype=float))
+    ux, uinv = np.unique(xs, return_inverse=True)
+    uw = np.bincount(uinv, weights=w)
     with np.errstate(all="ignore"):
         est, ll, nit = _minimise(
-            lambda th: _bgnbd_objective(th, xs, txs, ts, w, total), theta0, jac=True, model="BG/NBD"
+            lambda th: _bgnbd_objective(th, xs, txs, ts, w, total, ux, uinv, uw),
+            theta0,
+            jac=True,
+            model="BG/NBD",
         )
     return BGNBDFit(
         r=float(est[0]),
