@@ -13,8 +13,10 @@ from experiments.report.offline import vega_bundle, vega_debug
 __all__ = ["TEMPLATES_DIR", "notebook_to_html"]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-#: Cells with this tag are left out of the HTML (e.g. the scenario-building cell's display).
+#: Cells with this tag are left out of the HTML.
 REMOVE_TAG = "remove-cell"
+#: First line of the cells whose output nbval compares: test hooks, not reading, so left out too.
+CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 
 def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -22,6 +24,8 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     cells = []
     for cell in nb.cells:
         if REMOVE_TAG in cell.get("metadata", {}).get("tags", []):
+            continue
+        if cell.cell_type == "code" and cell.source.lstrip().startswith(CHECK_MARK):
             continue
         if cell.cell_type == "code":
             cell.outputs = [
