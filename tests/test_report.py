@@ -167,3 +167,20 @@ def test_environment_is_clean_after_a_run(reports: tuple[Path, runner.RunResult]
     from experiments.report.display import RUN_DIR_ENV
 
     assert RUN_DIR_ENV not in os.environ
+
+
+@pytest.mark.browser
+def test_analyze_html_draws_offline_in_chromium(tmp_path: Path, chromium: str) -> None:
+    from experiments.paths import HILLSTROM_CSV
+
+    page = tmp_path / "analysis.html"
+    done = _cli("analyze", str(HILLSTROM_CSV), "--arm", "segment", "--control", "No E-Mail",
+                "--metric", "conversion", "--metric", "spend", "--covariate", "history", "--html", str(page))
+    assert done.returncode == 0, done.stderr
+    text = page.read_text()
+    assert not re.findall(r"<(?:script|link|img)[^>]+(?:src|href)=[\"']https?://", text)
+    body = text[text.index("<body>"):]
+    assert body.index('class="verdict"') < body.index("<table")
+    dom = re.sub(r"<script\b.*?</script>", "", dump_dom(chromium, page), flags=re.S)
+    assert len(re.findall(r'<(?:canvas|svg)[^>]*class="marks"', dom)) == text.count('<div class="chart"')
+    assert text.count('<div class="chart"') >= 1

@@ -113,30 +113,44 @@ def _p(p: float | None) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+_HEAD = ["metric", "arm", "segment", "n_arm", "mean_arm", "mean_ctrl", "diff", "CI", "lift", "p", "p_adj",
+         "method"]
+
+
+def _row(e: Any) -> list[str]:
+    return [
+        e.metric, e.arm, e.segment or "", f"{e.n_arm:,}", _fmt(e.mean_arm, ".4g"),
+        _fmt(e.mean_control, ".4g"),
+        _fmt(e.diff, "+.4g"), f"[{_fmt(e.ci_low, '+.4g')}, {_fmt(e.ci_high, '+.4g')}]",
+        _fmt(e.rel_lift, "+.1%"), _p(e.p_value), _p(e.p_value_adjusted), e.method.split(" (")[0],
+    ]
+
+
 def text_table(result: Any) -> str:
     """The readable table printed by the command."""
-    head = ["metric", "arm", "segment", "n_arm", "mean_arm", "mean_ctrl", "diff", "CI", "lift", "p", "p_adj",
-            "method"]
-    rows = []
-    for e in [*result.results, *result.adjusted_results]:
-        rows.append([
-            e.metric, e.arm, e.segment or "", f"{e.n_arm:,}", _fmt(e.mean_arm, ".4g"),
-            _fmt(e.mean_control, ".4g"),
-            _fmt(e.diff, "+.4g"), f"[{_fmt(e.ci_low, '+.4g')}, {_fmt(e.ci_high, '+.4g')}]",
-            _fmt(e.rel_lift, "+.1%"), _p(e.p_value), _p(e.p_value_adjusted), e.method.split(" (")[0],
-        ])
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    rows = [_row(e) for e in [*result.results, *result.adjusted_results]]
+    widths = [max(len(str(r[i])) for r in [_HEAD, *rows]) for i in range(len(_HEAD))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [head, *rows]]
+             for r in [_HEAD, *rows]]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _html_table(effects: list[Any], caption: str) -> str:
+    """Effects as an escaped HTML table with the same formatting as the printed one."""
+    import polars as pl
+
+    from experiments.report.display import table
+
+    head = [h for h in _HEAD if h != "segment"] if not any(e.segment for e in effects) else _HEAD
+    rows = [dict(zip(_HEAD, _row(e), strict=True)) for e in effects]
+    frame = pl.DataFrame([{h: r[h] for h in head} for r in rows], schema={h: pl.String for h in head})
+    return table(frame, caption=caption).data
 
 
 def render_html(result: Any, *, source: str) -> str:
     """The one-page offline report: verdict first, results table, SRM and data quality, effects chart."""
-    import polars as pl
-
     from experiments.charts.analysis import effects_chart
-    from experiments.report.display import assumptions, table, verdict
+    from experiments.report.display import assumptions, verdict
     from experiments.report.standalone import render_page
     from experiments.stats.runner import headline
 
@@ -150,21 +164,25 @@ def render_html(result: Any, *, source: str) -> str:
     details = [srm_line, f"{result.n_rows:,} rows from {source}; arms: "
                + ", ".join(f"{a} {n:,}" for a, n in result.arms.items())]
     box = verdict(headline(result), details=details, tone="bad" if result.srm.mismatch else tone).data
-    cols = ["metric", "arm", "segment", "n_arm", "mean_arm", "mean_control", "diff", "ci_low", "ci_high",
-            "rel_lift", "p_value", "p_value_adjusted", "method"]
-    frame = result.to_frame().select(cols).with_columns(pl.col("segment").fill_null(""))
     level = round(100 * (1 - result.alpha))
-    tbl = table(frame, caption=f"Effects against {result.control} ({level}% intervals, "
-                f"{result.correction} correction)",
-                formats={"n_arm": "int", "rel_lift": "pct"}).data
+    overall = [e for e in result.results if e.segment is None]
+    by_segment = [e for e in result.results if e.segment is not None]
+    correction = f"{level}% intervals; p_adj: {result.correction} correction"
+    tables = [_html_table(overall, f"Effects against {result.control} ({correction})")]
+    if result.adjusted_results:
+        tables.append(_html_table(list(result.adjusted_results),
+                                  f"Adjusted for pre-period covariates (CUPED; {correction})"))
+    if by_segment:
+        tables.append(_html_table(by_segment, f"Effects by {result.segment} ({correction})"))
     quality = list(result.data_quality.issues) or ["No data-quality issue found."]
     quality.append("Missing values per column: "
                    + ", ".join(f"{c} {n:,}" for c, n in result.data_quality.missing.items()))
     if result.data_quality.unit is not None:
         quality.append(f"Duplicated units: {result.data_quality.duplicate_units:,}; units in several arms: "
                        f"{result.data_quality.units_in_several_arms:,}")
-    blocks: list[Any] = [f"<h1>Experiment analysis: {html.escape(source)}</h1>", box, tbl,
-                         assumptions([srm_line], title="Sample-ratio check").data,
+    chart = effects_chart([*overall, *result.adjusted_results])
+    blocks: list[Any] = [f"<h1>Experiment analysis: {html.escape(source)}</h1>", box, tables[0], chart,
+                         *tables[1:], assumptions([srm_line], title="Sample-ratio check").data,
                          assumptions(quality, title="Data quality").data]
     if result.heterogeneity:
         blocks.append(assumptions([h.summary() for h in result.heterogeneity],
@@ -172,8 +190,6 @@ def render_html(result: Any, *, source: str) -> str:
     if result.sequential:
         blocks.append(assumptions([f"{s.metric}: {s.arm}: {s.summary()}" for s in result.sequential],
                                   title="Always-valid sequential monitoring (mSPRT)").data)
-    overall = [e for e in result.results if e.segment is None] + list(result.adjusted_results)
-    blocks.append(effects_chart(overall))
     return render_page(f"Experiment analysis: {source}", blocks)
 
 

@@ -18,7 +18,7 @@ body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-s
 h1 { font-size: 26px; margin-bottom: 4px; } h2 { font-size: 20px; margin-top: 28px; }
 table.result-table { border-collapse: collapse; margin: 6px 0 14px 0; font-size: 13px; }
 table.result-table th, table.result-table td { border-bottom: 1px solid #ddd; padding: 4px 10px;
-  text-align: right; }
+  text-align: right; white-space: nowrap; }
 table.result-table th:first-child, table.result-table td:first-child { text-align: left; }
 table.result-table caption { caption-side: top; text-align: left; font-weight: 600; padding-bottom: 4px; }
 .chart { margin: 10px 0 18px 0; }
