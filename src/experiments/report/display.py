@@ -17,6 +17,8 @@ from typing import Literal
 import polars as pl
 from IPython.display import HTML
 
+from experiments.formatting import money
+
 __all__ = ["RUN_DIR_ENV", "assumptions", "fmt", "table", "verdict"]
 
 RUN_DIR_ENV = "EXPERIMENTS_RUN_DIR"
@@ -36,8 +38,7 @@ def fmt(x: float | int | None, kind: str = "number", digits: int = 1) -> str:
     if kind == "pp":
         return f"{100 * x:+.{digits}f} pp"
     if kind == "money":
-        sign = "-" if x < 0 else ""
-        return f"{sign}${abs(x):,.{max(digits, 2) if abs(x) < 100 else 0}f}"
+        return money(x, max(digits, 2) if abs(x) < 100 else 0)
     return f"{x:,.{digits}f}"
 
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import polars as pl
 
 from experiments.errors import ParameterError
+from experiments.formatting import money
 from experiments.stats.results import Effect, _plain
 
 __all__ = ["CampaignEconomics", "campaign_economics"]
@@ -74,14 +75,11 @@ class CampaignEconomics:
 
     def summary(self) -> str:
         """One readable line."""
-        def money(x: float) -> str:
-            return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
-
         return (
             f"{self.arm}: {self.incremental_conversions:,.0f} incremental conversions "
             f"({self.incremental_conversions_low:,.0f} to {self.incremental_conversions_high:,.0f}), "
-            f"profit {money(self.incremental_profit)} ({money(self.incremental_profit_low)} to "
-            f"{money(self.incremental_profit_high)}) on {money(self.cost)} spend: {self.verdict}"
+            f"profit {money(self.incremental_profit, 0)} ({money(self.incremental_profit_low, 0)} to "
+            f"{money(self.incremental_profit_high, 0)}) on {money(self.cost, 0)} spend: {self.verdict}"
         )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.formatting import money
 from experiments.stats.retention import Estimate, itt_effect
 
 __all__ = [
@@ -269,20 +270,20 @@ def retention_value(
 def verdict_text(economics: ProgrammeEconomics, *, unit: str = "offered customer") -> tuple[str, str]:
     """Headline sentence and tone (good / bad / neutral) of the programme's verdict."""
     n = economics.net_value
-    interval = f"(95% CI ${n.lower:,.2f} to ${n.upper:,.2f})"
+    interval = f"(95% CI {money(n.lower)} to {money(n.upper)})"
     if economics.pays_for_itself:
         return (
-            f"The programme pays for itself: it adds ${n.estimate:,.2f} net per {unit} {interval}.",
+            f"The programme pays for itself: it adds {money(n.estimate)} net per {unit} {interval}.",
             "good",
         )
     if economics.pays_for_itself is False:
         return (
-            f"The programme does not pay for itself: it loses ${-n.estimate:,.2f} per {unit} {interval}.",
+            f"The programme does not pay for itself: it loses {money(-n.estimate)} per {unit} {interval}.",
             "bad",
         )
     verb = "adds" if n.estimate >= 0 else "loses"
     return (
-        f"Not proven that the programme pays for itself: it {verb} ${abs(n.estimate):,.2f} net per {unit} "
+        f"Not proven that the programme pays for itself: it {verb} {money(abs(n.estimate))} net per {unit} "
         f"{interval}, an interval that includes zero.",
         "neutral",
     )
