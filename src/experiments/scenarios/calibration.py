@@ -8,13 +8,14 @@ Experiments", CC BY 4.0); every other default is a choice of the study, not a pu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
 from experiments.paths import ASOS_PARQUET
-from experiments.validation import as_float, as_int, reject_unknown
+from experiments.scenarios.base import Scenario
+from experiments.validation import as_float, as_int
 
 __all__ = ["DEFAULTS", "CalibrationScenario"]
 
@@ -37,11 +38,13 @@ DEFAULTS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class CalibrationScenario:
+class CalibrationScenario(Scenario):
     """Sizes, seed and the real experiment of the calibration notebook.
 
     Build with :meth:`from_params`, which validates every value; :meth:`to_params` round-trips.
     """
+
+    defaults = DEFAULTS
 
     seed: int
     replications: int
@@ -67,9 +70,7 @@ class CalibrationScenario:
         ParameterError
             One line naming the parameter, the value and what is allowed.
         """
-        params = dict(params or {})
-        reject_unknown(params, DEFAULTS)
-        p = {**DEFAULTS, **params}
+        p = cls.merged(params)
         path = p["asos_path"]
         if not isinstance(path, str | Path):
             raise ParameterError("asos_path", path, "a file path, or empty for the shared ASOS file")
@@ -98,14 +99,6 @@ class CalibrationScenario:
             asos_variant=as_int("asos_variant", p["asos_variant"], low=1, high=10),
             asos_metric=as_int("asos_metric", p["asos_metric"], low=1, high=4),
         )
-
-    def to_params(self) -> dict[str, Any]:
-        """Plain literals that :meth:`from_params` turns back into ``self``."""
-        return asdict(self)
-
-    def replace(self, **changes: object) -> CalibrationScenario:
-        """A validated copy with some parameters changed."""
-        return CalibrationScenario.from_params({**self.to_params(), **changes})
 
     @property
     def asos_file(self) -> Path:

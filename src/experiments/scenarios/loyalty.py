@@ -23,11 +23,12 @@ Every other default is an assumption and says so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from experiments.errors import ParameterError
-from experiments.validation import as_choice, as_float, as_int, as_probability, reject_unknown
+from experiments.scenarios.base import Scenario
+from experiments.validation import as_choice, as_float, as_int, as_probability
 
 __all__ = ["DEFAULTS", "PERIODS", "LoyaltyScenario"]
 
@@ -71,8 +72,10 @@ DEFAULTS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class LoyaltyScenario:
+class LoyaltyScenario(Scenario):
     """A validated loyalty-programme experiment. Build it with :meth:`from_params`."""
+
+    defaults = DEFAULTS
 
     n_customers: int
     seed: int
@@ -116,9 +119,7 @@ class LoyaltyScenario:
         ParameterError
             One line naming the parameter, the value and what is allowed.
         """
-        params = dict(params or {})
-        reject_unknown(params, DEFAULTS)
-        p = {**DEFAULTS, **params}
+        p = cls.merged(params)
         money = {"low": 0.0}
         pos = {"low": 0.0, "low_open": True}
         horizon = as_int("horizon", p["horizon"], low=2, high=3650)
@@ -170,14 +171,6 @@ class LoyaltyScenario:
             gg_q=as_float("gg_q", p["gg_q"], low=0.01, high=1000.0),
             gg_v=as_float("gg_v", p["gg_v"], low=0.001, high=1e6),
         )
-
-    def to_params(self) -> dict[str, Any]:
-        """Plain literals that :meth:`from_params` turns back into ``self``."""
-        return asdict(self)
-
-    def replace(self, **changes: object) -> LoyaltyScenario:
-        """A validated copy with some parameters changed."""
-        return LoyaltyScenario.from_params({**self.to_params(), **changes})
 
     @property
     def weeks_per_period(self) -> float:

@@ -17,7 +17,8 @@ import polars as pl
 
 from experiments.errors import DataError, ParameterError
 from experiments.paths import HILLSTROM_CSV
-from experiments.validation import as_choice, as_float, as_int, reject_unknown
+from experiments.scenarios.base import Scenario
+from experiments.validation import as_choice, as_float, as_int
 
 __all__ = ["CORRECTIONS", "DEFAULTS", "RealExperimentScenario"]
 
@@ -38,11 +39,13 @@ DEFAULTS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class RealExperimentScenario:
+class RealExperimentScenario(Scenario):
     """Which file to analyse and how: arm column, control label, metrics, covariate, segments.
 
     Build with :meth:`from_params`; :meth:`to_params` round-trips.
     """
+
+    defaults = DEFAULTS
 
     path: str
     arm: str
@@ -66,9 +69,7 @@ class RealExperimentScenario:
         """
         from experiments.datasets import scan_table
 
-        params = dict(params or {})
-        reject_unknown(params, DEFAULTS)
-        p = {**DEFAULTS, **params}
+        p = cls.merged(params)
         raw_path = p["path"]
         if not isinstance(raw_path, str | Path):
             raise ParameterError("path", raw_path, "a CSV or parquet file path, or empty for Hillstrom")
@@ -111,10 +112,6 @@ class RealExperimentScenario:
         out["metrics"] = ",".join(self.metrics)
         out["segments"] = ",".join(self.segments)
         return out
-
-    def replace(self, **changes: object) -> RealExperimentScenario:
-        """A validated copy with some parameters changed."""
-        return RealExperimentScenario.from_params({**self.to_params(), **changes})
 
     @property
     def file(self) -> Path:

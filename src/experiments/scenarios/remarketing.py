@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.scenarios.base import Scenario
 from experiments.validation import (
     as_choice,
     as_choices,
@@ -31,7 +32,6 @@ from experiments.validation import (
     as_int,
     as_probability,
     as_shares,
-    reject_unknown,
 )
 
 __all__ = [
@@ -92,12 +92,14 @@ DEFAULTS: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class RemarketingScenario:
+class RemarketingScenario(Scenario):
     """One remarketing experiment: audience, channels, arms, costs and response knobs.
 
     Build it with :meth:`from_params`, which validates every value; :meth:`to_params` gives the
     plain literals back (round-trips).
     """
+
+    defaults = DEFAULTS
 
     n_customers: int
     seed: int
@@ -139,9 +141,7 @@ class RemarketingScenario:
         ParameterError
             One line naming the parameter, the value and what is allowed.
         """
-        params = dict(params or {})
-        reject_unknown(params, DEFAULTS)
-        p = {**DEFAULTS, **params}
+        p = cls.merged(params)
         incentive = as_choice("incentive", _text(p["incentive"]), INCENTIVES)
         shares = as_shares("arm_shares", p["arm_shares"], allowed=ARMS)
         if "holdout" not in shares:
@@ -208,10 +208,6 @@ class RemarketingScenario:
                 value = ",".join(f"{arm}:{share!r}" for arm, share in value)
             out[f.name] = value
         return out
-
-    def replace(self, **changes: object) -> RemarketingScenario:
-        """A validated copy with some parameters changed."""
-        return RemarketingScenario.from_params({**self.to_params(), **changes})
 
     @property
     def arms(self) -> tuple[str, ...]:
