@@ -141,7 +141,7 @@ def simulate_remarketing(
         One row per customer: attributes, assigned ``arm``, ``exposed`` (the ghost-ad flag for the
         holdout), observed outcomes, and ``<outcome>__<arm>`` potential outcomes for every arm.
     """
-    frame = simulate_in_blocks(
+    return simulate_in_blocks(
         lambda rng, start, stop: _chunk(scenario, rng, start, stop),
         n=scenario.n_customers,
         seed=scenario.seed,
@@ -150,6 +150,3 @@ def simulate_remarketing(
         workers=workers,
         executor=executor,
     )
-    # polars leaves a lone block's chunks as they are; one chunk per column makes the parquet
-    # bytes independent of the block size (a no-op when already contiguous).
-    return frame.rechunk()
