@@ -4,6 +4,9 @@ Customers are cut into fixed *chunks* of :data:`CHUNK_SIZE`; chunk ``i`` draws f
 ``SeedSequence(seed, spawn_key=(stream, i))`` (the same child that ``SeedSequence(seed).spawn`` would
 give). A *block* (the unit of work handed to one worker) is a run of whole chunks, so the simulated table
 is byte-identical whatever the block size or the number of workers.
+
+Each simulator draws from its own stream so that one seed never gives two studies the same draws:
+stream 1 is the remarketing simulator, stream 2 the customer-lifetime (loyalty) simulator.
 """
 
 from __future__ import annotations

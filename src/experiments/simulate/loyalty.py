@@ -33,8 +33,8 @@ from experiments.simulate.blocks import simulate_in_blocks
 
 __all__ = ["STREAM", "LoyaltySimulation", "simulate_loyalty"]
 
-#: Random stream of this simulator (remarketing uses stream 0).
-STREAM: int = 1
+#: Random stream of this simulator (see experiments.simulate.blocks for the allocation).
+STREAM: int = 2
 _NEVER = np.iinfo(np.int64).max // 4
 
 
