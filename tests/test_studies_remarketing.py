@@ -124,3 +124,17 @@ def test_missing_arm_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-d
     s, frame, _ = run
     with pytest.raises(DataError, match="generic"):
         study.analyse(frame, arms=(*s.arms, "generic"), shares={**s.shares, "generic": 0.0})
+
+
+def test_incentive_is_priced_against_its_base_arm(run) -> None:  # type: ignore[no-untyped-def]
+    _, frame, a = run
+    (c,) = a.incentives
+    assert (c.base, c.incentive) == ("dynamic", "dynamic_incentive")
+    rows = {arm: frame.filter(pl.col("arm") == arm) for arm in (c.base, c.incentive)}
+    per_customer = {arm: (r["margin"] - r["cost"]).mean() for arm, r in rows.items()}
+    assert c.profit_per_1000 == pytest.approx(1000 * (per_customer[c.incentive] - per_customer[c.base]))
+    assert c.profit_per_1000_low < c.profit_per_1000 < c.profit_per_1000_high
+    assert c.conversions_per_1000.diff > 0  # the discount buys purchases...
+    assert c.true_profit_per_1000 < 0  # ...but, paid on orders that would have happened anyway, loses money
+    assert c.profit_per_1000_low <= c.true_profit_per_1000 <= c.profit_per_1000_high
+    assert any("Adding the incentive to dynamic" in d for d in a.headline()[1])

@@ -12,6 +12,7 @@ from experiments.charts import remarketing as rc
 from experiments.errors import DataError
 from experiments.report.display import fmt
 from experiments.stats import (
+    ArmStatistics,
     CampaignEconomics,
     Effect,
     SRMResult,
@@ -19,6 +20,8 @@ from experiments.stats import (
     compare,
     effects_frame,
     gather,
+    mean_effect,
+    proportion_effect,
     srm_test,
 )
 from experiments.stats.rates import arm_means
@@ -26,7 +29,9 @@ from experiments.stats.rates import arm_means
 __all__ = [
     "CURVE_CUSTOMERS",
     "FREQUENCY_CAPS",
+    "INCENTIVE_SUFFIX",
     "METRICS",
+    "IncentiveComparison",
     "RemarketingAnalysis",
     "analyse",
     "assumptions",
@@ -39,6 +44,9 @@ __all__ = [
     "truth_table",
 ]
 
+#: Arms named ``<base>_incentive`` are compared with ``<base>`` to price the incentive.
+INCENTIVE_SUFFIX = "_incentive"
+
 #: Outcome columns of the remarketing table and their kind.
 METRICS: dict[str, str] = {
     "converted": "binary",
@@ -47,6 +55,19 @@ METRICS: dict[str, str] = {
     "returned": "binary",
     "unsubscribed": "binary",
 }
+
+
+@dataclass(frozen=True)
+class IncentiveComparison:
+    """What adding the incentive to an arm changes, per 1,000 assigned customers (incentive − base arm)."""
+
+    base: str
+    incentive: str
+    conversions_per_1000: Effect
+    profit_per_1000: float
+    profit_per_1000_low: float
+    profit_per_1000_high: float
+    true_profit_per_1000: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,7 @@ class RemarketingAnalysis:
     economics: tuple[CampaignEconomics, ...]
     rates: pl.DataFrame
     truth: pl.DataFrame | None = None
+    incentives: tuple[IncentiveComparison, ...] = ()
 
     @property
     def treatment_arms(self) -> tuple[str, ...]:
@@ -170,6 +192,18 @@ class RemarketingAnalysis:
                 f"iROAS {fmt(e.iroas, 'number', 2)} ({fmt(e.iroas_low, 'number', 2)} to "
                 f"{fmt(e.iroas_high, 'number', 2)}); {e.verdict}."
             )
+        for c in self.incentives:
+            truth = (f"; true value {fmt(c.true_profit_per_1000, 'money')}"
+                     if c.true_profit_per_1000 is not None else "")
+            conv = c.conversions_per_1000
+            details.append(
+                f"Adding the incentive to {c.base}: {fmt(1000 * conv.diff, 'number')} more purchases "
+                f"per 1,000 customers ({level} CI {fmt(1000 * conv.ci_low, 'number')} to "
+                f"{fmt(1000 * conv.ci_high, 'number')}), profit {fmt(c.profit_per_1000, 'money')} per 1,000 "
+                f"({fmt(c.profit_per_1000_low, 'money')} to {fmt(c.profit_per_1000_high, 'money')}{truth})"
+                + (": the incentive is also paid on orders that would have happened anyway."
+                   if c.profit_per_1000_high < 0 else ".")
+            )
         if self.truth is not None:
             cmp = self.estimate_vs_truth()
             covered = int(cmp["covered"].sum())
@@ -259,7 +293,41 @@ def analyse(
     return RemarketingAnalysis(
         control=control, arms=tuple(arms), alpha=alpha, srm=srm, itt=tuple(itt), exposed=tuple(exposed),
         exposed_share=exposed_share, economics=tuple(economics), rates=rates, truth=truth,
+        incentives=_incentive_comparisons(table, treatments, alpha, truth),
     )
+
+
+def _incentive_comparisons(
+    table: ArmStatistics, treatments: Sequence[str], alpha: float, truth: pl.DataFrame | None
+) -> tuple[IncentiveComparison, ...]:
+    """Each ``X_incentive`` arm against its ``X`` arm, when both ran.
+
+    Profit per customer is margin minus media cost; the margin difference gets a Welch interval and
+    the (known) difference in media cost per customer shifts it.
+    """
+    true_rows = {} if truth is None else {r["arm"]: r for r in truth.iter_rows(named=True)}
+    out = []
+    for arm in treatments:
+        base = arm.removesuffix(INCENTIVE_SUFFIX)
+        if base == arm or base not in treatments:
+            continue
+        conv = proportion_effect(table.stats(arm, "converted"), table.stats(base, "converted"), alpha=alpha,
+                                 metric="converted", arm=arm, control_label=base)
+        margin = mean_effect(table.stats(arm, "margin"), table.stats(base, "margin"), alpha=alpha,
+                             metric="margin", arm=arm, control_label=base)
+        cost_i, cost_b = table.stats(arm, "cost"), table.stats(base, "cost")
+        dcost = cost_i.mean - cost_b.mean
+        true_value = None
+        if arm in true_rows and base in true_rows:
+            t_i, t_b = true_rows[arm], true_rows[base]
+            true_value = 1000 * (t_i["ate_margin"] - t_b["ate_margin"]
+                                 - (t_i["cost"] / t_i["n_arm"] - t_b["cost"] / t_b["n_arm"]))
+        out.append(IncentiveComparison(
+            base=base, incentive=arm, conversions_per_1000=conv,
+            profit_per_1000=1000 * (margin.diff - dcost), profit_per_1000_low=1000 * (margin.ci_low - dcost),
+            profit_per_1000_high=1000 * (margin.ci_high - dcost), true_profit_per_1000=true_value,
+        ))
+    return tuple(out)
 
 
 def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
