@@ -29,7 +29,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available sub-command."""
-    parser = _Parser(prog="experiments", description=__doc__.splitlines()[0])
+    parser = _Parser(
+        prog="experiments",
+        description="Simulate remarketing and loyalty experiments, test their uplift and render "
+        "offline HTML reports; analyse real experiment files and transaction logs.",
+    )
     parser.add_argument("--version", action="version", version=f"experiments {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
