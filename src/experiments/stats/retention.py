@@ -14,6 +14,7 @@ import polars as pl
 from scipy.stats import norm
 
 from experiments.errors import DataError
+from experiments.stats.sufficient import ArmStatistics, SampleStats, gather
 
 __all__ = [
     "Estimate",
@@ -74,20 +75,18 @@ def _check(frame: pl.DataFrame, *cols: str) -> None:
         raise DataError(f"columns not found: {', '.join(missing)}; available: {', '.join(frame.columns)}")
 
 
-def _moments(frame: pl.DataFrame, by: str, outcome: str, extra: str | None = None) -> dict[object, dict]:
-    y = pl.col(outcome).cast(pl.Float64)
-    aggs = [pl.len().alias("n"), y.sum().alias("sy"), (y * y).sum().alias("syy")]
-    if extra is not None:
-        m = pl.col(extra).cast(pl.Float64)
-        aggs += [m.sum().alias("sm"), (m * m).sum().alias("smm"), (y * m).sum().alias("sym")]
-    return {r[by]: r for r in frame.group_by(by).agg(aggs).iter_rows(named=True)}
+def _arm_stats(
+    frame: pl.DataFrame, by: str, outcome: str, member: str | None = None
+) -> tuple[ArmStatistics, set[str]]:
+    """Sufficient statistics of ``outcome`` (and ``member``, with their cross-product) per ``by`` group."""
+    metrics = [outcome] if member is None else [outcome, member]
+    pairs = [] if member is None else [(outcome, member)]
+    table = gather(frame, arm=by, metrics=metrics, pairs=pairs)
+    return table, set(table.arms)
 
 
-def _mean_var(r: dict, s: str = "sy", ss: str = "syy") -> tuple[float, float]:
-    n = r["n"]
-    mean = r[s] / n
-    var = (r[ss] - n * mean * mean) / (n - 1) if n > 1 else math.nan
-    return mean, max(var, 0.0)
+def _diff_se(t: SampleStats, c: SampleStats) -> float:
+    return math.sqrt(t.variance / t.n + c.variance / c.n)
 
 
 def arm_measures(
@@ -147,15 +146,14 @@ def itt_effect(
 ) -> Estimate:
     """Intent-to-treat effect of the offer: mean ``outcome`` in ``treatment`` minus ``control`` (Welch)."""
     _check(customers, arm, outcome)
-    mom = _moments(customers, arm, outcome)
+    table, present = _arm_stats(customers, arm, outcome)
     for a in (treatment, control):
-        if a not in mom or mom[a]["n"] < 2:
+        if a not in present or table.stats(a, outcome).n < 2:
             raise DataError(f"arm {a!r} needs at least 2 customers in column {arm!r}")
-    m1, v1 = _mean_var(mom[treatment])
-    m0, v0 = _mean_var(mom[control])
-    se = math.sqrt(v1 / mom[treatment]["n"] + v0 / mom[control]["n"])
+    t, c = table.stats(treatment, outcome), table.stats(control, outcome)
     return _estimate(
-        f"ITT effect on {outcome}", m1 - m0, se, alpha, "difference in means, randomised (Welch)"
+        f"ITT effect on {outcome}", t.mean - c.mean, _diff_se(t, c), alpha,
+        "difference in means, randomised (Welch)",
     )
 
 
@@ -175,17 +173,18 @@ def member_effect(
     covariance of mean outcome and join share in the offer arm.
     """
     _check(customers, arm, outcome, member)
-    mom = _moments(customers, arm, outcome, member)
-    t, c = mom.get(treatment), mom.get(control)
-    if t is None or c is None or t["n"] < 2 or c["n"] < 2:
+    table, present = _arm_stats(customers, arm, outcome, member)
+    sizes = [table.stats(a, outcome).n for a in (treatment, control) if a in present]
+    if len(sizes) < 2 or min(sizes) < 2:
         raise DataError(f"arms {treatment!r} and {control!r} need at least 2 customers each")
-    n1, n0 = t["n"], c["n"]
-    m1, v1 = _mean_var(t)
-    m0, v0 = _mean_var(c)
-    share, vs = _mean_var(t, "sm", "smm")
+    t, c = table.stats(treatment, outcome), table.stats(control, outcome)
+    joined = table.stats(treatment, member)
+    n1, n0 = t.n, c.n
+    m1, v1, m0, v0 = t.mean, t.variance, c.mean, c.variance
+    share, vs = joined.mean, joined.variance
     if share <= 0:
         raise DataError("no offered customer joined: the effect on members is not identified")
-    cov = (t["sym"] - n1 * m1 * share) / (n1 - 1) / n1
+    cov = (table.cross(treatment, outcome, member) - n1 * m1 * share) / (n1 - 1) / n1
     itt = m1 - m0
     var_itt = v1 / n1 + v0 / n0
     est = itt / share
@@ -210,15 +209,14 @@ def naive_member_gap(
 ) -> Estimate:
     """Members minus non-members among offered customers: precise, and biased by self-selection."""
     _check(customers, arm, outcome, member)
-    offered = customers.filter(pl.col(arm) == treatment)
-    mom = _moments(offered, member, outcome)
-    if True not in mom or False not in mom or mom[True]["n"] < 2 or mom[False]["n"] < 2:
+    offered = customers.filter(pl.col(arm) == treatment).with_columns(pl.col(member).cast(pl.Boolean))
+    table, present = _arm_stats(offered, member, outcome)
+    if not {"true", "false"} <= present or min(table.stats(g, outcome).n for g in ("true", "false")) < 2:
         raise DataError("the naive comparison needs at least 2 members and 2 non-members")
-    m1, v1 = _mean_var(mom[True])
-    m0, v0 = _mean_var(mom[False])
-    se = math.sqrt(v1 / mom[True]["n"] + v0 / mom[False]["n"])
+    t, c = table.stats("true", outcome), table.stats("false", outcome)
     return _estimate(
-        f"member vs non-member gap in {outcome}", m1 - m0, se, alpha, "naive comparison (self-selected)"
+        f"member vs non-member gap in {outcome}", t.mean - c.mean, _diff_se(t, c), alpha,
+        "naive comparison (self-selected)",
     )
 
 
