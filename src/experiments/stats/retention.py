@@ -85,6 +85,15 @@ def _arm_stats(
     return table, set(table.arms)
 
 
+def _two_groups(
+    table: ArmStatistics, present: set[str], first: str, second: str, outcome: str, message: str
+) -> tuple[SampleStats, SampleStats]:
+    """Statistics of ``outcome`` in two groups that must each hold at least 2 customers."""
+    if not {first, second} <= present or min(table.stats(g, outcome).n for g in (first, second)) < 2:
+        raise DataError(message)
+    return table.stats(first, outcome), table.stats(second, outcome)
+
+
 def _diff_se(t: SampleStats, c: SampleStats) -> float:
     return math.sqrt(t.variance / t.n + c.variance / c.n)
 
@@ -147,10 +156,10 @@ def itt_effect(
     """Intent-to-treat effect of the offer: mean ``outcome`` in ``treatment`` minus ``control`` (Welch)."""
     _check(customers, arm, outcome)
     table, present = _arm_stats(customers, arm, outcome)
-    for a in (treatment, control):
-        if a not in present or table.stats(a, outcome).n < 2:
-            raise DataError(f"arm {a!r} needs at least 2 customers in column {arm!r}")
-    t, c = table.stats(treatment, outcome), table.stats(control, outcome)
+    t, c = _two_groups(
+        table, present, treatment, control, outcome,
+        f"arms {treatment!r} and {control!r} need at least 2 customers each in column {arm!r}",
+    )
     return _estimate(
         f"ITT effect on {outcome}", t.mean - c.mean, _diff_se(t, c), alpha,
         "difference in means, randomised (Welch)",
@@ -174,10 +183,8 @@ def member_effect(
     """
     _check(customers, arm, outcome, member)
     table, present = _arm_stats(customers, arm, outcome, member)
-    sizes = [table.stats(a, outcome).n for a in (treatment, control) if a in present]
-    if len(sizes) < 2 or min(sizes) < 2:
-        raise DataError(f"arms {treatment!r} and {control!r} need at least 2 customers each")
-    t, c = table.stats(treatment, outcome), table.stats(control, outcome)
+    t, c = _two_groups(table, present, treatment, control, outcome,
+                       f"arms {treatment!r} and {control!r} need at least 2 customers each")
     joined = table.stats(treatment, member)
     n1, n0 = t.n, c.n
     m1, v1, m0, v0 = t.mean, t.variance, c.mean, c.variance
@@ -211,9 +218,8 @@ def naive_member_gap(
     _check(customers, arm, outcome, member)
     offered = customers.filter(pl.col(arm) == treatment).with_columns(pl.col(member).cast(pl.Boolean))
     table, present = _arm_stats(offered, member, outcome)
-    if not {"true", "false"} <= present or min(table.stats(g, outcome).n for g in ("true", "false")) < 2:
-        raise DataError("the naive comparison needs at least 2 members and 2 non-members")
-    t, c = table.stats("true", outcome), table.stats("false", outcome)
+    t, c = _two_groups(table, present, "true", "false", outcome,
+                       "the naive comparison needs at least 2 members and 2 non-members")
     return _estimate(
         f"member vs non-member gap in {outcome}", t.mean - c.mean, _diff_se(t, c), alpha,
         "naive comparison (self-selected)",
