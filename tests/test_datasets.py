@@ -1,13 +1,14 @@
-"""Loaders of the real files (shared copies; they must be present, so these tests fail, never skip)."""
+"""Loaders of the real files shipped in data/real (they must be present: these tests fail, never skip)."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from experiments import datasets
+from experiments import datasets, paths
 from experiments.errors import DataError
 
 
@@ -23,18 +24,29 @@ def test_load_asos() -> None:
     assert df.height == 24_153 and df["experiment_id"].n_unique() == 78
 
 
-def test_wrong_file_and_failed_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_file(tmp_path: Path) -> None:
     bad = tmp_path / "h.csv"
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(DataError, match="sha256"):
         datasets.load_hillstrom(bad)
     with pytest.raises(DataError, match="not found"):
         datasets.load_hillstrom(tmp_path / "none.csv")
-    monkeypatch.setattr(datasets, "HILLSTROM_URL", "http://127.0.0.1:9/none.csv")
-    target = tmp_path / "dl" / "h.csv"
-    with pytest.raises(DataError, match="could not download"):
-        datasets.load_hillstrom(target, download=True)
-    assert not target.exists() and not list((tmp_path / "dl").iterdir())  # nothing half-written
+
+
+def test_shipped_files_match_their_readmes() -> None:
+    """The checksums the loaders verify are the ones each data README states."""
+    for path, digest in ((paths.HILLSTROM_CSV, datasets.HILLSTROM_SHA256),
+                         (paths.ASOS_PARQUET, datasets.ASOS_SHA256)):
+        assert path.is_relative_to(paths.PROJECT_ROOT / "data" / "real")
+        assert datasets.sha256_of(path) == digest
+        assert digest in (path.parent / "README.md").read_text()
+
+
+def test_decompressed_hillstrom_is_the_published_file(tmp_path: Path) -> None:
+    raw = tmp_path / "hillstrom.csv"
+    raw.write_bytes(gzip.decompress(paths.HILLSTROM_CSV.read_bytes()))
+    assert datasets.sha256_of(raw) == datasets.HILLSTROM_CSV_SHA256
+    assert datasets.load_hillstrom(raw).equals(datasets.load_hillstrom())
 
 
 def test_scan_table(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """The battery on Hillstrom's real e-mail experiment, against statsmodels / scipy on the rows.
 
-Reads the shared copy (experiments.paths.HILLSTROM_CSV); fails (never skips) when it is missing.
+Reads the shipped copy (experiments.paths.HILLSTROM_CSV); fails (never skips) when it is missing.
 """
 
 from __future__ import annotations

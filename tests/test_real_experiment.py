@@ -10,11 +10,9 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.paths import HILLSTROM_CSV
 from experiments.scenarios.real_experiment import DEFAULTS, RealExperimentScenario
 from experiments.stats import gather, mean_effect
 
-needs_hillstrom = pytest.mark.skipif(not HILLSTROM_CSV.is_file(), reason="shared Hillstrom file absent")
 
 
 @pytest.fixture()
@@ -77,7 +75,6 @@ def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
         assert spec["title"] and json.loads(json.dumps(spec)) == spec
 
 
-@needs_hillstrom
 def test_hillstrom_verdict() -> None:
     from experiments.studies.real_experiment import run
 

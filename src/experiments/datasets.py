@@ -1,18 +1,15 @@
-"""Loaders for the real experiment files (kept outside the project, never copied into it).
+"""Loaders for the real experiment files shipped in ``data/real/`` (each verified by sha256).
 
-- Hillstrom's MineThatData e-mail experiment (2008): 64,000 customers, three arms.
-- The ASOS digital experiments dataset (Liu et al. 2021): per-arm summary statistics look by look.
+- Hillstrom's MineThatData e-mail experiment (2008): 64,000 customers, three arms (``hillstrom.csv.gz``).
+- The ASOS digital experiments dataset (Liu et al. 2021, CC BY 4.0): per-arm summary statistics look by look.
 
-Both are verified against their published sha256 before use.
+Sources, licences and checksums are in each folder's README.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import polars as pl
@@ -23,18 +20,18 @@ from experiments.errors import DataError
 __all__ = [
     "ASOS_SHA256",
     "HILLSTROM_ARMS",
+    "HILLSTROM_CSV_SHA256",
     "HILLSTROM_SHA256",
-    "HILLSTROM_URL",
     "load_asos",
     "load_hillstrom",
     "scan_table",
     "sha256_of",
 ]
 
-HILLSTROM_SHA256 = "0e5893329d8b93cefecc571777672028290ab69865718020c78c7284f291aece"
-HILLSTROM_URL = (
-    "http://www.minethatdata.com/Kevin_Hillstrom_MineThatData_E-MailAnalytics_DataMiningChallenge_2008.03.20.csv"
-)
+#: sha256 of the shipped ``hillstrom.csv.gz``.
+HILLSTROM_SHA256 = "f9a270d0268d48a041e8e8134e8a27cc1dd69b4fda962def55de7b9081145bad"
+#: sha256 of the published (uncompressed) CSV, accepted when a user passes that file instead.
+HILLSTROM_CSV_SHA256 = "0e5893329d8b93cefecc571777672028290ab69865718020c78c7284f291aece"
 #: Control first, as published.
 HILLSTROM_ARMS: tuple[str, ...] = ("No E-Mail", "Mens E-Mail", "Womens E-Mail")
 ASOS_SHA256 = "bdf88b27185d3f7e65912cbb421129a32ae347c2fb0d9442fe54d74266551524"
@@ -55,49 +52,26 @@ def sha256_of(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _verify(path: Path, expected: str, what: str) -> None:
+def _verify(path: Path, expected: str | tuple[str, ...], what: str) -> None:
     if not path.is_file():
         raise DataError(f"{what} not found at {path}")
+    accepted = (expected,) if isinstance(expected, str) else expected
     got = sha256_of(path)
-    if got != expected:
-        raise DataError(f"{what} at {path} has sha256 {got}; expected {expected} (different or damaged)")
+    if got not in accepted:
+        raise DataError(f"{what} at {path} has sha256 {got}; expected {accepted[0]} (different or damaged)")
 
 
-def _download(url: str, target: Path, expected: str, timeout: float = 30.0) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            while chunk := resp.read(1 << 20):
-                out.write(chunk)
-        got = sha256_of(tmp)
-        if got != expected:
-            raise DataError(f"download from {url} has sha256 {got}; expected {expected}")
-        os.replace(tmp, target)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
-        raise DataError(f"could not download {url} ({exc}); get the file by hand and pass its path") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def load_hillstrom(path: str | Path | None = None, *, download: bool = False) -> pl.DataFrame:
+def load_hillstrom(path: str | Path | None = None) -> pl.DataFrame:
     """Hillstrom's e-mail experiment as a polars frame (64,000 rows), sha256-verified.
 
     Parameters
     ----------
     path
-        CSV file (default :data:`experiments.paths.HILLSTROM_CSV`, the shared copy).
-    download
-        When the file is absent, fetch it from the publisher into ``data/`` (atomic write, sha256
-        checked); raises :class:`DataError` when the network does not allow it.
+        The shipped ``hillstrom.csv.gz`` (default, :data:`experiments.paths.HILLSTROM_CSV`) or the
+        published uncompressed CSV.
     """
     target = Path(path) if path is not None else paths.HILLSTROM_CSV
-    if not target.is_file() and download:
-        target = Path(path) if path is not None else paths.DATA_DIR / "hillstrom.csv"
-        if not target.is_file():
-            _download(HILLSTROM_URL, target, HILLSTROM_SHA256)
-    _verify(target, HILLSTROM_SHA256, "Hillstrom file")
+    _verify(target, (HILLSTROM_SHA256, HILLSTROM_CSV_SHA256), "Hillstrom file")
     return pl.read_csv(target, schema=_HILLSTROM_SCHEMA)
 
 
@@ -111,7 +85,7 @@ def load_asos(path: str | Path | None = None) -> pl.DataFrame:
 def scan_table(path: str | Path, *, infer_schema_length: int | None = 10_000) -> pl.LazyFrame:
     """A lazy scan of a CSV or parquet experiment file; a clear :class:`DataError` when unreadable.
 
-    ``.parquet``/``.pq`` are scanned as parquet, anything else as CSV.
+    ``.parquet``/``.pq`` are scanned as parquet, anything else as CSV (gzip-compressed CSV included).
     """
     p = Path(path)
     if not p.exists():

@@ -12,7 +12,7 @@ __all__ = [
     "NOTEBOOKS_DIR",
     "PROJECT_ROOT",
     "REPORTS_DIR",
-    "SHARED_DATA_DIR",
+    "REAL_DATA_DIR",
     "notebook_path",
 ]
 
@@ -31,12 +31,10 @@ PROJECT_ROOT: Path = Path(os.environ.get("EXPERIMENTS_ROOT", _find_root()))
 NOTEBOOKS_DIR: Path = PROJECT_ROOT / "notebooks"
 DATA_DIR: Path = PROJECT_ROOT / "data"
 REPORTS_DIR: Path = Path(os.environ.get("EXPERIMENTS_REPORTS_DIR", PROJECT_ROOT / "reports"))
-#: Real experiment files live outside the project (never committed); override with EXPERIMENTS_SHARED_DATA.
-SHARED_DATA_DIR: Path = Path(
-    os.environ.get("EXPERIMENTS_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
-)
-HILLSTROM_CSV: Path = SHARED_DATA_DIR / "hillstrom" / "hillstrom.csv"
-ASOS_PARQUET: Path = SHARED_DATA_DIR / "asos" / "asos_digital_experiments_dataset.parquet"
+#: Real data sets shipped with the project (each folder has a README with source, licence and sha256).
+REAL_DATA_DIR: Path = DATA_DIR / "real"
+HILLSTROM_CSV: Path = REAL_DATA_DIR / "hillstrom" / "hillstrom.csv.gz"
+ASOS_PARQUET: Path = REAL_DATA_DIR / "asos" / "asos_digital_experiments_dataset.parquet"
 
 
 def notebook_path(study: str) -> Path:
