@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from experiments.stats.clv import fit_bgnbd, fit_gamma_gamma
+from experiments.models.clv import fit_bgnbd, fit_gamma_gamma
 
 TRUTH = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "v": 15.44}
 

@@ -21,7 +21,7 @@ def test_proportion_arrays_equal_proportion_effect() -> None:
     for i in range(5):
         ref = proportion_effect(SampleStats(800, float(c1[i]), float(c1[i])),
                                 SampleStats(800, float(c0[i]), float(c0[i])), alpha=0.1)
-        assert est.diff[i] == pytest.approx(ref.diff, abs=1e-14)
+        assert est.estimate[i] == pytest.approx(ref.estimate, abs=1e-14)
         assert est.se[i] == pytest.approx(ref.se, rel=1e-12)
         assert est.ci_low[i] == pytest.approx(ref.ci_low, abs=1e-12)
         assert est.ci_high[i] == pytest.approx(ref.ci_high, abs=1e-12)
@@ -47,12 +47,12 @@ def test_welch_and_cuped_arrays_equal_package_estimators() -> None:
     cuped = cal.cuped_arrays(t, c, alpha=0.05)
     for i in range(4):
         ref = mean_effect(t.sample_stats(i), c.sample_stats(i))
-        for k in ("diff", "se", "ci_low", "ci_high", "p_value"):
+        for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
             assert getattr(welch, k)[i] == pytest.approx(getattr(ref, k), rel=1e-9), k
         table = cal.ArmSums.table(t, c, i)
         ref = cuped_effect(table, arm="treatment", control="control", metric="spend",
                            covariates=["history"])
-        for k in ("diff", "se", "ci_low", "ci_high", "p_value"):
+        for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
             assert getattr(cuped, k)[i] == pytest.approx(getattr(ref, k), rel=1e-8), k
 
 
@@ -154,7 +154,7 @@ def test_peeking_uses_the_package_always_valid_pvalues() -> None:
 
     c1, c0, n = cal.simulate_looks(replications=3, looks=6, n_per_look=300, base_rate=0.2, seed=1)
     est = cal.proportion_arrays(c1, n, c0, n)
-    p = always_valid_pvalues(est.diff, est.se**2, tau2=1e-4)
+    p = always_valid_pvalues(est.estimate, est.se**2, tau2=1e-4)
     assert p.shape == (3, 6) and np.all(np.diff(p, axis=1) <= 0)
 
 

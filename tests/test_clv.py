@@ -9,9 +9,7 @@ import pytest
 from scipy.optimize import approx_fprime
 
 from experiments.errors import DataError
-from experiments.stats.clv import (
-    _bgnbd_objective,
-    _gg_objective,
+from experiments.models.clv import (
     bgnbd_log_likelihood,
     clv,
     collapse_summary,
@@ -20,6 +18,8 @@ from experiments.stats.clv import (
     fit_pareto_nbd,
     gamma_gamma_log_likelihood,
 )
+from experiments.models.clv.bg_nbd import _bgnbd_objective
+from experiments.models.clv.gamma_gamma import _gg_objective
 from experiments.transactions import load_transactions, rfm_summary
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cdnow_sample.csv"

@@ -51,7 +51,7 @@ def test_every_number_agrees_with_statsmodels_and_scipy(rows: pl.DataFrame, resu
     for e in result.results:
         y1 = rows.filter(pl.col("segment") == e.arm)[e.metric].to_numpy().astype(float)
         y0 = rows.filter(pl.col("segment") == CONTROL)[e.metric].to_numpy().astype(float)
-        assert e.diff == pytest.approx(y1.mean() - y0.mean(), abs=1e-9)
+        assert e.estimate == pytest.approx(y1.mean() - y0.mean(), abs=1e-9)
         if e.metric == "spend":
             # scipy ttest_ind(y1, y0, equal_var=False); CompareMeans(...).tconfint_diff(usevar="unequal")
             ref = sps.ttest_ind(y1, y0, equal_var=False)
@@ -75,5 +75,5 @@ def test_hillstrom_srm_and_cuped(rows: pl.DataFrame) -> None:
     assert not res.srm.mismatch
     for plain, adj in zip(res.results, res.adjusted_results, strict=True):
         assert adj.se < plain.se
-        assert abs(adj.diff - plain.diff) < 0.1 * plain.se
+        assert abs(adj.estimate - plain.estimate) < 0.1 * plain.se
     assert np.isfinite([e.p_value_adjusted for e in res.results]).all()

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from experiments.charts import loyalty as charts
+from experiments.models import clv, survival
 from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
-from experiments.stats import clv, loyalty_economics, retention, survival
+from experiments.stats import loyalty_economics, retention
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
+from experiments.models.clv import fit_bgnbd
 from experiments.scenarios.loyalty import DEFAULTS, LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
-from experiments.stats.clv import fit_bgnbd
 
 
 @pytest.fixture(scope="module")

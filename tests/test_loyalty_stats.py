@@ -15,7 +15,6 @@ from experiments.stats.loyalty_economics import (
     payback_period,
     programme_economics,
     retention_value,
-    verdict_text,
 )
 from experiments.stats.retention import (
     arm_measures,
@@ -40,7 +39,7 @@ def test_itt_matches_statsmodels_welch(sim):
     lo, hi = ref.zconfint_diff(usevar="unequal")
     est = itt_effect(c, "revenue")
     assert est.estimate == pytest.approx(y1.mean() - y0.mean(), rel=1e-10)
-    assert est.lower == pytest.approx(lo, rel=1e-8) and est.upper == pytest.approx(hi, rel=1e-8)
+    assert est.ci_low == pytest.approx(lo, rel=1e-8) and est.ci_high == pytest.approx(hi, rel=1e-8)
     assert est.p_value == pytest.approx(ref.ztest_ind(usevar="unequal")[1], rel=1e-6)
     assert est.to_frame().height == 1 and "ITT" in est.summary()
 
@@ -51,9 +50,9 @@ def test_member_effect_is_itt_over_join_share_and_naive_is_biased(sim):
     share = c.filter(pl.col("arm") == "offer")["member"].mean()
     mem = member_effect(c, "revenue")
     assert mem.estimate == pytest.approx(itt.estimate / share, rel=1e-10)
-    assert mem.std_error > itt.std_error
+    assert mem.se > itt.se
     naive = naive_member_gap(c, "revenue")
-    assert naive.lower > truth["member_revenue_effect"]  # the naive interval misses the truth
+    assert naive.ci_low > truth["member_revenue_effect"]  # the naive interval misses the truth
     frame = comparison_frame(
         naive, itt, mem, true_itt=truth["itt_revenue"], true_member=truth["member_revenue_effect"]
     )
@@ -92,8 +91,6 @@ def test_economics_adds_up_and_payback_ends_at_net(sim):
         n_periods=s.horizon,
     )
     assert curve["net_value"][-1] == pytest.approx(e.net_value.estimate, rel=1e-9)
-    headline, tone = verdict_text(e)
-    assert tone in {"good", "bad", "neutral"} and "$" in headline
     assert e.to_frame().height == 7
 
 

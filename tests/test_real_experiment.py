@@ -14,7 +14,6 @@ from experiments.scenarios.real_experiment import DEFAULTS, RealExperimentScenar
 from experiments.stats import gather, mean_effect
 
 
-
 @pytest.fixture()
 def small_file(tmp_path):
     rng = np.random.default_rng(3)
@@ -59,11 +58,11 @@ def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
     table = gather(frame, arm="group", metrics=["spend"])
     ref = mean_effect(table.stats("a", "spend"), table.stats("ctrl", "spend"))
     e = report.effect("spend", "a")
-    assert e.diff == pytest.approx(ref.diff) and e.ci_low == pytest.approx(ref.ci_low)
+    assert e.estimate == pytest.approx(ref.estimate) and e.ci_low == pytest.approx(ref.ci_low)
     per_unit = report.per_unit_frame()
     row = per_unit.filter((pl.col("arm") == "a") & (pl.col("metric") == "spend")
                           & (pl.col("method") == "unadjusted"))
-    assert row["estimate"][0] == pytest.approx(100 * ref.diff)
+    assert row["estimate"][0] == pytest.approx(100 * ref.estimate)
     # CUPED on a strongly predictive covariate narrows the interval
     assert report.decision_effect("a").se < 0.7 * e.se
     assert report.segment_frame().height == 4  # 2 regions x 2 arms
@@ -82,8 +81,8 @@ def test_hillstrom_verdict() -> None:
     assert RealExperimentScenario.from_params({}).to_params() == DEFAULTS | {"path": ""}
     assert report.best_arm == "Mens E-Mail"
     e = report.effect("spend", "Mens E-Mail")
-    assert 1000 * e.diff == pytest.approx(769.8, abs=0.1)
-    assert 1000 * report.effect("visit", "Mens E-Mail").diff == pytest.approx(76.6, abs=0.1)
+    assert 1000 * e.estimate == pytest.approx(769.8, abs=0.1)
+    assert 1000 * report.effect("visit", "Mens E-Mail").estimate == pytest.approx(76.6, abs=0.1)
     assert not report.result.srm.mismatch
     assert report.verdict_parts()["tone"] == "good"
     assert report.heterogeneity_table().height == 8

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -13,11 +12,13 @@ import nbformat
 import papermill as pm
 import pytest
 
-from experiments.errors import ParameterError
+from experiments.commands.run import coerce_cli_value
+from experiments.errors import ExperimentsError, ParameterError
 from experiments.paths import NOTEBOOKS_DIR
-from experiments.report import runner, studies
-from experiments.report.display import table, verdict
-from experiments.report.runner import RunFailed, run_study
+from experiments.report import runner
+from experiments.report.display import table, verdict_box
+from experiments.report.runner import run_study
+from experiments.studies.base import Verdict
 from tests.conftest import dump_dom
 
 SMALL = {"n_customers": 20000, "seed": 7}
@@ -40,6 +41,9 @@ def test_run_writes_its_own_folder_with_metadata(reports: tuple[Path, runner.Run
     assert meta["git_revision"]
     assert json.loads((result.run_dir / "params.json").read_text())["n_customers"] == 20000
     assert meta["headline"]["headline"] == result.headline and "purchases" in result.headline
+    assert meta["changed"] == SMALL and meta["lock"]["requirements/main.txt"] != "missing"
+    names = {f["name"] for f in meta["headline"]["figures"]}
+    assert names >= {"incremental_profit", "incremental_conversions"}
     executed = nbformat.read(str(result.notebook), as_version=4)
     assert executed.metadata["papermill"]["parameters"] == SMALL
 
@@ -61,13 +65,13 @@ def test_index_lists_runs_and_runs_never_overwrite(reports: tuple[Path, runner.R
     second = run_study("remarketing", SMALL, reports_dir=root)
     assert second.run_dir != first.run_dir and first.html.is_file()
     index = (root / "index.html").read_text()
-    assert index.count(">report</a>") == 2
+    assert index.count(">Open report</a>") == 2
     assert f"remarketing/{first.run_id}/remarketing.html" in index
-    assert "n_customers=20000" in index
+    assert "n_customers = 20000" in index and "seed = 7" in index
     # same parameters and seed: identical headline numbers
-    h1 = json.loads((first.run_dir / "headline.json").read_text())
-    h2 = json.loads((second.run_dir / "headline.json").read_text())
-    assert h1 == h2
+    h1 = json.loads((first.run_dir / "run.json").read_text())["headline"]
+    h2 = json.loads((second.run_dir / "run.json").read_text())["headline"]
+    assert h1 == h2 and h1["figures"]
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -105,14 +109,13 @@ def test_unknown_study_exits_2(tmp_path: Path) -> None:
 
 
 def test_failed_run_leaves_nothing_and_keeps_the_index(
-    reports: tuple[Path, runner.RunResult], monkeypatch: pytest.MonkeyPatch
+    reports: tuple[Path, runner.RunResult]
 ) -> None:
     root, _ = reports
     before = sorted(p.name for p in (root / "remarketing").iterdir())
     index_before = (root / "index.html").read_bytes()
-    # skip the up-front check so the notebook's own validation cell is what fails
-    monkeypatch.setattr(runner, "validate_params", lambda study, nb, overrides: dict(overrides))
-    with pytest.raises(RunFailed, match="n_customers"):
+    # the notebook's validation cell is what fails; the runner reads the failure back as one line
+    with pytest.raises(ExperimentsError, match="n_customers"):
         run_study("remarketing", {"n_customers": -5}, reports_dir=root)
     assert sorted(p.name for p in (root / "remarketing").iterdir()) == before
     assert (root / "index.html").read_bytes() == index_before
@@ -130,22 +133,25 @@ def test_plain_papermill_runs_and_validates(tmp_path: Path) -> None:
     executed = nbformat.read(str(out), as_version=4)
     failed = [c for c in executed.cells if c.cell_type == "code" and any(
         o.get("output_type") == "error" for o in c.outputs)]
-    assert len(failed) == 1 and "RemarketingScenario.from_params" in failed[0].source
+    assert len(failed) == 1 and "from_namespace" in failed[0].source
 
 
-def test_validate_params_rejects_before_running() -> None:
-    nb = NOTEBOOKS_DIR / "remarketing.ipynb"
-    with pytest.raises(ParameterError, match="frequency_cap"):
-        studies.validate_params("remarketing", nb, {"frequency_cap": 0})
-    assert studies.validate_params("remarketing", nb, {"seed": 3})["seed"] == 3
-    assert studies.coerce_cli_value("3") == 3 and studies.coerce_cli_value("0.5") == 0.5
-    assert studies.coerce_cli_value("true") is True and studies.coerce_cli_value("a,b") == "a,b"
+def test_unknown_names_are_rejected_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match="frequency_kap"):
+        run_study("remarketing", {"frequency_kap": 3}, reports_dir=tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_cli_values_are_read_like_papermill_but_none_stays_text() -> None:
+    assert coerce_cli_value("3") == 3 and coerce_cli_value("0.5") == 0.5
+    assert coerce_cli_value("true") is True and coerce_cli_value("a,b") == "a,b"
+    assert coerce_cli_value("none") == "none" and coerce_cli_value("-inf") == float("-inf")
 
 
 def test_user_text_is_escaped() -> None:
     import polars as pl
 
-    assert "<script>" not in verdict("<script>alert(1)</script>").data
+    assert "<script>" not in verdict_box(Verdict("<script>alert(1)</script>"))
     assert "&lt;b&gt;" in table(pl.DataFrame({"<b>": ["<i>x</i>"]})).data
     assert "<i>x</i>" not in table(pl.DataFrame({"c": ["<i>x</i>"]})).data
 
@@ -163,10 +169,11 @@ def test_every_chart_draws_offline_in_chromium(reports: tuple[Path, runner.RunRe
     assert "vg-tooltip" in dom or "vega-embed" in dom
 
 
-def test_environment_is_clean_after_a_run(reports: tuple[Path, runner.RunResult]) -> None:
-    from experiments.report.display import RUN_DIR_ENV
-
-    assert RUN_DIR_ENV not in os.environ
+def test_the_verdict_travels_back_in_the_executed_notebook(reports: tuple[Path, runner.RunResult]) -> None:
+    record = runner.read_record(nbformat.read(str(reports[1].notebook), as_version=4))
+    assert record["study"] == "remarketing" and record["headline"] == reports[1].headline
+    assert record["parameters"]["n_customers"] == 20000 and record["tone"] in {"good", "bad", "neutral"}
+    assert not list(reports[1].run_dir.glob("headline*"))  # no side file
 
 
 @pytest.mark.browser

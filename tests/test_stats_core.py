@@ -79,7 +79,7 @@ def test_proportion_effect_matches_statsmodels(method: str) -> None:
     t, c = SampleStats(21_000, 1_260, 1_260), SampleStats(20_500, 1_100, 1_100)
     e = proportion_effect(t, c, method=method, alpha=0.05)
     low, high = confint_proportions_2indep(1260, 21_000, 1100, 20_500, method=method, compare="diff")
-    assert e.diff == pytest.approx(1260 / 21_000 - 1100 / 20_500, abs=1e-15)
+    assert e.estimate == pytest.approx(1260 / 21_000 - 1100 / 20_500, abs=1e-15)
     assert (e.ci_low, e.ci_high) == pytest.approx((low, high), rel=1e-12)
     rlow, rhigh = confint_proportions_2indep(1260, 21_000, 1100, 20_500, method="log", compare="ratio")
     assert (e.rel_ci_low, e.rel_ci_high) == pytest.approx((rlow - 1, rhigh - 1), rel=1e-12)
@@ -106,7 +106,7 @@ def test_mean_effect_matches_scipy_and_statsmodels(table: pl.DataFrame) -> None:
     assert e.p_value == pytest.approx(ref.pvalue, rel=1e-7)
     low, high = CompareMeans(DescrStatsW(x1), DescrStatsW(x0)).tconfint_diff(alpha=0.1, usevar="unequal")
     assert (e.ci_low, e.ci_high) == pytest.approx((low, high), rel=1e-8)
-    assert e.diff == pytest.approx(x1.mean() - x0.mean(), abs=1e-9)
+    assert e.estimate == pytest.approx(x1.mean() - x0.mean(), abs=1e-9)
 
 
 def test_relative_lift_delta_method_covers_by_simulation() -> None:
@@ -126,8 +126,8 @@ def test_relative_lift_delta_method_covers_by_simulation() -> None:
 )
 def test_proportion_interval_contains_estimate(c1: int, n1: int, c0: int, n0: int) -> None:
     e = proportion_effect(SampleStats(n1, c1, c1), SampleStats(n0, c0, c0))
-    assert e.ci_low <= e.diff + 1e-12
-    assert e.diff <= e.ci_high + 1e-12
+    assert e.ci_low <= e.estimate + 1e-12
+    assert e.estimate <= e.ci_high + 1e-12
     assert math.isnan(e.p_value) or 0 <= e.p_value <= 1
 
 

@@ -28,13 +28,13 @@ def test_cuped_matches_ols_with_robust_errors(covs: list[str]) -> None:
     # statsmodels: OLS(y, [1, treat, x]).fit(cov_type="HC1"), coefficient of treat
     ref = regression_adjusted_rows(df["y"].to_numpy(), (df["arm"] == "t").to_numpy(),
                                    df.select(covs).to_numpy())
-    assert e.diff == pytest.approx(ref["diff"], rel=1e-9)  # the same estimator: exact
+    assert e.estimate == pytest.approx(ref["diff"], rel=1e-9)  # the same estimator: exact
     # HC1 differs from the per-arm residual variance by O(1/n) (theta estimated, pooled residuals): 0.5 %
     assert e.se == pytest.approx(ref["se"], rel=5e-3)
     assert e.p_value == pytest.approx(ref["p_value"], rel=0.05, abs=1e-12)
     lin = regression_adjusted_rows(df["y"].to_numpy(), (df["arm"] == "t").to_numpy(),
                                    df.select(covs).to_numpy(), interacted=True)
-    assert e.diff == pytest.approx(lin["diff"], abs=0.2 * lin["se"])  # Lin (2013): same target
+    assert e.estimate == pytest.approx(lin["diff"], abs=0.2 * lin["se"])  # Lin (2013): same target
     assert e.method.startswith("CUPED")
 
 
@@ -44,7 +44,7 @@ def test_cuped_narrows_interval_and_is_unbiased() -> None:
         df = _table(2_000, 100 + seed)
         st = gather(df, arm="arm", metrics=["y"], covariates=["x1", "x2"])
         e = cuped_effect(st, arm="t", control="c", metric="y", covariates=["x1", "x2"])
-        diffs.append(e.diff)
+        diffs.append(e.estimate)
         ses.append(e.se)
         plain.append(mean_effect(st.stats("t", "y"), st.stats("c", "y")).se)
     assert np.mean(ses) < 0.6 * np.mean(plain)

@@ -26,7 +26,7 @@ def test_q_by_hand_and_detects_difference() -> None:
     assert [e.segment for e in effects] == ["a", "b", "c"]
     assert all(e.p_value_adjusted is not None and e.p_value_adjusted >= e.p_value for e in effects)
     res = heterogeneity_test(effects)
-    d = np.array([e.diff for e in effects])
+    d = np.array([e.estimate for e in effects])
     w = 1 / np.array([e.se for e in effects]) ** 2
     q = (w * (d - (w * d).sum() / w.sum()) ** 2).sum()
     assert res.q == pytest.approx(q, rel=1e-12) and res.df == 2

@@ -35,7 +35,7 @@ def test_ratio_matches_numpy_and_bootstrap(table: pl.DataFrame) -> None:
     t, c = table.filter(pl.col("arm") == "t"), table.filter(pl.col("arm") == "c")
     rt, vt = _delta_by_hand(t["revenue"].to_numpy(), t["orders"].to_numpy())
     rc, vc = _delta_by_hand(c["revenue"].to_numpy(), c["orders"].to_numpy())
-    assert e.diff == pytest.approx(rt - rc, rel=1e-10)
+    assert e.estimate == pytest.approx(rt - rc, rel=1e-10)
     assert e.se == pytest.approx(np.sqrt(vt + vc), rel=1e-8)
     assert e.metric == "revenue/orders" and e.method == "ratio (delta method)"
     boot = bootstrap(lambda x, y: x[:, 0].sum() / x[:, 1].sum() - y[:, 0].sum() / y[:, 1].sum(),

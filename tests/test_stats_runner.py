@@ -30,8 +30,8 @@ def test_rows_battery_matches_building_blocks(rows: pl.DataFrame) -> None:
     ref = proportion_effect(st.stats("t1", "conv"), st.stats("c", "conv"), metric="conv", arm="t1",
                             control_label="c")
     got = next(e for e in res.results if e.metric == "conv" and e.arm == "t1")
-    assert (got.diff, got.ci_low, got.p_value) == pytest.approx(
-        (ref.diff, ref.ci_low, ref.p_value), rel=1e-12)
+    assert (got.estimate, got.ci_low, got.p_value) == pytest.approx(
+        (ref.estimate, ref.ci_low, ref.p_value), rel=1e-12)
     assert got.p_value_adjusted >= got.p_value
     assert len(res.adjusted_results) == 4 and res.to_frame().height == 8
     assert "rows" in res.summary()
@@ -47,7 +47,7 @@ def test_summary_input_equals_rows(rows: pl.DataFrame) -> None:
     assert a.metrics == b.metrics
     for x in b.results:
         y = next(e for e in a.results if (e.metric, e.arm) == (x.metric, x.arm))
-        assert (y.diff, y.ci_low, y.p_value) == pytest.approx((x.diff, x.ci_low, x.p_value), rel=1e-9)
+        assert (y.estimate, y.ci_low, y.p_value) == pytest.approx((x.estimate, x.ci_low, x.p_value), rel=1e-9)
 
 
 def test_asos_sequential() -> None:
@@ -62,7 +62,7 @@ def test_asos_sequential() -> None:
     ref = mean_effect(SampleStats.from_moments(t["count"], t["mean"], t["variance"]),
                       SampleStats.from_moments(c["count"], c["mean"], c["variance"]))
     got = next(e for e in res.results if e.metric == "metric2")
-    assert got.diff == pytest.approx(ref.diff, rel=1e-12)
+    assert got.estimate == pytest.approx(ref.estimate, rel=1e-12)
 
 
 def test_errors(rows: pl.DataFrame) -> None:

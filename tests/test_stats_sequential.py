@@ -62,7 +62,7 @@ def test_msprt_on_frames_and_sample_stats() -> None:
     })
     res2 = msprt(frame, alpha=0.05)
     assert res.p_value == pytest.approx(res2.p_value, rel=1e-12)
-    assert res.diff[-1] == pytest.approx(t.mean() - c.mean(), rel=1e-9)
+    assert res.estimate[-1] == pytest.approx(t.mean() - c.mean(), rel=1e-9)
     assert res.tau == pytest.approx(math.sqrt(10 * res.se[-1] ** 2))
     assert all(a >= b for a, b in zip(res.p_value, res.p_value[1:], strict=False))
     assert res.to_frame().height == 5 and res.to_dict()["looks"] == 5 and "looks" in res.summary()

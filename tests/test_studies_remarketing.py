@@ -28,7 +28,7 @@ def test_itt_effect_equals_a_direct_two_proportion_test(run) -> None:  # type: i
     for arm in s.treatment_arms:
         ref = proportion_effect(table.stats(arm, "converted"), table.stats("holdout", "converted"))
         got = a.effect("converted", arm)
-        assert got.diff == pytest.approx(ref.diff, abs=1e-15)
+        assert got.estimate == pytest.approx(ref.estimate, abs=1e-15)
         assert (got.ci_low, got.ci_high) == pytest.approx((ref.ci_low, ref.ci_high), rel=1e-12)
 
 
@@ -39,7 +39,7 @@ def test_exposed_effect_uses_ghost_exposed_holdout(run) -> None:  # type: ignore
     assert e.n_arm == frame.filter((pl.col("arm") == arm) & pl.col("exposed")).height
     assert e.n_control == frame.filter((pl.col("arm") == "holdout") & pl.col("exposed")).height
     # the exposed effect is diluted less than the ITT one
-    assert e.diff > a.effect("converted", arm).diff * 0.9
+    assert e.estimate > a.effect("converted", arm).estimate * 0.9
 
 
 def test_economics_totals_match_definitions(run) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def test_economics_totals_match_definitions(run) -> None:  # type: ignore[no-unt
         eco = a.economics_of(arm)
         assert eco.cost == pytest.approx(frame.filter(pl.col("arm") == arm)["cost"].sum())
         conv = a.effect("converted", arm)
-        assert eco.incremental_conversions == pytest.approx(conv.diff * conv.n_arm)
+        assert eco.incremental_conversions == pytest.approx(conv.estimate * conv.n_arm)
 
 
 def test_estimate_vs_truth_has_every_measure_and_mostly_covers(run) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +134,7 @@ def test_incentive_is_priced_against_its_base_arm(run) -> None:  # type: ignore[
     per_customer = {arm: (r["margin"] - r["cost"]).mean() for arm, r in rows.items()}
     assert c.profit_per_1000 == pytest.approx(1000 * (per_customer[c.incentive] - per_customer[c.base]))
     assert c.profit_per_1000_low < c.profit_per_1000 < c.profit_per_1000_high
-    assert c.conversions_per_1000.diff > 0  # the discount buys purchases...
+    assert c.conversions_per_1000.estimate > 0  # the discount buys purchases...
     assert c.true_profit_per_1000 < 0  # ...but, paid on orders that would have happened anyway, loses money
     assert c.profit_per_1000_low <= c.true_profit_per_1000 <= c.profit_per_1000_high
     assert any("Adding the incentive to dynamic" in d for d in a.headline()[1])

@@ -8,7 +8,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from experiments.errors import DataError
-from experiments.stats.survival import cox_ph, retention_curves
+from experiments.models.survival import cox_ph, retention_curves
 
 
 def _data(seed=1, n=4000):
@@ -47,7 +47,7 @@ def test_cox_matches_phreg_and_recovers_hazard_ratio():
     res = cox_ph(d, e, {"offer": x})
     ref = PHReg(d, x[:, None], status=e, ties="efron").fit()
     assert res.coefficients[0] == pytest.approx(ref.params[0], rel=1e-8)
-    assert res.lower[0] < 0.8 < res.upper[0]
+    assert res.ci_low[0] < 0.8 < res.ci_high[0]
     assert res.hazard_ratio("offer") == pytest.approx(0.8, abs=0.03)
     assert res.to_frame().height == 1 and "hazard ratio" in res.summary()
 

@@ -1,16 +1,78 @@
-"""Number formatting shared by results, verdicts and reports (no dependencies)."""
+"""Number formatting shared by results, verdicts, tables and reports (no dependencies).
+
+One place for how numbers read: money with the sign in front (``-$1,234.50``), percentages, percentage
+points, counts, p-values, and ``n/a`` / ``unbounded`` for what is not a finite number.
+"""
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["money"]
+__all__ = ["fmt", "money", "number", "p_value", "unit_value"]
 
 
-def money(x: float, digits: int = 2) -> str:
-    """Dollars with the sign in front: ``-$1,234.50``; ``n/a`` for nan, ``unbounded`` for infinity."""
-    if math.isnan(x):
+def _bad(x: float | int | None) -> str | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    if math.isinf(x):
+    if isinstance(x, float) and math.isinf(x):
         return "unbounded" if x > 0 else "-unbounded"
+    return None
+
+
+def money(x: float | None, digits: int = 2) -> str:
+    """Dollars with the sign in front: ``-$1,234.50``; ``n/a`` for nan, ``unbounded`` for infinity."""
+    bad = _bad(x)
+    if bad is not None:
+        return bad
+    assert x is not None
     return f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
+
+
+def number(x: float | int | None, spec: str = ",.4g") -> str:
+    """Any number with a format spec; ``n/a`` for what is not finite."""
+    bad = _bad(x)
+    return bad if bad is not None else format(x, spec)
+
+
+def p_value(p: float | None) -> str:
+    """A p-value: ``<0.001`` below a thousandth, else three decimals."""
+    bad = _bad(p)
+    if bad is not None:
+        return "n/a"
+    assert p is not None
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt(x: float | int | None, kind: str = "number", digits: int = 1) -> str:
+    """Format a number for prose.
+
+    ``kind`` is ``number`` (thousands separators, ``digits`` decimals), ``int``, ``pct`` (a fraction shown
+    as %), ``pp`` (a difference of fractions in percentage points, signed) or ``money`` (cents below
+    $100, whole dollars above).
+    """
+    bad = _bad(x)
+    if bad is not None:
+        return bad
+    assert x is not None
+    if kind == "int":
+        return f"{round(x):,}"
+    if kind == "pct":
+        return f"{100 * x:.{digits}f}%"
+    if kind == "pp":
+        return f"{100 * x:+.{digits}f} pp"
+    if kind == "money":
+        return money(x, max(digits, 2) if abs(x) < 100 else 0)
+    return f"{x:,.{digits}f}"
+
+
+def unit_value(x: float, unit: str) -> str:
+    """A value in its unit: ``pp`` (2 decimals), ``$``, ``orders`` (whole), ``x`` (ratio), else a number."""
+    if unit == "pp":
+        return fmt(x, "pp", 2)
+    if unit == "$":
+        return fmt(x, "money")
+    if unit == "orders":
+        return fmt(x, "int")
+    if unit == "%":
+        return fmt(x, "pct")
+    return fmt(x, "number", 2)

@@ -11,8 +11,8 @@ __all__ = [
     "HILLSTROM_CSV",
     "NOTEBOOKS_DIR",
     "PROJECT_ROOT",
-    "REPORTS_DIR",
     "REAL_DATA_DIR",
+    "REPORTS_DIR",
     "notebook_path",
 ]
 

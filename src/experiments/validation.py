@@ -16,6 +16,8 @@ __all__ = [
     "as_int",
     "as_probability",
     "as_shares",
+    "float_rule",
+    "int_rule",
     "pick",
     "reject_unknown",
 ]
@@ -29,11 +31,27 @@ def reject_unknown(params: Mapping[str, Any], known: Iterable[str]) -> None:
             raise ParameterError(name, params[name], "a known parameter name: " + ", ".join(known))
 
 
+def int_rule(low: int | None = None, high: int | None = None) -> str:
+    """The words for an integer within ``[low, high]``."""
+    def show(x: int) -> str:
+        return f"{x:_}" if abs(x) >= 10_000 else str(x)
+
+    lo = "" if low is None else f" >= {show(low)}"
+    hi = "" if high is None else f" <= {show(high)}"
+    return "an integer" + lo + (" and" if lo and hi else "") + hi
+
+
+def float_rule(low: float | None = None, high: float | None = None, low_open: bool = False,
+               high_open: bool = False) -> str:
+    """The words for a finite number within the given bounds (closed unless ``*_open``)."""
+    lo = "" if low is None else (f" > {low:g}" if low_open else f" >= {low:g}")
+    hi = "" if high is None else (f" < {high:g}" if high_open else f" <= {high:g}")
+    return "a number" + lo + (" and" if lo and hi else "") + hi
+
+
 def as_int(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
     """An integer within ``[low, high]``; floats like ``3.0`` and strings like ``"3"`` are accepted."""
-    rule = "an integer" + (f" >= {low}" if low is not None else "") + (
-        f" and <= {high}" if high is not None else ""
-    )
+    rule = int_rule(low, high)
     if isinstance(value, bool):
         raise ParameterError(name, value, rule)
     if isinstance(value, str):
@@ -62,9 +80,7 @@ def as_float(
     high_open: bool = False,
 ) -> float:
     """A finite number within the given bounds (closed unless ``*_open``)."""
-    lo = "" if low is None else (f" > {low}" if low_open else f" >= {low}")
-    hi = "" if high is None else (f" < {high}" if high_open else f" <= {high}")
-    rule = "a number" + lo + (" and" if lo and hi else "") + hi
+    rule = float_rule(low, high, low_open, high_open)
     if isinstance(value, bool):
         raise ParameterError(name, value, rule)
     try:

@@ -18,7 +18,7 @@ def effects_chart_frame(effects: Sequence[Effect], *, relative: bool = True) -> 
     rows = []
     for e in effects:
         est, lo, hi = ((e.rel_lift, e.rel_ci_low, e.rel_ci_high) if relative
-                       else (e.diff, e.ci_low, e.ci_high))
+                       else (e.estimate, e.ci_low, e.ci_high))
         if not all(math.isfinite(v) for v in (est, lo, hi)):
             continue
         label = e.arm + (f" [{e.segment}]" if e.segment else "")

@@ -29,7 +29,7 @@ def retention_chart(curves: pl.DataFrame, *, title: str, time_label: str = "week
         x=alt.X("time:Q", title=f"time since first purchase ({time_label})"),
         color=alt.Color("group:N", title="arm", scale=_ARM_SCALE),
     )
-    band = base.mark_area(opacity=0.18).encode(y="lower:Q", y2="upper:Q")
+    band = base.mark_area(opacity=0.18).encode(y="ci_low:Q", y2="ci_high:Q")
     line = base.mark_line(interpolate="step-after").encode(
         y=alt.Y("retention:Q", title="share still active", axis=alt.Axis(format="%")),
         tooltip=["group:N", alt.Tooltip("time:Q", format=".1f"), alt.Tooltip("retention:Q", format=".1%")],

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--time-unit", default="week", help="day or week (default week)")
     p.add_argument("--pareto", action="store_true", help="also fit the Pareto/NBD model")
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH, or to stdout with -")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=handler)
 
 
@@ -58,7 +57,7 @@ def run_clv(
     pareto: bool = False,
 ) -> dict[str, Any]:
     """Load, summarise and fit; return the JSON-ready result (raises on bad input or no convergence)."""
-    from experiments.stats.clv import fit_bgnbd, fit_gamma_gamma, fit_pareto_nbd
+    from experiments.models.clv import fit_bgnbd, fit_gamma_gamma, fit_pareto_nbd
     from experiments.transactions import load_transactions, parse_date, rfm_summary
     from experiments.validation import as_choice
 
@@ -138,24 +137,11 @@ def _summary_text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path = path.resolve()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def handler(args: argparse.Namespace) -> int:
     """Run ``experiments clv``; returns the exit status."""
-    from experiments.errors import DataError
+    from experiments.outputs import atomic_write_text, check_output
 
-    if args.json and args.json != "-" and not Path(args.json).resolve().parent.is_dir():
-        raise DataError(f"--json folder does not exist: {str(Path(args.json).parent)!r}")
+    json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     result = run_clv(
         args.file,
         customer=args.customer,
@@ -169,7 +155,7 @@ def handler(args: argparse.Namespace) -> int:
     if args.json == "-":
         sys.stdout.write(json.dumps(result) + "\n")
         return 0
-    if args.json:
-        _write_atomic(Path(args.json), json.dumps(result, indent=2) + "\n")
+    if json_out is not None:
+        atomic_write_text(json_out, json.dumps(result, indent=2) + "\n")
     print(_summary_text(result))
     return 0

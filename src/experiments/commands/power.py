@@ -30,15 +30,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--sd", help="standard deviation of a continuous metric")
     p.add_argument("--n", help="units per arm: report the minimum detectable effect")
     p.add_argument("--json", metavar="PATH|-", help="write the result as JSON ('-' = stdout only)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments power``."""
-    from experiments.commands.analyze import write_atomic
+    from experiments.outputs import atomic_write_text, check_output
     from experiments.stats.power import minimum_detectable_effect, sample_size
     from experiments.validation import as_float, as_int
 
+    json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     common = dict(
         baseline=as_float("baseline", args.baseline), alpha=as_float("alpha", args.alpha),
         power=as_float("power", args.power), arms=as_int("arms", args.arms, low=2), kind=args.kind,
@@ -60,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         assert mde is not None
         payload = mde.to_dict()
     text = json.dumps(payload, indent=2)
-    if args.json and args.json != "-":
-        write_atomic(args.json, text + "\n")
+    if json_out is not None:
+        atomic_write_text(json_out, text + "\n")
     if args.json == "-":
         print(text)
         return 0

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from experiments.errors import ExperimentsError
-from experiments.paths import REPORTS_DIR
 
-__all__ = ["register"]
+__all__ = ["coerce_cli_value", "parse_overrides", "register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,59 +17,105 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "run",
         help="execute a study notebook and render its HTML report",
-        description="Execute notebooks/STUDY.ipynb with papermill and write the executed notebook, an "
+        description="Execute a study's notebook with papermill and write the executed notebook, an "
         "HTML report (code hidden) and the run's metadata to REPORTS_DIR/STUDY/RUN_ID/. "
-        "The last line printed is the path of the HTML report.",
+        "The last line printed is the path of the HTML report (with --all: of the index).",
     )
-    p.add_argument("study", nargs="?", help="study name (a notebook in notebooks/)")
+    p.add_argument("study", nargs="?", help="study name (see: experiments studies)")
     p.add_argument("--all", action="store_true", help="run every study at its defaults (the main job)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                   help="override a notebook parameter (repeatable)")
+                   help="override a parameter (repeatable); the value is read as papermill reads it")
     p.add_argument("--reports-dir", type=Path, default=None, help="root folder of reports (default reports/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
     p.add_argument("--progress", action="store_true", help="show papermill's progress bar")
+    p.add_argument("--verbose", action="store_true", help="let the kernel's own messages through to stderr")
     p.set_defaults(func=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from experiments.report.runner import run_study
-    from experiments.report.studies import available_studies, coerce_cli_value
+def coerce_cli_value(text: str) -> Any:
+    """Read a ``-p NAME VALUE`` value: an int or a float when it reads as one, true/false, else the text.
 
-    if args.all == bool(args.study):
-        raise ExperimentsError("give either a study name or --all (studies: "
-                               + ", ".join(available_studies()) + ")")
-    overrides = {}
-    for name, value in args.parameter:
+    The words ``none`` and ``null`` stay text (``-p incentive none`` means the incentive called none).
+    """
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return text
+
+
+def parse_overrides(pairs: list[list[str]] | list[tuple[str, str]]) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs as a dict; a name given twice is an error."""
+    overrides: dict[str, Any] = {}
+    for name, value in pairs:
         if name in overrides:
             raise ExperimentsError(f"parameter {name!r} given twice")
         overrides[name] = coerce_cli_value(value)
+    return overrides
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    print(text, file=stream, flush=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from experiments.studies import registry
+
+    if args.all == bool(args.study):
+        raise ExperimentsError("give either a study name or --all (studies: "
+                               + ", ".join(registry.names()) + ")")
+    overrides = parse_overrides(args.parameter)
     if args.all:
         if overrides:
             raise ExperimentsError("--all runs every study at its defaults; -p is not allowed with it")
-        failures = 0
-        html = []
-        for study in available_studies():
-            try:
-                result = run_study(study, reports_dir=args.reports_dir, kernel=args.kernel,
-                                   progress=args.progress)
-            except ExperimentsError as exc:
-                failures += 1
-                print(f"experiments run: {study} failed: {exc}", file=sys.stderr)
-                continue
-            print(f"{study}: {result.headline or 'done'}", file=sys.stderr)
-            html.append(result.html)
-        for path in html:
-            print(path)
-        root = args.reports_dir if args.reports_dir is not None else REPORTS_DIR
-        print(root / "index.html")
-        if failures:
-            noun = "study" if failures == 1 else "studies"
-            print(f"experiments run: {failures} {noun} failed", file=sys.stderr)
-            return 1
-        return 0
+        return _run_all(args)
+    from experiments.report.runner import run_study
+
     result = run_study(args.study, overrides, reports_dir=args.reports_dir, kernel=args.kernel,
-                       progress=args.progress)
+                       progress=args.progress, verbose=args.verbose)
     if result.headline:
-        print(result.headline, file=sys.stderr)
-    print(result.html)
+        _say(result.headline, err=True)
+    _say(str(result.html))
     return 0
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    import time
+
+    from experiments.outputs import check_folder
+    from experiments.paths import REPORTS_DIR
+    from experiments.report.kernel import WarmKernels
+    from experiments.report.runner import run_study
+    from experiments.studies import registry
+    from experiments.studies.base import first_sentence
+
+    root = check_folder(args.reports_dir if args.reports_dir is not None else REPORTS_DIR,
+                        option="--reports-dir")
+    failed = []
+    names = registry.names()
+    try:
+        kernels = WarmKernels(args.kernel, verbose=args.verbose)
+    except Exception as exc:  # the kernel cannot start: every study would fail the same way
+        raise ExperimentsError(f"cannot start kernel {args.kernel!r}: {exc}") from None
+    with kernels:
+        for i, study in enumerate(names, 1):
+            _say(f"[{i}/{len(names)}] {study}: running")
+            start = time.time()
+            try:
+                result = run_study(study, reports_dir=root, kernel=args.kernel, progress=args.progress,
+                                   verbose=args.verbose, km=kernels.take())
+            except ExperimentsError as exc:
+                failed.append(study)
+                _say(f"[{i}/{len(names)}] {study}: FAILED after {time.time() - start:.1f} s: {exc}", err=True)
+                continue
+            headline = first_sentence(result.headline) if result.headline else "done"
+            _say(f"[{i}/{len(names)}] {study}: done in {result.seconds:.1f} s: {headline}")
+    if failed:
+        _say(f"experiments run: {len(failed)} of {len(names)} studies failed: {', '.join(failed)}", err=True)
+    _say(str(root / "index.html"))
+    return 1 if failed else 0

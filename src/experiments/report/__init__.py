@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from experiments.report.display import RUN_DIR_ENV, assumptions, fmt, table, verdict
+from experiments.formatting import fmt
+from experiments.report.display import assumptions, table, verdict
 
-__all__ = ["RUN_DIR_ENV", "assumptions", "fmt", "table", "verdict"]
+__all__ = ["assumptions", "fmt", "table", "verdict"]

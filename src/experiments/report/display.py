@@ -1,81 +1,58 @@
 """What notebooks show a strategist: the verdict box, tables and lists, all HTML-escaped.
 
-When a run is made by ``experiments run``, the environment variable ``EXPERIMENTS_RUN_DIR`` names the
-run folder and :func:`verdict` also writes ``headline.json`` there, which the report index lists.
+:func:`verdict` shows the verdict box and leaves the run record (study, verdict, figures, parameters)
+in the executed notebook as a display output of its own mimetype, where ``experiments run``, the index
+and sweeps read it back (nothing travels through environment variables or side files).
 """
 
 from __future__ import annotations
 
 import html
-import json
-import math
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from IPython.display import HTML
 
-from experiments.formatting import money
+from experiments.formatting import fmt
+from experiments.studies.base import RECORD_MIME, Verdict, record
 
-__all__ = ["RUN_DIR_ENV", "assumptions", "fmt", "table", "verdict"]
+if TYPE_CHECKING:
+    import polars as pl
 
-RUN_DIR_ENV = "EXPERIMENTS_RUN_DIR"
+    from experiments.scenarios.base import Scenario
+    from experiments.studies.base import Study, StudyResult
+
+__all__ = ["Shown", "assumptions", "table", "verdict", "verdict_box"]
+
 _TONES = {"good": ("#e8f5e9", "#2e7d32"), "bad": ("#fdecea", "#c62828"), "neutral": ("#eef2f7", "#37474f")}
 
 
-def fmt(x: float | int | None, kind: str = "number", digits: int = 1) -> str:
-    """Format a number for prose: ``kind`` is number, int, pct (a fraction shown as %), pp, money."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if isinstance(x, float) and math.isinf(x):
-        return "unbounded" if x > 0 else "-unbounded"
-    if kind == "int":
-        return f"{round(x):,}"
-    if kind == "pct":
-        return f"{100 * x:.{digits}f}%"
-    if kind == "pp":
-        return f"{100 * x:+.{digits}f} pp"
-    if kind == "money":
-        return money(x, max(digits, 2) if abs(x) < 100 else 0)
-    return f"{x:,.{digits}f}"
-
-
-def verdict(
-    headline: str,
-    *,
-    details: Sequence[str] = (),
-    tone: Literal["good", "bad", "neutral"] = "neutral",
-    numbers: Mapping[str, object] | None = None,
-) -> HTML:
-    """The verdict box at the top of a report; also records it for the report index.
-
-    Parameters
-    ----------
-    headline
-        One plain sentence with the decision and its main number and interval.
-    details
-        Short supporting sentences, shown as a list.
-    tone
-        ``good`` (act), ``bad`` (do not), ``neutral`` (inconclusive).
-    numbers
-        Key figures recorded beside the headline in ``headline.json``.
-    """
-    bg, fg = _TONES[tone]
-    items = "".join(f"<li>{html.escape(d)}</li>" for d in details)
-    box = (
-        f'<div class="verdict" style="background:{bg};border-left:6px solid {fg};'
+def verdict_box(v: Verdict) -> str:
+    """The verdict as an escaped HTML box: the headline in the tone's colour, details as a list."""
+    bg, fg = _TONES[v.tone]
+    items = "".join(f"<li>{html.escape(d)}</li>" for d in v.details)
+    return (
+        f'<div class="verdict" data-tone="{v.tone}" style="background:{bg};border-left:6px solid {fg};'
         'padding:14px 18px;margin:6px 0 14px 0;border-radius:4px;font-size:16px;line-height:1.45">'
-        f'<div style="font-size:19px;font-weight:600;color:{fg}">{html.escape(headline)}</div>'
+        f'<div style="font-size:19px;font-weight:600;color:{fg}">{html.escape(v.headline)}</div>'
         + (f"<ul style='margin:8px 0 0 0'>{items}</ul>" if items else "")
         + "</div>"
     )
-    run_dir = os.environ.get(RUN_DIR_ENV)
-    if run_dir:
-        record = {"headline": headline, "tone": tone, "numbers": dict(numbers or {})}
-        Path(run_dir, "headline.json").write_text(json.dumps(record, indent=2, default=str))
-    return HTML(box)
+
+
+class Shown:
+    """A display output with the verdict box as HTML and the run record under its own mimetype."""
+
+    def __init__(self, box: str, data: Mapping[str, Any]) -> None:
+        self.box, self.data = box, dict(data)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {"text/html": self.box, "text/plain": "verdict", RECORD_MIME: self.data}
+
+
+def verdict(study: Study, result: StudyResult, scenario: Scenario | None = None) -> Shown:
+    """The verdict box at the top of a report, carrying the run record for the runner and the index."""
+    return Shown(verdict_box(result.verdict()), record(study.name, result, scenario))
 
 
 def table(

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import altair as alt
+
+from experiments.outputs import atomic_write_text
 
 __all__ = ["vega_bundle", "vega_debug"]
 
@@ -43,10 +44,7 @@ def vega_bundle() -> str:
     bundle = vlc.javascript_bundle(vl_version=version).replace("</script", "<\\/script")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(bundle)
-        os.replace(tmp, cached)
+        atomic_write_text(cached, bundle)
     except OSError:
         pass
     return bundle

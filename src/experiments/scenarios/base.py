@@ -1,11 +1,12 @@
-"""What every study scenario shares: defaults merged with overrides, round-trip and validated copies."""
+"""What every study scenario shares: parameters declared once, validated once, round-tripped."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
-from typing import Any, Self
+from dataclasses import fields
+from typing import Any, ClassVar, Self
 
+from experiments.scenarios.params import Param
 from experiments.validation import reject_unknown
 
 __all__ = ["Scenario"]
@@ -14,16 +15,36 @@ __all__ = ["Scenario"]
 class Scenario:
     """Base of the frozen scenario dataclasses.
 
-    A subclass sets ``defaults`` (its parameter names and default values, unannotated so it is not a
-    field) and implements ``from_params``, starting from :meth:`merged`.
+    A subclass lists its :class:`~experiments.scenarios.params.Param` declarations in ``parameters``
+    (one per dataclass field, same names, same order) and may override :meth:`check` for rules that
+    involve several parameters. :meth:`from_params` is the one validation of a run.
     """
 
-    defaults: Mapping[str, Any] = {}
+    parameters: ClassVar[tuple[Param, ...]] = ()
+    #: ``{name: default}`` of every parameter (derived from ``parameters``).
+    defaults: ClassVar[Mapping[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.defaults = {p.name: p.default for p in cls.parameters}
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object] | None = None) -> Self:  # pragma: no cover
-        """Validate ``params`` and build the scenario (each study implements it)."""
-        raise NotImplementedError
+    def from_params(cls, params: Mapping[str, object] | None = None) -> Self:
+        """Validate ``params`` (missing names take their defaults) and build the scenario.
+
+        Raises
+        ------
+        ParameterError
+            One line naming the parameter, the value and what is allowed.
+        """
+        merged = cls.merged(params)
+        typed = {p.name: p.parse(merged[p.name]) for p in cls.parameters}
+        return cls(**cls.check(typed))  # type: ignore[call-arg]
+
+    @classmethod
+    def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        """Rules across parameters on the typed values; returns them (possibly normalised)."""
+        return typed
 
     @classmethod
     def merged(cls, params: Mapping[str, object] | None) -> dict[str, Any]:
@@ -32,9 +53,28 @@ class Scenario:
         reject_unknown(params, cls.defaults)
         return {**cls.defaults, **params}
 
+    @classmethod
+    def param(cls, name: str) -> Param:
+        """The declaration of parameter ``name``."""
+        for p in cls.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @classmethod
+    def from_namespace(cls, namespace: Mapping[str, Any]) -> Self:
+        """Build from a notebook's globals: the values of this scenario's parameters found there."""
+        return cls.from_params({name: namespace[name] for name in cls.defaults if name in namespace})
+
     def to_params(self) -> dict[str, Any]:
         """Plain literals that :meth:`from_params` turns back into ``self``."""
-        return asdict(self)  # type: ignore[call-overload]
+        names = {f.name for f in fields(self)}  # type: ignore[arg-type]
+        return {p.name: p.render(getattr(self, p.name)) for p in self.parameters if p.name in names}
+
+    def changed(self) -> dict[str, Any]:
+        """The parameters whose value differs from the default, as plain literals."""
+        base = type(self).from_params({}).to_params()
+        return {k: v for k, v in self.to_params().items() if v != base.get(k)}
 
     def replace(self, **changes: object) -> Self:
         """A validated copy with some parameters changed."""

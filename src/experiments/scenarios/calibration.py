@@ -7,34 +7,56 @@ Experiments", CC BY 4.0); every other default is a choice of the study, not a pu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
 from experiments.paths import ASOS_PARQUET
+from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
-from experiments.validation import as_float, as_int
 
-__all__ = ["DEFAULTS", "CalibrationScenario"]
+__all__ = ["DEFAULTS", "PARAMETERS", "CalibrationScenario"]
 
-DEFAULTS: dict[str, Any] = {
-    "seed": 20261124,
-    "replications": 2000,
-    "alpha": 0.05,
-    "n_per_arm": 5000,  # customers per arm of each binary experiment
-    "base_rate": 0.05,  # control conversion rate (e-mail campaigns convert a few percent)
-    "power": 0.8,  # planned power of the power check
-    "cuped_n_per_arm": 2000,
-    "cuped_lift": 0.05,  # true relative lift of spend per customer in the CUPED check
-    "looks": 20,  # daily looks
-    "n_per_look": 500,  # customers added to each arm per look
-    "asos_path": "",  # empty: the shared ASOS file
-    "asos_experiment": "08bcc2",
-    "asos_variant": 1,
-    "asos_metric": 1,
-}
+
+def _asos_path(value: str) -> str:
+    if value and not Path(value).is_file():
+        raise ParameterError("asos_path", value, "an existing .parquet file, or empty for the shipped one")
+    return value
+
+
+def _experiment_id(value: str) -> str:
+    if not value:
+        raise ParameterError("asos_experiment", value, "an experiment id such as 08bcc2")
+    return value
+
+
+#: Every parameter, declared once: default, rule, help and source.
+PARAMETERS: tuple[P.Param, ...] = (
+    P.integer("seed", 20261124, "random seed: same seed and parameters give identical numbers", low=0),
+    P.integer("replications", 2000, "simulated experiments per study (100 to 1,000,000)", low=100,
+              high=1_000_000),
+    P.number("alpha", 0.05, "significance level of every test (0.001 to 0.5)", low=0.001, high=0.5),
+    P.integer("n_per_arm", 5000, "customers per arm in the conversion experiments", low=100,
+              high=10_000_000),
+    P.number("base_rate", 0.05, "control conversion rate (0.001 to 0.9)", low=0.001, high=0.9,
+             source="e-mail campaigns convert a few percent (Hillstrom 2008: 0.6-1.3%)"),
+    P.number("power", 0.8, "planned power of the power check (above alpha, at most 0.99)", low=0.05,
+             high=0.99),
+    P.integer("cuped_n_per_arm", 2000, "customers per arm in the spend experiments", low=50, high=100_000),
+    P.number("cuped_lift", 0.05, "true relative lift of spend per customer (0 to 1)", low=0.0, high=1.0),
+    P.integer("looks", 20, "daily looks at each monitored A/A experiment (2 to 365)", low=2, high=365),
+    P.integer("n_per_look", 500, "new customers per arm between two looks", low=10, high=1_000_000),
+    P.text("asos_path", "", "ASOS parquet file; empty for the copy shipped in data/real/asos",
+           allowed="an existing .parquet file, or empty for the shipped one", check=_asos_path),
+    P.text("asos_experiment", "08bcc2", "ASOS experiment id to replay",
+           allowed="an experiment id such as 08bcc2", check=_experiment_id),
+    P.integer("asos_variant", 1, "treatment arm of that experiment (1 to 10)", low=1, high=10),
+    P.integer("asos_metric", 1, "decision metric (1 to 4; metric 1 is binary)", low=1, high=4),
+)
+
+#: Defaults of every parameter as plain literals (what the notebook's ``parameters`` cell holds).
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
@@ -44,7 +66,7 @@ class CalibrationScenario(Scenario):
     Build with :meth:`from_params`, which validates every value; :meth:`to_params` round-trips.
     """
 
-    defaults = DEFAULTS
+    parameters = PARAMETERS
 
     seed: int
     replications: int
@@ -62,47 +84,15 @@ class CalibrationScenario(Scenario):
     asos_metric: int
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object] | None = None) -> CalibrationScenario:
-        """Validate ``params`` (missing names take :data:`DEFAULTS`) and build the scenario.
-
-        Raises
-        ------
-        ParameterError
-            One line naming the parameter, the value and what is allowed.
-        """
-        p = cls.merged(params)
-        path = p["asos_path"]
-        if not isinstance(path, str | Path):
-            raise ParameterError("asos_path", path, "a file path, or empty for the shared ASOS file")
-        if str(path).strip() and not Path(str(path).strip()).is_file():
-            raise ParameterError("asos_path", path, "an existing .parquet file, or empty for the shared one")
-        experiment = p["asos_experiment"]
-        if not isinstance(experiment, str) or not experiment.strip():
-            raise ParameterError("asos_experiment", experiment, "an experiment id such as 08bcc2")
-        alpha = as_float("alpha", p["alpha"], low=0.001, high=0.5)
-        power = as_float("power", p["power"], low=0.05, high=0.99)
-        if power <= alpha:
-            raise ParameterError("power", power, f"a planned power above alpha ({alpha})")
-        return cls(
-            seed=as_int("seed", p["seed"], low=0),
-            replications=as_int("replications", p["replications"], low=100, high=1_000_000),
-            alpha=alpha,
-            n_per_arm=as_int("n_per_arm", p["n_per_arm"], low=100, high=10_000_000),
-            base_rate=as_float("base_rate", p["base_rate"], low=0.001, high=0.9),
-            power=power,
-            cuped_n_per_arm=as_int("cuped_n_per_arm", p["cuped_n_per_arm"], low=50, high=100_000),
-            cuped_lift=as_float("cuped_lift", p["cuped_lift"], low=0.0, high=1.0),
-            looks=as_int("looks", p["looks"], low=2, high=365),
-            n_per_look=as_int("n_per_look", p["n_per_look"], low=10, high=1_000_000),
-            asos_path=str(path).strip(),
-            asos_experiment=experiment.strip(),
-            asos_variant=as_int("asos_variant", p["asos_variant"], low=1, high=10),
-            asos_metric=as_int("asos_metric", p["asos_metric"], low=1, high=4),
-        )
+    def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        """The planned power must exceed alpha."""
+        if typed["power"] <= typed["alpha"]:
+            raise ParameterError("power", typed["power"], f"a planned power above alpha ({typed['alpha']})")
+        return typed
 
     @property
     def asos_file(self) -> Path:
-        """The ASOS file to read (the shared copy unless ``asos_path`` is set)."""
+        """The ASOS file to read (the shipped copy unless ``asos_path`` is set)."""
         return Path(self.asos_path) if self.asos_path else ASOS_PARQUET
 
     @property

@@ -22,60 +22,87 @@ Every other default is an assumption and says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
-from experiments.validation import as_choice, as_float, as_int, as_probability
 
-__all__ = ["DEFAULTS", "PERIODS", "LoyaltyScenario"]
+__all__ = ["DEFAULTS", "PARAMETERS", "PERIODS", "LoyaltyScenario"]
 
 PERIODS: tuple[str, ...] = ("week", "day")
 
+_A = "assumption"
+_CDNOW = "CDNOW fit, Fader, Hardie & Lee 2005"
+#: Every parameter, declared once: default, rule, help and source.
+PARAMETERS: tuple[P.Param, ...] = (
+    P.integer("n_customers", 30000, "customers in the experiment (at least 100)", low=100,
+              high=100_000_000, source="assumption: big enough for a clear test, fast enough for a report"),
+    P.integer("seed", 20261124, "random seed; same seed, same numbers", low=0),
+    P.choice("period", "week", "time unit of the simulation: week or day", PERIODS),
+    P.integer("horizon", 52, "periods observed after each customer's first purchase", low=2, high=3650,
+              source="assumption: one year"),
+    P.integer("calibration_periods", 26, "periods used to fit the purchase model; the rest is the holdout",
+              low=1),
+    P.number("offer_share", 0.5, "share of customers randomly offered the programme", low=0.0, high=1.0,
+             low_open=True, high_open=True),
+    P.number("join_rate", 0.35, "share of offered customers of average loyalty who join", low=0.0,
+             high=1.0, low_open=True, high_open=True, source=_A),
+    P.number("join_selection", 2.5, "how much more loyal customers join (log-odds per s.d. of loyalty)",
+             low=-5.0, high=5.0,
+             source="set so the naive member gap is several times the effect (Leenheer et al. 2007: ~7x)"),
+    P.number("purchase_lift", 0.05, "members' purchase-rate lift (light buyers)", low=0.0, high=5.0,
+             source="Gopalakrishnan et al. 2021: small; most of the effect is retention"),
+    P.probability("dropout_reduction", 0.35, "members' relative cut in dropout (light buyers)",
+                  source="Gopalakrishnan et al. 2021: over 80% of the value through lower attrition"),
+    P.number("heavy_rate", 0.5, "purchases per week at which the programme's effect is halved", low=0.0,
+             low_open=True, source="Liu 2007: heavy buyers do not respond"),
+    P.probability("reward_rate", 0.03, "reward value earned per dollar spent", source=_A),
+    P.probability("redemption_rate", 0.7, "share of earned rewards that is redeemed",
+                  source="assumption (30% breakage)"),
+    P.number("silver_threshold", 100.0, "member spend to reach silver ($)", low=0.0, low_open=True,
+             source=_A),
+    P.number("gold_threshold", 300.0, "member spend to reach gold ($)", low=0.0, low_open=True, source=_A),
+    P.number("tier_reward_boost", 0.5, "extra reward rate per tier level", low=0.0, high=10.0, source=_A),
+    P.number("tier_lift", 0.05, "purchase-rate lift per tier level", low=0.0, high=5.0,
+             source="Kivetz, Urminsky & Zheng 2006: purchases accelerate near a reward"),
+    P.number("message_cost", 0.01, "relationship messages, $ per member per week", low=0.0, source=_A),
+    P.number("message_lift", 0.02, "purchase-rate lift of relationship messages", low=0.0, high=5.0,
+             source=_A),
+    P.number("referral_rate", 0.02, "referred new customers per member purchase", low=0.0, high=10.0,
+             source=_A),
+    P.number("referral_bonus", 5.0, "$ paid per referral", low=0.0, source=_A),
+    P.number("acquisition_cost", 40.0, "$ to acquire a customer by advertising", low=0.0,
+             source="assumption (a parameter, not the unsupported '5 to 25 times' slogan)"),
+    P.probability("margin", 0.3, "gross margin on revenue", source=_A),
+    P.number("annual_discount_rate", 0.1, "discount rate for lifetime value", low=0.0, high=1.0,
+             source=_A),
+    P.integer("lapse_periods", 13, "periods without a purchase after which a customer counts as churned",
+              low=1),
+    P.number("bgnbd_r", 0.243, "BG/NBD purchase heterogeneity, shape r", low=0.001, high=1000.0,
+             source=_CDNOW),
+    P.number("bgnbd_alpha", 4.414, "BG/NBD purchase heterogeneity, scale alpha (weeks)", low=0.001,
+             high=1e6, source=_CDNOW),
+    P.number("bgnbd_a", 0.793, "BG/NBD dropout heterogeneity, a", low=0.001, high=1000.0, source=_CDNOW),
+    P.number("bgnbd_b", 2.426, "BG/NBD dropout heterogeneity, b", low=0.001, high=1000.0, source=_CDNOW),
+    P.number("gg_p", 6.25, "Gamma-Gamma order value shape p", low=0.01, high=1000.0,
+             source="CDNOW fit, Fader & Hardie 2013"),
+    P.number("gg_q", 3.74, "Gamma-Gamma heterogeneity shape q", low=0.01, high=1000.0,
+             source="CDNOW fit, Fader & Hardie 2013"),
+    P.number("gg_v", 15.44, "Gamma-Gamma heterogeneity scale v", low=0.001, high=1e6,
+             source="CDNOW fit, Fader & Hardie 2013"),
+)
+
 #: Defaults of every parameter as plain literals (what the notebook's ``parameters`` cell holds).
-DEFAULTS: dict[str, Any] = {
-    "n_customers": 30_000,  # assumption: big enough for a clear test, fast enough for a report
-    "seed": 20261124,
-    "period": "week",
-    "horizon": 52,  # periods simulated after the first purchase (assumption: one year)
-    "calibration_periods": 26,  # periods used to fit the purchase model; the rest is the holdout
-    "offer_share": 0.5,  # share of customers randomly offered the programme
-    "join_rate": 0.35,  # assumption: share of offered customers who join (at average loyalty)
-    "join_selection": 2.5,  # log-odds per s.d. of loyalty; naive gap ~6x the effect (Leenheer: ~7x)
-    "purchase_lift": 0.05,  # members' purchase-rate lift for light buyers (Gopalakrishnan: small)
-    "dropout_reduction": 0.35,  # members' relative cut in dropout for light buyers (Gopalakrishnan)
-    "heavy_rate": 0.5,  # purchases per week at which the effect is halved (Liu 2007)
-    "reward_rate": 0.03,  # assumption: reward value earned per dollar spent
-    "redemption_rate": 0.7,  # assumption: share of rewards redeemed (30% breakage)
-    "silver_threshold": 100.0,  # assumption: dollars spent as a member to reach silver
-    "gold_threshold": 300.0,  # assumption: dollars spent as a member to reach gold
-    "tier_reward_boost": 0.5,  # assumption: extra reward rate per tier level (silver 1.5x, gold 2x)
-    "tier_lift": 0.05,  # purchase-rate lift per tier level (Kivetz et al. 2006 goal gradient)
-    "message_cost": 0.01,  # assumption: relationship messages, dollars per member per week
-    "message_lift": 0.02,  # assumption: purchase-rate lift of after-sale/birthday messages
-    "referral_rate": 0.02,  # assumption: referred new customers per member purchase
-    "referral_bonus": 5.0,  # assumption: dollars paid per referral
-    "acquisition_cost": 40.0,  # assumption: dollars to acquire a customer by advertising
-    "margin": 0.3,  # assumption: gross margin on revenue
-    "annual_discount_rate": 0.1,  # assumption: for lifetime value
-    "lapse_periods": 13,  # a customer with no purchase for this many periods counts as churned
-    "bgnbd_r": 0.243,  # CDNOW, Fader, Hardie & Lee 2005
-    "bgnbd_alpha": 4.414,  # CDNOW, in weeks
-    "bgnbd_a": 0.793,  # CDNOW
-    "bgnbd_b": 2.426,  # CDNOW
-    "gg_p": 6.25,  # CDNOW, Fader & Hardie 2013
-    "gg_q": 3.74,  # CDNOW
-    "gg_v": 15.44,  # CDNOW
-}
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
 class LoyaltyScenario(Scenario):
     """A validated loyalty-programme experiment. Build it with :meth:`from_params`."""
 
-    defaults = DEFAULTS
+    parameters = PARAMETERS
 
     n_customers: int
     seed: int
@@ -111,66 +138,19 @@ class LoyaltyScenario(Scenario):
     gg_v: float
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object] | None = None) -> LoyaltyScenario:
-        """Validate ``params`` (missing names take :data:`DEFAULTS`) and build the scenario.
-
-        Raises
-        ------
-        ParameterError
-            One line naming the parameter, the value and what is allowed.
-        """
-        p = cls.merged(params)
-        money = {"low": 0.0}
-        pos = {"low": 0.0, "low_open": True}
-        horizon = as_int("horizon", p["horizon"], low=2, high=3650)
-        cal = as_int("calibration_periods", p["calibration_periods"], low=1)
-        if cal >= horizon:
-            raise ParameterError(
-                "calibration_periods", p["calibration_periods"], f"an integer >= 1 and < horizon ({horizon})"
-            )
-        silver = as_float("silver_threshold", p["silver_threshold"], **pos)
-        gold = as_float("gold_threshold", p["gold_threshold"], **pos)
-        if gold < silver:
-            raise ParameterError(
-                "gold_threshold", p["gold_threshold"], f"a number >= silver_threshold ({silver:g})"
-            )
-        offer = as_float("offer_share", p["offer_share"], low=0.0, high=1.0, low_open=True, high_open=True)
-        return cls(
-            n_customers=as_int("n_customers", p["n_customers"], low=100, high=100_000_000),
-            seed=as_int("seed", p["seed"], low=0),
-            period=as_choice("period", p["period"], PERIODS),
-            horizon=horizon,
-            calibration_periods=cal,
-            offer_share=offer,
-            join_rate=as_float("join_rate", p["join_rate"], low=0.0, high=1.0, low_open=True, high_open=True),
-            join_selection=as_float("join_selection", p["join_selection"], low=-5.0, high=5.0),
-            purchase_lift=as_float("purchase_lift", p["purchase_lift"], low=0.0, high=5.0),
-            dropout_reduction=as_probability("dropout_reduction", p["dropout_reduction"]),
-            heavy_rate=as_float("heavy_rate", p["heavy_rate"], **pos),
-            reward_rate=as_probability("reward_rate", p["reward_rate"]),
-            redemption_rate=as_probability("redemption_rate", p["redemption_rate"]),
-            silver_threshold=silver,
-            gold_threshold=gold,
-            tier_reward_boost=as_float("tier_reward_boost", p["tier_reward_boost"], low=0.0, high=10.0),
-            tier_lift=as_float("tier_lift", p["tier_lift"], low=0.0, high=5.0),
-            message_cost=as_float("message_cost", p["message_cost"], **money),
-            message_lift=as_float("message_lift", p["message_lift"], low=0.0, high=5.0),
-            referral_rate=as_float("referral_rate", p["referral_rate"], low=0.0, high=10.0),
-            referral_bonus=as_float("referral_bonus", p["referral_bonus"], **money),
-            acquisition_cost=as_float("acquisition_cost", p["acquisition_cost"], **money),
-            margin=as_probability("margin", p["margin"]),
-            annual_discount_rate=as_float(
-                "annual_discount_rate", p["annual_discount_rate"], low=0.0, high=1.0
-            ),
-            lapse_periods=as_int("lapse_periods", p["lapse_periods"], low=1, high=horizon - 1),
-            bgnbd_r=as_float("bgnbd_r", p["bgnbd_r"], low=0.001, high=1000.0),
-            bgnbd_alpha=as_float("bgnbd_alpha", p["bgnbd_alpha"], low=0.001, high=1e6),
-            bgnbd_a=as_float("bgnbd_a", p["bgnbd_a"], low=0.001, high=1000.0),
-            bgnbd_b=as_float("bgnbd_b", p["bgnbd_b"], low=0.001, high=1000.0),
-            gg_p=as_float("gg_p", p["gg_p"], low=0.01, high=1000.0),
-            gg_q=as_float("gg_q", p["gg_q"], low=0.01, high=1000.0),
-            gg_v=as_float("gg_v", p["gg_v"], low=0.001, high=1e6),
-        )
+    def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        """Calibration inside the horizon, gold above silver, lapse shorter than the horizon."""
+        horizon = typed["horizon"]
+        if typed["calibration_periods"] >= horizon:
+            raise ParameterError("calibration_periods", typed["calibration_periods"],
+                                 f"an integer >= 1 and < horizon ({horizon})")
+        if typed["gold_threshold"] < typed["silver_threshold"]:
+            raise ParameterError("gold_threshold", typed["gold_threshold"],
+                                 f"a number >= silver_threshold ({typed['silver_threshold']:g})")
+        if typed["lapse_periods"] > horizon - 1:
+            raise ParameterError("lapse_periods", typed["lapse_periods"],
+                                 f"an integer >= 1 and <= {horizon - 1} (horizon - 1)")
+        return typed
 
     @property
     def weeks_per_period(self) -> float:

@@ -8,8 +8,7 @@ so a wrong name fails here, in one line, before any analysis.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +16,51 @@ import polars as pl
 
 from experiments.errors import DataError, ParameterError
 from experiments.paths import HILLSTROM_CSV
+from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
-from experiments.validation import as_choice, as_float, as_int
 
-__all__ = ["CORRECTIONS", "DEFAULTS", "RealExperimentScenario"]
+__all__ = ["CORRECTIONS", "DEFAULTS", "PARAMETERS", "RealExperimentScenario"]
 
 CORRECTIONS: tuple[str, ...] = ("holm", "bh", "none")
+_COLUMNS = "comma-separated column names of the file"
 
-DEFAULTS: dict[str, Any] = {
-    "path": "",  # empty: the shared Hillstrom file
-    "arm": "segment",
-    "control": "No E-Mail",
-    "metrics": "visit,conversion,spend",
-    "covariate": "history",
-    "segments": "mens,womens,channel,newbie",
-    "decision_metric": "spend",
-    "alpha": 0.05,
-    "correction": "holm",
-    "per": 1000,
-}
+
+def _column_list(name: str, default: str, help: str, allowed: str) -> P.Param:
+    """Comma-separated column names, typed as a tuple (checked against the file later)."""
+
+    def parse(value: Any) -> tuple[str, ...]:
+        if isinstance(value, list | tuple):
+            return tuple(str(v).strip() for v in value)
+        if not isinstance(value, str):
+            raise ParameterError(name, value, allowed)
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+
+    return P.Param(name, default, help, allowed, "str", parse=parse, render=lambda v: ",".join(v))
+
+
+#: Every parameter, declared once: default, rule, help and source. Column names are checked against
+#: the file in :meth:`RealExperimentScenario.check`.
+PARAMETERS: tuple[P.Param, ...] = (
+    P.text("path", "", "CSV or parquet experiment file, one row per customer; empty for the Hillstrom file",
+           allowed="a CSV (optionally .gz) or parquet file path, or empty for the shipped Hillstrom file"),
+    P.text("arm", "segment", "column with each customer's arm", allowed="a column of the file"),
+    P.text("control", "No E-Mail", "label of the control (holdout) arm in that column",
+           allowed="a label of the arm column"),
+    _column_list("metrics", "visit,conversion,spend",
+                 "comma-separated outcome columns (0/1 columns are binary)", _COLUMNS),
+    P.text("covariate", "history", "pre-period column for CUPED; empty for none",
+           allowed="a column of the file, or empty"),
+    _column_list("segments", "mens,womens,channel,newbie",
+                 "comma-separated columns to split effects by; may be empty", _COLUMNS + ", or empty"),
+    P.text("decision_metric", "spend", "the metric that decides which arm to send (one of metrics)",
+           allowed="one of the metrics"),
+    P.number("alpha", 0.05, "significance level (0.001 to 0.5)", low=0.001, high=0.5),
+    P.choice("correction", "holm", "multiple-testing correction: holm, bh or none", CORRECTIONS),
+    P.integer("per", 1000, "effects are stated per this many recipients", low=1, high=1_000_000),
+)
+
+#: Defaults of every parameter as plain literals (what the notebook's ``parameters`` cell holds).
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
@@ -45,7 +70,7 @@ class RealExperimentScenario(Scenario):
     Build with :meth:`from_params`; :meth:`to_params` round-trips.
     """
 
-    defaults = DEFAULTS
+    parameters = PARAMETERS
 
     path: str
     arm: str
@@ -59,63 +84,41 @@ class RealExperimentScenario(Scenario):
     per: int
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object] | None = None) -> RealExperimentScenario:
-        """Validate ``params`` against :data:`DEFAULTS` and the file's columns; build the scenario.
-
-        Raises
-        ------
-        ParameterError
-            One line naming the parameter, the value and what is allowed.
-        """
+    def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        """Columns against the file's header, the control label against the arm column."""
         from experiments.datasets import scan_table
 
-        p = cls.merged(params)
-        raw_path = p["path"]
-        if not isinstance(raw_path, str | Path):
-            raise ParameterError("path", raw_path, "a CSV or parquet file path, or empty for Hillstrom")
-        path = str(raw_path).strip()
+        path = typed["path"]
         try:
             lf = scan_table(Path(path) if path else HILLSTROM_CSV)
         except DataError as exc:
-            raise ParameterError("path", raw_path, f"a readable CSV or parquet file ({exc})") from None
+            raise ParameterError("path", path, f"a readable CSV or parquet file ({exc})") from None
         columns = list(lf.collect_schema())
         allowed = "a column of the file: " + ", ".join(columns)
-        arm = as_choice("arm", _text(p["arm"]), columns)
-        metrics = _columns("metrics", p["metrics"], columns, allowed, minimum=1)
-        covariate = _text(p["covariate"])
-        if covariate != "":
-            covariate = as_choice("covariate", covariate, columns)
-        segments = _columns("segments", p["segments"], columns, allowed, minimum=0)
+        arm = typed["arm"]
+        if arm not in columns:
+            raise ParameterError("arm", arm, allowed)
+        metrics = _columns("metrics", typed["metrics"], columns, allowed, minimum=1)
+        covariate = typed["covariate"]
+        if covariate and covariate not in columns:
+            raise ParameterError("covariate", covariate, allowed)
+        segments = _columns("segments", typed["segments"], columns, allowed, minimum=0)
         clash = {arm, *([covariate] if covariate else []), *segments} & set(metrics)
-        if arm in metrics or clash:
-            raise ParameterError("metrics", p["metrics"], "outcome columns other than the arm, covariate "
-                                 f"and segment columns (clash: {', '.join(sorted(clash))})")
-        decision = as_choice("decision_metric", _text(p["decision_metric"]), metrics)
+        if clash:
+            raise ParameterError("metrics", ",".join(metrics), "outcome columns other than the arm, "
+                                 f"covariate and segment columns (clash: {', '.join(sorted(clash))})")
+        if typed["decision_metric"] not in metrics:
+            raise ParameterError("decision_metric", typed["decision_metric"], "one of " + ", ".join(metrics))
         labels = [str(v) for v in lf.select(pl.col(arm).unique()).collect()[arm].drop_nulls().to_list()]
-        control = p["control"]
-        if not isinstance(control, str) or control not in labels:
-            raise ParameterError("control", control, "a label of column " + repr(arm) + ": "
+        if typed["control"] not in labels:
+            raise ParameterError("control", typed["control"], "a label of column " + repr(arm) + ": "
                                  + ", ".join(sorted(labels)))
         if len(labels) < 2:
             raise ParameterError("arm", arm, "a column with at least two arm labels")
-        return cls(
-            path=path, arm=arm, control=control, metrics=metrics, covariate=covariate,
-            segments=segments, decision_metric=decision,
-            alpha=as_float("alpha", p["alpha"], low=0.001, high=0.5),
-            correction=as_choice("correction", _text(p["correction"]), CORRECTIONS),
-            per=as_int("per", p["per"], low=1, high=1_000_000),
-        )
-
-    def to_params(self) -> dict[str, Any]:
-        """Plain literals that :meth:`from_params` turns back into ``self``."""
-        out = asdict(self)
-        out["metrics"] = ",".join(self.metrics)
-        out["segments"] = ",".join(self.segments)
-        return out
-
+        return typed
     @property
     def file(self) -> Path:
-        """The file to analyse (the shared Hillstrom copy unless ``path`` is set)."""
+        """The file to analyse (the shipped Hillstrom copy unless ``path`` is set)."""
         return Path(self.path) if self.path else HILLSTROM_CSV
 
     @property
@@ -124,21 +127,13 @@ class RealExperimentScenario(Scenario):
         return (self.covariate,) if self.covariate else ()
 
 
-def _text(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
 
-
-def _columns(name: str, value: object, columns: list[str], allowed: str, *, minimum: int
+def _columns(name: str, items: tuple[str, ...], columns: list[str], allowed: str, *, minimum: int
              ) -> tuple[str, ...]:
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",") if v.strip()]
-    elif isinstance(value, list | tuple):
-        items = [str(v).strip() for v in value]
-    else:
-        raise ParameterError(name, value, "comma-separated column names")
     if len(items) < minimum or len(set(items)) != len(items):
-        raise ParameterError(name, value, f"at least {minimum} distinct column names, comma-separated")
+        raise ParameterError(name, ",".join(items), f"at least {minimum} distinct column names, "
+                             "comma-separated")
     for item in items:
         if item not in columns:
             raise ParameterError(name, item, allowed)
-    return tuple(items)
+    return items

@@ -19,20 +19,12 @@ Every other default is an assumption and says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
-from experiments.validation import (
-    as_choice,
-    as_choices,
-    as_float,
-    as_int,
-    as_probability,
-    as_shares,
-)
 
 __all__ = [
     "ARMS",
@@ -40,6 +32,7 @@ __all__ = [
     "CHANNELS",
     "DEFAULTS",
     "INCENTIVES",
+    "PARAMETERS",
     "RemarketingScenario",
 ]
 
@@ -56,39 +49,68 @@ AUDIENCES: tuple[str, ...] = (
 CHANNELS: tuple[str, ...] = ("display", "social", "email", "sms", "native")
 INCENTIVES: tuple[str, ...] = ("none", "discount", "free_shipping")
 
+_A = "assumption"
+#: Every parameter, declared once: default, rule, help and source.
+PARAMETERS: tuple[P.Param, ...] = (
+    P.integer("n_customers", 200_000, "customers in the experiment", low=1, high=200_000_000),
+    P.integer("seed", 20261124, "random seed; same seed and parameters, same numbers", low=0),
+    P.choice("audience", "cart_abandoners", "cart_abandoners, browse_abandoners, product_viewers, "
+             "past_purchasers, lapsed_visitors or all", AUDIENCES),
+    P.choices("channels", "display,social,email", "comma-separated: display, social, email, sms, native",
+              CHANNELS),
+    P.integer("frequency_cap", 8, "most paid impressions or messages per customer over the campaign",
+              low=1, high=1000, source=_A),
+    P.integer("days", 14, "campaign window in days (1-90)", low=1, high=90,
+              source="assumption (a typical retargeting window)"),
+    P.choice("incentive", "discount", "none, discount or free_shipping (given to the *_incentive arms)",
+             INCENTIVES),
+    P.probability("discount", 0.1, "discount rate of the incentive, in [0, 1]", source=_A),
+    P.number("shipping_cost", 6.0, "cost to the retailer of free shipping, dollars per order", low=0.0,
+             source=_A),
+    P.shares("arm_shares", "holdout:0.2,dynamic:0.4,dynamic_incentive:0.4",
+             "arm:share pairs summing to 1; arms: holdout, generic, dynamic, generic_incentive, "
+             "dynamic_incentive", ARMS),
+    P.number("cpm_display", 2.0, "display cost, dollars per 1,000 impressions", low=0.0,
+             source="DataBeat 2024: US programmatic display CPM about $1.7-1.8"),
+    P.number("cpm_social", 10.0, "social cost, dollars per 1,000 impressions", low=0.0,
+             source="Right Side Up / Varos: Meta CPM $8.6-12.2 through 2024"),
+    P.number("cpm_native", 4.0, "native cost, dollars per 1,000 impressions", low=0.0,
+             source="assumption (no credible figure)"),
+    P.number("cost_email", 0.001, "e-mail cost, dollars per message", low=0.0,
+             source="Amazon SES $0.10 per 1,000 plus tooling (the tooling is an assumption)"),
+    P.number("cost_sms", 0.012, "SMS cost, dollars per message", low=0.0,
+             source="Twilio US SMS about $0.011-0.014 per segment"),
+    P.probability("margin", 0.35, "gross margin rate on revenue, in [0, 1]", source=_A),
+    P.probability("cookie_match_rate", 0.75, "share whose tracking cookie or pixel is matched "
+                  "(display, native)", source=_A),
+    P.probability("email_opt_in_rate", 0.55, "share opted in to e-mail", source=_A),
+    P.probability("sms_opt_in_rate", 0.15, "share opted in to SMS", source=_A),
+    P.probability("social_account_rate", 0.7, "share with a matched social account", source=_A),
+    P.number("purchase_lift", 0.1, "true relative purchase lift among the exposed at full reminder "
+             "strength", low=0.0, high=5.0,
+             source="Johnson, Lewis & Nubbemeyer 2017: +10.5% purchases among would-be exposed users"),
+    P.number("visit_lift", 0.17, "true relative lift in return visits among the exposed", low=0.0,
+             high=5.0, source="Johnson et al. 2017: +17.2% visits; Sahni et al. 2019: +14.6%"),
+    P.number("reminder_decay", 0.69, "daily decay of the reminder effect with days since the visit",
+             low=0.0, high=1.0, low_open=True,
+             source="Sahni, Narayanan & Kalyanam 2019: a third of week one's effect on day one"),
+    P.integer("annoyance_threshold", 10, "exposures after which each further one annoys", low=0,
+              source=_A),
+    P.probability("annoyance_penalty", 0.015, "relative conversion loss per exposure past the "
+                  "threshold", source=_A),
+    P.probability("unsubscribe_rate", 0.002, "unsubscribe probability per e-mail or SMS message",
+                  source=_A),
+    P.probability("unsubscribe_per_excess", 0.01, "extra unsubscribe probability per exposure past the "
+                  "threshold", source=_A),
+    P.number("incentive_lift", 0.25, "true relative conversion lift of the incentive for the average "
+             "buyer", low=0.0, high=5.0, source=_A),
+    P.number("mean_order_value", 90.0, "mean order value, dollars", low=0.0, low_open=True, source=_A),
+    P.number("order_value_sigma", 1.0, "log-scale spread of order values across customers", low=0.0,
+             high=3.0, source="assumption (Lewis & Rao 2015: per-person sales have a CV near 10)"),
+)
+
 #: Defaults of every parameter, as plain literals (what a notebook's ``parameters`` cell holds).
-DEFAULTS: dict[str, Any] = {
-    "n_customers": 200_000,
-    "seed": 20261124,
-    "audience": "cart_abandoners",
-    "channels": "display,social,email",
-    "frequency_cap": 8,  # assumption
-    "days": 14,  # assumption (typical retargeting window)
-    "incentive": "discount",
-    "discount": 0.10,  # assumption
-    "shipping_cost": 6.0,  # assumption, dollars per order
-    "arm_shares": "holdout:0.2,dynamic:0.4,dynamic_incentive:0.4",
-    "cpm_display": 2.0,  # DataBeat 2024: US programmatic display CPM ~ $1.7-1.8
-    "cpm_social": 10.0,  # Right Side Up / Varos: Meta CPM $8.6-12.2
-    "cpm_native": 4.0,  # assumption (no credible figure)
-    "cost_email": 0.001,  # SES $0.10/1000 plus tooling (assumption for the tooling)
-    "cost_sms": 0.012,  # Twilio US SMS ~ $0.011-0.014 per segment
-    "margin": 0.35,  # assumption: gross margin rate
-    "cookie_match_rate": 0.75,  # assumption
-    "email_opt_in_rate": 0.55,  # assumption
-    "sms_opt_in_rate": 0.15,  # assumption
-    "social_account_rate": 0.70,  # assumption
-    "purchase_lift": 0.10,  # Johnson et al. 2017: +10.5% purchases among would-be exposed
-    "visit_lift": 0.17,  # Johnson et al. 2017: +17.2% visits; Sahni et al. 2019: +14.6%
-    "reminder_decay": 0.69,  # Sahni et al. 2019: a third of week one's effect on day one
-    "annoyance_threshold": 10,  # assumption: exposures after which each one annoys
-    "annoyance_penalty": 0.015,  # assumption: relative conversion loss per exposure past threshold
-    "unsubscribe_rate": 0.002,  # assumption: per e-mail/SMS message
-    "unsubscribe_per_excess": 0.01,  # assumption: per exposure past the threshold
-    "incentive_lift": 0.25,  # assumption: relative conversion lift of the incentive, average buyer
-    "mean_order_value": 90.0,  # assumption, dollars
-    "order_value_sigma": 1.0,  # assumption, log-sd across customers (Lewis & Rao 2015: CV ~ 10)
-}
+DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
@@ -99,7 +121,7 @@ class RemarketingScenario(Scenario):
     plain literals back (round-trips).
     """
 
-    defaults = DEFAULTS
+    parameters = PARAMETERS
 
     n_customers: int
     seed: int
@@ -133,81 +155,19 @@ class RemarketingScenario(Scenario):
     order_value_sigma: float
 
     @classmethod
-    def from_params(cls, params: Mapping[str, object] | None = None) -> RemarketingScenario:
-        """Validate ``params`` (missing names take :data:`DEFAULTS`) and build the scenario.
-
-        Raises
-        ------
-        ParameterError
-            One line naming the parameter, the value and what is allowed.
-        """
-        p = cls.merged(params)
-        incentive = as_choice("incentive", _text(p["incentive"]), INCENTIVES)
-        shares = as_shares("arm_shares", p["arm_shares"], allowed=ARMS)
+    def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
+        """A holdout and at least one more arm; no incentive arm without an incentive."""
+        shares = dict(typed["arm_shares"])
+        raw = cls.param("arm_shares").render(typed["arm_shares"])
         if "holdout" not in shares:
-            raise ParameterError("arm_shares", p["arm_shares"], "must include a holdout arm")
+            raise ParameterError("arm_shares", raw, "must include a holdout arm")
         if len(shares) < 2:
-            raise ParameterError("arm_shares", p["arm_shares"], "holdout and at least one more arm")
-        if incentive == "none":
+            raise ParameterError("arm_shares", raw, "holdout and at least one more arm")
+        if typed["incentive"] == "none":
             for arm in shares:
                 if arm.endswith("_incentive"):
-                    raise ParameterError(
-                        "arm_shares", p["arm_shares"], f"no {arm} arm when incentive is 'none'"
-                    )
-        ordered = tuple((arm, float(shares[arm])) for arm in ARMS if arm in shares)
-        money = {"low": 0.0}
-        return cls(
-            n_customers=as_int("n_customers", p["n_customers"], low=1),
-            seed=as_int("seed", p["seed"], low=0),
-            audience=as_choice("audience", _text(p["audience"]), AUDIENCES),
-            channels=tuple(c for c in CHANNELS if c in as_choices("channels", p["channels"], CHANNELS)),
-            frequency_cap=as_int("frequency_cap", p["frequency_cap"], low=1, high=1000),
-            days=as_int("days", p["days"], low=1, high=90),
-            incentive=incentive,
-            discount=as_probability("discount", p["discount"]),
-            shipping_cost=as_float("shipping_cost", p["shipping_cost"], **money),
-            arm_shares=ordered,
-            cpm_display=as_float("cpm_display", p["cpm_display"], **money),
-            cpm_social=as_float("cpm_social", p["cpm_social"], **money),
-            cpm_native=as_float("cpm_native", p["cpm_native"], **money),
-            cost_email=as_float("cost_email", p["cost_email"], **money),
-            cost_sms=as_float("cost_sms", p["cost_sms"], **money),
-            margin=as_probability("margin", p["margin"]),
-            cookie_match_rate=as_probability("cookie_match_rate", p["cookie_match_rate"]),
-            email_opt_in_rate=as_probability("email_opt_in_rate", p["email_opt_in_rate"]),
-            sms_opt_in_rate=as_probability("sms_opt_in_rate", p["sms_opt_in_rate"]),
-            social_account_rate=as_probability("social_account_rate", p["social_account_rate"]),
-            purchase_lift=as_float("purchase_lift", p["purchase_lift"], low=0.0, high=5.0),
-            visit_lift=as_float("visit_lift", p["visit_lift"], low=0.0, high=5.0),
-            reminder_decay=as_float(
-                "reminder_decay", p["reminder_decay"], low=0.0, high=1.0, low_open=True
-            ),
-            annoyance_threshold=as_int("annoyance_threshold", p["annoyance_threshold"], low=0),
-            annoyance_penalty=as_probability("annoyance_penalty", p["annoyance_penalty"]),
-            unsubscribe_rate=as_probability("unsubscribe_rate", p["unsubscribe_rate"]),
-            unsubscribe_per_excess=as_probability(
-                "unsubscribe_per_excess", p["unsubscribe_per_excess"]
-            ),
-            incentive_lift=as_float("incentive_lift", p["incentive_lift"], low=0.0, high=5.0),
-            mean_order_value=as_float(
-                "mean_order_value", p["mean_order_value"], low=0.0, low_open=True
-            ),
-            order_value_sigma=as_float(
-                "order_value_sigma", p["order_value_sigma"], low=0.0, high=3.0
-            ),
-        )
-
-    def to_params(self) -> dict[str, Any]:
-        """Plain literals (ints, floats, strings) that :meth:`from_params` turns back into ``self``."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "channels":
-                value = ",".join(value)
-            elif f.name == "arm_shares":
-                value = ",".join(f"{arm}:{share!r}" for arm, share in value)
-            out[f.name] = value
-        return out
+                    raise ParameterError("arm_shares", raw, f"no {arm} arm when incentive is 'none'")
+        return typed
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -235,6 +195,3 @@ class RemarketingScenario(Scenario):
             "native": self.cpm_native / 1000.0,
         }
 
-
-def _text(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value

@@ -139,7 +139,7 @@ class EffectArrays:
     the relative lift.
     """
 
-    diff: np.ndarray
+    estimate: np.ndarray
     se: np.ndarray
     ci_low: np.ndarray
     ci_high: np.ndarray
@@ -165,7 +165,7 @@ class EffectArrays:
     def to_frame(self) -> pl.DataFrame:
         """One row per replication."""
         return pl.DataFrame(
-            {k: getattr(self, k) for k in ("diff", "se", "ci_low", "ci_high", "statistic", "p_value")}
+            {k: getattr(self, k) for k in ("estimate", "se", "ci_low", "ci_high", "statistic", "p_value")}
         )
 
 
@@ -596,17 +596,17 @@ def simulate_looks(
 # --------------------------------------------------------------------------------------------
 def _study(kind: MetricKind, est: EffectArrays, true_diff: float, n_per_arm: int,
            reject_target: float | None, settings: dict[str, float]) -> ReplicationStudy:
-    ok = np.isfinite(est.diff)
-    errors = est.diff[ok] - true_diff
+    ok = np.isfinite(est.estimate)
+    errors = est.estimate[ok] - true_diff
     r = int(ok.sum())
     null = true_diff == 0
     target = est.alpha if null else (reject_target if reject_target is not None else float("nan"))
     return ReplicationStudy(
-        kind=kind, method=est.method, replications=est.diff.size, n_per_arm=n_per_arm, alpha=est.alpha,
+        kind=kind, method=est.method, replications=est.estimate.size, n_per_arm=n_per_arm, alpha=est.alpha,
         true_diff=float(true_diff),
         reject=measured_rate("false-positive rate" if null else "power", est.rejects, target=target),
         coverage=measured_rate("interval coverage", est.covers(true_diff), target=1 - est.alpha),
-        mean_estimate=float(est.diff[ok].mean()),
+        mean_estimate=float(est.estimate[ok].mean()),
         bias=float(errors.mean()),
         bias_se=float(errors.std(ddof=1) / math.sqrt(r)) if r > 1 else float("nan"),
         mean_width=float(est.width[ok].mean()),
@@ -695,7 +695,7 @@ def peeking_study(
         tau2 = TAU_FACTOR * 2 * base_rate * (1 - base_rate) / float(n[-1])
     if not (isinstance(tau2, int | float) and math.isfinite(tau2) and tau2 > 0):
         raise ParameterError("tau2", tau2, "a number > 0")
-    p_av = always_valid_pvalues(est.diff, est.se**2, tau2=float(tau2))
+    p_av = always_valid_pvalues(est.estimate, est.se**2, tau2=float(tau2))
     naive_hit = np.nan_to_num(est.p_value, nan=1.0) < alpha
     av_hit = p_av <= alpha
     naive_by_look = np.logical_or.accumulate(naive_hit, axis=1)
@@ -800,7 +800,7 @@ def replay_frame(looks: pl.DataFrame, result: SequentialResult) -> pl.DataFrame:
     naive = naive_looks(looks, alpha=result.alpha)
     by_look = result.to_frame()
     day = looks["time_since_start"]
-    common = {"look": by_look["look"] + 1, "day": day, "diff": by_look["diff"]}
+    common = {"look": by_look["look"] + 1, "day": day, "diff": by_look["estimate"]}
     naive_part = pl.DataFrame(common | {
         "method": "naive test at each look", "ci_low": naive["ci_low"], "ci_high": naive["ci_high"],
         "p_value": naive["p_value"]})

@@ -148,7 +148,7 @@ def cuped_effect(
     label = ", ".join(f"{name}={th:.4g}" for name, th in zip(covariates, theta, strict=True))
     return Effect(
         metric=metric, arm=arm, control=control, n_arm=t.n, n_control=c.n, mean_arm=mt, mean_control=mc,
-        diff=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, statistic=stat, p_value=pval,
+        estimate=diff, se=se, ci_low=diff - z * se, ci_high=diff + z * se, statistic=stat, p_value=pval,
         rel_lift=rel, rel_ci_low=rlow, rel_ci_high=rhigh, method=f"CUPED (pooled theta: {label})",
         alpha=float(alpha), segment=segment,
     )

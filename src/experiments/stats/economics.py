@@ -106,9 +106,9 @@ def campaign_economics(
         raise ParameterError("effects", (conversion.arm, revenue.arm, margin.arm),
                              "effects of the same arm, control and sample")
     n = conversion.n_arm
-    conv = (n * conversion.diff, n * conversion.ci_low, n * conversion.ci_high)
-    rev = (n * revenue.diff, n * revenue.ci_low, n * revenue.ci_high)
-    prof = (n * margin.diff - cost, n * margin.ci_low - cost, n * margin.ci_high - cost)
+    conv = (n * conversion.estimate, n * conversion.ci_low, n * conversion.ci_high)
+    rev = (n * revenue.estimate, n * revenue.ci_low, n * revenue.ci_high)
+    prof = (n * margin.estimate - cost, n * margin.ci_low - cost, n * margin.ci_high - cost)
     cpic = (_cost_per(cost, conv[0]), _cost_per(cost, conv[2]), _cost_per(cost, conv[1]))
     roas = tuple(r / cost if cost > 0 else math.nan for r in rev)
     return CampaignEconomics(

@@ -104,7 +104,7 @@ def proportion_effect(
         rel = rel_low = rel_high = _NAN
     return Effect(
         metric=metric, arm=arm, control=control_label, n_arm=n1, n_control=n0,
-        mean_arm=p1, mean_control=p0, diff=diff, se=se, ci_low=float(low), ci_high=float(high),
+        mean_arm=p1, mean_control=p0, estimate=diff, se=se, ci_low=float(low), ci_high=float(high),
         statistic=stat, p_value=pval, rel_lift=rel, rel_ci_low=rel_low, rel_ci_high=rel_high,
         method=f"two-proportion {method}", alpha=alpha, segment=segment,
     )
@@ -140,7 +140,7 @@ def mean_effect(
     rel, rel_low, rel_high = relative_lift_delta(treatment, control, alpha)
     return Effect(
         metric=metric, arm=arm, control=control_label, n_arm=n1, n_control=n0,
-        mean_arm=treatment.mean, mean_control=control.mean, diff=diff, se=se,
+        mean_arm=treatment.mean, mean_control=control.mean, estimate=diff, se=se,
         ci_low=diff - half, ci_high=diff + half, statistic=stat, p_value=pval,
         rel_lift=rel, rel_ci_low=rel_low, rel_ci_high=rel_high, method="Welch t",
         alpha=alpha, segment=segment,

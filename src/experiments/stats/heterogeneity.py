@@ -99,7 +99,7 @@ def heterogeneity_test(effects: Sequence[Effect]) -> HeterogeneityResult:
         raise DataError(f"heterogeneity test needs effects of one arm on one metric, got {sorted(keys)}")
     if len(effects) < 2:
         raise DataError("heterogeneity test needs at least two segments with a standard error")
-    d = np.array([e.diff for e in effects])
+    d = np.array([e.estimate for e in effects])
     w = 1 / np.array([e.se for e in effects]) ** 2
     pooled = float((w * d).sum() / w.sum())
     q = float((w * (d - pooled) ** 2).sum())

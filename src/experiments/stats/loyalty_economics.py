@@ -18,7 +18,6 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.formatting import money
 from experiments.stats.retention import Estimate, itt_effect
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "payback_period",
     "programme_economics",
     "retention_value",
-    "verdict_text",
 ]
 
 
@@ -76,9 +74,9 @@ class ProgrammeEconomics:
     @property
     def pays_for_itself(self) -> bool | None:
         """True if the whole interval of the net value is above 0, False if below, None if unclear."""
-        if self.net_value.lower > 0:
+        if self.net_value.ci_low > 0:
             return True
-        if self.net_value.upper < 0:
+        if self.net_value.ci_high < 0:
             return False
         return None
 
@@ -93,22 +91,22 @@ class ProgrammeEconomics:
             (
                 "incremental revenue",
                 self.incremental_revenue.estimate,
-                self.incremental_revenue.lower,
-                self.incremental_revenue.upper,
+                self.incremental_revenue.ci_low,
+                self.incremental_revenue.ci_high,
             ),
             ("incremental margin", self.incremental_margin, None, None),
             ("rewards cost", -self.rewards_cost, None, None),
             ("relationship messages", -self.message_cost, None, None),
             ("referral bonuses", -self.referral_bonus_cost, None, None),
             ("acquisition cost saved by referrals", self.referral_value, None, None),
-            ("net value", self.net_value.estimate, self.net_value.lower, self.net_value.upper),
+            ("net value", self.net_value.estimate, self.net_value.ci_low, self.net_value.ci_high),
         ]
-        return pl.DataFrame(rows, schema=["item", "per_offered_customer", "lower", "upper"], orient="row")
+        return pl.DataFrame(rows, schema=["item", "per_offered_customer", "ci_low", "ci_high"], orient="row")
 
     def summary(self) -> str:
         n = self.net_value
         return (
-            f"Net value per offered customer {n.estimate:.2f} (95% CI {n.lower:.2f} to {n.upper:.2f}); "
+            f"Net value per offered customer {n.estimate:.2f} (95% CI {n.ci_low:.2f} to {n.ci_high:.2f}); "
             f"incremental margin {self.incremental_margin:.2f}, programme cost {self.total_cost:.2f}, "
             f"return on cost {self.return_on_cost:.0%}"
         )
@@ -134,9 +132,9 @@ def programme_economics(
     netv = Estimate(
         "net value per offered customer",
         netv.estimate,
-        netv.std_error,
-        netv.lower,
-        netv.upper,
+        netv.se,
+        netv.ci_low,
+        netv.ci_high,
         netv.p_value,
         netv.alpha,
         netv.method,
@@ -266,24 +264,3 @@ def retention_value(
     ratio = clv_of_active / acquisition_cost if acquisition_cost > 0 else math.inf
     return RetentionValue(float(clv_of_active), float(acquisition_cost), float(per_retained), float(ratio))
 
-
-def verdict_text(economics: ProgrammeEconomics, *, unit: str = "offered customer") -> tuple[str, str]:
-    """Headline sentence and tone (good / bad / neutral) of the programme's verdict."""
-    n = economics.net_value
-    interval = f"(95% CI {money(n.lower)} to {money(n.upper)})"
-    if economics.pays_for_itself:
-        return (
-            f"The programme pays for itself: it adds {money(n.estimate)} net per {unit} {interval}.",
-            "good",
-        )
-    if economics.pays_for_itself is False:
-        return (
-            f"The programme does not pay for itself: it loses {money(-n.estimate)} per {unit} {interval}.",
-            "bad",
-        )
-    verb = "adds" if n.estimate >= 0 else "loses"
-    return (
-        f"Not proven that the programme pays for itself: it {verb} {money(abs(n.estimate))} net per {unit} "
-        f"{interval}, an interval that includes zero.",
-        "neutral",
-    )

@@ -105,7 +105,7 @@ def ratio_effect(
         rel = rlow = rhigh = float("nan")
     return Effect(
         metric=metric or f"{numerator}/{denominator}", arm=arm, control=control, n_arm=t.n, n_control=c.n,
-        mean_arm=t.ratio, mean_control=c.ratio, diff=diff, se=se, ci_low=diff - z * se,
+        mean_arm=t.ratio, mean_control=c.ratio, estimate=diff, se=se, ci_low=diff - z * se,
         ci_high=diff + z * se, statistic=stat, p_value=pval, rel_lift=rel, rel_ci_low=rlow,
         rel_ci_high=rhigh, method="ratio (delta method)", alpha=float(alpha), segment=segment,
     )

@@ -30,7 +30,7 @@ class Effect:
     n_control: int
     mean_arm: float
     mean_control: float
-    diff: float
+    estimate: float
     se: float
     ci_low: float
     ci_high: float
@@ -77,7 +77,7 @@ class Effect:
         seg = f" [{self.segment}]" if self.segment else ""
         p = self.p_value if self.p_value_adjusted is None else self.p_value_adjusted
         return (
-            f"{self.metric}{seg}: {self.arm} vs {self.control}: diff {self.diff:+.4g} "
+            f"{self.metric}{seg}: {self.arm} vs {self.control}: diff {self.estimate:+.4g} "
             f"({level}% CI {self.ci_low:+.4g} to {self.ci_high:+.4g}), "
             f"lift {self.rel_lift:+.2%} ({self.rel_ci_low:+.2%} to {self.rel_ci_high:+.2%}), "
             f"p = {p:.3g} [{self.method}]"

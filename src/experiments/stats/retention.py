@@ -33,9 +33,9 @@ class Estimate:
 
     measure: str
     estimate: float
-    std_error: float
-    lower: float
-    upper: float
+    se: float
+    ci_low: float
+    ci_high: float
     p_value: float
     alpha: float
     method: str
@@ -45,7 +45,7 @@ class Estimate:
 
     def covers(self, value: float) -> bool:
         """Whether ``value`` lies inside the interval."""
-        return self.lower <= value <= self.upper
+        return self.ci_low <= value <= self.ci_high
 
     def to_dict(self) -> dict[str, float | str]:
         return asdict(self)
@@ -56,7 +56,7 @@ class Estimate:
     def summary(self) -> str:
         level = round(100 * (1 - self.alpha))
         return (
-            f"{self.measure}: {self.estimate:.4g} ({level}% CI {self.lower:.4g} to {self.upper:.4g}; "
+            f"{self.measure}: {self.estimate:.4g} ({level}% CI {self.ci_low:.4g} to {self.ci_high:.4g}; "
             f"p={self.p_value:.3g}; {self.method})"
         )
 
@@ -109,7 +109,7 @@ def arm_measures(
 ) -> pl.DataFrame:
     """Per arm: repeat-purchase rate, churn rate, purchases and revenue per customer, with intervals.
 
-    Returns a tidy frame ``arm, measure, estimate, lower, upper, n``.
+    Returns a tidy frame ``arm, measure, estimate, ci_low, ci_high, n``.
     """
     _check(customers, arm, purchases, revenue, lapsed)
     z = norm.ppf(1 - alpha / 2)
@@ -136,8 +136,8 @@ def arm_measures(
                     "arm": r["arm"],
                     "measure": m,
                     "estimate": mean,
-                    "lower": mean - z * se,
-                    "upper": mean + z * se,
+                    "ci_low": mean - z * se,
+                    "ci_high": mean + z * se,
                     "n": r["n"],
                 }
             )
@@ -281,8 +281,8 @@ def comparison_frame(
                 "effect on members (randomised, ITT / join share)",
             ],
             "estimate": [naive.estimate, itt.estimate, members.estimate],
-            "lower": [naive.lower, itt.lower, members.lower],
-            "upper": [naive.upper, itt.upper, members.upper],
+            "ci_low": [naive.ci_low, itt.ci_low, members.ci_low],
+            "ci_high": [naive.ci_high, itt.ci_high, members.ci_high],
             "truth": [true_member, true_itt, true_member],
         },
         schema_overrides={"truth": pl.Float64},

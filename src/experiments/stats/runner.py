@@ -8,7 +8,6 @@ multiple testing over the family of metrics × treatment arms (the segment famil
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +32,11 @@ from experiments.stats.srm import srm_test
 from experiments.stats.sufficient import ArmStatistics, gather
 from experiments.validation import as_float, as_shares
 
-__all__ = ["RESULT_KEYS", "AnalysisResult", "analyze", "check_options", "classify_metrics", "headline"]
+__all__ = ["RESULT_KEYS", "AnalysisResult", "analyze", "check_options", "classify_metrics"]
 
 #: Keys of each entry of ``results`` in :meth:`AnalysisResult.to_dict`, in order.
 RESULT_KEYS: tuple[str, ...] = (
-    "metric", "arm", "control", "segment", "n_arm", "n_control", "mean_arm", "mean_control", "diff",
+    "metric", "arm", "control", "segment", "n_arm", "n_control", "mean_arm", "mean_control", "estimate",
     "ci_low", "ci_high", "p_value", "p_value_adjusted", "rel_lift", "rel_ci_low", "rel_ci_high", "method",
     "se", "statistic", "alpha",
 )
@@ -97,10 +96,9 @@ class AnalysisResult:
         return [e for e in self.results if e.segment is None]
 
     def summary(self) -> str:
-        """Readable text: verdict, arms, SRM, data quality, one line per effect."""
-        lines = [headline(self), ""]
-        lines.append(f"{self.n_rows:,} rows; arms: " + ", ".join(f"{a} {n:,}" for a, n in self.arms.items()))
-        lines.append(self.srm.summary())
+        """Readable text: arms, SRM, data quality, one line per effect."""
+        lines = [f"{self.n_rows:,} rows; arms: " + ", ".join(f"{a} {n:,}" for a, n in self.arms.items()),
+                 self.srm.summary()]
         lines.append(self.data_quality.summary())
         lines.append("")
         lines += [e.summary() for e in self.results]
@@ -116,34 +114,9 @@ class AnalysisResult:
 
 def _entry(e: Effect) -> dict[str, Any]:
     d = e.to_dict()
-    return {k: d[k] for k in RESULT_KEYS}
-
-
-def _best(result: AnalysisResult) -> Effect | None:
-    pool = result.adjusted_results or tuple(result.overall())
-    pool = tuple(e for e in pool if e.segment is None and not math.isnan(e.p_value))
-    if not pool:
-        return None
-    return min(pool, key=lambda e: (e.p_value_adjusted if e.p_value_adjusted is not None else e.p_value))
-
-
-def headline(result: AnalysisResult) -> str:
-    """The verdict in one plain sentence (the strongest effect, its interval and corrected p-value)."""
-    e = _best(result)
-    if e is None:
-        return "No effect could be tested."
-    level = round(100 * (1 - e.alpha))
-    p = e.p_value_adjusted if e.p_value_adjusted is not None else e.p_value
-    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    kind = result.metrics.get(e.metric, "continuous")
-    if kind == "binary":
-        num = f"{100 * e.diff:.2f} pp ({level}% CI {100 * e.ci_low:.2f} to {100 * e.ci_high:.2f})"
-    else:
-        num = f"{e.diff:.4g} per unit ({level}% CI {e.ci_low:.4g} to {e.ci_high:.4g})"
-    if e.significant:
-        verb = "raised" if e.diff > 0 else "lowered"
-        return f"{e.arm} {verb} {e.metric} by {num.lstrip('-')}, {ptxt}."
-    return f"No clear effect: {e.arm} changed {e.metric} by {num}, {ptxt} (not significant)."
+    out = {k: d[k] for k in RESULT_KEYS}
+    out["diff"] = d["estimate"]  # the name this field had first; kept for scripts that read it
+    return out
 
 
 def check_options(alpha: Any, correction: Any, shares: Any) -> tuple[float, str, dict[str, float] | None]:

@@ -101,7 +101,7 @@ class SequentialResult:
 
     n_arm: tuple[int, ...]
     n_control: tuple[int, ...]
-    diff: tuple[float, ...]
+    estimate: tuple[float, ...]
     se: tuple[float, ...]
     p_value: tuple[float, ...]
     ci_low: tuple[float, ...]
@@ -117,7 +117,7 @@ class SequentialResult:
     @property
     def looks(self) -> int:
         """Number of looks."""
-        return len(self.diff)
+        return len(self.estimate)
 
     @property
     def rejected_at(self) -> int | None:
@@ -139,7 +139,7 @@ class SequentialResult:
         """One row per look."""
         return pl.DataFrame({
             "look": list(range(self.looks)), "n_arm": list(self.n_arm), "n_control": list(self.n_control),
-            "diff": list(self.diff), "se": list(self.se), "p_value": list(self.p_value),
+            "estimate": list(self.estimate), "se": list(self.se), "p_value": list(self.p_value),
             "ci_low": list(self.ci_low), "ci_high": list(self.ci_high),
             "naive_p_value": list(self.naive_p_value),
         })
@@ -149,8 +149,9 @@ class SequentialResult:
         last = self.looks - 1
         return {
             "metric": self.metric, "arm": self.arm, "control": self.control, "looks": self.looks,
-            "diff": _plain(self.diff[last]), "ci_low": _plain(self.ci_low[last]),
-            "ci_high": _plain(self.ci_high[last]), "p_value": _plain(self.p_value[last]),
+            "estimate": _plain(self.estimate[last]), "diff": _plain(self.estimate[last]),
+            "ci_low": _plain(self.ci_low[last]), "ci_high": _plain(self.ci_high[last]),
+            "p_value": _plain(self.p_value[last]),
             "naive_p_value": _plain(self.naive_p_value[last]), "rejected_at": self.rejected_at,
             "naive_rejected_at": self.naive_rejected_at, "tau": _plain(self.tau), "alpha": self.alpha,
             "method": self.method,
@@ -164,7 +165,7 @@ class SequentialResult:
         level = round(100 * (1 - self.alpha))
         when = "never" if self.rejected_at is None else f"at look {self.rejected_at + 1}"
         return (
-            f"after {self.looks} looks: diff {self.diff[last]:+.4g} (always-valid {level}% CI "
+            f"after {self.looks} looks: diff {self.estimate[last]:+.4g} (always-valid {level}% CI "
             f"{self.ci_low[last]:+.4g} to {self.ci_high[last]:+.4g}), always-valid p = "
             f"{self.p_value[last]:.3g}; significant {when} (naive peeking: "
             f"{'never' if self.naive_rejected_at is None else f'look {self.naive_rejected_at + 1}'})"
@@ -245,7 +246,7 @@ def msprt(
     naive = naive_looks(looks, alpha=alpha)["p_value"].to_numpy()
     return SequentialResult(
         n_arm=tuple(int(x) for x in nt), n_control=tuple(int(x) for x in nc),
-        diff=tuple(float(x) for x in diff), se=tuple(float(x) for x in np.sqrt(var)),
+        estimate=tuple(float(x) for x in diff), se=tuple(float(x) for x in np.sqrt(var)),
         p_value=tuple(float(x) for x in p), ci_low=tuple(float(x) for x in low),
         ci_high=tuple(float(x) for x in high), naive_p_value=tuple(float(x) for x in naive),
         tau=math.sqrt(tau2), alpha=float(alpha), metric=metric, arm=arm, control=control,

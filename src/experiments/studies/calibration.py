@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from experiments.charts import calibration as cc
-from experiments.report.display import fmt
+from experiments.formatting import fmt
 from experiments.scenarios.calibration import CalibrationScenario
 from experiments.stats.calibration import (
     CupedStudy,
@@ -31,8 +31,9 @@ from experiments.stats.calibration import (
     replay_frame,
 )
 from experiments.stats.sequential import SequentialResult, msprt
+from experiments.studies.base import Figure, Study, Verdict
 
-__all__ = ["CalibrationReport", "run"]
+__all__ = ["STUDY", "CalibrationReport", "run"]
 
 #: Acceptance bands of the study, as fractions of the nominal level: a measured false-positive rate
 #: within alpha ± 20% (4–6% at alpha 5%), coverage within 1 - alpha ± 1 point (94–96% at 95%).
@@ -141,7 +142,7 @@ class CalibrationReport:
         naive_at = r.naive_rejected_at
         av_at = r.rejected_at
         naive = ("a naive peeker would have stopped on day "
-                 f"{days[naive_at]:g} with a 'significant' {r.diff[naive_at]:+.4f}"
+                 f"{days[naive_at]:g} with a 'significant' {r.estimate[naive_at]:+.4f}"
                  if naive_at is not None else "a naive peeker never saw significance")
         av = ("the always-valid test rejected on day " f"{days[av_at]:g}" if av_at is not None
               else f"the always-valid test never rejected (final p = {r.p_value[-1]:.2f})")
@@ -149,8 +150,8 @@ class CalibrationReport:
         return (
             f"ASOS experiment {s.asos_experiment} (variant {s.asos_variant}, metric {s.asos_metric}), "
             f"{r.looks} looks over {days[-1]:g} days: {naive}; {av}; the final difference is "
-            f"{r.diff[last]:+.4f} (naive 95% CI {r.diff[last] - 1.96 * r.se[last]:+.4f} to "
-            f"{r.diff[last] + 1.96 * r.se[last]:+.4f}, p = {r.naive_p_value[last]:.2f})."
+            f"{r.estimate[last]:+.4f} (naive 95% CI {r.estimate[last] - 1.96 * r.se[last]:+.4f} to "
+            f"{r.estimate[last] + 1.96 * r.se[last]:+.4f}, p = {r.naive_p_value[last]:.2f})."
         )
 
     def headline_numbers(self) -> dict[str, float]:
@@ -170,6 +171,11 @@ class CalibrationReport:
             "check", "rate", "ci_low", "ci_high", "target", "band_low", "band_high", "experiments",
             pl.when(pl.col("passed")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("within band"),
         )
+
+    def cuped_table(self) -> pl.DataFrame:
+        """Unadjusted against CUPED on the same experiments: estimate, bias, width, coverage, rejections."""
+        return self.cuped.to_frame().select("method", "true_diff", "mean_estimate", "bias", "bias_se",
+                                            "mean_width", "coverage", "reject")
 
     def assumptions(self) -> list[str]:
         """How the experiments were simulated, in plain words."""
@@ -198,6 +204,48 @@ class CalibrationReport:
             "aa_spend": self.aa_spend.to_dict(), "power": self.power.to_dict(),
             "cuped": self.cuped.to_dict(), "peeking": self.peeking.to_dict(), "replay": self.replay.to_dict(),
         }
+
+    # ------------------------------------------------------------------ the study contract
+    def verdict(self) -> Verdict:
+        """Are the tests calibrated, and what does peeking do?"""
+        parts = self.verdict_parts()
+        return Verdict(parts["headline"], parts["tone"], tuple(parts["details"]))
+
+    def figures(self) -> tuple[Figure, ...]:
+        """Each measured rate with its Wilson interval and its nominal target as the truth."""
+        s = self.scenario
+        rates = [("false_positive_rate", "A/A false-positive rate (conversion)", self.aa_binary.reject,
+                  s.alpha),
+                 ("coverage", "Interval coverage (conversion)", self.power.study.coverage, 1 - s.alpha),
+                 ("power", "Power at the planned effect", self.power.measured, s.power),
+                 ("naive_peeking_fpr", "False positives, daily naive peeking", self.peeking.naive, s.alpha),
+                 ("always_valid_fpr", "False positives, always-valid peeking", self.peeking.always_valid,
+                  s.alpha)]
+        out = [Figure(name, label, r.rate, r.ci_low, r.ci_high, target, "%")
+               for name, label, r, target in rates]
+        out.append(Figure("cuped_width_ratio", "CUPED interval width / unadjusted", self.cuped.width_ratio,
+                          truth=self.cuped.expected_width_ratio, unit="x"))
+        return tuple(out)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Named tables of the report."""
+        return {"checks": self.checks_table(), "cuped": self.cuped_table(), "replay": self.replay_table}
+
+    def charts(self) -> dict[str, alt.TopLevelMixin]:
+        """Named charts of the report."""
+        return {"rates": self.rates_chart(), "cuped": self.cuped_chart(), "peeking": self.peeking_chart(),
+                "replay": self.replay_chart()}
+
+    def data_checks(self) -> list[str]:
+        """The real experiment replayed, and the checks within their bands."""
+        c = self.checks()
+        passed = int(c["passed"].sum())
+        return [f"{passed} of {c.height} checks are within their acceptance band (the naive-peeking check is "
+                "expected to fail).", self.replay_sentence()]
+
+    def headline_text(self) -> str:
+        """Rounded headline numbers (what the notebook's check cell prints)."""
+        return str(self.headline_numbers())
 
     # ------------------------------------------------------------------ charts
     def rates_chart(self) -> alt.LayerChart:
@@ -271,3 +319,13 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
                    arm=f"variant {s.asos_variant}", control="control")
     return CalibrationReport(s, aa_binary, aa_spend, power, cuped, peeking, replay,
                              replay_frame(looks, replay))
+
+
+STUDY = Study(
+    name="calibration",
+    question="Proof by simulation: do the tests keep their false-positive rate, coverage and power, what "
+    "does CUPED gain, and what does peeking cost?",
+    scenario=CalibrationScenario,
+    run=run,
+    sweep_figure="coverage",
+)

@@ -15,14 +15,15 @@ import altair as alt
 import polars as pl
 
 from experiments.charts import real_experiment as rc
-from experiments.report.display import fmt
+from experiments.formatting import fmt
 from experiments.scenarios.real_experiment import RealExperimentScenario
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
+from experiments.studies.base import Figure, Study, Verdict
 
-__all__ = ["RealExperimentReport", "run"]
+__all__ = ["STUDY", "RealExperimentReport", "run"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class RealExperimentReport:
     @property
     def best_arm(self) -> str:
         """The treatment arm with the largest estimated effect on the decision metric."""
-        return max(self.treatment_arms, key=lambda a: self.decision_effect(a).diff)
+        return max(self.treatment_arms, key=lambda a: self.decision_effect(a).estimate)
 
     def _kind(self, metric: str) -> str:
         return str(self.result.metrics.get(metric, "continuous"))
@@ -72,7 +73,7 @@ class RealExperimentReport:
             for e in pool:
                 p = e.p_value if e.p_value_adjusted is None else e.p_value_adjusted
                 rows.append({
-                    "arm": e.arm, "metric": e.metric, "method": method, "estimate": per * e.diff,
+                    "arm": e.arm, "metric": e.metric, "method": method, "estimate": per * e.estimate,
                     "low": per * e.ci_low, "high": per * e.ci_high, "rel_lift": e.rel_lift,
                     "p_adjusted": p, "significant": e.significant,
                 })
@@ -103,7 +104,7 @@ class RealExperimentReport:
                     continue
                 rows.append({
                     "column": res.segment, "segment": f"{res.segment} = {e.segment}", "arm": e.arm,
-                    "n": e.n_arm + e.n_control, "estimate": per * e.diff, "low": per * e.ci_low,
+                    "n": e.n_arm + e.n_control, "estimate": per * e.estimate, "low": per * e.ci_low,
                     "high": per * e.ci_high, "significant": e.significant,
                 })
         schema = {"column": pl.String, "segment": pl.String, "arm": pl.String, "n": pl.Int64,
@@ -142,7 +143,7 @@ class RealExperimentReport:
     def _amount(self, metric: str, e: Effect) -> str:
         per = self.scenario.per
         n = self._number
-        return (f"{metric} {n(metric, per * e.diff)} (95% CI {n(metric, per * e.ci_low)} to "
+        return (f"{metric} {n(metric, per * e.estimate)} (95% CI {n(metric, per * e.ci_low)} to "
                 f"{n(metric, per * e.ci_high)})")
 
     def verdict_parts(self) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class RealExperimentReport:
         per = f"per {s.per:,} recipients"
         effects = [self._amount(m, self.effect(m, best, cuped=m == s.decision_metric and bool(s.covariates)))
                    for m in s.metrics]
-        if d.significant and d.diff > 0:
+        if d.significant and d.estimate > 0:
             tone: Literal["good", "bad", "neutral"] = "good"
             head = f"Send the {best}: against {s.control}, {per} it adds " + "; ".join(effects) + "."
         elif d.significant:
@@ -191,12 +192,44 @@ class RealExperimentReport:
         )
         numbers = {
             "best_arm": best, "decision_metric": s.decision_metric,
-            f"effect_per_{s.per}": round(s.per * d.diff, 2),
+            f"effect_per_{s.per}": round(s.per * d.estimate, 2),
             f"ci_low_per_{s.per}": round(s.per * d.ci_low, 2),
             f"ci_high_per_{s.per}": round(s.per * d.ci_high, 2),
             "p_value_adjusted": d.p_value_adjusted, "srm_p_value": round(srm.p_value, 4),
         }
         return {"headline": head, "details": details, "tone": tone, "numbers": numbers}
+
+    # ------------------------------------------------------------------ the study contract
+    def verdict(self) -> Verdict:
+        """Which arm to send, on the decision metric, with intervals."""
+        parts = self.verdict_parts()
+        return Verdict(parts["headline"], parts["tone"], tuple(parts["details"]))
+
+    def figures(self) -> tuple[Figure, ...]:
+        """Each treatment arm's effect on each metric per ``per`` recipients (CUPED on the decision one)."""
+        s = self.scenario
+        out = []
+        for a in self.treatment_arms:
+            for m in s.metrics:
+                e = self.decision_effect(a) if m == s.decision_metric else self.effect(m, a)
+                unit = "$" if m == s.decision_metric and self._kind(m) == "continuous" else ""
+                out.append(Figure(f"effect_{m}", f"{m} per {s.per:,} recipients ({a})", s.per * e.estimate,
+                                  s.per * e.ci_low, s.per * e.ci_high, None, unit, group=a))
+        return tuple(out)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Named tables of the report."""
+        return {"arms": self.arms_table(), "effects": self.effects_table(),
+                "heterogeneity": self.heterogeneity_table()}
+
+    def charts(self) -> dict[str, alt.TopLevelMixin]:
+        """Named charts of the report."""
+        return {"effects": self.effects_chart(), "cuped": self.cuped_chart(),
+                "segments": self.segment_chart()}
+
+    def headline_text(self) -> str:
+        """Rounded headline numbers (what the notebook's check cell prints)."""
+        return str(self.headline_numbers())
 
     def headline_numbers(self) -> dict[str, Any]:
         """Rounded headline figures (stable: the data is fixed)."""
@@ -204,7 +237,7 @@ class RealExperimentReport:
         out: dict[str, Any] = {"best_arm": self.best_arm}
         for a in self.treatment_arms:
             for m in s.metrics:
-                out[f"{a}: {m} per {s.per}"] = round(s.per * self.effect(m, a).diff, 1)
+                out[f"{a}: {m} per {s.per}"] = round(s.per * self.effect(m, a).estimate, 1)
         return out
 
     def data_checks(self) -> list[str]:
@@ -237,7 +270,7 @@ class RealExperimentReport:
         """Every arm's effect on every metric, per recipients, with intervals."""
         s, best = self.scenario, self.best_arm
         d = self.decision_effect(best)
-        title = (f"The {best} adds the most {s.decision_metric}: {fmt(s.per * d.diff, 'money')} per "
+        title = (f"The {best} adds the most {s.decision_metric}: {fmt(s.per * d.estimate, 'money')} per "
                  f"{s.per:,} recipients" if self._kind(s.decision_metric) == "continuous"
                  else f"The {best} adds the most {s.decision_metric} per {s.per:,} recipients")
         frame = self.per_unit_frame().filter(pl.col("method") == "unadjusted")
@@ -297,9 +330,18 @@ def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | No
         key = {"metric": s.decision_metric}
         decision = [e for e in (result.adjusted_results or result.overall())
                     if e.metric == key["metric"] and e.segment is None]
-        ranked = sorted(decision, key=lambda e: e.diff, reverse=True)
+        ranked = sorted(decision, key=lambda e: e.estimate, reverse=True)
         best, second = ranked[0].arm, ranked[1].arm
         table = gather(lf, arm=s.arm, metrics=[s.decision_metric])
         gap = compare(table, control=second, arms=[best],
                       kinds={s.decision_metric: result.metrics[s.decision_metric]}, alpha=s.alpha)[0]
     return RealExperimentReport(s, result, segs, gap)
+
+
+STUDY = Study(
+    name="real_experiment",
+    question="Which e-mail should we send? The full analysis of a real randomised campaign (Hillstrom, "
+    "64,000 customers) or of any experiment file.",
+    scenario=RealExperimentScenario,
+    run=run,
+)

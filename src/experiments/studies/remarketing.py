@@ -10,7 +10,8 @@ import polars as pl
 
 from experiments.charts import remarketing as rc
 from experiments.errors import DataError
-from experiments.report.display import fmt
+from experiments.formatting import fmt
+from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.stats import (
     ArmStatistics,
     CampaignEconomics,
@@ -25,14 +26,17 @@ from experiments.stats import (
     srm_test,
 )
 from experiments.stats.rates import arm_means
+from experiments.studies.base import Figure, Study, Verdict
 
 __all__ = [
     "CURVE_CUSTOMERS",
     "FREQUENCY_CAPS",
     "INCENTIVE_SUFFIX",
     "METRICS",
+    "STUDY",
     "IncentiveComparison",
     "RemarketingAnalysis",
+    "RemarketingResult",
     "analyse",
     "assumptions",
     "curve_size",
@@ -41,6 +45,7 @@ __all__ = [
     "funnel_chart",
     "headline_figures",
     "itt_vs_exposed",
+    "run",
     "truth_table",
 ]
 
@@ -129,9 +134,9 @@ class RemarketingAnalysis:
             t, eco = truth[arm], self.economics_of(arm)
             conv, rev = self.effect("converted", arm), self.effect("revenue", arm)
             items = [
-                ("conversion effect per customer", "pp", conv.diff, conv.ci_low, conv.ci_high,
+                ("conversion effect per customer", "pp", conv.estimate, conv.ci_low, conv.ci_high,
                  t["ate_converted"]),
-                ("revenue effect per customer", "$", rev.diff, rev.ci_low, rev.ci_high, t["ate_revenue"]),
+                ("revenue effect per customer", "$", rev.estimate, rev.ci_low, rev.ci_high, t["ate_revenue"]),
                 ("incremental conversions", "orders", eco.incremental_conversions,
                  eco.incremental_conversions_low, eco.incremental_conversions_high,
                  t["incremental_conversions"]),
@@ -186,7 +191,7 @@ class RemarketingAnalysis:
             e, c = self.economics_of(arm), self.effect("converted", arm)
             details.append(
                 f"{arm}: conversion {fmt(c.mean_control, 'pct', 2)} → {fmt(c.mean_arm, 'pct', 2)} "
-                f"({fmt(c.diff, 'pp', 2)}, {level} CI {fmt(c.ci_low, 'pp', 2)} to "
+                f"({fmt(c.estimate, 'pp', 2)}, {level} CI {fmt(c.ci_low, 'pp', 2)} to "
                 f"{fmt(c.ci_high, 'pp', 2)}; "
                 f"relative lift {fmt(c.rel_lift, 'pct')}); spend {fmt(e.cost, 'money')}, "
                 f"iROAS {fmt(e.iroas, 'number', 2)} ({fmt(e.iroas_low, 'number', 2)} to "
@@ -197,7 +202,7 @@ class RemarketingAnalysis:
                      if c.true_profit_per_1000 is not None else "")
             conv = c.conversions_per_1000
             details.append(
-                f"Adding the incentive to {c.base}: {fmt(1000 * conv.diff, 'number')} more purchases "
+                f"Adding the incentive to {c.base}: {fmt(1000 * conv.estimate, 'number')} more purchases "
                 f"per 1,000 customers ({level} CI {fmt(1000 * conv.ci_low, 'number')} to "
                 f"{fmt(1000 * conv.ci_high, 'number')}), profit {fmt(c.profit_per_1000, 'money')} per 1,000 "
                 f"({fmt(c.profit_per_1000_low, 'money')} to {fmt(c.profit_per_1000_high, 'money')}{truth})"
@@ -324,7 +329,8 @@ def _incentive_comparisons(
                                  - (t_i["cost"] / t_i["n_arm"] - t_b["cost"] / t_b["n_arm"]))
         out.append(IncentiveComparison(
             base=base, incentive=arm, conversions_per_1000=conv,
-            profit_per_1000=1000 * (margin.diff - dcost), profit_per_1000_low=1000 * (margin.ci_low - dcost),
+            profit_per_1000=1000 * (margin.estimate - dcost),
+            profit_per_1000_low=1000 * (margin.ci_low - dcost),
             profit_per_1000_high=1000 * (margin.ci_high - dcost), true_profit_per_1000=true_value,
         ))
     return tuple(out)
@@ -437,7 +443,7 @@ def itt_vs_exposed(analysis: RemarketingAnalysis) -> pl.DataFrame:
                                     analysis.effect("converted", arm, exposed=True),
                                     "att_converted_exposed")):
             row = {"arm": arm, "population": label, "customers": f"{e.n_arm:,}",
-                   "effect": fmt(e.diff, "pp", 2),
+                   "effect": fmt(e.estimate, "pp", 2),
                    "95% interval": f"{fmt(e.ci_low, 'pp', 2)} to {fmt(e.ci_high, 'pp', 2)}",
                    "relative lift": fmt(e.rel_lift, "pct")}
             if truth:
@@ -470,3 +476,108 @@ def data_checks(analysis: RemarketingAnalysis) -> list[str]:
         for arm in analysis.arms
     ]
     return lines
+
+
+# ----------------------------------------------------------------------------------- the study contract
+@dataclass(frozen=True)
+class RemarketingResult:
+    """A simulated remarketing experiment analysed: estimates, truth, funnel and frequency curve."""
+
+    scenario: RemarketingScenario
+    analysis: RemarketingAnalysis
+    funnel: pl.DataFrame
+    curve: pl.DataFrame
+
+    def verdict(self) -> Verdict:
+        """The best arm's incremental purchases and profit, with intervals; details per arm and incentive."""
+        head, details, tone = self.analysis.headline()
+        return Verdict(head, tone, tuple(details))  # type: ignore[arg-type]
+
+    def figures(self) -> tuple[Figure, ...]:
+        """Per treatment arm: incremental purchases, profit, cost per incremental purchase and iROAS."""
+        a = self.analysis
+        truth = {} if a.truth is None else {r["arm"]: r for r in a.truth.iter_rows(named=True)}
+        out = []
+        for arm in a.treatment_arms:
+            e, t = a.economics_of(arm), truth.get(arm, {})
+            out += [
+                Figure("incremental_profit", f"Incremental profit ({arm})", e.incremental_profit,
+                       e.incremental_profit_low, e.incremental_profit_high, t.get("incremental_profit"), "$",
+                       group=arm),
+                Figure("incremental_conversions", f"Incremental purchases ({arm})", e.incremental_conversions,
+                       e.incremental_conversions_low, e.incremental_conversions_high,
+                       t.get("incremental_conversions"), "orders", group=arm),
+                Figure("cost_per_incremental_conversion", f"Media cost per incremental purchase ({arm})",
+                       e.cost_per_incremental_conversion, e.cost_per_incremental_conversion_low,
+                       e.cost_per_incremental_conversion_high, t.get("cost_per_incremental_conversion"), "$",
+                       group=arm),
+                Figure("iroas", f"Incremental ROAS ({arm})", e.iroas, e.iroas_low, e.iroas_high,
+                       t.get("iroas"), "x", group=arm),
+            ]
+        return tuple(out)
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Named tables of the report."""
+        return {"estimate_vs_truth": self.truth_table(), "itt_vs_exposed": self.itt_vs_exposed()}
+
+    def charts(self) -> dict[str, alt.TopLevelMixin]:
+        """Named charts of the report."""
+        return {"truth": self.analysis.truth_chart(), "conversion": self.analysis.conversion_chart(),
+                "funnel": self.funnel_chart(), "frequency": self.frequency_chart()}
+
+    def assumptions(self) -> list[str]:
+        """The scenario's assumptions in words."""
+        return assumptions(self.scenario)
+
+    def data_checks(self) -> list[str]:
+        """Sample-ratio and reach checks."""
+        return data_checks(self.analysis)
+
+    def truth_table(self) -> pl.DataFrame:
+        """Estimates, intervals and true values, formatted."""
+        return truth_table(self.analysis)
+
+    def itt_vs_exposed(self) -> pl.DataFrame:
+        """Conversion effect per assigned and per exposed customer, with the truth."""
+        return itt_vs_exposed(self.analysis)
+
+    def funnel_chart(self) -> alt.Chart:
+        """Who the campaign could reach."""
+        return funnel_chart(self.funnel, audience=self.scenario.audience)
+
+    def frequency_chart(self) -> alt.LayerChart:
+        """True incremental profit against the frequency cap."""
+        return frequency_chart(self.curve, chosen_cap=self.scenario.frequency_cap)
+
+    def headline_text(self) -> str:
+        """Rounded headline numbers (what the notebook's check cell prints)."""
+        return headline_figures(self.analysis)
+
+
+def run(scenario: RemarketingScenario) -> RemarketingResult:
+    """Simulate the campaign, analyse it in one pass, and put every estimate next to the truth."""
+    from experiments.simulate.remarketing import simulate_remarketing
+    from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
+
+    frame = simulate_remarketing(scenario)
+    analysis = analyse(frame, arms=scenario.arms, shares=scenario.shares,
+                       truth=true_effects(frame, scenario.arms))
+    curve = frequency_curve(scenario, caps=FREQUENCY_CAPS, n_customers=curve_size(scenario))
+    return RemarketingResult(scenario, analysis, funnel_summary(frame), curve)
+
+
+def _simulate(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
+    from experiments.simulate.remarketing import simulate_remarketing
+
+    return simulate_remarketing(scenario, **options)  # type: ignore[arg-type]
+
+
+STUDY = Study(
+    name="remarketing",
+    question="Does a retargeting campaign create purchases that would not have happened anyway, at what cost "
+    "each, and does it pay back?",
+    scenario=RemarketingScenario,
+    run=run,
+    simulate=_simulate,
+    sweep_figure="incremental_profit",
+)

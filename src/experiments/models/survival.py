@@ -34,7 +34,7 @@ def _arrays(durations, events) -> tuple[np.ndarray, np.ndarray]:
 class RetentionCurves:
     """Kaplan-Meier retention by group, evaluated on a time grid, and the log-rank test."""
 
-    frame: pl.DataFrame  # group, time, retention, lower, upper
+    frame: pl.DataFrame  # group, time, retention, ci_low, ci_high
     logrank_statistic: float
     logrank_p_value: float
     groups: tuple[str, ...]
@@ -100,8 +100,8 @@ def retention_curves(durations, events, groups, *, grid=None, alpha: float = 0.0
                     "group": [label] * grid.size,
                     "time": grid,
                     "retention": surv,
-                    "lower": np.clip(surv - z * se, 0, 1),
-                    "upper": np.clip(surv + z * se, 0, 1),
+                    "ci_low": np.clip(surv - z * se, 0, 1),
+                    "ci_high": np.clip(surv + z * se, 0, 1),
                 }
             )
         )
@@ -124,8 +124,8 @@ class CoxResult:
     names: tuple[str, ...]
     coefficients: tuple[float, ...]
     hazard_ratios: tuple[float, ...]
-    lower: tuple[float, ...]
-    upper: tuple[float, ...]
+    ci_low: tuple[float, ...]
+    ci_high: tuple[float, ...]
     p_values: tuple[float, ...]
     n: int
     events: int
@@ -143,8 +143,8 @@ class CoxResult:
             {
                 "covariate": list(self.names),
                 "hazard_ratio": list(self.hazard_ratios),
-                "lower": list(self.lower),
-                "upper": list(self.upper),
+                "ci_low": list(self.ci_low),
+                "ci_high": list(self.ci_high),
                 "p_value": list(self.p_values),
             }
         )
@@ -154,7 +154,7 @@ class CoxResult:
         return "; ".join(
             f"hazard ratio of {n} {h:.3f} ({level}% CI {lo:.3f} to {hi:.3f}, p={p:.3g})"
             for n, h, lo, hi, p in zip(
-                self.names, self.hazard_ratios, self.lower, self.upper, self.p_values, strict=True
+                self.names, self.hazard_ratios, self.ci_low, self.ci_high, self.p_values, strict=True
             )
         )
 
@@ -184,8 +184,8 @@ def cox_ph(durations, events, covariates: Mapping[str, object], *, alpha: float 
         names=names,
         coefficients=tuple(map(float, params)),
         hazard_ratios=tuple(map(float, np.exp(params))),
-        lower=tuple(map(float, np.exp(ci[:, 0]))),
-        upper=tuple(map(float, np.exp(ci[:, 1]))),
+        ci_low=tuple(map(float, np.exp(ci[:, 0]))),
+        ci_high=tuple(map(float, np.exp(ci[:, 1]))),
         p_values=tuple(map(float, np.asarray(res.pvalues))),
         n=int(d.size),
         events=int(e.sum()),

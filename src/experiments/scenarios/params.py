@@ -1,0 +1,150 @@
+"""Parameter declarations: each study parameter is declared once, with its default, rule, help and source.
+
+A :class:`Param` knows how to turn a plain literal (what a notebook's ``parameters`` cell or ``-p NAME
+VALUE`` gives) into a typed value, rejecting bad values with one line naming the parameter, the value and
+what is allowed, and how to turn the typed value back into the literal. The notebook's parameters cell,
+``experiments studies`` and the validation all read the same declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from experiments.validation import (
+    as_bool,
+    as_choice,
+    as_choices,
+    as_float,
+    as_int,
+    as_shares,
+    float_rule,
+    int_rule,
+)
+
+__all__ = [
+    "Param",
+    "boolean",
+    "choice",
+    "choices",
+    "integer",
+    "number",
+    "probability",
+    "shares",
+    "text",
+]
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a study.
+
+    Attributes
+    ----------
+    name, default, help
+        The name, the plain-literal default and one line of help (shown in the notebook's parameters
+        cell, ``papermill --help-notebook`` and ``experiments studies``).
+    allowed
+        What values are allowed, in words (the text of the one-line error).
+    kind
+        The Python type of the literal: ``int``, ``float``, ``str`` or ``bool``.
+    source
+        Where the default comes from: a citation, or ``assumption``.
+    parse, render
+        Literal → typed value (raises :class:`~experiments.errors.ParameterError`), and back.
+    """
+
+    name: str
+    default: Any
+    help: str
+    allowed: str
+    kind: str
+    source: str = ""
+    parse: Callable[[Any], Any] = field(default=_same, repr=False, compare=False)
+    render: Callable[[Any], Any] = field(default=_same, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{name, default, allowed, help}`` (plus ``type`` and ``source``), JSON-ready."""
+        return {"name": self.name, "default": self.default, "allowed": self.allowed, "help": self.help,
+                "type": self.kind, "source": self.source}
+
+    def cell_line(self) -> str:
+        """The line of a notebook's parameters cell: ``name: type = default  # help``."""
+        return f"{self.name}: {self.kind} = {self.default!r}  # {self.help}"
+
+
+def integer(name: str, default: int, help: str, *, low: int | None = None, high: int | None = None,
+            source: str = "") -> Param:
+    """An integer parameter within ``[low, high]``."""
+    return Param(name, default, help, int_rule(low, high), "int", source,
+                 parse=lambda v: as_int(name, v, low=low, high=high))
+
+
+def number(name: str, default: float, help: str, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, high_open: bool = False, source: str = "") -> Param:
+    """A finite number parameter within the given bounds (closed unless ``*_open``)."""
+    return Param(name, float(default), help, float_rule(low, high, low_open, high_open), "float", source,
+                 parse=lambda v: as_float(name, v, low=low, high=high, low_open=low_open,
+                                          high_open=high_open))
+
+
+def probability(name: str, default: float, help: str, *, source: str = "") -> Param:
+    """A number in ``[0, 1]``."""
+    return number(name, default, help, low=0.0, high=1.0, source=source)
+
+
+def boolean(name: str, default: bool, help: str, *, source: str = "") -> Param:
+    """True or false."""
+    return Param(name, default, help, "true or false", "bool", source, parse=lambda v: as_bool(name, v))
+
+
+def choice(name: str, default: str, help: str, options: Sequence[str], *, source: str = "") -> Param:
+    """One of ``options``."""
+    opts = tuple(options)
+    return Param(name, default, help, "one of " + ", ".join(opts), "str", source,
+                 parse=lambda v: as_choice(name, v.strip() if isinstance(v, str) else v, opts))
+
+
+def choices(name: str, default: str, help: str, options: Sequence[str], *, min_count: int = 1,
+            ordered: bool = True, source: str = "") -> Param:
+    """Distinct values from ``options``, comma-separated; typed as a tuple (in ``options`` order)."""
+    opts = tuple(options)
+
+    def parse(value: Any) -> tuple[str, ...]:
+        picked = as_choices(name, value, opts, min_count=min_count)
+        return tuple(o for o in opts if o in picked) if ordered else picked
+
+    rule = f"{'at least one' if min_count else 'any'} of " + ", ".join(opts) + " (comma-separated)"
+    return Param(name, default, help, rule, "str", source, parse=parse, render=lambda v: ",".join(v))
+
+
+def shares(name: str, default: str, help: str, options: Sequence[str], *, source: str = "") -> Param:
+    """``label:share`` pairs from ``options`` summing to 1; typed as a tuple of pairs in ``options`` order."""
+    opts = tuple(options)
+
+    def parse(value: Any) -> tuple[tuple[str, float], ...]:
+        got = as_shares(name, value, allowed=opts)
+        return tuple((o, float(got[o])) for o in opts if o in got)
+
+    rule = "label:share pairs summing to 1, labels from " + ", ".join(opts)
+    return Param(name, default, help, rule, "str", source, parse=parse,
+                 render=lambda v: ",".join(f"{a}:{s!r}" for a, s in v))
+
+
+def text(name: str, default: str, help: str, *, allowed: str = "any text", source: str = "",
+         check: Callable[[str], str] | None = None) -> Param:
+    """A text parameter, stripped; ``check`` may reject or normalise it."""
+    from experiments.errors import ParameterError
+
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ParameterError(name, value, allowed)
+        value = value.strip()
+        return check(value) if check is not None else value
+
+    return Param(name, default, help, allowed, "str", source, parse=parse)

@@ -1,0 +1,130 @@
+"""What ``experiments analyze`` says about any experiment file: the verdict, the text table, the HTML page."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+from experiments.formatting import number, p_value
+from experiments.stats.results import Effect
+from experiments.stats.runner import AnalysisResult
+from experiments.studies.base import Verdict
+
+__all__ = ["TABLE_HEAD", "effect_row", "headline", "render_html", "text_table", "verdict"]
+
+#: Columns of the printed (and HTML) table of effects.
+TABLE_HEAD = ["metric", "arm", "segment", "n_arm", "mean_arm", "mean_ctrl", "diff", "CI", "lift", "p",
+              "p_adj", "method"]
+
+
+def _best(result: AnalysisResult) -> Effect | None:
+    pool = result.adjusted_results or tuple(result.overall())
+    pool = tuple(e for e in pool if e.segment is None and not math.isnan(e.p_value))
+    if not pool:
+        return None
+    return min(pool, key=lambda e: (e.p_value_adjusted if e.p_value_adjusted is not None else e.p_value))
+
+
+def headline(result: AnalysisResult) -> str:
+    """The verdict in one plain sentence (the strongest effect, its interval and corrected p-value)."""
+    e = _best(result)
+    if e is None:
+        return "No effect could be tested."
+    level = round(100 * (1 - e.alpha))
+    p = e.p_value_adjusted if e.p_value_adjusted is not None else e.p_value
+    ptxt = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    kind = result.metrics.get(e.metric, "continuous")
+    if kind == "binary":
+        num = f"{100 * e.estimate:.2f} pp ({level}% CI {100 * e.ci_low:.2f} to {100 * e.ci_high:.2f})"
+    else:
+        num = f"{e.estimate:.4g} per unit ({level}% CI {e.ci_low:.4g} to {e.ci_high:.4g})"
+    if e.significant:
+        verb = "raised" if e.estimate > 0 else "lowered"
+        return f"{e.arm} {verb} {e.metric} by {num.lstrip('-')}, {ptxt}."
+    return f"No clear effect: {e.arm} changed {e.metric} by {num}, {ptxt} (not significant)."
+
+
+def srm_sentence(result: AnalysisResult) -> str:
+    """The sample-ratio check in one sentence."""
+    return (
+        f"Sample ratio: chi-square {result.srm.chi2:.2f}, p = {result.srm.p_value:.3g} — "
+        + ("MISMATCH: the arm sizes are not what was intended; treat every effect with suspicion."
+           if result.srm.mismatch else "arm sizes are consistent with the intended shares.")
+    )
+
+
+def verdict(result: AnalysisResult, *, source: str) -> Verdict:
+    """Headline, tone (bad on a sample-ratio mismatch) and supporting sentences."""
+    best = [e for e in result.results if e.segment is None]
+    tone = "good" if any(e.significant and e.estimate > 0 for e in best) else "neutral"
+    details = (srm_sentence(result), f"{result.n_rows:,} rows from {source}; arms: "
+               + ", ".join(f"{a} {n:,}" for a, n in result.arms.items()))
+    return Verdict(headline(result), "bad" if result.srm.mismatch else tone, details)  # type: ignore[arg-type]
+
+
+def effect_row(e: Effect) -> list[str]:
+    """One effect as the cells of :data:`TABLE_HEAD`."""
+    return [
+        e.metric, e.arm, e.segment or "", f"{e.n_arm:,}", number(e.mean_arm, ".4g"),
+        number(e.mean_control, ".4g"), number(e.estimate, "+.4g"),
+        f"[{number(e.ci_low, '+.4g')}, {number(e.ci_high, '+.4g')}]", number(e.rel_lift, "+.1%"),
+        p_value(e.p_value), p_value(e.p_value_adjusted), e.method.split(" (")[0],
+    ]
+
+
+def text_table(result: AnalysisResult) -> str:
+    """The readable table printed by the command."""
+    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results]]
+    widths = [max(len(str(r[i])) for r in [TABLE_HEAD, *rows]) for i in range(len(TABLE_HEAD))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [TABLE_HEAD, *rows]]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
+
+
+def _html_table(effects: list[Effect], caption: str) -> str:
+    """Effects as an escaped HTML table with the same formatting as the printed one."""
+    import polars as pl
+
+    from experiments.report.display import table
+
+    head = [h for h in TABLE_HEAD if h != "segment"] if not any(e.segment for e in effects) else TABLE_HEAD
+    rows = [dict(zip(TABLE_HEAD, effect_row(e), strict=True)) for e in effects]
+    frame = pl.DataFrame([{h: r[h] for h in head} for r in rows], schema={h: pl.String for h in head})
+    return table(frame, caption=caption).data
+
+
+def render_html(result: AnalysisResult, *, source: str) -> str:
+    """The one-page offline report: verdict first, results table, SRM and data quality, effects chart."""
+    from experiments.charts.analysis import effects_chart
+    from experiments.report.display import assumptions, verdict_box
+    from experiments.report.standalone import render_page
+
+    level = round(100 * (1 - result.alpha))
+    overall = [e for e in result.results if e.segment is None]
+    by_segment = [e for e in result.results if e.segment is not None]
+    correction = f"{level}% intervals; p_adj: {result.correction} correction"
+    tables = [_html_table(overall, f"Effects against {result.control} ({correction})")]
+    if result.adjusted_results:
+        tables.append(_html_table(list(result.adjusted_results),
+                                  f"Adjusted for pre-period covariates (CUPED; {correction})"))
+    if by_segment:
+        tables.append(_html_table(by_segment, f"Effects by {result.segment} ({correction})"))
+    quality = list(result.data_quality.issues) or ["No data-quality issue found."]
+    quality.append("Missing values per column: "
+                   + ", ".join(f"{c} {n:,}" for c, n in result.data_quality.missing.items()))
+    if result.data_quality.unit is not None:
+        quality.append(f"Duplicated units: {result.data_quality.duplicate_units:,}; units in several arms: "
+                       f"{result.data_quality.units_in_several_arms:,}")
+    chart = effects_chart([*overall, *result.adjusted_results])
+    blocks: list[Any] = [f"<h1>Experiment analysis: {html.escape(source)}</h1>",
+                         verdict_box(verdict(result, source=source)), tables[0], chart, *tables[1:],
+                         assumptions([srm_sentence(result)], title="Sample-ratio check").data,
+                         assumptions(quality, title="Data quality").data]
+    if result.heterogeneity:
+        blocks.append(assumptions([h.summary() for h in result.heterogeneity],
+                                  title="Does the effect differ across segments?").data)
+    if result.sequential:
+        blocks.append(assumptions([f"{s.metric}: {s.arm}: {s.summary()}" for s in result.sequential],
+                                  title="Always-valid sequential monitoring (mSPRT)").data)
+    return render_page(f"Experiment analysis: {source}", blocks)
