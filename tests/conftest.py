@@ -36,12 +36,13 @@ def chromium() -> str:
     return path
 
 
-def dump_dom(chromium: str, page: Path, *, budget_ms: int = 8000) -> str:
-    """The DOM of ``page`` after its scripts ran (no network)."""
+def dump_dom(chromium: str, page: Path, *, budget_ms: int = 8000,
+             window: tuple[int, int] = (1280, 800)) -> str:
+    """The DOM of ``page`` after its scripts ran (no network), in a window of ``window`` pixels."""
     with tempfile.TemporaryDirectory() as profile:
         done = subprocess.run(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}",
-             "--dump-dom", page.resolve().as_uri()],
+             f"--window-size={window[0]},{window[1]}", "--dump-dom", page.resolve().as_uri()],
             capture_output=True, text=True, timeout=120,
         )
     assert done.returncode == 0, done.stderr[-2000:]
