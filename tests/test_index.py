@@ -48,7 +48,8 @@ def _fake_run(root: Path, study: str, minute: int, *, changed: dict, headline: s
     folder.mkdir(parents=True)
     (folder / f"{study}.html").write_text("<html><body>report</body></html>")
     figures = [{"name": "incremental_profit", "label": "Incremental profit (dynamic)",
-                "estimate": 1000.0 + minute, "ci_low": -50.0, "ci_high": 2000.0, "truth": 900.0, "unit": "$", "group": "dynamic"}]
+                "estimate": 1000.0 + minute, "ci_low": -50.0, "ci_high": 2000.0, "truth": 900.0, "unit": "$",
+                "group": "dynamic"}]
     meta = {"study": study, "run_id": run_id, "started": f"2026-11-29T10:{minute:02d}:00+00:00",
             "params": {"n_customers": 200000, "seed": 1, **changed}, "changed": changed,
             "question": f"What does {study} answer?",
@@ -59,12 +60,13 @@ def _fake_run(root: Path, study: str, minute: int, *, changed: dict, headline: s
 @pytest.fixture()
 def reports(tmp_path: Path) -> Path:
     long = ("The dynamic campaign added 608 purchases (95% interval 367 to 849) at $2.56 of media each; at "
-            "the assumed margin whether it pays back is not yet clear: incremental profit $11,412 (-$3,330 to "
-            "$26,154). A second sentence that the index leaves out.")
+            "the assumed margin whether it pays back is not yet clear: incremental profit $11,412 (-$3,330 "
+            "to $26,154). A second sentence that the index leaves out.")
     for minute in range(8):
         study = ["remarketing", "loyalty"][minute % 2]
         _fake_run(tmp_path, study, minute,
-                  changed={"n_customers": 500000 + minute, "channels": "display,email"}, headline=long, tone=["good", "bad", "neutral"][minute % 3])
+                  changed={"n_customers": 500000 + minute, "channels": "display,email"}, headline=long,
+                  tone=["good", "bad", "neutral"][minute % 3])
     _fake_run(tmp_path, "real_experiment", 9, changed={"path": HOSTILE, "control": HOSTILE},
               headline=f"Send the {HOSTILE}.", tone="good")
     (tmp_path / "remarketing" / ".staging-x-1").mkdir()  # a staging folder is never listed
