@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from experiments.stats import calibration as cal
+from experiments.studies import calibration_checks as cal
 
 
 def main() -> None:

@@ -9,15 +9,18 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.stats import SampleStats, gather, mean_effect, proportion_effect
+from experiments.simulate import replications as sim
+from experiments.stats import SampleStats, gather, mean_effect, proportion_effect, replay
 from experiments.stats import calibration as cal
+from experiments.stats import vectorised as vec
 from experiments.stats.cuped import cuped_effect
+from experiments.studies import calibration_checks as checks
 
 
 # ---------------------------------------------------------------- vectorised twins == package
 def test_proportion_arrays_equal_proportion_effect() -> None:
-    c1, c0 = cal.simulate_proportions(replications=5, n_per_arm=800, base_rate=0.08, diff=0.02, seed=3)
-    est = cal.proportion_arrays(c1, 800, c0, 800, alpha=0.1)
+    c1, c0 = sim.simulate_proportions(replications=5, n_per_arm=800, base_rate=0.08, diff=0.02, seed=3)
+    est = vec.proportion_arrays(c1, 800, c0, 800, alpha=0.1)
     for i in range(5):
         ref = proportion_effect(SampleStats(800, float(c1[i]), float(c1[i])),
                                 SampleStats(800, float(c0[i]), float(c0[i])), alpha=0.1)
@@ -29,8 +32,8 @@ def test_proportion_arrays_equal_proportion_effect() -> None:
 
 
 def test_spend_sums_equal_gather_on_rows() -> None:
-    t, c = cal.simulate_spend(replications=3, n_per_arm=50, lift=0.1, seed=11)
-    rows = cal.spend_rows(replications=3, n_per_arm=50, lift=0.1, seed=11)
+    t, c = (vec.ArmSums(**d) for d in sim.simulate_spend(replications=3, n_per_arm=50, lift=0.1, seed=11))
+    rows = sim.spend_rows(replications=3, n_per_arm=50, lift=0.1, seed=11)
     for i in range(3):
         table = gather(rows.filter(pl.col("replication") == i), arm="arm", metrics=["spend"],
                        covariates=["history"])
@@ -42,14 +45,14 @@ def test_spend_sums_equal_gather_on_rows() -> None:
 
 
 def test_welch_and_cuped_arrays_equal_package_estimators() -> None:
-    t, c = cal.simulate_spend(replications=4, n_per_arm=300, lift=0.2, seed=5)
-    welch = cal.welch_arrays(t, c, alpha=0.05)
-    cuped = cal.cuped_arrays(t, c, alpha=0.05)
+    t, c = (vec.ArmSums(**d) for d in sim.simulate_spend(replications=4, n_per_arm=300, lift=0.2, seed=5))
+    welch = vec.welch_arrays(t, c, alpha=0.05)
+    cuped = vec.cuped_arrays(t, c, alpha=0.05)
     for i in range(4):
         ref = mean_effect(t.sample_stats(i), c.sample_stats(i))
         for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
             assert getattr(welch, k)[i] == pytest.approx(getattr(ref, k), rel=1e-9), k
-        table = cal.ArmSums.table(t, c, i)
+        table = vec.ArmSums.table(t, c, i)
         ref = cuped_effect(table, arm="treatment", control="control", metric="spend",
                            covariates=["history"])
         for k in ("estimate", "se", "ci_low", "ci_high", "p_value"):
@@ -58,7 +61,7 @@ def test_welch_and_cuped_arrays_equal_package_estimators() -> None:
 
 # ---------------------------------------------------------------- calibration (small, fast)
 def test_binary_aa_false_positive_rate_and_coverage() -> None:
-    s = cal.binary_study(replications=4000, n_per_arm=4000, base_rate=0.1, seed=1)
+    s = checks.binary_study(replications=4000, n_per_arm=4000, base_rate=0.1, seed=1)
     assert s.reject.name == "false-positive rate"
     assert 0.04 <= s.reject.rate <= 0.06
     assert s.reject.contains_target or abs(s.reject.rate - 0.05) < 0.008
@@ -67,15 +70,15 @@ def test_binary_aa_false_positive_rate_and_coverage() -> None:
 
 
 def test_binary_ab_coverage_of_true_difference() -> None:
-    s = cal.binary_study(replications=3000, n_per_arm=3000, base_rate=0.1, diff=0.02, seed=2)
+    s = checks.binary_study(replications=3000, n_per_arm=3000, base_rate=0.1, diff=0.02, seed=2)
     assert s.reject.name == "power"
     assert 0.935 <= s.coverage.rate <= 0.965
     assert s.reject.rate > 0.7
 
 
 def test_cuped_is_unbiased_narrower_and_covers() -> None:
-    s = cal.cuped_study(replications=600, n_per_arm=1000, lift=0.1, seed=4)
-    assert s.true_diff == pytest.approx(0.1 * cal.SpendModel().mean_spend)
+    s = checks.cuped_study(replications=600, n_per_arm=1000, lift=0.1, seed=4)
+    assert s.true_diff == pytest.approx(0.1 * sim.SpendModel().mean_spend)
     assert s.width_ratio < 0.9
     assert s.width_ratio == pytest.approx(s.expected_width_ratio, abs=0.03)
     for arm in (s.unadjusted, s.cuped):
@@ -86,19 +89,19 @@ def test_cuped_is_unbiased_narrower_and_covers() -> None:
 
 
 def test_same_seed_same_numbers_and_seed_matters() -> None:
-    a = cal.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=9)
-    b = cal.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=9)
-    d = cal.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=10)
+    a = sim.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=9)
+    b = sim.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=9)
+    d = sim.simulate_proportions(replications=250, n_per_arm=100, base_rate=0.3, seed=10)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert not np.array_equal(a[0], d[0])
     # whole blocks of replications do not depend on how many are drawn
-    short = cal.simulate_proportions(replications=2 * cal.BLOCK_REPLICATIONS, n_per_arm=100,
+    short = sim.simulate_proportions(replications=2 * sim.BLOCK_REPLICATIONS, n_per_arm=100,
                                      base_rate=0.3, seed=9)
-    assert np.array_equal(short[0], a[0][: 2 * cal.BLOCK_REPLICATIONS])
+    assert np.array_equal(short[0], a[0][: 2 * sim.BLOCK_REPLICATIONS])
 
 
 def test_simulated_looks_are_cumulative() -> None:
-    c1, c0, n = cal.simulate_looks(replications=7, looks=5, n_per_look=40, base_rate=0.5, seed=0)
+    c1, c0, n = sim.simulate_looks(replications=7, looks=5, n_per_look=40, base_rate=0.5, seed=0)
     assert c1.shape == c0.shape == (7, 5)
     assert np.all(np.diff(c1, axis=1) >= 0) and np.all(c1 <= n)
     assert n.tolist() == [40, 80, 120, 160, 200]
@@ -124,12 +127,12 @@ def test_measured_rate_wilson_interval() -> None:
 )
 def test_bad_arguments_are_rejected(kwargs: dict, name: str) -> None:
     with pytest.raises(ParameterError, match=re.escape(repr(name))):
-        cal.binary_study(**{"replications": 10, "n_per_arm": 100} | kwargs)
+        checks.binary_study(**{"replications": 10, "n_per_arm": 100} | kwargs)
 
 
 # ---------------------------------------------------------------- power, peeking, replay
 def test_power_matches_the_power_calculation() -> None:
-    s = cal.power_study(replications=3000, n_per_arm=4000, base_rate=0.05, power=0.8, seed=8)
+    s = checks.power_study(replications=3000, n_per_arm=4000, base_rate=0.05, power=0.8, seed=8)
     assert s.plan.n_per_arm == 4000 and s.study.true_diff == pytest.approx(s.plan.mde)
     assert s.measured.name == "power" and s.measured.target == 0.8
     assert abs(s.measured.rate - 0.8) < 0.03
@@ -137,7 +140,7 @@ def test_power_matches_the_power_calculation() -> None:
 
 
 def test_peeking_inflates_naive_but_not_always_valid() -> None:
-    s = cal.peeking_study(replications=1500, looks=20, n_per_look=400, base_rate=0.1, seed=6)
+    s = checks.peeking_study(replications=1500, looks=20, n_per_look=400, base_rate=0.1, seed=6)
     assert s.naive.rate > 0.15  # repeated naive tests: several times alpha
     assert s.always_valid.rate <= 0.05
     assert 0.03 <= s.final_look.rate <= 0.07  # a single test at the end is fine
@@ -152,8 +155,8 @@ def test_peeking_inflates_naive_but_not_always_valid() -> None:
 def test_peeking_uses_the_package_always_valid_pvalues() -> None:
     from experiments.stats.sequential import always_valid_pvalues
 
-    c1, c0, n = cal.simulate_looks(replications=3, looks=6, n_per_look=300, base_rate=0.2, seed=1)
-    est = cal.proportion_arrays(c1, n, c0, n)
+    c1, c0, n = sim.simulate_looks(replications=3, looks=6, n_per_look=300, base_rate=0.2, seed=1)
+    est = vec.proportion_arrays(c1, n, c0, n)
     p = always_valid_pvalues(est.estimate, est.se**2, tau2=1e-4)
     assert p.shape == (3, 6) and np.all(np.diff(p, axis=1) <= 0)
 
@@ -172,10 +175,10 @@ def _asos_like() -> pl.DataFrame:
 def test_asos_looks_and_replay_frame() -> None:
     from experiments.stats.sequential import msprt
 
-    looks = cal.asos_looks(_asos_like(), experiment="e1", variant=1, metric=1)
+    looks = replay.asos_looks(_asos_like(), experiment="e1", variant=1, metric=1)
     assert looks["time_since_start"].to_list() == [1.0, 2.0, 3.0]
     res = msprt(looks)
-    frame = cal.replay_frame(looks, res)
+    frame = replay.replay_frame(looks, res)
     assert frame.height == 6
     naive = frame.filter(pl.col("method") == "naive test at each look")
     assert naive["p_value"].to_list() == pytest.approx(list(res.naive_p_value))
@@ -190,9 +193,9 @@ def test_asos_looks_names_what_exists() -> None:
     from experiments.errors import DataError
 
     with pytest.raises(DataError, match=r"\(1, 1\)"):
-        cal.asos_looks(_asos_like(), experiment="e1", variant=2, metric=1)
+        replay.asos_looks(_asos_like(), experiment="e1", variant=2, metric=1)
     with pytest.raises(DataError, match="no such experiment"):
-        cal.asos_looks(_asos_like(), experiment="zz", variant=1, metric=1)
+        replay.asos_looks(_asos_like(), experiment="zz", variant=1, metric=1)
 
 
 # ---------------------------------------------------------------- study layer, scenario, charts

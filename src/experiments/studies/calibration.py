@@ -1,6 +1,6 @@
 """The calibration study: do the package's tests do what they promise, on experiments whose truth is known?
 
-Runs every simulation of :mod:`experiments.stats.calibration` from one :class:`CalibrationScenario`,
+Runs every check of :mod:`experiments.studies.calibration_checks` from one :class:`CalibrationScenario`,
 replays one real ASOS experiment look by look, and turns the results into the verdict, the checks
 table and the charts of ``notebooks/calibration.ipynb``.
 """
@@ -17,21 +17,11 @@ import polars as pl
 from experiments.charts import calibration as cc
 from experiments.formatting import fmt
 from experiments.scenarios.calibration import CalibrationScenario
-from experiments.stats.calibration import (
-    CupedStudy,
-    PeekingStudy,
-    PowerStudy,
-    Rate,
-    ReplicationStudy,
-    asos_looks,
-    binary_study,
-    cuped_study,
-    peeking_study,
-    power_study,
-    replay_frame,
-)
+from experiments.stats.calibration import CupedStudy, PeekingStudy, PowerStudy, Rate, ReplicationStudy
+from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import SequentialResult, msprt
 from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.calibration_checks import binary_study, cuped_study, peeking_study, power_study
 
 __all__ = ["STUDY", "CalibrationReport", "run"]
 

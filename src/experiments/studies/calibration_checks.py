@@ -1,0 +1,165 @@
+"""The calibration checks: simulated experiments (:mod:`experiments.simulate.replications`) fed through the
+vectorised twins of the package's estimators (:mod:`experiments.stats.calibration`).
+
+Each check measures a rate with its Wilson interval: false positives of A/A tests, coverage of the true
+difference, power at the planned detectable effect, CUPED's gain, and what daily peeking does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+
+from experiments.errors import ParameterError
+from experiments.simulate.replications import SpendModel, simulate_looks, simulate_proportions, simulate_spend
+from experiments.stats.calibration import (
+    TAU_FACTOR,
+    CupedStudy,
+    PeekingStudy,
+    PowerStudy,
+    ReplicationStudy,
+    check_alpha,
+    measured_rate,
+)
+from experiments.stats.power import minimum_detectable_effect
+from experiments.stats.sequential import always_valid_pvalues
+from experiments.stats.vectorised import ArmSums, EffectArrays, cuped_arrays, proportion_arrays, welch_arrays
+
+__all__ = ["binary_study", "continuous_study", "cuped_study", "peeking_study", "power_study"]
+
+MetricKind = Literal["binary", "continuous"]
+
+
+def _study(kind: MetricKind, est: EffectArrays, true_diff: float, n_per_arm: int,
+           reject_target: float | None, settings: dict[str, float]) -> ReplicationStudy:
+    ok = np.isfinite(est.estimate)
+    errors = est.estimate[ok] - true_diff
+    r = int(ok.sum())
+    null = true_diff == 0
+    target = est.alpha if null else (reject_target if reject_target is not None else float("nan"))
+    return ReplicationStudy(
+        kind=kind, method=est.method, replications=est.estimate.size, n_per_arm=n_per_arm, alpha=est.alpha,
+        true_diff=float(true_diff),
+        reject=measured_rate("false-positive rate" if null else "power", est.rejects, target=target),
+        coverage=measured_rate("interval coverage", est.covers(true_diff), target=1 - est.alpha),
+        mean_estimate=float(est.estimate[ok].mean()),
+        bias=float(errors.mean()),
+        bias_se=float(errors.std(ddof=1) / math.sqrt(r)) if r > 1 else float("nan"),
+        mean_width=float(est.width[ok].mean()),
+        settings=dict(settings),
+    )
+
+
+def binary_study(
+    *, replications: int = 2000, n_per_arm: int = 5000, base_rate: float = 0.1, diff: float = 0.0,
+    alpha: float = 0.05, seed: int = 0, planned_power: float | None = None,
+) -> ReplicationStudy:
+    """Replicated two-arm experiments on a conversion rate, tested with the Wald difference.
+
+    With ``diff = 0`` this measures the false-positive rate (should be ``alpha``) and coverage of
+    zero; with a true ``diff`` it measures power (compare with ``planned_power``) and coverage of
+    the true difference (should be ``1 - alpha``).
+    """
+    alpha = check_alpha(alpha)
+    c1, c0 = simulate_proportions(replications=replications, n_per_arm=n_per_arm, base_rate=base_rate,
+                                  diff=diff, seed=seed)
+    est = proportion_arrays(c1, n_per_arm, c0, n_per_arm, alpha=alpha)
+    return _study("binary", est, diff, n_per_arm, planned_power,
+                  {"base_rate": base_rate, "seed": seed})
+
+
+def continuous_study(
+    *, replications: int = 2000, n_per_arm: int = 2000, lift: float = 0.0, alpha: float = 0.05,
+    seed: int = 0, model: SpendModel | None = None, planned_power: float | None = None,
+) -> ReplicationStudy:
+    """Replicated two-arm experiments on skewed spend per customer, tested with Welch's t."""
+    return cuped_study(replications=replications, n_per_arm=n_per_arm, lift=lift, alpha=alpha, seed=seed,
+                       model=model, planned_power=planned_power).unadjusted
+
+
+def cuped_study(
+    *, replications: int = 2000, n_per_arm: int = 2000, lift: float = 0.05, alpha: float = 0.05,
+    seed: int = 0, model: SpendModel | None = None, planned_power: float | None = None,
+) -> CupedStudy:
+    """Unadjusted and CUPED estimates of the spend difference on the same simulated experiments.
+
+    CUPED should be unbiased (mean estimate at the true ``lift * mean_spend``), keep coverage at
+    ``1 - alpha`` and narrow the interval by about ``sqrt(1 - rho^2)``.
+    """
+    alpha = check_alpha(alpha)
+    model = model or SpendModel()
+    if not (-1 < lift <= 10):
+        raise ParameterError("lift", lift, "a number > -1 and <= 10")
+    t_arrays, c_arrays = simulate_spend(replications=replications, n_per_arm=n_per_arm, lift=lift, seed=seed,
+                                        model=model)
+    t, c = ArmSums(**t_arrays), ArmSums(**c_arrays)
+    truth = lift * model.mean_spend
+    settings = {"lift": lift, "mean_spend": model.mean_spend, "seed": seed}
+    sxx = c.comoment("x", "x")
+    syy = c.comoment("y", "y")
+    rho = float(np.mean(c.comoment() / np.sqrt(sxx * syy)))
+    return CupedStudy(
+        replications=replications, n_per_arm=n_per_arm, alpha=alpha, true_diff=truth, correlation=rho,
+        unadjusted=_study("continuous", welch_arrays(t, c, alpha=alpha), truth, n_per_arm,
+                          planned_power, settings),
+        cuped=_study("continuous", cuped_arrays(t, c, alpha=alpha), truth, n_per_arm,
+                     planned_power, settings),
+    )
+
+
+def peeking_study(
+    *, replications: int = 2000, looks: int = 20, n_per_look: int = 500, base_rate: float = 0.1,
+    alpha: float = 0.05, tau2: float | None = None, seed: int = 0,
+) -> PeekingStudy:
+    """A/A experiments tested after every look: naive Wald tests against always-valid p-values.
+
+    An experiment counts as a false positive when any look up to the last is significant. The naive
+    rule inflates the rate well past ``alpha``; the always-valid mixture SPRT p-values of
+    :func:`experiments.stats.sequential.always_valid_pvalues` keep it at or below ``alpha``.
+
+    Parameters
+    ----------
+    tau2
+        Mixing variance of the mSPRT prior on the difference (squared proportion units). Default, as
+        :func:`~experiments.stats.sequential.msprt` does: ten times the planned variance of the
+        difference at the last look, ``10 * 2 p (1 - p) / N`` (fixed by the design, not the data).
+    """
+    alpha = check_alpha(alpha)
+    c1, c0, n = simulate_looks(replications=replications, looks=looks, n_per_look=n_per_look,
+                               base_rate=base_rate, seed=seed)
+    est = proportion_arrays(c1, n, c0, n, alpha=alpha)
+    if tau2 is None:
+        tau2 = TAU_FACTOR * 2 * base_rate * (1 - base_rate) / float(n[-1])
+    if not (isinstance(tau2, int | float) and math.isfinite(tau2) and tau2 > 0):
+        raise ParameterError("tau2", tau2, "a number > 0")
+    p_av = always_valid_pvalues(est.estimate, est.se**2, tau2=float(tau2))
+    naive_hit = np.nan_to_num(est.p_value, nan=1.0) < alpha
+    av_hit = p_av <= alpha
+    naive_by_look = np.logical_or.accumulate(naive_hit, axis=1)
+    av_by_look = np.logical_or.accumulate(av_hit, axis=1)
+    return PeekingStudy(
+        replications=replications, looks=looks, n_per_look=n_per_look, base_rate=base_rate,
+        alpha=alpha, tau2=float(tau2),
+        naive=measured_rate("naive test at every look", naive_by_look[:, -1], target=alpha),
+        always_valid=measured_rate("always-valid at every look", av_by_look[:, -1], target=alpha),
+        final_look=measured_rate("single test at the last look", naive_hit[:, -1], target=alpha),
+        naive_by_look=tuple(float(v) for v in naive_by_look.mean(axis=0)),
+        always_valid_by_look=tuple(float(v) for v in av_by_look.mean(axis=0)),
+    )
+
+
+def power_study(
+    *, replications: int = 2000, n_per_arm: int = 5000, base_rate: float = 0.05, alpha: float = 0.05,
+    power: float = 0.8, seed: int = 0,
+) -> PowerStudy:
+    """Simulate at the effect that :func:`~experiments.stats.power.minimum_detectable_effect` plans for.
+
+    The share of experiments whose Wald test rejects should match the planned ``power``; the
+    intervals should cover the true difference ``1 - alpha`` of the time.
+    """
+    plan = minimum_detectable_effect(baseline=base_rate, n_per_arm=n_per_arm, alpha=alpha, power=power)
+    study = binary_study(replications=replications, n_per_arm=n_per_arm, base_rate=base_rate,
+                         diff=plan.mde, alpha=alpha, seed=seed, planned_power=power)
+    return PowerStudy(plan, study)
