@@ -1,6 +1,6 @@
 """Typed, validated parameters of the loyalty and retention study.
 
-Published figures behind the defaults (see ``REFERENCES.md``):
+Published figures behind the defaults (each parameter also names its source):
 
 - Purchase and dropout heterogeneity and order values: BG/NBD and Gamma-Gamma fits on CDNOW
   (Fader, Hardie & Lee 2005, *Marketing Science* 24(2); Fader & Hardie 2013): r = 0.243,

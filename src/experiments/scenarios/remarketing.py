@@ -1,6 +1,6 @@
 """Typed, validated parameters of the remarketing study.
 
-Published figures behind the defaults (see ``REFERENCES.md``):
+Published figures behind the defaults (each parameter also names its source):
 
 - Johnson, Lewis & Nubbemeyer (2017, *JMR*, "Ghost Ads"): +10.5% purchases and +17.2% site visits
   among users who would have seen the retargeting ads (``purchase_lift``, ``visit_lift``).
