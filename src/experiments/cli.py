@@ -1,7 +1,8 @@
-"""Command-line entry point: ``experiments run | simulate | analyze | power | clv``.
+"""Command-line entry point: ``experiments run | studies | simulate | analyze | power | clv``.
 
 Each sub-command lives in :mod:`experiments.commands.<name>` and exposes ``register(subparsers)``,
-which adds its parser and sets ``func``. Any :class:`~experiments.errors.ExperimentsError` is printed
+which adds its parser and sets ``func``; command modules import only the standard library at import
+time, so building the parser (and ``--help``) stays fast. Any :class:`~experiments.errors.ExperimentsError` is printed
 on one line to stderr and the process exits with status 2 (no traceback).
 """
 
@@ -37,13 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"experiments {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"experiments.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command not built yet
-            if exc.name != f"experiments.commands.{name}":
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(f"experiments.commands.{name.replace('-', '_')}").register(sub)
     return parser
 
 
