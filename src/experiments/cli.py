@@ -2,8 +2,9 @@
 
 Each sub-command lives in :mod:`experiments.commands.<name>` and exposes ``register(subparsers)``,
 which adds its parser and sets ``func``; command modules import only the standard library at
-import time, so building the parser (and ``--help``) stays fast. Any :class:`~experiments.errors.ExperimentsError` is printed
-on one line to stderr and the process exits with status 2 (no traceback).
+import time, so building the parser (and ``--help``) stays fast. Any
+:class:`~experiments.errors.ExperimentsError` is printed on one line to stderr and the process exits
+with status 2 (no traceback).
 """
 
 from __future__ import annotations
