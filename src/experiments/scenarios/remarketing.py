@@ -10,6 +10,10 @@ Published figures behind the defaults (each parameter also names its source):
 - Blake, Nosko & Tadelis (2015, *Econometrica*): frequent users are unmoved by ads.
 - Lewis & Rao (2015, *QJE*): per-person sales have a coefficient of variation near 10
   (``order_value_sigma``).
+- Sahni, Narayanan & Kalyanam (2019) again for timing: because the reminder fades with time since the
+  visit, a touch an hour after abandonment is worth more than one a day later (``first_touch_hours``).
+- Peak season: Meta CPMs ranged $8.6-12.2 through 2024 (Right Side Up / Varos), the top about 1.4 times
+  the bottom (``peak_cpm_multiplier``; reading the range as seasonal is an assumption).
 - Unit costs: Meta CPM $8.6-12.2 (``cpm_social``), US programmatic display CPM about $1.7-1.8
   (``cpm_display``), Amazon SES e-mail $0.10 per 1,000 (``cost_email``), Twilio US SMS about
   $0.011-0.014 per segment (``cost_sms``); native CPM is an assumption.
@@ -107,6 +111,26 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("mean_order_value", 90.0, "mean order value, dollars", low=0.0, low_open=True, source=_A),
     P.number("order_value_sigma", 1.0, "log-scale spread of order values across customers", low=0.0,
              high=3.0, source="assumption (Lewis & Rao 2015: per-person sales have a CV near 10)"),
+    P.number("first_touch_hours", 1.0, "hours from the visit (abandonment) to the first touch: 0 or more, "
+             "less than the window", low=0.0,
+             source="assumption (abandoned-cart flows commonly send within the hour); the fading reminder "
+             "makes early touches worth more: Sahni, Narayanan & Kalyanam 2019"),
+    P.integer("email_messages", 3, "messages in the e-mail flow (1-50), the first at the first touch",
+              low=1, high=50, source="assumption (a three-message abandoned-cart flow)"),
+    P.integer("sms_messages", 1, "messages in the SMS flow (1-50), the first at the first touch", low=1,
+              high=50, source=_A),
+    P.number("message_spacing_hours", 24.0, "hours between consecutive messages of a flow (more than 0)",
+             low=0.0, high=24.0 * 90, low_open=True, source=_A),
+    P.probability("reactance", 0.0025, "relative loss of a would-be buyer's purchase per exposure (more "
+                  "for habitual and older customers), in [0, 1]", source=_A),
+    P.boolean("peak_season", False, "peak season: baseline conversion and paid-media prices both rise",
+              source=_A),
+    P.number("peak_conversion_multiplier", 1.3, "baseline conversion multiplier in peak season (more "
+             "than 0, at most 5)", low=0.0, high=5.0, low_open=True, source=_A),
+    P.number("peak_cpm_multiplier", 1.4, "display, social and native price multiplier in peak season "
+             "(more than 0, at most 10)", low=0.0, high=10.0, low_open=True,
+             source="Right Side Up / Varos: Meta CPM $8.6-12.2 through 2024, top about 1.4 times the "
+             "bottom (reading it as seasonal is an assumption)"),
 )
 
 #: Defaults of every parameter, as plain literals (what a notebook's ``parameters`` cell holds).
@@ -153,10 +177,19 @@ class RemarketingScenario(Scenario):
     incentive_lift: float
     mean_order_value: float
     order_value_sigma: float
+    first_touch_hours: float
+    email_messages: int
+    sms_messages: int
+    message_spacing_hours: float
+    reactance: float
+    peak_season: bool
+    peak_conversion_multiplier: float
+    peak_cpm_multiplier: float
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
-        """A holdout and at least one more arm; no incentive arm without an incentive."""
+        """A holdout and at least one more arm; no incentive arm without an incentive; the first touch
+        within the window."""
         shares = dict(typed["arm_shares"])
         raw = cls.param("arm_shares").render(typed["arm_shares"])
         if "holdout" not in shares:
@@ -167,6 +200,10 @@ class RemarketingScenario(Scenario):
             for arm in shares:
                 if arm.endswith("_incentive"):
                     raise ParameterError("arm_shares", raw, f"no {arm} arm when incentive is 'none'")
+        days = typed["days"]
+        if typed["first_touch_hours"] >= 24.0 * days:
+            raise ParameterError("first_touch_hours", typed["first_touch_hours"],
+                                 f"hours >= 0 and within the {days}-day window (< {24 * days})")
         return typed
 
     @property
@@ -185,13 +222,30 @@ class RemarketingScenario(Scenario):
         return dict(self.arm_shares)
 
     @property
+    def main_arm(self) -> str:
+        """The treatment arm with the largest share (the first in :data:`ARMS` order on a tie).
+
+        ``uplift_group`` in the simulated table compares this arm with the holdout.
+        """
+        return max(self.treatment_arms, key=lambda arm: (self.shares[arm], -ARMS.index(arm)))
+
+    @property
+    def cpm_factor(self) -> float:
+        """Multiplier of the paid-media prices: ``peak_cpm_multiplier`` in peak season, else 1."""
+        return self.peak_cpm_multiplier if self.peak_season else 1.0
+
+    @property
     def unit_costs(self) -> dict[str, float]:
-        """Dollars per impression (display, social, native) or per message (email, sms)."""
+        """Dollars per impression (display, social, native) or per message (email, sms).
+
+        Impression prices rise by ``peak_cpm_multiplier`` in peak season; message prices do not.
+        """
+        k = self.cpm_factor / 1000.0
         return {
-            "display": self.cpm_display / 1000.0,
-            "social": self.cpm_social / 1000.0,
+            "display": self.cpm_display * k,
+            "social": self.cpm_social * k,
             "email": self.cost_email,
             "sms": self.cost_sms,
-            "native": self.cpm_native / 1000.0,
+            "native": self.cpm_native * k,
         }
 

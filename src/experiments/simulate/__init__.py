@@ -3,6 +3,37 @@
 from __future__ import annotations
 
 from experiments.simulate.remarketing import simulate_remarketing
-from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
+from experiments.simulate.targeting import (
+    FEATURES,
+    PolicyValue,
+    oracle_policy,
+    picked_by_group,
+    policy_value,
+    profit_by_share,
+    simulate_targeting,
+    top_share,
+)
+from experiments.simulate.truth import (
+    delivery_curve,
+    first_touch_curve,
+    frequency_curve,
+    funnel_summary,
+    true_effects,
+)
 
-__all__ = ["frequency_curve", "funnel_summary", "simulate_remarketing", "true_effects"]
+__all__ = [
+    "FEATURES",
+    "PolicyValue",
+    "delivery_curve",
+    "first_touch_curve",
+    "frequency_curve",
+    "funnel_summary",
+    "oracle_policy",
+    "picked_by_group",
+    "policy_value",
+    "profit_by_share",
+    "simulate_remarketing",
+    "simulate_targeting",
+    "top_share",
+    "true_effects",
+]

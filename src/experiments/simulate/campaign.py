@@ -1,23 +1,37 @@
-"""Campaign delivery (reach, frequency cap, cost) and response (potential outcomes under each arm).
+"""Campaign delivery (reach, flow, frequency cap, cost) and response (potential outcomes under each arm).
 
 Mechanisms and their sources:
 
 - Reach: display and native need a matched cookie; social needs a matched cookie and a social
   account; e-mail and SMS need an opt-in. Lost cookies and missing opt-ins make intent-to-treat differ
   from exposed.
-- Delivery: paid impressions arrive at a steady daily rate times the customer's activity; e-mail and
-  SMS follow a fixed flow (assumption). Impressions interleave in time, and the frequency cap stops
-  delivery after ``frequency_cap`` exposures, so each channel keeps a hypergeometric share of them.
-- Reminder: the effect of an exposure decays with days since the visit by ``reminder_decay`` a day;
-  0.69 puts a third of week one's effect on day one (Sahni, Narayanan & Kalyanam 2019).
-- Familiarity grows with exposures with diminishing returns; past ``annoyance_threshold`` each
-  further exposure lowers conversion by ``annoyance_penalty`` and may make the customer unsubscribe
-  (assumption).
+- Delivery: the visit triggers the campaign. The first touch comes ``first_touch_hours`` later; from
+  then to the end of the window, paid impressions arrive at a steady daily rate times the customer's
+  activity, and the e-mail and SMS flows send ``email_messages`` and ``sms_messages`` messages
+  ``message_spacing_hours`` apart (assumptions). Impressions interleave in time, and the frequency cap
+  stops delivery after ``frequency_cap`` exposures, so each channel keeps a hypergeometric share.
+- Baseline: the chance to buy unprompted is *interest* times *habit*. Interest rises down the funnel,
+  on desktop, in the middle age bands, for cheaper carts and less price-sensitive customers, and in
+  peak season; habit (the chance to come back unprompted) rises with pre-period frequency and recency
+  (all levels assumptions).
+- Reminder: an ad raises the chance to come back from ``h`` to ``h + (1 - h) * rho``, a relative lift of
+  ``rho * (1 - h) / h``: frequent and recent buyers, the likeliest to buy, gain least (Blake, Nosko &
+  Tadelis 2015: frequent users unmoved). Each exposure's weight fades as ``reminder_decay ** t`` with
+  ``t`` days since the visit; 0.69 puts a third of week one's effect on day one (Sahni, Narayanan &
+  Kalyanam 2019), so early touches are worth more. Familiarity grows with exposures with diminishing
+  returns; reminders help mobile shoppers and pricier carts more (assumption).
 - Personalisation: dynamic ads beat generic ones only further down the funnel (Lambrecht & Tucker 2013).
-- Segments: loyal customers are barely moved, new ones most (Blake, Nosko & Tadelis 2015).
 - Size: ``purchase_lift`` (10%) and ``visit_lift`` (17%) among exposed (Johnson, Lewis & Nubbemeyer 2017).
-- Incentives: a discount or free shipping lifts conversion of price-sensitive customers and costs on
-  every redeemed order, including those that would have happened anyway.
+- Reactance: each exposure costs a would-be buyer ``reactance`` of the purchase, more for habitual and
+  older customers (assumption): the do-not-disturbs. Past ``annoyance_threshold`` each further
+  exposure lowers conversion by ``annoyance_penalty`` and may make the customer unsubscribe.
+- Incentives: a discount or free shipping lifts conversion of price-sensitive customers through the
+  same headroom and costs on every redeemed order, including those that would have happened anyway.
+
+Conversion under every arm compares one uniform draw per customer with the arm's probability, so the
+uplift groups follow from the potential outcomes: persuadable (0 → 1), sure thing (1 → 1), lost cause
+(0 → 0), do-not-disturb (1 → 0). :class:`Outcomes` also keeps the probabilities and expected margin,
+from which every customer's true effect (CATE) is computed.
 """
 
 from __future__ import annotations
@@ -32,35 +46,61 @@ from experiments.simulate.population import Population
 
 __all__ = [
     "AD_DAILY_RATE",
-    "MESSAGE_DAYS",
+    "UPLIFT_GROUPS",
+    "Baseline",
     "Delivery",
     "Outcomes",
     "baseline_rates",
+    "child_seed",
     "deliver",
+    "habit",
+    "message_hours",
     "order_noise",
     "respond",
+    "uplift_groups",
 ]
 
 #: Paid impressions a day for a customer of average activity when uncapped (assumption).
 AD_DAILY_RATE: dict[str, float] = {"display": 0.8, "social": 0.4, "native": 0.3}
-#: Campaign days on which the e-mail and SMS flows send a message (assumption).
-MESSAGE_DAYS: dict[str, tuple[int, ...]] = {"email": (0, 1, 3, 7, 14, 21, 28), "sms": (0, 5, 20)}
+#: Uplift groups by the customer's conversion without → with the campaign (codes 0..3).
+UPLIFT_GROUPS: tuple[str, ...] = ("persuadable", "sure_thing", "lost_cause", "do_not_disturb")
 
-# 14-day baseline conversion and return-visit rates by audience (assumption, cart abandoners ~7%:
-# Klaviyo's 3-5% "recovered" carts are attributed, not incremental), stage and segment multipliers.
-_BASE_CONVERSION = np.array([0.075, 0.012, 0.030, 0.045, 0.012])
+# 14-day interest of a typical customer by audience (assumption, calibrated so cart abandoners convert
+# about 7% in 14 days: Klaviyo's 3-5% "recovered" carts are attributed, not incremental).
+_BASE_INTEREST = np.array([0.074, 0.012, 0.030, 0.045, 0.012])
 _BASE_RETURN = np.array([0.30, 0.12, 0.20, 0.25, 0.06])
+# Interest by last funnel stage, device (mobile, desktop) and age band (assumptions).
 _STAGE_INTENT = np.array([1.0, 1.0, 0.85, 1.3, 1.0])
-_SEGMENT_CONVERSION = np.array([0.8, 1.0, 1.6, 0.6])
-# Responsiveness to ads per segment (Blake et al. 2015: frequent users unmoved; levels assumption).
-_SEGMENT_RESPONSE = np.array([1.5, 1.0, 0.1, 0.8])
+_DEVICE_INTENT = np.array([0.85, 1.25])
+_AGE_INTENT = np.array([0.8, 1.0, 1.1, 1.1, 1.0, 0.9])
+_PRICE_INTENT = 0.3  # interest * exp(-0.3 * (price_sensitivity - 1)) (assumption)
+_VALUE_INTENT = -0.15  # interest * (order value / mean) ** -0.15: pricier carts are left more (assumption)
+# Habit: H_MIN for a first-time buyer, towards H_MAX with pre-period orders and recency (assumption).
+_H_MIN, _H_MAX, _H_ORDERS, _H_RECENCY = 0.15, 0.85, 3.0, 45.0
+_H_REF = 0.35  # habit of a typical cart abandoner: baseline and headroom are relative to it
+# Reminder response by device (mobile, desktop): interrupted mobile sessions forget more (assumption).
+_DEVICE_RESPONSE = np.array([1.15, 0.8])
+_VALUE_RESPONSE = 0.15  # reminder * (order value / mean) ** 0.15: considered purchases (assumption)
+# Reactance by age band: older customers find being followed more intrusive (assumption).
+_AGE_REACTANCE = np.array([0.5, 0.7, 0.9, 1.2, 1.6, 2.2])
+_REACT_HABIT = 2.0  # reactance * (habit / typical) ** 2: habitual buyers resent being chased (assumption)
 # Dynamic-ad multiplier per last funnel stage (Lambrecht & Tucker 2013; levels assumption).
 _DYNAMIC_BY_STAGE = np.array([0.6, 0.8, 1.4, 1.5, 1.2])
 _LAPSED = LIST_AUDIENCES.index("lapsed_visitors")
 _FAMILIARITY_SCALE = 3.0  # exposures; 1 - exp(-E / 3) (assumption)
 _REFERENCE_EXPOSURES = 8
-_SCALE = 1.25  # calibrates the mean lift among exposed to ``purchase_lift`` at defaults
+_SCALE = 0.85  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
+_VISIT_SCALE = 0.75  # the same for ``visit_lift``
 _ORDER_NOISE_SD = 0.35  # log-sd of one order around the customer's mean (assumption)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a customer does without the campaign."""
+
+    converted: np.ndarray  # float64, probability of a purchase in the window
+    returned: np.ndarray  # float64, probability of a return visit in the window
+    habit: np.ndarray  # float64, chance of coming back unprompted (drives the headroom)
 
 
 @dataclass(frozen=True)
@@ -77,7 +117,7 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Outcomes:
-    """Potential outcomes of one arm."""
+    """Potential outcomes of one arm, and the expectations behind them."""
 
     converted: np.ndarray  # int8
     revenue: np.ndarray  # float64
@@ -86,6 +126,17 @@ class Outcomes:
     unsubscribed: np.ndarray  # int8
     cost: np.ndarray  # float64
     exposures: np.ndarray  # int16
+    p_converted: np.ndarray  # float64, probability of a purchase
+    expected_margin: np.ndarray  # float64, expected margin net of the incentive, before media cost
+
+
+def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
+    """Child ``k`` of ``seq`` (what ``seq.spawn`` gives as its ``k``-th child), without mutating ``seq``."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k), pool_size=seq.pool_size)
+
+
+def _generator(seq: np.random.SeedSequence) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seq))
 
 
 def _reach(channel: str, pop: Population) -> np.ndarray:
@@ -107,120 +158,168 @@ def _mean_weight(start: np.ndarray, length: np.ndarray, r: float) -> np.ndarray:
     return np.where(length > 1e-9, r**start * (1 - r**safe) / (safe * k), r**start)
 
 
-def deliver(rng: np.random.Generator, pop: Population, funnel: Funnel,
+def message_hours(scenario: RemarketingScenario, channel: str) -> np.ndarray:
+    """Hours after the visit at which the ``channel`` flow (``"email"`` or ``"sms"``) sends, in the window."""
+    count = scenario.email_messages if channel == "email" else scenario.sms_messages
+    hours = scenario.first_touch_hours + scenario.message_spacing_hours * np.arange(count)
+    return hours[hours < 24.0 * scenario.days]
+
+
+def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
             scenario: RemarketingScenario) -> Delivery:
     """Exposures, cost and timing of a treatment arm for one chunk.
 
-    Draws the uncapped counts first and the cap's split last, so runs that differ only in
-    ``frequency_cap`` share every other random number.
+    Each paid channel draws its impressions from its own child of ``seed`` and the cap's split from
+    another, so runs that differ in the frequency cap, the channels or the first-touch delay share
+    every other random number.
     """
     n = pop.segment.shape[0]
-    days = scenario.days
+    days = float(scenario.days)
+    first = scenario.first_touch_hours / 24.0
+    active = days - first  # days of delivery in the window
     uncapped: dict[str, np.ndarray] = {}
     reachable = np.zeros(n, dtype=bool)
-    for channel in CHANNELS:
+    for channel in scenario.channels:
         reach = _reach(channel, pop)
         if channel in AD_DAILY_RATE:
-            lam = AD_DAILY_RATE[channel] * days * pop.activity
-            draw = rng.poisson(lam)
+            rng = _generator(child_seed(seed, 1 + CHANNELS.index(channel)))
+            draw = rng.poisson(AD_DAILY_RATE[channel] * active * pop.activity).astype(np.int32)
         else:
-            draw = np.full(n, sum(d < days for d in MESSAGE_DAYS[channel]), dtype=np.int64)
-        if channel in scenario.channels:
-            uncapped[channel] = np.where(reach, draw, 0)
-            reachable |= reach
-    total = sum(uncapped.values(), np.zeros(n, dtype=np.int64))
+            draw = np.full(n, len(message_hours(scenario, channel)), dtype=np.int32)
+        uncapped[channel] = np.where(reach, draw, 0)
+        reachable |= reach
+    total = sum(uncapped.values(), np.zeros(n, dtype=np.int32))
     cap = scenario.frequency_cap
     exposures = np.minimum(total, cap)
-    # Split the first ``cap`` exposures among channels (random interleaving in time).
+    # Split the first ``cap`` exposures among channels (random interleaving in time); only customers
+    # over the cap need a draw, and the last channel takes what is left.
+    over = np.flatnonzero(total > cap)
+    split = _generator(child_seed(seed, 0))
     counts: dict[str, np.ndarray] = {}
-    left_n, left_total = exposures.copy(), total.copy()
-    for channel, count in uncapped.items():
-        others = left_total - count
-        take = np.where(others > 0, rng.hypergeometric(np.maximum(count, 0),
-                        np.maximum(others, 1), np.maximum(np.minimum(left_n, left_total), 0)), 0)
-        take = np.where(others > 0, take, left_n)
-        take = np.minimum(take, count)
-        counts[channel] = take.astype(np.int16)
-        left_n = left_n - take
-        left_total = others
+    left_n, left_total = exposures[over], total[over]
+    channels = list(uncapped)
+    for k, channel in enumerate(channels):
+        count = uncapped[channel].astype(np.int16)
+        if over.size:
+            c = count[over].astype(np.int64)
+            if k == len(channels) - 1:
+                take = left_n
+            else:
+                others = left_total - c
+                take = np.where(others > 0, split.hypergeometric(c, np.maximum(others, 1), left_n), left_n)
+                take = np.minimum(take, c)
+                left_total = others
+            left_n = left_n - take
+            count[over] = take
+        counts[channel] = count
     unit = scenario.unit_costs
     cost = np.zeros(n)
     for channel, count in counts.items():
         cost += count * unit[channel]
-    messages = np.zeros(n, dtype=np.int16)
-    for channel in ("email", "sms"):
-        if channel in counts:
-            messages += counts[channel]
-    # Exposures spread evenly until the cap stops delivery (day ``days * cap / total``).
-    length = days * np.minimum(1.0, cap / np.maximum(total, 1))
+    # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
+    # stops delivery; messages are the first ones of their flow.
     r = scenario.reminder_decay
+    start = funnel.days_since_visit + first
+    frac = np.minimum(1.0, cap / np.maximum(total, 1))
+    messages = np.zeros(n, dtype=np.int16)
+    ads = np.zeros(n, dtype=np.int16)
+    weight = np.zeros(n)
+    for channel, count in counts.items():
+        if channel in AD_DAILY_RATE:
+            ads += count
+        else:
+            messages += count
+            q = r ** (scenario.message_spacing_hours / 24.0)
+            first_weight = r ** (start + 0.0)
+            series = count if q == 1.0 else (1 - q ** count.astype(np.float64)) / (1 - q)
+            weight += first_weight * series
+    weight += ads * _mean_weight(start, active * frac, r)
     ref = _mean_weight(np.array(1.0), np.array(7.0), r)
-    timing = _mean_weight(funnel.days_since_visit.astype(np.float64), length, r) / ref
+    timing = weight / np.maximum(exposures, 1) / ref
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
                     messages=messages, cost=cost, timing=timing)
 
 
-def baseline_rates(pop: Population, funnel: Funnel,
-                   scenario: RemarketingScenario) -> tuple[np.ndarray, np.ndarray]:
-    """Conversion and return-visit probabilities over the campaign window without ads."""
+def habit(pop: Population) -> np.ndarray:
+    """Chance of coming back unprompted: rises with pre-period orders and falls with days since the last."""
+    orders = 1 - np.exp(-pop.pre_orders / _H_ORDERS)
+    recent = 0.4 + 0.6 * np.exp(-pop.recency_days / _H_RECENCY)
+    return _H_MIN + (_H_MAX - _H_MIN) * orders * recent
+
+
+def baseline_rates(pop: Population, funnel: Funnel, scenario: RemarketingScenario) -> Baseline:
+    """Conversion and return-visit probabilities over the campaign window without the campaign."""
     aud, dsv = funnel.audience, funnel.days_since_visit
+    h = habit(pop)
     intent = np.where(aud == _LAPSED, 0.5, 0.4 + 0.6 * np.exp(-dsv / 5.0))
-    p14 = (_BASE_CONVERSION[aud] * _STAGE_INTENT[funnel.stage] * _SEGMENT_CONVERSION[pop.segment]
-           * pop.propensity * intent)
-    q14 = _BASE_RETURN[aud] * _SEGMENT_CONVERSION[pop.segment] ** 0.5 * np.sqrt(pop.propensity) * intent
+    value = pop.order_value / scenario.mean_order_value
+    interest = (
+        _BASE_INTEREST[aud] * _STAGE_INTENT[funnel.stage] * _DEVICE_INTENT[pop.device]
+        * _AGE_INTENT[pop.age_band] * np.exp(-_PRICE_INTENT * (pop.price_sensitivity - 1.0))
+        * value**_VALUE_INTENT * np.sqrt(pop.propensity) * intent
+    )
+    if scenario.peak_season:
+        interest = interest * scenario.peak_conversion_multiplier
+    p14 = interest * (h / _H_REF)
+    q14 = _BASE_RETURN[aud] * np.sqrt(h / _H_REF * pop.propensity) * intent
     window = scenario.days / 14.0
     p = 1 - (1 - np.minimum(p14, 0.9)) ** window
     q = 1 - (1 - np.minimum(q14, 0.9)) ** window
-    return p, q
+    return Baseline(converted=p, returned=q, habit=h)
 
 
-def respond(arm: str, rng_draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
-            delivery: Delivery, base: tuple[np.ndarray, np.ndarray],
-            scenario: RemarketingScenario) -> Outcomes:
-    """Potential outcomes of ``arm`` from common random numbers ``rng_draws``."""
-    p0, q0 = base
+def respond(arm: str, draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
+            delivery: Delivery, base: Baseline, scenario: RemarketingScenario) -> Outcomes:
+    """Potential outcomes of ``arm`` from common random numbers ``draws``."""
+    p0, q0, h = base.converted, base.returned, base.habit
     e = delivery.exposures.astype(np.float64)
-    gross = pop.order_value * rng_draws["order_noise"]
+    gross = pop.order_value * draws["order_noise"]
+    incentive = arm.endswith("_incentive")
     if arm == "holdout":
         p, q = p0, q0
         unsub_p = np.zeros_like(p0)
         cost = np.zeros_like(p0)
-        incentive = False
     else:
         dynamic = arm.startswith("dynamic")
-        incentive = arm.endswith("_incentive")
         familiarity = (1 - np.exp(-e / _FAMILIARITY_SCALE)) / (
             1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
         personal = (np.where(funnel.audience == _LAPSED, 0.7, 1.0) * _DYNAMIC_BY_STAGE[funnel.stage]
                     if dynamic else 1.0)
-        reminder = (_SCALE * _SEGMENT_RESPONSE[pop.segment] * personal * familiarity
-                    * delivery.timing)
+        value = pop.order_value / scenario.mean_order_value
+        reminder = (familiarity * delivery.timing * personal * _DEVICE_RESPONSE[pop.device]
+                    * value**_VALUE_RESPONSE)
+        headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
         excess = np.maximum(e - scenario.annoyance_threshold, 0.0)
         annoy = scenario.annoyance_penalty * excess
-        lift = scenario.purchase_lift * reminder - annoy
+        react = scenario.reactance * _AGE_REACTANCE[pop.age_band] * (h / _H_REF) ** _REACT_HABIT * e
+        push = scenario.purchase_lift * _SCALE * reminder
         if incentive:
             size = scenario.discount / 0.10 if scenario.incentive == "discount" else 1.0
-            lift = lift + np.where(e > 0, scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
-        visit = scenario.visit_lift * reminder - annoy
+            push = push + np.where(e > 0, scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
+        lift = push * headroom - react - annoy
+        visit = scenario.visit_lift * _VISIT_SCALE * reminder * np.sqrt(headroom) - react - annoy
         p = np.clip(p0 * (1 + lift), 0.0, 1.0)
         q = np.clip(q0 * (1 + visit), 0.0, 1.0)
         m = delivery.messages.astype(np.float64)
-        opted = m > 0
         keep = (1 - scenario.unsubscribe_rate) ** m * (1 - scenario.unsubscribe_per_excess) ** excess
-        unsub_p = np.where(opted, 1 - keep, 0.0)
+        unsub_p = np.where(m > 0, 1 - keep, 0.0)
         cost = delivery.cost
-    converted = rng_draws["conversion"] < p
-    returned = (rng_draws["return"] < q) | converted
-    unsubscribed = rng_draws["unsubscribe"] < unsub_p
+    converted = draws["conversion"] < p
+    returned = (draws["return"] < q) | converted
+    unsubscribed = draws["unsubscribe"] < unsub_p
     paid = gross
-    margin = gross * scenario.margin
+    rate = scenario.margin
+    margin = gross * rate
+    expected = pop.order_value * rate
     if incentive:
         redeemed = delivery.exposures > 0
         if scenario.incentive == "discount":
             paid = np.where(redeemed, gross * (1 - scenario.discount), gross)
             margin = margin - np.where(redeemed, gross * scenario.discount, 0.0)
+            expected = expected - np.where(redeemed, pop.order_value * scenario.discount, 0.0)
         else:
             margin = margin - np.where(redeemed, scenario.shipping_cost, 0.0)
+            expected = expected - np.where(redeemed, scenario.shipping_cost, 0.0)
     revenue = np.where(converted, np.round(paid, 2), 0.0)
     margin = np.where(converted, np.round(margin, 2), 0.0)
     return Outcomes(
@@ -231,11 +330,18 @@ def respond(arm: str, rng_draws: dict[str, np.ndarray], pop: Population, funnel:
         unsubscribed=unsubscribed.astype(np.int8),
         cost=np.asarray(cost, dtype=np.float64),
         exposures=delivery.exposures,
+        p_converted=p,
+        expected_margin=p * expected,
     )
+
+
+def uplift_groups(treated: np.ndarray, control: np.ndarray) -> np.ndarray:
+    """Codes into :data:`UPLIFT_GROUPS` from conversion with (``treated``) and without (``control``)."""
+    t, c = treated.astype(bool), control.astype(bool)
+    return np.where(t, np.where(c, 1, 0), np.where(c, 3, 2)).astype(np.uint8)
 
 
 def order_noise(rng: np.random.Generator, n: int) -> np.ndarray:
     """Multiplier of one order around the customer's mean order value (log-normal, mean 1)."""
     s = _ORDER_NOISE_SD
     return np.exp(s * rng.standard_normal(n) - s * s / 2)
-

@@ -52,7 +52,7 @@ class Funnel:
 
     audience: np.ndarray  # uint8, index into LIST_AUDIENCES
     stage: np.ndarray  # uint8, index into STAGES
-    days_since_visit: np.ndarray  # int16, days from the last visit to the campaign start
+    days_since_visit: np.ndarray  # int16, days from the last visit to entering the campaign's flow
 
 
 def draw_categories(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray | None = None,
@@ -74,9 +74,9 @@ def draw_funnel(rng: np.random.Generator, n: int, scenario: RemarketingScenario)
     else:
         audience = np.full(n, LIST_AUDIENCES.index(scenario.audience), dtype=np.uint8)
     stage = draw_categories(rng, _STAGE_GIVEN_AUDIENCE, rows=audience)
-    # Recent visitors join the list on the visit; the campaign starts within days (assumption:
-    # exponential, mean 2.5 days, within a 14-day list window). Lapsed: 30 to 180 days ago.
-    recent = np.minimum(np.floor(rng.exponential(2.5, n)), 13)
+    # The flow is triggered by the visit: recent visitors enter it on the day of the visit (0 days;
+    # the first touch follows ``first_touch_hours`` later). Lapsed visitors are picked up 30 to 180
+    # days after their last visit (assumption).
     lapsed = 30 + np.floor(rng.random(n) * 151)
-    days = np.where(audience == _LAPSED, lapsed, recent).astype(np.int16)
+    days = np.where(audience == _LAPSED, lapsed, 0.0).astype(np.int16)
     return Funnel(audience=audience, stage=stage, days_since_visit=days)

@@ -4,6 +4,10 @@ A latent purchase propensity (gamma, mean 1) drives both the pre-period orders a
 purchase, and a customer-level mean order value (log-normal, heavy-tailed: Lewis & Rao 2015 report a
 per-person sales coefficient of variation near 10) drives both pre-period and outcome revenue, so
 ``pre_revenue`` is a useful CUPED covariate. Segment mixes, demographics and rates are assumptions.
+
+Price sensitivity is a customer feature the retailer observes (a score with mean about 1, as a CRM
+estimates it from past coupon use and price-filter clicks; assumption), stored as float32 so the
+simulator reads the same number the table shows.
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class Population:
     social_account: np.ndarray  # bool
     cookie_matched: np.ndarray  # bool
     propensity: np.ndarray  # float64, mean 1
-    price_sensitivity: np.ndarray  # float64, mean about 1
+    price_sensitivity: np.ndarray  # float32, mean about 1 (an observed feature)
     activity: np.ndarray  # float64, mean 1: how much the customer browses (ad delivery)
     order_value: np.ndarray  # float64, the customer's mean order value in dollars
     recency_days: np.ndarray  # int16, days since the last purchase (365 if none in the year)
@@ -77,7 +81,7 @@ def draw_population(
     social_account = rng.random(n) < scenario.social_account_rate
     cookie_matched = rng.random(n) < scenario.cookie_match_rate
     propensity = rng.gamma(2.0, 0.5, n)
-    price_sensitivity = rng.gamma(2.0, 0.5, n) * PRICE_SENSITIVITY[segment]
+    price_sensitivity = (rng.gamma(4.0, 0.25, n) * PRICE_SENSITIVITY[segment]).astype(np.float32)
     activity = rng.gamma(2.0, 0.5, n)
     sigma = scenario.order_value_sigma
     order_value = scenario.mean_order_value * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)

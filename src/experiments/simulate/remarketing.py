@@ -10,23 +10,48 @@ Every customer carries its outcomes under every arm (common random numbers), so 
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.blocks import simulate_in_blocks
-from experiments.simulate.campaign import baseline_rates, deliver, order_noise, respond
-from experiments.simulate.funnel import LIST_AUDIENCES, STAGES, draw_funnel
+from experiments.simulate.campaign import (
+    UPLIFT_GROUPS,
+    Baseline,
+    Delivery,
+    Outcomes,
+    baseline_rates,
+    child_seed,
+    deliver,
+    order_noise,
+    respond,
+    uplift_groups,
+)
+from experiments.simulate.funnel import LIST_AUDIENCES, STAGES, Funnel, draw_funnel
 from experiments.simulate.population import (
     AGE_BANDS,
     DEVICES,
     REGIONS,
     SEGMENTS,
+    Population,
     draw_population,
 )
 
-__all__ = ["OUTCOMES", "POTENTIAL", "STREAM", "potential_column", "simulate_remarketing"]
+__all__ = [
+    "BASELINE",
+    "CATE",
+    "OUTCOMES",
+    "POTENTIAL",
+    "STREAM",
+    "World",
+    "arm_outcomes",
+    "cate_column",
+    "draw_world",
+    "potential_column",
+    "simulate_remarketing",
+]
 
 #: Random stream number of this simulator (see :mod:`experiments.simulate.blocks`).
 STREAM: int = 1
@@ -34,6 +59,11 @@ STREAM: int = 1
 OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed")
 #: Quantities stored per arm as ``<name>__<arm>``.
 POTENTIAL: tuple[str, ...] = (*OUTCOMES, "cost", "exposures")
+#: True purchase probability without the campaign (float32); add ``cate_converted__<arm>`` for an arm's.
+BASELINE: str = "p_converted__holdout"
+#: True effects stored per treatment arm as ``cate_<name>__<arm>`` (float32): the change in purchase
+#: probability, and in expected margin net of the incentive and of media cost, in dollars.
+CATE: tuple[str, ...] = ("converted", "margin")
 
 _DTYPES = {
     "converted": pl.Int8,
@@ -51,20 +81,38 @@ def potential_column(name: str, arm: str) -> str:
     return f"{name}__{arm}"
 
 
-def _enum(codes: np.ndarray, categories: tuple[str, ...]) -> pl.Series:
-    return pl.Series(codes.astype(np.uint32)).cat.to(pl.Enum(categories))
+def cate_column(name: str, arm: str) -> str:
+    """Column holding the true effect of ``arm`` on ``name``: ``"cate_margin__dynamic"``."""
+    return f"cate_{name}__{arm}"
 
 
-def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
-    n = stop - start
-    r_funnel, r_pop, r_assign, r_deliver, r_outcome = rng.spawn(5)
+@dataclass(frozen=True)
+class World:
+    """Everything about a chunk of customers that the campaign's delivery settings do not change.
+
+    :func:`arm_outcomes` turns it into outcomes under a scenario, so curves over the frequency cap or
+    the first-touch delay evaluate the same customers and draws (common random numbers).
+    """
+
+    funnel: Funnel
+    pop: Population
+    arm: np.ndarray  # uint8 codes into scenario.arms
+    draws: dict[str, np.ndarray]
+    base: Baseline
+    delivery_seed: np.random.SeedSequence
+
+
+def draw_world(scenario: RemarketingScenario, rng: np.random.Generator, n: int) -> World:
+    """Draw the customers, assignment and outcome draws of one chunk from its generator ``rng``."""
+    root = rng.bit_generator.seed_seq
+    r_funnel, r_pop, r_assign, r_outcome = (
+        np.random.Generator(np.random.PCG64(child_seed(root, k))) for k in (0, 1, 2, 4)
+    )
     funnel = draw_funnel(r_funnel, n, scenario)
     pop = draw_population(r_pop, funnel.audience, scenario)
-    arms = scenario.arms
     cum = np.cumsum([share for _, share in scenario.arm_shares])
     arm = np.minimum(np.searchsorted(cum[:-1] / cum[-1], r_assign.random(n), side="right"),
-                     len(arms) - 1)
-    delivery = deliver(r_deliver, pop, funnel, scenario)
+                     len(scenario.arms) - 1).astype(np.uint8)
     draws = {
         "conversion": r_outcome.random(n),
         "return": r_outcome.random(n),
@@ -72,8 +120,31 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
         "order_noise": order_noise(r_outcome, n),
     }
     base = baseline_rates(pop, funnel, scenario)
-    potential = {a: respond(a, draws, pop, funnel, delivery, base, scenario) for a in arms}
+    return World(funnel=funnel, pop=pop, arm=arm, draws=draws, base=base,
+                 delivery_seed=child_seed(root, 3))
 
+
+def arm_outcomes(world: World, scenario: RemarketingScenario) -> tuple[Delivery, dict[str, Outcomes]]:
+    """Delivery and potential outcomes of every arm of ``scenario`` for the customers of ``world``.
+
+    ``scenario`` may differ from the one that drew ``world`` in delivery settings (frequency cap,
+    channels, flow, first-touch delay, costs, response knobs); the customers and draws stay the same.
+    """
+    delivery = deliver(world.delivery_seed, world.pop, world.funnel, scenario)
+    outcomes = {a: respond(a, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
+                for a in scenario.arms}
+    return delivery, outcomes
+
+
+def _enum(codes: np.ndarray, categories: tuple[str, ...]) -> pl.Series:
+    return pl.Series(codes.astype(np.uint32)).cat.to(pl.Enum(categories))
+
+
+def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+    world = draw_world(scenario, rng, stop - start)
+    funnel, pop, arm = world.funnel, world.pop, world.arm
+    delivery, potential = arm_outcomes(world, scenario)
+    arms = scenario.arms
     columns: dict[str, pl.Series | np.ndarray] = {
         "customer_id": pl.Series(np.arange(start, stop, dtype=np.int64)),
         "arm": _enum(arm, arms),
@@ -90,20 +161,27 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
         "reachable": delivery.reachable,
         "exposed": delivery.exposures > 0,
     }
-    observed: dict[str, np.ndarray] = {}
-    for name in ("exposures", "cost"):
-        observed[name] = _pick(arm, [getattr(potential[a], name) for a in arms])
-    columns["exposures"] = observed["exposures"]
-    columns["cost"] = observed["cost"]
+    columns["exposures"] = _pick(arm, [potential[a].exposures for a in arms])
+    columns["cost"] = _pick(arm, [potential[a].cost for a in arms])
     columns["recency_days"] = pop.recency_days
     columns["pre_orders"] = pop.pre_orders
     columns["pre_revenue"] = pop.pre_revenue
     columns["days_since_visit"] = funnel.days_since_visit
+    columns["price_sensitivity"] = pop.price_sensitivity
     for name in OUTCOMES:
         columns[name] = _pick(arm, [getattr(potential[a], name) for a in arms])
     for a in arms:
         for name in POTENTIAL:
             columns[potential_column(name, a)] = getattr(potential[a], name)
+    control = potential["holdout"]
+    main = potential[scenario.main_arm]
+    columns["uplift_group"] = _enum(uplift_groups(main.converted, control.converted), UPLIFT_GROUPS)
+    columns[BASELINE] = control.p_converted.astype(np.float32)
+    for a in scenario.treatment_arms:
+        out = potential[a]
+        columns[cate_column("converted", a)] = (out.p_converted - control.p_converted).astype(np.float32)
+        columns[cate_column("margin", a)] = (
+            out.expected_margin - out.cost - control.expected_margin).astype(np.float32)
     frame = pl.DataFrame(columns)
     return frame.with_columns(
         [pl.col(c).cast(_DTYPES[c.split("__")[0]]) for c in frame.columns
@@ -138,8 +216,12 @@ def simulate_remarketing(
     Returns
     -------
     polars.DataFrame
-        One row per customer: attributes, assigned ``arm``, ``exposed`` (the ghost-ad flag for the
-        holdout), observed outcomes, and ``<outcome>__<arm>`` potential outcomes for every arm.
+        One row per customer: features, assigned ``arm``, ``exposed`` (the ghost-ad flag for the
+        holdout), observed outcomes, ``<outcome>__<arm>`` potential outcomes for every arm, the
+        ``uplift_group`` of the customer for ``scenario.main_arm`` against the holdout, the true
+        purchase probability without the campaign (``p_converted__holdout``), and the true
+        effects ``cate_converted__<arm>`` (purchase probability) and ``cate_margin__<arm>`` (expected
+        margin net of the incentive and of media cost, dollars) of every treatment arm.
     """
     return simulate_in_blocks(
         lambda rng, start, stop: _chunk(scenario, rng, start, stop),

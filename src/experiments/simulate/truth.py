@@ -8,13 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
+from experiments.errors import ParameterError
 from experiments.scenarios.remarketing import RemarketingScenario
+from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.funnel import LIST_AUDIENCES, STAGES
-from experiments.simulate.remarketing import simulate_remarketing
+from experiments.simulate.remarketing import STREAM, arm_outcomes, draw_world
 
-__all__ = ["frequency_curve", "funnel_summary", "true_effects"]
+__all__ = [
+    "CURVE_COLUMNS",
+    "WORLD_PARAMETERS",
+    "delivery_curve",
+    "first_touch_curve",
+    "frequency_curve",
+    "funnel_summary",
+    "true_effects",
+]
+
+#: Parameters that shape the customers themselves (who they are, their baseline, their arm): a
+#: delivery curve cannot vary them, since it evaluates one set of customers under many settings.
+WORLD_PARAMETERS: frozenset[str] = frozenset({
+    "n_customers", "seed", "audience", "arm_shares", "days", "cookie_match_rate", "email_opt_in_rate",
+    "sms_opt_in_rate", "social_account_rate", "mean_order_value", "order_value_sigma", "peak_season",
+    "peak_conversion_multiplier",
+})
+#: Columns of a delivery curve after the varied parameter and ``arm``.
+CURVE_COLUMNS: tuple[str, ...] = (
+    "incremental_profit_per_1000", "incremental_conversions_per_1000", "cost_per_1000",
+    "unsubscribe_rate", "mean_exposures", "expected_profit_per_1000",
+    "expected_conversions_per_1000",
+)
+_SUMS = ("profit", "conversions", "cost", "unsubscribed", "exposures_reachable", "reachable",
+         "expected_profit", "expected_conversions")
 
 _ATE = ("converted", "revenue", "margin", "returned", "unsubscribed")
 
@@ -110,6 +137,98 @@ def funnel_summary(frame: pl.DataFrame) -> pl.DataFrame:
     return out.sort("_a", "_s").drop("_a", "_s")
 
 
+def delivery_curve(
+    scenario: RemarketingScenario,
+    name: str,
+    values: Sequence[object],
+    *,
+    n_customers: int | None = None,
+    block_size: int = 1_048_576,
+    workers: int = 1,
+) -> pl.DataFrame:
+    """True effect of treating every customer with each treatment arm, at each value of one setting.
+
+    One simulation (common random numbers): the customers, their baseline and their outcome draws are
+    drawn once, and only delivery and response are recomputed per value, so differences between
+    values are due to the setting alone and no customer is simulated twice.
+
+    Parameters
+    ----------
+    scenario
+        The study's scenario; every other parameter keeps its value.
+    name
+        A delivery or response parameter (``frequency_cap``, ``first_touch_hours``,
+        ``message_spacing_hours``, ``email_messages``, ``channels``, a cost, ...), not one of
+        :data:`WORLD_PARAMETERS`.
+    values
+        The values to evaluate, each validated as the scenario would.
+    n_customers
+        Customers simulated (default: the scenario's).
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per value and treatment arm: ``name``, ``arm``, then per 1,000 customers the realised
+        incremental profit (margin minus media cost) and conversions from the potential outcomes, the
+        media cost, the unsubscribe rate, the mean exposures among reachable customers, and the
+        expected profit and conversions (from the true per-customer effects, without the noise of
+        the purchase draws).
+    """
+    if name in WORLD_PARAMETERS:
+        raise ParameterError("name", name, "a delivery or response parameter, not one of "
+                             + ", ".join(sorted(WORLD_PARAMETERS)))
+    if not values:
+        raise ParameterError(name, values, "at least one value")
+    base = scenario if n_customers is None else scenario.replace(n_customers=n_customers)
+    variants = [base.replace(**{name: v}) for v in values]
+    arms = base.treatment_arms
+    k = len(_SUMS)
+
+    def chunk(rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+        world = draw_world(base, rng, stop - start)
+        sums = np.zeros((len(variants), len(arms), k))
+        for v, variant in enumerate(variants):
+            delivery, out = arm_outcomes(world, variant)
+            control = out["holdout"]
+            reach = delivery.reachable
+            for a, arm in enumerate(arms):
+                o = out[arm]
+                sums[v, a] = (
+                    (o.margin - control.margin - o.cost).sum(),
+                    (o.converted.astype(np.int64) - control.converted).sum(),
+                    o.cost.sum(),
+                    o.unsubscribed.sum(dtype=np.int64),
+                    o.exposures[reach].sum(dtype=np.int64),
+                    reach.sum(dtype=np.int64),
+                    (o.expected_margin - o.cost - control.expected_margin).sum(),
+                    (o.p_converted - control.p_converted).sum(),
+                )
+        return pl.DataFrame(sums.reshape(1, -1), schema=[f"s{j}" for j in range(sums.size)],
+                            orient="row")
+
+    parts = simulate_in_blocks(chunk, n=base.n_customers, seed=base.seed, stream=STREAM,
+                               block_size=block_size, workers=workers)
+    # Chunks stay in order whatever the blocks, so the totals are identical too.
+    totals = parts.to_numpy().sum(axis=0).reshape(len(variants), len(arms), k)
+    n = base.n_customers
+    rows = []
+    for v, variant in enumerate(variants):
+        for a, arm in enumerate(arms):
+            t = dict(zip(_SUMS, totals[v, a], strict=True))
+            rows.append({
+                name: getattr(variant, name) if name != "channels" else ",".join(variant.channels),
+                "arm": arm,
+                "incremental_profit_per_1000": 1000 * t["profit"] / n,
+                "incremental_conversions_per_1000": 1000 * t["conversions"] / n,
+                "cost_per_1000": 1000 * t["cost"] / n,
+                "unsubscribe_rate": t["unsubscribed"] / n,
+                "mean_exposures": t["exposures_reachable"] / t["reachable"] if t["reachable"] else 0.0,
+                "expected_profit_per_1000": 1000 * t["expected_profit"] / n,
+                "expected_conversions_per_1000": 1000 * t["expected_conversions"] / n,
+            })
+    return pl.DataFrame(rows)
+
+
 def frequency_curve(
     scenario: RemarketingScenario,
     caps: Sequence[int],
@@ -118,34 +237,27 @@ def frequency_curve(
 ) -> pl.DataFrame:
     """True incremental profit per 1,000 customers at each frequency cap, per treatment arm.
 
-    Re-simulates the scenario at each cap with the same seed (common random numbers), so the curve
-    is smooth and shows where more exposures stop paying (annoyance past the threshold).
-
-    Returns
-    -------
-    polars.DataFrame
-        Columns ``frequency_cap``, ``arm``, ``incremental_profit_per_1000``,
-        ``incremental_conversions_per_1000``, ``cost_per_1000``, ``unsubscribe_rate``,
-        ``mean_exposures`` (among reachable customers).
+    The same customers and draws at every cap (common random numbers, one simulation of
+    ``n_customers``, by default the scenario's), so the curve is smooth and shows where more
+    exposures stop paying (annoyance past the threshold). See :func:`delivery_curve` for the columns;
+    the first is ``frequency_cap`` (Int64).
     """
-    base = scenario.to_params()
-    if n_customers is not None:
-        base["n_customers"] = n_customers
-    rows = []
-    for cap in caps:
-        s = RemarketingScenario.from_params({**base, "frequency_cap": cap})
-        frame = simulate_remarketing(s)
-        for arm in s.treatment_arms:
-            rows.append(frame.select(
-                pl.lit(int(cap), dtype=pl.Int64).alias("frequency_cap"),
-                pl.lit(arm).alias("arm"),
-                (1000 * (_diff("margin", arm, "holdout") - pl.col(f"cost__{arm}")).mean())
-                .alias("incremental_profit_per_1000"),
-                (1000 * _diff("converted", arm, "holdout").mean())
-                .alias("incremental_conversions_per_1000"),
-                (1000 * pl.col(f"cost__{arm}").mean()).alias("cost_per_1000"),
-                pl.col(f"unsubscribed__{arm}").cast(pl.Float64).mean().alias("unsubscribe_rate"),
-                pl.col(f"exposures__{arm}").filter(pl.col("reachable")).cast(pl.Float64).mean()
-                .alias("mean_exposures"),
-            ))
-    return pl.concat(rows)
+    curve = delivery_curve(scenario, "frequency_cap", [int(c) for c in caps], n_customers=n_customers)
+    return curve.with_columns(pl.col("frequency_cap").cast(pl.Int64))
+
+
+def first_touch_curve(
+    scenario: RemarketingScenario,
+    hours: Sequence[float],
+    *,
+    n_customers: int | None = None,
+) -> pl.DataFrame:
+    """True incremental profit per 1,000 customers at each delay from the visit to the first touch.
+
+    Common random numbers as in :func:`frequency_curve`. The reminder fades with time since the visit
+    (``reminder_decay``; Sahni, Narayanan & Kalyanam 2019), so later first touches earn less. See
+    :func:`delivery_curve` for the columns; the first is ``first_touch_hours`` (Float64).
+    """
+    curve = delivery_curve(scenario, "first_touch_hours", [float(h) for h in hours],
+                           n_customers=n_customers)
+    return curve.with_columns(pl.col("first_touch_hours").cast(pl.Float64))
