@@ -36,6 +36,7 @@ from which every customer's true effect (CATE) is computed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,10 +153,11 @@ def _reach(channel: str, pop: Population) -> np.ndarray:
 def _mean_weight(start: np.ndarray, length: np.ndarray, r: float) -> np.ndarray:
     """Mean of ``r ** t`` for ``t`` uniform on ``[start, start + length]`` (closed form)."""
     k = -np.log(r)
+    first = np.exp(-k * start)
     if k == 0.0:
-        return np.ones_like(length)
+        return np.ones_like(length) * first
     safe = np.maximum(length, 1e-9)
-    return np.where(length > 1e-9, r**start * (1 - r**safe) / (safe * k), r**start)
+    return np.where(length > 1e-9, first * -np.expm1(-k * safe) / (safe * k), first)
 
 
 def message_hours(scenario: RemarketingScenario, channel: str) -> np.ndarray:
@@ -182,11 +184,14 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
     for channel in scenario.channels:
         reach = _reach(channel, pop)
         if channel in AD_DAILY_RATE:
+            # Drawn for reachable customers only: who is reachable does not depend on delivery.
             rng = _generator(child_seed(seed, 1 + CHANNELS.index(channel)))
-            draw = rng.poisson(AD_DAILY_RATE[channel] * active * pop.activity).astype(np.int32)
+            who = np.flatnonzero(reach)
+            draw = np.zeros(n, dtype=np.int32)
+            draw[who] = rng.poisson(AD_DAILY_RATE[channel] * active * pop.activity[who])
         else:
-            draw = np.full(n, len(message_hours(scenario, channel)), dtype=np.int32)
-        uncapped[channel] = np.where(reach, draw, 0)
+            draw = np.where(reach, np.int32(len(message_hours(scenario, channel))), np.int32(0))
+        uncapped[channel] = draw
         reachable |= reach
     total = sum(uncapped.values(), np.zeros(n, dtype=np.int32))
     cap = scenario.frequency_cap
@@ -224,14 +229,15 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
     messages = np.zeros(n, dtype=np.int16)
     ads = np.zeros(n, dtype=np.int16)
     weight = np.zeros(n)
+    log_r = np.log(r)
+    first_weight = np.exp(log_r * start)
     for channel, count in counts.items():
         if channel in AD_DAILY_RATE:
             ads += count
         else:
             messages += count
-            q = r ** (scenario.message_spacing_hours / 24.0)
-            first_weight = r ** (start + 0.0)
-            series = count if q == 1.0 else (1 - q ** count.astype(np.float64)) / (1 - q)
+            step = log_r * scenario.message_spacing_hours / 24.0  # log of each message's fade
+            series = count if step == 0.0 else np.expm1(step * count) / np.expm1(step)
             weight += first_weight * series
     weight += ads * _mean_weight(start, active * frac, r)
     ref = _mean_weight(np.array(1.0), np.array(7.0), r)
@@ -268,71 +274,96 @@ def baseline_rates(pop: Population, funnel: Funnel, scenario: RemarketingScenari
     return Baseline(converted=p, returned=q, habit=h)
 
 
-def respond(arm: str, draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
-            delivery: Delivery, base: Baseline, scenario: RemarketingScenario) -> Outcomes:
-    """Potential outcomes of ``arm`` from common random numbers ``draws``."""
+def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
+            delivery: Delivery, base: Baseline, scenario: RemarketingScenario) -> dict[str, Outcomes]:
+    """Potential outcomes of each of ``arms`` from common random numbers ``draws``.
+
+    What every treatment arm shares (the delivered exposures, the customer's headroom, reactance,
+    annoyance and unsubscribes) is computed once; arms differ by personalisation and incentive.
+    """
     p0, q0, h = base.converted, base.returned, base.habit
     e = delivery.exposures.astype(np.float64)
     gross = pop.order_value * draws["order_noise"]
-    incentive = arm.endswith("_incentive")
-    if arm == "holdout":
-        p, q = p0, q0
-        unsub_p = np.zeros_like(p0)
-        cost = np.zeros_like(p0)
-    else:
-        dynamic = arm.startswith("dynamic")
+    rate = scenario.margin
+    full_revenue, full_margin = np.round(gross, 2), np.round(gross * rate, 2)
+    expected_full = pop.order_value * rate
+    treated = [a for a in arms if a != "holdout"]
+    shared: dict[str, np.ndarray] = {}
+    if treated:
         familiarity = (1 - np.exp(-e / _FAMILIARITY_SCALE)) / (
             1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
-        personal = (np.where(funnel.audience == _LAPSED, 0.7, 1.0) * _DYNAMIC_BY_STAGE[funnel.stage]
-                    if dynamic else 1.0)
         value = pop.order_value / scenario.mean_order_value
-        reminder = (familiarity * delivery.timing * personal * _DEVICE_RESPONSE[pop.device]
-                    * value**_VALUE_RESPONSE)
+        reminder = familiarity * delivery.timing * _DEVICE_RESPONSE[pop.device] * value**_VALUE_RESPONSE
         headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
         excess = np.maximum(e - scenario.annoyance_threshold, 0.0)
-        annoy = scenario.annoyance_penalty * excess
         react = scenario.reactance * _AGE_REACTANCE[pop.age_band] * (h / _H_REF) ** _REACT_HABIT * e
-        push = scenario.purchase_lift * _SCALE * reminder
-        if incentive:
-            size = scenario.discount / 0.10 if scenario.incentive == "discount" else 1.0
-            push = push + np.where(e > 0, scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
-        lift = push * headroom - react - annoy
-        visit = scenario.visit_lift * _VISIT_SCALE * reminder * np.sqrt(headroom) - react - annoy
-        p = np.clip(p0 * (1 + lift), 0.0, 1.0)
-        q = np.clip(q0 * (1 + visit), 0.0, 1.0)
+        put_off = react + scenario.annoyance_penalty * excess
         m = delivery.messages.astype(np.float64)
         keep = (1 - scenario.unsubscribe_rate) ** m * (1 - scenario.unsubscribe_per_excess) ** excess
-        unsub_p = np.where(m > 0, 1 - keep, 0.0)
-        cost = delivery.cost
-    converted = draws["conversion"] < p
-    returned = (draws["return"] < q) | converted
-    unsubscribed = draws["unsubscribe"] < unsub_p
-    paid = gross
-    rate = scenario.margin
-    margin = gross * rate
-    expected = pop.order_value * rate
-    if incentive:
-        redeemed = delivery.exposures > 0
-        if scenario.incentive == "discount":
-            paid = np.where(redeemed, gross * (1 - scenario.discount), gross)
-            margin = margin - np.where(redeemed, gross * scenario.discount, 0.0)
-            expected = expected - np.where(redeemed, pop.order_value * scenario.discount, 0.0)
+        shared = {
+            "reminder": reminder, "headroom": headroom, "put_off": put_off,
+            "visit_headroom": np.sqrt(headroom),
+            "unsubscribed": (draws["unsubscribe"] < np.where(m > 0, 1 - keep, 0.0)).astype(np.int8),
+            "personal": np.where(funnel.audience == _LAPSED, 0.7, 1.0) * _DYNAMIC_BY_STAGE[funnel.stage],
+        }
+        if any(a.endswith("_incentive") for a in treated):
+            redeemed = delivery.exposures > 0
+            size = scenario.discount / 0.10 if scenario.incentive == "discount" else 1.0
+            shared["incentive_push"] = np.where(
+                redeemed, scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
+            if scenario.incentive == "discount":
+                d = scenario.discount
+                shared["incentive_revenue"] = np.where(redeemed, np.round(gross * (1 - d), 2), full_revenue)
+                shared["incentive_margin"] = np.where(
+                    redeemed, np.round(gross * rate - gross * d, 2), full_margin)
+                shared["incentive_expected"] = np.where(
+                    redeemed, expected_full - pop.order_value * d, expected_full)
+            else:
+                ship = scenario.shipping_cost
+                shared["incentive_revenue"] = full_revenue
+                shared["incentive_margin"] = np.where(
+                    redeemed, np.round(gross * rate - ship, 2), full_margin)
+                shared["incentive_expected"] = np.where(redeemed, expected_full - ship, expected_full)
+    out = {}
+    for arm in arms:
+        incentive = arm.endswith("_incentive")
+        if arm == "holdout":
+            p, q = p0, q0
+            unsubscribed = np.zeros(p0.shape[0], dtype=np.int8)
+            cost = np.zeros_like(p0)
         else:
-            margin = margin - np.where(redeemed, scenario.shipping_cost, 0.0)
-            expected = expected - np.where(redeemed, scenario.shipping_cost, 0.0)
-    revenue = np.where(converted, np.round(paid, 2), 0.0)
-    margin = np.where(converted, np.round(margin, 2), 0.0)
-    return Outcomes(
-        converted=converted.astype(np.int8),
-        revenue=revenue,
-        margin=margin,
-        returned=returned.astype(np.int8),
-        unsubscribed=unsubscribed.astype(np.int8),
-        cost=np.asarray(cost, dtype=np.float64),
-        exposures=delivery.exposures,
-        p_converted=p,
-        expected_margin=p * expected,
-    )
+            reminder = shared["reminder"]
+            if arm.startswith("dynamic"):
+                reminder = reminder * shared["personal"]
+            push = scenario.purchase_lift * _SCALE * reminder
+            if incentive:
+                push = push + shared["incentive_push"]
+            lift = push * shared["headroom"] - shared["put_off"]
+            visit = (scenario.visit_lift * _VISIT_SCALE * reminder * shared["visit_headroom"]
+                     - shared["put_off"])
+            p = np.clip(p0 * (1 + lift), 0.0, 1.0)
+            q = np.clip(q0 * (1 + visit), 0.0, 1.0)
+            unsubscribed = shared["unsubscribed"]
+            cost = delivery.cost
+        converted = draws["conversion"] < p
+        returned = (draws["return"] < q) | converted
+        if incentive:
+            revenue, margin = shared["incentive_revenue"], shared["incentive_margin"]
+            expected = shared["incentive_expected"]
+        else:
+            revenue, margin, expected = full_revenue, full_margin, expected_full
+        out[arm] = Outcomes(
+            converted=converted.astype(np.int8),
+            revenue=np.where(converted, revenue, 0.0),
+            margin=np.where(converted, margin, 0.0),
+            returned=returned.astype(np.int8),
+            unsubscribed=unsubscribed,
+            cost=cost,
+            exposures=delivery.exposures,
+            p_converted=p,
+            expected_margin=p * expected,
+        )
+    return out
 
 
 def uplift_groups(treated: np.ndarray, control: np.ndarray) -> np.ndarray:

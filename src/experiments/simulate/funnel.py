@@ -64,7 +64,11 @@ def draw_categories(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarra
         u = rng.random(n)
         return np.searchsorted(cum[:-1], u, side="right").astype(np.uint8)
     u = rng.random(rows.shape[0])
-    return (u[:, None] >= cum[rows][:, :-1]).sum(axis=1, dtype=np.uint8)
+    out = np.empty(rows.shape[0], dtype=np.uint8)
+    for row in np.unique(rows):  # a handful of table rows, not customers
+        mine = rows == row
+        out[mine] = np.searchsorted(cum[row, :-1], u[mine], side="right")
+    return out
 
 
 def draw_funnel(rng: np.random.Generator, n: int, scenario: RemarketingScenario) -> Funnel:

@@ -80,15 +80,18 @@ def draw_population(
     sms_opt_in = rng.random(n) < scenario.sms_opt_in_rate
     social_account = rng.random(n) < scenario.social_account_rate
     cookie_matched = rng.random(n) < scenario.cookie_match_rate
-    propensity = rng.gamma(2.0, 0.5, n)
+    # Gamma(2, 1/2) as half the sum of two standard exponentials (the same law, drawn faster).
+    propensity = 0.5 * (rng.standard_exponential(n) + rng.standard_exponential(n))
     price_sensitivity = (rng.gamma(4.0, 0.25, n) * PRICE_SENSITIVITY[segment]).astype(np.float32)
-    activity = rng.gamma(2.0, 0.5, n)
+    activity = 0.5 * (rng.standard_exponential(n) + rng.standard_exponential(n))
     sigma = scenario.order_value_sigma
     order_value = scenario.mean_order_value * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
     pre_orders = rng.poisson(PRE_ORDER_RATE[segment] * propensity).astype(np.int16)
     # Each order's value is gamma around the customer's mean (CV 0.5): the sum is gamma too.
-    pre_revenue = order_value * rng.gamma(np.maximum(4.0 * pre_orders, 1e-12), 0.25)
-    pre_revenue = np.where(pre_orders > 0, np.round(pre_revenue, 2), 0.0)
+    buyers = np.flatnonzero(pre_orders > 0)
+    pre_revenue = np.zeros(n)
+    pre_revenue[buyers] = np.round(
+        order_value[buyers] * rng.gamma(4.0 * pre_orders[buyers], 0.25), 2)
     # Days since the last purchase (assumption): loyal ~ 20, returning ~ 75, lapsed 180-365.
     mean_gap = np.array([60.0, 75.0, 20.0, 1.0])[segment]
     gap = 1 + np.floor(rng.exponential(1.0, n) * mean_gap)

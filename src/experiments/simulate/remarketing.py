@@ -76,6 +76,9 @@ _DTYPES = {
 }
 
 
+_NUMPY = {pl.Int8: np.int8, pl.Int16: np.int16, pl.Float64: np.float64}
+
+
 def potential_column(name: str, arm: str) -> str:
     """Column holding ``name`` (e.g. ``"revenue"``) under ``arm``: ``"revenue__holdout"``."""
     return f"{name}__{arm}"
@@ -131,13 +134,12 @@ def arm_outcomes(world: World, scenario: RemarketingScenario) -> tuple[Delivery,
     channels, flow, first-touch delay, costs, response knobs); the customers and draws stay the same.
     """
     delivery = deliver(world.delivery_seed, world.pop, world.funnel, scenario)
-    outcomes = {a: respond(a, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
-                for a in scenario.arms}
+    outcomes = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
     return delivery, outcomes
 
 
 def _enum(codes: np.ndarray, categories: tuple[str, ...]) -> pl.Series:
-    return pl.Series(codes.astype(np.uint32)).cat.to(pl.Enum(categories))
+    return pl.Series(codes.astype(np.uint8, copy=False)).cat.to(pl.Enum(categories))
 
 
 def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
@@ -161,15 +163,16 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
         "reachable": delivery.reachable,
         "exposed": delivery.exposures > 0,
     }
-    columns["exposures"] = _pick(arm, [potential[a].exposures for a in arms])
-    columns["cost"] = _pick(arm, [potential[a].cost for a in arms])
+    assigned = [np.flatnonzero(arm == k) for k in range(1, len(arms))]
+    columns["exposures"] = _pick(assigned, [potential[a].exposures for a in arms])
+    columns["cost"] = _pick(assigned, [potential[a].cost for a in arms])
     columns["recency_days"] = pop.recency_days
     columns["pre_orders"] = pop.pre_orders
     columns["pre_revenue"] = pop.pre_revenue
     columns["days_since_visit"] = funnel.days_since_visit
     columns["price_sensitivity"] = pop.price_sensitivity
     for name in OUTCOMES:
-        columns[name] = _pick(arm, [getattr(potential[a], name) for a in arms])
+        columns[name] = _pick(assigned, [getattr(potential[a], name) for a in arms])
     for a in arms:
         for name in POTENTIAL:
             columns[potential_column(name, a)] = getattr(potential[a], name)
@@ -182,17 +185,18 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
         columns[cate_column("converted", a)] = (out.p_converted - control.p_converted).astype(np.float32)
         columns[cate_column("margin", a)] = (
             out.expected_margin - out.cost - control.expected_margin).astype(np.float32)
-    frame = pl.DataFrame(columns)
-    return frame.with_columns(
-        [pl.col(c).cast(_DTYPES[c.split("__")[0]]) for c in frame.columns
-         if c.split("__")[0] in _DTYPES]
-    )
+    for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed
+        expected = _DTYPES.get(c.split("__")[0])
+        if expected is not None and isinstance(column, np.ndarray):
+            columns[c] = column.astype(_NUMPY[expected], copy=False)
+    return pl.DataFrame(columns)
 
 
-def _pick(arm: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
+def _pick(assigned: list[np.ndarray], values: list[np.ndarray]) -> np.ndarray:
+    """Each customer's value under the assigned arm (``assigned[k - 1]``: rows assigned to arm ``k``)."""
     out = values[0].copy()
-    for k in range(1, len(values)):
-        np.copyto(out, values[k], where=arm == k)
+    for rows, value in zip(assigned, values[1:], strict=True):
+        out[rows] = value[rows]
     return out
 
 
