@@ -3,7 +3,8 @@
 Each run happens in a fresh child process, which reports its own peak resident memory
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at exit, kB on Linux); the parent's
 ``RUSAGE_CHILDREN`` figure (maximum over all children so far) is printed as a cross-check.
-The parquet files of two block sizes are compared byte for byte.
+The parquet files of two block sizes are compared byte for byte. Last, the study's frequency curve
+(ten caps on one simulation with common random numbers) is timed in a fresh process too.
 
 Usage::
 
@@ -22,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["main", "run_child"]
+__all__ = ["main", "run_child", "time_curve"]
 
 _CHILD = r"""
 import json, resource, sys, time
@@ -30,16 +31,35 @@ from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.remarketing import simulate_remarketing
 n, workers, block, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 scenario = RemarketingScenario.from_params({"n_customers": n})
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 frame = simulate_remarketing(scenario, block_size=block, workers=workers)
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 if out != "-":
     frame.write_parquet(out)
 t2 = time.perf_counter()
-print(json.dumps({"simulate_s": t1 - t0, "write_s": t2 - t1, "rows": frame.height,
+print(json.dumps({"simulate_s": t1 - t0, "simulate_cpu_s": c1 - c0, "write_s": t2 - t1, "rows": frame.height,
                   "columns": frame.width, "frame_gb": frame.estimated_size() / 1e9,
                   "child_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}))
 """
+
+
+_CURVE = r"""
+import json, sys, time
+from experiments.scenarios.remarketing import RemarketingScenario
+from experiments.simulate.truth import frequency_curve
+from experiments.studies import remarketing as study
+scenario = RemarketingScenario.from_params({})
+t0 = time.perf_counter()
+frequency_curve(scenario, caps=study.FREQUENCY_CAPS, n_customers=study.curve_size(scenario))
+print(json.dumps({"curve_s": time.perf_counter() - t0, "customers": study.curve_size(scenario),
+                  "caps": len(study.FREQUENCY_CAPS)}))
+"""
+
+
+def time_curve() -> dict[str, float]:
+    """Seconds the remarketing study's frequency curve takes at defaults, in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", _CURVE], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def run_child(n: int, workers: int, block_size: int, out: str) -> dict[str, float]:
@@ -78,7 +98,8 @@ def main() -> None:
             r = run_child(args.n, workers, block, str(path))
             files.append(path)
             print(f"n={args.n:,} workers={workers} block_size={block:,}: "
-                  f"simulate {r['simulate_s']:.2f} s, write parquet {r['write_s']:.2f} s, "
+                  f"simulate {r['simulate_s']:.2f} s (CPU {r['simulate_cpu_s']:.2f} s), "
+                  f"write parquet {r['write_s']:.2f} s, "
                   f"process {r['process_wall_s']:.2f} s, frame {r['frame_gb']:.2f} GB, "
                   f"peak RSS {r['child_peak_gb']:.2f} GB "
                   f"(children so far {r['children_peak_gb']:.2f} GB), "
@@ -86,6 +107,9 @@ def main() -> None:
         same = len({_sha(p) for p in files}) == 1
         print(f"parquet bytes identical across block sizes {blocks} "
               f"(workers {args.workers} vs 1): {same}")
+    c = time_curve()
+    print(f"frequency curve at study defaults: {c['curve_s']:.2f} s "
+          f"({c['caps']} caps on one simulation of {c['customers']:,} customers)")
 
 
 if __name__ == "__main__":
