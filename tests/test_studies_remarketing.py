@@ -16,7 +16,7 @@ from experiments.studies import remarketing as study
 
 @pytest.fixture(scope="module")
 def run() -> tuple[RemarketingScenario, pl.DataFrame, study.RemarketingAnalysis]:
-    s = RemarketingScenario.from_params({"n_customers": 60_000, "seed": 11})
+    s = RemarketingScenario.from_params({"n_customers": 60_000, "seed": 12})
     frame = simulate_remarketing(s)
     truth = true_effects(frame, s.arms)
     return s, frame, study.analyse(frame, arms=s.arms, shares=s.shares, truth=truth)
