@@ -57,6 +57,7 @@ def test_columns_and_dtypes(frame, scenario):
         assert schema[f"cate_margin__{arm}"] == pl.Float32
     assert "cate_converted__holdout" not in schema
     assert schema["price_sensitivity"] == pl.Float32 and schema["p_converted__holdout"] == pl.Float32
+    assert schema["cart_value"] == pl.Float32
     assert schema["uplift_group"] == pl.Enum(["persuadable", "sure_thing", "lost_cause", "do_not_disturb"])
     assert set(frame["audience"].unique().to_list()) == {"cart_abandoners"}
     # a triggered flow: recent visitors enter on the day of the visit

@@ -26,6 +26,7 @@ def frame(scenario: RemarketingScenario) -> pl.DataFrame:
         orders_band=pl.col("pre_orders").clip(0, 4),
         price_band=(pl.col("price_sensitivity") > pl.col("price_sensitivity").median()),
         value_band=(pl.col("pre_revenue") / pl.col("pre_orders").cast(pl.Float64).clip(1, None) > 90.0),
+        cart_band=(pl.col("cart_value") > 90.0),
     )
 
 
@@ -40,7 +41,8 @@ def _by(frame: pl.DataFrame, column: str, arm: str = "dynamic") -> pl.DataFrame:
 
 @pytest.mark.parametrize(
     "column",
-    ["device", "age_band", "funnel_stage", "recency_band", "orders_band", "price_band", "value_band"],
+    ["device", "age_band", "funnel_stage", "recency_band", "orders_band", "price_band", "value_band",
+     "cart_band"],
 )
 def test_each_feature_moves_baseline_and_effect(frame: pl.DataFrame, column: str) -> None:
     groups = _by(frame, column)
@@ -59,6 +61,13 @@ def test_price_sensitivity_drives_the_incentive(frame: pl.DataFrame) -> None:
     assert high > 1.5 * low
     base_low, base_high = groups["baseline"].to_list()
     assert base_high < base_low  # price-sensitive customers buy less unprompted
+
+
+def test_cart_value_tracks_what_the_customer_spends(frame: pl.DataFrame) -> None:
+    buyers = frame.filter(pl.col("converted__holdout") == 1)
+    assert buyers.select(pl.corr("cart_value", "revenue__holdout")).item() > 0.7
+    profit = frame.group_by("cart_band").agg(pl.col("cate_margin__dynamic").mean()).sort("cart_band")
+    assert profit["cate_margin__dynamic"][1] > 2 * profit["cate_margin__dynamic"][0]
 
 
 def test_region_is_inert(frame: pl.DataFrame) -> None:

@@ -81,7 +81,7 @@ _H_MIN, _H_MAX, _H_ORDERS, _H_RECENCY = 0.15, 0.85, 3.0, 45.0
 _H_REF = 0.35  # habit of a typical cart abandoner: baseline and headroom are relative to it
 # Reminder response by device (mobile, desktop): interrupted mobile sessions forget more (assumption).
 _DEVICE_RESPONSE = np.array([1.15, 0.8])
-_VALUE_RESPONSE = 0.15  # reminder * (order value / mean) ** 0.15: considered purchases (assumption)
+_VALUE_RESPONSE = 0.3  # reminder * (order value / mean) ** 0.3: considered purchases (assumption)
 # Reactance by age band: older customers find being followed more intrusive (assumption).
 _AGE_REACTANCE = np.array([0.5, 0.7, 0.9, 1.2, 1.6, 2.2])
 _REACT_HABIT = 2.0  # reactance * (habit / typical) ** 2: habitual buyers resent being chased (assumption)
@@ -90,7 +90,7 @@ _DYNAMIC_BY_STAGE = np.array([0.6, 0.8, 1.4, 1.5, 1.2])
 _LAPSED = LIST_AUDIENCES.index("lapsed_visitors")
 _FAMILIARITY_SCALE = 3.0  # exposures; 1 - exp(-E / 3) (assumption)
 _REFERENCE_EXPOSURES = 8
-_SCALE = 0.85  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
+_SCALE = 0.88  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
 _VISIT_SCALE = 0.75  # the same for ``visit_lift``
 _ORDER_NOISE_SD = 0.35  # log-sd of one order around the customer's mean (assumption)
 

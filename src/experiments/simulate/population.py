@@ -5,6 +5,7 @@ purchase, and a customer-level mean order value (log-normal, heavy-tailed: Lewis
 per-person sales coefficient of variation near 10) drives both pre-period and outcome revenue, so
 ``pre_revenue`` is a useful CUPED covariate. Segment mixes, demographics and rates are assumptions.
 
+The value of the last session's cart is observed (a noisy view of the customer's mean order value).
 Price sensitivity is a customer feature the retailer observes (a score with mean about 1, as a CRM
 estimates it from past coupon use and price-filter clicks; assumption), stored as float32 so the
 simulator reads the same number the table shows.
@@ -62,6 +63,7 @@ class Population:
     price_sensitivity: np.ndarray  # float32, mean about 1 (an observed feature)
     activity: np.ndarray  # float64, mean 1: how much the customer browses (ad delivery)
     order_value: np.ndarray  # float64, the customer's mean order value in dollars
+    cart_value: np.ndarray  # float32, dollars in the cart (or product) of the last session: observed
     recency_days: np.ndarray  # int16, days since the last purchase (365 if none in the year)
     pre_orders: np.ndarray  # int16, orders in the 365 days before
     pre_revenue: np.ndarray  # float64, revenue in the 365 days before
@@ -97,6 +99,9 @@ def draw_population(
     gap = 1 + np.floor(rng.exponential(1.0, n) * mean_gap)
     gap = np.where(segment == SEGMENTS.index("lapsed"), 180 + np.floor(rng.random(n) * 186), gap)
     recency = np.where(pre_orders > 0, np.minimum(gap, 365), 365).astype(np.int16)
+    # What the last session's cart (or viewed product) was worth: the retailer sees it, and it tracks
+    # what the customer would spend (log-sd 0.25 around the customer's mean; assumption).
+    cart_value = np.round(order_value * np.exp(0.25 * rng.standard_normal(n) - 0.03125), 2)
     return Population(
         segment=segment,
         age_band=age_band,
@@ -110,6 +115,7 @@ def draw_population(
         price_sensitivity=price_sensitivity,
         activity=activity,
         order_value=order_value,
+        cart_value=cart_value.astype(np.float32),
         recency_days=recency,
         pre_orders=pre_orders,
         pre_revenue=pre_revenue,

@@ -171,6 +171,7 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
     columns["pre_revenue"] = pop.pre_revenue
     columns["days_since_visit"] = funnel.days_since_visit
     columns["price_sensitivity"] = pop.price_sensitivity
+    columns["cart_value"] = pop.cart_value
     for name in OUTCOMES:
         columns[name] = _pick(assigned, [getattr(potential[a], name) for a in arms])
     for a in arms:

@@ -38,7 +38,7 @@ __all__ = [
 FEATURES: tuple[str, ...] = (
     "segment", "audience", "funnel_stage", "age_band", "region", "device", "email_opt_in",
     "sms_opt_in", "social_account", "cookie_matched", "reachable", "recency_days", "pre_orders",
-    "pre_revenue", "days_since_visit", "price_sensitivity",
+    "pre_revenue", "days_since_visit", "price_sensitivity", "cart_value",
 )
 
 Policy = np.ndarray | pl.Series | Sequence[bool]
