@@ -262,15 +262,16 @@ def baseline_rates(pop: Population, funnel: Funnel, scenario: RemarketingScenari
     interest = (
         _BASE_INTEREST[aud] * _STAGE_INTENT[funnel.stage] * _DEVICE_INTENT[pop.device]
         * _AGE_INTENT[pop.age_band] * np.exp(-_PRICE_INTENT * (pop.price_sensitivity - 1.0))
-        * value**_VALUE_INTENT * np.sqrt(pop.propensity) * intent
+        * np.exp(_VALUE_INTENT * np.log(value)) * np.sqrt(pop.propensity) * intent
     )
     if scenario.peak_season:
         interest = interest * scenario.peak_conversion_multiplier
     p14 = interest * (h / _H_REF)
     q14 = _BASE_RETURN[aud] * np.sqrt(h / _H_REF * pop.propensity) * intent
     window = scenario.days / 14.0
-    p = 1 - (1 - np.minimum(p14, 0.9)) ** window
-    q = 1 - (1 - np.minimum(q14, 0.9)) ** window
+    p, q = np.minimum(p14, 0.9), np.minimum(q14, 0.9)
+    if window != 1.0:
+        p, q = 1 - (1 - p) ** window, 1 - (1 - q) ** window
     return Baseline(converted=p, returned=q, habit=h)
 
 
@@ -293,13 +294,15 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
         familiarity = (1 - np.exp(-e / _FAMILIARITY_SCALE)) / (
             1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
         value = pop.order_value / scenario.mean_order_value
-        reminder = familiarity * delivery.timing * _DEVICE_RESPONSE[pop.device] * value**_VALUE_RESPONSE
+        reminder = (familiarity * delivery.timing * _DEVICE_RESPONSE[pop.device]
+                    * np.exp(_VALUE_RESPONSE * np.log(value)))
         headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
         excess = np.maximum(e - scenario.annoyance_threshold, 0.0)
         react = scenario.reactance * _AGE_REACTANCE[pop.age_band] * (h / _H_REF) ** _REACT_HABIT * e
         put_off = react + scenario.annoyance_penalty * excess
         m = delivery.messages.astype(np.float64)
-        keep = (1 - scenario.unsubscribe_rate) ** m * (1 - scenario.unsubscribe_per_excess) ** excess
+        keep = np.exp(m * np.log1p(-min(scenario.unsubscribe_rate, 1 - 1e-12))
+                      + excess * np.log1p(-min(scenario.unsubscribe_per_excess, 1 - 1e-12)))
         shared = {
             "reminder": reminder, "headroom": headroom, "put_off": put_off,
             "visit_headroom": np.sqrt(headroom),
