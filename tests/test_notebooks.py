@@ -83,6 +83,14 @@ def test_notebook_is_committed_clean(path: Path) -> None:
     assert "$$" not in markdown and "\\(" not in markdown  # no LaTeX: MathJax is not available offline
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_headline_check_cell_holds_its_expected_output(path: Path) -> None:
+    """nbval compares these outputs: a check cell without a stored output would check nothing."""
+    checks = [c for c in _code(path) if c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    assert len(checks) == 1 and checks[0].execution_count is not None
+    assert "".join(o.get("text", "") for o in checks[0].outputs).strip()
+
+
 @pytest.mark.parametrize(
     ("name", "params", "bad"),
     [("calibration", {"replications": 5}, "replications"),
