@@ -19,7 +19,7 @@ from experiments.errors import ExperimentsError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("run", "studies", "simulate", "analyze", "power", "clv")
+COMMANDS: tuple[str, ...] = ("run", "studies", "simulate", "analyze", "power", "clv", "attribute")
 
 
 class _Parser(argparse.ArgumentParser):
