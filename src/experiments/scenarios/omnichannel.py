@@ -19,8 +19,9 @@ Published figures behind the defaults (each parameter also names its source):
 - MineThatData's Hillstrom e-mail test (2008): one e-mail raised two-week conversion among recent buyers
   from 0.57% to 0.88-1.25%; e-mail is a cheap channel with a real effect here too (an assumption sets
   its size lower, about +10% among recipients, for weekly sends).
-- Unit costs (vendor price lists, weak): display CPM about $2 (DataBeat 2024), Meta CPM $8.6-12.2
-  (Right Side Up / Varos), Twilio US SMS $0.011-0.014, e-mail about $0.0001 per send plus tooling.
+- Unit costs (vendor price lists, weak): Meta CPM $8.6-12.2 (Right Side Up / Varos), Twilio US SMS
+  $0.011-0.014, e-mail about $0.0001 per send plus tooling; retargeting is priced above the average
+  programmatic display CPM of $1.7-1.8 (DataBeat 2024) at an assumed $8.
 
 Every other default (search cost per click, affiliate commission, store share, devices and identity,
 intent spread, sessions, audiences, frequencies, captures) is an assumption and says so.
@@ -225,12 +226,13 @@ PARAMETERS: tuple[P.Param, ...] = (
                 "days for a touch's lift to halve",
                 lambda n, v: as_float(n, v, low=0.0, high=365.0, low_open=True), "> 0 and <= 365",
                 source="Sahni, Narayanan & Kalyanam 2019 (front-loaded reminders); values assumptions"),
-    per_channel("unit_cost", _pairs(display=0.002, social=0.01, search_nonbrand=0.8, search_brand=0.4,
+    per_channel("unit_cost", _pairs(display=0.008, social=0.01, search_nonbrand=0.5, search_brand=0.4,
                                     email=0.001, sms=0.012, affiliate=0.0, direct=0.0),
                 "dollars per scheduled touch (per captured session for session channels)",
                 lambda n, v: as_float(n, v, low=0.0, high=1e6), _NUMBER,
-                source="display CPM $2 (DataBeat 2024), Meta CPM ~$10 (Right Side Up / Varos), Twilio SMS "
-                "$0.012; search costs per click and e-mail tooling are assumptions"),
+                source="Meta CPM ~$10 (Right Side Up / Varos), Twilio SMS $0.012; assumptions: retargeting "
+                "CPM $8 (above the $1.7-1.8 average programmatic CPM of DataBeat 2024), search costs per "
+                "click, e-mail tooling"),
     per_channel("experiment_design", _pairs(display="user", social="user", search_nonbrand="geo",
                                             search_brand="geo", email="user", sms="user", affiliate="geo",
                                             direct="none"),

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -65,6 +66,7 @@ __all__ = [
     "geo_holdout_table",
     "observed_log",
     "play",
+    "switched_off",
     "user_holdout_table",
 ]
 
@@ -82,6 +84,41 @@ _K = len(CHANNELS)
 #: The channel that means "no referrer": logged on a session only when no other channel caught it.
 _DIRECT = CHANNELS.index("direct")
 _LN2 = math.log(2.0)
+
+
+#: Mark buckets per lane in the sorted candidate index (lanes x buckets fit 16 bits: a radix sort).
+_BUCKETS = 4096
+
+
+@dataclass(frozen=True)
+class _LaneIndex:
+    """Candidates sorted by lane and mark bucket, so a plan's kept touches are whole runs plus one
+    partly kept bucket per lane (no per-plan sort, no pass over every candidate)."""
+
+    order: np.ndarray
+    starts: np.ndarray
+    marks: np.ndarray
+
+    @classmethod
+    def build(cls, lane: np.ndarray, mark: np.ndarray, subset: np.ndarray | None = None) -> _LaneIndex:
+        if subset is not None:
+            lane, mark = lane[subset], mark[subset]
+        bucket = (mark.astype(np.float64) * _BUCKETS).astype(np.uint16)  # exact: a power-of-two scaling
+        key = lane.astype(np.uint16) * np.uint16(_BUCKETS) + bucket
+        order = np.argsort(key, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=2 * _K * _BUCKETS))])
+        marks = mark[order]
+        return cls(order=subset[order] if subset is not None else order, starts=starts, marks=marks)
+
+    def kept(self, lane: int, threshold: np.float32) -> tuple[slice, np.ndarray]:
+        """The positions kept in ``lane`` (mark below ``threshold``): whole buckets, then the rest."""
+        base = lane * _BUCKETS
+        full = min(int(float(threshold) * _BUCKETS), _BUCKETS)
+        a, b = int(self.starts[base]), int(self.starts[base + full])
+        if full >= _BUCKETS:
+            return slice(a, b), np.zeros(0, dtype=np.int64)
+        c = int(self.starts[base + full + 1])
+        return slice(a, b), b + np.flatnonzero(self.marks[b:c] < threshold)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,7 +155,7 @@ class JourneyWorld:
     session_customer: np.ndarray
     session_time: np.ndarray
     session_extra: np.ndarray
-    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_customers(self) -> int:
@@ -137,63 +174,53 @@ class JourneyWorld:
             self._cache["channel"] = (self.touch_lane % _K).astype(np.int8)
         return self._cache["channel"]
 
-    def _lanes(self) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate order sorted by lane then mark, and the lane bounds in it."""
-        if "order" not in self._cache:
-            order = np.argsort(self.touch_lane, kind="stable")
-            bounds = np.searchsorted(self.touch_lane[order], np.arange(2 * _K + 1))
-            for lane in range(2 * _K):
-                part = order[bounds[lane]:bounds[lane + 1]]
-                order[bounds[lane]:bounds[lane + 1]] = part[np.argsort(self.touch_mark[part], kind="stable")]
-            self._cache["order"] = order
-            self._cache["bounds"] = bounds
-            self._cache["sorted_mark"] = self.touch_mark[order]
-        return self._cache["order"], self._cache["bounds"]
+    def _index(self) -> _LaneIndex:
+        """Candidates sorted by lane and mark bucket (built once), with their customer and effect."""
+        if "index" not in self._cache:
+            index = _LaneIndex.build(self.touch_lane, self.touch_mark)
+            self._cache["index"] = index
+            self._cache["sorted_customer"] = self.touch_customer[index.order]
+            self._cache["sorted_effect"] = self.touch_effect[index.order]
+        return self._cache["index"]
 
-    def _effective(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Index, customer and effect of the candidates with an effect, sorted by lane then mark, and
-        the lane bounds, so the touches a plan keeps are a prefix of each lane's run."""
-        if "eff_index" not in self._cache:
-            order, _ = self._lanes()
-            index = order[self.touch_effect[order] > 0]
-            self._cache["eff_index"] = index
-            self._cache["eff_customer"] = self.touch_customer[index]
-            self._cache["eff_effect"] = self.touch_effect[index]
-            self._cache["eff_mark"] = self.touch_mark[index]
-            self._cache["eff_bounds"] = np.searchsorted(self.touch_lane[index], np.arange(2 * _K + 1))
-        c = self._cache
-        return c["eff_index"], c["eff_customer"], c["eff_effect"]
+    def effect_lanes(self) -> list[int]:
+        """Lanes whose touches change the hazard: scheduled touches of channels with a lift, and the
+        captures of session channels with a lift (``direct`` excluded: it is logged only on sessions no
+        other channel caught)."""
+        s = self.scenario
+        lanes = [k for k, c in enumerate(CHANNELS) if s.lift[c] > 0 and s.targeting[c] != "session"]
+        lanes += [_K + k for k, c in enumerate(CHANNELS)
+                  if s.lift[c] > 0 and s.targeting[c] == "session" and k != _DIRECT]
+        return lanes
 
-    def _kept(self, thresholds: np.ndarray, *, effective: bool) -> list[slice]:
-        """Per lane, the slice of the sorted (effective) candidates that a plan keeps."""
-        if effective:
-            self._effective()
-            marks, bounds = self._cache["eff_mark"], self._cache["eff_bounds"]
-        else:
-            _, bounds = self._lanes()
-            marks = self._cache["sorted_mark"]
-        out = []
+    def _kept_lane(self, thresholds: np.ndarray, lane: int) -> np.ndarray:
+        """Indices of the candidates of one lane that a plan keeps."""
+        index = self._index()
+        prefix, partial = index.kept(lane, thresholds[lane])
+        return np.concatenate([index.order[prefix], index.order[partial]])
+
+    def lane_counts(self, thresholds: np.ndarray) -> np.ndarray:
+        """Candidates each lane keeps under ``thresholds``."""
+        index = self._index()
+        out = np.zeros(2 * _K, dtype=np.int64)
         for lane in range(2 * _K):
-            a, b = int(bounds[lane]), int(bounds[lane + 1])
-            out.append(slice(a, a + int(np.searchsorted(marks[a:b], thresholds[lane]))))
+            prefix, partial = index.kept(lane, thresholds[lane])
+            out[lane] = prefix.stop - prefix.start + partial.size
         return out
 
     def kept_captures(self, thresholds: np.ndarray) -> np.ndarray:
         """Indices of the captured sessions a plan keeps; ``direct`` only where no other channel caught
         the session."""
-        order, _ = self._lanes()
-        parts = self._kept(thresholds, effective=False)
-        other = np.concatenate([order[parts[_K + k]] for k in range(_K) if k != _DIRECT])
-        direct = order[parts[_K + _DIRECT]]
+        other = np.concatenate([self._kept_lane(thresholds, _K + k) for k in range(_K) if k != _DIRECT])
+        direct = self._kept_lane(thresholds, _K + _DIRECT)
         taken = np.zeros(self.session_customer.size, dtype=bool)
         taken[self.touch_session[other]] = True
         return np.concatenate([other, direct[~taken[self.touch_session[direct]]]])
 
     def kept_touches(self, thresholds: np.ndarray) -> np.ndarray:
         """Indices of the candidate touches (scheduled and captured) a plan keeps, in no set order."""
-        order, _ = self._lanes()
-        parts = self._kept(thresholds, effective=False)
-        return np.concatenate([*(order[parts[k]] for k in range(_K)), self.kept_captures(thresholds)])
+        return np.concatenate([*(self._kept_lane(thresholds, k) for k in range(_K)),
+                               self.kept_captures(thresholds)])
 
     def multipliers(self, changes: Mapping[str, float] | None = None) -> np.ndarray:
         """Budget multiplier per channel: 1 unless ``changes`` names it (0 switches it off).
@@ -215,11 +242,14 @@ class JourneyWorld:
         return m
 
     def thresholds(self, multipliers: np.ndarray) -> np.ndarray:
-        """Mark threshold of each lane (scheduled lanes, then capture lanes) under ``multipliers``."""
+        """Mark threshold of each lane (scheduled lanes, then capture lanes) under ``multipliers``.
+
+        Marks and thresholds are float32, so a touch is kept by the same comparison everywhere.
+        """
         s = self.scenario
         scheduled = np.asarray(multipliers, dtype=float) / s.max_budget_multiplier
         capture = np.minimum(1.0, np.array([s.capture[c] for c in CHANNELS]) * multipliers)
-        return np.concatenate([scheduled, capture])
+        return np.concatenate([scheduled, capture]).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -465,28 +495,31 @@ def _purchase_clicks(world: JourneyWorld, buyers: np.ndarray, thr: np.ndarray) -
     return clicks
 
 
+def _direct_effect(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
+    """Kept ``direct`` captures with an effect (only when direct is given a lift)."""
+    if world.scenario.lift["direct"] <= 0 or world.scenario.targeting["direct"] != "session":
+        return np.zeros(0, dtype=np.int64)
+    captures = world.kept_captures(thr)
+    direct = captures[world.touch_channel[captures] == _DIRECT]
+    return direct[world.touch_effect[direct] > 0]
+
+
 def _effective_kept(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
-    """Indices of the kept candidates that carry an effect (direct only where it is logged)."""
-    index = world._effective()[0]
-    parts = world._kept(thr, effective=True)
-    kept = [index[part] for lane, part in enumerate(parts) if lane != _K + _DIRECT]
-    if world.scenario.lift["direct"] > 0:
-        captures = world.kept_captures(thr)
-        direct = captures[world.touch_channel[captures] == _DIRECT]
-        kept.append(direct[world.touch_effect[direct] > 0])
-    return np.concatenate(kept)
+    """Indices of the kept candidates that carry an effect."""
+    kept = [world._kept_lane(thr, lane) for lane in world.effect_lanes()]
+    return np.concatenate([*kept, _direct_effect(world, thr)])
 
 
 def _touch_extra(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
     """Each customer's cumulative extra hazard over the window from the touches a plan keeps."""
-    _, cust, effect = world._effective()
+    index = world._index()
+    cust, effect = world._cache["sorted_customer"], world._cache["sorted_effect"]
     extra = np.zeros(world.n_customers)
-    for lane, part in enumerate(world._kept(thr, effective=True)):
-        if part.stop > part.start and lane != _K + _DIRECT:
+    for lane in world.effect_lanes():
+        for part in index.kept(lane, thr[lane]):
             extra += np.bincount(cust[part], weights=effect[part], minlength=world.n_customers)
-    if world.scenario.lift["direct"] > 0:
-        captures = world.kept_captures(thr)
-        direct = captures[world.touch_channel[captures] == _DIRECT]
+    direct = _direct_effect(world, thr)
+    if direct.size:
         extra += np.bincount(world.touch_customer[direct], weights=world.touch_effect[direct],
                              minlength=world.n_customers)
     return extra
@@ -516,7 +549,7 @@ def play(world: JourneyWorld, changes: Mapping[str, float] | np.ndarray | None =
     online = purchased & ~world.store
     buyers = np.flatnonzero(online)
     clicks = _purchase_clicks(world, buyers, thr)
-    scheduled = np.array([p.stop - p.start for p in world._kept(thr, effective=False)[:_K]])
+    scheduled = world.lane_counts(thr)[:_K]
     captures = world.kept_captures(thr)
     captured = np.bincount(world.touch_channel[captures], minlength=_K) + clicks.sum(axis=0)
     session_only = np.array([s.targeting[c] == "session" for c in CHANNELS])
@@ -592,10 +625,14 @@ def observed_log(
     out = outcome if outcome is not None else play(world, changes)
     thr = world.thresholds(out.multipliers)
     buyers = np.flatnonzero(out.online)
-    when = np.full(world.n_customers, np.inf)
-    when[buyers] = _purchase_times(world, out, buyers)
+    key = "when:" + out.multipliers.tobytes().hex()
+    if key not in world._cache:  # purchase times of a plan, shared by its plain and stitched logs
+        when = np.full(world.n_customers, np.inf)
+        when[buyers] = _purchase_times(world, out, buyers)
+        world._cache[key] = when
+    when = world._cache[key]
     idx = world.kept_touches(thr)
-    idx = np.sort(idx[world.touch_time[idx] < when[world.touch_customer[idx]]])
+    idx = idx[world.touch_time[idx] < when[world.touch_customer[idx]]]
     # purchase-session clicks, just before the purchase, in channel order
     rows, cols = np.nonzero(_purchase_clicks(world, buyers, thr))
     p_cust = buyers[rows]
@@ -609,8 +646,13 @@ def observed_log(
         world.split & (world.purchase_device != world.primary_device)).astype(np.int64)
     converted = out.online[cust] & (slot == purchase_slot[cust])
     kind = np.where(out.online, 1, np.where(out.purchased, 2, 0)).astype(np.uint32)
-    frame = pl.DataFrame({
-        "journey_id": 2 * cust + slot,
+    journey = 2 * cust + slot
+    # journey then time in one float key (times lie in [0, days); exact ties do not occur)
+    order = np.argsort(journey * (world.scenario.days + 1.0) + time, kind="stable")
+    cust, journey, time, chan, device = cust[order], journey[order], time[order], chan[order], device[order]
+    converted = converted[order]
+    return pl.DataFrame({
+        "journey_id": journey,
         "time": time,
         "channel": pl.Series(chan.astype(np.uint32)).cat.to(pl.Enum(CHANNELS)),
         "device": pl.Series(device.astype(np.uint32)).cat.to(pl.Enum(DEVICES)),
@@ -619,11 +661,18 @@ def observed_log(
         "customer_id": cust,
         "purchase": pl.Series(kind[cust]).cat.to(pl.Enum(PURCHASES)),
     })
-    return frame.sort(["journey_id", "time"])
 
 
-def channel_truth(world: JourneyWorld, base: Outcome | None = None) -> pl.DataFrame:
+def switched_off(world: JourneyWorld) -> dict[str, Outcome]:
+    """The world re-run once per channel with that channel switched off."""
+    return {c: play(world, {c: 0.0}) for c in CHANNELS}
+
+
+def channel_truth(world: JourneyWorld, base: Outcome | None = None,
+                  off: Mapping[str, Outcome] | None = None) -> pl.DataFrame:
     """True incremental purchases, revenue and profit of every channel: the world re-run without it.
+
+    ``base`` (the plan as drawn) and ``off`` (from :func:`switched_off`) are computed when not given.
 
     Returns
     -------
@@ -636,10 +685,11 @@ def channel_truth(world: JourneyWorld, base: Outcome | None = None) -> pl.DataFr
     """
     full = base if base is not None else play(world)
     rows = []
+    off = off if off is not None else switched_off(world)
     for k, c in enumerate(CHANNELS):
-        off = play(world, {c: 0.0})
-        inc = full.conversions - off.conversions
-        inc_online = full.online_conversions - off.online_conversions
+        without = off[c]
+        inc = full.conversions - without.conversions
+        inc_online = full.online_conversions - without.online_conversions
         rows.append({
             "channel": c,
             "touches": int(full.touches[k]),
@@ -647,8 +697,8 @@ def channel_truth(world: JourneyWorld, base: Outcome | None = None) -> pl.DataFr
             "incremental_conversions": float(inc),
             "incremental_online": float(inc_online),
             "incremental_store": float(inc - inc_online),
-            "incremental_revenue": full.revenue - off.revenue,
-            "incremental_profit": full.profit - off.profit,
+            "incremental_revenue": full.revenue - without.revenue,
+            "incremental_profit": full.profit - without.profit,
         })
     frame = pl.DataFrame(rows)
     total = float(frame["incremental_conversions"].clip(lower_bound=0).sum())

@@ -22,7 +22,7 @@ import numpy as np
 from experiments.errors import DataError, ParameterError
 from experiments.models.attribution.paths import Journeys
 
-__all__ = ["DEFAULT_HALF_LIFE", "HEURISTICS", "heuristic_credit", "touch_weights"]
+__all__ = ["DEFAULT_HALF_LIFE", "HEURISTICS", "credit_from_weights", "heuristic_credit", "touch_weights"]
 
 #: Rule-based models, in report order.
 HEURISTICS: tuple[str, ...] = (
@@ -99,9 +99,13 @@ def heuristic_credit(
     numpy.ndarray
         One number per channel of ``journeys.channels``; they sum to the conversions (the value).
     """
-    weights = touch_weights(journeys, model, half_life=half_life, direct=direct)
-    per_path = journeys.value if value else journeys.conversions
-    if per_path is None:
+    return credit_from_weights(journeys, touch_weights(journeys, model, half_life=half_life, direct=direct),
+                               value=value)
+
+
+def credit_from_weights(journeys: Journeys, weights: np.ndarray, *, value: bool = False) -> np.ndarray:
+    """Per channel, the sum over touches of ``weight * conversions`` (or ``* value``) of their path."""
+    per_touch = journeys.touch_value if value else journeys.touch_conversions
+    if per_touch is None:
         raise DataError("no conversion value was given")
-    return np.bincount(journeys.codes, weights=weights * per_path[journeys.path_of_touch],
-                       minlength=len(journeys.channels))
+    return np.bincount(journeys.codes, weights=weights * per_touch, minlength=len(journeys.channels))

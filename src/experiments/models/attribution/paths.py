@@ -84,6 +84,16 @@ class Journeys:
         return np.repeat(np.arange(self.n_paths, dtype=np.int64), self.lengths)
 
     @cached_property
+    def touch_conversions(self) -> np.ndarray:
+        """The conversions of every touch's path."""
+        return self.conversions[self.path_of_touch]
+
+    @cached_property
+    def touch_value(self) -> np.ndarray | None:
+        """The conversion value of every touch's path (None without a value)."""
+        return None if self.value is None else self.value[self.path_of_touch]
+
+    @cached_property
     def position(self) -> np.ndarray:
         """Position of every touch in its path (0 = first)."""
         return np.arange(self.n_touches, dtype=np.int64) - self.offsets[:-1][self.path_of_touch]
@@ -102,21 +112,33 @@ def _check_columns(lf: pl.LazyFrame, names: dict[str, str | None]) -> dict[str, 
     return dict(schema)
 
 
-def _channel_names(series: pl.Series, what: str) -> tuple[pl.Series, tuple[str, ...]]:
-    """Stripped channel names and their sorted vocabulary; refuses missing or empty names."""
-    names = series.cast(pl.String).str.strip_chars()
-    missing = names.null_count()
+def _channel_codes(series: pl.Series, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Channel code of every touch and the sorted vocabulary of stripped names.
+
+    Refuses missing or empty names. Enum columns are coded through their categories, without turning
+    every touch into text.
+    """
+    missing = series.null_count()
     if missing:
         raise DataError(f"{what}: {missing:,} touches have no channel name")
-    empty = int((names.str.len_bytes() == 0).sum())
+    if isinstance(series.dtype, pl.Enum):
+        physical = series.to_physical().to_numpy().astype(np.int64)
+        categories = [str(c).strip() for c in series.dtype.categories.to_list()]
+        counts = np.bincount(physical, minlength=len(categories))
+        used = np.flatnonzero(counts)
+        empty = int(sum(counts[i] for i in used if not categories[i]))
+        if empty:
+            raise DataError(f"{what}: {empty:,} touches have an empty channel name")
+        channels = tuple(sorted({categories[i] for i in used}))
+        remap = np.zeros(len(categories), dtype=np.int32)
+        remap[used] = [channels.index(categories[i]) for i in used]
+        return remap[physical], channels
+    text = series.cast(pl.String).str.strip_chars()
+    empty = int((text.str.len_bytes() == 0).sum())
     if empty:
         raise DataError(f"{what}: {empty:,} touches have an empty channel name")
-    channels = tuple(sorted(names.unique().to_list()))
-    return names, channels
-
-
-def _codes(names: pl.Series, channels: tuple[str, ...]) -> np.ndarray:
-    return names.cast(pl.Enum(channels)).to_physical().to_numpy().astype(np.int32)
+    channels = tuple(sorted(text.unique().to_list()))
+    return text.cast(pl.Enum(channels)).to_physical().to_numpy().astype(np.int32), channels
 
 
 def _numeric(frame: pl.DataFrame, column: str, option: str, *, nonnegative: bool) -> np.ndarray:
@@ -196,7 +218,7 @@ def journeys_from_touches(
         starts = frame["journey"] != frame["journey"].shift(1)
     first = np.flatnonzero(starts.fill_null(True).to_numpy())
     offsets = np.append(first, frame.height).astype(np.int64)
-    names, channels = _channel_names(frame["channel"], f"--channel column {channel!r}")
+    codes, channels = _channel_codes(frame["channel"], f"--channel column {channel!r}")
     flags = _numeric(frame, "converted", "--converted", nonnegative=True)
     if not np.isin(flags, (0.0, 1.0)).all():
         bad = flags[~np.isin(flags, (0.0, 1.0))][0]
@@ -215,7 +237,7 @@ def journeys_from_touches(
             raise DataError(f"--value column {value!r} is not constant within journey {j!r}")
         path_value = path_value * per_path
     return Journeys(
-        channels=channels, codes=_codes(names, channels), offsets=offsets, conversions=per_path,
+        channels=channels, codes=codes, offsets=offsets, conversions=per_path,
         nulls=1.0 - per_path, value=path_value, times=frame["time"].to_numpy(),
     )
 
@@ -270,9 +292,9 @@ def journeys_from_paths(
     if empty.any():
         row = int(np.searchsorted(np.cumsum(lengths), int(empty.arg_max() or 0), side="right"))
         raise DataError(f"--path column {path!r}: row {row + 1} ({text[row]!r}) has an empty channel name")
-    names, channels = _channel_names(names, f"--path column {path!r}")
+    codes, channels = _channel_codes(names, f"--path column {path!r}")
     return Journeys(
-        channels=channels, codes=_codes(names, channels),
+        channels=channels, codes=codes,
         offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), conversions=conv, nulls=null,
         value=path_value,
     )

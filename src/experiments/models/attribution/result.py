@@ -11,7 +11,12 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.attribution.heuristics import DEFAULT_HALF_LIFE, HEURISTICS, heuristic_credit
+from experiments.models.attribution.heuristics import (
+    DEFAULT_HALF_LIFE,
+    HEURISTICS,
+    credit_from_weights,
+    touch_weights,
+)
 from experiments.models.attribution.markov import markov_attribution
 from experiments.models.attribution.paths import Journeys
 from experiments.models.attribution.shapley import TooManyChannelsError, shapley_attribution
@@ -136,9 +141,10 @@ def attribute(
     skipped: dict[str, str] = {}
     for m in wanted:
         if m in HEURISTICS:
-            credits[m] = heuristic_credit(journeys, m, half_life=half_life, direct=direct)
+            weights = touch_weights(journeys, m, half_life=half_life, direct=direct)
+            credits[m] = credit_from_weights(journeys, weights)
             if has_value:
-                values[m] = heuristic_credit(journeys, m, half_life=half_life, direct=direct, value=True)
+                values[m] = credit_from_weights(journeys, weights, value=True)
         elif m == "markov":
             credits[m] = markov.credit
             if has_value and markov.credit_value is not None:

@@ -1,0 +1,468 @@
+"""What the omnichannel study computes: attribution credit held against true incrementality.
+
+The world is drawn once (:mod:`experiments.simulate.journeys`); its touchpoint log goes through every
+attribution model (:mod:`experiments.models.attribution`); every channel is switched off in the same
+world for its true incremental purchases, and tested with a randomised holdout (user-level or geo-level)
+through :mod:`experiments.stats`. Each model's credit then sets a budget plan (more money where its
+credited cost per conversion is lower), and the world is re-run under each plan for its true profit.
+
+:func:`analyse` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the sentences a report
+opens with are drafted, separately, by :func:`draft_verdict`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from experiments.formatting import fmt, money
+from experiments.models.attribution import AttributionResult, attribute, journeys_from_touches
+from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
+from experiments.simulate.journeys import (
+    JourneyWorld,
+    Outcome,
+    budget_response,
+    channel_truth,
+    draw_world,
+    geo_holdout_table,
+    observed_log,
+    play,
+    switched_off,
+    user_holdout_table,
+)
+from experiments.stats import gather, mean_effect, proportion_effect
+from experiments.studies.base import Verdict
+
+__all__ = [
+    "EXPERIMENT_PLAN",
+    "TRUTH_PLAN",
+    "OmnichannelAnalysis",
+    "analyse",
+    "attribute_log",
+    "channel_experiments",
+    "cost_per_conversion",
+    "credit_vs_truth",
+    "cross_device_break",
+    "draft_verdict",
+    "headline_numbers",
+    "model_errors",
+    "plan_profits",
+    "reallocate",
+    "store_blind_spot",
+]
+
+#: Name of the plan that follows the channel experiments' estimates.
+EXPERIMENT_PLAN = "channel experiments"
+#: Name of the plan that follows the true incremental purchases (known only to the simulation).
+TRUTH_PLAN = "true incrementality"
+
+
+def attribute_log(log: pl.DataFrame, *, half_life: float = 7.0, order: int = 1) -> AttributionResult:
+    """Every attribution model on a touchpoint log (``journey_id, time, channel, converted, value``)."""
+    journeys = journeys_from_touches(log, journey="journey_id", time="time", channel="channel",
+                                     converted="converted", value="value")
+    return attribute(journeys, half_life=half_life, order=order)
+
+
+def _share(values: Mapping[str, float]) -> dict[str, float]:
+    total = sum(max(v, 0.0) for v in values.values())
+    return {c: (max(v, 0.0) / total if total > 0 else 0.0) for c, v in values.items()}
+
+
+def credit_vs_truth(result: AttributionResult, truth: pl.DataFrame,
+                    experiments: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each model's credit share per channel beside the true incremental share (and the experiments').
+
+    Returns
+    -------
+    polars.DataFrame
+        ``model, channel, credit, credit_share, true_incremental, true_share, gap`` (credit share minus
+        true share), plus ``experiment_share`` when ``experiments`` is given; channels in world order.
+    """
+    true_inc = dict(zip(truth["channel"], truth["incremental_conversions"], strict=True))
+    true_share = _share(true_inc)
+    exp_share = None
+    if experiments is not None:
+        est = {c: (v if v is not None and math.isfinite(v) else 0.0)
+               for c, v in zip(experiments["channel"], experiments["estimate"], strict=True)}
+        exp_share = _share({c: est.get(c, 0.0) for c in CHANNELS})
+    rows = []
+    for m in result.models:
+        shares = result.shares(m)
+        for c in CHANNELS:
+            row: dict[str, Any] = {"model": m, "channel": c, "credit": result.credits[m].get(c, 0.0),
+                                   "credit_share": shares.get(c, 0.0), "true_incremental": true_inc[c],
+                                   "true_share": true_share[c]}
+            row["gap"] = row["credit_share"] - row["true_share"]
+            if exp_share is not None:
+                row["experiment_share"] = exp_share[c]
+            rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def model_errors(comparison: pl.DataFrame) -> pl.DataFrame:
+    """Error of each model against the truth, smallest first.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``model, mean_abs_error`` (mean over channels of ``|credit share - true share|``),
+        ``max_abs_error``, ``most_overstated`` (channel with the largest positive gap) and its ``gap``.
+    """
+    worst = comparison.sort("gap", descending=True).group_by("model", maintain_order=True).first()
+    return (comparison.group_by("model", maintain_order=True)
+            .agg(mean_abs_error=pl.col("gap").abs().mean(), max_abs_error=pl.col("gap").abs().max())
+            .join(worst.select("model", most_overstated="channel", overstated_by="gap"), on="model")
+            .sort("mean_abs_error"))
+
+
+def channel_experiments(world: JourneyWorld, base: Outcome, off: Mapping[str, Outcome], *,
+                        alpha: float = 0.05) -> pl.DataFrame:
+    """Each channel's randomised holdout (its scenario design), estimated with :mod:`experiments.stats`.
+
+    User-level: a two-proportion difference (purchases per eligible customer, exposed minus held out)
+    times the eligible customers. Geo-level: a Welch difference of purchases per customer across
+    regions times the customers. Both estimate the channel's incremental purchases if it runs for
+    everyone, the quantity ``channel_truth`` gives.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``channel, design, units, estimate, ci_low, ci_high, p_value, truth, covered,
+        revenue_estimate, revenue_ci_low, revenue_ci_high``; nan for channels without a test.
+    """
+    s = world.scenario
+    rows = []
+    for c in CHANNELS:
+        design = s.experiment_design[c]
+        truth = float(base.conversions - off[c].conversions)
+        row: dict[str, Any] = {"channel": c, "design": design, "units": 0, "truth": truth}
+        if design == "user":
+            table = user_holdout_table(world, c, full=base, off=off[c])
+            stats = gather(table, arm="arm", metrics=["purchased", "revenue"])
+            scale = table.height
+            conv = proportion_effect(stats.stats("exposed", "purchased"), stats.stats("holdout", "purchased"),
+                                     alpha=alpha, metric="purchased", arm="exposed", control_label="holdout")
+            rev = mean_effect(stats.stats("exposed", "revenue"), stats.stats("holdout", "revenue"),
+                              alpha=alpha, metric="revenue", arm="exposed", control_label="holdout")
+            row["units"] = table.height
+        elif design == "geo":
+            table = geo_holdout_table(world, c, full=base, off=off[c])
+            stats = gather(table, arm="arm", metrics=["purchases_per_customer", "revenue_per_customer"])
+            scale = world.n_customers
+            conv = mean_effect(stats.stats("exposed", "purchases_per_customer"),
+                               stats.stats("holdout", "purchases_per_customer"), alpha=alpha,
+                               metric="purchases_per_customer", arm="exposed", control_label="holdout")
+            rev = mean_effect(stats.stats("exposed", "revenue_per_customer"),
+                              stats.stats("holdout", "revenue_per_customer"), alpha=alpha,
+                              metric="revenue_per_customer", arm="exposed", control_label="holdout")
+            row["units"] = table.height
+        else:
+            nan = float("nan")
+            rows.append({**row, "estimate": nan, "ci_low": nan, "ci_high": nan, "p_value": nan,
+                         "covered": None, "revenue_estimate": nan, "revenue_ci_low": nan,
+                         "revenue_ci_high": nan})
+            continue
+        row.update(estimate=conv.estimate * scale, ci_low=conv.ci_low * scale, ci_high=conv.ci_high * scale,
+                   p_value=conv.p_value, revenue_estimate=rev.estimate * scale,
+                   revenue_ci_low=rev.ci_low * scale, revenue_ci_high=rev.ci_high * scale)
+        row["covered"] = bool(row["ci_low"] <= truth <= row["ci_high"])
+        rows.append(row)
+    schema = {"channel": pl.String, "design": pl.String, "units": pl.Int64, "truth": pl.Float64,
+              "estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
+              "covered": pl.Boolean, "revenue_estimate": pl.Float64, "revenue_ci_low": pl.Float64,
+              "revenue_ci_high": pl.Float64}
+    return pl.DataFrame(rows, schema=schema).select(list(schema))
+
+
+def cost_per_conversion(truth: pl.DataFrame, result: AttributionResult,
+                        experiments: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Spend per true incremental purchase of every paid channel, beside each model's credited cost.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``channel, spend, true_cost`` (spend per true incremental purchase; nan when it causes none),
+        ``experiment_cost`` (per estimated incremental purchase) and one ``<model>_cost`` column per
+        model (spend per credited conversion); only channels with spend.
+    """
+    est = {} if experiments is None else dict(zip(experiments["channel"], experiments["estimate"],
+                                                  strict=True))
+    rows = []
+    for spend, c, inc in zip(truth["spend"], truth["channel"], truth["incremental_conversions"], strict=True):
+        if spend <= 0:
+            continue
+        row: dict[str, Any] = {"channel": c, "spend": spend,
+                               "true_cost": spend / inc if inc > 0 else float("nan")}
+        e = est.get(c)
+        row["experiment_cost"] = spend / e if e is not None and math.isfinite(e) and e > 0 else float("nan")
+        for m in result.models:
+            credit = result.credits[m].get(c, 0.0)
+            row[f"{m}_cost"] = spend / credit if credit > 0 else float("nan")
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def reallocate(spend: Mapping[str, float], credit: Mapping[str, float], channels: Sequence[str], *,
+               strength: float = 1.0, top: float = 2.0) -> dict[str, float]:
+    """Budget multipliers that move money toward channels with a lower credited cost per conversion.
+
+    Over ``channels`` with spend, the new budget of channel ``c`` is proportional to
+    ``spend_c * (credit_c / spend_c) ** strength`` (``strength = 1``: budgets in proportion to credited
+    conversions; 0: unchanged), the total kept equal to the current total, each multiplier within
+    ``[0, top]``; money a capped channel cannot take goes to the others (water filling), and what no
+    channel can take is not spent. Channels outside ``channels`` keep multiplier 1.
+
+    Returns
+    -------
+    dict
+        ``{channel: multiplier}`` for every channel of ``spend``.
+    """
+    out = {c: 1.0 for c in spend}
+    pool = [c for c in channels if spend.get(c, 0.0) > 0]
+    if not pool:
+        return out
+    budget = sum(spend[c] for c in pool)
+    rate = {c: (max(credit.get(c, 0.0), 0.0) / spend[c]) ** strength if strength > 0 else 1.0 for c in pool}
+    if sum(rate[c] * spend[c] for c in pool) <= 0:
+        return out
+    fixed: dict[str, float] = {}
+    for _ in range(len(pool) + 1):
+        free = [c for c in pool if c not in fixed]
+        left = budget - sum(fixed[c] * spend[c] for c in fixed)
+        weight = sum(rate[c] * spend[c] for c in free)
+        if not free or weight <= 0 or left <= 0:
+            break
+        scale = left / weight
+        over = [c for c in free if rate[c] * scale > top]
+        if not over:
+            for c in free:
+                fixed[c] = rate[c] * scale
+            break
+        for c in over:
+            fixed[c] = top
+    for c in pool:
+        out[c] = float(min(max(fixed.get(c, 0.0), 0.0), top))
+    return out
+
+
+def plan_profits(world: JourneyWorld, base: Outcome,
+                 credits: Mapping[str, Mapping[str, float]]) -> pl.DataFrame:
+    """Re-simulate the world under each plan: budgets set by :func:`reallocate` from each credit.
+
+    Parameters
+    ----------
+    credits
+        ``{plan name: {channel: credited (or estimated, or true) incremental conversions}}``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per plan, the current plan first: ``plan``, one ``m_<channel>`` multiplier per plan
+        channel, ``planned_spend`` (current spend times the multipliers), ``spend``, ``conversions``,
+        ``revenue``, ``profit`` (all re-simulated) and ``profit_change`` against the current plan.
+    """
+    s = world.scenario
+    spend = {c: float(v) for c, v in zip(CHANNELS, base.spend, strict=True)}
+    rows = []
+    plans: dict[str, dict[str, float]] = {"current plan": {c: 1.0 for c in CHANNELS}}
+    for name, credit in credits.items():
+        plans[name] = reallocate(spend, credit, s.plan_channels, strength=s.reallocation_strength,
+                                 top=s.max_budget_multiplier)
+    for name, mult in plans.items():
+        o = base if name == "current plan" else play(world, mult)
+        row: dict[str, Any] = {"plan": name}
+        row.update({f"m_{c}": mult[c] for c in s.plan_channels})
+        row.update(planned_spend=sum(spend[c] * mult[c] for c in CHANNELS), spend=o.total_spend,
+                   conversions=o.conversions, revenue=o.revenue, profit=o.profit,
+                   profit_change=o.profit - base.profit)
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def store_blind_spot(base: Outcome, truth: pl.DataFrame, result: AttributionResult) -> dict[str, Any]:
+    """What an online log cannot see: store purchases, overall and among each channel's true effect.
+
+    Returns
+    -------
+    dict
+        ``purchases``, ``online``, ``store``, ``store_share``; ``incremental``, ``incremental_store``,
+        ``incremental_store_share`` (over the channels' summed true effects); ``credited`` (the
+        conversions the models share out); and ``by_channel``: a frame ``channel, part, conversions``
+        (true incremental purchases online and in store).
+    """
+    store = base.conversions - base.online_conversions
+    inc = float(truth["incremental_conversions"].clip(lower_bound=0).sum())
+    inc_store = float(truth["incremental_store"].clip(lower_bound=0).sum())
+    by_channel = pl.concat([
+        truth.select("channel", pl.lit("online").alias("part"), pl.col("incremental_online")
+                     .alias("conversions")),
+        truth.select("channel", pl.lit("store (not in the log)").alias("part"), pl.col("incremental_store")
+                     .alias("conversions")),
+    ])
+    return {
+        "purchases": base.conversions, "online": base.online_conversions, "store": store,
+        "store_share": store / base.conversions if base.conversions else float("nan"),
+        "incremental": inc, "incremental_store": inc_store,
+        "incremental_store_share": inc_store / inc if inc > 0 else float("nan"),
+        "credited": result.n_conversions, "by_channel": by_channel,
+    }
+
+
+def cross_device_break(log: pl.DataFrame, stitched: pl.DataFrame, result: AttributionResult,
+                       stitched_result: AttributionResult) -> dict[str, Any]:
+    """What unmatched devices do to the log and to the credit.
+
+    Returns
+    -------
+    dict
+        ``journeys`` and ``journeys_stitched``; ``converting_customers_split`` (share of online buyers
+        whose touches lie on two journeys), ``touches_lost_share`` (share of the buyers' touches that sit
+        on a journey that does not show the purchase), ``mean_touches_converting`` and
+        ``mean_touches_converting_stitched``; ``shift`` (frame ``model, channel, credit_share,
+        stitched_share, change``) and ``mean_abs_shift`` per model.
+    """
+    buyers = log.filter(pl.col("purchase") == "online")
+    per = buyers.group_by("customer_id").agg(pl.col("journey_id").n_unique().alias("n"),
+                                             (pl.col("converted") == 0).sum().alias("lost"),
+                                             pl.len().alias("touches"))
+    conv = log.filter(pl.col("converted") == 1)
+    conv_st = stitched.filter(pl.col("converted") == 1)
+    rows = []
+    for m in result.models:
+        a, b = result.shares(m), stitched_result.shares(m)
+        rows.extend({"model": m, "channel": c, "credit_share": a.get(c, 0.0), "stitched_share": b.get(c, 0.0),
+                     "change": a.get(c, 0.0) - b.get(c, 0.0)} for c in CHANNELS)
+    shift = pl.DataFrame(rows)
+    return {
+        "journeys": log["journey_id"].n_unique(),
+        "journeys_stitched": stitched["journey_id"].n_unique(),
+        "converting_customers_split": float((per["n"] > 1).mean()) if per.height else float("nan"),
+        "touches_lost_share": float(per["lost"].sum() / per["touches"].sum()) if per.height else float("nan"),
+        "mean_touches_converting": conv.height / max(conv["journey_id"].n_unique(), 1),
+        "mean_touches_converting_stitched": conv_st.height / max(conv_st["journey_id"].n_unique(), 1),
+        "shift": shift,
+        "mean_abs_shift": dict(shift.group_by("model", maintain_order=True)
+                               .agg(pl.col("change").abs().mean()).iter_rows()),
+    }
+
+
+@dataclass(frozen=True)
+class OmnichannelAnalysis:
+    """Everything the omnichannel study reports, as plain numbers and frames."""
+
+    scenario: OmnichannelScenario
+    attribution: AttributionResult
+    stitched_attribution: AttributionResult
+    truth: pl.DataFrame
+    experiments: pl.DataFrame
+    comparison: pl.DataFrame
+    errors: pl.DataFrame
+    costs: pl.DataFrame
+    budget: pl.DataFrame
+    plans: pl.DataFrame
+    blind_spot: dict[str, Any]
+    cross_device: dict[str, Any]
+    base_profit: float
+    base_spend: float
+    log_rows: int
+
+    def plan(self, name: str) -> dict[str, Any]:
+        """The row of one plan."""
+        rows = self.plans.filter(pl.col("plan") == name)
+        if rows.height == 0:
+            raise KeyError(name)
+        return rows.row(0, named=True)
+
+    def share(self, model: str, channel: str) -> tuple[float, float]:
+        """``(credit share, true share)`` of ``channel`` under ``model``."""
+        row = self.comparison.filter((pl.col("model") == model) & (pl.col("channel") == channel)).row(
+            0, named=True)
+        return row["credit_share"], row["true_share"]
+
+
+def analyse(scenario: OmnichannelScenario, *, world: JourneyWorld | None = None,
+            workers: int = 1) -> OmnichannelAnalysis:
+    """Draw the world, attribute its log, measure the truth and the experiments, re-run every plan.
+
+    Re-runs: one per channel switched off (truth and experiments), two per budget channel (+-change),
+    one per plan (each model, the experiments, the truth).
+    """
+    s = scenario
+    world = world if world is not None else draw_world(s, workers=workers)
+    base = play(world)
+    off = switched_off(world)
+    truth = channel_truth(world, base, off)
+    log = observed_log(world, outcome=base)
+    stitched = observed_log(world, outcome=base, stitched=True)
+    result = attribute_log(log)
+    stitched_result = attribute_log(stitched)
+    experiments = channel_experiments(world, base, off)
+    comparison = credit_vs_truth(result, truth, experiments)
+    credits: dict[str, Mapping[str, float]] = {m: result.credits[m] for m in result.models}
+    credits[EXPERIMENT_PLAN] = {c: max(v, 0.0) if math.isfinite(v) else 0.0
+                                for c, v in zip(experiments["channel"], experiments["estimate"], strict=True)}
+    credits[TRUTH_PLAN] = dict(zip(truth["channel"], truth["incremental_conversions"], strict=True))
+    return OmnichannelAnalysis(
+        scenario=s, attribution=result, stitched_attribution=stitched_result, truth=truth,
+        experiments=experiments, comparison=comparison, errors=model_errors(comparison),
+        costs=cost_per_conversion(truth, result, experiments), budget=budget_response(world, base=base),
+        plans=plan_profits(world, base, credits), blind_spot=store_blind_spot(base, truth, result),
+        cross_device=cross_device_break(log, stitched, result, stitched_result), base_profit=base.profit,
+        base_spend=base.total_spend, log_rows=log.height,
+    )
+
+
+def headline_numbers(a: OmnichannelAnalysis, *, model: str = "last_touch",
+                     channels: Sequence[str] = ("display", "search_brand")) -> dict[str, Any]:
+    """The numbers a verdict quotes: ``model``'s credit and true shares of ``channels``, plan profits,
+    the best and worst model, the store and cross-device figures."""
+    out: dict[str, Any] = {}
+    for c in channels:
+        credit, true = a.share(model, c)
+        out[f"{c}_credit_share"], out[f"{c}_true_share"] = credit, true
+    out["model"] = model
+    out["model_plan_profit_change"] = a.plan(model)["profit_change"]
+    out["experiment_plan_profit_change"] = a.plan(EXPERIMENT_PLAN)["profit_change"]
+    out["truth_plan_profit_change"] = a.plan(TRUTH_PLAN)["profit_change"]
+    out["best_model"] = a.errors["model"][0]
+    out["best_model_error"] = a.errors["mean_abs_error"][0]
+    out["worst_model"] = a.errors["model"][-1]
+    out["worst_model_error"] = a.errors["mean_abs_error"][-1]
+    out["store_share"] = a.blind_spot["store_share"]
+    out["incremental_store_share"] = a.blind_spot["incremental_store_share"]
+    out["converting_customers_split"] = a.cross_device["converting_customers_split"]
+    out["experiments_covered"] = int(a.experiments["covered"].fill_null(False).sum())
+    out["experiments_run"] = int(a.experiments["covered"].is_not_null().sum())
+    return out
+
+
+def draft_verdict(a: OmnichannelAnalysis, *, model: str = "last_touch", channel: str = "display") -> Verdict:
+    """PROSE (a draft for the study module): the verdict sentences, built from :func:`headline_numbers`."""
+    h = headline_numbers(a, model=model, channels=(channel, "search_brand"))
+    name = model.replace("_", " ")
+    loss, gain = h["model_plan_profit_change"], h["experiment_plan_profit_change"]
+    move, verb = ("loses" if loss < 0 else "gains"), ("gains" if gain >= 0 else "loses")
+    credit, true = fmt(h[f"{channel}_credit_share"], "pct", 0), fmt(h[f"{channel}_true_share"], "pct", 0)
+    headline = (f"{name.capitalize()} gives {channel} {credit} of the credit; it caused {true} of the extra "
+                f"sales. Moving budget by {name} {move} {money(abs(loss), 0)} of profit over the "
+                f"{a.scenario.weeks} weeks; the channel experiments' plan {verb} {money(abs(gain), 0)}.")
+    tone = "bad" if loss < 0 <= gain else "neutral"
+    details = (
+        f"Brand search: {fmt(h['search_brand_credit_share'], 'pct', 0)} of {name} credit, "
+        f"{fmt(h['search_brand_true_share'], 'pct', 0)} of the extra sales.",
+        f"Closest model to the truth: {h['best_model'].replace('_', ' ')} (off by "
+        f"{fmt(h['best_model_error'], 'pct', 1)} points per channel on average); furthest: "
+        f"{h['worst_model'].replace('_', ' ')} ({fmt(h['worst_model_error'], 'pct', 1)}).",
+        f"{fmt(h['store_share'], 'pct', 0)} of purchases happen in a store, where no online log sees them; "
+        f"{fmt(h['incremental_store_share'], 'pct', 0)} of the sales the channels cause are among them.",
+        f"{fmt(h['converting_customers_split'], 'pct', 0)} of online buyers have their touches split over "
+        "two journeys by unmatched devices.",
+        f"The channel experiments' intervals hold the true effect for {h['experiments_covered']} of "
+        f"{h['experiments_run']} channels.",
+    )
+    return Verdict(headline, tone, details)  # type: ignore[arg-type]
