@@ -45,6 +45,7 @@ __all__ = [
     "attribute_log",
     "channel_experiments",
     "cost_per_conversion",
+    "costs_long",
     "credit_vs_truth",
     "cross_device_break",
     "draft_verdict",
@@ -205,6 +206,19 @@ def cost_per_conversion(truth: pl.DataFrame, result: AttributionResult,
             row[f"{m}_cost"] = spend / credit if credit > 0 else float("nan")
         rows.append(row)
     return pl.DataFrame(rows)
+
+
+def costs_long(costs: pl.DataFrame, models: Sequence[str] = ("last_touch", "markov")) -> pl.DataFrame:
+    """:func:`cost_per_conversion` as a long frame for a chart: ``channel, measure, cost``.
+
+    Measures: ``true incremental``, ``channel experiments`` and ``<model> credit`` for each of ``models``;
+    costs that are not finite numbers are left out.
+    """
+    columns = {"true_cost": "true incremental", "experiment_cost": "channel experiments",
+               **{f"{m}_cost": f"{m.replace('_', ' ')} credit" for m in models}}
+    parts = [costs.select("channel", pl.lit(name).alias("measure"), pl.col(col).alias("cost"))
+             for col, name in columns.items() if col in costs.columns]
+    return pl.concat(parts).filter(pl.col("cost").is_finite())
 
 
 def reallocate(spend: Mapping[str, float], credit: Mapping[str, float], channels: Sequence[str], *,
