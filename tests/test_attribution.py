@@ -485,3 +485,27 @@ def test_touch_reader_value_and_datetimes():
     with pytest.raises(DataError, match="not constant within journey 1"):
         journeys_from_touches(frame.with_columns(v=pl.Series([40.0, 41.0, 0.0])), journey="j", time="t",
                               channel="ch", converted="y", value="v")
+
+
+def test_enum_channels_are_coded_like_text():
+    text = pl.DataFrame({"j": [1, 1, 2, 3], "t": [0, 1, 0, 0], "ch": ["b ", "a", " c", "b"],
+                         "y": [1, 1, 0, 1]})
+    enum = text.with_columns(pl.col("ch").cast(pl.Enum(["zz", " c", "b ", "a", "b"])))
+    a = journeys_from_touches(text, journey="j", time="t", channel="ch", converted="y")
+    b = journeys_from_touches(enum, journey="j", time="t", channel="ch", converted="y")
+    assert a.channels == b.channels == ("a", "b", "c")  # stripped, unused categories dropped
+    np.testing.assert_array_equal(a.codes, b.codes)
+    with pytest.raises(DataError, match="empty channel name"):
+        journeys_from_touches(text.with_columns(pl.col("ch").cast(pl.Enum(["b ", "a", " c", "b", " "]))
+                                                .replace({"a": " "})), journey="j", time="t", channel="ch",
+                              converted="y")
+
+
+def test_dates_as_times():
+    import datetime as dt
+
+    frame = pl.DataFrame({"j": [1, 1], "ch": ["a", "b"], "y": [1, 1],
+                          "t": [dt.date(2026, 1, 1), dt.date(2026, 1, 15)]})
+    j = journeys_from_touches(frame, journey="j", time="t", channel="ch", converted="y")
+    res = attribute(j, ["time_decay"], half_life=14.0)
+    assert res.credits["time_decay"] == pytest.approx({"a": 1 / 3, "b": 2 / 3})

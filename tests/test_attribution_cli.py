@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from experiments.cli import main
 from experiments.models.attribution import MODELS
+from tests.conftest import dump_dom
 
 TOUCH = ["--journey", "journey_id", "--time", "time", "--channel", "channel", "--converted", "converted"]
 PATHS = ["--path", "path", "--conversions", "conv", "--nulls", "null"]
@@ -232,3 +234,53 @@ def test_subprocess_entry_point(touch_file):
                            "--model", "markov", "--json", "-"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout)["models"]) == {"markov"}
+
+
+@pytest.mark.browser
+def test_html_draws_offline_in_chromium(touch_file, tmp_path, chromium, capsys):
+    page = tmp_path / "attribution.html"
+    assert main(["attribute", str(touch_file), *TOUCH, "--value", "value", "--html", str(page)]) == 0
+    text = page.read_text()
+    assert not re.findall(r"<(?:script|link|img)[^>]+(?:src|href)=[\"']https?://", text)
+    body = text[text.index("<body>"):]
+    assert body.index('class="verdict"') < body.index('<div class="chart"') < body.index("<table")
+    dom = re.sub(r"<script\b.*?</script>", "", dump_dom(chromium, page), flags=re.S)
+    assert len(re.findall(r'<(?:canvas|svg)[^>]*class="marks"', dom)) == text.count('<div class="chart"') == 1
+
+
+def test_simulated_log_through_the_command(tmp_path, capsys):
+    """The journey simulator's log, written to parquet, gives the command the study's own numbers."""
+    from experiments.scenarios.omnichannel import OmnichannelScenario
+    from experiments.simulate.journeys import draw_world, observed_log
+    from experiments.studies.omnichannel_parts import attribute_log
+
+    log = observed_log(draw_world(OmnichannelScenario.from_params({"n_customers": 20_000, "seed": 2})))
+    target = tmp_path / "log.parquet"
+    log.write_parquet(target)
+    assert main(["attribute", str(target), *TOUCH, "--value", "value", "--json", "-"]) == 0
+    out = _json(capsys)
+    ref = attribute_log(log).to_dict()
+    assert out["n_journeys"] == ref["n_journeys"] == log["journey_id"].n_unique()
+    for m in MODELS:
+        assert out["models"][m] == pytest.approx(ref["models"][m], rel=1e-12)
+
+
+def test_summary_sentences():
+    from experiments.models.attribution import attribute, journeys_from_lists
+    from experiments.studies.attribution import summary_lines, text_table, verdict
+
+    j = journeys_from_lists([["social", "email"], ["email"], ["social"], ["direct"]], [1, 1, 0, 1],
+                            [0, 0, 3, 1])
+    result = attribute(j, ["first_touch", "last_touch", "markov"])
+    lines = summary_lines(result)
+    assert lines[0] == "The models disagree most on social: from 0.0% of the credit (last touch) to 33.3% " \
+                       "(first touch)."
+    assert lines[1] == "7 journeys, 3 conversions, 3 channels; 3 models."
+    assert "Last touch gives the most credit to email (66.7%)." in lines
+    v = verdict(result)
+    assert v.headline == lines[0] and v.tone == "neutral" and list(v.details) == lines[1:]
+    table = text_table(result).splitlines()
+    assert table[0].split() == ["channel", "first_touch", "last_touch", "markov", "removal_effect"]
+    assert table[-1].split()[:4] == ["total", "3.00", "3.00", "3.00"]
+    nothing = attribute(journeys_from_lists([["a"]], [0], [2]))
+    assert summary_lines(nothing)[-1] == "Nothing converted: every model credits 0 to every channel."

@@ -647,8 +647,10 @@ def observed_log(
     converted = out.online[cust] & (slot == purchase_slot[cust])
     kind = np.where(out.online, 1, np.where(out.purchased, 2, 0)).astype(np.uint32)
     journey = 2 * cust + slot
-    # journey then time in one float key (times lie in [0, days); exact ties do not occur)
-    order = np.argsort(journey * (world.scenario.days + 1.0) + time, kind="stable")
+    # journey then time in one float key: times lie in [0, days) and no two touches of a journey share
+    # a time (touches of one session are SESSION_STEP apart), so the keys are distinct and any sort
+    # algorithm gives the same order
+    order = np.argsort(journey * (world.scenario.days + 1.0) + time)
     cust, journey, time, chan, device = cust[order], journey[order], time[order], chan[order], device[order]
     converted = converted[order]
     return pl.DataFrame({

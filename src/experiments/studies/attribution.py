@@ -19,6 +19,10 @@ def _pct(x: float) -> str:
     return fmt(x, "pct")
 
 
+def _name(model: str) -> str:
+    return model.replace("_", " ")
+
+
 def summary_lines(result: AttributionResult) -> list[str]:
     """Plain sentences for the top of the report: what was read and where the models disagree."""
     n_ch = len(result.channels)
@@ -33,12 +37,12 @@ def summary_lines(result: AttributionResult) -> list[str]:
         spread.append((shares[hi] - shares[lo], c, lo, shares[lo], hi, shares[hi]))
     _, c, lo, slo, hi, shi = max(spread)
     if len(result.models) > 1:
-        lines.insert(0, f"The models disagree most on {c}: from {_pct(slo)} of the credit ({lo}) to "
-                        f"{_pct(shi)} ({hi}).")
+        lines.insert(0, f"The models disagree most on {c}: from {_pct(slo)} of the credit ({_name(lo)}) "
+                        f"to {_pct(shi)} ({_name(hi)}).")
     for m in ("last_touch", "markov"):
         if m in result.credits:
             top = max(result.channels, key=result.shares(m).__getitem__)
-            lines.append(f"{m.replace('_', ' ').capitalize()} gives the most credit to {top} "
+            lines.append(f"{_name(m).capitalize()} gives the most credit to {top} "
                          f"({_pct(result.shares(m)[top])}).")
     if result.removal_effects:
         top = max(result.channels, key=result.removal_effects.__getitem__)

@@ -22,12 +22,22 @@ import numpy as np
 from experiments.errors import DataError, ParameterError
 from experiments.models.attribution.paths import Journeys
 
-__all__ = ["DEFAULT_HALF_LIFE", "HEURISTICS", "credit_from_weights", "heuristic_credit", "touch_weights"]
+__all__ = [
+    "DEFAULT_HALF_LIFE",
+    "HEURISTICS",
+    "ONE_TOUCH",
+    "credit_from_weights",
+    "credited_touch",
+    "heuristic_credit",
+    "touch_weights",
+]
 
 #: Rule-based models, in report order.
 HEURISTICS: tuple[str, ...] = (
     "first_touch", "last_touch", "last_non_direct", "linear", "time_decay", "position_based",
 )
+#: Rules that give a path's whole credit to one touch.
+ONE_TOUCH: tuple[str, ...] = ("first_touch", "last_touch", "last_non_direct")
 #: Days for a touch's weight to halve in the time-decay model.
 DEFAULT_HALF_LIFE: float = 7.0
 
@@ -50,28 +60,18 @@ def touch_weights(
         ``time_decay`` on journeys without touch times.
     """
     n = journeys.n_touches
+    if model in ONE_TOUCH:
+        w = np.zeros(n)
+        w[credited_touch(journeys, model, direct=direct)] = 1.0
+        return w
     pos, path = journeys.position, journeys.path_of_touch
     length = journeys.lengths[path]
-    if model == "first_touch":
-        return (pos == 0).astype(float)
-    if model == "last_touch":
-        return (pos == length - 1).astype(float)
     if model == "linear":
         return 1.0 / length
     if model == "position_based":
         middle = np.where(length > 2, 0.2 / np.maximum(length - 2, 1), 0.0)
         ends = np.where(length == 1, 1.0, np.where(length == 2, 0.5, 0.4))
         return np.where((pos == 0) | (pos == length - 1), ends, middle)
-    if model == "last_non_direct":
-        codes = _direct_codes(journeys, direct)
-        last = journeys.offsets[1:] - 1
-        if codes.size:
-            candidate = np.where(np.isin(journeys.codes, codes), -1, np.arange(n))
-            found = np.maximum.reduceat(candidate, journeys.offsets[:-1])
-            last = np.where(found >= 0, found, last)
-        w = np.zeros(n)
-        w[last] = 1.0
-        return w
     if model == "time_decay":
         if not (isinstance(half_life, int | float) and np.isfinite(half_life) and half_life > 0):
             raise ParameterError("half_life", half_life, "a number of days > 0")
@@ -82,6 +82,23 @@ def touch_weights(
         total = np.add.reduceat(w, journeys.offsets[:-1])
         return w / total[path]
     raise ParameterError("model", model, "one of " + ", ".join(HEURISTICS))
+
+
+def credited_touch(journeys: Journeys, model: str, *, direct: str = "direct") -> np.ndarray:
+    """For the one-touch rules (first, last, last non-direct), the index of each path's credited touch."""
+    first, last = journeys.offsets[:-1], journeys.offsets[1:] - 1
+    if model == "first_touch":
+        return first
+    if model == "last_touch":
+        return last
+    if model == "last_non_direct":
+        codes = _direct_codes(journeys, direct)
+        if not codes.size:
+            return last
+        candidate = np.where(np.isin(journeys.codes, codes), -1, np.arange(journeys.n_touches))
+        found = np.maximum.reduceat(candidate, first)
+        return np.where(found >= 0, found, last)
+    raise ParameterError("model", model, "one of " + ", ".join(ONE_TOUCH))
 
 
 def heuristic_credit(
@@ -99,6 +116,12 @@ def heuristic_credit(
     numpy.ndarray
         One number per channel of ``journeys.channels``; they sum to the conversions (the value).
     """
+    if model in ONE_TOUCH:  # one credited touch per path: no pass over every touch
+        per_path = journeys.value if value else journeys.conversions
+        if per_path is None:
+            raise DataError("no conversion value was given")
+        return np.bincount(journeys.codes[credited_touch(journeys, model, direct=direct)], weights=per_path,
+                           minlength=len(journeys.channels))
     return credit_from_weights(journeys, touch_weights(journeys, model, half_life=half_life, direct=direct),
                                value=value)
 

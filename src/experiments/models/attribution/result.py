@@ -14,7 +14,9 @@ from experiments.errors import DataError, ParameterError
 from experiments.models.attribution.heuristics import (
     DEFAULT_HALF_LIFE,
     HEURISTICS,
+    ONE_TOUCH,
     credit_from_weights,
+    heuristic_credit,
     touch_weights,
 )
 from experiments.models.attribution.markov import markov_attribution
@@ -140,7 +142,11 @@ def attribute(
     values: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     for m in wanted:
-        if m in HEURISTICS:
+        if m in ONE_TOUCH:
+            credits[m] = heuristic_credit(journeys, m, direct=direct)
+            if has_value:
+                values[m] = heuristic_credit(journeys, m, direct=direct, value=True)
+        elif m in HEURISTICS:
             weights = touch_weights(journeys, m, half_life=half_life, direct=direct)
             credits[m] = credit_from_weights(journeys, weights)
             if has_value:
