@@ -100,15 +100,13 @@ class _LaneIndex:
     marks: np.ndarray
 
     @classmethod
-    def build(cls, lane: np.ndarray, mark: np.ndarray, subset: np.ndarray | None = None) -> _LaneIndex:
-        if subset is not None:
-            lane, mark = lane[subset], mark[subset]
+    def build(cls, lane: np.ndarray, mark: np.ndarray) -> _LaneIndex:
+        """Index of candidates with lane codes ``lane`` (0 to 15) and float32 marks in ``[0, 1)``."""
         bucket = (mark.astype(np.float64) * _BUCKETS).astype(np.uint16)  # exact: a power-of-two scaling
         key = lane.astype(np.uint16) * np.uint16(_BUCKETS) + bucket
         order = np.argsort(key, kind="stable")
         starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=2 * _K * _BUCKETS))])
-        marks = mark[order]
-        return cls(order=subset[order] if subset is not None else order, starts=starts, marks=marks)
+        return cls(order=order, starts=starts, marks=mark[order])
 
     def kept(self, lane: int, threshold: np.float32) -> tuple[slice, np.ndarray]:
         """The positions kept in ``lane`` (mark below ``threshold``): whole buckets, then the rest."""

@@ -112,7 +112,7 @@ def model_errors(comparison: pl.DataFrame) -> pl.DataFrame:
     -------
     polars.DataFrame
         ``model, mean_abs_error`` (mean over channels of ``|credit share - true share|``),
-        ``max_abs_error``, ``most_overstated`` (channel with the largest positive gap) and its ``gap``.
+        ``max_abs_error``, ``most_overstated`` (the channel with the largest gap) and ``overstated_by``.
     """
     worst = comparison.sort("gap", descending=True).group_by("model", maintain_order=True).first()
     return (comparison.group_by("model", maintain_order=True)
