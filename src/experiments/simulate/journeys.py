@@ -329,7 +329,7 @@ def base_hazard_scale(
 
 
 def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, stop: int,
-                scale: float, region_effect: np.ndarray) -> dict[str, np.ndarray]:
+                scale: float, region_effect: np.ndarray) -> dict[str, Any]:
     n = stop - start
     days, top = s.days, s.max_budget_multiplier
     r_cust, r_dev, r_sess, r_exp, *r_chan = rng.spawn(4 + _K)
@@ -423,7 +423,7 @@ def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, st
         "session_extra": np.bincount(
             sess_owner, weights=_decay_integral(s.session_lift, s.session_half_life, days - sess_time),
             minlength=n),
-        **{f"touch_{key}": np.concatenate(v) for key, v in parts.items()},
+        **{f"touch_{key}": v for key, v in parts.items()},  # lists: concatenated once over all chunks
     }
 
 
@@ -457,7 +457,7 @@ def draw_world(
                               sessions_per_purchase=s.sessions_per_purchase, session_lift=s.session_lift,
                               session_half_life=s.session_half_life)
 
-    def run(chunk: tuple[int, int, int]) -> dict[str, np.ndarray]:
+    def run(chunk: tuple[int, int, int]) -> dict[str, Any]:
         i, a, b = chunk
         return _draw_chunk(s, chunk_rng(s.seed, i, STREAM), a, b, scale, region_effect)
 
@@ -471,9 +471,11 @@ def draw_world(
         parts = [run(c) for c in chunks]
     offset = 0
     for p in parts:  # chunk-local session numbers to global ones
-        p["touch_session"] = np.where(p["touch_session"] >= 0, p["touch_session"] + offset, -1)
+        p["touch_session"] = [np.where(x >= 0, x + offset, -1) for x in p["touch_session"]]
         offset += p["session_customer"].size
-    arrays = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    arrays = {key: np.concatenate([x for p in parts for x in (p[key] if isinstance(p[key], list)
+                                                               else [p[key]])])
+              for key in parts[0]}
     return JourneyWorld(scenario=s, geo_holdout=geo_holdout, **arrays)
 
 
@@ -621,36 +623,21 @@ def observed_log(
         not logged; a store buyer's journey runs to the end of the window, unconverted.
     """
     out = outcome if outcome is not None else play(world, changes)
-    thr = world.thresholds(out.multipliers)
-    buyers = np.flatnonzero(out.online)
-    key = "when:" + out.multipliers.tobytes().hex()
-    if key not in world._cache:  # purchase times of a plan, shared by its plain and stitched logs
-        when = np.full(world.n_customers, np.inf)
-        when[buyers] = _purchase_times(world, out, buyers)
-        world._cache[key] = when
-    when = world._cache[key]
-    idx = world.kept_touches(thr)
-    idx = idx[world.touch_time[idx] < when[world.touch_customer[idx]]]
-    # purchase-session clicks, just before the purchase, in channel order
-    rows, cols = np.nonzero(_purchase_clicks(world, buyers, thr))
-    p_cust = buyers[rows]
-    cust = np.concatenate([world.touch_customer[idx], p_cust])
-    chan = np.concatenate([world.touch_channel[idx], cols.astype(np.int8)])
-    time = np.concatenate([world.touch_time[idx], when[p_cust] - (_K - cols) * SESSION_STEP])
-    device = np.concatenate([world.touch_device[idx], world.purchase_device[p_cust]])
-    split = np.zeros(cust.size, dtype=bool) if stitched else world.split[cust]
-    slot = (split & (device != world.primary_device[cust])).astype(np.int64)
-    purchase_slot = np.zeros(world.n_customers, dtype=np.int64) if stitched else (
-        world.split & (world.purchase_device != world.primary_device)).astype(np.int64)
-    converted = out.online[cust] & (slot == purchase_slot[cust])
-    kind = np.where(out.online, 1, np.where(out.purchased, 2, 0)).astype(np.uint32)
+    t = _logged_touches(world, out)
+    cust, time, chan, device = t["customer"], t["time"], t["channel"], t["device"]
+    if stitched:
+        slot = np.zeros(cust.size, dtype=np.int64)
+        purchase_slot = np.zeros(world.n_customers, dtype=np.int64)
+    else:
+        slot = (world.split[cust] & (device != world.primary_device[cust])).astype(np.int64)
+        purchase_slot = (world.split & (world.purchase_device != world.primary_device)).astype(np.int64)
     journey = 2 * cust + slot
-    # journey then time in one float key: times lie in [0, days) and no two touches of a journey share
-    # a time (touches of one session are SESSION_STEP apart), so the keys are distinct and any sort
-    # algorithm gives the same order
-    order = np.argsort(journey * (world.scenario.days + 1.0) + time)
-    cust, journey, time, chan, device = cust[order], journey[order], time[order], chan[order], device[order]
-    converted = converted[order]
+    if not stitched:  # touches are in customer and time order: a stable sort by journey keeps time order
+        order = np.argsort(journey, kind="stable")
+        cust, journey, time, chan, device = (cust[order], journey[order], time[order], chan[order],
+                                             device[order])
+    converted = out.online[cust] & (journey - 2 * cust == purchase_slot[cust])
+    kind = np.where(out.online, 1, np.where(out.purchased, 2, 0)).astype(np.uint32)
     return pl.DataFrame({
         "journey_id": journey,
         "time": time,
@@ -661,6 +648,37 @@ def observed_log(
         "customer_id": cust,
         "purchase": pl.Series(kind[cust]).cat.to(pl.Enum(PURCHASES)),
     })
+
+
+def _logged_touches(world: JourneyWorld, out: Outcome) -> dict[str, np.ndarray]:
+    """The touches a plan logs (up to an online purchase, with the purchase-session clicks), sorted by
+    customer and time; computed once per plan and shared by its plain and stitched logs."""
+    key = "log:" + out.multipliers.tobytes().hex()
+    if key in world._cache:
+        return world._cache[key]
+    thr = world.thresholds(out.multipliers)
+    buyers = np.flatnonzero(out.online)
+    when = np.full(world.n_customers, np.inf)
+    when[buyers] = _purchase_times(world, out, buyers)
+    idx = world.kept_touches(thr)
+    idx = idx[world.touch_time[idx] < when[world.touch_customer[idx]]]
+    # purchase-session clicks, just before the purchase, in channel order
+    rows, cols = np.nonzero(_purchase_clicks(world, buyers, thr))
+    p_cust = buyers[rows]
+    cust = np.concatenate([world.touch_customer[idx], p_cust])
+    time = np.concatenate([world.touch_time[idx], when[p_cust] - (_K - cols) * SESSION_STEP])
+    # customer then time in one float key: times lie in [0, days) and no two touches of a customer share
+    # a time (touches of one session are SESSION_STEP apart), so the keys are distinct and any sort
+    # algorithm gives the same order
+    order = np.argsort(cust * (world.scenario.days + 1.0) + time)
+    out_arrays = {
+        "customer": cust[order], "time": time[order],
+        "channel": np.concatenate([world.touch_channel[idx], cols.astype(np.int8)])[order],
+        "device": np.concatenate([world.touch_device[idx], world.purchase_device[p_cust]])[order],
+        "when": when,
+    }
+    world._cache[key] = out_arrays
+    return out_arrays
 
 
 def switched_off(world: JourneyWorld) -> dict[str, Outcome]:

@@ -65,7 +65,7 @@ def touch_weights(
         w[credited_touch(journeys, model, direct=direct)] = 1.0
         return w
     pos, path = journeys.position, journeys.path_of_touch
-    length = journeys.lengths[path]
+    length = journeys.touch_length
     if model == "linear":
         return 1.0 / length
     if model == "position_based":

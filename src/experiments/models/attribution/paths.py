@@ -98,6 +98,23 @@ class Journeys:
         """Position of every touch in its path (0 = first)."""
         return np.arange(self.n_touches, dtype=np.int64) - self.offsets[:-1][self.path_of_touch]
 
+    @cached_property
+    def touch_length(self) -> np.ndarray:
+        """The length of every touch's path."""
+        return self.lengths[self.path_of_touch]
+
+    def select(self, paths: np.ndarray) -> Journeys:
+        """The journeys of the paths where the boolean array ``paths`` is true (same channels)."""
+        keep = paths[self.path_of_touch]
+        lengths = self.lengths[paths]
+        return Journeys(
+            channels=self.channels, codes=self.codes[keep],
+            offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+            conversions=self.conversions[paths], nulls=self.nulls[paths],
+            value=None if self.value is None else self.value[paths],
+            times=None if self.times is None else self.times[keep],
+        )
+
     def path_text(self, i: int, sep: str = " > ") -> str:
         """Path ``i`` as readable text (for messages and tests)."""
         return sep.join(self.channels[c] for c in self.codes[self.offsets[i]:self.offsets[i + 1]])

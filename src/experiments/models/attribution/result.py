@@ -14,9 +14,7 @@ from experiments.errors import DataError, ParameterError
 from experiments.models.attribution.heuristics import (
     DEFAULT_HALF_LIFE,
     HEURISTICS,
-    ONE_TOUCH,
     credit_from_weights,
-    heuristic_credit,
     touch_weights,
 )
 from experiments.models.attribution.markov import markov_attribution
@@ -138,33 +136,34 @@ def attribute(
     wanted = [m for m in MODELS if m in wanted]
     has_value = journeys.value is not None
     markov = markov_attribution(journeys, order)
+    # rule-based and Shapley credits come from converting (or valued) paths only: drop the rest once
+    paying = journeys.conversions > 0
+    if journeys.value is not None:
+        paying |= journeys.value != 0
+    credited = journeys if paying.all() else journeys.select(paying)
     credits: dict[str, np.ndarray] = {}
     values: dict[str, np.ndarray] = {}
     skipped: dict[str, str] = {}
     for m in wanted:
-        if m in ONE_TOUCH:
-            credits[m] = heuristic_credit(journeys, m, direct=direct)
+        if m in HEURISTICS:
+            weights = touch_weights(credited, m, half_life=half_life, direct=direct)
+            credits[m] = credit_from_weights(credited, weights)
             if has_value:
-                values[m] = heuristic_credit(journeys, m, direct=direct, value=True)
-        elif m in HEURISTICS:
-            weights = touch_weights(journeys, m, half_life=half_life, direct=direct)
-            credits[m] = credit_from_weights(journeys, weights)
-            if has_value:
-                values[m] = credit_from_weights(journeys, weights, value=True)
+                values[m] = credit_from_weights(credited, weights, value=True)
         elif m == "markov":
             credits[m] = markov.credit
             if has_value and markov.credit_value is not None:
                 values[m] = markov.credit_value
         else:
             try:
-                credits[m] = shapley_attribution(journeys)
+                credits[m] = shapley_attribution(credited)
             except TooManyChannelsError as exc:
                 if len(wanted) == 1:
                     raise
                 skipped[m] = str(exc)
                 continue
             if has_value:
-                values[m] = shapley_attribution(journeys, value=True)
+                values[m] = shapley_attribution(credited, value=True)
     ch = journeys.channels
 
     def named(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
