@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -205,9 +206,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--skip-study", action="store_true")
     args = ap.parse_args()
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start (timings are wall clock, "
+          "whole process: other work on the machine slows them)")
     bench_cli(args.journeys, args.repeat)
     if not args.skip_study:
         bench_study(args.repeat)
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
