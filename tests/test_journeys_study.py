@@ -29,6 +29,7 @@ from experiments.studies.omnichannel_parts import (
     draft_verdict,
     headline_numbers,
     reallocate,
+    study_figures,
 )
 
 
@@ -206,3 +207,15 @@ def test_charts_specs(analysis):
     assert spec["facet"]["field"] == "model"
     (rows,) = spec["datasets"].values()
     assert len(rows) == len(MODELS) * len(CHANNELS)
+
+
+def test_study_figures(analysis):
+    figures = study_figures(analysis)
+    tests = [f for f in figures if f.name == "incremental_purchases"]
+    assert len(tests) == 7 and all(f.ci_low <= f.estimate <= f.ci_high for f in tests)
+    assert sum(f.covered for f in tests) >= 5
+    shares = {f.group: f for f in figures if f.name == "credit_share"}
+    assert set(shares) == set(CHANNELS) and shares["search_brand"].truth == 0.0
+    plans = [f for f in figures if f.name == "plan_profit_change"]
+    assert plans[0].group == "current plan" and plans[0].estimate == 0.0
+    assert all(set(f.to_dict()) >= {"name", "label", "estimate", "truth", "unit", "group"} for f in figures)

@@ -35,7 +35,7 @@ from experiments.simulate.journeys import (
     user_holdout_table,
 )
 from experiments.stats import gather, mean_effect, proportion_effect
-from experiments.studies.base import Verdict
+from experiments.studies.base import Figure, Verdict
 
 __all__ = [
     "EXPERIMENT_PLAN",
@@ -54,6 +54,7 @@ __all__ = [
     "plan_profits",
     "reallocate",
     "store_blind_spot",
+    "study_figures",
 ]
 
 #: Name of the plan that follows the channel experiments' estimates.
@@ -453,6 +454,26 @@ def headline_numbers(a: OmnichannelAnalysis, *, model: str = "last_touch",
     out["experiments_covered"] = int(a.experiments["covered"].fill_null(False).sum())
     out["experiments_run"] = int(a.experiments["covered"].is_not_null().sum())
     return out
+
+
+def study_figures(a: OmnichannelAnalysis, *, model: str = "last_touch") -> tuple[Figure, ...]:
+    """Headline figures in the study contract's form: each channel experiment (estimate, interval,
+    truth), ``model``'s credit share of each channel against its true share, and each plan's true profit
+    change."""
+    out: list[Figure] = []
+    for row in a.experiments.iter_rows(named=True):
+        if row["covered"] is None:
+            continue
+        label = f"{row['channel']}: incremental purchases ({row['design']}-level holdout)"
+        out.append(Figure("incremental_purchases", label, row["estimate"], row["ci_low"], row["ci_high"],
+                          row["truth"], "orders", row["channel"]))
+    for row in a.comparison.filter(pl.col("model") == model).iter_rows(named=True):
+        out.append(Figure("credit_share", f"{row['channel']}: share of {model.replace('_', ' ')} credit",
+                          row["credit_share"], truth=row["true_share"], unit="%", group=row["channel"]))
+    for row in a.plans.iter_rows(named=True):
+        out.append(Figure("plan_profit_change", f"{row['plan']}: true profit change", row["profit_change"],
+                          unit="$", group=row["plan"]))
+    return tuple(out)
 
 
 def draft_verdict(a: OmnichannelAnalysis, *, model: str = "last_touch", channel: str = "display") -> Verdict:
