@@ -146,7 +146,7 @@ PER_CHANNEL: tuple[str, ...] = ("targeting", "reach", "audience_tilt", "frequenc
 
 #: Every parameter, declared once: default, rule, help and source.
 PARAMETERS: tuple[P.Param, ...] = (
-    P.integer("n_customers", 300_000, "customers in the market", low=100, high=50_000_000),
+    P.integer("n_customers", 200_000, "customers in the market", low=100, high=50_000_000),
     P.integer("seed", 20261201, "random seed; same seed and parameters, same numbers", low=0),
     P.integer("weeks", 4, "length of the media plan in weeks", low=1, high=26,
               source="assumption (a month-long plan)"),
