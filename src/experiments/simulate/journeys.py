@@ -582,7 +582,7 @@ def _purchase_times(world: JourneyWorld, outcome: Outcome, customers: np.ndarray
                            np.full(sess.size, s.session_half_life)])
     hazard, target = world.base_hazard[customers], world.threshold[customers]
     lo, hi = np.zeros(customers.size), np.full(customers.size, s.days)
-    for _ in range(32):  # the window / 2**32: about a millisecond at 28 days
+    for _ in range(36):  # the window / 2**36: under a tenth of a millisecond at 28 days
         mid = (lo + hi) / 2
         extra = np.bincount(owner, weights=_decay_integral(lift, half, mid[owner] - start),
                             minlength=customers.size)
