@@ -17,7 +17,7 @@ from experiments.errors import ExperimentsError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("run", "simulate", "analyze", "power", "clv")
+COMMANDS: tuple[str, ...] = ("run", "simulate", "analyze", "power", "clv", "uplift", "uplift_eval")
 
 
 class _Parser(argparse.ArgumentParser):

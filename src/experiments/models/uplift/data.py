@@ -20,7 +20,7 @@ from experiments.models.uplift.features import MAX_LEVELS, Design, design_matrix
 
 __all__ = ["UpliftTable", "read_uplift_table"]
 
-_T, _C = "__uplift_t", "__uplift_c"
+_T, _C, _ROW = "__uplift_t", "__uplift_c", "__uplift_row"
 _SHOW = 20
 
 
@@ -28,7 +28,8 @@ _SHOW = 20
 class UpliftTable:
     """Treatment and control rows of an experiment table as arrays.
 
-    ``treatment`` is a boolean array; ``score`` and ``design`` are present when asked for.
+    ``treatment`` is a boolean array; ``score``, ``design`` and ``row`` (0-based row numbers in the
+    source) are present when asked for.
     """
 
     outcome: np.ndarray
@@ -37,6 +38,7 @@ class UpliftTable:
     design: Design | None
     n_left_out: int
     binary: bool
+    row: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:
@@ -86,6 +88,7 @@ def read_uplift_table(
     score: str | None = None,
     features: Sequence[str] = (),
     max_levels: int = MAX_LEVELS,
+    with_rows: bool = False,
 ) -> UpliftTable:
     """Read and check the columns of an uplift evaluation or fit.
 
@@ -103,6 +106,8 @@ def read_uplift_table(
         Optional feature columns (see :func:`experiments.models.uplift.features.design_matrix`).
     max_levels
         Most levels of a text feature.
+    with_rows
+        Also return each kept row's number in the source.
     """
     if str(treatment) == str(control):
         raise ParameterError("treatment", treatment, "a label different from the control label")
@@ -126,9 +131,10 @@ def read_uplift_table(
         raise DataError(f"score column {score!r} is not numeric (type {schema[score]})")
     label = pl.col(arm).cast(pl.String)
     keep = [c for c in dict.fromkeys([outcome, *([score] if score is not None else []), *features])]
-    query = (lf.select((label == str(treatment)).fill_null(False).alias(_T),
-                       (label == str(control)).fill_null(False).alias(_C),
-                       *[pl.col(c) for c in keep])
+    base = lf.with_row_index(_ROW) if with_rows else lf
+    query = (base.select((label == str(treatment)).fill_null(False).alias(_T),
+                         (label == str(control)).fill_null(False).alias(_C),
+                         *[pl.col(c) for c in keep], *([pl.col(_ROW)] if with_rows else []))
              .filter(pl.col(_T) | pl.col(_C)))
     try:
         frame, total = pl.collect_all([query, lf.select(pl.len())])
@@ -137,7 +143,7 @@ def read_uplift_table(
             raise
         lf = _lazy(source, full_inference=True)  # a late value did not fit the type guessed from the top
         return read_uplift_table(lf, arm=arm, treatment=treatment, control=control, outcome=outcome,
-                                 score=score, features=features, max_levels=max_levels)
+                                 score=score, features=features, max_levels=max_levels, with_rows=with_rows)
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"cannot read the table: {str(exc).strip().splitlines()[0]}") from None
     n_left_out = int(total.item()) - frame.height
@@ -160,4 +166,6 @@ def read_uplift_table(
                             "every row needs a score")
     design = design_matrix(frame, features, max_levels=max_levels) if features else None
     binary = bool(np.all((y == 0) | (y == 1)))
-    return UpliftTable(outcome=y, treatment=t, score=s, design=design, n_left_out=n_left_out, binary=binary)
+    row = frame.get_column(_ROW).to_numpy().astype(np.int64) if with_rows else None
+    return UpliftTable(outcome=y, treatment=t, score=s, design=design, n_left_out=n_left_out, binary=binary,
+                       row=row)
