@@ -83,7 +83,7 @@ def _is_binary(y: np.ndarray) -> bool:
 class _Sums:
     """Cumulative counts and outcome sums at the end of each block of equal scores (descending)."""
 
-    num_all: np.ndarray  # int64 customers so far
+    num_all: np.ndarray  # customers so far (int64, or float64 when every score differs)
     n_t: np.ndarray  # float64 treated so far
     y_t: np.ndarray  # float64 outcome sum of the treated so far
     y_c: np.ndarray  # float64 outcome sum of the controls so far
@@ -98,16 +98,29 @@ def _descending(score: np.ndarray) -> np.ndarray:
     return np.argsort(score)[::-1]
 
 
+def _block_ends(score_sorted: np.ndarray) -> np.ndarray | None:
+    """Last position of each block of equal scores; ``None`` when every score differs."""
+    ends = np.flatnonzero(np.diff(score_sorted))
+    if ends.size == score_sorted.size - 1:
+        return None
+    return np.append(ends, score_sorted.size - 1)
+
+
+def _at_ends(ends: np.ndarray | None, n: int, *cums: np.ndarray) -> tuple[np.ndarray, ...]:
+    if ends is None:
+        return (np.arange(1, n + 1, dtype=_F), *cums)
+    return (ends + 1, *(c[ends] for c in cums))
+
+
 def _sorted_sums(score_sorted: np.ndarray, y_sorted: np.ndarray, t_sorted: np.ndarray) -> _Sums:
     n = score_sorted.size
-    ends = np.flatnonzero(np.diff(score_sorted))
-    ends = np.append(ends, n - 1)
     n_t = np.cumsum(t_sorted, dtype=_F)
-    y_t = np.cumsum(np.where(t_sorted, y_sorted, 0.0))
-    y_c = np.cumsum(np.where(t_sorted, 0.0, y_sorted))
-    if ends.size != n:
-        n_t, y_t, y_c = n_t[ends], y_t[ends], y_c[ends]
-    return _Sums(ends + 1, n_t, y_t, y_c)
+    y_t = np.multiply(y_sorted, t_sorted)
+    np.cumsum(y_t, out=y_t)
+    y_c = np.cumsum(y_sorted)
+    y_c -= y_t
+    num_all, n_t, y_t, y_c = _at_ends(_block_ends(score_sorted), n, n_t, y_t, y_c)
+    return _Sums(num_all, n_t, y_t, y_c)
 
 
 def _score_sums(y: np.ndarray, score: np.ndarray, t: np.ndarray, order: np.ndarray | None = None) -> _Sums:
@@ -124,6 +137,83 @@ def _group_sums(n_t: np.ndarray, n_c: np.ndarray, y_t: np.ndarray, y_c: np.ndarr
     return _Sums((c_t + c_c).astype(np.int64), c_t, np.cumsum(y_t, dtype=_F), np.cumsum(y_c, dtype=_F))
 
 
+class _Ranking:
+    """Customers sorted once by descending score, with what every curve and uplift at k needs.
+
+    A binary outcome takes the fast path: each customer is one of four cells (treatment x outcome);
+    the scores of each cell are sorted on their own (values only, a vectorised sort) and the four
+    sorted runs are merged by a stable sort that finds the runs, so no full ``argsort`` and no gather
+    of the outcome are needed. Any other outcome is ranked by ``argsort``.
+    """
+
+    def __init__(self, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> None:
+        self.y, self.s, self.t = y, s, t
+        self.n = y.size
+        self.binary = _is_binary(y)
+        self.order: np.ndarray | None = None
+        if self.binary:
+            code = (t.astype(np.int8) << 1) | (y == 1).astype(np.int8)  # 0 c/no, 1 c/yes, 2 t/no, 3 t/yes
+            self.code = code
+            runs = np.empty(self.n)
+            bounds = []
+            lo = 0
+            for j in range(4):
+                mask = code == j
+                hi = lo + int(np.count_nonzero(mask))
+                np.compress(mask, s, out=runs[lo:hi])
+                runs[lo:hi].sort()
+                bounds.append(hi)
+                lo = hi
+            merged = np.argsort(runs, kind="stable")  # a stable sort merges the four sorted runs
+            self.s_sorted = runs[merged][::-1]
+            del runs
+            cell = (merged >= bounds[0]).astype(np.int8)
+            cell += merged >= bounds[1]
+            cell += merged >= bounds[2]
+            self.code_sorted = cell[::-1]
+            del merged
+        else:
+            self.order = _descending(s)
+            self.s_sorted = s[self.order]
+
+    def sums(self) -> _Sums:
+        """Cumulative counts and sums at the end of each block of equal scores."""
+        if not self.binary:
+            assert self.order is not None
+            return _sorted_sums(self.s_sorted, self.y[self.order], self.t[self.order])
+        c = self.code_sorted
+        n_t = np.cumsum(c >= 2, dtype=_F)
+        y_t = np.cumsum(c == 3, dtype=_F)
+        y_c = np.cumsum(c == 1, dtype=_F)
+        num_all, n_t, y_t, y_c = _at_ends(_block_ends(self.s_sorted), self.n, n_t, y_t, y_c)
+        return _Sums(num_all, n_t, y_t, y_c)
+
+    def uplift_at_top(self, size: int) -> float:
+        """Uplift among the first ``size`` customers in scikit-uplift's order."""
+        if size == 0:
+            return float("nan")
+        s, ss = self.s, self.s_sorted
+        cut = ss[size - 1]
+        inside = size < self.n and ss[size] == cut  # the cut falls inside a block of equal scores
+        above = int(np.count_nonzero(ss[:size] > cut)) if inside else size
+        tied = np.flatnonzero(s == cut)[-(size - above):] if inside else np.empty(0, dtype=np.int64)
+        if self.binary:
+            cnt = (np.bincount(self.code_sorted[:above], minlength=4)
+                   + np.bincount(self.code[tied], minlength=4))
+            n_t, n_c = cnt[2] + cnt[3], cnt[0] + cnt[1]
+            mean_t = float(cnt[3] / n_t) if n_t else float("nan")
+            mean_c = float(cnt[1] / n_c) if n_c else float("nan")
+            return mean_t - mean_c
+        assert self.order is not None
+        top = np.concatenate((self.order[:above], tied))
+        t_top, y_top = self.t[top], self.y[top]
+        n_t = int(np.count_nonzero(t_top))
+        n_c = t_top.size - n_t
+        mean_t = float(y_top[t_top].sum() / n_t) if n_t else float("nan")
+        mean_c = float(y_top[~t_top].sum() / n_c) if n_c else float("nan")
+        return mean_t - mean_c
+
+
 def _cells(y: np.ndarray, t: np.ndarray) -> dict[str, float]:
     """Counts of the four treatment × outcome cells of a binary outcome."""
     y1 = y == 1
@@ -131,22 +221,136 @@ def _cells(y: np.ndarray, t: np.ndarray) -> dict[str, float]:
             "t0y1": float(np.count_nonzero(~t & y1)), "t0y0": float(np.count_nonzero(~t & ~y1))}
 
 
+_CHUNK = 1 << 16  # customers per step of the scan: every temporary stays in the CPU cache
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """Areas under the Qini and uplift curves (from the origin), their last values, values on a grid."""
+
+    qini_area: float
+    uplift_area: float
+    qini_end: float
+    uplift_end: float
+    qini_grid: np.ndarray
+    uplift_grid: np.ndarray
+
+
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a / b``, 0 where ``b`` is 0; ``b`` is a running count, so only its first entries can be 0."""
+    if b[0] > 0:
+        return a / b
+    out = np.zeros_like(a)
+    np.divide(a, b, out=out, where=b != 0)
+    return out
+
+
+def _segments(prev_x: float, prev_v: float, x: np.ndarray, v: np.ndarray, unit: bool) -> float:
+    """Trapezoid area from ``(prev_x, prev_v)`` through the points; ``unit``: x steps by 1 throughout."""
+    if unit:
+        return prev_v / 2.0 + float(v[:-1].sum()) + float(v[-1]) / 2.0
+    dx = np.diff(x, prepend=prev_x)
+    vv = v + np.concatenate(([prev_v], v[:-1]))
+    vv *= dx
+    return float(vv.sum()) / 2.0
+
+
+def _scan(r: _Ranking, grid: np.ndarray) -> _Scan:
+    """One pass over the ranked customers, chunk by chunk, with the same points as the full curves.
+
+    ``grid`` holds increasing customer counts at which the piecewise-linear curves are read.
+    """
+    n, ss = r.n, r.s_sorted
+    carry = np.zeros(3)  # treated, treated outcome, control outcome so far
+    px = pq = pu = 0.0  # the last point (the origin first)
+    area_q = area_u = 0.0
+    q_grid, u_grid = np.zeros(grid.size), np.zeros(grid.size)
+    for a in range(0, n, _CHUNK):
+        b = min(n, a + _CHUNK)
+        if r.binary:
+            c = r.code_sorted[a:b]
+            n_t = np.cumsum(c >= 2, dtype=_F)
+            y_t = np.cumsum(c == 3, dtype=_F)
+            y_c = np.cumsum(c == 1, dtype=_F)
+        else:
+            assert r.order is not None
+            idx = r.order[a:b]
+            tt, yy = r.t[idx], r.y[idx]
+            n_t = np.cumsum(tt, dtype=_F)
+            y_t = yy * tt
+            y_c = yy - y_t
+            np.cumsum(y_t, out=y_t)
+            np.cumsum(y_c, out=y_c)
+        n_t += carry[0]
+        y_t += carry[1]
+        y_c += carry[2]
+        carry[:] = n_t[-1], y_t[-1], y_c[-1]
+        x = np.arange(a + 1, b + 1, dtype=_F)
+        ends = ss[a:b] != ss[a + 1:b + 1] if b < n else np.append(ss[a:b - 1] != ss[a + 1:b], True)
+        every = bool(ends.all())
+        if not every:
+            if not ends.any():
+                continue
+            x, n_t, y_t, y_c = x[ends], n_t[ends], y_t[ends], y_c[ends]
+        n_c = x - n_t
+        q = y_c * _divide(n_t, n_c)
+        np.subtract(y_t, q, out=q)
+        u = _divide(y_t, n_t)
+        u -= _divide(y_c, n_c)
+        u *= x
+        unit = every and px == a
+        area_q += _segments(px, pq, x, q, unit)
+        area_u += _segments(px, pu, x, u, unit)
+        lo, hi = np.searchsorted(grid, [px, x[-1]], side="right")
+        if hi > lo:
+            xx = np.concatenate(([px], x))
+            q_grid[lo:hi] = np.interp(grid[lo:hi], xx, np.concatenate(([pq], q)))
+            u_grid[lo:hi] = np.interp(grid[lo:hi], xx, np.concatenate(([pu], u)))
+        px, pq, pu = float(x[-1]), float(q[-1]), float(u[-1])
+    return _Scan(area_q, area_u, pq, pu, q_grid, u_grid)
+
+
+def _normalised(actual_area: float, perfect: tuple[np.ndarray, np.ndarray]) -> float:
+    """(actual area − random) / (perfect area − random), the random line ending where the perfect does."""
+    x_perfect, y_perfect = perfect
+    base = float(x_perfect[-1]) * float(y_perfect[-1]) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(actual_area - base) / np.float64(_area(x_perfect, y_perfect) - base))
+
+
 def _qini_values(s: _Sums) -> np.ndarray:
     n_c = s.n_c
-    ratio = np.divide(s.n_t, n_c, out=np.zeros_like(s.n_t), where=n_c != 0)
-    return s.y_t - s.y_c * ratio
+    out = np.zeros_like(s.n_t)
+    np.divide(s.n_t, n_c, out=out, where=n_c != 0)
+    out *= s.y_c
+    np.subtract(s.y_t, out, out=out)
+    return out
 
 
 def _uplift_values(s: _Sums) -> np.ndarray:
     n_c = s.n_c
-    rate_t = np.divide(s.y_t, s.n_t, out=np.zeros_like(s.y_t), where=s.n_t != 0)
-    rate_c = np.divide(s.y_c, n_c, out=np.zeros_like(s.y_c), where=n_c != 0)
-    return (rate_t - rate_c) * s.num_all
+    rate_t = np.zeros_like(s.y_t)
+    np.divide(s.y_t, s.n_t, out=rate_t, where=s.n_t != 0)
+    rate_c = np.zeros_like(s.y_c)
+    np.divide(s.y_c, n_c, out=rate_c, where=n_c != 0)
+    rate_t -= rate_c
+    rate_t *= s.num_all
+    return rate_t
+
+
+def _area(x: np.ndarray, v: np.ndarray) -> float:
+    """Trapezoid area under ``(0, 0), (x[0], v[0]), ...``, summed like ``numpy.trapezoid``."""
+    first = float(x[0]) * float(v[0]) / 2.0
+    tail = v[1:] + v[:-1]
+    if not (x.dtype == _F and x.size == x[-1] and x[0] == 1):  # not 1, 2, ..., n: widths differ
+        tail *= np.diff(x)
+    tail /= 2.0
+    return first + float(tail.sum())
 
 
 def _with_origin(x: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # scikit-uplift prepends (0, 0) unless the first point is already there; it never is (x >= 1)
-    return np.concatenate(([0], x)), np.concatenate(([0.0], values))
+    return np.concatenate(([0], x.astype(np.int64))), np.concatenate(([0.0], values))
 
 
 def _perfect_qini_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> _Sums:
@@ -180,13 +384,12 @@ def _perfect_uplift_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> _Sums:
     return _score_sums(y, score, t)
 
 
-def _normalised_area(actual: tuple[np.ndarray, np.ndarray], perfect: tuple[np.ndarray, np.ndarray]) -> float:
-    x_perfect, y_perfect = perfect
-    base = float(np.trapezoid(np.array([0.0, y_perfect[-1]]), np.array([0, x_perfect[-1]])))
-    perfect_area = float(np.trapezoid(y_perfect, x_perfect)) - base
-    actual_area = float(np.trapezoid(actual[1], actual[0])) - base
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.float64(actual_area) / np.float64(perfect_area))
+def _qini_points(sums: _Sums) -> tuple[np.ndarray, np.ndarray]:
+    return sums.num_all, _qini_values(sums)
+
+
+def _uplift_points(sums: _Sums) -> tuple[np.ndarray, np.ndarray]:
+    return sums.num_all, _uplift_values(sums)
 
 
 # ---------------------------------------------------------------------------------------- public API
@@ -202,15 +405,13 @@ def qini_curve(y_true: Any, uplift: Any, treatment: Any) -> tuple[np.ndarray, np
         ``y_t - y_c * n_t / n_c`` there.
     """
     y, s, t = check_arrays(y_true, uplift, treatment)
-    sums = _score_sums(y, s, t)
-    return _with_origin(sums.num_all, _qini_values(sums))
+    return _with_origin(*_qini_points(_Ranking(y, s, t).sums()))
 
 
 def uplift_curve(y_true: Any, uplift: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray]:
     """Uplift curve: ``(y_t / n_t - y_c / n_c) * n`` among the first customers (scikit-uplift's)."""
     y, s, t = check_arrays(y_true, uplift, treatment)
-    sums = _score_sums(y, s, t)
-    return _with_origin(sums.num_all, _uplift_values(sums))
+    return _with_origin(*_uplift_points(_Ranking(y, s, t).sums()))
 
 
 def perfect_qini_curve(
@@ -230,15 +431,13 @@ def perfect_qini_curve(
             raise DataError(f"the perfect Qini curve without negative effects needs a non-negative "
                             f"overall effect; got {r:.6g} incremental outcomes")
         return np.array([0.0, r, float(y.size)]), np.array([0.0, r, r])
-    sums = _perfect_qini_sums(y, t, _is_binary(y))
-    return _with_origin(sums.num_all, _qini_values(sums))
+    return _with_origin(*_qini_points(_perfect_qini_sums(y, t, _is_binary(y))))
 
 
 def perfect_uplift_curve(y_true: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray]:
     """The best possible uplift curve (scikit-uplift's ``perfect_uplift_curve``)."""
     y, t = _outcome_treatment(y_true, treatment)
-    sums = _perfect_uplift_sums(y, t, _is_binary(y))
-    return _with_origin(sums.num_all, _uplift_values(sums))
+    return _with_origin(*_uplift_points(_perfect_uplift_sums(y, t, _is_binary(y))))
 
 
 def _outcome_treatment(y_true: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -247,21 +446,32 @@ def _outcome_treatment(y_true: Any, treatment: Any) -> tuple[np.ndarray, np.ndar
     return y, t
 
 
+def _perfect_qini_points(
+    y: np.ndarray, t: np.ndarray, negative_effect: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    if negative_effect:
+        return _qini_points(_perfect_qini_sums(y, t, _is_binary(y)))
+    x, v = perfect_qini_curve(y, t, negative_effect=False)
+    return x[1:], v[1:]
+
+
 def qini_auc_score(y_true: Any, uplift: Any, treatment: Any, negative_effect: bool = True) -> float:
-    """Qini coefficient: area between the Qini curve and the random line over that of the perfect curve."""
+    """Qini coefficient: area between the Qini curve and the random line over that of the perfect curve.
+
+    ``nan`` (or infinite) where scikit-uplift divides by zero (no effect to normalise by).
+    """
+    if not isinstance(negative_effect, bool):
+        raise ParameterError("negative_effect", negative_effect, "True or False")
     y, s, t = check_arrays(y_true, uplift, treatment)
-    sums = _score_sums(y, s, t)
-    return _normalised_area(_with_origin(sums.num_all, _qini_values(sums)),
-                            perfect_qini_curve(y, t, negative_effect))
+    return _normalised(_scan(_Ranking(y, s, t), np.empty(0)).qini_area,
+                       _perfect_qini_points(y, t, negative_effect))
 
 
 def uplift_auc_score(y_true: Any, uplift: Any, treatment: Any) -> float:
     """Area between the uplift curve and the random line over that of the perfect uplift curve."""
     y, s, t = check_arrays(y_true, uplift, treatment)
-    sums = _score_sums(y, s, t)
-    perfect = _perfect_uplift_sums(y, t, _is_binary(y))
-    return _normalised_area(_with_origin(sums.num_all, _uplift_values(sums)),
-                            _with_origin(perfect.num_all, _uplift_values(perfect)))
+    return _normalised(_scan(_Ranking(y, s, t), np.empty(0)).uplift_area,
+                       _uplift_points(_perfect_uplift_sums(y, t, _is_binary(y))))
 
 
 def _top_size(k: float | int, n: int) -> int:
@@ -271,23 +481,6 @@ def _top_size(k: float | int, n: int) -> int:
     if (kind == "i" and (k >= n or k <= 0)) or (kind == "f" and (k <= 0 or k >= 1)):
         raise ParameterError("k", k, f"a share in (0, 1) or a whole number of customers in (0, {n})")
     return int(n * k) if kind == "f" else int(k)
-
-
-def _uplift_at_top(y: np.ndarray, s: np.ndarray, t: np.ndarray, order: np.ndarray, size: int) -> float:
-    if size == 0:
-        return float("nan")
-    top = order[:size]
-    cut = s[order[size - 1]]
-    if size < s.size and s[order[size]] == cut:  # the cut falls inside a block of equal scores
-        above = top[s[top] > cut]
-        tied = np.flatnonzero(s == cut)
-        top = np.concatenate((above, tied[tied.size - (size - above.size):]))
-    t_top, y_top = t[top], y[top]
-    n_t = np.count_nonzero(t_top)
-    n_c = t_top.size - n_t
-    mean_t = float(y_top[t_top].sum() / n_t) if n_t else float("nan")
-    mean_c = float(y_top[~t_top].sum() / n_c) if n_c else float("nan")
-    return mean_t - mean_c
 
 
 def uplift_at_k(y_true: Any, uplift: Any, treatment: Any, strategy: str = "overall", k: float = 0.3) -> float:
@@ -300,7 +493,8 @@ def uplift_at_k(y_true: Any, uplift: Any, treatment: Any, strategy: str = "overa
     if strategy != "overall":
         raise ParameterError("strategy", strategy, "'overall'")
     y, s, t = check_arrays(y_true, uplift, treatment)
-    return _uplift_at_top(y, s, t, _descending(s), _top_size(k, y.size))
+    size = _top_size(k, y.size)
+    return _Ranking(y, s, t).uplift_at_top(size)
 
 
 def uplift_metrics(
@@ -322,31 +516,25 @@ def uplift_metrics(
     UpliftMetrics
         Normalised Qini and uplift areas, uplift at ``k`` and the curves.
     """
-    if not (isinstance(n_points, int) and 2 <= n_points <= 10_001):
+    if isinstance(n_points, bool) or not (isinstance(n_points, int) and 2 <= n_points <= 10_001):
         raise ParameterError("n_points", n_points, "an integer from 2 to 10001")
     y, s, t = check_arrays(y_true, uplift, treatment)
     n = y.size
     size = _top_size(k, n)
-    order = _descending(s)
-    sums = _sorted_sums(s[order], y[order], t[order])
-    qini = _with_origin(sums.num_all, _qini_values(sums))
-    upl = _with_origin(sums.num_all, _uplift_values(sums))
-    del sums
-    binary = _is_binary(y)
-    pq = _perfect_qini_sums(y, t, binary)
-    pu = _perfect_uplift_sums(y, t, binary)
-    qini_auc = _normalised_area(qini, _with_origin(pq.num_all, _qini_values(pq)))
-    uplift_auc = _normalised_area(upl, _with_origin(pu.num_all, _uplift_values(pu)))
-    at_k = _uplift_at_top(y, s, t, order, size)
+    ranking = _Ranking(y, s, t)
     shares = np.linspace(0.0, 1.0, n_points)
-    q_pts = np.interp(shares * n, qini[0], qini[1])
-    u_pts = np.interp(shares * n, upl[0], upl[1])
+    scan = _scan(ranking, shares * n)
+    at_k = ranking.uplift_at_top(size)
+    del ranking
+    binary = _is_binary(y)
+    qini_auc = _normalised(scan.qini_area, _perfect_qini_points(y, t, True))
+    uplift_auc = _normalised(scan.uplift_area, _uplift_points(_perfect_uplift_sums(y, t, binary)))
     n_t = int(np.count_nonzero(t))
     return UpliftMetrics(
         n_rows=n, n_treatment=n_t, n_control=n - n_t, qini_auc=qini_auc, uplift_auc=uplift_auc,
         uplift_at_k=at_k, k=float(k),
-        curve_share=tuple(float(x) for x in shares), curve_qini=tuple(float(x) for x in q_pts),
-        curve_uplift=tuple(float(x) for x in u_pts),
-        curve_qini_random=tuple(float(x) for x in shares * qini[1][-1]),
-        curve_uplift_random=tuple(float(x) for x in shares * upl[1][-1]),
+        curve_share=tuple(float(x) for x in shares), curve_qini=tuple(float(x) for x in scan.qini_grid),
+        curve_uplift=tuple(float(x) for x in scan.uplift_grid),
+        curve_qini_random=tuple(float(x) for x in shares * scan.qini_end),
+        curve_uplift_random=tuple(float(x) for x in shares * scan.uplift_end),
     )
