@@ -28,8 +28,9 @@ _SHOW = 20
 class UpliftTable:
     """Treatment and control rows of an experiment table as arrays.
 
-    ``treatment`` is a boolean array; ``score``, ``design`` and ``row`` (0-based row numbers in the
-    source) are present when asked for.
+    ``treatment`` is a boolean array; ``outcome`` keeps an integer column's type (int8 for booleans)
+    and is float64 otherwise; ``score``, ``design`` and ``row`` (0-based row numbers in the source)
+    are present when asked for.
     """
 
     outcome: np.ndarray
@@ -153,8 +154,13 @@ def read_uplift_table(
         if count == 0:
             raise DataError(f"{name} label {str(label_value)!r} not found in column {arm!r}; labels present: "
                             f"{_labels_present(lf, arm)}")
-    y = frame.get_column(outcome).cast(pl.Float64).to_numpy()
-    bad = int(np.count_nonzero(~np.isfinite(y)))
+    y_col = frame.get_column(outcome)
+    if y_col.dtype.is_integer() or y_col.dtype == pl.Boolean:
+        bad = y_col.null_count()
+        y = y_col.to_numpy() if not bad else np.empty(0)  # integers without nulls: no float copy
+    else:
+        y = y_col.cast(pl.Float64).to_numpy()
+        bad = int(np.count_nonzero(~np.isfinite(y)))
     if bad:
         raise DataError(f"outcome column {outcome!r} has {bad:,} missing or non-finite values in the arms")
     s = None
@@ -166,6 +172,8 @@ def read_uplift_table(
                             "every row needs a score")
     design = design_matrix(frame, features, max_levels=max_levels) if features else None
     binary = bool(np.all((y == 0) | (y == 1)))
+    if y.dtype == bool:
+        y = y.view(np.int8)
     row = frame.get_column(_ROW).to_numpy().astype(np.int64) if with_rows else None
     return UpliftTable(outcome=y, treatment=t, score=s, design=design, n_left_out=n_left_out, binary=binary,
                        row=row)

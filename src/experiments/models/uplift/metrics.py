@@ -45,12 +45,16 @@ _F = np.float64
 def check_arrays(
     y_true: Any, uplift: Any, treatment: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outcome and score as float64, treatment as bool; raises :class:`DataError` on bad input.
+    """Outcome, score as float64 and treatment as bool; raises :class:`DataError` on bad input.
 
     The three must have the same length; outcome and score must be finite; the treatment must hold
-    only 0 and 1 (or booleans), and both.
+    only 0 and 1 (or booleans), and both. An integer or boolean outcome of zeros and ones is kept as
+    int8 (no float copy of a large binary column); any other outcome becomes float64.
     """
-    y = np.asarray(y_true, dtype=_F).ravel()
+    y_raw = np.asarray(y_true).ravel()
+    y = _compact_binary(y_raw)
+    if y is None:
+        y = np.asarray(y_raw, dtype=_F)
     s = np.asarray(uplift, dtype=_F).ravel()
     t_raw = np.asarray(treatment).ravel()
     if not (y.size == s.size == t_raw.size):
@@ -73,6 +77,15 @@ def check_arrays(
     if bad:
         raise DataError(f"outcome has {bad} missing or infinite values")
     return y, s, t
+
+
+def _compact_binary(y: np.ndarray) -> np.ndarray | None:
+    """An integer or boolean array of zeros and ones as int8 (a view when possible), else ``None``."""
+    if y.dtype == bool:
+        return y.view(np.int8)
+    if y.dtype.kind in "iu" and y.size and y.min() >= 0 and y.max() <= 1:
+        return y if y.dtype == np.int8 else y.astype(np.int8)
+    return None
 
 
 def _is_binary(y: np.ndarray) -> bool:
@@ -165,8 +178,8 @@ class _Ranking:
                 bounds.append(hi)
                 lo = hi
             merged = np.argsort(runs, kind="stable")  # a stable sort merges the four sorted runs
-            self.s_sorted = runs[merged][::-1]
-            del runs
+            runs.sort(kind="stable")  # the same merge in place: the sorted scores without a gather
+            self.s_sorted = runs[::-1]
             cell = (merged >= bounds[0]).astype(np.int8)
             cell += merged >= bounds[1]
             cell += merged >= bounds[2]
