@@ -33,16 +33,19 @@ import numpy as np, polars as pl
 from sklift.metrics import qini_auc_score, uplift_at_k, uplift_auc_score
 warnings.simplefilter("ignore")
 path, k = sys.argv[1], float(sys.argv[2])
-df = pl.read_parquet(path, columns=["arm", "outcome", "score"]).filter(pl.col("arm").is_in(["treatment", "control"]))
+df = pl.read_parquet(path, columns=["arm", "outcome", "score"])
+df = df.filter(pl.col("arm").is_in(["treatment", "control"]))
 y = df["outcome"].to_numpy()
 s = df["score"].to_numpy()
 t = (df["arm"] == "treatment").cast(pl.Int8).to_numpy()
 del df
 times, out = {}, {}
-t0 = time.perf_counter(); out["qini_auc"] = qini_auc_score(y, s, t); times["qini_auc_score"] = time.perf_counter() - t0
-t0 = time.perf_counter(); out["uplift_auc"] = uplift_auc_score(y, s, t); times["uplift_auc_score"] = time.perf_counter() - t0
-t0 = time.perf_counter(); out["uplift_at_k"] = uplift_at_k(y, s, t, strategy="overall", k=k)
-times["uplift_at_k"] = time.perf_counter() - t0
+calls = {"qini_auc": lambda: qini_auc_score(y, s, t), "uplift_auc": lambda: uplift_auc_score(y, s, t),
+         "uplift_at_k": lambda: uplift_at_k(y, s, t, strategy="overall", k=k)}
+for key, call in calls.items():
+    t0 = time.perf_counter()
+    out[key] = call()
+    times[key] = time.perf_counter() - t0
 print(json.dumps({"times": times, "values": {a: float(b) for a, b in out.items()}}))
 """
 

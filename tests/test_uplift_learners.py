@@ -139,8 +139,8 @@ def test_cross_fit_scores_every_row_out_of_fold_with_stratified_seeded_folds() -
 def test_cross_fit_is_reproducible() -> None:
     X, y, t, _ = _world(6, n=3000)
     learner = TLearner(_fast(True))
-    a = cross_fit(learner, X, y, t, folds=3, seed=1)
-    b = cross_fit(learner, X, y, t, folds=3, seed=1)
+    a = cross_fit(learner, X, y, t, folds=3, seed=1, n_jobs=1)
+    b = cross_fit(learner, X, y, t, folds=3, seed=1, n_jobs=3)  # folds fitted in parallel threads
     c = cross_fit(learner, X, y, t, folds=3, seed=2)
     assert np.array_equal(a.scores, b.scores) and not np.array_equal(a.fold, c.fold)
 

@@ -21,6 +21,8 @@ rows is used. :func:`cross_fit` gives every customer a score from models that ne
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -375,13 +377,25 @@ class CrossFit:
 
 
 def cross_fit(
-    learner: _Learner, X: Any, y: Any, treatment: Any, *, folds: int = 5, seed: int = 0
+    learner: _Learner,
+    X: Any,
+    y: Any,
+    treatment: Any,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    n_jobs: int | None = None,
 ) -> CrossFit:
     """Out-of-fold uplift scores from ``folds`` seeded, stratified folds.
 
     Folds are stratified on treatment x outcome (binary outcome) or treatment x (outcome != 0)
     (continuous; zero-inflated amounts), falling back to treatment alone when a stratum has fewer
     rows than folds. The learner is cloned for every fold with ``random_state=seed`` when it has one.
+
+    Each fold's models are fitted on one OpenMP thread, and the folds run in parallel threads
+    (``n_jobs``; default one per core, at most one per fold): the scores do not depend on ``n_jobs``,
+    and gradient boosting does not stall at its thread barriers when the cores are busy with other work
+    (two OpenMP threads on two shared cores measured 8 times slower than one).
 
     Raises
     ------
@@ -392,6 +406,8 @@ def cross_fit(
         raise ParameterError("folds", folds, "an integer >= 2")
     if isinstance(seed, bool) or not (isinstance(seed, int) and seed >= 0):
         raise ParameterError("seed", seed, "an integer >= 0")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not (isinstance(n_jobs, int) and n_jobs >= 1)):
+        raise ParameterError("n_jobs", n_jobs, "an integer >= 1, or None for one per core")
     X, y, t = _arrays(X, y, treatment)
     n_t = int(np.count_nonzero(t))
     for name, count in (("treatment", n_t), ("control", t.size - n_t)):
@@ -401,15 +417,29 @@ def cross_fit(
     binary = _is_binary(y)
     strata = 2 * t.astype(np.int64) + (y != 0)
     how: Any = "treatment x outcome" if binary else "treatment x (outcome != 0)"
-    if np.bincount(strata, minlength=4)[np.bincount(strata, minlength=4) > 0].min() < folds:
+    counts = np.bincount(strata, minlength=4)
+    if counts[counts > 0].min() < folds:
         strata, how = t.astype(np.int64), "treatment"
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    scores = np.empty(y.size)
-    fold = np.empty(y.size, dtype=np.int64)
+    splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, strata))
     params = learner.get_params(deep=False)
     base = clone(learner).set_params(random_state=seed) if "random_state" in params else clone(learner)
-    for k, (train, test) in enumerate(splitter.split(X, strata)):
-        model = clone(base).fit(X[train], y[train], t[train])
-        scores[test] = model.predict(X[test])
+
+    def one(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):  # set in each thread: they are per thread
+            model = clone(base).fit(X[train], y[train], t[train])
+            return np.asarray(model.predict(X[test]), dtype=np.float64)
+
+    workers = n_jobs if n_jobs is not None else min(folds, os.cpu_count() or 1)
+    if workers == 1:
+        predictions = [one(train, test) for train, test in splits]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            predictions = list(pool.map(lambda split: one(*split), splits))
+    scores = np.empty(y.size)
+    fold = np.empty(y.size, dtype=np.int64)
+    for k, ((_, test), pred) in enumerate(zip(splits, predictions, strict=True)):
+        scores[test] = pred
         fold[test] = k
     return CrossFit(scores=scores, fold=fold, folds=folds, seed=seed, stratified_on=how)
