@@ -186,9 +186,9 @@ def test_uplift_html_draws_offline_in_chromium(fitted: dict[str, Path], chromium
 
 def test_uplift_prints_a_summary(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "uplift", str(files["parquet"]), *FIT, "--learner", "transformed",
-                        "--outcome", "spend")
+                        "--outcome", "spend", "--propensity", "0.5")
     assert code == 0
-    assert "per 1,000 customers" in out and "uplift by bin" in out and "transformed-outcome" in out
+    assert "per 1,000 customers" in out and "uplift by bin" in out and "transformed-outcome learner" in out
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -232,3 +232,17 @@ def test_outputs_are_checked_before_any_work(files: dict[str, Path], capsys: pyt
     assert existing.read_text() == "keep me" and not scores.exists()
     code, _, err = _run(capsys, "uplift", str(files["csv"]), *FIT, "--json", str(tmp_path / "no" / "x.json"))
     assert code == 2 and "does not exist" in err
+
+
+def test_command_modules_and_metrics_import_light() -> None:
+    """``experiments --help`` must not pay for numpy or scikit-learn; the metrics never load scikit-learn."""
+    import subprocess
+    import sys
+
+    code = ("import sys, experiments.commands.uplift, experiments.commands.uplift_eval\n"
+            "assert not {'numpy', 'polars', 'sklearn'} & set(sys.modules), sys.modules.keys()\n"
+            "import experiments.models.uplift as u\n"
+            "u.uplift_metrics\n"
+            "assert not {'sklearn', 'scipy', 'statsmodels'} & set(sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
