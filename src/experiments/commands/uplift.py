@@ -26,7 +26,8 @@ from experiments.outputs import STDOUT, atomic_path, atomic_write_text, check_ou
 
 __all__ = ["fit_file", "register", "render_html", "run", "summary_text"]
 
-_LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner", "transformed": "transformed-outcome learner"}
+_LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
+                  "transformed": "transformed-outcome learner"}
 
 
 def register(subparsers: Any) -> None:
