@@ -5,10 +5,14 @@ Same definitions as ``sklift.metrics`` 0.5 (``qini_curve``, ``uplift_curve``, ``
 ``uplift_at_k(strategy="overall")``), tested against it to 1e-9 on random inputs with ties, equal
 scores, unbalanced arms and continuous outcomes. What differs is the work done:
 
-- customers are sorted once (an unstable sort: the curves are read at the ends of blocks of equal
-  scores, where the order inside a block does not matter), and every curve and area reuses that order;
-- the perfect curves of a binary outcome are computed from the counts of the four treatment × outcome
-  cells (their scores take three or four values), without sorting;
+- customers are ranked once and every curve and area reuses that ranking; the curves are read at the
+  ends of blocks of equal scores, where the order inside a block does not matter, so the sort need not
+  be stable. A binary outcome needs no full ``argsort``: the scores of each treatment × outcome cell
+  are sorted on their own (values only, a vectorised sort) and the four sorted runs merged;
+- areas and curve points come from one pass over the ranking in chunks that stay in the CPU cache
+  (:func:`_scan`), never materialising the ten-million-point curves;
+- the perfect curves of a binary outcome are computed from the counts of the four cells (their scores
+  take three or four values), without sorting;
 - ``uplift_at_k`` takes the customers above the cut-off score whole and, when the cut falls inside a
   block of equal scores, the ones with the highest row numbers from that block, which is the order of
   scikit-uplift's ``argsort(kind="mergesort")[::-1]``.
@@ -128,10 +132,10 @@ def _at_ends(ends: np.ndarray | None, n: int, *cums: np.ndarray) -> tuple[np.nda
 def _sorted_sums(score_sorted: np.ndarray, y_sorted: np.ndarray, t_sorted: np.ndarray) -> _Sums:
     n = score_sorted.size
     n_t = np.cumsum(t_sorted, dtype=_F)
-    y_t = np.multiply(y_sorted, t_sorted)
+    y_t = np.multiply(y_sorted, t_sorted, dtype=_F)
+    y_c = y_sorted - y_t  # each row's outcome in one of the two, exactly
     np.cumsum(y_t, out=y_t)
-    y_c = np.cumsum(y_sorted)
-    y_c -= y_t
+    np.cumsum(y_c, out=y_c)
     num_all, n_t, y_t, y_c = _at_ends(_block_ends(score_sorted), n, n_t, y_t, y_c)
     return _Sums(num_all, n_t, y_t, y_c)
 
