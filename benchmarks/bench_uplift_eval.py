@@ -42,11 +42,13 @@ del df
 times, out = {}, {}
 calls = {"qini_auc": lambda: qini_auc_score(y, s, t), "uplift_auc": lambda: uplift_auc_score(y, s, t),
          "uplift_at_k": lambda: uplift_at_k(y, s, t, strategy="overall", k=k)}
+cpu0 = time.process_time()
 for key, call in calls.items():
     t0 = time.perf_counter()
     out[key] = call()
     times[key] = time.perf_counter() - t0
-print(json.dumps({"times": times, "values": {a: float(b) for a, b in out.items()}}))
+cpu = time.process_time() - cpu0
+print(json.dumps({"times": times, "cpu": cpu, "values": {a: float(b) for a, b in out.items()}}))
 """
 
 
@@ -67,8 +69,8 @@ def make_file(path: Path, rows: int, seed: int = 0) -> None:
     pl.DataFrame({"arm": labels[arm_code], "outcome": outcome, "score": score}).write_parquet(path)
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in GB and standard output of one child process."""
+def run_child(cmd: list[str]) -> tuple[float, float, str, float]:
+    """Wall seconds, peak RSS in GB, standard output and CPU seconds of one child process."""
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
@@ -79,7 +81,7 @@ def run_child(cmd: list[str]) -> tuple[float, float, str]:
         if proc.returncode != 0:
             raise SystemExit(f"{cmd[:3]} failed: {err[-2000:]}")
         out.seek(0)
-        return wall, usage.ru_maxrss / 1024**2, out.read().decode()
+        return wall, usage.ru_maxrss / 1024**2, out.read().decode(), usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -100,30 +102,35 @@ def main() -> None:
                 "control", "--outcome", "outcome", "--score", "score", "--k", args.k, "--json", str(json_out),
                 "--overwrite"]
     ref_cmd = [sys.executable, "-c", SKLIFT_CHILD, str(path), args.k]
-    ours, ref_calls, ref_wall, ratios = [], [], [], []
+    ours, ref_calls, ref_wall, ratios, cpu_ratios = [], [], [], [], []
     for i in range(args.pairs):
         order = ("ours", "ref") if i % 2 == 0 else ("ref", "ours")
         for which in order:
             if which == "ours":
-                wall, rss_ours, _ = run_child(ours_cmd)
+                wall, rss_ours, _, cpu_ours = run_child(ours_cmd)
                 ours.append(wall)
             else:
-                wall, rss_ref, out = run_child(ref_cmd)
+                wall, rss_ref, out, _ = run_child(ref_cmd)
                 ref = json.loads(out)
                 ref_calls.append(sum(ref["times"].values()))
                 ref_wall.append(wall)
         ratios.append(ref_calls[-1] / ours[-1])
-        print(f"pair {i + 1}: uplift-eval whole process {ours[-1]:.2f} s (peak {rss_ours:.2f} GB); "
+        cpu_ratios.append(ref["cpu"] / cpu_ours)
+        print(f"pair {i + 1}: uplift-eval whole process {ours[-1]:.2f} s, CPU {cpu_ours:.2f} s "
+              f"(peak {rss_ours:.2f} GB); "
               f"scikit-uplift three calls {ref_calls[-1]:.2f} s "
-              f"({', '.join(f'{k} {v:.2f}' for k, v in ref['times'].items())}; process {ref_wall[-1]:.1f} s, "
-              f"peak {rss_ref:.2f} GB); ratio {ratios[-1]:.1f}x")
+              f"({', '.join(f'{k} {v:.2f}' for k, v in ref['times'].items())}; CPU {ref['cpu']:.2f} s; "
+              f"process {ref_wall[-1]:.1f} s, peak {rss_ref:.2f} GB); ratio {ratios[-1]:.1f}x "
+              f"(CPU {cpu_ratios[-1]:.1f}x)")
     mine = json.loads(json_out.read_text())
     diffs = {key: abs(mine[key] - ref["values"][key]) for key in ("qini_auc", "uplift_auc", "uplift_at_k")}
     print(f"rows evaluated {mine['n_rows']:,} (left out {mine['n_left_out']:,}); max abs differences from "
           "scikit-uplift: " + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()))
     ratios.sort()
+    cpu_ratios.sort()
     median = ratios[len(ratios) // 2]
-    print(f"median paired ratio {median:.1f}x (min {ratios[0]:.1f}x); target >= 5x: "
+    print(f"median paired ratio {median:.1f}x (min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x; CPU-time median "
+          f"{cpu_ratios[len(cpu_ratios) // 2]:.1f}x); target >= 5x: "
           f"{'PASS' if median >= 5 else 'FAIL'}; peak memory {rss_ours:.2f} GB, target < 2 GB: "
           f"{'PASS' if rss_ours < 2 else 'FAIL'}")
 

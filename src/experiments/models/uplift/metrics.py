@@ -155,12 +155,13 @@ def _group_sums(n_t: np.ndarray, n_c: np.ndarray, y_t: np.ndarray, y_c: np.ndarr
 
 
 class _Ranking:
-    """Customers sorted once by descending score, with what every curve and uplift at k needs.
+    """Customers ranked once by descending score, with what every curve and uplift at k needs.
 
     A binary outcome takes the fast path: each customer is one of four cells (treatment x outcome);
     the scores of each cell are sorted on their own (values only, a vectorised sort) and the four
-    sorted runs are merged by a stable sort that finds the runs, so no full ``argsort`` and no gather
-    of the outcome are needed. Any other outcome is ranked by ``argsort``.
+    sorted runs are merged by a stable sort that finds the runs; the cells and scores in rank order are
+    then read chunk by chunk (:meth:`chunk`), and uplift at k by binary search in the runs. Any other
+    outcome is ranked by ``argsort``.
     """
 
     def __init__(self, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> None:
@@ -171,34 +172,50 @@ class _Ranking:
         if self.binary:
             code = (t.astype(np.int8) << 1) | (y == 1).astype(np.int8)  # 0 c/no, 1 c/yes, 2 t/no, 3 t/yes
             self.code = code
-            runs = np.empty(self.n)
-            bounds = []
-            lo = 0
+            self.runs = np.empty(self.n)
+            self.bounds = [0]
             for j in range(4):
                 mask = code == j
-                hi = lo + int(np.count_nonzero(mask))
-                np.compress(mask, s, out=runs[lo:hi])
-                runs[lo:hi].sort()
-                bounds.append(hi)
-                lo = hi
-            merged = np.argsort(runs, kind="stable")  # a stable sort merges the four sorted runs
-            runs.sort(kind="stable")  # the same merge in place: the sorted scores without a gather
-            self.s_sorted = runs[::-1]
-            cell = (merged >= bounds[0]).astype(np.int8)
-            cell += merged >= bounds[1]
-            cell += merged >= bounds[2]
-            self.code_sorted = cell[::-1]
-            del merged
+                lo, hi = self.bounds[-1], self.bounds[-1] + int(np.count_nonzero(mask))
+                np.compress(mask, s, out=self.runs[lo:hi])
+                self.runs[lo:hi].sort()
+                self.bounds.append(hi)
+            self.merged = np.argsort(self.runs, kind="stable")  # a stable sort merges the sorted runs
         else:
             self.order = _descending(s)
-            self.s_sorted = s[self.order]
+
+    def _cells(self, m: np.ndarray) -> np.ndarray:
+        cell = (m >= self.bounds[1]).astype(np.int8)
+        cell += m >= self.bounds[2]
+        cell += m >= self.bounds[3]
+        return cell
+
+    def chunk(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Ranks ``a`` to ``b - 1``: scores (and the next one, when there is one), then the cells
+        (binary outcome) or the treatment flags and outcomes."""
+        n, stop = self.n, min(self.n, b + 1)
+        if self.binary:
+            m = self.merged[n - stop:n - a][::-1]
+            return self.runs[m], self._cells(m[:b - a]), None
+        assert self.order is not None
+        idx = self.order[a:stop]
+        head = idx[:b - a]
+        return self.s[idx], self.t[head], self.y[head]
+
+    @property
+    def s_sorted(self) -> np.ndarray:
+        """Scores in rank order."""
+        if self.binary:
+            return self.runs[self.merged[::-1]]
+        assert self.order is not None
+        return self.s[self.order]
 
     def sums(self) -> _Sums:
-        """Cumulative counts and sums at the end of each block of equal scores."""
+        """Cumulative counts and sums at the end of each block of equal scores (the full curves)."""
         if not self.binary:
             assert self.order is not None
             return _sorted_sums(self.s_sorted, self.y[self.order], self.t[self.order])
-        c = self.code_sorted
+        c = self._cells(self.merged[::-1])
         n_t = np.cumsum(c >= 2, dtype=_F)
         y_t = np.cumsum(c == 3, dtype=_F)
         y_c = np.cumsum(c == 1, dtype=_F)
@@ -209,19 +226,26 @@ class _Ranking:
         """Uplift among the first ``size`` customers in scikit-uplift's order."""
         if size == 0:
             return float("nan")
-        s, ss = self.s, self.s_sorted
-        cut = ss[size - 1]
-        inside = size < self.n and ss[size] == cut  # the cut falls inside a block of equal scores
-        above = int(np.count_nonzero(ss[:size] > cut)) if inside else size
-        tied = np.flatnonzero(s == cut)[-(size - above):] if inside else np.empty(0, dtype=np.int64)
+        n, s = self.n, self.s
         if self.binary:
-            cnt = (np.bincount(self.code_sorted[:above], minlength=4)
-                   + np.bincount(self.code[tied], minlength=4))
+            cut = self.runs[self.merged[n - size]]
+            inside = size < n and self.runs[self.merged[n - size - 1]] == cut
+            runs = [self.runs[lo:hi] for lo, hi in zip(self.bounds[:-1], self.bounds[1:], strict=True)]
+            # per cell, customers scored above the cut (inside a block) or at least the cut (at its end)
+            side = "right" if inside else "left"
+            cnt = np.array([r.size - np.searchsorted(r, cut, side=side) for r in runs])
+            if inside:
+                tied = np.flatnonzero(s == cut)[-(size - int(cnt.sum())):]
+                cnt = cnt + np.bincount(self.code[tied], minlength=4)
             n_t, n_c = cnt[2] + cnt[3], cnt[0] + cnt[1]
             mean_t = float(cnt[3] / n_t) if n_t else float("nan")
             mean_c = float(cnt[1] / n_c) if n_c else float("nan")
             return mean_t - mean_c
         assert self.order is not None
+        cut = s[self.order[size - 1]]
+        inside = size < n and s[self.order[size]] == cut  # the cut falls inside a block of equal scores
+        above = int(np.count_nonzero(s > cut)) if inside else size
+        tied = np.flatnonzero(s == cut)[-(size - above):] if inside else np.empty(0, dtype=np.int64)
         top = np.concatenate((self.order[:above], tied))
         t_top, y_top = self.t[top], self.y[top]
         n_t = int(np.count_nonzero(t_top))
@@ -277,22 +301,20 @@ def _scan(r: _Ranking, grid: np.ndarray) -> _Scan:
 
     ``grid`` holds increasing customer counts at which the piecewise-linear curves are read.
     """
-    n, ss = r.n, r.s_sorted
+    n = r.n
     carry = np.zeros(3)  # treated, treated outcome, control outcome so far
     px = pq = pu = 0.0  # the last point (the origin first)
     area_q = area_u = 0.0
     q_grid, u_grid = np.zeros(grid.size), np.zeros(grid.size)
     for a in range(0, n, _CHUNK):
         b = min(n, a + _CHUNK)
-        if r.binary:
-            c = r.code_sorted[a:b]
+        ss, c, yy = r.chunk(a, b)
+        if yy is None:
             n_t = np.cumsum(c >= 2, dtype=_F)
             y_t = np.cumsum(c == 3, dtype=_F)
             y_c = np.cumsum(c == 1, dtype=_F)
         else:
-            assert r.order is not None
-            idx = r.order[a:b]
-            tt, yy = r.t[idx], r.y[idx]
+            tt = c
             n_t = np.cumsum(tt, dtype=_F)
             y_t = yy * tt
             y_c = yy - y_t
@@ -303,7 +325,7 @@ def _scan(r: _Ranking, grid: np.ndarray) -> _Scan:
         y_c += carry[2]
         carry[:] = n_t[-1], y_t[-1], y_c[-1]
         x = np.arange(a + 1, b + 1, dtype=_F)
-        ends = ss[a:b] != ss[a + 1:b + 1] if b < n else np.append(ss[a:b - 1] != ss[a + 1:b], True)
+        ends = ss[:-1] != ss[1:] if b < n else np.append(ss[:-1] != ss[1:], True)
         every = bool(ends.all())
         if not every:
             if not ends.any():
