@@ -132,7 +132,8 @@ def main() -> None:
     print(f"median paired ratio {median:.1f}x (min {ratios[0]:.1f}x, max {ratios[-1]:.1f}x; CPU-time median "
           f"{cpu_ratios[len(cpu_ratios) // 2]:.1f}x); target >= 5x: "
           f"{'PASS' if median >= 5 else 'FAIL'}; peak memory {rss_ours:.2f} GB, target < 2 GB: "
-          f"{'PASS' if rss_ours < 2 else 'FAIL'}")
+          f"{'PASS' if rss_ours < 2 else 'FAIL'}; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} cores")
 
 
 if __name__ == "__main__":
