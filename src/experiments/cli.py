@@ -19,7 +19,8 @@ from experiments.errors import ExperimentsError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("run", "studies", "simulate", "analyze", "power", "clv", "attribute")
+COMMANDS: tuple[str, ...] = ("run", "studies", "simulate", "analyze", "power", "clv", "uplift", "uplift-eval",
+                             "attribute")
 
 
 class _Parser(argparse.ArgumentParser):
