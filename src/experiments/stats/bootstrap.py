@@ -11,13 +11,15 @@ replacement (``rng.choice(x, n)``), but never builds the resample:
 Resamples run in fixed blocks, each with its own stream spawned from ``seed`` (``SeedSequence``), on
 a thread pool; numbers are identical whatever the number of threads. Intervals are percentile
 intervals; the p-value is the two-sided percentile-inversion one, ``2 min(P*(d <= 0), P*(d >= 0))``.
+:func:`bootstrap_effects` runs it for every metric and treatment arm of a table of rows (what
+``experiments analyze --bootstrap N`` reports).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +30,14 @@ import polars as pl
 from experiments.errors import DataError, ParameterError
 from experiments.stats.results import _plain
 
-__all__ = ["BootstrapResult", "bootstrap", "bootstrap_mean_diff", "resample_means"]
+__all__ = [
+    "BootstrapEffect",
+    "BootstrapResult",
+    "bootstrap",
+    "bootstrap_effects",
+    "bootstrap_mean_diff",
+    "resample_means",
+]
 
 _BLOCK = 250
 _FEW_VALUES = 4096
@@ -211,3 +220,76 @@ def bootstrap(
     if not math.isfinite(estimate):
         raise DataError("the statistic is not finite on the data")
     return _result(estimate, draws, alpha, "percentile bootstrap")
+
+
+@dataclass(frozen=True)
+class BootstrapEffect:
+    """Bootstrap interval of the difference of means of one metric between one arm and the control."""
+
+    metric: str
+    arm: str
+    control: str
+    n_arm: int
+    n_control: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    alpha: float
+    method: str
+    n_resamples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
+        return {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
+
+    def summary(self) -> str:
+        """One readable line."""
+        level = round(100 * (1 - self.alpha))
+        return (f"{self.metric}: {self.arm} vs {self.control}: diff {self.estimate:+.4g} (bootstrap "
+                f"{level}% CI {self.ci_low:+.4g} to {self.ci_high:+.4g}; {self.n_resamples} resamples)")
+
+
+def bootstrap_effects(
+    values: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    control: str,
+    arms: Sequence[str],
+    n_resamples: int = 2000,
+    alpha: float = 0.05,
+    seed: int | np.random.SeedSequence | None = 0,
+    workers: int | None = None,
+) -> list[BootstrapEffect]:
+    """:func:`bootstrap_mean_diff` of every metric × treatment arm against ``control``.
+
+    Parameters
+    ----------
+    values
+        ``values[metric][arm]``: the finite values of ``metric`` in ``arm`` (missing ones left out).
+    control
+        Control label.
+    arms
+        Treatment arms, in report order.
+    n_resamples, alpha, workers
+        As in :func:`bootstrap_mean_diff`.
+    seed
+        One seed for the whole set; each metric × arm gets its own stream spawned from it in order,
+        so the same seed gives the same intervals.
+    """
+    _check(n_resamples, alpha)
+    pairs = [(m, a) for m in values for a in arms]
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    out = []
+    for (m, a), child in zip(pairs, ss.spawn(len(pairs)), strict=True):
+        x, y = values[m][a], values[m][control]
+        for label, v in ((a, x), (control, y)):
+            if np.size(v) < 2:
+                raise DataError(f"bootstrap of {m!r} needs at least two values in arm {label!r}")
+        r = bootstrap_mean_diff(x, y, n_resamples=n_resamples, alpha=alpha, seed=child, workers=workers)
+        out.append(BootstrapEffect(
+            metric=m, arm=a, control=control, n_arm=int(np.size(x)), n_control=int(np.size(y)),
+            estimate=r.estimate, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
+            alpha=r.alpha, method=r.method, n_resamples=r.n_resamples,
+        ))
+    return out
