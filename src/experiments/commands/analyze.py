@@ -112,9 +112,16 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
+    import gc
+
     from experiments.outputs import atomic_write_text, check_output
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
+    from experiments.studies.analysis import bootstrap_table, headline, text_table
     from experiments.validation import as_int
+
+    # What is imported by now lives as long as the process: keep it out of every later garbage
+    # collection (statsmodels' multipletests calls gc.collect(), which otherwise walks all of it).
+    gc.freeze()
 
     alpha, correction, shares = check_options(args.alpha, args.correction, args.shares)
     n_boot = as_int("bootstrap", args.bootstrap, low=0, high=MAX_BOOTSTRAP)
@@ -127,8 +134,6 @@ def run(args: argparse.Namespace) -> int:
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
         nonfinite="drop" if args.drop_nonfinite else "refuse",
     )
-    from experiments.studies.analysis import bootstrap_table, headline, text_table
-
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
     if args.html:

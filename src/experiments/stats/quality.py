@@ -167,7 +167,8 @@ def column_checks(column: str, dtype: pl.DataType, *, nonfinite: NonFinite = "re
         out += [low.is_in(list(TRUE_SPELLINGS)).sum().alias(f"{name}yes"),
                 low.is_in(list(FALSE_SPELLINGS)).sum().alias(f"{name}no"),
                 (c.is_not_null() & ~spelled).sum().alias(f"{name}text"),
-                c.filter(c.is_not_null() & ~spelled).unique().sort().head(3).alias(f"{name}examples")]
+                c.filter(c.is_not_null() & ~spelled).unique().sort().head(3).implode()
+                .alias(f"{name}examples")]
     elif dtype.is_numeric():
         if dtype.is_float():
             out += [c.is_nan().sum().alias(f"{name}nan"), c.is_infinite().sum().alias(f"{name}inf")]
@@ -215,7 +216,7 @@ def read_checks(groups: pl.DataFrame, columns: Mapping[str, pl.DataType], *, arm
     out: dict[str, ColumnCheck] = {}
     sums = [c for c, t in groups.schema.items() if _Q in c and t.is_numeric()
             and not c.endswith(("not01_min", "not01_max"))]
-    total = groups.select(pl.col(c).sum() for c in sums).row(0, named=True) if groups.height else {}
+    total = groups.select(pl.col(c).sum() for c in sums).row(0, named=True) if sums else {}
     for col, dtype in columns.items():
         def get(check: str) -> int:
             return int(total.get(f"{col}{_Q}{check}") or 0)  # noqa: B023

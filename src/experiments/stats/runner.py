@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.stats.effects import compare
 from experiments.stats.multiple import CORRECTIONS, Correction, adjust
 from experiments.stats.quality import (
     ColumnCheck,
@@ -250,7 +251,6 @@ def battery(
     on the units where both are present; their effects join the family of the plain effects for the
     multiple-testing correction.
     """
-    from experiments.stats.effects import compare
     from experiments.stats.srm import srm_test
 
     whole = _unsegmented(table)

@@ -167,6 +167,9 @@ def analyze_summary(
         look = next((c for c in LOOK_NAMES if c in df.columns), None)
     elif look not in df.columns:
         raise DataError(f"unknown look column {look!r}; the data has columns: {', '.join(df.columns)}")
+    if arm in (*SUMMARY_COLUMNS, look):
+        raise DataError(f"arm column {arm!r} is a column of the summary format; name the column that "
+                        "holds the arm labels")
     for c in ("count", "mean", "variance"):
         if not df.schema[c].is_numeric():
             raise DataError(f"summary column {c!r} holds text; allowed: numbers")
@@ -176,9 +179,6 @@ def analyze_summary(
     for m in metrics:
         if m not in available:
             raise DataError(f"unknown metric {m!r}; the summary has metrics: {', '.join(available)}")
-    if arm in (*SUMMARY_COLUMNS, look):
-        raise DataError(f"arm column {arm!r} is a column of the summary format; name the column that "
-                        "holds the arm labels")
     n_input = df.height
     df = df.with_row_index("\x00row", offset=1)
     check_summary_rows(df, arm=arm, look=look, row="\x00row")
