@@ -16,17 +16,19 @@ a negative variance, or a count, mean or variance that is NaN or infinite.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from experiments.errors import DataError
-from experiments.stats.effects import MetricKind
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import DataQuality
 from experiments.stats.runner import AnalysisResult, battery, check_options
-from experiments.stats.sequential import msprt
 from experiments.stats.sufficient import ArmStatistics, SampleStats
+
+if TYPE_CHECKING:
+    from experiments.stats.effects import MetricKind
 
 __all__ = [
     "LOOK_NAMES",
@@ -210,6 +212,7 @@ def analyze_summary(
     srm, effects = out.srm, out.effects
     sequential = []
     if look and df[look].n_unique() > 1:
+        from experiments.stats.sequential import msprt
         for m in metrics:
             sub = df.filter(pl.col("metric") == m)
             c = sub.filter(pl.col(arm) == control).select(look, "count", "mean", "variance")
