@@ -14,8 +14,9 @@ lives in its own environment, never in this project's lock files::
     python3 -m venv /tmp/gbvenv && /tmp/gbvenv/bin/pip install gbstats
     .venv/bin/python benchmarks/bench_analyze.py --gbstats-python /tmp/gbvenv/bin/python
 
-``--only-experiments --file PATH ...`` times ``experiments analyze`` alone on another file (a large
-parquet file, a folder of parts) with the arguments after ``--``.
+``--only-experiments --file PATH -- ARGS`` times ``experiments analyze`` alone on another file (a large
+parquet file, a folder of parts) with the arguments after ``--``; ``--baseline-src DIR`` pairs it with
+the same command run from another checkout's ``src`` (e.g. the main branch) instead of gbstats.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ metrics, binary, arm, control, pre = ["visit", "conversion", "spend"], {"visit",
     "segment", "No E-Mail", "history"
 if reader == "polars":
     import polars as pl
-    df = pl.read_csv(path)
+    df = pl.read_csv(path, infer_schema_length=10000)
     aggs = [pl.len().alias("n"), pl.col(pre).sum().alias("pre"), (pl.col(pre) ** 2).sum().alias("pre2")]
     for m in metrics:
         aggs += [pl.col(m).sum().alias(m), (pl.col(m) ** 2).sum().alias(m + "2"),
@@ -93,10 +94,10 @@ def _experiments_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "experiments.cli"]
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
+def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one subprocess; fails loudly on a non-zero exit."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -115,34 +116,43 @@ def main() -> None:
     parser.add_argument("--reader", choices=["pandas", "polars"], default="pandas",
                         help="how the gbstats script reads the CSV (pandas)")
     parser.add_argument("--only-experiments", action="store_true", help="time experiments analyze alone")
+    parser.add_argument("--baseline-src", metavar="DIR",
+                        help="pair with experiments analyze run from this src folder (PYTHONPATH)")
     parser.add_argument("--file", default=str(HILLSTROM), help="input file (Hillstrom)")
     parser.add_argument("analyze_args", nargs="*", help="arguments of analyze after -- (Hillstrom's)")
     args = parser.parse_args()
     ours = [*_experiments_command(), "analyze", args.file, *(args.analyze_args or ANALYZE_ARGS)]
     sides: dict[str, list[str]] = {"experiments": ours}
+    envs: dict[str, dict[str, str] | None] = {"experiments": None}
+    if args.baseline_src:
+        sides["baseline"] = ours
+        envs["baseline"] = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
     with tempfile.TemporaryDirectory() as tmp:
-        if not args.only_experiments:
+        if not (args.only_experiments or args.baseline_src):
             script = Path(tmp) / "gbstats_same_tests.py"
             script.write_text(GBSTATS_SCRIPT)
             sides["gbstats"] = [args.gbstats_python, str(script), args.reader, args.file]
-        for cmd in sides.values():
-            timed(cmd)  # warm the file cache and byte-code once, not counted
+            envs["gbstats"] = None
+        for name, cmd in sides.items():
+            timed(cmd, envs[name])  # warm the file cache and byte-code once, not counted
         walls: dict[str, list[float]] = {k: [] for k in sides}
         rss: dict[str, list[float]] = {k: [] for k in sides}
         names = list(sides)
         for i in range(args.pairs):
             for name in names if i % 2 == 0 else names[::-1]:
-                w, r = timed(sides[name])
+                w, r = timed(sides[name], envs[name])
                 walls[name].append(w)
                 rss[name].append(r)
     for name in names:
         print(f"{name:12s} median {statistics.median(walls[name]):.3f} s  (runs "
               f"{', '.join(f'{w:.2f}' for w in walls[name])})  peak RSS {max(rss[name]):.0f} MB")
-    if "gbstats" in walls:
-        ratios = [a / b for a, b in zip(walls["experiments"], walls["gbstats"], strict=True)]
-        ratio = statistics.median(walls["experiments"]) / statistics.median(walls["gbstats"])
-        print(f"ratio experiments / gbstats: {ratio:.3f} (median of paired ratios "
-              f"{statistics.median(ratios):.3f}; gbstats reads with {args.reader})")
+    other = next((k for k in ("gbstats", "baseline") if k in walls), None)
+    if other:
+        ratios = [a / b for a, b in zip(walls["experiments"], walls[other], strict=True)]
+        ratio = statistics.median(walls["experiments"]) / statistics.median(walls[other])
+        print(f"ratio experiments / {other}: {ratio:.3f} (median of paired ratios "
+              f"{statistics.median(ratios):.3f}"
+              + (f"; gbstats reads with {args.reader})" if other == "gbstats" else ")"))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from experiments.errors import DataError
 __all__ = [
     "FALSE_SPELLINGS",
     "NEAR_BINARY_SHARE",
+    "ROWS",
     "TRUE_SPELLINGS",
     "ColumnCheck",
     "DataQuality",
@@ -56,6 +57,8 @@ NEAR_BINARY_SHARE = 0.01
 NonFinite = Literal["refuse", "drop"]
 
 _Q = "\x00"  # separates a column name from a check name in the aggregation's output columns
+#: Name of the row count (``pl.len()``) that :func:`read_checks` expects beside the checks.
+ROWS = f"{_Q}n"
 _KIND = Literal["binary", "continuous"]
 
 
@@ -150,17 +153,22 @@ def _is_text(dtype: pl.DataType) -> bool:
     return dtype in (pl.String, pl.Categorical, pl.Enum) or isinstance(dtype, pl.Categorical | pl.Enum)
 
 
-def column_checks(column: str, dtype: pl.DataType, *, nonfinite: NonFinite = "refuse") -> list[pl.Expr]:
-    """Aggregations (for a ``select`` or a ``group_by``) that check one metric or covariate column.
+def column_checks(column: str, dtype: pl.DataType, *, metric: bool = True) -> list[pl.Expr]:
+    """Aggregations (for a ``select`` or a ``group_by``, beside ``pl.len().alias(ROWS)``) that check
+    one column.
 
-    Output names are ``column``, a NUL character and the check: ``missing`` (nulls), ``nan``, ``inf``
-    (float columns), ``yes``, ``no``, ``text`` (values that are no true/false spelling) and ``examples``
-    (up to three of those, sorted) for text; ``not01`` (finite values other than 0/1), ``not01_min`` and
-    ``not01_max``, ``ones`` and ``zeros`` for numbers. Read them back with :func:`read_checks`.
+    Output names are ``column``, a NUL character and the check: ``missing`` (nulls), ``nan`` and ``inf``
+    (float columns); for a ``metric`` also ``yes``, ``no``, ``text`` (values that are no true/false
+    spelling) and ``examples`` (up to three of those, sorted) for text, and ``not01`` (finite values other
+    than 0/1), ``ones``, ``min`` and ``max`` for numbers. Read them back with :func:`read_checks`.
     """
     c = pl.col(column)
     name = f"{column}{_Q}"
     out = [c.null_count().alias(f"{name}missing")]
+    if dtype.is_float():
+        out += [c.is_nan().sum().alias(f"{name}nan"), c.is_infinite().sum().alias(f"{name}inf")]
+    if not metric:
+        return out
     if dtype == pl.String:
         low = c.str.strip_chars().str.to_lowercase()
         spelled = low.is_in(list(TRUE_SPELLINGS | FALSE_SPELLINGS))
@@ -170,13 +178,10 @@ def column_checks(column: str, dtype: pl.DataType, *, nonfinite: NonFinite = "re
                 c.filter(c.is_not_null() & ~spelled).unique().sort().head(3).implode()
                 .alias(f"{name}examples")]
     elif dtype.is_numeric():
-        if dtype.is_float():
-            out += [c.is_nan().sum().alias(f"{name}nan"), c.is_infinite().sum().alias(f"{name}inf")]
         x = c.cast(pl.Float64)
-        odd = x.is_finite() & ~x.is_in([0.0, 1.0])
-        out += [odd.sum().alias(f"{name}not01"), x.filter(odd).min().alias(f"{name}not01_min"),
-                x.filter(odd).max().alias(f"{name}not01_max"), (x == 1.0).sum().alias(f"{name}ones"),
-                (x == 0.0).sum().alias(f"{name}zeros")]
+        out += [(x.is_finite() & (x != 0.0) & (x != 1.0)).sum().alias(f"{name}not01"),
+                (x == 1.0).sum().alias(f"{name}ones"), x.min().alias(f"{name}min"),
+                x.max().alias(f"{name}max")]
     return out
 
 
@@ -194,10 +199,10 @@ class ColumnCheck:
     text: int = 0
     examples: tuple[str, ...] = ()
     not01: int = 0
-    not01_min: float | None = None
-    not01_max: float | None = None
     ones: int = 0
     zeros: int = 0
+    min: float | None = None
+    max: float | None = None
     nonfinite_by_arm: Mapping[str, int] = field(default_factory=dict)
 
     @property
@@ -208,28 +213,29 @@ class ColumnCheck:
 
 def read_checks(groups: pl.DataFrame, columns: Mapping[str, pl.DataType], *, arm: str | None = None
                 ) -> dict[str, ColumnCheck]:
-    """Add up the :func:`column_checks` of ``columns`` over the rows of ``groups`` (one per group).
+    """Add up the :func:`column_checks` of ``columns`` over the rows of ``groups`` (one per group, with
+    the row count :data:`ROWS`).
 
     With ``arm`` (the grouping column), NaN and infinite values are also counted per arm label
     (``"(missing arm)"`` for rows without one).
     """
     out: dict[str, ColumnCheck] = {}
-    sums = [c for c, t in groups.schema.items() if _Q in c and t.is_numeric()
-            and not c.endswith(("not01_min", "not01_max"))]
+    sums = [c for c, t in groups.schema.items()
+            if _Q in c and t.is_numeric() and not c.endswith((f"{_Q}min", f"{_Q}max"))]
     total = groups.select(pl.col(c).sum() for c in sums).row(0, named=True) if sums else {}
     for col, dtype in columns.items():
         def get(check: str) -> int:
             return int(total.get(f"{col}{_Q}{check}") or 0)  # noqa: B023
 
-        kw: dict[str, Any] = {k: get(k) for k in ("missing", "nan", "yes", "no", "text", "not01", "ones",
-                                                  "zeros")}
+        kw: dict[str, Any] = {k: get(k) for k in ("missing", "nan", "yes", "no", "text", "not01", "ones")}
         kw["infinite"] = get("inf")
+        kw["zeros"] = get("ones") and (int(total.get(ROWS) or 0) - kw["missing"] - kw["nan"] - kw["infinite"]
+                                       - kw["not01"] - kw["ones"])
         if f"{col}{_Q}examples" in groups.columns:
             ex = groups[f"{col}{_Q}examples"].explode().drop_nulls().unique().sort().head(3)
             kw["examples"] = tuple(str(v) for v in ex.to_list())
-        if kw["not01"]:
-            kw["not01_min"] = groups[f"{col}{_Q}not01_min"].min()
-            kw["not01_max"] = groups[f"{col}{_Q}not01_max"].max()
+        if f"{col}{_Q}min" in groups.columns:
+            kw["min"], kw["max"] = groups[f"{col}{_Q}min"].min(), groups[f"{col}{_Q}max"].max()
         if arm is not None and kw["nan"] + kw["infinite"]:
             bad = groups.select(
                 pl.col(arm).cast(pl.String).fill_null("(missing arm)").alias("arm"),
@@ -359,12 +365,10 @@ def quality_report(
         if (ck.dtype.is_numeric() and ck.zeros and ck.ones > ck.not01 > 0
                 and ck.not01 <= NEAR_BINARY_SHARE * nonnull):
             non_binary[m] = ck.not01
-            span = (f"{ck.not01_min:g}" if ck.not01_min == ck.not01_max
-                    else f"from {ck.not01_min:g} to {ck.not01_max:g}")
             issues.append(
-                f"Metric {m!r} is 0 or 1 except for {ck.not01:,} value(s) ({span}; {ck.not01 / nonnull:.2%} "
-                "of its values), so it is analysed as a continuous metric (Welch t); if it is a yes/no "
-                "outcome, those values are errors."
+                f"Metric {m!r} is 0 or 1 except for {ck.not01:,} value(s) ({ck.not01 / nonnull:.2%} of its "
+                f"values, which range from {ck.min:g} to {ck.max:g}), so it is analysed as a continuous "
+                "metric (Welch t); if it is a yes/no outcome, those values are errors."
             )
     dup, several = units if units is not None else (None, None)
     if dup:
@@ -409,16 +413,16 @@ def check_quality(
     if absent:
         raise DataError(f"unknown column(s) {absent}; the table has {list(schema)}")
     keyed = [c for c in dict.fromkeys([arm, *([unit] if unit else [])]) if c not in cols]
-    aggs = [pl.len().alias(f"{_Q}n"), *[pl.col(c).null_count().alias(f"{c}{_Q}missing") for c in keyed
+    aggs = [pl.len().alias(ROWS), *[pl.col(c).null_count().alias(f"{c}{_Q}missing") for c in keyed
                                         if c != arm]]
     for c in cols:
         aggs += column_checks(c, schema[c])
     groups = lf.group_by(pl.col(arm).alias(f"{_Q}arm")).agg(aggs).collect()
     checks = read_checks(groups, {c: schema[c] for c in cols}, arm=f"{_Q}arm")
-    n_rows = int(groups[f"{_Q}n"].sum())
+    n_rows = int(groups[ROWS].sum())
     missing = {c: int(groups[f"{c}{_Q}missing"].sum()) for c in keyed if c != arm}
     if arm in keyed:
-        missing = {arm: int(groups.filter(pl.col(f"{_Q}arm").is_null())[f"{_Q}n"].sum()), **missing}
+        missing = {arm: int(groups.filter(pl.col(f"{_Q}arm").is_null())[ROWS].sum()), **missing}
     units = unit_checks(lf, unit=unit, arm=arm) if unit else None
     return quality_report(n_rows=n_rows, missing=missing, checks=checks, binary=binary, unit=unit,
                           units=units)

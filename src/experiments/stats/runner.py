@@ -23,6 +23,7 @@ from experiments.errors import DataError, ParameterError
 from experiments.stats.effects import compare
 from experiments.stats.multiple import CORRECTIONS, Correction, adjust
 from experiments.stats.quality import (
+    ROWS,
     ColumnCheck,
     DataQuality,
     NonFinite,
@@ -69,7 +70,7 @@ DEFAULT_SEED = 0
 MAX_BOOTSTRAP = 100_000
 
 # Internal names of the grouping keys and the row count in the one pass (NUL never starts a user column).
-_ARM, _SEG, _N = "\x00arm", "\x00segment", "\x00n"
+_ARM, _SEG, _N = "\x00arm", "\x00segment", ROWS
 
 
 @dataclass(frozen=True)
@@ -406,8 +407,8 @@ def analyze(
     values = {c: value_expr(c, schema[c], nonfinite=nonfinite) for c in value_cols}
     keys = [pl.col(arm).alias(_ARM), *([pl.col(segment).alias(_SEG)] if segment else [])]
     aggs = [pl.len().alias(_N), *([pl.col(unit).null_count().alias("\x00unit missing")] if unit else [])]
-    for c in value_cols:
-        aggs += column_checks(c, schema[c])
+    for c in value_cols:  # covariates and numeric ratio parts need no 0/1 checks
+        aggs += column_checks(c, schema[c], metric=c in metrics or schema[c] == pl.String)
     aggs += gather_exprs(metrics=metrics, covariates=covariates, values=values)
     for i, (num, den) in enumerate(pairs):
         both = values[num].is_not_null() & values[den].is_not_null()
