@@ -66,7 +66,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--bootstrap", default="0", metavar="N",
                    help="also give percentile-bootstrap intervals of each metric's difference of means, "
                    "from N resamples (10 to 100000; exact fast resampling; a second pass that reads "
-                   "the metric values) (0: none)")
+                   "the metric values; for 0/1 and count metrics it is quick, for amounts with many "
+                   "distinct values it costs about rows x N random draws) (0: none)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop NaN and infinite values like missing ones and report them, instead of "

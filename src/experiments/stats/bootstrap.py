@@ -12,7 +12,8 @@ Resamples run in fixed blocks, each with its own stream spawned from ``seed`` (`
 a thread pool; numbers are identical whatever the number of threads. Intervals are percentile
 intervals; the p-value is the two-sided percentile-inversion one, ``2 min(P*(d <= 0), P*(d >= 0))``.
 :func:`bootstrap_effects` runs it for every metric and treatment arm of a table of rows (what
-``experiments analyze --bootstrap N`` reports).
+``experiments analyze --bootstrap N`` reports). With many distinct values the cost is one random pick
+per row and resample; picks are made in runs of bounded size, so memory does not grow with them.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
 
 _BLOCK = 250
 _FEW_VALUES = 4096
+_DRAWS = 1 << 22  # most values picked at once by one sampler
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,20 @@ class _MeanSampler:
             counts = rng.multinomial(self.n, self.probs, size=size)
             return counts @ self.values / self.n
         m = rng.binomial(self.n, self.q, size=size)
-        idx = rng.integers(0, self.rest.size, size=int(m.sum()))
-        picked = self.rest[idx]
-        starts = np.concatenate(([0], np.cumsum(m)[:-1]))
-        sums = np.add.reduceat(picked, starts) if picked.size else np.zeros(size)
-        sums = np.where(m > 0, sums, 0.0)  # reduceat returns the element itself for empty slices
+        sums = np.zeros(size)
+        # resamples in runs of at most _DRAWS picks (one run when they fit): memory stays bounded
+        ends = np.cumsum(m)
+        start = 0
+        while start < size:
+            base = ends[start - 1] if start else 0
+            stop = max(int(np.searchsorted(ends, base + _DRAWS, side="right")), start + 1)
+            part = m[start:stop]
+            idx = rng.integers(0, self.rest.size, size=int(part.sum()))
+            picked = np.append(self.rest[idx], 0.0)  # a closing 0 keeps every slice start in range
+            heads = np.concatenate(([0], np.cumsum(part)[:-1]))
+            # reduceat returns the element itself for an empty slice: those resamples picked nothing
+            sums[start:stop] = np.where(part > 0, np.add.reduceat(picked, heads), 0.0)
+            start = stop
         return (sums + (self.n - m) * self.mode) / self.n
 
 
@@ -261,7 +272,11 @@ def bootstrap_effects(
     seed: int | np.random.SeedSequence | None = 0,
     workers: int | None = None,
 ) -> list[BootstrapEffect]:
-    """:func:`bootstrap_mean_diff` of every metric × treatment arm against ``control``.
+    """Percentile-bootstrap intervals of the difference of means of every metric × treatment arm.
+
+    Each resample redraws every arm's rows with replacement (each arm apart, as
+    :func:`bootstrap_mean_diff` does, with the same fast exact draws); every treatment arm is compared
+    with the same control resample, as when the whole experiment is resampled.
 
     Parameters
     ----------
@@ -274,22 +289,25 @@ def bootstrap_effects(
     n_resamples, alpha, workers
         As in :func:`bootstrap_mean_diff`.
     seed
-        One seed for the whole set; each metric × arm gets its own stream spawned from it in order,
-        so the same seed gives the same intervals.
+        One seed for the whole set; each metric gets its own stream spawned from it in order, so the
+        same seed gives the same intervals.
     """
     _check(n_resamples, alpha)
-    pairs = [(m, a) for m in values for a in arms]
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    method = "percentile bootstrap (exact fast resampling)"
     out = []
-    for (m, a), child in zip(pairs, ss.spawn(len(pairs)), strict=True):
-        x, y = values[m][a], values[m][control]
-        for label, v in ((a, x), (control, y)):
-            if np.size(v) < 2:
-                raise DataError(f"bootstrap of {m!r} needs at least two values in arm {label!r}")
-        r = bootstrap_mean_diff(x, y, n_resamples=n_resamples, alpha=alpha, seed=child, workers=workers)
-        out.append(BootstrapEffect(
-            metric=m, arm=a, control=control, n_arm=int(np.size(x)), n_control=int(np.size(y)),
-            estimate=r.estimate, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
-            alpha=r.alpha, method=r.method, n_resamples=r.n_resamples,
-        ))
+    for m, child in zip(values, ss.spawn(len(values)), strict=True):
+        labels = [control, *arms]
+        for a in labels:
+            if np.size(values[m][a]) < 2:
+                raise DataError(f"bootstrap of {m!r} needs at least two values in arm {a!r}")
+        samples = [_as_sample(f"{m} in {a}", values[m][a]) for a in labels]
+        means = _run([_MeanSampler(x) for x in samples], n_resamples, child, workers)
+        for a, x, draws in zip(arms, samples[1:], means[1:], strict=True):
+            r = _result(x.mean() - samples[0].mean(), draws - means[0], alpha, method)
+            out.append(BootstrapEffect(
+                metric=m, arm=a, control=control, n_arm=x.size, n_control=samples[0].size,
+                estimate=r.estimate, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
+                alpha=r.alpha, method=r.method, n_resamples=r.n_resamples,
+            ))
     return out
