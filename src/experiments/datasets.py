@@ -8,6 +8,7 @@ Sources, licences and checksums are in each folder's README.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 from pathlib import Path
@@ -82,24 +83,48 @@ def load_asos(path: str | Path | None = None) -> pl.DataFrame:
     return pl.read_parquet(target)
 
 
+def _is_parquet(p: Path) -> bool:
+    return p.suffix.lower() in {".parquet", ".pq"}
+
+
 def scan_table(path: str | Path, *, infer_schema_length: int | None = 10_000) -> pl.LazyFrame:
     """A lazy scan of a CSV or parquet experiment file; a clear :class:`DataError` when unreadable.
 
     ``.parquet``/``.pq`` are scanned as parquet, anything else as CSV (gzip-compressed CSV included).
+    A folder is scanned as one table made of its ``*.parquet`` parts; a glob pattern (``parts/*.parquet``)
+    as one table made of the files it matches (all parquet, or all CSV).
     """
     p = Path(path)
+    if not p.exists() and any(ch in str(path) for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(str(path)) if os.path.isfile(f))
+        if not files:
+            raise DataError(f"no file matches {str(path)!r}; give a CSV or parquet file, folder or pattern")
+        kinds = {_is_parquet(f) for f in files}
+        if len(kinds) > 1:
+            raise DataError(f"{str(path)!r} matches both parquet and other files; match one kind")
+        return _scan(files, str(path), "parquet" if kinds.pop() else "CSV", infer_schema_length)
     if not p.exists():
         raise DataError(f"file {str(p)!r} does not exist; give a CSV or parquet file")
+    if p.is_dir():
+        parts = sorted(f for f in p.glob("*") if f.is_file() and _is_parquet(f))
+        if not parts:
+            raise DataError(f"folder {str(p)!r} holds no .parquet file; give a CSV or parquet file, or a "
+                            "folder of parquet parts")
+        return _scan(parts, str(p), "parquet", infer_schema_length)
     if not p.is_file() or not os.access(p, os.R_OK):
         raise DataError(f"file {str(p)!r} is not a readable file; give a CSV or parquet file")
-    kind = "parquet" if p.suffix.lower() in {".parquet", ".pq"} else "CSV"
+    return _scan([p], str(p), "parquet" if _is_parquet(p) else "CSV", infer_schema_length)
+
+
+def _scan(files: list[Path], name: str, kind: str, infer_schema_length: int | None) -> pl.LazyFrame:
+    source: Path | list[Path] = files[0] if len(files) == 1 else files
     try:
         if kind == "parquet":
-            lf = pl.scan_parquet(p)
+            lf = pl.scan_parquet(source)
         else:
-            lf = pl.scan_csv(p, infer_schema_length=infer_schema_length)
+            lf = pl.scan_csv(source, infer_schema_length=infer_schema_length)
         lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"cannot read {str(p)!r} as {kind}: {first}") from None
+        raise DataError(f"cannot read {name!r} as {kind}: {first}") from None
     return lf

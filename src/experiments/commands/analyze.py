@@ -2,7 +2,8 @@
 
 Output locations are checked before any work; everything is computed before anything is written;
 ``--json PATH`` and ``--html PATH`` are written atomically and replace an existing file only with
-``--overwrite``.
+``--overwrite``. This module imports only the standard library at import time; polars, scipy and the
+statistics are imported when the command runs, and the HTML machinery (altair) only with ``--html``.
 """
 
 from __future__ import annotations
@@ -16,28 +17,61 @@ from experiments.errors import DataError, ParameterError
 
 __all__ = ["analyze_file", "register", "run"]
 
+_DESCRIPTION = """\
+Effects of every treatment arm against the control on every metric, with intervals, multiple-testing
+correction, sample-ratio and data-quality checks. FILE is a CSV or parquet file, a folder of parquet
+parts or a glob pattern, with one row per unit, or per-arm summary statistics (columns metric, count,
+mean, variance, optionally look).
+
+Rows are read in one pass: per-arm sums give every test and every check. A second pass is made only for
+--unit (duplicate and cross-arm checks) and for --bootstrap (it resamples the values themselves).
+
+Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
+arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
+holding text other than true/false spellings, or three different spellings; NaN or infinity in a
+metric, covariate or ratio column (named with counts and arms; --drop-nonfinite drops them instead and
+reports it); summary rows with a negative, fractional or below-2 count, a negative variance, or a NaN
+or infinite count, mean or variance (the rows are named).
+
+Reported in data_quality (JSON, printed, HTML): missing values (left out of that column's statistics),
+dropped NaN/infinity, duplicated units and units in several arms, and numeric metrics that are 0/1
+except for a few other values (a number is binary only when every value is 0 or 1; such a metric is
+analysed as continuous).
+"""
+
 
 def register(subparsers: Any) -> None:
     """Add the ``analyze`` parser."""
     p = subparsers.add_parser(
-        "analyze", help="test an experiment file (CSV or parquet)",
-        description="Effects of every treatment arm against the control on every metric, with intervals, "
-        "multiple-testing correction, sample-ratio and data-quality checks. FILE holds one row per unit, "
-        "or per-arm summary statistics (columns metric, count, mean, variance, optionally look).",
+        "analyze", help="test an experiment file (CSV or parquet)", description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="CSV or parquet file")
+    p.add_argument("file", metavar="FILE", help="CSV or parquet file, folder of parquet parts, or glob")
     p.add_argument("--arm", required=True, metavar="COLUMN", help="column with the arm label")
     p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
     p.add_argument("--metric", action="append", metavar="COLUMN",
                    help="metric column (repeat for several); required for row input")
     p.add_argument("--covariate", action="append", default=[], metavar="COLUMN",
                    help="pre-period covariate for CUPED adjustment (repeatable)")
+    p.add_argument("--ratio", action="append", default=[], metavar="NUM/DEN",
+                   help="ratio metric sum(NUM)/sum(DEN) per arm, e.g. revenue/orders, by the delta method "
+                   "on units with both values; corrected with the other effects (repeatable)")
     p.add_argument("--segment", metavar="COLUMN", help="column to split the effects by")
-    p.add_argument("--unit", metavar="COLUMN", help="unit id column (duplicate and cross-arm checks)")
+    p.add_argument("--unit", metavar="COLUMN",
+                   help="unit id column (duplicate and cross-arm checks; a second pass over the rows)")
     p.add_argument("--shares", metavar="A:0.5,B:0.5", help="intended arm shares for the SRM test")
     p.add_argument("--alpha", default="0.05", help="significance level, in (0, 1) (0.05)")
     p.add_argument("--correction", choices=["holm", "bh", "none"], default="holm",
                    help="multiple-testing correction (holm)")
+    p.add_argument("--bootstrap", default="0", metavar="N",
+                   help="also give percentile-bootstrap intervals of each metric's difference of means, "
+                   "from N resamples (10 to 100000; exact fast resampling; a second pass that reads "
+                   "the metric values; for 0/1 and count metrics it is quick, for amounts with many "
+                   "distinct values it costs about rows x N random draws) (0: none)")
+    p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
+    p.add_argument("--drop-nonfinite", action="store_true",
+                   help="drop NaN and infinite values like missing ones and report them, instead of "
+                   "refusing the file")
     p.add_argument("--json", metavar="PATH|-", help="write the result as JSON ('-' = stdout only)")
     p.add_argument("--html", metavar="PATH", help="write a one-page offline HTML report")
     p.add_argument("--overwrite", action="store_true", help="replace existing --json / --html files")
@@ -55,11 +89,15 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     lf = scan_table(path)
     columns = list(lf.collect_schema())
     if is_summary_frame(columns) and options.get("arm") in columns:
-        for key in ("covariates", "segment", "unit"):
+        rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
+                     "bootstrap": "bootstrap"}
+        for key, name in rows_only.items():
             if options.get(key):
-                raise ParameterError(key, options[key], "nothing: summary-statistics input has no rows")
-        options = {k: v for k, v in options.items() if k not in ("covariates", "segment", "unit")}
-        return analyze_summary(lf, **options)
+                raise ParameterError(name, options[key], "nothing: summary-statistics input has no rows")
+        if options.get("nonfinite", "refuse") != "refuse":
+            raise ParameterError("drop-nonfinite", True, "nothing: summary-statistics input has no rows")
+        drop = (*rows_only, "seed", "nonfinite")
+        return analyze_summary(lf, **{k: v for k, v in options.items() if k not in drop})
     if not options.get("metrics"):
         raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
     for attempt in (0, 1):
@@ -75,20 +113,34 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
+    import gc
+
     from experiments.outputs import atomic_write_text, check_output
-    from experiments.stats.runner import check_options
-    from experiments.studies.analysis import headline, render_html, text_table
+    from experiments.stats.runner import MAX_BOOTSTRAP, check_options
+    from experiments.studies.analysis import bootstrap_table, headline, text_table
+    from experiments.validation import as_int
+
+    # What is imported by now lives as long as the process: keep it out of every later garbage
+    # collection (statsmodels' multipletests calls gc.collect(), which otherwise walks all of it).
+    gc.freeze()
 
     alpha, correction, shares = check_options(args.alpha, args.correction, args.shares)
+    n_boot = as_int("bootstrap", args.bootstrap, low=0, high=MAX_BOOTSTRAP)
+    seed = as_int("seed", args.seed, low=0)
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_out = check_output(args.html, option="--html", overwrite=args.overwrite)
     result = analyze_file(
         args.file, arm=args.arm, control=args.control, metrics=args.metric or None,
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
-        correction=correction,
+        correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
+        nonfinite="drop" if args.drop_nonfinite else "refuse",
     )
     text = json.dumps(result.to_dict(), indent=2, default=str)
-    page = render_html(result, source=Path(args.file).name) if args.html else None
+    page = None
+    if args.html:
+        from experiments.studies.analysis import render_html
+
+        page = render_html(result, source=Path(args.file).name)
     if json_out is not None:
         atomic_write_text(json_out, text + "\n")
     if html_out is not None and page is not None:
@@ -103,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
     print(result.data_quality.summary())
     print()
     print(text_table(result))
+    if result.bootstrap:
+        print()
+        print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")
+        print(bootstrap_table(result))
     for h in result.heterogeneity:
         print(h.summary())
     for s in result.sequential:

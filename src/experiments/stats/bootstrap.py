@@ -11,13 +11,16 @@ replacement (``rng.choice(x, n)``), but never builds the resample:
 Resamples run in fixed blocks, each with its own stream spawned from ``seed`` (``SeedSequence``), on
 a thread pool; numbers are identical whatever the number of threads. Intervals are percentile
 intervals; the p-value is the two-sided percentile-inversion one, ``2 min(P*(d <= 0), P*(d >= 0))``.
+:func:`bootstrap_effects` runs it for every metric and treatment arm of a table of rows (what
+``experiments analyze --bootstrap N`` reports). With many distinct values the cost is one random pick
+per row and resample; picks are made in runs of bounded size, so memory does not grow with them.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,10 +31,18 @@ import polars as pl
 from experiments.errors import DataError, ParameterError
 from experiments.stats.results import _plain
 
-__all__ = ["BootstrapResult", "bootstrap", "bootstrap_mean_diff", "resample_means"]
+__all__ = [
+    "BootstrapEffect",
+    "BootstrapResult",
+    "bootstrap",
+    "bootstrap_effects",
+    "bootstrap_mean_diff",
+    "resample_means",
+]
 
 _BLOCK = 250
 _FEW_VALUES = 4096
+_DRAWS = 1 << 22  # most values picked at once by one sampler
 
 
 @dataclass(frozen=True)
@@ -102,11 +113,20 @@ class _MeanSampler:
             counts = rng.multinomial(self.n, self.probs, size=size)
             return counts @ self.values / self.n
         m = rng.binomial(self.n, self.q, size=size)
-        idx = rng.integers(0, self.rest.size, size=int(m.sum()))
-        picked = self.rest[idx]
-        starts = np.concatenate(([0], np.cumsum(m)[:-1]))
-        sums = np.add.reduceat(picked, starts) if picked.size else np.zeros(size)
-        sums = np.where(m > 0, sums, 0.0)  # reduceat returns the element itself for empty slices
+        sums = np.zeros(size)
+        # resamples in runs of at most _DRAWS picks (one run when they fit): memory stays bounded
+        ends = np.cumsum(m)
+        start = 0
+        while start < size:
+            base = ends[start - 1] if start else 0
+            stop = max(int(np.searchsorted(ends, base + _DRAWS, side="right")), start + 1)
+            part = m[start:stop]
+            idx = rng.integers(0, self.rest.size, size=int(part.sum()))
+            picked = np.append(self.rest[idx], 0.0)  # a closing 0 keeps every slice start in range
+            heads = np.concatenate(([0], np.cumsum(part)[:-1]))
+            # reduceat returns the element itself for an empty slice: those resamples picked nothing
+            sums[start:stop] = np.where(part > 0, np.add.reduceat(picked, heads), 0.0)
+            start = stop
         return (sums + (self.n - m) * self.mode) / self.n
 
 
@@ -211,3 +231,83 @@ def bootstrap(
     if not math.isfinite(estimate):
         raise DataError("the statistic is not finite on the data")
     return _result(estimate, draws, alpha, "percentile bootstrap")
+
+
+@dataclass(frozen=True)
+class BootstrapEffect:
+    """Bootstrap interval of the difference of means of one metric between one arm and the control."""
+
+    metric: str
+    arm: str
+    control: str
+    n_arm: int
+    n_control: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    alpha: float
+    method: str
+    n_resamples: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
+        return {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
+
+    def summary(self) -> str:
+        """One readable line."""
+        level = round(100 * (1 - self.alpha))
+        return (f"{self.metric}: {self.arm} vs {self.control}: diff {self.estimate:+.4g} (bootstrap "
+                f"{level}% CI {self.ci_low:+.4g} to {self.ci_high:+.4g}; {self.n_resamples} resamples)")
+
+
+def bootstrap_effects(
+    values: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    control: str,
+    arms: Sequence[str],
+    n_resamples: int = 2000,
+    alpha: float = 0.05,
+    seed: int | np.random.SeedSequence | None = 0,
+    workers: int | None = None,
+) -> list[BootstrapEffect]:
+    """Percentile-bootstrap intervals of the difference of means of every metric × treatment arm.
+
+    Each resample redraws every arm's rows with replacement (each arm apart, as
+    :func:`bootstrap_mean_diff` does, with the same fast exact draws); every treatment arm is compared
+    with the same control resample, as when the whole experiment is resampled.
+
+    Parameters
+    ----------
+    values
+        ``values[metric][arm]``: the finite values of ``metric`` in ``arm`` (missing ones left out).
+    control
+        Control label.
+    arms
+        Treatment arms, in report order.
+    n_resamples, alpha, workers
+        As in :func:`bootstrap_mean_diff`.
+    seed
+        One seed for the whole set; each metric gets its own stream spawned from it in order, so the
+        same seed gives the same intervals.
+    """
+    _check(n_resamples, alpha)
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    method = "percentile bootstrap (exact fast resampling)"
+    out = []
+    for m, child in zip(values, ss.spawn(len(values)), strict=True):
+        labels = [control, *arms]
+        for a in labels:
+            if np.size(values[m][a]) < 2:
+                raise DataError(f"bootstrap of {m!r} needs at least two values in arm {a!r}")
+        samples = [_as_sample(f"{m} in {a}", values[m][a]) for a in labels]
+        means = _run([_MeanSampler(x) for x in samples], n_resamples, child, workers)
+        for a, x, draws in zip(arms, samples[1:], means[1:], strict=True):
+            r = _result(x.mean() - samples[0].mean(), draws - means[0], alpha, method)
+            out.append(BootstrapEffect(
+                metric=m, arm=a, control=control, n_arm=x.size, n_control=samples[0].size,
+                estimate=r.estimate, se=r.se, ci_low=r.ci_low, ci_high=r.ci_high, p_value=r.p_value,
+                alpha=r.alpha, method=r.method, n_resamples=r.n_resamples,
+            ))
+    return out

@@ -1,38 +1,62 @@
-"""The whole battery on one experiment table: checks, SRM, effects, CUPED, corrections, segments.
+"""The whole battery on one experiment table: checks, SRM, effects, CUPED, ratios, corrections, segments.
 
-:func:`analyze` scans the table twice at most (a lazy frame is never loaded whole): one pass inspects
-the metric values and runs the data-quality checks, one ``group_by`` gathers the per-arm (and
-per-segment) sufficient statistics from which every test is computed. Results are corrected for
-multiple testing over the family of metrics × treatment arms (the segment family separately).
+:func:`analyze` reads the table in one lazy pass (it is never loaded whole): one
+``group_by(arm[, segment])`` gathers the per-arm sufficient statistics of every metric, covariate and
+ratio metric together with what the metric classification and the data-quality checks need
+(:mod:`experiments.stats.quality`); both are then added up over the groups. Only two things take a
+pass of their own, and only when asked: the duplicate-unit checks (``unit``), which cannot be added up
+per arm, and the bootstrap (``bootstrap``), which resamples the values themselves.
+
+Results are corrected for multiple testing over the family of metrics × treatment arms, ratio metrics
+included; CUPED-adjusted effects and per-segment effects are corrected as families of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.cuped import cuped_effect
-from experiments.stats.effects import MetricKind, compare
-from experiments.stats.heterogeneity import HeterogeneityResult, heterogeneity_tests, segment_effects
+from experiments.stats.effects import compare
 from experiments.stats.multiple import CORRECTIONS, Correction, adjust
 from experiments.stats.quality import (
-    FALSE_SPELLINGS,
-    TRUE_SPELLINGS,
+    ROWS,
+    ColumnCheck,
     DataQuality,
-    binary_expr,
-    check_quality,
+    NonFinite,
+    classify,
+    column_checks,
+    quality_report,
+    read_checks,
+    refuse_nonfinite,
+    unit_checks,
+    value_expr,
 )
 from experiments.stats.results import Effect, SRMResult, effects_frame
-from experiments.stats.sequential import SequentialResult
-from experiments.stats.srm import srm_test
-from experiments.stats.sufficient import ArmStatistics, gather
-from experiments.validation import as_float, as_shares
+from experiments.stats.sufficient import ArmStatistics, from_groups, gather_exprs
+from experiments.validation import as_float, as_int, as_shares
 
-__all__ = ["RESULT_KEYS", "AnalysisResult", "analyze", "check_options", "classify_metrics"]
+if TYPE_CHECKING:
+    from experiments.stats.bootstrap import BootstrapEffect
+    from experiments.stats.effects import MetricKind
+    from experiments.stats.heterogeneity import HeterogeneityResult
+    from experiments.stats.sequential import SequentialResult
+
+__all__ = [
+    "DEFAULT_SEED",
+    "MAX_BOOTSTRAP",
+    "RESULT_KEYS",
+    "AnalysisResult",
+    "Battery",
+    "analyze",
+    "battery",
+    "check_options",
+    "classify_metrics",
+    "parse_ratio",
+]
 
 #: Keys of each entry of ``results`` in :meth:`AnalysisResult.to_dict`, in order.
 RESULT_KEYS: tuple[str, ...] = (
@@ -40,6 +64,13 @@ RESULT_KEYS: tuple[str, ...] = (
     "ci_low", "ci_high", "p_value", "p_value_adjusted", "rel_lift", "rel_ci_low", "rel_ci_high", "method",
     "se", "statistic", "alpha",
 )
+#: Seed of the bootstrap when none is given (the same numbers on every run).
+DEFAULT_SEED = 0
+#: Most bootstrap resamples :func:`analyze` accepts.
+MAX_BOOTSTRAP = 100_000
+
+# Internal names of the grouping keys and the row count in the one pass (NUL never starts a user column).
+_ARM, _SEG, _N = "\x00arm", "\x00segment", ROWS
 
 
 @dataclass(frozen=True)
@@ -62,6 +93,9 @@ class AnalysisResult:
     segment: str | None = None
     unit: str | None = None
     source: str = "rows"
+    ratio_results: tuple[Effect, ...] = ()
+    bootstrap: tuple[BootstrapEffect, ...] = ()
+    seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``experiments analyze --json``."""
@@ -79,6 +113,9 @@ class AnalysisResult:
             "data_quality": self.data_quality.to_dict(),
             "results": [_entry(e) for e in self.results],
             "adjusted_results": [_entry(e) for e in self.adjusted_results],
+            "ratio_results": [_entry(e) for e in self.ratio_results],
+            "bootstrap": [b.to_dict() for b in self.bootstrap],
+            "seed": self.seed,
             "covariates": list(self.covariates),
             "segment": self.segment,
             "heterogeneity": [h.to_dict() for h in self.heterogeneity],
@@ -88,8 +125,8 @@ class AnalysisResult:
         return d
 
     def to_frame(self) -> pl.DataFrame:
-        """Every effect (plain, then CUPED-adjusted), one row each."""
-        return effects_frame([*self.results, *self.adjusted_results])
+        """Every effect (plain, CUPED-adjusted, then ratio metrics), one row each."""
+        return effects_frame([*self.results, *self.adjusted_results, *self.ratio_results])
 
     def overall(self) -> list[Effect]:
         """Unsegmented, unadjusted effects (one per metric × treatment arm)."""
@@ -105,6 +142,10 @@ class AnalysisResult:
         if self.adjusted_results:
             lines += ["", f"Adjusted for {', '.join(self.covariates)}:"]
             lines += [e.summary() for e in self.adjusted_results]
+        if self.ratio_results:
+            lines += ["", "Ratio metrics:", *[e.summary() for e in self.ratio_results]]
+        if self.bootstrap:
+            lines += ["", "Bootstrap:", *[b.summary() for b in self.bootstrap]]
         if self.heterogeneity:
             lines += ["", *[h.summary() for h in self.heterogeneity]]
         if self.sequential:
@@ -127,54 +168,41 @@ def check_options(alpha: Any, correction: Any, shares: Any) -> tuple[float, str,
     return alpha, correction, (None if shares is None else as_shares("shares", shares))
 
 
+def parse_ratio(spec: str | tuple[str, str], columns: Sequence[str]) -> tuple[str, str]:
+    """``"NUM/DEN"`` (or a pair) as ``(numerator, denominator)`` columns of the table.
+
+    A column name may itself hold ``/``: the split is the one whose two sides are both columns.
+    """
+    if isinstance(spec, tuple):
+        splits = [spec] if len(spec) == 2 else []
+    else:
+        text = str(spec)
+        splits = [(text[:i], text[i + 1:]) for i, ch in enumerate(text) if ch == "/"]
+    known = [(a, b) for a, b in splits if a in columns and b in columns]
+    if len(known) == 1:
+        num, den = known[0]
+        if num == den:
+            raise DataError(f"ratio {spec!r} divides column {num!r} by itself")
+        return num, den
+    if not splits:
+        raise ParameterError("ratio", spec, "NUMERATOR/DENOMINATOR, two columns of the data")
+    if not known:
+        raise DataError(f"ratio {spec!r}: no split into NUMERATOR/DENOMINATOR names two columns of the "
+                        f"data; the data has columns: {', '.join(columns)}")
+    raise DataError(f"ratio {spec!r} is ambiguous: it splits into columns in {len(known)} ways")
+
+
 def classify_metrics(lf: pl.LazyFrame, metrics: Sequence[str]) -> dict[str, MetricKind]:
     """Recognise binary metrics from their values; reject text and three-valued 'binary' columns.
 
     Numbers that are all 0/1 and booleans are binary; text columns are binary when every value is a
-    common true/false spelling (true/false, yes/no, y/n, t/f, 1/0, any case).
+    common true/false spelling (true/false, yes/no, y/n, t/f, 1/0, any case). One pass (a ``select``);
+    :func:`analyze` does the same inside its single ``group_by``.
     """
     schema = lf.collect_schema()
-    spellings = list(TRUE_SPELLINGS | FALSE_SPELLINGS)
-    aggs = []
-    for m in metrics:
-        c, dt = pl.col(m), schema[m]
-        if dt == pl.String:
-            low = c.str.strip_chars().str.to_lowercase()
-            aggs += [low.is_in(list(TRUE_SPELLINGS)).sum().alias(f"yes:{m}"),
-                     low.is_in(list(FALSE_SPELLINGS)).sum().alias(f"no:{m}"),
-                     c.is_not_null().sum().alias(f"nn:{m}")]
-        elif dt == pl.Boolean:
-            continue
-        elif dt.is_numeric():
-            aggs.append((c.cast(pl.Float64).is_in([0.0, 1.0]) | c.is_null()).all().alias(f"bin:{m}"))
-        else:
-            raise DataError(f"metric {m!r} has type {dt}; allowed: numbers or 0/1, true/false values")
-    row = lf.select(aggs).collect().row(0, named=True) if aggs else {}
-    kinds: dict[str, MetricKind] = {}
-    for m in metrics:
-        dt = schema[m]
-        if dt == pl.Boolean:
-            kinds[m] = "binary"
-        elif dt == pl.String:
-            yes, no, nn = row[f"yes:{m}"], row[f"no:{m}"], row[f"nn:{m}"]
-            if yes + no == nn:
-                kinds[m] = "binary"
-                continue
-            bad = (lf.select(pl.col(m).filter(
-                ~pl.col(m).str.strip_chars().str.to_lowercase().is_in(spellings)).unique().head(3))
-                .collect()[m].to_list())
-            if not (yes and no):  # not both a true and a false spelling: a text column
-                raise DataError(
-                    f"metric {m!r} holds text (e.g. {', '.join(map(repr, bad))}); allowed: numbers, or "
-                    "0/1 and true/false spellings for a binary metric"
-                )
-            raise DataError(
-                f"binary metric {m!r} has values other than two (e.g. {', '.join(map(repr, bad))}); "
-                "allowed: 0/1 or one true/false spelling (true/false, yes/no, y/n, t/f)"
-            )
-        else:
-            kinds[m] = "binary" if row[f"bin:{m}"] else "continuous"
-    return kinds
+    aggs = [e for m in metrics for e in column_checks(m, schema[m])]
+    groups = lf.select(aggs).collect() if aggs else pl.DataFrame()
+    return classify(read_checks(groups, {m: schema[m] for m in metrics}), metrics)  # type: ignore[return-value]
 
 
 def _drop_missing_arm(table: ArmStatistics) -> ArmStatistics:
@@ -190,6 +218,23 @@ def _unsegmented(table: ArmStatistics) -> ArmStatistics:
     return ArmStatistics(frame, table.arm, table.metrics, table.covariates, None)
 
 
+def _with_segment(table: ArmStatistics) -> ArmStatistics:
+    """The rows of a segmented table that have a segment (rows without one join no segment effect)."""
+    assert table.segment
+    frame = table.frame.filter(pl.col(table.segment).is_not_null())
+    return ArmStatistics(frame, table.arm, table.metrics, table.covariates, table.segment)
+
+
+class Battery(NamedTuple):
+    """What :func:`battery` computed."""
+
+    srm: SRMResult
+    effects: list[Effect]
+    adjusted: list[Effect]
+    heterogeneity: list[HeterogeneityResult]
+    ratio_results: list[Effect]
+
+
 def battery(
     table: ArmStatistics,
     *,
@@ -199,8 +244,16 @@ def battery(
     alpha: float,
     correction: Correction,
     covariates: Sequence[str] = (),
-) -> tuple[SRMResult, list[Effect], list[Effect], list[HeterogeneityResult]]:
-    """SRM, effects, CUPED and segment effects from gathered statistics (shared by rows and summaries)."""
+    ratios: Sequence[tuple[str, str, ArmStatistics]] = (),
+) -> Battery:
+    """SRM, effects, CUPED, ratio metrics and segment effects from gathered statistics.
+
+    Shared by rows and summaries. ``ratios`` holds ``(numerator, denominator, statistics)`` gathered
+    on the units where both are present; their effects join the family of the plain effects for the
+    multiple-testing correction.
+    """
+    from experiments.stats.srm import srm_test
+
     whole = _unsegmented(table)
     counts = whole.counts()
     if control not in counts:
@@ -217,20 +270,54 @@ def battery(
             if whole.stats(a, metric).n == 0:
                 raise DataError(f"arm {a!r} has no values of metric {metric!r}")
     srm = srm_test(counts, shares)
-    effects = adjust(compare(whole, control=control, kinds=kinds, alpha=alpha), correction)
+    treatments = [a for a in whole.arms if a != control]
+    plain = compare(whole, control=control, kinds=kinds, alpha=alpha)
+    ratio_effects = []
+    if ratios:
+        from experiments.stats.ratio import ratio_effect
+
+        ratio_effects = [
+            ratio_effect(_unsegmented(t), arm=a, control=control, numerator=num, denominator=den,
+                         alpha=alpha)
+            for num, den, t in ratios for a in treatments
+        ]
+    family = adjust([*plain, *ratio_effects], correction)
+    effects, ratio_results = family[: len(plain)], family[len(plain):]
     adjusted: list[Effect] = []
     if covariates:
-        treatments = [a for a in whole.arms if a != control]
+        from experiments.stats.cuped import cuped_effect
+
         adjusted = adjust([
             cuped_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha)
             for m in kinds for a in treatments
         ], correction)
     hetero: list[HeterogeneityResult] = []
     if table.segment:
-        seg = segment_effects(table, control=control, kinds=kinds, alpha=alpha, correction=correction)
+        from experiments.stats.heterogeneity import heterogeneity_tests, segment_effects
+
+        seg = segment_effects(_with_segment(table), control=control, kinds=kinds, alpha=alpha,
+                              correction=correction)
         effects += seg
         hetero = heterogeneity_tests(seg)
-    return srm, effects, adjusted, hetero
+    return Battery(srm, effects, adjusted, hetero, ratio_results)
+
+
+def _check_roles(arm: str, metrics: Sequence[str], covariates: Sequence[str], segment: str | None,
+                 unit: str | None, ratios: Sequence[tuple[str, str]]) -> None:
+    """One column, one role: refuse a column used as the arm and as something else, and the like."""
+    roles = [*[(m, "metric") for m in metrics], *[(c, "covariate") for c in covariates],
+             *([(segment, "segment")] if segment else []), *([(unit, "unit")] if unit else []),
+             *[(c, "ratio column") for pair in ratios for c in pair]]
+    for col, role in roles:
+        if col == arm:
+            raise DataError(f"column {arm!r} is the arm column; it cannot also be the {role}")
+    for c in covariates:
+        if c in metrics:
+            raise DataError(f"column {c!r} is both a metric and a covariate; a covariate is measured "
+                            "before assignment and cannot be the outcome")
+    if segment and (segment in metrics or segment in covariates):
+        role = "metric" if segment in metrics else "covariate"
+        raise DataError(f"column {segment!r} is both the segment and a {role}")
 
 
 def analyze(
@@ -245,8 +332,12 @@ def analyze(
     shares: Mapping[str, float] | str | None = None,
     alpha: float = 0.05,
     correction: Correction = "holm",
+    ratios: Sequence[str | tuple[str, str]] = (),
+    bootstrap: int = 0,
+    seed: int = DEFAULT_SEED,
+    nonfinite: NonFinite = "refuse",
 ) -> AnalysisResult:
-    """Run the whole battery on an experiment table (one row per unit).
+    """Run the whole battery on an experiment table (one row per unit), in one pass over the data.
 
     Parameters
     ----------
@@ -255,19 +346,43 @@ def analyze(
     arm, control
         Arm column and the control's label.
     metrics
-        Outcome columns; binary ones are recognised from their values.
+        Outcome columns; binary ones are recognised from their values (a number is binary only when
+        every value is 0 or 1; booleans and true/false text too).
     covariates
         Pre-period columns for CUPED (adds ``adjusted_results``).
     segment
-        Column to split effects by (adds per-segment effects and Cochran's Q tests).
+        Column to split effects by (adds per-segment effects and Cochran's Q tests); rows without a
+        segment count in the overall effects only.
     unit
-        Unit id column for the duplicate / several-arm checks.
+        Unit id column for the duplicate / several-arm checks (a second pass).
     shares
         Intended arm shares for the SRM test (equal when None).
     alpha, correction
         Level and multiple-testing correction (``holm``, ``bh``, ``none``).
+    ratios
+        Ratio metrics ``"NUM/DEN"`` (or pairs): ``sum(NUM) / sum(DEN)`` per arm, by the delta method,
+        on the units where both are present (adds ``ratio_results``).
+    bootstrap
+        Number of percentile-bootstrap resamples of each metric's difference of means (0: none; adds
+        ``bootstrap``; a second pass that reads the metric values).
+    seed
+        Seed of the bootstrap.
+    nonfinite
+        NaN or infinity in a metric, covariate or ratio column: ``"refuse"`` (a :class:`DataError`
+        naming the columns, counts and arms) or ``"drop"`` (left out like missing values, reported).
+
+    Raises
+    ------
+    DataError
+        Unknown columns, one column in two roles (e.g. the arm column as a metric), text metrics, NaN or
+        infinity (unless dropped), an empty table, a control that is not an arm.
     """
     alpha, correction, shares = check_options(alpha, correction, shares)
+    if nonfinite not in ("refuse", "drop"):
+        raise ParameterError("nonfinite", nonfinite, "refuse or drop")
+    bootstrap = as_int("bootstrap", bootstrap, low=0, high=MAX_BOOTSTRAP)
+    if 0 < bootstrap < 10:
+        raise ParameterError("bootstrap", bootstrap, f"0 (none) or an integer from 10 to {MAX_BOOTSTRAP:_}")
     metrics = list(dict.fromkeys(metrics))
     covariates = list(dict.fromkeys(covariates))
     if not metrics:
@@ -278,26 +393,89 @@ def analyze(
     for c in wanted:
         if c not in schema:
             raise DataError(f"unknown column {c!r}; the data has columns: {', '.join(schema)}")
+    pairs = list(dict.fromkeys(parse_ratio(r, list(schema)) for r in ratios))
+    _check_roles(arm, metrics, covariates, segment, unit, pairs)
     for c in covariates:
         if not (schema[c].is_numeric() or schema[c] == pl.Boolean):
             raise DataError(f"covariate {c!r} has type {schema[c]}; allowed: numbers")
-    kinds = classify_metrics(lf, metrics)
-    binary = [m for m, k in kinds.items() if k == "binary"]
-    quality = check_quality(lf, arm=arm, metrics=[*metrics, *covariates], unit=unit, binary=binary)
+    ratio_cols = [c for pair in pairs for c in pair]
+    value_cols = list(dict.fromkeys([*metrics, *covariates, *ratio_cols]))
+    roles = {**{c: "ratio column" for c in ratio_cols}, **{c: "covariate" for c in covariates},
+             **{m: "metric" for m in metrics}}
+
+    # the one pass: sufficient statistics and checks per arm (and segment)
+    values = {c: value_expr(c, schema[c], nonfinite=nonfinite) for c in value_cols}
+    keys = [pl.col(arm).alias(_ARM), *([pl.col(segment).alias(_SEG)] if segment else [])]
+    aggs = [pl.len().alias(_N), *([pl.col(unit).null_count().alias("\x00unit missing")] if unit else [])]
+    for c in value_cols:  # covariates and numeric ratio parts need no 0/1 checks
+        aggs += column_checks(c, schema[c], metric=c in metrics or schema[c] == pl.String)
+    aggs += gather_exprs(metrics=metrics, covariates=covariates, values=values)
+    for i, (num, den) in enumerate(pairs):
+        both = values[num].is_not_null() & values[den].is_not_null()
+        masked = {c: pl.when(both).then(values[c]) for c in (num, den)}
+        aggs += gather_exprs(metrics=[num, den], pairs=[(num, den)], values=masked, prefix=f"\x00r{i}\x00")
+    groups = lf.group_by(keys).agg(aggs).collect()
+
+    checks = read_checks(groups, {c: schema[c] for c in value_cols}, arm=_ARM)
+    kinds = classify(checks, metrics)
+    classify(checks, [c for c in ratio_cols if c not in kinds], role="ratio column")
+    if nonfinite == "refuse":
+        refuse_nonfinite(checks, roles)
+    quality = _quality(groups, checks, arm=arm, segment=segment, unit=unit, kinds=kinds,
+                       units=unit_checks(lf, unit=unit, arm=arm) if unit else None, nonfinite=nonfinite)
     if quality.n_rows == 0:
         raise DataError("the data has no rows")
-    converted = lf.with_columns(binary_expr(m, schema[m]) for m in binary if schema[m] == pl.String)
-    table = _drop_missing_arm(gather(converted, arm=arm, metrics=metrics, covariates=covariates,
-                                     segment=segment))
-    srm, effects, adjusted, hetero = battery(
-        table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
-        covariates=covariates,
-    )
+    seg_key = _SEG if segment else None
+    table = from_groups(groups, arm=_ARM, metrics=metrics, covariates=covariates, segment=seg_key,
+                        count=_N)
+    ratio_tables = [
+        (num, den, from_groups(groups, arm=_ARM, metrics=[num, den], pairs=[(num, den)], segment=seg_key,
+                               count=_N, prefix=f"\x00r{i}\x00"))
+        for i, (num, den) in enumerate(pairs)
+    ]
+    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
+                  covariates=covariates, ratios=ratio_tables)
+    arms = _unsegmented(table).counts()
+    boot: list[BootstrapEffect] = []
+    if bootstrap:
+        boot = _bootstrap(lf, arm=arm, control=control, arms=[a for a in arms if a != control],
+                          values={m: values[m] for m in kinds}, n_resamples=bootstrap, alpha=alpha, seed=seed)
     return AnalysisResult(
-        n_rows=quality.n_rows, arms=_unsegmented(table).counts(), control=control, metrics=kinds,
-        alpha=alpha, correction=correction, srm=srm, data_quality=quality, results=tuple(effects),
-        adjusted_results=tuple(adjusted), heterogeneity=tuple(hetero), covariates=tuple(covariates),
-        segment=segment, unit=unit,
+        n_rows=quality.n_rows, arms=arms, control=control, metrics=kinds, alpha=alpha, correction=correction,
+        srm=out.srm, data_quality=quality, results=tuple(out.effects), adjusted_results=tuple(out.adjusted),
+        heterogeneity=tuple(out.heterogeneity), covariates=tuple(covariates), segment=segment, unit=unit,
+        ratio_results=tuple(out.ratio_results), bootstrap=tuple(boot), seed=seed if bootstrap else None,
     )
 
 
+def _quality(groups: pl.DataFrame, checks: Mapping[str, ColumnCheck], *, arm: str, segment: str | None,
+             unit: str | None, kinds: Mapping[str, MetricKind], units: tuple[int, int] | None,
+             nonfinite: NonFinite) -> DataQuality:
+    missing = {arm: int(groups.filter(pl.col(_ARM).is_null())[_N].sum())}
+    if unit:
+        missing[unit] = int(groups["\x00unit missing"].sum())
+    if segment:
+        missing[segment] = int(groups.filter(pl.col(_SEG).is_null())[_N].sum())
+    return quality_report(
+        n_rows=int(groups[_N].sum()), missing=missing, checks=checks,
+        binary=[m for m, k in kinds.items() if k == "binary"],
+        continuous=[m for m, k in kinds.items() if k == "continuous"], unit=unit, units=units,
+        nonfinite=nonfinite,
+    )
+
+
+def _bootstrap(lf: pl.LazyFrame, *, arm: str, control: str, arms: Sequence[str],
+               values: Mapping[str, pl.Expr], n_resamples: int, alpha: float, seed: int
+               ) -> list[BootstrapEffect]:
+    """The bootstrap's own pass: every metric's values per arm, then the fast exact bootstrap."""
+    from experiments.stats.bootstrap import bootstrap_effects
+
+    frame = (lf.select(pl.col(arm).cast(pl.String).alias(_ARM), *[v.alias(m) for m, v in values.items()])
+             .filter(pl.col(_ARM).is_in([control, *arms])).collect())
+    parts = frame.partition_by(_ARM, as_dict=True)
+    per_metric = {
+        m: {key[0]: part[m].drop_nulls().to_numpy().astype(float) for key, part in parts.items()}
+        for m in values
+    }
+    return bootstrap_effects(per_metric, control=control, arms=arms, n_resamples=n_resamples, alpha=alpha,
+                             seed=seed)

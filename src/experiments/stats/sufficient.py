@@ -8,14 +8,14 @@ partitions (files, workers) merge exactly by adding.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from experiments.errors import DataError
 
-__all__ = ["ArmStatistics", "SampleStats", "gather"]
+__all__ = ["ArmStatistics", "SampleStats", "from_groups", "gather", "gather_exprs"]
 
 _SEP = "."
 
@@ -158,19 +158,59 @@ def gather(
     """
     lf = data.lazy()
     keys = [arm] + ([segment] if segment else [])
-    aggs: list[pl.Expr] = [pl.len().alias("n")]
+    aggs = [pl.len().alias("n"), *gather_exprs(metrics=metrics, covariates=covariates, pairs=pairs)]
+    frame = (
+        lf.group_by(keys)
+        .agg(aggs)
+        .with_columns(pl.col(k).cast(pl.String) for k in keys)
+        .sort(keys)
+        .collect()
+    )
+    return ArmStatistics(frame, arm, tuple(metrics), tuple(covariates), segment)
+
+
+def gather_exprs(
+    *,
+    metrics: Sequence[str],
+    covariates: Sequence[str] = (),
+    pairs: Sequence[tuple[str, str]] = (),
+    values: Mapping[str, pl.Expr] | None = None,
+    prefix: str = "",
+) -> list[pl.Expr]:
+    """The aggregations of :func:`gather` (without the row count), to run inside a larger ``group_by``.
+
+    Parameters
+    ----------
+    metrics, covariates, pairs
+        As in :func:`gather`.
+    values
+        Expression giving the numeric values of a column (default ``pl.col(c).cast(pl.Float64)``), e.g.
+        true/false spellings mapped to 1/0 or non-finite values turned into nulls.
+    prefix
+        Prepended to every output name (several tables gathered in one pass); :func:`from_groups`
+        strips it.
+    """
+    values = values or {}
+
+    def value(c: str) -> pl.Expr:
+        return values[c] if c in values else pl.col(c).cast(pl.Float64)
+
+    aggs: list[pl.Expr] = []
     cols = list(dict.fromkeys([*metrics, *covariates]))
-    for c in cols:
-        x = pl.col(c).cast(pl.Float64)
-        aggs += [
-            x.count().alias(f"{c}{_SEP}n"),
-            x.sum().alias(f"{c}{_SEP}sum"),
-            (x * x).sum().alias(f"{c}{_SEP}sumsq"),
+
+    def moments(c: str) -> list[pl.Expr]:
+        x = value(c)
+        return [
+            x.count().alias(f"{prefix}{c}{_SEP}n"),
+            x.sum().alias(f"{prefix}{c}{_SEP}sum"),
+            (x * x).sum().alias(f"{prefix}{c}{_SEP}sumsq"),
         ]
+
+    for c in cols:
+        aggs += moments(c)
     for m in metrics:
         for c in covariates:
-            xy = pl.col(m).cast(pl.Float64) * pl.col(c).cast(pl.Float64)
-            aggs.append(xy.sum().alias(f"{m}{_SEP}{c}{_SEP}sumxy"))
+            aggs.append((value(m) * value(c)).sum().alias(f"{prefix}{m}{_SEP}{c}{_SEP}sumxy"))
     extra = [(a, b) for i, a in enumerate(covariates) for b in covariates[i + 1 :]] + list(pairs)
     seen = {(m, c) for m in metrics for c in covariates}
     for a, b in extra:
@@ -180,19 +220,41 @@ def gather(
         for c in (a, b):
             if c not in cols:
                 cols.append(c)
-                x = pl.col(c).cast(pl.Float64)
-                aggs += [
-                    x.count().alias(f"{c}{_SEP}n"),
-                    x.sum().alias(f"{c}{_SEP}sum"),
-                    (x * x).sum().alias(f"{c}{_SEP}sumsq"),
-                ]
-        xy = pl.col(a).cast(pl.Float64) * pl.col(b).cast(pl.Float64)
-        aggs.append(xy.sum().alias(f"{a}{_SEP}{b}{_SEP}sumxy"))
-    frame = (
-        lf.group_by(keys)
-        .agg(aggs)
-        .with_columns(pl.col(k).cast(pl.String) for k in keys)
+                aggs += moments(c)
+        aggs.append((value(a) * value(b)).sum().alias(f"{prefix}{a}{_SEP}{b}{_SEP}sumxy"))
+    return aggs
+
+
+def from_groups(
+    frame: pl.DataFrame,
+    *,
+    arm: str,
+    metrics: Sequence[str],
+    covariates: Sequence[str] = (),
+    segment: str | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
+    count: str = "n",
+    prefix: str = "",
+) -> ArmStatistics:
+    """:class:`ArmStatistics` from a ``group_by(arm[, segment])`` that ran :func:`gather_exprs`.
+
+    Rows whose arm is missing are left out; keys become text and are sorted, as :func:`gather` does.
+
+    Parameters
+    ----------
+    frame
+        One row per group: the key columns, the row count ``count`` and the gathered columns (other
+        columns are ignored).
+    metrics, covariates, segment, pairs, prefix
+        What was given to :func:`gather_exprs` (``prefix`` selects this table's columns and is stripped).
+    """
+    keys = [arm] + ([segment] if segment else [])
+    names = [e.meta.output_name() for e in gather_exprs(metrics=metrics, covariates=covariates,
+                                                         pairs=pairs, prefix=prefix)]
+    out = (
+        frame.filter(pl.col(arm).is_not_null())
+        .select(*[pl.col(k).cast(pl.String) for k in keys], pl.col(count).alias("n"),
+                *[pl.col(c).alias(c[len(prefix):]) for c in names])
         .sort(keys)
-        .collect()
     )
-    return ArmStatistics(frame, arm, tuple(metrics), tuple(covariates), segment)
+    return ArmStatistics(out, arm, tuple(metrics), tuple(covariates), segment)

@@ -7,24 +7,37 @@ Fixed-horizon effects use the last look; with several looks each treatment arm Ã
 always-valid mSPRT result (:mod:`experiments.stats.sequential`). A metric is binary when every mean is in
 [0, 1] and every variance equals ``mean (1 - mean)`` (ddof 0 or 1) to 1e-6. :func:`asos_long` turns one
 experiment of the ASOS file (wide: ``count_c, count_t, ...``) into this format.
+
+Rows with an empty cell are left out and reported. Rows that cannot be statistics are refused with one
+line naming them (:func:`check_summary_rows`): a count that is negative, below 2 or not a whole number,
+a negative variance, or a count, mean or variance that is NaN or infinite.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from experiments.errors import DataError
-from experiments.stats.effects import MetricKind
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import DataQuality
 from experiments.stats.runner import AnalysisResult, battery, check_options
-from experiments.stats.sequential import msprt
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
-__all__ = ["LOOK_NAMES", "SUMMARY_COLUMNS", "analyze_summary", "asos_long", "is_summary_frame"]
+if TYPE_CHECKING:
+    from experiments.stats.effects import MetricKind
+
+__all__ = [
+    "LOOK_NAMES",
+    "SUMMARY_COLUMNS",
+    "analyze_summary",
+    "asos_long",
+    "check_summary_rows",
+    "is_summary_frame",
+]
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("metric", "count", "mean", "variance")
 LOOK_NAMES: tuple[str, ...] = ("look", "time", "time_since_start")
@@ -69,6 +82,56 @@ def _kind(last: pl.DataFrame) -> MetricKind:
     return "binary" if bool(close.all()) else "continuous"
 
 
+_RULES: tuple[tuple[str, str], ...] = (
+    ("count_nonfinite", "a count that is not a finite number"),
+    ("count_negative", "a negative count"),
+    ("count_small", "a count below 2"),
+    ("count_fraction", "a count that is not a whole number"),
+    ("mean_nonfinite", "a mean that is not a finite number"),
+    ("variance_nonfinite", "a variance that is not a finite number"),
+    ("variance_negative", "a negative variance"),
+)
+
+
+def check_summary_rows(df: pl.DataFrame, *, arm: str, look: str | None = None, row: str | None = None,
+                       limit: int = 5) -> None:
+    """Refuse rows that cannot be summary statistics, in one line naming them.
+
+    Rows with an empty count, mean or variance are left to the caller (they are dropped and reported).
+    ``row`` names a column of row numbers (1 for the first data row); by default rows count from 1.
+
+    Raises
+    ------
+    DataError
+        Counts must be whole numbers >= 2, means and variances finite, variances >= 0.
+    """
+    if row is None:
+        row, df = "\x00row", df.with_row_index("\x00row", offset=1)
+    n, m, v = (pl.col(c).cast(pl.Float64) for c in ("count", "mean", "variance"))
+    flags = {
+        "count_nonfinite": ~n.is_finite(), "count_negative": n.is_finite() & (n < 0),
+        "count_small": n.is_finite() & (n >= 0) & (n < 2),
+        "count_fraction": n.is_finite() & (n >= 2) & (n.round(0) != n),
+        "mean_nonfinite": ~m.is_finite(), "variance_nonfinite": ~v.is_finite(),
+        "variance_negative": v.is_finite() & (v < 0),
+    }
+    bad = df.select(pl.col(row), pl.col(arm).cast(pl.String), pl.col("metric").cast(pl.String),
+                    *([pl.col(look).cast(pl.String)] if look else []),
+                    *[e.fill_null(False).alias(k) for k, e in flags.items()])
+    parts = []
+    for key, words in _RULES:
+        hits = bad.filter(pl.col(key))
+        if not hits.height:
+            continue
+        where = [f"{r[row]} (arm {r[arm]!r}, metric {r['metric']!r}" + (f", {look} {r[look]}" if look else "")
+                 + ")" for r in hits.head(limit).iter_rows(named=True)]
+        more = f" and {hits.height - limit:,} more" if hits.height > limit else ""
+        parts.append(f"{words} in row{'s' if hits.height > 1 else ''} {', '.join(where)}{more}")
+    if parts:
+        raise DataError("summary statistics: " + "; ".join(parts) + "; allowed: counts that are whole "
+                        "numbers >= 2, finite means and variances, variances >= 0")
+
+
 def analyze_summary(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
@@ -106,6 +169,9 @@ def analyze_summary(
         look = next((c for c in LOOK_NAMES if c in df.columns), None)
     elif look not in df.columns:
         raise DataError(f"unknown look column {look!r}; the data has columns: {', '.join(df.columns)}")
+    if arm in (*SUMMARY_COLUMNS, look):
+        raise DataError(f"arm column {arm!r} is a column of the summary format; name the column that "
+                        "holds the arm labels")
     for c in ("count", "mean", "variance"):
         if not df.schema[c].is_numeric():
             raise DataError(f"summary column {c!r} holds text; allowed: numbers")
@@ -115,6 +181,9 @@ def analyze_summary(
     for m in metrics:
         if m not in available:
             raise DataError(f"unknown metric {m!r}; the summary has metrics: {', '.join(available)}")
+    n_input = df.height
+    df = df.with_row_index("\x00row", offset=1)
+    check_summary_rows(df, arm=arm, look=look, row="\x00row")
     missing = {c: int(df[c].null_count()) for c in (arm, "metric", "count", "mean", "variance")}
     issues = [f"Column {c!r} has {n} missing value(s); those rows are left out."
               for c, n in missing.items() if n]
@@ -139,10 +208,11 @@ def analyze_summary(
             cols[f"{m}.sumsq"].append(s.sum_squares)
     cols["n"] = [max(int(cols[f"{m}.n"][i]) for m in metrics) for i in range(len(arms))]
     table = ArmStatistics(pl.DataFrame(cols), arm, tuple(metrics))
-    srm, effects, _, _ = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha,
-                                 correction=correction)
+    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction)
+    srm, effects = out.srm, out.effects
     sequential = []
     if look and df[look].n_unique() > 1:
+        from experiments.stats.sequential import msprt
         for m in metrics:
             sub = df.filter(pl.col("metric") == m)
             c = sub.filter(pl.col(arm) == control).select(look, "count", "mean", "variance")
@@ -154,8 +224,7 @@ def analyze_summary(
                     {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
                 if both.height:
                     sequential.append(msprt(both, alpha=alpha, tau=tau, metric=m, arm=a, control=control))
-    quality = DataQuality(n_rows=int(frame.lazy().select(pl.len()).collect().item()), missing=missing,
-                          issues=tuple(issues))
+    quality = DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues))
     return AnalysisResult(
         n_rows=sum(cols["n"]), arms=dict(zip(arms, cols["n"], strict=True)), control=control, metrics=kinds,
         alpha=alpha, correction=correction, srm=srm, data_quality=quality, results=tuple(effects),

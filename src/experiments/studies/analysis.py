@@ -1,21 +1,41 @@
-"""What ``experiments analyze`` says about any experiment file: the verdict, the text table, the HTML page."""
+"""What ``experiments analyze`` says about any experiment file: the verdict, the text tables, the HTML page.
+
+The HTML page (and its altair chart) is built only when asked for: importing this module does not import
+altair or the report machinery.
+"""
 
 from __future__ import annotations
 
 import html
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.formatting import number, p_value
-from experiments.stats.results import Effect
-from experiments.stats.runner import AnalysisResult
 from experiments.studies.base import Verdict
 
-__all__ = ["TABLE_HEAD", "effect_row", "headline", "render_html", "text_table", "verdict"]
+if TYPE_CHECKING:
+    from experiments.stats.bootstrap import BootstrapEffect
+    from experiments.stats.results import Effect
+    from experiments.stats.runner import AnalysisResult
+
+__all__ = [
+    "BOOTSTRAP_HEAD",
+    "TABLE_HEAD",
+    "bootstrap_row",
+    "bootstrap_table",
+    "effect_row",
+    "headline",
+    "quality_lines",
+    "render_html",
+    "text_table",
+    "verdict",
+]
 
 #: Columns of the printed (and HTML) table of effects.
 TABLE_HEAD = ["metric", "arm", "segment", "n_arm", "mean_arm", "mean_ctrl", "diff", "CI", "lift", "p",
               "p_adj", "method"]
+#: Columns of the printed (and HTML) table of bootstrap intervals.
+BOOTSTRAP_HEAD = ["metric", "arm", "n_arm", "diff", "bootstrap CI", "p", "resamples"]
 
 
 def _best(result: AnalysisResult) -> Effect | None:
@@ -73,25 +93,65 @@ def effect_row(e: Effect) -> list[str]:
     ]
 
 
-def text_table(result: AnalysisResult) -> str:
-    """The readable table printed by the command."""
-    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results]]
-    widths = [max(len(str(r[i])) for r in [TABLE_HEAD, *rows]) for i in range(len(TABLE_HEAD))]
+def _text(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [TABLE_HEAD, *rows]]
+             for r in [head, *rows]]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
 
 
-def _html_table(effects: list[Effect], caption: str) -> str:
-    """Effects as an escaped HTML table with the same formatting as the printed one."""
+def text_table(result: AnalysisResult) -> str:
+    """The readable table printed by the command: effects, CUPED-adjusted effects, ratio metrics."""
+    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results, *result.ratio_results]]
+    return _text(TABLE_HEAD, rows)
+
+
+def bootstrap_row(b: BootstrapEffect) -> list[str]:
+    """One bootstrap interval as the cells of :data:`BOOTSTRAP_HEAD`."""
+    return [b.metric, b.arm, f"{b.n_arm:,}", number(b.estimate, "+.4g"),
+            f"[{number(b.ci_low, '+.4g')}, {number(b.ci_high, '+.4g')}]", p_value(b.p_value),
+            f"{b.n_resamples:,}"]
+
+
+def bootstrap_table(result: AnalysisResult) -> str:
+    """The printed table of bootstrap intervals (empty text when none was asked for)."""
+    if not result.bootstrap:
+        return ""
+    return _text(BOOTSTRAP_HEAD, [bootstrap_row(b) for b in result.bootstrap])
+
+
+def quality_lines(result: AnalysisResult) -> list[str]:
+    """The data-quality findings as sentences, then the counts per column (for the HTML page)."""
+    q = result.data_quality
+    lines = list(q.issues) or ["No data-quality issue found."]
+    lines.append("Missing values per column: " + ", ".join(f"{c} {n:,}" for c, n in q.missing.items()))
+    odd = {c: (q.nan.get(c, 0), q.infinite.get(c, 0)) for c in q.nan}
+    if any(a or b for a, b in odd.values()):
+        done = "dropped like missing values" if q.nonfinite == "drop" else "refused"
+        lines.append(f"NaN / infinite values per column ({done}): "
+                     + ", ".join(f"{c} {a:,} / {b:,}" for c, (a, b) in odd.items()))
+    else:
+        lines.append("No NaN or infinite value in any metric or covariate.")
+    if q.unit is not None:
+        lines.append(f"Duplicated units: {q.duplicate_units:,}; units in several arms: "
+                     f"{q.units_in_several_arms:,}")
+    return lines
+
+
+def _html_rows(head: list[str], rows: list[list[str]], caption: str) -> str:
     import polars as pl
 
     from experiments.report.display import table
 
+    frame = pl.DataFrame([dict(zip(head, r, strict=True)) for r in rows], schema={h: pl.String for h in head})
+    return table(frame, caption=caption).data
+
+
+def _html_table(effects: list[Effect], caption: str) -> str:
+    """Effects as an escaped HTML table with the same formatting as the printed one."""
     head = [h for h in TABLE_HEAD if h != "segment"] if not any(e.segment for e in effects) else TABLE_HEAD
     rows = [dict(zip(TABLE_HEAD, effect_row(e), strict=True)) for e in effects]
-    frame = pl.DataFrame([{h: r[h] for h in head} for r in rows], schema={h: pl.String for h in head})
-    return table(frame, caption=caption).data
+    return _html_rows(head, [[r[h] for h in head] for r in rows], caption)
 
 
 def render_html(result: AnalysisResult, *, source: str) -> str:
@@ -108,15 +168,19 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
     if result.adjusted_results:
         tables.append(_html_table(list(result.adjusted_results),
                                   f"Adjusted for pre-period covariates (CUPED; {correction})"))
+    if result.ratio_results:
+        tables.append(_html_table(list(result.ratio_results),
+                                  f"Ratio metrics: sum(numerator) / sum(denominator) per arm, delta method "
+                                  f"({correction}, in one family with the effects above)"))
+    if result.bootstrap:
+        b = result.bootstrap[0]
+        tables.append(_html_rows(BOOTSTRAP_HEAD, [bootstrap_row(x) for x in result.bootstrap],
+                                 f"Percentile bootstrap of the difference of means ({level}% intervals, "
+                                 f"{b.n_resamples:,} resamples, seed {result.seed})"))
     if by_segment:
         tables.append(_html_table(by_segment, f"Effects by {result.segment} ({correction})"))
-    quality = list(result.data_quality.issues) or ["No data-quality issue found."]
-    quality.append("Missing values per column: "
-                   + ", ".join(f"{c} {n:,}" for c, n in result.data_quality.missing.items()))
-    if result.data_quality.unit is not None:
-        quality.append(f"Duplicated units: {result.data_quality.duplicate_units:,}; units in several arms: "
-                       f"{result.data_quality.units_in_several_arms:,}")
-    chart = effects_chart([*overall, *result.adjusted_results])
+    quality = quality_lines(result)
+    chart = effects_chart([*overall, *result.adjusted_results, *result.ratio_results])
     blocks: list[Any] = [f"<h1>Experiment analysis: {html.escape(source)}</h1>",
                          verdict_box(verdict(result, source=source)), tables[0], chart, *tables[1:],
                          assumptions([srm_sentence(result)], title="Sample-ratio check").data,
