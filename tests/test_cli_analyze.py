@@ -251,3 +251,17 @@ def test_command_imports_only_what_it_uses(files: dict[str, Path]) -> None:
         "assert 'altair' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_rows_analysis_imports_neither_statsmodels_nor_scipy_stats(files: dict[str, Path]) -> None:
+    """The battery on rows runs on polars, numpy and scipy.special: statsmodels, pandas and scipy.stats
+    (most of a command's start-up) stay unimported."""
+    code = (
+        "import sys\n"
+        "from experiments.commands.analyze import analyze_file\n"
+        f"res = analyze_file({str(files['csv'])!r}, arm='arm', control='ctrl', metrics=['converted', "
+        "'revenue'], covariates=['pre'], segment='region', ratios=['revenue/orders'], bootstrap=20)\n"
+        "heavy = {'statsmodels', 'pandas', 'scipy.stats'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from experiments.stats.economics import CampaignEconomics, campaign_economics
-from experiments.stats.effects import compare, mean_effect, proportion_effect, relative_lift_delta
-from experiments.stats.results import Effect, SRMResult, effects_frame
-from experiments.stats.srm import srm_test
-from experiments.stats.sufficient import ArmStatistics, SampleStats, gather
+from importlib import import_module
+from typing import Any
 
 __all__ = [
     "ArmStatistics",
@@ -23,3 +20,20 @@ __all__ = [
     "relative_lift_delta",
     "srm_test",
 ]
+
+_HOME = {
+    "ArmStatistics": "sufficient", "SampleStats": "sufficient", "gather": "sufficient",
+    "CampaignEconomics": "economics", "campaign_economics": "economics",
+    "Effect": "results", "SRMResult": "results", "effects_frame": "results",
+    "compare": "effects", "mean_effect": "effects", "proportion_effect": "effects",
+    "relative_lift_delta": "effects", "srm_test": "srm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name's module on first use, so ``import experiments.stats.x`` loads only ``x``."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"experiments.stats.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value

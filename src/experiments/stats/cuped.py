@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri
 
 from experiments.errors import DataError, ParameterError
 from experiments.stats.effects import relative_lift_delta
@@ -136,10 +136,10 @@ def cuped_effect(
     xpool = (t.n * t.xbar + c.n * c.xbar) / (t.n + c.n)
     mt = t.ybar - float(theta @ (t.xbar - xpool))
     mc = c.ybar - float(theta @ (c.xbar - xpool))
-    z = float(sps.norm.ppf(1 - alpha / 2))
+    z = float(ndtri(1 - alpha / 2))
     if se > 0:
         stat = diff / se
-        pval = float(2 * sps.norm.sf(abs(stat)))
+        pval = float(2 * ndtr(-abs(stat)))
     else:
         stat, pval = float("nan"), float("nan")
     rel, rlow, rhigh = relative_lift_delta(

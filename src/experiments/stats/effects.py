@@ -10,6 +10,11 @@ Continuous metrics
     Welch's unequal-variance t test and interval (Satterthwaite degrees of freedom), matching
     ``scipy.stats.ttest_ind(equal_var=False)``; relative lift by the delta method on the log ratio of
     means (normal quantile).
+
+The Wald and log-ratio formulas are written out here with the same operations statsmodels performs, and
+the t and normal distributions come from ``scipy.special`` (what ``scipy.stats`` calls): the numbers are
+the library's bit for bit (``tests/test_stats_references.py``), without importing statsmodels and
+scipy.stats, which would cost most of a command's start-up. The score method calls statsmodels.
 """
 
 from __future__ import annotations
@@ -19,8 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from experiments.errors import ParameterError
 from experiments.stats.results import Effect
@@ -58,7 +62,7 @@ def relative_lift_delta(
     if not (m1 > 0 and m0 > 0):
         return _NAN, _NAN, _NAN
     se = math.sqrt(treatment.variance / (treatment.n * m1**2) + control.variance / (control.n * m0**2))
-    z = sps.norm.ppf(1 - alpha / 2)
+    z = ndtri(1 - alpha / 2)
     log_ratio = math.log(m1 / m0)
     return m1 / m0 - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1
 
@@ -86,19 +90,26 @@ def proportion_effect(
     p1, p0 = c1 / n1, c0 / n0
     diff = p1 - p0
     se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-    if se > 0 or method == "score":
+    z = -ndtri(alpha / 2)  # statsmodels' norm.isf(alpha / 2)
+    if method == "score":
+        from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
         with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels also forms p1 / p0
             res = test_proportions_2indep(c1, n1, c0, n0, method=method, compare="diff")
             low, high = confint_proportions_2indep(
                 c1, n1, c0, n0, method=method, compare="diff", alpha=alpha
             )
         stat, pval = float(res.statistic), float(res.pvalue)
+    elif se > 0:  # statsmodels' wald test and interval, the same operations
+        stat = diff / se
+        pval = float(ndtr(-abs(stat)) * 2)
+        low, high = diff - z * se, diff + z * se
     else:  # both arms all-0 or all-1: no variation, nothing to test
         stat, pval, low, high = _NAN, _NAN, diff, diff
-    if c0 > 0 and c1 > 0:
-        rlow, rhigh = confint_proportions_2indep(
-            c1, n1, c0, n0, method="log", compare="ratio", alpha=alpha
-        )
+    if c0 > 0 and c1 > 0:  # statsmodels' confint_proportions_2indep(method="log", compare="ratio")
+        d_log = z * np.sqrt(1 / c1 - 1 / n1 + 1 / c0 - 1 / n0)
+        log_ratio = np.log(p1 / p0)
+        rlow, rhigh = np.exp(log_ratio - d_log), np.exp(log_ratio + d_log)
         rel, rel_low, rel_high = p1 / p0 - 1, float(rlow) - 1, float(rhigh) - 1
     else:
         rel = rel_low = rel_high = _NAN
@@ -133,8 +144,8 @@ def mean_effect(
     if se > 0:
         df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1))
         stat = diff / se
-        pval = float(2 * sps.t.sf(abs(stat), df))
-        half = float(sps.t.ppf(1 - alpha / 2, df)) * se
+        pval = float(2 * stdtr(df, -abs(stat)))  # scipy.stats.t.sf(|t|, df)
+        half = float(stdtrit(df, 1 - alpha / 2)) * se  # scipy.stats.t.ppf
     else:
         stat, pval, half = _NAN, _NAN, 0.0
     rel, rel_low, rel_high = relative_lift_delta(treatment, control, alpha)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats as sps
+from scipy.special import chdtrc
 
 from experiments.errors import DataError
 from experiments.stats.effects import MetricKind, compare
@@ -107,7 +107,7 @@ def heterogeneity_test(effects: Sequence[Effect]) -> HeterogeneityResult:
     metric, arm, control = keys.pop()
     return HeterogeneityResult(
         metric=metric, arm=arm, control=control, segments=tuple(str(e.segment) for e in effects), q=q,
-        df=df, p_value=float(sps.chi2.sf(q, df)), i2=max(0.0, (q - df) / q) if q > 0 else 0.0,
+        df=df, p_value=float(chdtrc(df, q)), i2=max(0.0, (q - df) / q) if q > 0 else 0.0,
         pooled=pooled,
     )
 

@@ -1,8 +1,12 @@
-"""Multiple-testing corrections of a family of effects (statsmodels ``multipletests``).
+"""Multiple-testing corrections of a family of effects, as statsmodels ``multipletests`` computes them.
 
 ``holm`` controls the family-wise error rate (Holm–Bonferroni step-down); ``bh`` controls the false
 discovery rate (Benjamini–Hochberg, independent or positively dependent tests). Effects without a
 p-value (nan: nothing to test) are left out of the family and keep ``p_value_adjusted = nan``.
+
+Both are a sort and a running extreme, written out with statsmodels' operations (equal bit for bit,
+``tests/test_stats_references.py``): importing statsmodels would cost a command most of its start-up,
+and its ``multipletests(method="holm")`` calls ``gc.collect()`` on every call.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ __all__ = ["CORRECTIONS", "Correction", "adjust", "adjust_pvalues"]
 
 Correction = Literal["holm", "bh", "none"]
 CORRECTIONS: tuple[str, ...] = ("holm", "bh", "none")
-_STATSMODELS = {"holm": "holm", "bh": "fdr_bh"}
 
 
 def adjust_pvalues(p_values: Sequence[float], method: Correction) -> list[float]:
@@ -30,10 +33,29 @@ def adjust_pvalues(p_values: Sequence[float], method: Correction) -> list[float]
     out = p.copy()
     ok = np.isfinite(p)
     if method != "none" and ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        out[ok] = multipletests(p[ok], method=_STATSMODELS[method])[1]
+        out[ok] = _holm(p[ok]) if method == "holm" else _bh(p[ok])
     return [float(v) for v in out]
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """statsmodels ``multipletests(p, method="holm")[1]``, the same operations."""
+    order = np.argsort(p)
+    n = p.size
+    adjusted = np.maximum.accumulate(p[order] * np.arange(n, 0, -1))
+    out = np.empty(n)
+    out[order] = np.minimum(adjusted, 1)
+    return out
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """statsmodels ``multipletests(p, method="fdr_bh")[1]``, the same operations."""
+    order = np.argsort(p)
+    n = p.size
+    raw = p[order] / (np.arange(1, n + 1) / float(n))
+    adjusted = np.minimum.accumulate(raw[::-1])[::-1]
+    out = np.empty(n)
+    out[order] = np.minimum(adjusted, 1)
+    return out
 
 
 def adjust(effects: Sequence[Effect], method: Correction) -> list[Effect]:
