@@ -236,3 +236,11 @@ def test_charts_specs(analysis):
     assert spec["facet"]["field"] == "model"
     (rows,) = spec["datasets"].values()
     assert len(rows) == len(MODELS) * len(CHANNELS)
+
+
+def test_an_arm_too_small_for_a_test_gives_no_estimate():
+    a = analyse(OmnichannelScenario.from_params({"n_customers": 100}))
+    exp = a.experiments.filter(pl.col("design") == "user")
+    small = exp.filter(pl.min_horizontal("holdout_units", pl.col("units") - pl.col("holdout_units")) < 2)
+    assert small.height > 0  # 10% of a few eligible customers
+    assert small["covered"].is_null().all() and small["estimate"].is_nan().all()

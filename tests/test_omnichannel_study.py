@@ -204,3 +204,10 @@ def test_report_has_every_section(tmp_path) -> None:
     assert all("vegaEmbed" in html(c) for c in charts)
     assert len(tables) == 8 and all('class="result-table"' in html(c) for c in tables)
     assert 'class="verdict"' in html(code[2])
+
+
+def test_a_log_without_online_purchases_has_nothing_to_credit() -> None:
+    r = study.run(OmnichannelScenario.from_params({"n_customers": 300, "store_share": 1.0}))
+    headline = r.verdict().headline
+    assert headline.startswith("The touch log holds no online purchase, so last touch has nothing to credit.")
+    assert all(t.height for t in r.tables().values()) and r.charts()

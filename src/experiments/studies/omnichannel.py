@@ -127,10 +127,16 @@ def verdict(a: OmnichannelAnalysis, model: str = HEADLINE_MODEL) -> Verdict:
     elif focus:
         first = (f"{_cap(name)} gives {names[0]} {_pct(shares[0][0])} of the credit; it caused "
                  f"{_pct(shares[0][1])} of the extra sales.")
+    elif a.attribution.n_conversions <= 0:
+        first = f"The touch log holds no online purchase, so {name} has nothing to credit."
     else:
-        worst = max(abs(_gap(a, model, c)) for c in CHANNELS)
-        first = (f"{_cap(name)} credits every channel within {_points(worst)} points of its true share "
-                 "of the extra sales.")
+        far = max(CHANNELS, key=lambda c: abs(_gap(a, model, c)))
+        worst = abs(_gap(a, model, far))
+        credit, true = a.share(model, far)
+        first = (f"{_cap(name)} credits every channel within {_points(worst)} points of its true share of "
+                 "the extra sales." if worst <= OVERSTATEMENT else
+                 f"{_cap(name)} is off by up to {_points(worst)} points of share: it gives "
+                 f"{channel_name(s, far)} {_pct(credit)} of the credit for {_pct(true)} of the extra sales.")
     loss = a.plan(model)["profit_change"]
     gain = a.plan(EXPERIMENT_PLAN)["profit_change"]
     second = (f"Moving budget by {name} {'loses' if loss < 0 else 'gains'} {money(abs(loss), 0)} of profit "
@@ -417,7 +423,8 @@ class OmnichannelResult:
                 "channel": channel_name(s, r["channel"]),
                 "held out": {"user": "customers", "geo": "regions"}.get(r["design"], "not testable"),
                 "units": f"{r['units']:,}" if tested else "",
-                "incremental purchases": fmt(r["estimate"], "int") if tested else "",
+                "incremental purchases": fmt(r["estimate"], "int") if tested else (
+                    "too few units to test" if r["design"] in ("user", "geo") else ""),
                 "95% interval": interval if tested else "",
                 "true": fmt(r["truth"], "int"),
                 "interval holds truth": ("yes" if r["covered"] else "no") if tested else "",
@@ -511,7 +518,8 @@ class OmnichannelResult:
         """The channel experiments' estimates with their intervals and the truth."""
         exp = self.analysis.experiments.filter(pl.col("covered").is_not_null())
         title = (f"The channel experiments' 95% intervals hold the true effect for "
-                 f"{int(exp['covered'].sum())} of {exp.height} channels")
+                 f"{int(exp['covered'].sum())} of {exp.height} channels" if exp.height
+                 else "No channel could be tested")
         return oc.experiment_estimates(_named(exp, self.scenario), title=title)
 
     def cost_chart(self) -> alt.Chart:

@@ -133,49 +133,45 @@ def channel_experiments(world: JourneyWorld, base: Outcome, off: Mapping[str, Ou
     polars.DataFrame
         ``channel, design, units, holdout_units, srm_p_value`` (sample-ratio test of a user-level split
         against ``user_holdout_share``; nan for geo tests, whose split is fixed), ``estimate, ci_low,
-        ci_high, p_value, truth, covered, revenue_estimate, revenue_ci_low, revenue_ci_high``; nan for
-        channels without a test.
+        ci_high, p_value, truth, covered, revenue_estimate, revenue_ci_low, revenue_ci_high``; nan (and
+        ``covered`` null) for channels without a test or with fewer than 2 units in an arm.
     """
     s = world.scenario
     rows = []
     nan = float("nan")
+    untested = {"estimate": nan, "ci_low": nan, "ci_high": nan, "p_value": nan, "covered": None,
+                "revenue_estimate": nan, "revenue_ci_low": nan, "revenue_ci_high": nan}
     for c in CHANNELS:
         design = s.experiment_design[c]
         truth = float(base.conversions - off[c].conversions)
         row: dict[str, Any] = {"channel": c, "design": design, "units": 0, "holdout_units": 0,
                                "srm_p_value": nan, "truth": truth}
+        if design not in ("user", "geo"):
+            rows.append({**row, **untested})
+            continue
         if design == "user":
             table = user_holdout_table(world, c, full=base, off=off[c])
-            stats = gather(table, arm="arm", metrics=["purchased", "revenue"])
-            scale = table.height
+            metrics, scale = ["purchased", "revenue"], table.height
+        else:
+            table = geo_holdout_table(world, c, full=base, off=off[c])
+            metrics, scale = ["purchases_per_customer", "revenue_per_customer"], world.n_customers
+        held = int((table["arm"] == "holdout").sum())
+        row.update(units=table.height, holdout_units=held)
+        if min(held, table.height - held) < 2:  # an arm too small for a test: no estimate
+            rows.append({**row, **untested})
+            continue
+        stats = gather(table, arm="arm", metrics=metrics)
+        if design == "user":
             conv = proportion_effect(stats.stats("exposed", "purchased"), stats.stats("holdout", "purchased"),
                                      alpha=alpha, metric="purchased", arm="exposed", control_label="holdout")
-            rev = mean_effect(stats.stats("exposed", "revenue"), stats.stats("holdout", "revenue"),
-                              alpha=alpha, metric="revenue", arm="exposed", control_label="holdout")
-            row["units"] = table.height
-            held = int((table["arm"] == "holdout").sum())
-            row["holdout_units"] = held
-            if 0 < held < table.height:
-                row["srm_p_value"] = srm_test({"exposed": table.height - held, "holdout": held},
-                                              {"exposed": 1 - s.user_holdout_share,
-                                               "holdout": s.user_holdout_share}).p_value
-        elif design == "geo":
-            table = geo_holdout_table(world, c, full=base, off=off[c])
-            stats = gather(table, arm="arm", metrics=["purchases_per_customer", "revenue_per_customer"])
-            scale = world.n_customers
-            conv = mean_effect(stats.stats("exposed", "purchases_per_customer"),
-                               stats.stats("holdout", "purchases_per_customer"), alpha=alpha,
-                               metric="purchases_per_customer", arm="exposed", control_label="holdout")
-            rev = mean_effect(stats.stats("exposed", "revenue_per_customer"),
-                              stats.stats("holdout", "revenue_per_customer"), alpha=alpha,
-                              metric="revenue_per_customer", arm="exposed", control_label="holdout")
-            row["units"] = table.height
-            row["holdout_units"] = int((table["arm"] == "holdout").sum())
+            row["srm_p_value"] = srm_test({"exposed": table.height - held, "holdout": held},
+                                          {"exposed": 1 - s.user_holdout_share,
+                                           "holdout": s.user_holdout_share}).p_value
         else:
-            rows.append({**row, "estimate": nan, "ci_low": nan, "ci_high": nan, "p_value": nan,
-                         "covered": None, "revenue_estimate": nan, "revenue_ci_low": nan,
-                         "revenue_ci_high": nan})
-            continue
+            conv = mean_effect(stats.stats("exposed", metrics[0]), stats.stats("holdout", metrics[0]),
+                               alpha=alpha, metric=metrics[0], arm="exposed", control_label="holdout")
+        rev = mean_effect(stats.stats("exposed", metrics[1]), stats.stats("holdout", metrics[1]), alpha=alpha,
+                          metric=metrics[1], arm="exposed", control_label="holdout")
         row.update(estimate=conv.estimate * scale, ci_low=conv.ci_low * scale, ci_high=conv.ci_high * scale,
                    p_value=conv.p_value, revenue_estimate=rev.estimate * scale,
                    revenue_ci_low=rev.ci_low * scale, revenue_ci_high=rev.ci_high * scale)
