@@ -13,8 +13,10 @@ __all__ = [
     "cost_per_incremental",
     "credit_shares",
     "credit_vs_truth",
+    "experiment_estimates",
     "model_errors",
     "plan_profits",
+    "split_journeys",
 ]
 
 #: Colour of the true value (incrementality known to the simulation).
@@ -44,29 +46,69 @@ def credit_shares(frame: pl.DataFrame, *, title: str, columns: int = 4) -> alt.F
 
 
 def credit_vs_truth(frame: pl.DataFrame, *, title: str, columns: int = 4) -> alt.FacetChart:
-    """Each model's credit share per channel (bars) against the true incremental share (red ticks).
+    """Each model's credit share per channel (bars) against the true incremental share (red ticks) and,
+    when the frame has it, the share the channel experiments measured (dark ticks).
 
     Parameters
     ----------
     frame
-        Columns ``model, channel, credit_share, true_share`` (one row per model and channel).
+        Columns ``model, channel, credit_share, true_share`` and optionally ``experiment_share`` (one row
+        per model and channel).
     """
-    data = frame.select("model", "channel", "credit_share", "true_share")
+    measured = "experiment_share" in frame.columns
+    data = frame.select("model", "channel", "credit_share", "true_share",
+                        *(["experiment_share"] if measured else []))
     models = list(dict.fromkeys(data["model"].to_list()))
     channels = list(dict.fromkeys(data["channel"].to_list()))
     tooltip = [alt.Tooltip("model:N"), alt.Tooltip("channel:N"),
                alt.Tooltip("credit_share:Q", format=".1%", title="credit share"),
                alt.Tooltip("true_share:Q", format=".1%", title="true incremental share")]
+    if measured:
+        tooltip.append(alt.Tooltip("experiment_share:Q", format=".1%", title="channel experiments' share"))
     y = alt.Y("channel:N", sort=channels, title=None)
     bars = alt.Chart().mark_bar(color=PALETTE[1]).encode(
-        x=alt.X("credit_share:Q", axis=alt.Axis(format=".0%"), title="share (bar: credit; tick: truth)"),
+        x=alt.X("credit_share:Q", axis=alt.Axis(format=".0%"), title="share"),
         y=y, tooltip=tooltip,
     )
-    ticks = alt.Chart().mark_tick(color=TRUTH_COLOR, thickness=3, size=14).encode(
-        x="true_share:Q", y=y, tooltip=tooltip)
+    names = {"true_share": "truth (simulation)", "experiment_share": "channel experiments"}
+    folded = [c for c in names if c in data.columns]
+    domain = [names[c] for c in folded]
+    ticks = alt.Chart().transform_fold(folded, as_=["key", "value"]).transform_calculate(
+        measure=" : ".join(f"datum.key == '{c}' ? '{names[c]}'" for c in folded[:-1])
+        + (" : " if len(folded) > 1 else "") + f"'{names[folded[-1]]}'",
+    ).mark_tick(thickness=3, size=14).encode(
+        x="value:Q", y=y, tooltip=tooltip,
+        color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=domain, range=[TRUTH_COLOR, "#222222"][:len(domain)])),
+    )
     return alt.layer(bars, ticks, data=data).properties(width=170, height=alt.Step(16)).facet(
         facet=alt.Facet("model:N", sort=models, title=None), columns=columns,
     ).properties(title=title)
+
+
+def experiment_estimates(frame: pl.DataFrame, *, title: str) -> alt.LayerChart:
+    """Each channel experiment's incremental purchases with its 95% interval, and the truth (red tick).
+
+    Parameters
+    ----------
+    frame
+        Columns ``channel, design, estimate, ci_low, ci_high, truth`` (tested channels only), orders.
+    """
+    data = frame.select("channel", "design", "estimate", "ci_low", "ci_high", "truth")
+    channels = data["channel"].to_list()
+    tooltip = [alt.Tooltip("channel:N"), alt.Tooltip("design:N", title="holdout"),
+               alt.Tooltip("estimate:Q", format=",.0f"),
+               alt.Tooltip("ci_low:Q", format=",.0f", title="95% low"),
+               alt.Tooltip("ci_high:Q", format=",.0f", title="95% high"),
+               alt.Tooltip("truth:Q", format=",.0f", title="true incremental purchases")]
+    base = alt.Chart(data).encode(y=alt.Y("channel:N", sort=channels, title=None), tooltip=tooltip)
+    interval = base.mark_rule(strokeWidth=3, color=PALETTE[1]).encode(
+        x=alt.X("ci_low:Q", title="incremental purchases (dot: estimate, line: 95% interval, red: truth)"),
+        x2="ci_high:Q")
+    point = base.mark_point(filled=True, size=90, color=PALETTE[1]).encode(x="estimate:Q")
+    truth = base.mark_tick(color=TRUTH_COLOR, thickness=3, size=16).encode(x="truth:Q")
+    zero = alt.Chart(data).mark_rule(color="#999").encode(x=alt.datum(0))
+    return (zero + interval + point + truth).properties(title=title, height=alt.Step(26))
 
 
 def model_errors(frame: pl.DataFrame, *, title: str) -> alt.Chart:
@@ -87,25 +129,30 @@ def model_errors(frame: pl.DataFrame, *, title: str) -> alt.Chart:
 
 
 def cost_per_incremental(frame: pl.DataFrame, *, title: str) -> alt.Chart:
-    """Cost per true incremental conversion of each paid channel, with its credited cost (last touch).
+    """Cost per conversion of each paid channel: per true incremental one (red) and per credited or
+    estimated one, as dots on a log scale (costs span orders of magnitude).
 
     Parameters
     ----------
     frame
-        Columns ``channel, measure, cost`` (``measure`` e.g. "true" or a model name), dollars.
+        Columns ``channel, measure, cost`` (``measure`` e.g. "true incremental" or a model's credit),
+        dollars, all positive.
     """
     measures = list(dict.fromkeys(frame["measure"].to_list()))
-    colors = [TRUTH_COLOR if m == "true incremental" else PALETTE[(i + 1) % len(PALETTE)]
-              for i, m in enumerate(measures)]
-    return alt.Chart(frame.select("channel", "measure", "cost")).mark_bar().encode(
-        x=alt.X("cost:Q", title="dollars per conversion", axis=alt.Axis(format="$,.0f")),
-        y=alt.Y("channel:N", title=None),
-        yOffset=alt.YOffset("measure:N", sort=measures),
-        color=alt.Color("measure:N", sort=measures, scale=alt.Scale(domain=measures, range=colors),
-                        title=None),
+    channels = list(dict.fromkeys(frame["channel"].to_list()))
+    others = iter([PALETTE[1], PALETTE[3], PALETTE[5], PALETTE[4], PALETTE[2]])
+    colors = [TRUTH_COLOR if m == "true incremental" else "#222222" if m == "channel experiments"
+              else next(others, PALETTE[0]) for m in measures]
+    legend = alt.Legend(orient="top", title=None)
+    return alt.Chart(frame.select("channel", "measure", "cost")).mark_point(filled=True, size=90).encode(
+        x=alt.X("cost:Q", title="dollars per conversion (log scale)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(format="$,.2~f")),
+        y=alt.Y("channel:N", sort=channels, title=None),
+        color=alt.Color("measure:N", scale=alt.Scale(domain=measures, range=colors), legend=legend),
+        shape=alt.Shape("measure:N", scale=alt.Scale(domain=measures), legend=legend),
         tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("measure:N"),
                  alt.Tooltip("cost:Q", format="$,.2f")],
-    ).properties(title=title, height=alt.Step(10))
+    ).properties(title=title, width=520, height=alt.Step(28))
 
 
 def plan_profits(frame: pl.DataFrame, *, title: str) -> alt.Chart:
@@ -139,11 +186,31 @@ def blind_spot(frame: pl.DataFrame, *, title: str) -> alt.Chart:
         Columns ``channel, part, conversions`` (``part`` e.g. "online", "store").
     """
     parts = list(dict.fromkeys(frame["part"].to_list()))
+    channels = list(dict.fromkeys(frame["channel"].to_list()))
     return alt.Chart(frame.select("channel", "part", "conversions")).mark_bar().encode(
         x=alt.X("conversions:Q", title="true incremental purchases", stack="zero"),
-        y=alt.Y("channel:N", title=None),
-        color=alt.Color("part:N", sort=parts, title=None,
+        y=alt.Y("channel:N", sort=channels, title=None),
+        color=alt.Color("part:N", sort=parts, title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=parts, range=PALETTE[1:1 + len(parts)])),
         tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("part:N"),
                  alt.Tooltip("conversions:Q", format=",.0f")],
+    ).properties(title=title, height=alt.Step(18))
+
+
+def split_journeys(frame: pl.DataFrame, *, title: str) -> alt.Chart:
+    """Stacked bars per channel: online buyers' touches on the buying journey and on an unmatched device.
+
+    Parameters
+    ----------
+    frame
+        Columns ``channel, part, touches``.
+    """
+    parts = list(dict.fromkeys(frame["part"].to_list()))
+    channels = list(dict.fromkeys(frame["channel"].to_list()))
+    return alt.Chart(frame.select("channel", "part", "touches")).mark_bar().encode(
+        x=alt.X("touches:Q", title="touches of online buyers", stack="zero"),
+        y=alt.Y("channel:N", sort=channels, title=None),
+        color=alt.Color("part:N", sort=parts, title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=parts, range=PALETTE[1:1 + len(parts)])),
+        tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("part:N"), alt.Tooltip("touches:Q", format=",")],
     ).properties(title=title, height=alt.Step(18))

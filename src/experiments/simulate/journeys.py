@@ -510,14 +510,32 @@ def _effective_kept(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
     return np.concatenate([*kept, _direct_effect(world, thr)])
 
 
-def _touch_extra(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
-    """Each customer's cumulative extra hazard over the window from the touches a plan keeps."""
+def _lane_extra(world: JourneyWorld, lane: int, threshold: np.float32) -> list[np.ndarray]:
+    """Per customer, the extra hazard of the touches one lane keeps under ``threshold``: one array for the
+    whole mark buckets, one for the partly kept bucket. Those of the plan as drawn are computed once and
+    kept (most re-runs change one channel and leave every other lane at its drawn threshold)."""
+    drawn = world._cache.get("drawn_thresholds")
+    if drawn is None:
+        drawn = world._cache["drawn_thresholds"] = world.thresholds(np.ones(_K))
+    key = f"lane_extra:{lane}"
+    if threshold == drawn[lane] and key in world._cache:
+        return world._cache[key]
     index = world._index()
     cust, effect = world._cache["sorted_customer"], world._cache["sorted_effect"]
+    parts = [np.bincount(cust[part], weights=effect[part], minlength=world.n_customers)
+             for part in index.kept(lane, threshold)]
+    if threshold == drawn[lane]:
+        world._cache[key] = parts
+    return parts
+
+
+def _touch_extra(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
+    """Each customer's cumulative extra hazard over the window from the touches a plan keeps (lane by
+    lane, in the same order of additions whether a lane's arrays are new or kept)."""
     extra = np.zeros(world.n_customers)
     for lane in world.effect_lanes():
-        for part in index.kept(lane, thr[lane]):
-            extra += np.bincount(cust[part], weights=effect[part], minlength=world.n_customers)
+        for part in _lane_extra(world, lane, thr[lane]):
+            extra += part
     direct = _direct_effect(world, thr)
     if direct.size:
         extra += np.bincount(world.touch_customer[direct], weights=world.touch_effect[direct],

@@ -6,8 +6,8 @@ world for its true incremental purchases, and tested with a randomised holdout (
 through :mod:`experiments.stats`. Each model's credit then sets a budget plan (more money where its
 credited cost per conversion is lower), and the world is re-run under each plan for its true profit.
 
-:func:`analyse` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the sentences a report
-opens with are drafted, separately, by :func:`draft_verdict`.
+:func:`analyse` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the words of the report
+(verdict, labels, chart titles) are in :mod:`experiments.studies.omnichannel`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 
-from experiments.formatting import fmt, money
 from experiments.models.attribution import AttributionResult, attribute, journeys_from_touches
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.journeys import (
@@ -34,8 +33,7 @@ from experiments.simulate.journeys import (
     switched_off,
     user_holdout_table,
 )
-from experiments.stats import gather, mean_effect, proportion_effect
-from experiments.studies.base import Figure, Verdict
+from experiments.stats import gather, mean_effect, proportion_effect, srm_test
 
 __all__ = [
     "EXPERIMENT_PLAN",
@@ -48,13 +46,12 @@ __all__ = [
     "costs_long",
     "credit_vs_truth",
     "cross_device_break",
-    "draft_verdict",
     "headline_numbers",
+    "marginal_returns",
     "model_errors",
     "plan_profits",
     "reallocate",
     "store_blind_spot",
-    "study_figures",
 ]
 
 #: Name of the plan that follows the channel experiments' estimates.
@@ -134,47 +131,54 @@ def channel_experiments(world: JourneyWorld, base: Outcome, off: Mapping[str, Ou
     Returns
     -------
     polars.DataFrame
-        ``channel, design, units, estimate, ci_low, ci_high, p_value, truth, covered,
-        revenue_estimate, revenue_ci_low, revenue_ci_high``; nan for channels without a test.
+        ``channel, design, units, holdout_units, srm_p_value`` (sample-ratio test of a user-level split
+        against ``user_holdout_share``; nan for geo tests, whose split is fixed), ``estimate, ci_low,
+        ci_high, p_value, truth, covered, revenue_estimate, revenue_ci_low, revenue_ci_high``; nan (and
+        ``covered`` null) for channels without a test or with fewer than 2 units in an arm.
     """
     s = world.scenario
     rows = []
+    nan = float("nan")
+    untested = {"estimate": nan, "ci_low": nan, "ci_high": nan, "p_value": nan, "covered": None,
+                "revenue_estimate": nan, "revenue_ci_low": nan, "revenue_ci_high": nan}
     for c in CHANNELS:
         design = s.experiment_design[c]
         truth = float(base.conversions - off[c].conversions)
-        row: dict[str, Any] = {"channel": c, "design": design, "units": 0, "truth": truth}
+        row: dict[str, Any] = {"channel": c, "design": design, "units": 0, "holdout_units": 0,
+                               "srm_p_value": nan, "truth": truth}
+        if design not in ("user", "geo"):
+            rows.append({**row, **untested})
+            continue
         if design == "user":
             table = user_holdout_table(world, c, full=base, off=off[c])
-            stats = gather(table, arm="arm", metrics=["purchased", "revenue"])
-            scale = table.height
+            metrics, scale = ["purchased", "revenue"], table.height
+        else:
+            table = geo_holdout_table(world, c, full=base, off=off[c])
+            metrics, scale = ["purchases_per_customer", "revenue_per_customer"], world.n_customers
+        held = int((table["arm"] == "holdout").sum())
+        row.update(units=table.height, holdout_units=held)
+        if min(held, table.height - held) < 2:  # an arm too small for a test: no estimate
+            rows.append({**row, **untested})
+            continue
+        stats = gather(table, arm="arm", metrics=metrics)
+        if design == "user":
             conv = proportion_effect(stats.stats("exposed", "purchased"), stats.stats("holdout", "purchased"),
                                      alpha=alpha, metric="purchased", arm="exposed", control_label="holdout")
-            rev = mean_effect(stats.stats("exposed", "revenue"), stats.stats("holdout", "revenue"),
-                              alpha=alpha, metric="revenue", arm="exposed", control_label="holdout")
-            row["units"] = table.height
-        elif design == "geo":
-            table = geo_holdout_table(world, c, full=base, off=off[c])
-            stats = gather(table, arm="arm", metrics=["purchases_per_customer", "revenue_per_customer"])
-            scale = world.n_customers
-            conv = mean_effect(stats.stats("exposed", "purchases_per_customer"),
-                               stats.stats("holdout", "purchases_per_customer"), alpha=alpha,
-                               metric="purchases_per_customer", arm="exposed", control_label="holdout")
-            rev = mean_effect(stats.stats("exposed", "revenue_per_customer"),
-                              stats.stats("holdout", "revenue_per_customer"), alpha=alpha,
-                              metric="revenue_per_customer", arm="exposed", control_label="holdout")
-            row["units"] = table.height
+            row["srm_p_value"] = srm_test({"exposed": table.height - held, "holdout": held},
+                                          {"exposed": 1 - s.user_holdout_share,
+                                           "holdout": s.user_holdout_share}).p_value
         else:
-            nan = float("nan")
-            rows.append({**row, "estimate": nan, "ci_low": nan, "ci_high": nan, "p_value": nan,
-                         "covered": None, "revenue_estimate": nan, "revenue_ci_low": nan,
-                         "revenue_ci_high": nan})
-            continue
+            conv = mean_effect(stats.stats("exposed", metrics[0]), stats.stats("holdout", metrics[0]),
+                               alpha=alpha, metric=metrics[0], arm="exposed", control_label="holdout")
+        rev = mean_effect(stats.stats("exposed", metrics[1]), stats.stats("holdout", metrics[1]), alpha=alpha,
+                          metric=metrics[1], arm="exposed", control_label="holdout")
         row.update(estimate=conv.estimate * scale, ci_low=conv.ci_low * scale, ci_high=conv.ci_high * scale,
                    p_value=conv.p_value, revenue_estimate=rev.estimate * scale,
                    revenue_ci_low=rev.ci_low * scale, revenue_ci_high=rev.ci_high * scale)
         row["covered"] = bool(row["ci_low"] <= truth <= row["ci_high"])
         rows.append(row)
-    schema = {"channel": pl.String, "design": pl.String, "units": pl.Int64, "truth": pl.Float64,
+    schema = {"channel": pl.String, "design": pl.String, "units": pl.Int64, "holdout_units": pl.Int64,
+              "srm_p_value": pl.Float64, "truth": pl.Float64,
               "estimate": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
               "covered": pl.Boolean, "revenue_estimate": pl.Float64, "revenue_ci_low": pl.Float64,
               "revenue_ci_high": pl.Float64}
@@ -299,6 +303,43 @@ def plan_profits(world: JourneyWorld, base: Outcome,
     return pl.DataFrame(rows)
 
 
+def marginal_returns(budget: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Each re-run channel's marginal return (budget cut and raised) beside its average return.
+
+    Parameters
+    ----------
+    budget
+        From :func:`~experiments.simulate.journeys.budget_response`.
+    truth
+        From :func:`~experiments.simulate.journeys.channel_truth`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per channel: ``spend`` (as planned), ``spend_change`` and ``extra_conversions`` (raise
+        minus cut), ``marginal_cost`` (spend per extra purchase between the cut and the raise; nan when
+        the raise adds none), ``average_cost`` (spend per true incremental purchase of the whole
+        channel), ``profit_change_up`` and ``profit_change_down`` (whole world, raise and cut against
+        the plan as drawn).
+    """
+    rows = []
+    average = dict(zip(truth["channel"], truth["cost_per_incremental_conversion"], strict=True))
+    for (channel,), part in budget.group_by("channel", maintain_order=True):
+        part = part.sort("multiplier")
+        low, mid, high = part.row(0, named=True), part.row(1, named=True), part.row(2, named=True)
+        rows.append({
+            "channel": channel, "spend": mid["spend"], "spend_change": high["spend"] - low["spend"],
+            "extra_conversions": float(high["conversions"] - low["conversions"]),
+            "marginal_cost": mid["cost_per_extra_conversion"], "average_cost": average[channel],
+            "profit_change_up": high["profit"] - mid["profit"],
+            "profit_change_down": low["profit"] - mid["profit"],
+        })
+    schema = {"channel": pl.String, "spend": pl.Float64, "spend_change": pl.Float64,
+              "extra_conversions": pl.Float64, "marginal_cost": pl.Float64, "average_cost": pl.Float64,
+              "profit_change_up": pl.Float64, "profit_change_down": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
+
 def store_blind_spot(base: Outcome, truth: pl.DataFrame, result: AttributionResult) -> dict[str, Any]:
     """What an online log cannot see: store purchases, overall and among each channel's true effect.
 
@@ -339,9 +380,18 @@ def cross_device_break(log: pl.DataFrame, stitched: pl.DataFrame, result: Attrib
         whose touches lie on two journeys), ``touches_lost_share`` (share of the buyers' touches that sit
         on a journey that does not show the purchase), ``mean_touches_converting`` and
         ``mean_touches_converting_stitched``; ``shift`` (frame ``model, channel, credit_share,
-        stitched_share, change``) and ``mean_abs_shift`` per model.
+        stitched_share, change``) and ``mean_abs_shift`` per model; ``by_channel``: a frame ``channel,
+        part, touches`` of the online buyers' touches on the journey that shows the purchase and on an
+        unmatched device's journey that does not (channels in world order).
     """
     buyers = log.filter(pl.col("purchase") == "online")
+    by_channel = (
+        buyers.group_by("channel", "converted").agg(pl.len().cast(pl.Int64).alias("touches"))
+        .with_columns(part=pl.when(pl.col("converted") == 1).then(pl.lit("on the buying journey"))
+                      .otherwise(pl.lit("on an unmatched device")))
+        .sort("channel", "converted", descending=[False, True])
+        .select(pl.col("channel").cast(pl.String), "part", "touches")
+    )
     per = buyers.group_by("customer_id").agg(pl.col("journey_id").n_unique().alias("n"),
                                              (pl.col("converted") == 0).sum().alias("lost"),
                                              pl.len().alias("touches"))
@@ -361,6 +411,7 @@ def cross_device_break(log: pl.DataFrame, stitched: pl.DataFrame, result: Attrib
         "mean_touches_converting": conv.height / max(conv["journey_id"].n_unique(), 1),
         "mean_touches_converting_stitched": conv_st.height / max(conv_st["journey_id"].n_unique(), 1),
         "shift": shift,
+        "by_channel": by_channel,
         "mean_abs_shift": dict(shift.group_by("model", maintain_order=True)
                                .agg(pl.col("change").abs().mean()).iter_rows()),
     }
@@ -454,50 +505,3 @@ def headline_numbers(a: OmnichannelAnalysis, *, model: str = "last_touch",
     out["experiments_covered"] = int(a.experiments["covered"].fill_null(False).sum())
     out["experiments_run"] = int(a.experiments["covered"].is_not_null().sum())
     return out
-
-
-def study_figures(a: OmnichannelAnalysis, *, model: str = "last_touch") -> tuple[Figure, ...]:
-    """Headline figures in the study contract's form: each channel experiment (estimate, interval,
-    truth), ``model``'s credit share of each channel against its true share, and each plan's true profit
-    change."""
-    out: list[Figure] = []
-    for row in a.experiments.iter_rows(named=True):
-        if row["covered"] is None:
-            continue
-        label = f"{row['channel']}: incremental purchases ({row['design']}-level holdout)"
-        out.append(Figure("incremental_purchases", label, row["estimate"], row["ci_low"], row["ci_high"],
-                          row["truth"], "orders", row["channel"]))
-    for row in a.comparison.filter(pl.col("model") == model).iter_rows(named=True):
-        out.append(Figure("credit_share", f"{row['channel']}: share of {model.replace('_', ' ')} credit",
-                          row["credit_share"], truth=row["true_share"], unit="%", group=row["channel"]))
-    for row in a.plans.iter_rows(named=True):
-        out.append(Figure("plan_profit_change", f"{row['plan']}: true profit change", row["profit_change"],
-                          unit="$", group=row["plan"]))
-    return tuple(out)
-
-
-def draft_verdict(a: OmnichannelAnalysis, *, model: str = "last_touch", channel: str = "display") -> Verdict:
-    """PROSE (a draft for the study module): the verdict sentences, built from :func:`headline_numbers`."""
-    h = headline_numbers(a, model=model, channels=(channel, "search_brand"))
-    name = model.replace("_", " ")
-    loss, gain = h["model_plan_profit_change"], h["experiment_plan_profit_change"]
-    move, verb = ("loses" if loss < 0 else "gains"), ("gains" if gain >= 0 else "loses")
-    credit, true = fmt(h[f"{channel}_credit_share"], "pct", 0), fmt(h[f"{channel}_true_share"], "pct", 0)
-    headline = (f"{name.capitalize()} gives {channel} {credit} of the credit; it caused {true} of the extra "
-                f"sales. Moving budget by {name} {move} {money(abs(loss), 0)} of profit over the "
-                f"{a.scenario.weeks} weeks; the channel experiments' plan {verb} {money(abs(gain), 0)}.")
-    tone = "bad" if loss < 0 <= gain else "neutral"
-    details = (
-        f"Brand search: {fmt(h['search_brand_credit_share'], 'pct', 0)} of {name} credit, "
-        f"{fmt(h['search_brand_true_share'], 'pct', 0)} of the extra sales.",
-        f"Closest model to the truth: {h['best_model'].replace('_', ' ')} (off by "
-        f"{fmt(h['best_model_error'], 'pct', 1)} points per channel on average); furthest: "
-        f"{h['worst_model'].replace('_', ' ')} ({fmt(h['worst_model_error'], 'pct', 1)}).",
-        f"{fmt(h['store_share'], 'pct', 0)} of purchases happen in a store, where no online log sees them; "
-        f"{fmt(h['incremental_store_share'], 'pct', 0)} of the sales the channels cause are among them.",
-        f"{fmt(h['converting_customers_split'], 'pct', 0)} of online buyers have their touches split over "
-        "two journeys by unmatched devices.",
-        f"The channel experiments' intervals hold the true effect for {h['experiments_covered']} of "
-        f"{h['experiments_run']} channels.",
-    )
-    return Verdict(headline, tone, details)  # type: ignore[arg-type]
