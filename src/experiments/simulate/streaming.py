@@ -3,8 +3,14 @@
 Each table goes to **one parquet file written row group by row group**: the blocks of a
 :class:`~experiments.simulate.blocks.BlockPlan` are made ahead by the workers, handed over in order to
 polars' streaming engine (an IO-plugin source) and written by ``sink_parquet``. Polars cuts row groups
-by row count, not by how the rows arrived, so the file is byte-identical whatever the block size or
-the number of workers (and equal to what ``DataFrame.write_parquet`` writes for the same table).
+by row count, not by how the rows arrived, and its pages follow the columns' memory chunks, which are
+the simulator's fixed chunks of customers whatever the blocks (blocks are never rechunked): so the file
+is byte-identical whatever the block size or the number of workers.
+
+Why one file and not a folder of parts: a part per block would tie the files to the block size, and
+one file is what every reader expects (``pl.read_parquet``, DuckDB, pandas). Why polars' sink and not
+pyarrow's ``ParquetWriter``: polars is already a dependency, pyarrow would add a large one for the
+same row-group writing.
 
 A study with several tables (the loyalty simulation's ``customers`` and ``purchases``) streams its main
 table to its file; the blocks of the other tables are parked meanwhile as Arrow IPC files in a hidden
@@ -22,6 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from polars.io.plugins import register_io_source
@@ -30,7 +37,11 @@ from experiments.errors import DataError
 from experiments.outputs import atomic_path
 from experiments.simulate.blocks import BlockPlan, Tables
 
-__all__ = ["table_names", "write_parquet_stream"]
+__all__ = ["COMPRESSION", "table_names", "write_parquet_stream"]
+
+#: Parquet compression of simulated tables: zstd at level 1 spends about a fifth less time writing
+#: than polars' default level for files about 5% bigger (writing is a third of a simulation's time).
+COMPRESSION: dict[str, Any] = {"compression": "zstd", "compression_level": 1}
 
 
 def table_names(plan: BlockPlan) -> list[str]:
@@ -160,7 +171,7 @@ def _sink(lf: pl.LazyFrame, path: Path, on_interrupt: Callable[[], None] | None 
 
     def work() -> None:
         try:
-            lf.sink_parquet(path)
+            lf.sink_parquet(path, **COMPRESSION)
         except BaseException as exc:
             errors.append(exc)
         finally:
