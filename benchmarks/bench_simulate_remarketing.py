@@ -87,10 +87,12 @@ def sha256(path: Path) -> str:
 
 
 def bench(study: str, n: int, *, repeat: int, folder: Path, baseline_src: str | None,
-          extra: list[str] | None = None) -> None:
-    """Print paired medians of the command (and of the baseline checkout), then the identity check."""
+          workers: list[int] | None = None, extra: list[str] | None = None) -> None:
+    """Print paired medians of the command (per worker count, and of the baseline checkout)."""
     extra = extra or []
-    configs: list[tuple[str, str | None, list[str]]] = [("this checkout", None, [])]
+    configs: list[tuple[str, str | None, list[str]]] = [
+        (f"this checkout, --workers {w}", None, ["--workers", str(w)]) for w in workers or []
+    ] or [("this checkout", None, [])]
     if baseline_src:
         configs.append((f"baseline {baseline_src}", baseline_src, []))
     runs: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in configs}
@@ -134,6 +136,8 @@ def main(study: str = "remarketing", default_n: int = 10_000_000) -> None:
     parser.add_argument("--n", type=int, default=default_n)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--baseline-src", default=None, help="src folder of another checkout")
+    parser.add_argument("--workers", default="", help="worker counts to pair, e.g. 2,1 (default: the "
+                        "command's default)")
     parser.add_argument("--folder", default=None, help="where files go (default: a temporary folder)")
     parser.add_argument("--identity-n", type=int, default=1_000_000,
                         help="customers for the byte-identity check (0 to skip)")
@@ -143,7 +147,9 @@ def main(study: str = "remarketing", default_n: int = 10_000_000) -> None:
     free = shutil.disk_usage(folder).free / 1e9
     print(f"{os.cpu_count()} cores, {free:.0f} GB free in {folder}", flush=True)
     try:
-        bench(study, args.n, repeat=args.repeat, folder=folder, baseline_src=args.baseline_src)
+        workers = [int(w) for w in args.workers.split(",") if w]
+        bench(study, args.n, repeat=args.repeat, folder=folder, baseline_src=args.baseline_src,
+              workers=workers)
         if args.identity_n:
             layouts = [(1, 16_384), (2, 262_144), (2, 1_048_576)]
             same = identity(study, args.identity_n, folder, layouts)
