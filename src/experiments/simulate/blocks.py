@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import polars as pl
@@ -157,8 +157,8 @@ class BlockPlan:
         block_size
             Customers per unit of work (rounded up to whole chunks); does not change the rows.
         workers
-            Threads used when no ``executor`` is given (numpy and polars release the GIL in their
-            loops); 1 makes every block in the calling thread.
+            Blocks made at once: threads when no ``executor`` is given (numpy and polars release the
+            GIL in their loops; 1 makes every block in the calling thread), else the look-ahead.
         executor
             Any :class:`concurrent.futures.Executor` (a process pool, ``distributed.Client
             .get_executor()``); it receives the plan, pickled, with each block.
@@ -243,6 +243,32 @@ def _recapture(simulate: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapp
     return plan
 
 
+@overload
+def simulate_in_blocks(
+    simulate_chunk: Callable[[np.random.Generator, int, int], pl.DataFrame],
+    *,
+    n: int,
+    seed: int,
+    stream: int = 0,
+    block_size: int = 1_048_576,
+    workers: int = 1,
+    executor: Executor | None = None,
+) -> pl.DataFrame: ...
+
+
+@overload
+def simulate_in_blocks(
+    simulate_chunk: Callable[[np.random.Generator, int, int], dict[str, pl.DataFrame]],
+    *,
+    n: int,
+    seed: int,
+    stream: int = 0,
+    block_size: int = 1_048_576,
+    workers: int = 1,
+    executor: Executor | None = None,
+) -> dict[str, pl.DataFrame]: ...
+
+
 def simulate_in_blocks(
     simulate_chunk: ChunkSimulator,
     *,
@@ -252,7 +278,7 @@ def simulate_in_blocks(
     block_size: int = 1_048_576,
     workers: int = 1,
     executor: Executor | None = None,
-) -> Any:
+) -> Tables:
     """Run ``simulate_chunk(rng, start, stop)`` over all chunks and stack the frames in order.
 
     Parameters
