@@ -74,11 +74,9 @@ def _parts(folder: Path) -> pl.DataFrame:
 def test_scan_table_reads_a_folder_of_parts_as_one_table(tmp_path: Path) -> None:
     whole = _parts(tmp_path / "table.parquet")
     lf = datasets.scan_table(tmp_path / "table.parquet")
-    assert isinstance(lf, pl.LazyFrame) and lf.collect().equals(whole)
-    assert [f.name for f in datasets.table_files(tmp_path / "table.parquet")] == [
-        "part-000.parquet", "part-001.parquet", "part-002.parquet"]
+    assert isinstance(lf, pl.LazyFrame) and lf.collect().equals(whole)  # parts in name order
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="no parquet or CSV"):
+    with pytest.raises(DataError, match=r"no \.parquet file"):
         datasets.scan_table(tmp_path / "empty")
 
 
@@ -91,7 +89,7 @@ def test_scan_table_reads_a_glob(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no file matches"):
         datasets.scan_table(tmp_path / "nothing-*.parquet")
     whole.write_parquet(tmp_path / "day9.parquet")
-    with pytest.raises(DataError, match="both parquet and CSV"):
+    with pytest.raises(DataError, match="both parquet and other"):
         datasets.scan_table(tmp_path / "day*")
 
 
