@@ -1,14 +1,20 @@
-"""Speed and memory of the remarketing simulator at scale (prints figures; not a timed test).
+"""Whole-process speed and memory of ``experiments simulate remarketing`` (prints figures; not a test).
 
-Each run happens in a fresh child process, which reports its own peak resident memory
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at exit, kB on Linux); the parent's
-``RUSAGE_CHILDREN`` figure (maximum over all children so far) is printed as a cross-check.
-The parquet files of two block sizes are compared byte for byte. Last, the study's frequency curve
-(ten caps on one simulation with common random numbers) is timed in a fresh process too.
+Each run is the command itself in a fresh process, started through a small wrapper process that
+reports the command's peak resident memory (``RUSAGE_CHILDREN`` of the wrapper, so one run's figure
+is never the maximum over earlier runs). The command makes its blocks on threads in one process, so
+that figure is all of its memory. Runs of the configurations alternate (paired), and the medians are
+printed. The files of several worker counts and block sizes are compared byte for byte. Last, the
+remarketing study's frequency curve (ten caps on one simulation with common random numbers) is timed
+in a fresh process too.
+
+``--baseline-src PATH`` also runs, paired with each run, the command of another checkout of the
+project (its ``src`` folder put first on the path), for a before/after comparison.
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_simulate_remarketing.py [--n 10000000] [--workers 2]
+    .venv/bin/python benchmarks/bench_simulate_remarketing.py [--n 10000000] [--repeat 3]
+        [--baseline-src ../other/src] [--folder DIR]
 """
 
 from __future__ import annotations
@@ -16,30 +22,29 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import resource
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-__all__ = ["main", "run_child", "time_curve"]
+__all__ = ["bench", "main", "run_command", "sha256", "time_curve"]
 
-_CHILD = r"""
-import json, resource, sys, time
-from experiments.scenarios.remarketing import RemarketingScenario
-from experiments.simulate.remarketing import simulate_remarketing
-n, workers, block, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-scenario = RemarketingScenario.from_params({"n_customers": n})
-t0, c0 = time.perf_counter(), time.process_time()
-frame = simulate_remarketing(scenario, block_size=block, workers=workers)
-t1, c1 = time.perf_counter(), time.process_time()
-if out != "-":
-    frame.write_parquet(out)
-t2 = time.perf_counter()
-print(json.dumps({"simulate_s": t1 - t0, "simulate_cpu_s": c1 - c0, "write_s": t2 - t1, "rows": frame.height,
-                  "columns": frame.width, "frame_gb": frame.estimated_size() / 1e9,
-                  "child_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}))
+_WRAPPER = r"""
+import json, os, resource, subprocess, sys, time
+env = dict(os.environ)
+src = sys.argv[1]
+if src != "-":
+    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
+t0 = time.perf_counter()
+done = subprocess.run([sys.executable, "-m", "experiments.cli", *sys.argv[2:]], env=env,
+                      capture_output=True, text=True)
+wall = time.perf_counter() - t0
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": done.returncode, "stderr": done.stderr[-2000:], "wall_s": wall,
+                  "peak_gb": use.ru_maxrss * 1024 / 1e9, "cpu_s": use.ru_utime + use.ru_stime}))
 """
 
 
@@ -62,19 +67,18 @@ def time_curve() -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_child(n: int, workers: int, block_size: int, out: str) -> dict[str, float]:
-    """Simulate in a fresh process; return its timings and peak resident memory in GB."""
-    t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(n), str(workers), str(block_size), out],
+def run_command(args: list[str], *, src: str | None = None) -> dict[str, float]:
+    """Run ``experiments ARGS`` in a fresh process; its wall time, CPU time and peak RSS (GB)."""
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, src or "-", *args],
                           capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result.update(process_wall_s=wall, children_peak_gb=peak_kb * 1024 / 1e9)
+    result = json.loads(done.stdout)
+    if result["rc"] != 0:
+        raise RuntimeError(f"experiments {' '.join(args)} failed: {result['stderr']}")
     return result
 
 
-def _sha(path: Path) -> str:
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
@@ -82,34 +86,82 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def main() -> None:
-    """Run the benchmark and print one line per run plus the identity check."""
+def bench(study: str, n: int, *, repeat: int, folder: Path, baseline_src: str | None,
+          workers: list[int] | None = None, extra: list[str] | None = None) -> None:
+    """Print paired medians of the command (per worker count, and of the baseline checkout)."""
+    extra = extra or []
+    configs: list[tuple[str, str | None, list[str]]] = [
+        (f"this checkout, --workers {w}", None, ["--workers", str(w)]) for w in workers or []
+    ] or [("this checkout", None, [])]
+    if baseline_src:
+        configs.append((f"baseline {baseline_src}", baseline_src, []))
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in configs}
+    out = folder / f"{study}.parquet"
+    for _ in range(repeat):
+        for label, src, opts in configs:
+            args = ["simulate", study, "--n-customers", str(n), "--out", str(out), "--overwrite",
+                    *opts, *extra]
+            r = run_command(args, src=src)
+            size = sum(p.stat().st_size for p in folder.glob(f"{study}*.parquet"))
+            r["file_gb"] = size / 1e9
+            runs[label].append(r)
+            print(f"  {label}: {r['wall_s']:.2f} s wall, {r['cpu_s']:.2f} s CPU, peak RSS "
+                  f"{r['peak_gb']:.2f} GB, files {r['file_gb']:.2f} GB", flush=True)
+    for label, rs in runs.items():
+        print(f"{study} n={n:,} {label}: median of {len(rs)}: "
+              f"{statistics.median(r['wall_s'] for r in rs):.2f} s wall, "
+              f"{statistics.median(r['cpu_s'] for r in rs):.2f} s CPU, "
+              f"peak RSS {statistics.median(r['peak_gb'] for r in rs):.2f} GB "
+              f"(max {max(r['peak_gb'] for r in rs):.2f})")
+    for p in folder.glob(f"{study}*.parquet"):
+        p.unlink()
+
+
+def identity(study: str, n: int, folder: Path, layouts: list[tuple[int, int]]) -> bool:
+    """Whether the files of every ``(workers, block_size)`` layout are byte-identical."""
+    digests = []
+    for k, (workers, block) in enumerate(layouts):
+        out = folder / f"same{k}.parquet"
+        run_command(["simulate", study, "--n-customers", str(n), "--out", str(out), "--workers",
+                     str(workers), "--block-size", str(block)])
+        digests.append(tuple(sha256(p) for p in sorted(folder.glob(f"same{k}*.parquet"))))
+    for p in folder.glob("same*.parquet"):
+        p.unlink()
+    return len(set(digests)) == 1
+
+
+def main(study: str = "remarketing", default_n: int = 10_000_000) -> None:
+    """Parse the options, run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=10_000_000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--block-sizes", default="1048576,262144")
+    parser.add_argument("--n", type=int, default=default_n)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline-src", default=None, help="src folder of another checkout")
+    parser.add_argument("--workers", default="", help="worker counts to pair, e.g. 2,1 (default: the "
+                        "command's default)")
+    parser.add_argument("--folder", default=None, help="where files go (default: a temporary folder)")
+    parser.add_argument("--identity-n", type=int, default=1_000_000,
+                        help="customers for the byte-identity check (0 to skip)")
     args = parser.parse_args()
-    blocks = [int(b) for b in args.block_sizes.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
-        files = []
-        for k, block in enumerate(blocks):
-            path = Path(tmp) / f"run{k}.parquet"
-            workers = args.workers if k == 0 else 1
-            r = run_child(args.n, workers, block, str(path))
-            files.append(path)
-            print(f"n={args.n:,} workers={workers} block_size={block:,}: "
-                  f"simulate {r['simulate_s']:.2f} s (CPU {r['simulate_cpu_s']:.2f} s), "
-                  f"write parquet {r['write_s']:.2f} s, "
-                  f"process {r['process_wall_s']:.2f} s, frame {r['frame_gb']:.2f} GB, "
-                  f"peak RSS {r['child_peak_gb']:.2f} GB "
-                  f"(children so far {r['children_peak_gb']:.2f} GB), "
-                  f"{r['columns']} columns, parquet {path.stat().st_size / 1e6:.0f} MB")
-        same = len({_sha(p) for p in files}) == 1
-        print(f"parquet bytes identical across block sizes {blocks} "
-              f"(workers {args.workers} vs 1): {same}")
-    c = time_curve()
-    print(f"frequency curve at study defaults: {c['curve_s']:.2f} s "
-          f"({c['caps']} caps on one simulation of {c['customers']:,} customers)")
+    folder = Path(args.folder or tempfile.mkdtemp(prefix="bench-simulate-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free / 1e9
+    print(f"{os.cpu_count()} cores, {free:.0f} GB free in {folder}", flush=True)
+    try:
+        workers = [int(w) for w in args.workers.split(",") if w]
+        bench(study, args.n, repeat=args.repeat, folder=folder, baseline_src=args.baseline_src,
+              workers=workers)
+        if args.identity_n:
+            layouts = [(1, 16_384), (2, 262_144), (2, 1_048_576)]
+            same = identity(study, args.identity_n, folder, layouts)
+            print(f"files of {args.identity_n:,} customers byte-identical for (workers, block size) "
+                  f"{layouts}: {same}")
+        if study == "remarketing":
+            c = time_curve()
+            print(f"frequency curve at study defaults: {c['curve_s']:.2f} s "
+                  f"({c['caps']} caps on one simulation of {c['customers']:,} customers)")
+    finally:
+        if args.folder is None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -59,3 +59,50 @@ def test_scan_table(tmp_path: Path) -> None:
     broken.write_text("not parquet")
     with pytest.raises(DataError, match="cannot read"):
         datasets.scan_table(broken)
+
+
+def _parts(folder: Path) -> pl.DataFrame:
+    folder.mkdir()
+    whole = pl.DataFrame({"arm": ["a", "b"] * 6, "y": list(range(12))})
+    for k in range(3):
+        whole.slice(4 * k, 4).write_parquet(folder / f"part-{k:03d}.parquet")
+    (folder / ".part-999.parquet.tmp").write_text("a temporary file being written")
+    (folder / "_SUCCESS").write_text("")
+    return whole
+
+
+def test_scan_table_reads_a_folder_of_parts_as_one_table(tmp_path: Path) -> None:
+    whole = _parts(tmp_path / "table.parquet")
+    lf = datasets.scan_table(tmp_path / "table.parquet")
+    assert isinstance(lf, pl.LazyFrame) and lf.collect().equals(whole)  # parts in name order
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"no \.parquet file"):
+        datasets.scan_table(tmp_path / "empty")
+
+
+def test_scan_table_reads_a_glob(tmp_path: Path) -> None:
+    whole = _parts(tmp_path / "t")
+    assert datasets.scan_table(tmp_path / "t" / "part-00[12].parquet").collect().equals(whole.slice(4))
+    for k in range(2):
+        whole.slice(6 * k, 6).write_csv(tmp_path / f"day{k}.csv")
+    assert datasets.scan_table(tmp_path / "day*.csv").collect().equals(whole)
+    with pytest.raises(DataError, match="no file matches"):
+        datasets.scan_table(tmp_path / "nothing-*.parquet")
+    whole.write_parquet(tmp_path / "day9.parquet")
+    with pytest.raises(DataError, match="both parquet and other"):
+        datasets.scan_table(tmp_path / "day*")
+
+
+def test_analyze_a_folder_of_parts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from experiments.cli import main
+
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    for k in range(2):
+        pl.DataFrame({"arm": ["c", "t"] * 500, "converted": [k % 2, 1, 0, 0] * 250}).write_parquet(
+            folder / f"part-{k}.parquet")
+    assert main(["analyze", str(folder), "--arm", "arm", "--control", "c", "--metric", "converted",
+                 "--json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_rows"] == 2000

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from scipy.special import expit, logit
 
 from experiments.errors import ParameterError
 from experiments.models.clv import fit_bgnbd
 from experiments.scenarios.loyalty import DEFAULTS, LoyaltyScenario
+from experiments.simulate import loyalty
+from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.loyalty import simulate_loyalty
 
 
@@ -95,3 +98,127 @@ def test_defaults_round_trip():
     s = LoyaltyScenario.from_params({})
     assert s.to_params() == {**DEFAULTS, **s.to_params()} and s.replace(seed=1).seed == 1
     assert LoyaltyScenario.from_params({"period": "day"}).alpha_per_period == pytest.approx(4.414 * 7)
+
+
+def _reference_chunk(s: LoyaltyScenario):
+    """The simulator period by period (its earlier form): Poisson purchases per period while alive,
+    extra programme purchases at the tier of the period, order values split by Beta when the programme
+    world makes fewer purchases. Customers draw the same traits as in the simulator."""
+
+    def chunk(rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+        n = stop - start
+        lam = rng.gamma(s.bgnbd_r, 1.0 / s.alpha_per_period, n)
+        lam_week = lam / s.weeks_per_period
+        drop = rng.beta(s.bgnbd_a, s.bgnbd_b, n)
+        nu = rng.gamma(s.gg_q, 1.0 / s.gg_v, n)
+        offered = rng.random(n) < s.offer_share
+        z = loyalty._loyalty_z(np.maximum(lam_week, 1e-300), drop, s)
+        would_join = rng.random(n) < expit(logit(s.join_rate) + s.join_selection * z)
+        u_death = rng.random(n)
+        weight = 1.0 / (1.0 + lam_week / s.heavy_rate)
+        d_without = loyalty._geometric_count(u_death, drop)
+        d_with = loyalty._geometric_count(u_death, drop * (1.0 - s.dropout_reduction * weight))
+        base_mult = (1.0 + s.purchase_lift * weight) * (1.0 + s.message_lift)
+        member = offered & would_join
+        cum_b, cum_p, cum_obs, n_cal, cells = (np.zeros(n, np.int64) for _ in range(5))
+        rev_b, rev_p, rew_p, last_t = (np.zeros(n) for _ in range(4))
+        ref_p, tier = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        for j in range(s.horizon):
+            k = rng.poisson(lam)
+            alive_b, alive_p = cum_b < d_without, would_join & (cum_p < d_with)
+            mb = np.where(alive_b, np.minimum(k, d_without - cum_b), 0)
+            rb = np.zeros(n)
+            rb[mb > 0] = rng.gamma(s.gg_p * mb[mb > 0], 1.0 / nu[mb > 0])
+            kp = k + rng.poisson(lam * (base_mult * (1.0 + s.tier_lift * tier) - 1.0))
+            mp = np.where(alive_p, np.minimum(kp, d_with - cum_p), 0)
+            rp = rb.copy()
+            more, fewer = mp > mb, (mp < mb) & (mp > 0)
+            rp[more] += rng.gamma(s.gg_p * (mp[more] - mb[more]), 1.0 / nu[more])
+            rp[fewer] *= rng.beta(s.gg_p * mp[fewer], s.gg_p * (mb[fewer] - mp[fewer]))
+            rp[mp == 0] = 0.0
+            rp[~would_join], mp[~would_join] = 0.0, 0
+            rew_p += s.redemption_rate * s.reward_rate * (1.0 + s.tier_reward_boost * tier) * rp
+            ref_p += rng.poisson(s.referral_rate * mp)
+            cum_b += mb
+            rev_b += rb
+            cum_p += mp
+            rev_p += rp
+            tier = (rev_p >= s.silver_threshold).astype(np.int64) + (rev_p >= s.gold_threshold)
+            m, kk = np.where(member, mp, mb), np.where(member, kp, k)
+            bought = m > 0
+            last_t[bought] = j + rng.beta(m[bought], kk[bought] - m[bought] + 1)
+            cum_obs += m
+            cells += bought
+            if j < s.calibration_periods:
+                n_cal += m
+        return pl.DataFrame({
+            "purchases_without": cum_b, "purchases_with": np.where(would_join, cum_p, cum_b),
+            "revenue_without": rev_b, "revenue_with": np.where(would_join, rev_p, rev_b),
+            "rewards_cost_with": np.where(would_join, rew_p, 0.0),
+            "referrals_with": np.where(would_join, ref_p, 0),
+            "alive_without": cum_b < d_without,
+            "alive_with": np.where(would_join, cum_p < d_with, cum_b < d_without),
+            "tier_with": np.where(would_join, tier, 0), "purchases": cum_obs, "frequency_cal": n_cal,
+            "last_purchase": last_t, "purchase_periods": cells,
+        })
+
+    return chunk
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"tier_lift": 1.5, "silver_threshold": 30.0, "gold_threshold": 90.0, "tier_reward_boost": 1.0},
+        {"period": "day", "horizon": 90, "calibration_periods": 45, "lapse_periods": 30},
+    ],
+)
+def test_same_distribution_as_the_period_by_period_simulation(params):
+    """Customers share their traits in both simulations, so per-customer differences are only due to
+    the purchase process: their mean must be zero within sampling error (|z| < 4.5)."""
+    s = LoyaltyScenario.from_params({"n_customers": 80_000, "seed": 21, **params})
+    sim = simulate_loyalty(s)
+    new = sim.customers.with_columns(
+        tier_with=pl.when(pl.col("would_join")).then(
+            (pl.col("revenue_with") >= s.silver_threshold).cast(pl.Int64)
+            + (pl.col("revenue_with") >= s.gold_threshold)
+        ).otherwise(0),
+    )
+    per = sim.purchases.group_by("customer_id").agg(purchase_periods=pl.len())
+    new = new.join(per, on="customer_id", how="left").with_columns(pl.col("purchase_periods").fill_null(0))
+    ref = simulate_in_blocks(_reference_chunk(s), n=s.n_customers, seed=s.seed, stream=loyalty.STREAM)
+    for name in ref.columns:
+        d = new[name].cast(pl.Float64).to_numpy() - ref[name].cast(pl.Float64).to_numpy()
+        z = d.mean() / (d.std() / np.sqrt(d.size))
+        assert abs(z) < 4.5, (name, new[name].cast(pl.Float64).mean(), ref[name].cast(pl.Float64).mean())
+
+
+def test_tier_path_is_the_sequential_one():
+    """Three vectorised passes give exactly what a customer-by-customer walk through time gives."""
+    s = LoyaltyScenario.from_params({"n_customers": 100, "tier_lift": 2.0, "silver_threshold": 40.0,
+                                     "gold_threshold": 120.0, "purchase_lift": 0.5})
+    rng = np.random.default_rng(8)
+    n = 3000
+    lam = rng.gamma(0.6, 1 / 4.0, n) + 0.05
+    nu = rng.gamma(s.gg_q, 1.0 / s.gg_v, n)
+    base_mult = 1.0 + rng.random(n)
+    d_with = rng.integers(1, 30, n)
+    owner, t = loyalty._arrivals(rng, rng.poisson(lam * s.horizon), s.horizon)
+    value = rng.gamma(s.gg_p, 1.0 / nu[owner])
+    prog = loyalty._Programme(rng, s, lam, nu, base_mult, d_with, owner, t, value)
+    bought, tier = np.zeros_like(prog.bought), np.zeros_like(prog.tier)
+    for o in range(n):
+        spend, count, period, level = 0.0, 0, -1, 0
+        for i in np.flatnonzero(prog.owner == o):
+            if prog.period[i] != period:  # the tier of a period: the level of the spend before it
+                period = prog.period[i]
+                level = int(spend >= s.silver_threshold) + int(spend >= s.gold_threshold)
+            tier[i] = level
+            if prog.mark[i] < prog.keep_at[o, level]:
+                count += 1
+                if count <= d_with[o]:
+                    bought[i] = True
+                    spend += prog.value[i]
+    assert tier.max() == 2 and (tier == 1).any()
+    np.testing.assert_array_equal(prog.tier, tier)
+    np.testing.assert_array_equal(prog.bought, bought)

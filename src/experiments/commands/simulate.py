@@ -1,5 +1,11 @@
 """``experiments simulate``: write a simulated experiment table (with its truth) to parquet.
 
+The table is streamed: blocks of customers are made in parallel (``--workers``, all cores by default)
+and written in order, row group by row group, into one parquet file, so memory stays flat however many
+customers are simulated, and the file is byte-identical whatever the worker count and block size
+(:mod:`experiments.simulate.streaming`). A study with several tables writes the others beside ``--out``
+as ``<stem>.<table>.parquet``. Files appear whole or not at all.
+
 Example::
 
     experiments simulate remarketing -p audience all -p frequency_cap 6 \\
@@ -11,8 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +24,22 @@ from typing import Any
 import polars as pl
 
 from experiments.errors import DataError
+from experiments.outputs import atomic_path, check_output
 
-__all__ = ["STUDIES", "Study", "handler", "register", "register_study", "run_simulate"]
+__all__ = [
+    "BLOCK_SIZE",
+    "STUDIES",
+    "Study",
+    "handler",
+    "register",
+    "register_study",
+    "run_simulate",
+    "table_paths",
+]
+
+#: Customers per unit of work of the command (16 chunks): small enough that the few blocks in flight
+#: stay well under a gigabyte, big enough that handing blocks over costs little.
+BLOCK_SIZE: int = 262_144
 
 #: ``(scenario class with from_params, simulate(scenario, *, block_size, workers))`` of a study.
 Study = tuple[Any, Callable[..., Any]]
@@ -56,22 +74,43 @@ _register_builtin()
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` parser."""
+    from experiments.simulate.blocks import default_workers
+
+    cores = default_workers()
     p = subparsers.add_parser(
         "simulate",
         help="simulate an experiment table with its true effects and write it to parquet",
         description="Simulate a study's experiment (one row per customer, with the outcome under "
-        "every arm) and write it atomically to a parquet file; the path is printed last.",
+        "every arm) and stream it into a parquet file, row group by row group, as blocks of customers "
+        "are made in parallel: memory does not grow with the number of customers, and the file is "
+        "byte-identical whatever --workers and --block-size. Other tables of the study (loyalty: "
+        "purchases) go beside it as <stem>.<table>.parquet. Files appear whole or not at all; the "
+        "path is printed last.",
     )
     p.add_argument("study", choices=sorted(STUDIES), help="which simulator")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="a scenario parameter (repeatable)")
     p.add_argument("--n-customers", help="number of customers (overrides -p n_customers)")
     p.add_argument("--seed", help="random seed (overrides -p seed)")
-    p.add_argument("--out", required=True, help="output .parquet file; its folder must exist")
-    p.add_argument("--block-size", default="1048576", help="customers per unit of work")
-    p.add_argument("--workers", default="1", help="threads (does not change the result)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--out", required=True, help="output .parquet file (one file, written in row "
+                   "groups); its folder must exist")
+    p.add_argument("--block-size", default=str(BLOCK_SIZE),
+                   help=f"customers per unit of work (default {BLOCK_SIZE:,}); each worker holds one "
+                   "block, so memory grows with it; does not change the output")
+    p.add_argument("--workers", default=None,
+                   help=f"threads making blocks (default: the cores this process may use, {cores} "
+                   "here); does not change the output")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=handler)
+
+
+def table_paths(out: Path, names: list[str]) -> dict[str, Path]:
+    """Where each table goes: the main (first) table to ``out``, any other table NAME to
+    ``<out stem>.NAME<out suffix>`` beside it (``.parquet`` when ``out`` has no suffix)."""
+    paths = {names[0]: out}
+    for name in names[1:]:
+        paths[name] = out.with_name(f"{out.stem}.{name}{out.suffix or '.parquet'}")
+    return paths
 
 
 def run_simulate(
@@ -79,66 +118,80 @@ def run_simulate(
     params: dict[str, object],
     out: str | Path,
     *,
-    block_size: int = 1_048_576,
-    workers: int = 1,
+    block_size: int = BLOCK_SIZE,
+    workers: int | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Validate ``params``, simulate ``study`` and write the table to ``out`` atomically.
+    """Validate ``params``, simulate ``study`` and stream its tables to ``out`` (and beside it).
+
+    Parameters
+    ----------
+    study, params
+        A registered study and its scenario parameters (``n_customers``, ``seed``, ...).
+    out
+        The main table's parquet file; other tables go to ``<stem>.<table>.parquet`` beside it.
+    block_size, workers
+        Customers per unit of work and threads (default: every core this process may use); neither
+        changes a byte of the output.
+    overwrite
+        Whether existing files may be replaced.
+
+    Returns
+    -------
+    Path
+        ``out``.
 
     Raises
     ------
     ParameterError
         A parameter is invalid (nothing is written).
-    DataError
-        The output folder does not exist, or the file exists and ``overwrite`` is false.
+    OutputError
+        An output folder does not exist or is not writable, or a file exists and ``overwrite`` is
+        false (checked before any simulation).
     """
+    from experiments.simulate.blocks import BlockPlan, capture_plan, default_workers
     from experiments.validation import as_choice, as_int
 
     study = as_choice("study", study, sorted(STUDIES))
     block_size = as_int("block_size", block_size, low=1)
-    workers = as_int("workers", workers, low=1, high=256)
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise DataError(f"output folder {str(out.parent)!r} does not exist")
-    if out.exists() and not overwrite:
-        raise DataError(f"output file {str(out)!r} exists; pass --overwrite to replace it")
+    workers = default_workers() if workers is None else as_int("workers", workers, low=1, high=256)
+    target = check_output(out, option="--out", overwrite=overwrite)
+    assert target is not None
     scenario_class, simulate = STUDIES[study]
     scenario = scenario_class.from_params(params)
-    result = simulate(scenario, block_size=block_size, workers=workers)
-    tables = _tables(result, out)
+    plan = capture_plan(simulate, scenario, block_size=block_size, workers=workers)
+    if not isinstance(plan, BlockPlan):  # a simulator outside the block mechanism: written from memory
+        _write_tables(_tables(plan, target), overwrite=overwrite)
+        return target
+
+    from experiments.simulate.streaming import table_names, write_parquet_stream
+
+    paths = table_paths(target, table_names(plan))
+    for path in list(paths.values())[1:]:
+        check_output(path, option="--out", overwrite=overwrite)
+    write_parquet_stream(plan, paths, block_size=block_size, workers=workers)
+    return target
+
+
+def _write_tables(tables: list[tuple[pl.DataFrame, Path]], *, overwrite: bool) -> None:
     for _, path in tables[1:]:
-        if path.exists() and not overwrite:
-            raise DataError(f"output file {str(path)!r} exists; pass --overwrite to replace it")
-    temps: list[Path] = []
-    try:
+        check_output(path, option="--out", overwrite=overwrite)
+    with contextlib.ExitStack() as stack:
         for frame, path in tables:
-            tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-            temps.append(tmp)
-            frame.write_parquet(tmp)
-        for tmp, (_, path) in zip(temps, tables, strict=True):
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        raise
-    return out
+            frame.write_parquet(stack.enter_context(atomic_path(path)))
 
 
 def _tables(result: Any, out: Path) -> list[tuple[pl.DataFrame, Path]]:
     """The frames a simulator returned and their files: a lone frame goes to ``out``; a result object
-    (e.g. the loyalty simulation) writes ``customers`` to ``out`` and any other frame attribute NAME
-    to ``<out stem>.NAME.parquet`` beside it."""
+    writes ``customers`` to ``out`` and any other frame attribute NAME to ``<out stem>.NAME.parquet``."""
     if isinstance(result, pl.DataFrame):
         return [(result, out)]
     main = getattr(result, "customers", None)
     if not isinstance(main, pl.DataFrame):
         raise DataError(f"simulator returned {type(result).__name__}, not a table")
-    tables = [(main, out)]
-    for name, value in sorted(vars(result).items()):
-        if name != "customers" and isinstance(value, pl.DataFrame):
-            tables.append((value, out.with_name(f"{out.stem}.{name}{out.suffix or '.parquet'}")))
-    return tables
+    others = sorted(n for n, v in vars(result).items() if n != "customers" and isinstance(v, pl.DataFrame))
+    paths = table_paths(out, ["customers", *others])
+    return [(main, out)] + [(getattr(result, n), paths[n]) for n in others]
 
 
 def handler(args: argparse.Namespace) -> int:

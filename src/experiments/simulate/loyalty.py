@@ -18,6 +18,12 @@ without it plus extra arrivals (superposition of Poisson processes), the dropout
 order values are shared for the purchases both worlds make. The table keeps each customer's purchases,
 revenue and costs with and without the programme (``*_with`` / ``*_without``; *with* means "if
 offered": a customer who would not join has the same outcome in both).
+
+The simulation is vectorised over purchase events, with no loop over periods: a customer's arrivals
+over the horizon are a Poisson count placed uniformly in time (the Poisson process given its count),
+she buys at each until her dropout, and each order has its own Gamma value. The programme's tier
+(set by a member's spend up to the end of the previous period) changes the rate of extra arrivals;
+since it can only rise, three passes over the events give its exact path (:class:`_Programme`).
 """
 
 from __future__ import annotations
@@ -103,13 +109,121 @@ def _geometric_count(u, p) -> np.ndarray:
     return np.clip(np.nan_to_num(k, nan=_NEVER, posinf=_NEVER), 1, _NEVER).astype(np.int64)
 
 
-def _chunk(s: LoyaltyScenario, events: dict[int, pl.DataFrame]):
+def _arrivals(rng: np.random.Generator, counts: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """``counts[i]`` arrival times of owner ``i``, uniform on ``[0, horizon)``: owners and times, sorted
+    by owner then time (the arrivals of a Poisson process given their number)."""
+    owner = np.repeat(np.arange(counts.size), counts)
+    base = owner * float(horizon)
+    key = base + rng.random(owner.size) * horizon
+    key.sort()  # owner-major, since each owner's keys lie in [owner * horizon, (owner + 1) * horizon)
+    return owner, key - base
+
+
+def _first_per_owner(owner: np.ndarray, mask: np.ndarray, n: int) -> np.ndarray:
+    """Index of the first event of each owner (events sorted by owner) where ``mask`` holds; -1 if none."""
+    first = np.full(n, -1, np.int64)
+    hits = np.flatnonzero(mask)
+    lead = hits[np.diff(owner[hits], prepend=-1) != 0]
+    first[owner[lead]] = lead
+    return first
+
+
+def _last_per_owner(owner: np.ndarray) -> np.ndarray:
+    """Index of the last event of each owner present in an owner-sorted array."""
+    return np.flatnonzero(np.diff(owner, append=-1) != 0)
+
+
+def _group_starts(owner: np.ndarray, n: int) -> np.ndarray:
+    """Position of each owner's first event in an owner-sorted array (its event count after)."""
+    return np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=n))[:-1]])
+
+
+class _Programme:
+    """The world with the programme for would-be members: their own arrivals plus extra ones.
+
+    Extra arrivals come at the highest rate (gold tier) and each is kept with the probability that
+    makes its rate right for the customer's tier in its period (thinning, by a uniform mark), so the
+    kept arrivals at a lower tier are a subset of those at a higher one. The tier in a period follows
+    the member's spend up to the end of the period before; spend never falls, so the tier changes at
+    most twice, and three passes (no tier, then up to each change) give the exact path.
+    """
+
+    def __init__(self, rng: np.random.Generator, s: LoyaltyScenario, lam: np.ndarray, nu: np.ndarray,
+                 base_mult: np.ndarray, d_with: np.ndarray, own_owner: np.ndarray, own_t: np.ndarray,
+                 own_value: np.ndarray) -> None:
+        n = lam.size
+        horizon = s.horizon
+        top = base_mult * (1.0 + 2.0 * s.tier_lift)
+        extra = rng.poisson(lam * (top - 1.0) * horizon)
+        x_owner, x_t = _arrivals(rng, extra, horizon)
+        x_mark = rng.random(x_owner.size)
+        x_value = rng.gamma(s.gg_p, 1.0 / nu[x_owner])
+        owner = np.concatenate([own_owner, x_owner])
+        t = np.concatenate([own_t, x_t])
+        order = np.argsort(owner * float(horizon) + t, kind="stable")
+        self.n, self.s = n, s
+        self.owner, self.t = owner[order], t[order]
+        self.value = np.concatenate([own_value, x_value])[order]
+        # baseline arrivals always happen; an extra one happens at tier k if mark < keep[owner, k]
+        mark = np.concatenate([np.full(own_owner.size, -1.0), x_mark])[order]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = (base_mult[:, None] * (1.0 + s.tier_lift * np.arange(3.0)) - 1.0) / (top - 1.0)[:, None]
+        self.keep_at = np.nan_to_num(keep, nan=0.0)
+        self.mark = mark
+        self.period = np.minimum(self.t.astype(np.int64), horizon - 1)
+        self.start = _group_starts(self.owner, n)
+        self.d_with = d_with
+        never = np.full(n, horizon, np.int64)
+        silver_from, level_1, gold_from = never.copy(), np.zeros(n, np.int64), never.copy()
+        for _ in range(4):  # at most two tier changes, so the third pass finds none
+            tier = _tier(self.period, self.owner, silver_from, level_1, gold_from)
+            self._pass(tier)
+            # the first period whose spend lifts the level above the tier assumed for the next one
+            nxt = _tier(self.period + 1, self.owner, silver_from, level_1, gold_from)
+            first = _first_per_owner(self.owner, (self.level > nxt) & (self.period < horizon - 1), n)
+            hit = first >= 0
+            if not hit.any():
+                break
+            at = self.period[first[hit]]
+            # level at the end of that period: the level of the owner's last event in it
+            last = np.searchsorted(self.owner * float(horizon) + self.t, np.flatnonzero(hit) * float(horizon)
+                                   + at + 1.0) - 1
+            lvl = self.level[last]
+            was_zero = silver_from[hit] >= horizon
+            sf, l1, gf = silver_from[hit], level_1[hit], gold_from[hit]
+            sf = np.where(was_zero, at, sf)
+            l1 = np.where(was_zero, lvl, l1)
+            gf = np.where(lvl >= 2, np.minimum(gf, at), gf)
+            silver_from[hit], level_1[hit], gold_from[hit] = sf, l1, gf
+        else:
+            raise AssertionError("tier path did not settle")
+        self.tier = tier
+
+    def _pass(self, tier: np.ndarray) -> None:
+        kept = self.mark < self.keep_at[self.owner, tier]
+        rank = np.cumsum(kept) - np.concatenate([[0], np.cumsum(kept)])[self.start][self.owner]
+        self.kept = kept
+        self.bought = kept & (rank <= self.d_with[self.owner])
+        spend = np.cumsum(np.where(self.bought, self.value, 0.0))
+        spend -= np.concatenate([[0.0], spend])[self.start][self.owner]
+        s = self.s
+        self.level = (spend >= s.silver_threshold).astype(np.int64) + (spend >= s.gold_threshold)
+
+
+def _tier(period: np.ndarray, owner: np.ndarray, silver_from: np.ndarray, level_1: np.ndarray,
+          gold_from: np.ndarray) -> np.ndarray:
+    """Tier in ``period`` on a path that holds ``level_1`` after ``silver_from`` and 2 after ``gold_from``."""
+    return np.where(period > gold_from[owner], 2, np.where(period > silver_from[owner], level_1[owner], 0))
+
+
+def _chunk(s: LoyaltyScenario):
     p_gg = s.gg_p
     msg_per_period = s.message_cost * s.weeks_per_period
     days = 7.0 * s.weeks_per_period
-    tier_levels = np.array([0.0, 1.0, 2.0])
+    horizon = s.horizon
+    cal = s.calibration_periods
 
-    def simulate_chunk(rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+    def simulate_chunk(rng: np.random.Generator, start: int, stop: int) -> dict[str, pl.DataFrame]:
         n = stop - start
         lam = rng.gamma(s.bgnbd_r, 1.0 / s.alpha_per_period, n)  # purchases per period
         lam_week = lam / s.weeks_per_period
@@ -126,156 +240,114 @@ def _chunk(s: LoyaltyScenario, events: dict[int, pl.DataFrame]):
         base_mult = (1.0 + s.purchase_lift * weight) * (1.0 + s.message_lift)
         member = offered & would_join
 
-        cum_b = np.zeros(n, np.int64)
+        # world without the programme: Poisson arrivals over the horizon, buying until the dropout
+        arrivals = rng.poisson(lam * horizon)
+        b_owner, b_t = _arrivals(rng, arrivals, horizon)
+        b_value = rng.gamma(p_gg, 1.0 / nu[b_owner])
+        b_rank = np.arange(b_owner.size) - _group_starts(b_owner, n)[b_owner]
+        b_bought = b_rank < d_without[b_owner]
+        cum_b = np.minimum(arrivals, d_without)
+        rev_b = np.bincount(b_owner, np.where(b_bought, b_value, 0.0), minlength=n)
+
+        # world with the programme, for would-be members (their own arrivals are shared)
+        joins = np.flatnonzero(would_join)
+        local = np.cumsum(would_join) - 1
+        mine = would_join[b_owner]
+        prog = _Programme(rng, s, lam[joins], nu[joins], base_mult[joins], d_with[joins],
+                          local[b_owner[mine]], b_t[mine], b_value[mine])
+        p_owner = joins[prog.owner]
+        refs_all = rng.poisson(s.referral_rate, prog.owner.size)
+        reward_rate = s.redemption_rate * s.reward_rate * (1.0 + s.tier_reward_boost * prog.tier)
+        rcost_all = reward_rate * prog.value  # rewards redeemed, at the tier of the purchase's period
+        bought = prog.bought
         cum_p = np.zeros(n, np.int64)
-        rev_b = np.zeros(n)
-        rev_p = np.zeros(n)
-        rew_p = np.zeros(n)
-        ref_p = np.zeros(n, np.int64)
-        spend_p = np.zeros(n)
-        tier = np.zeros(n, np.int64)
-        cum_obs = np.zeros(n, np.int64)
-        n_cal = np.zeros(n, np.int64)
-        rev_cal = np.zeros(n)
+        cum_p[joins] = np.bincount(prog.owner[bought], minlength=joins.size)
+        rev_p = np.bincount(p_owner[bought], prog.value[bought], minlength=n)
+        rew_p = np.bincount(p_owner[bought], rcost_all[bought], minlength=n)
+        ref_p = np.bincount(p_owner[bought], refs_all[bought], minlength=n).astype(np.int64)
+        kept_p = np.zeros(n, np.int64)
+        kept_p[joins] = np.bincount(prog.owner[prog.kept], minlength=joins.size)
+        tier = (rev_p >= s.silver_threshold).astype(np.int64) + (rev_p >= s.gold_threshold)
+
+        # observed world: members live in the programme world, everyone else without it
+        from_b = b_bought & ~member[b_owner]
+        from_p = bought & member[p_owner]
+        owner = np.concatenate([b_owner[from_b], p_owner[from_p]])
+        t = np.concatenate([b_t[from_b], prog.t[from_p]])
+        order = np.argsort(owner * float(horizon) + t, kind="stable")
+        owner, t = owner[order], t[order]
+        value = np.concatenate([b_value[from_b], prog.value[from_p]])[order]
+        rcost = np.concatenate([np.zeros(int(from_b.sum())), rcost_all[from_p]])[order]
+        refs = np.concatenate([np.zeros(int(from_b.sum()), np.int64), refs_all[from_p]])[order]
+        period = np.minimum(t.astype(np.int64), horizon - 1)
+
+        cum_obs = np.bincount(owner, minlength=n)
+        in_cal = period < cal
+        n_cal = np.bincount(owner[in_cal], minlength=n)
+        rev_cal = np.bincount(owner[in_cal], value[in_cal], minlength=n)
         last_t = np.zeros(n)
+        ends = _last_per_owner(owner)
+        last_t[owner[ends]] = t[ends]
         last_t_cal = np.zeros(n)
-        ev: list[tuple[np.ndarray, ...]] = []
+        ends = _last_per_owner(owner[in_cal])
+        last_t_cal[owner[in_cal][ends]] = t[in_cal][ends]
 
-        for j in range(s.horizon):
-            alive_b = cum_b < d_without
-            alive_p = would_join & (cum_p < d_with)
-            live = np.flatnonzero(alive_b | alive_p)
-            if live.size == 0:
-                break
-            k = rng.poisson(lam[live])
-            mb = np.where(alive_b[live], np.minimum(k, d_without[live] - cum_b[live]), 0)
-            rb = np.zeros(live.size)
-            pos = mb > 0
-            rb[pos] = rng.gamma(p_gg * mb[pos], 1.0 / nu[live[pos]])
-            # world with the programme, for would-be members
-            jsel = np.flatnonzero(would_join[live])
-            jl = live[jsel]
-            mult = base_mult[jl] * (1.0 + s.tier_lift * tier_levels[tier[jl]])
-            kp = k[jsel] + rng.poisson(lam[jl] * (mult - 1.0))
-            mp = np.where(alive_p[jl], np.minimum(kp, d_with[jl] - cum_p[jl]), 0)
-            mbj = mb[jsel]
-            rbj = rb[jsel]
-            rp = rbj.copy()
-            more = mp > mbj
-            rp[more] += rng.gamma(p_gg * (mp[more] - mbj[more]), 1.0 / nu[jl[more]])
-            fewer = mp < mbj
-            share = np.zeros(int(fewer.sum()))
-            some = mp[fewer] > 0
-            share[some] = rng.beta(p_gg * mp[fewer][some], p_gg * (mbj[fewer][some] - mp[fewer][some]))
-            rp[fewer] = rbj[fewer] * share
-            reward = s.reward_rate * (1.0 + s.tier_reward_boost * tier_levels[tier[jl]]) * rp
-            rcost = s.redemption_rate * reward
-            refs = rng.poisson(s.referral_rate * mp)
-            # book-keeping, both worlds
-            cum_b[live] += mb
-            rev_b[live] += rb
-            cum_p[jl] += mp
-            rev_p[jl] += rp
-            rew_p[jl] += rcost
-            ref_p[jl] += refs
-            spend_p[jl] += rp
-            tier[jl] = (spend_p[jl] >= s.silver_threshold).astype(np.int64) + (
-                spend_p[jl] >= s.gold_threshold
-            )
-            # observed world: members live in the programme world
-            obs_m = mb.copy()
-            obs_k = k.copy()
-            obs_r = rb.copy()
-            obs_c = np.zeros(live.size)
-            obs_f = np.zeros(live.size, np.int64)
-            is_mem = member[jl]
-            js = jsel[is_mem]
-            obs_m[js] = mp[is_mem]
-            obs_k[js] = kp[is_mem]
-            obs_r[js] = rp[is_mem]
-            obs_c[js] = rcost[is_mem]
-            obs_f[js] = refs[is_mem]
-            bought = obs_m > 0
-            ids = live[bought]
-            t_last = j + rng.beta(obs_m[bought], obs_k[bought] - obs_m[bought] + 1)
-            last_t[ids] = t_last
-            cum_obs[ids] += obs_m[bought]
-            if j < s.calibration_periods:
-                n_cal[ids] += obs_m[bought]
-                rev_cal[ids] += obs_r[bought]
-                last_t_cal[ids] = t_last
-            ev.append(
-                (
-                    ids,
-                    np.full(ids.size, j, np.int32),
-                    obs_m[bought],
-                    obs_r[bought],
-                    obs_c[bought],
-                    obs_f[bought],
-                )
-            )
-
-        if ev:
-            cols = [np.concatenate(parts) for parts in zip(*ev, strict=True)]
-        else:
-            cols = [
-                np.zeros(0, np.int64),
-                np.zeros(0, np.int32),
-                np.zeros(0, np.int64),
-                *[np.zeros(0)] * 2,
-                np.zeros(0, np.int64),
-            ]
-        events[start] = pl.DataFrame(
+        # one row per customer-period with a purchase (events are sorted by customer, then period)
+        cell = np.flatnonzero(np.diff(owner * horizon + period, prepend=-1) != 0)
+        purchases = pl.DataFrame(
             {
-                "customer_id": cols[0].astype(np.int64) + start,
-                "period": cols[1].astype(np.int32),
-                "purchases": cols[2].astype(np.int32),
-                "revenue": cols[3],
-                "rewards_cost": cols[4],
-                "referrals": cols[5].astype(np.int32),
+                "customer_id": owner[cell].astype(np.int64) + start,
+                "period": period[cell].astype(np.int32),
+                "purchases": np.diff(np.append(cell, owner.size)).astype(np.int32),
+                "revenue": np.add.reduceat(value, cell) if cell.size else np.zeros(0),
+                "rewards_cost": np.add.reduceat(rcost, cell) if cell.size else np.zeros(0),
+                "referrals": (np.add.reduceat(refs, cell) if cell.size else np.zeros(0)).astype(np.int32),
             }
-        ).sort("customer_id", "period")
+        )
 
         rev_with = np.where(would_join, rev_p, rev_b)
         pur_with = np.where(would_join, cum_p, cum_b)
-        alive_with = np.where(would_join, cum_p < d_with, cum_b < d_without)
-        revenue = np.where(member, rev_p, rev_b)
-        lapsed = (s.horizon - last_t) >= s.lapse_periods
-        return pl.DataFrame(
+        alive_without = arrivals < d_without
+        alive_with = np.where(would_join, kept_p < d_with, alive_without)
+        revenue = np.bincount(owner, value, minlength=n)
+        lapsed = (horizon - last_t) >= s.lapse_periods
+        customers = pl.DataFrame(
             {
                 "customer_id": np.arange(start, stop, dtype=np.int64),
-                "arm": np.where(offered, "offer", "control"),
+                "arm": pl.select(pl.when(pl.Series(offered)).then(pl.lit("offer"))
+                                 .otherwise(pl.lit("control"))).to_series(),
                 "offered": offered,
                 "member": member,
                 "would_join": would_join,
-                "frequency_cal": n_cal,
+                "frequency_cal": n_cal.astype(np.int64),
                 "recency_cal": last_t_cal,
-                "T_cal": np.full(n, float(s.calibration_periods)),
+                "T_cal": np.full(n, float(cal)),
                 "monetary_cal": np.where(n_cal > 0, rev_cal / np.maximum(n_cal, 1), 0.0),
-                "purchases_holdout": cum_obs - n_cal,
-                "purchases": cum_obs,
+                "purchases_holdout": (cum_obs - n_cal).astype(np.int64),
+                "purchases": cum_obs.astype(np.int64),
                 "revenue": revenue,
                 "rewards_cost": np.where(member, rew_p, 0.0),
-                "message_cost": np.where(member, msg_per_period * s.horizon, 0.0),
+                "message_cost": np.where(member, msg_per_period * horizon, 0.0),
                 "referrals": np.where(member, ref_p, 0),
                 "tier": np.where(member, tier, 0),
                 "last_purchase": last_t,
                 "lapsed": lapsed,
                 # whole days, as a real transaction log would record them
-                "duration": np.where(lapsed, np.ceil(last_t * days) / days, float(s.horizon)),
+                "duration": np.where(lapsed, np.ceil(last_t * days) / days, float(horizon)),
                 "true_rate": lam,
                 "true_dropout": drop,
                 "true_order_value": s.gg_p * 1.0 / nu,
-                "purchases_without": cum_b,
-                "purchases_with": pur_with,
+                "purchases_without": cum_b.astype(np.int64),
+                "purchases_with": pur_with.astype(np.int64),
                 "revenue_without": rev_b,
                 "revenue_with": rev_with,
                 "rewards_cost_with": np.where(would_join, rew_p, 0.0),
                 "referrals_with": np.where(would_join, ref_p, 0),
-                "alive_without": cum_b < d_without,
+                "alive_without": alive_without,
                 "alive_with": alive_with,
             }
         )
+        return {"customers": customers, "purchases": purchases}
 
     return simulate_chunk
 
@@ -292,14 +364,12 @@ def simulate_loyalty(
     block_size, workers
         Customers per unit of work and threads; they change speed, never the result.
     """
-    events: dict[int, pl.DataFrame] = {}
-    customers = simulate_in_blocks(
-        _chunk(scenario, events),
+    tables = simulate_in_blocks(
+        _chunk(scenario),
         n=scenario.n_customers,
         seed=scenario.seed,
         stream=STREAM,
         block_size=block_size,
         workers=workers,
     )
-    purchases = pl.concat([events[k] for k in sorted(events)], rechunk=True)
-    return LoyaltySimulation(customers=customers, purchases=purchases, scenario=scenario)
+    return LoyaltySimulation(customers=tables["customers"], purchases=tables["purchases"], scenario=scenario)
