@@ -301,8 +301,9 @@ def render_html(result: dict[str, Any], evaluation: Any, *, source: str) -> str:
     import polars as pl
 
     import experiments.charts  # noqa: F401  (house theme)
-    from experiments.report.display import assumptions, table, verdict
+    from experiments.report.display import assumptions, table, verdict_box
     from experiments.report.standalone import render_page
+    from experiments.studies.base import Verdict
 
     headline, details, tone = _headline(result)
     bins = evaluation.bins.to_frame().select(
@@ -327,7 +328,7 @@ def render_html(result: dict[str, Any], evaluation: Any, *, source: str) -> str:
     title = f"Uplift model: {source}"
     blocks: list[Any] = [
         f"<h1>{html.escape(title)}</h1>",
-        verdict(headline, details=details, tone=tone).data,
+        verdict_box(Verdict(headline, tone, tuple(details))),
         "<h2>Does the model rank customers better than random?</h2>", _qini_chart(evaluation, result),
         "<h2>Uplift by bin of predicted uplift</h2>", _bins_chart(evaluation, result),
         table(bins, caption=f"Treated minus control mean {result['outcome']} by bin (1 = highest predicted "
