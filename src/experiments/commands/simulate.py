@@ -16,78 +16,48 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-from collections.abc import Callable
+import os
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from experiments.errors import DataError
+from experiments.errors import DataError, ParameterError
 from experiments.outputs import atomic_path, check_output
 
-__all__ = [
-    "BLOCK_SIZE",
-    "STUDIES",
-    "Study",
-    "handler",
-    "register",
-    "register_study",
-    "run_simulate",
-    "table_paths",
-]
+__all__ = ["BLOCK_SIZE", "handler", "register", "run_simulate", "simulated_studies", "table_paths"]
 
 #: Customers per unit of work of the command (16 chunks): small enough that the few blocks in flight
 #: stay well under a gigabyte, big enough that handing blocks over costs little.
 BLOCK_SIZE: int = 262_144
 
-#: ``(scenario class with from_params, simulate(scenario, *, block_size, workers))`` of a study.
-Study = tuple[Any, Callable[..., Any]]
-#: Studies ``experiments simulate`` knows; other modules may add theirs with :func:`register_study`.
-STUDIES: dict[str, Study] = {}
 
-
-def register_study(name: str, scenario_class: Any, simulate: Callable[..., Any]) -> None:
-    """Make ``experiments simulate NAME`` build ``scenario_class.from_params`` and call ``simulate``."""
-    STUDIES[name] = (scenario_class, simulate)
-
-
-def _register_builtin() -> None:
-    from experiments.scenarios.remarketing import RemarketingScenario
-    from experiments.simulate.remarketing import simulate_remarketing
-
-    register_study("remarketing", RemarketingScenario, simulate_remarketing)
-    # A loyalty simulator registers itself here once its modules exist.
+def _cores() -> int:
     try:
-        scenario_module = importlib.import_module("experiments.scenarios.loyalty")
-        simulate_module = importlib.import_module("experiments.simulate.loyalty")
-    except ModuleNotFoundError:
-        return
-    scenario_class = getattr(scenario_module, "LoyaltyScenario", None)
-    simulate = getattr(simulate_module, "simulate_loyalty", None)
-    if scenario_class is not None and simulate is not None:
-        register_study("loyalty", scenario_class, simulate)
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
-_register_builtin()
+def simulated_studies() -> list[str]:
+    """The studies of the registry that have a simulator (imports every study module)."""
+    from experiments.studies import registry
+
+    return [s.name for s in registry.all_studies() if s.simulate is not None]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` parser."""
-    from experiments.simulate.blocks import default_workers
-
-    cores = default_workers()
+    cores = _cores()
     p = subparsers.add_parser(
         "simulate",
-        help="simulate an experiment table with its true effects and write it to parquet",
-        description="Simulate a study's experiment (one row per customer, with the outcome under "
-        "every arm) and stream it into a parquet file, row group by row group, as blocks of customers "
-        "are made in parallel: memory does not grow with the number of customers, and the file is "
-        "byte-identical whatever --workers and --block-size. Other tables of the study (loyalty: "
-        "purchases) go beside it as <stem>.<table>.parquet. Files appear whole or not at all; the "
-        "path is printed last.",
+        help="simulate a study's data with its truth and write it to parquet",
+        description="Simulate a study's data (remarketing, loyalty: one row per customer with the outcome "
+        "under every arm; omnichannel: the observed touch log with its truth) and stream it into a parquet "
+        "file, row group by row group, as blocks of customers are made in parallel: memory does not grow "
+        "with the number of customers, and the file is byte-identical whatever --workers and "
+        "--block-size. Other tables of the study (loyalty: purchases) go beside it as "
+        "<stem>.<table>.parquet. Files appear whole or not at all; the path is printed last.",
     )
-    p.add_argument("study", choices=sorted(STUDIES), help="which simulator")
+    p.add_argument("study", help="a study with a simulator (see: experiments studies)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                    metavar=("NAME", "VALUE"), help="a scenario parameter (repeatable)")
     p.add_argument("--n-customers", help="number of customers (overrides -p n_customers)")
@@ -150,16 +120,18 @@ def run_simulate(
         false (checked before any simulation).
     """
     from experiments.simulate.blocks import BlockPlan, capture_plan, default_workers
-    from experiments.validation import as_choice, as_int
+    from experiments.studies import registry
+    from experiments.validation import as_int
 
-    study = as_choice("study", study, sorted(STUDIES))
+    spec = registry.get(study)
+    if spec.simulate is None:
+        raise ParameterError("study", study, "a study with a simulator: " + ", ".join(simulated_studies()))
     block_size = as_int("block_size", block_size, low=1)
     workers = default_workers() if workers is None else as_int("workers", workers, low=1, high=256)
     target = check_output(out, option="--out", overwrite=overwrite)
     assert target is not None
-    scenario_class, simulate = STUDIES[study]
-    scenario = scenario_class.from_params(params)
-    plan = capture_plan(simulate, scenario, block_size=block_size, workers=workers)
+    scenario = spec.scenario.from_params(params)
+    plan = capture_plan(spec.simulate, scenario, block_size=block_size, workers=workers)
     if not isinstance(plan, BlockPlan):  # a simulator outside the block mechanism: written from memory
         _write_tables(_tables(plan, target), overwrite=overwrite)
         return target
@@ -173,7 +145,7 @@ def run_simulate(
     return target
 
 
-def _write_tables(tables: list[tuple[pl.DataFrame, Path]], *, overwrite: bool) -> None:
+def _write_tables(tables: list[tuple[Any, Path]], *, overwrite: bool) -> None:
     for _, path in tables[1:]:
         check_output(path, option="--out", overwrite=overwrite)
     with contextlib.ExitStack() as stack:
@@ -181,9 +153,11 @@ def _write_tables(tables: list[tuple[pl.DataFrame, Path]], *, overwrite: bool) -
             frame.write_parquet(stack.enter_context(atomic_path(path)))
 
 
-def _tables(result: Any, out: Path) -> list[tuple[pl.DataFrame, Path]]:
+def _tables(result: Any, out: Path) -> list[tuple[Any, Path]]:
     """The frames a simulator returned and their files: a lone frame goes to ``out``; a result object
     writes ``customers`` to ``out`` and any other frame attribute NAME to ``<out stem>.NAME.parquet``."""
+    import polars as pl
+
     if isinstance(result, pl.DataFrame):
         return [(result, out)]
     main = getattr(result, "customers", None)
