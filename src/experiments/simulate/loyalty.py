@@ -34,6 +34,7 @@ import numpy as np
 import polars as pl
 from scipy.special import expit, logit, polygamma, psi
 
+from experiments.net_value import net_contribution
 from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.blocks import simulate_in_blocks
 
@@ -70,18 +71,18 @@ class LoyaltySimulation:
         joiners = c.filter(pl.col("would_join"))
         d_rev = pl.col("revenue_with") - pl.col("revenue_without")
         d_pur = pl.col("purchases_with") - pl.col("purchases_without")
-        msg = s.message_cost * s.weeks_per_period * s.horizon
-        cost = (
-            pl.col("rewards_cost_with")
-            + pl.col("would_join").cast(pl.Float64) * msg
-            + pl.col("referrals_with") * s.referral_bonus
-        )
-        ref_value = pl.col("referrals_with") * s.acquisition_cost
+        msg = pl.col("would_join").cast(pl.Float64) * (s.message_cost * s.weeks_per_period * s.horizon)
+        cost = pl.col("rewards_cost_with") + msg + pl.col("referrals_with") * s.referral_bonus
+        terms = {"margin": s.margin, "acquisition_cost": s.acquisition_cost,
+                 "referral_bonus": s.referral_bonus}
+        net_with = net_contribution(pl.col("revenue_with"), pl.col("rewards_cost_with"), msg,
+                                    pl.col("referrals_with"), **terms)
+        net_without = net_contribution(pl.col("revenue_without"), 0.0, 0.0, 0.0, **terms)
         out = c.select(
             itt_revenue=d_rev.mean(),
             itt_purchases=d_pur.mean(),
             itt_cost=cost.mean(),
-            itt_net_margin=(d_rev * s.margin - cost + ref_value).mean(),
+            itt_net_margin=(net_with - net_without).mean(),
             itt_retained=(pl.col("alive_with").cast(pl.Float64) - pl.col("alive_without")).mean(),
             join_share=pl.col("would_join").mean(),
         ).row(0, named=True)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
+from experiments import net_value
 from experiments.errors import DataError, ParameterError
 from experiments.stats.retention import Estimate, itt_effect
 
@@ -44,13 +45,9 @@ def net_contribution(
     """Polars expression of each customer's net contribution (see the module docstring)."""
     if not 0 <= margin <= 1:
         raise ParameterError("margin", margin, "a number in [0, 1]")
-    return (
-        pl.col(revenue) * margin
-        - pl.col(rewards_cost)
-        - pl.col(message_cost)
-        - pl.col(referrals) * referral_bonus
-        + pl.col(referrals) * acquisition_cost
-    )
+    return net_value.net_contribution(pl.col(revenue), pl.col(rewards_cost), pl.col(message_cost),
+                                      pl.col(referrals), margin=margin, acquisition_cost=acquisition_cost,
+                                      referral_bonus=referral_bonus)
 
 
 @dataclass(frozen=True)
@@ -206,7 +203,8 @@ def payback_curve(
     refs = (t["referrals"].cum_sum() / n1).to_numpy().astype(float)
     messages = members * message_cost_per_period * np.arange(1, n_periods + 1)
     cost = rewards + messages + refs * referral_bonus
-    net = inc_rev * margin - cost + refs * acquisition_cost
+    net = net_value.net_contribution(inc_rev, rewards, messages, refs, margin=margin,
+                                     acquisition_cost=acquisition_cost, referral_bonus=referral_bonus)
     return pl.DataFrame(
         {
             "period": np.arange(1, n_periods + 1),
