@@ -238,7 +238,7 @@ def uplift_by_bin(
         sc = SampleStats(int(stats["c"][0][b]), float(stats["c"][1][b]), float(stats["c"][2][b]))
         if st.n >= 2 and sc.n >= 2:
             e = mean_effect(st, sc, alpha=alpha)
-            est, se, lo, hi, p = e.diff, e.se, e.ci_low, e.ci_high, e.p_value
+            est, se, lo, hi, p = e.estimate, e.se, e.ci_low, e.ci_high, e.p_value
         else:
             est = st.mean - sc.mean if st.n and sc.n else nan
             se = lo = hi = p = nan
