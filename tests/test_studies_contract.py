@@ -20,6 +20,7 @@ SMALL: dict[str, dict[str, object]] = {
     "loyalty": {"n_customers": 3_000},
     "real_experiment": {"segments": "channel"},
     "calibration": {"replications": 200, "looks": 5},
+    "targeting": {"n_customers": 20_000, "other_learners": "t"},
 }
 
 

@@ -74,14 +74,13 @@ def uplift_by_bin(
         Columns ``bin`` (1 = highest predicted uplift), ``estimate``, ``ci_low``, ``ci_high``,
         ``n_treatment`` and ``n_control``.
     """
-    base = alt.Chart(frame, title=_title(title, subtitle)).encode(
-        x=alt.X("bin:O", title="bin of predicted uplift (1 = highest)"))
+    base = alt.Chart(frame).encode(x=alt.X("bin:O", title="bin of predicted uplift (1 = highest)"))
     bars = base.mark_bar(color="#2e86ab", opacity=0.8).encode(
         y=alt.Y("estimate:Q", title=y_title),
         tooltip=["bin", alt.Tooltip("estimate:Q", format="+.4g"), alt.Tooltip("ci_low:Q", format="+.4g"),
                  alt.Tooltip("ci_high:Q", format="+.4g"), "n_treatment", "n_control"])
     rules = base.mark_rule(color="#333").encode(y="ci_low:Q", y2="ci_high:Q")
-    return alt.layer(bars, rules).properties(width=_WIDTH, height=260)
+    return alt.layer(bars, rules, title=_title(title, subtitle)).properties(width=_WIDTH, height=260)
 
 
 def profit_by_share(
@@ -105,16 +104,16 @@ def profit_by_share(
     names = list(dict.fromkeys(frame["ranking"].to_list()))
     scale = _color_scale(names)
     kinds = [k for k in ("estimated", "true") if k in set(frame["kind"].to_list())]
-    base = alt.Chart(frame, title=_title(title, subtitle)).encode(
+    base = alt.Chart(frame).encode(
         x=alt.X("share:Q", title="share of customers treated (highest scores first)",
                 axis=alt.Axis(format="%")))
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=320)
     band = base.transform_filter(alt.datum.kind == "estimated").mark_area(opacity=0.15).encode(
         y=alt.Y("low:Q", title=y_title), y2="high:Q",
-        color=alt.Color("ranking:N", scale=scale, sort=names, legend=None))
+        color=alt.Color("ranking:N", title=None, scale=scale, sort=names, legend=legend))
     line = base.mark_line().encode(
         y=alt.Y("profit:Q", title=y_title),
-        color=alt.Color("ranking:N", title=None, scale=scale, sort=names,
-                        legend=alt.Legend(orient="bottom", columns=2)),
+        color=alt.Color("ranking:N", title=None, scale=scale, sort=names, legend=legend),
         strokeDash=alt.StrokeDash("kind:N", title=None, sort=kinds,
                                   scale=alt.Scale(domain=kinds, range=[[1, 0], [5, 3]][: len(kinds)]),
                                   legend=alt.Legend(orient="bottom") if len(kinds) > 1 else None),
@@ -127,7 +126,7 @@ def profit_by_share(
     if chosen_share is not None:
         layers.append(alt.Chart().mark_rule(color="#e07a5f", strokeDash=[2, 2]).encode(
             x=alt.datum(float(chosen_share))))
-    return alt.layer(*layers).properties(width=_WIDTH, height=_HEIGHT)
+    return alt.layer(*layers, title=_title(title, subtitle)).properties(width=_WIDTH, height=_HEIGHT)
 
 
 def picked_by_group(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence[str] | None = None
@@ -145,7 +144,7 @@ def picked_by_group(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence
     return alt.Chart(frame, title=_title(title, subtitle)).mark_bar().encode(
         x=alt.X("share_of_group:Q", title="share of the group treated", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("policy:N", title=None, sort=policies),
+        y=alt.Y("policy:N", title=None, sort=policies, axis=alt.Axis(labelLimit=260)),
         color=alt.Color("policy:N", title=None, sort=policies, legend=None,
                         scale=alt.Scale(domain=policies, range=PALETTE[1:1 + len(policies)])),
         row=alt.Row("uplift_group:N", title=None, sort=groups,
@@ -166,8 +165,7 @@ def profit_by_delay(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence
     chosen_hours
         Marks the scenario's delay.
     """
-    base = alt.Chart(frame, title=_title(title, subtitle)).encode(
-        x=alt.X("hours:Q", title="hours from the visit to the first touch"))
+    base = alt.Chart(frame).encode(x=alt.X("hours:Q", title="hours from the visit to the first touch"))
     line = base.mark_line(point=True, color=PALETTE[1]).encode(
         y=alt.Y("profit:Q", title="true incremental profit per 1,000 customers ($)"),
         tooltip=[alt.Tooltip("hours:Q", format=",.0f"), alt.Tooltip("profit:Q", format=",.2f")])
@@ -176,4 +174,4 @@ def profit_by_delay(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence
     if chosen_hours is not None:
         layers.append(alt.Chart().mark_rule(color="#e07a5f", strokeDash=[2, 2]).encode(
             x=alt.datum(float(chosen_hours))))
-    return alt.layer(*layers).properties(width=_WIDTH, height=260)
+    return alt.layer(*layers, title=_title(title, subtitle)).properties(width=_WIDTH, height=260)

@@ -23,6 +23,7 @@ STUDY_MODULES: dict[str, str] = {
     "loyalty": "experiments.studies.loyalty",
     "real_experiment": "experiments.studies.real_experiment",
     "calibration": "experiments.studies.calibration",
+    "targeting": "experiments.studies.targeting",
 }
 
 
