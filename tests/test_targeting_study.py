@@ -35,9 +35,9 @@ def test_scenario_reuses_the_world_declarations() -> None:
     from experiments.models.uplift.learners import LEARNERS as MODEL_LEARNERS
 
     assert LEARNERS == MODEL_LEARNERS
-    assert s.learners == ("x", "s", "t", "transformed") and s.fixed_share is None
+    assert s.learners == ("x", "t", "transformed") and s.fixed_share is None
     t = TargetingScenario.from_params({"learner": "t", "policy_share": " 0.35 "})
-    assert t.learners == ("t", "s", "transformed") and t.fixed_share == 0.35 and t.policy_share == "0.35"
+    assert t.learners == ("t", "transformed") and t.fixed_share == 0.35 and t.policy_share == "0.35"
     assert t.changed() == {"learner": "t", "policy_share": "0.35"}
 
 

@@ -66,7 +66,7 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.choice("learner", "x", "uplift learner whose ranking targets: s, t, x or transformed", LEARNERS,
              source="assumption (the X-learner, Kunzel et al. 2019, suits effects smaller than the "
              "baseline)"),
-    P.choices("other_learners", "s,t,transformed", "learners drawn beside it on the Qini chart "
+    P.choices("other_learners", "t,transformed", "learners drawn beside it on the Qini chart "
               "(comma-separated: s, t, x, transformed; may be empty)", LEARNERS, min_count=0, source=_A),
     P.integer("folds", 2, "cross-fitting folds within the training part (2 to 10)", low=2, high=10,
               source=_A),

@@ -20,7 +20,7 @@ prose (verdict, titles) lives here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import altair as alt
@@ -100,7 +100,7 @@ class TargetingResult:
     profit: pl.DataFrame
     groups: pl.DataFrame
     delay: pl.DataFrame
-    notes: dict[str, Any] = field(default_factory=dict)
+    oracle_qini: float
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -308,7 +308,7 @@ class TargetingResult:
     def qini_chart(self) -> alt.Chart:
         """Qini curves of every learner beside the oracle's and random, on the evaluation part."""
         best = max(self.learners, key=lambda lp: lp.qini)
-        oracle_q = float(self.notes["oracle_qini"])
+        oracle_q = self.oracle_qini
         title = (f"The {LEARNER_NAMES[best.learner]}'s ranking comes closest to the oracle's (Qini "
                  f"coefficient {best.qini:.3f} against {oracle_q:.3f})")
         return uc.qini_curves(
@@ -511,7 +511,7 @@ def analyse(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: boo
         qini=pl.concat(curves), profit=pl.concat(profit_rows, how="vertical_relaxed"), groups=groups,
         delay=delay_curve(s) if with_delay else pl.DataFrame(schema={"hours": pl.Float64,
                                                                      "profit": pl.Float64}),
-        notes={"oracle_qini": om.qini_auc},
+        oracle_qini=om.qini_auc,
     )
 
 
