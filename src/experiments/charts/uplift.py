@@ -7,6 +7,7 @@ and the Hillstrom section of the real-experiment study.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import altair as alt
@@ -17,14 +18,24 @@ from experiments.charts import PALETTE
 __all__ = ["picked_by_group", "profit_by_delay", "profit_by_share", "qini_curves", "uplift_by_bin"]
 
 _WIDTH, _HEIGHT = 520, 280
+#: Characters per line of a chart title: a longer title is wrapped, so that it never makes the chart wider
+#: than the page (a report scales such a chart down, axes and all).
+_TITLE_CHARS = 80
 #: Colour of a ranking that is not named in ``colors``; random is always grey.
 _RANDOM = "#9aa0a6"
 
 
+def _lines(text: str | Sequence[str], width: int) -> list[str]:
+    parts = [text] if isinstance(text, str) else list(text)
+    return [line for part in parts for line in textwrap.wrap(part, width) or [""]]
+
+
 def _title(title: str, subtitle: str | Sequence[str] | None) -> alt.TitleParams:
+    lines = _lines(title, _TITLE_CHARS)
+    text: str | list[str] = lines[0] if len(lines) == 1 else lines
     if subtitle is None:
-        return alt.TitleParams(title)
-    return alt.TitleParams(title, subtitle=[subtitle] if isinstance(subtitle, str) else list(subtitle))
+        return alt.TitleParams(text)
+    return alt.TitleParams(text, subtitle=_lines(subtitle, int(_TITLE_CHARS * 1.3)))
 
 
 def _color_scale(names: list[str]) -> alt.Scale:

@@ -276,7 +276,6 @@ class TargetingResult:
                                             f"{money(p.ci_high, 0)})",
                 "true": money(p.truth, 0), "interval holds truth": "yes" if p.covered else "no",
                 "share of the oracle (true)": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
-                "true extra purchases": fmt(p.true_conversions, "number", 1),
             })
         return pl.DataFrame(rows)
 
