@@ -310,7 +310,7 @@ def render_html(result: dict[str, Any], evaluation: Any, *, source: str) -> str:
     title = f"Uplift model: {source}"
     blocks: list[Any] = [
         f"<h1>{html.escape(title)}</h1>",
-        verdict_box(Verdict(headline, tone, tuple(details))),  # type: ignore[arg-type]
+        verdict_box(Verdict(headline, tone, tuple(details))),
         "<h2>Does the model rank customers better than random?</h2>", _qini_chart(evaluation, result),
         "<h2>Uplift by bin of predicted uplift</h2>", _bins_chart(evaluation, result),
         table(bins, caption=f"Treated minus control mean {result['outcome']} by bin (1 = highest predicted "
