@@ -4,6 +4,10 @@ Defaults analyse Kevin Hillstrom's 2008 e-mail experiment (MineThatData challeng
 randomised to a men's e-mail, a women's e-mail or no e-mail, outcomes over the next two weeks.
 Column names are checked against the file's header and the control label against the arm column,
 so a wrong name fails here, in one line, before any analysis.
+
+The uplift section models whom one arm moves (by default the women's e-mail against no e-mail, on
+visits, from the customer features the file holds); ``uplift_treatment`` empty skips it, as another
+file with other labels needs.
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("alpha", 0.05, "significance level (0.001 to 0.5)", low=0.001, high=0.5),
     P.choice("correction", "holm", "multiple-testing correction: holm, bh or none", CORRECTIONS),
     P.integer("per", 1000, "effects are stated per this many recipients", low=1, high=1_000_000),
+    P.text("uplift_treatment", "Womens E-Mail", "arm whose uplift is modelled against the control; empty "
+           "skips the uplift section", allowed="a label of the arm column other than the control, or empty"),
+    P.text("uplift_outcome", "visit", "outcome of the uplift models (0/1 or amounts)",
+           allowed="a numeric column of the file"),
+    _column_list("uplift_features", "recency,history,mens,womens,zip_code,newbie,channel",
+                 "comma-separated customer features of the uplift models", _COLUMNS),
 )
 
 #: Defaults of every parameter as plain literals (what the notebook's ``parameters`` cell holds).
@@ -82,6 +92,9 @@ class RealExperimentScenario(Scenario):
     alpha: float
     correction: str
     per: int
+    uplift_treatment: str
+    uplift_outcome: str
+    uplift_features: tuple[str, ...]
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +128,23 @@ class RealExperimentScenario(Scenario):
                                  + ", ".join(sorted(labels)))
         if len(labels) < 2:
             raise ParameterError("arm", arm, "a column with at least two arm labels")
+        treatment = typed["uplift_treatment"]
+        if treatment:
+            others = sorted(x for x in labels if x != typed["control"])
+            if treatment not in others:
+                raise ParameterError(
+                    "uplift_treatment", treatment, f"a label of column {arm!r} other than the control "
+                    f"({', '.join(others)}), or empty to skip the uplift section")
+            outcome = typed["uplift_outcome"]
+            if outcome not in columns or outcome == arm:
+                raise ParameterError("uplift_outcome", outcome, allowed)
+            dtype = lf.collect_schema()[outcome]
+            if not (dtype.is_numeric() or dtype == pl.Boolean):
+                raise ParameterError("uplift_outcome", outcome, f"a numeric column (it holds {dtype})")
+            features = _columns("uplift_features", typed["uplift_features"], columns, allowed, minimum=1)
+            if arm in features or outcome in features:
+                raise ParameterError("uplift_features", ",".join(features), "columns other than the arm and "
+                                     "the uplift outcome")
         return typed
     @property
     def file(self) -> Path:
