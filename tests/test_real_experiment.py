@@ -53,6 +53,18 @@ def test_scenario_checks_columns_and_labels(small_file) -> None:
             RealExperimentScenario.from_params(params | change)
 
 
+def test_another_file_needs_no_uplift_settings(small_file) -> None:
+    """``uplift_treatment=auto`` models the women's e-mail on Hillstrom and skips the section elsewhere."""
+    path, _ = small_file
+    other = RealExperimentScenario.from_params({
+        "path": str(path), "arm": "group", "control": "ctrl", "metrics": "bought,spend", "covariate": "pre",
+        "segments": "region", "decision_metric": "spend"})
+    assert other.uplift_arm == "" and other.uplift_treatment == "auto"
+    assert RealExperimentScenario.from_params({}).uplift_arm == "Womens E-Mail"
+    mens = RealExperimentScenario.from_params({"uplift_treatment": "Mens E-Mail"})
+    assert mens.uplift_arm == "Mens E-Mail"
+
+
 def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
     from experiments.studies.real_experiment import run
 
@@ -89,7 +101,7 @@ def test_hillstrom_verdict() -> None:
     from experiments.studies.real_experiment import run
 
     report = run(RealExperimentScenario.from_params({}))
-    assert RealExperimentScenario.from_params({}).to_params() == DEFAULTS | {"path": ""}
+    assert RealExperimentScenario.from_params({}).to_params() == DEFAULTS
     assert report.best_arm == "Mens E-Mail"
     e = report.effect("spend", "Mens E-Mail")
     assert 1000 * e.estimate == pytest.approx(769.8, abs=0.1)

@@ -5,9 +5,10 @@ randomised to a men's e-mail, a women's e-mail or no e-mail, outcomes over the n
 Column names are checked against the file's header and the control label against the arm column,
 so a wrong name fails here, in one line, before any analysis.
 
-The uplift section models whom one arm moves (by default the women's e-mail against no e-mail, on
-visits, from the customer features the file holds); ``uplift_treatment`` empty skips it, as another
-file with other labels needs.
+The uplift section models whom one arm moves (for the shipped Hillstrom file, the women's e-mail
+against no e-mail, on visits, from the customer features the file holds). ``uplift_treatment`` ``auto``
+means that arm for the Hillstrom file and no uplift section for any other file (whose labels differ);
+name an arm to model it, or leave it empty to skip the section.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from experiments.scenarios.base import Scenario
 __all__ = ["CORRECTIONS", "DEFAULTS", "PARAMETERS", "RealExperimentScenario"]
 
 CORRECTIONS: tuple[str, ...] = ("holm", "bh", "none")
+#: The arm whose uplift the section models on the shipped Hillstrom file (``uplift_treatment=auto``).
+_HILLSTROM_UPLIFT_ARM = "Womens E-Mail"
 _COLUMNS = "comma-separated column names of the file"
 
 
@@ -61,8 +64,9 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("alpha", 0.05, "significance level (0.001 to 0.5)", low=0.001, high=0.5),
     P.choice("correction", "holm", "multiple-testing correction: holm, bh or none", CORRECTIONS),
     P.integer("per", 1000, "effects are stated per this many recipients", low=1, high=1_000_000),
-    P.text("uplift_treatment", "Womens E-Mail", "arm whose uplift is modelled against the control; empty "
-           "skips the uplift section", allowed="a label of the arm column other than the control, or empty"),
+    P.text("uplift_treatment", "auto", "arm whose uplift is modelled against the control; auto: the "
+           "women's e-mail for the Hillstrom file, none for other files; empty skips the uplift section",
+           allowed="auto, a label of the arm column other than the control, or empty"),
     P.text("uplift_outcome", "visit", "outcome of the uplift models (0/1 or amounts)",
            allowed="a numeric column of the file"),
     _column_list("uplift_features", "recency,history,mens,womens,zip_code,newbie,channel",
@@ -128,7 +132,7 @@ class RealExperimentScenario(Scenario):
                                  + ", ".join(sorted(labels)))
         if len(labels) < 2:
             raise ParameterError("arm", arm, "a column with at least two arm labels")
-        treatment = typed["uplift_treatment"]
+        treatment = _uplift_arm(typed["uplift_treatment"], path)
         if treatment:
             others = sorted(x for x in labels if x != typed["control"])
             if treatment not in others:
@@ -152,6 +156,11 @@ class RealExperimentScenario(Scenario):
         return Path(self.path) if self.path else HILLSTROM_CSV
 
     @property
+    def uplift_arm(self) -> str:
+        """The arm the uplift section models (``auto`` resolved); empty when there is no section."""
+        return _uplift_arm(self.uplift_treatment, self.path)
+
+    @property
     def covariates(self) -> tuple[str, ...]:
         """The pre-period covariates for CUPED (empty when none is set)."""
         return (self.covariate,) if self.covariate else ()
@@ -167,3 +176,9 @@ def _columns(name: str, items: tuple[str, ...], columns: list[str], allowed: str
         if item not in columns:
             raise ParameterError(name, item, allowed)
     return items
+
+
+def _uplift_arm(value: str, path: str) -> str:
+    if value == "auto":
+        return "" if path else _HILLSTROM_UPLIFT_ARM
+    return value

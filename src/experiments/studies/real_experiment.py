@@ -238,7 +238,7 @@ class RealExperimentReport:
             for ev in self.uplift.evaluations:
                 q = ev.qini
                 out.append(Figure("uplift_qini", f"Qini coefficient of the {_LEARNER_NAMES[ev.learner]} "
-                                  f"({s.uplift_treatment}, {s.uplift_outcome})", q.estimate, q.ci_low,
+                                  f"({s.uplift_arm}, {s.uplift_outcome})", q.estimate, q.ci_low,
                                   q.ci_high, None, "", group=ev.learner))
         return tuple(out)
 
@@ -261,7 +261,7 @@ class RealExperimentReport:
         """Rounded headline numbers (the notebook's check cell prints them): effects, then uplift models."""
         lines = [str(self.headline_numbers())]
         if self.uplift is not None:
-            lines.append(f"uplift of {self.scenario.uplift_treatment} on {self.uplift.outcome}: " + "; ".join(
+            lines.append(f"uplift of {self.scenario.uplift_arm} on {self.uplift.outcome}: " + "; ".join(
                 f"{ev.learner} qini {ev.qini.estimate:.3f} [{ev.qini.ci_low:.3f}, {ev.qini.ci_high:.3f}]"
                 for ev in self.uplift.evaluations))
         return "\n".join(lines)
@@ -287,7 +287,7 @@ class RealExperimentReport:
         if u is not None:
             left = f"; {u.n_left_out:,} rows of other arms left out" if u.n_left_out else ""
             s = self.scenario
-            checks.append(f"Uplift section: {u.n_rows:,} customers ({u.n_treatment:,} {s.uplift_treatment}, "
+            checks.append(f"Uplift section: {u.n_rows:,} customers ({u.n_treatment:,} {s.uplift_arm}, "
                           f"{u.n_control:,} {s.control}){left}; outcome {u.outcome} read as "
                           f"{'0/1' if u.binary else 'an amount'}.")
         return checks
@@ -379,7 +379,7 @@ class RealExperimentReport:
             ranks = (f"the {name}'s ranking is not clearly better than random (Qini coefficient "
                      f"{q.estimate:.3f}, {level}% CI {q.ci_low:.3f} to {q.ci_high:.3f})")
         top, bottom = rows[0], rows[-1]
-        out = [f"Whom the {s.uplift_treatment} moves ({self.uplift.outcome}): {ranks}; in the tenth it ranks "
+        out = [f"Whom the {s.uplift_arm} moves ({self.uplift.outcome}): {ranks}; in the tenth it ranks "
                f"highest it adds {self._per(top.estimate)} per {s.per:,} recipients, in the lowest tenth "
                f"{self._per(bottom.estimate)}."]
         for other in self.uplift.evaluations[1:]:
@@ -435,7 +435,7 @@ class RealExperimentReport:
         outcome = self.uplift.outcome
         return uc.qini_curves(pl.concat(frames), title=title, y_title=f"incremental {outcome}",
                               subtitle=f"incremental {outcome} among the first share of customers, ranked by "
-                              f"predicted uplift of the {s.uplift_treatment} (out of fold)")
+                              f"predicted uplift of the {s.uplift_arm} (out of fold)")
 
     def uplift_decile_chart(self) -> alt.LayerChart | alt.Chart:
         """Uplift per decile of the main learner's ranking."""
@@ -449,12 +449,13 @@ class RealExperimentReport:
         title = (f"{self.uplift.outcome}: {self._per(top.estimate)} per {s.per:,} recipients in the tenth "
                  f"with the highest predicted uplift, {self._per(bottom.estimate)} in the lowest")
         return uc.uplift_by_bin(frame, title=title, y_title=f"uplift per {s.per:,} recipients",
-                                subtitle=f"{s.uplift_treatment} minus {s.control}, per decile of the "
+                                subtitle=f"{s.uplift_arm} minus {s.control}, per decile of the "
                                 f"{_LEARNER_NAMES[ev.learner]}'s predicted uplift (1 = highest), 95% "
                                 "intervals")
 
 
-_SKIPPED = "No uplift model: uplift_treatment is empty (set it to an arm label to fit one)."
+_SKIPPED = ("No uplift model: uplift_treatment is empty, or auto on a file other than Hillstrom (set it to an "
+            "arm label to fit one).")
 
 
 def _skipped() -> pl.DataFrame:
@@ -495,11 +496,11 @@ def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | No
         gap = compare(table, control=second, arms=[best],
                       kinds={s.decision_metric: result.metrics[s.decision_metric]}, alpha=s.alpha)[0]
     uplift = None
-    if s.uplift_treatment:
+    if s.uplift_arm:
         from experiments.models.uplift import compare_learners
 
         uplift = compare_learners(
-            lf, arm=s.arm, treatment=s.uplift_treatment, control=s.control, outcome=s.uplift_outcome,
+            lf, arm=s.arm, treatment=s.uplift_arm, control=s.control, outcome=s.uplift_outcome,
             features=list(s.uplift_features), learners=UPLIFT_LEARNERS, folds=UPLIFT_FOLDS, seed=UPLIFT_SEED,
             n_resamples=UPLIFT_RESAMPLES, alpha=s.alpha)
     return RealExperimentReport(s, result, segs, gap, uplift)
