@@ -454,8 +454,8 @@ class RealExperimentReport:
                                 "intervals")
 
 
-_SKIPPED = ("No uplift model: uplift_treatment is empty, or auto on a file other than Hillstrom (set it to an "
-            "arm label to fit one).")
+_SKIPPED = ("No uplift model: uplift_treatment is empty, or auto on a file other than Hillstrom (set it "
+            "to an arm label to fit one).")
 
 
 def _skipped() -> pl.DataFrame:
