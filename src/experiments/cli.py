@@ -2,7 +2,8 @@
 
 Each sub-command lives in :mod:`experiments.commands.<name>` and exposes ``register(subparsers)``,
 which adds its parser and sets ``func``; command modules import only the standard library at
-import time, so building the parser (and ``--help``) stays fast. Any
+import time, so building the parser (and ``--help``) stays fast. When the command line names a
+sub-command, only that module is imported. Any
 :class:`~experiments.errors.ExperimentsError` is printed on one line to stderr and the process exits
 with status 2 (no traceback).
 """
@@ -19,7 +20,7 @@ from experiments.errors import ExperimentsError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("run", "studies", "simulate", "analyze", "power", "clv")
+COMMANDS: tuple[str, ...] = ("run", "sweep", "runs", "studies", "simulate", "analyze", "power", "clv")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,8 +30,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every available sub-command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every available sub-command (or only the one called ``only``)."""
     parser = _Parser(
         prog="experiments",
         description="Simulate remarketing and loyalty experiments, test their uplift and render "
@@ -38,14 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"experiments {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"experiments.commands.{name.replace('-', '_')}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    named = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(named if named in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
