@@ -1,4 +1,4 @@
-"""Command-line entry point: ``experiments run | studies | simulate | analyze | power | clv``.
+"""Command-line entry point: ``experiments run | sweep | runs | studies | simulate | analyze | power | clv``.
 
 Each sub-command lives in :mod:`experiments.commands.<name>` and exposes ``register(subparsers)``,
 which adds its parser and sets ``func``; command modules import only the standard library at
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -46,18 +47,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
+    console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     named = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(named if named in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except ExperimentsError as exc:
         print(f"experiments {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
         print(f"experiments {args.command}: interrupted", file=sys.stderr)
-        return 130
+        code = 130
+    if console:  # the command is over: a late Ctrl-C must not turn a finished exit into a traceback
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 if __name__ == "__main__":

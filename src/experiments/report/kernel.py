@@ -11,6 +11,9 @@
 - :class:`WarmKernels` starts the next run's kernel while the current one executes, so a series of runs
   (``run --all``, a sweep worker) never waits for kernel start-up. Every run still gets a fresh kernel:
   no state leaks from one notebook into the next.
+- Clients made by the manager start no heartbeat thread (whether the kernel lives is asked of the
+  manager, which watches the process) and are closed with the kernel, so no thread or socket outlives a
+  run: a leftover heartbeat thread holds the process's exit for up to a second.
 - Each private folder is named after the process that made it; :func:`clean_stale_kernel_folders`
   removes those of processes that no longer exist (a run killed with SIGKILL cannot clean up).
 """
@@ -27,15 +30,32 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 from experiments.errors import ParameterError
 
-__all__ = ["QuietKernelManager", "WarmKernels", "check_kernel", "clean_stale_kernel_folders", "shutdown",
-           "start_kernel"]
+__all__ = [
+    "QuietKernelClient",
+    "QuietKernelManager",
+    "WarmKernels",
+    "check_kernel",
+    "clean_stale_kernel_folders",
+    "shutdown",
+    "start_kernel",
+]
 
 _PREFIX = "experiments-kernel-"
 _KERNEL_RULE = "an installed Jupyter kernel name, e.g. python3"
+
+
+class QuietKernelClient(AsyncKernelClient):
+    """A kernel client whose channels start without the heartbeat thread."""
+
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True, hb: bool = False,
+                       control: bool = True) -> None:
+        """Start the channels; the heartbeat only when asked for."""
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=hb, control=control)
 
 
 class QuietKernelManager(AsyncKernelManager):
@@ -53,6 +73,14 @@ class QuietKernelManager(AsyncKernelManager):
         self.transport = "ipc"
         self.ip = str(Path(self._folder) / "kernel")
         self._log: IO[bytes] | None = None
+        self._clients: list[AsyncKernelClient] = []
+        self.client_factory = QuietKernelClient
+
+    def client(self, **kwargs: Any) -> AsyncKernelClient:
+        """A client of this kernel (no heartbeat thread), closed when the kernel is shut down."""
+        kc = super().client(**kwargs)
+        self._clients.append(kc)
+        return kc
 
     async def _async_start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
         if not self.verbose:
@@ -73,7 +101,11 @@ class QuietKernelManager(AsyncKernelManager):
     shutdown_kernel = _async_shutdown_kernel  # type: ignore[assignment]
 
     def release(self) -> None:
-        """Close the log and remove the private folder (sockets, connection file, log)."""
+        """Close the clients and the log, and remove the private folder (sockets, connection file, log)."""
+        for kc in self._clients:
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+        self._clients.clear()
         if self._log is not None:
             with contextlib.suppress(OSError):
                 self._log.close()

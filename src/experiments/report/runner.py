@@ -171,7 +171,7 @@ def study_modules(study: str) -> tuple[str, ...]:
     """The modules a study's notebook imports first (what its kernel can import while it starts)."""
     from experiments.studies.registry import STUDY_MODULES
 
-    return ("experiments.report", STUDY_MODULES[study])
+    return ("experiments.report.display", STUDY_MODULES[study])
 
 
 def _run_id(params: Mapping[str, Any]) -> str:
@@ -298,6 +298,16 @@ def _cell_times(nb: Any) -> tuple[float | None, float | None]:
     first = next((stamp(s) for s in starts if s), None)
     last = next((stamp(e) for e in reversed(ends) if e), None)
     return first, last
+
+
+def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
+    """Record a run whose folder is in place in the registry, and rewrite the index."""
+    from experiments.report.index import write_index
+    from experiments.report.run_registry import RunRegistry
+
+    RunRegistry(root).add_run(meta)
+    if index:
+        write_index(root)
 
 
 def run_study(
@@ -427,8 +437,10 @@ def run_study(
         }
         (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
         final = study_dir / run_id
-        staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
-        staging = None
+        with _no_interrupt():  # from here the run is complete: it lands, is recorded and indexed whole
+            staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
+            staging = None
+            _record(root, meta, index)
     except BaseException:
         with _no_interrupt():
             if km is not None:
@@ -439,14 +451,6 @@ def run_study(
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         raise
-    from experiments.report.run_registry import RunRegistry
-
-    with _no_interrupt():  # the folder is in place: record it whole
-        RunRegistry(root).add_run(meta)
-    if index:
-        from experiments.report.index import write_index
-
-        write_index(root)
     meta["phases"]["record"] = round(time.time() - rendered, 3)
     return RunResult(study, run_id, final, final / f"{study}.html", final / f"{study}.ipynb",
                      record.get("headline"), record, meta["seconds"], dict(meta["phases"]))
