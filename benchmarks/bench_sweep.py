@@ -6,7 +6,8 @@
 Each repeat times, in alternating order so both see the same load: (A) one ``experiments run`` process
 per grid point, one after another (what an analyst does by hand), and (B) one ``experiments sweep`` on a
 local cluster of ``--workers`` processes. With ``--cold`` a third arm (C) runs the sweep with
-``--no-warm-kernels``, each point starting its own kernel, to show what the workers' warm kernels save.
+``--fresh-kernels`` (a fresh kernel per point, started while the previous point runs) to show what
+keeping one kernel per worker saves.
 Prints the medians, the paired ratio B / A (target at most 0.65) and checks that the sweep's numbers
 equal the single runs' numbers.
 """
@@ -62,7 +63,7 @@ def sweep(grid: list[str], fixed: list[str], workers: int, reports: Path, *, war
     args = [x for g in grid for x in ("-g", g)]
     t0 = time.perf_counter()
     done = subprocess.run([_exe(), "sweep", "remarketing", *args, *fixed, "--workers", str(workers),
-                           "--reports-dir", str(reports), *([] if warm else ["--no-warm-kernels"])],
+                           "--reports-dir", str(reports), *([] if warm else ["--fresh-kernels"])],
                           capture_output=True, text=True, env={**os.environ, "CI": "true"})
     if done.returncode != 0:
         sys.exit(f"sweep failed: {done.stderr[-400:]}")
@@ -73,7 +74,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--cold", action="store_true", help="also time the sweep without warm kernels")
+    ap.add_argument("--cold", action="store_true", help="also time the sweep with a fresh kernel per point")
     ap.add_argument("-g", "--grid", action="append", default=None)
     ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = ap.parse_args()
@@ -101,10 +102,10 @@ def main() -> None:
     print(f"load average: {os.getloadavg()[0]:.1f}; {len(points)} points, {args.workers} workers")
     print(f"(A) {len(points)} runs one after another: median {statistics.median(seq):.1f} s "
           f"({', '.join(f'{x:.1f}' for x in seq)})")
-    print(f"(B) sweep, warm kernels: median {statistics.median(swp):.1f} s "
+    print(f"(B) sweep, one kernel per worker: median {statistics.median(swp):.1f} s "
           f"({', '.join(f'{x:.1f}' for x in swp)})")
     if cold:
-        print(f"(C) sweep, a cold kernel per point: median {statistics.median(cold):.1f} s "
+        print(f"(C) sweep, a fresh kernel per point: median {statistics.median(cold):.1f} s "
               f"({', '.join(f'{x:.1f}' for x in cold)}); B / C paired median "
               f"{statistics.median(b / c for b, c in zip(swp, cold, strict=True)):.2f}")
     med = statistics.median(ratios)

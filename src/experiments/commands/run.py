@@ -104,7 +104,8 @@ def _run_all(args: argparse.Namespace) -> int:
     progress = wanted() if args.progress is None else args.progress
     failed = []
     names = registry.names()
-    # each kernel imports its study's modules while it starts, during the previous study's run
+    # one kernel for every study, started (with the first study's imports) while this process imports its
+    # own, and reset between notebooks
     kernels = WarmKernels(args.kernel, verbose=args.verbose, preload=(study_modules(s) for s in names),
                           cwd=NOTEBOOKS_DIR)
     with kernels:
@@ -113,7 +114,7 @@ def _run_all(args: argparse.Namespace) -> int:
             start = time.time()
             try:
                 result = run_study(study, reports_dir=root, kernel=args.kernel, progress=progress,
-                                   verbose=args.verbose, km=kernels.take())
+                                   verbose=args.verbose, kernels=kernels)
             except ExperimentsError as exc:
                 failed.append(study)
                 _say(f"[{i}/{len(names)}] {study}: FAILED after {time.time() - start:.1f} s: {exc}", err=True)

@@ -42,9 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: on a terminal, not in CI)")
-    p.add_argument("--warm-kernels", action=argparse.BooleanOptionalAction, default=True,
-                   help="start each worker's next kernel while the current point runs (default on; off "
-                   "starts a kernel per point, for comparison)")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="a fresh kernel for every point (started while the previous point runs) instead of "
+                   "one kernel per worker, reset between points")
     p.add_argument("--verbose", action="store_true", help="let the kernels' and workers' messages through")
     p.set_defaults(func=_run)
 
@@ -66,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     grid = build_grid(args.study, axes, fixed)
     progress = wanted() if args.progress is None else args.progress
     result = run_sweep(grid, reports_dir=args.reports_dir, workers=args.workers, scheduler=args.scheduler,
-                       kernel=args.kernel, verbose=args.verbose, progress=progress, warm=args.warm_kernels)
+                       kernel=args.kernel, verbose=args.verbose, progress=progress,
+                       reuse_kernels=not args.fresh_kernels)
     for p in result.failed:
         words = ", ".join(f"{k}={v}" for k, v in p["point"].items())
         print(f"experiments sweep: point {words} failed: {p['error']}", file=sys.stderr)

@@ -8,9 +8,10 @@
   imports them while it starts, before it answers any request, and leaves no name in the user's
   namespace. The notebook then runs exactly as in a fresh kernel, only without waiting for the imports,
   which overlap with whatever the caller does meanwhile (its own imports, the previous run).
-- :class:`WarmKernels` starts the next run's kernel while the current one executes, so a series of runs
-  (``run --all``, a sweep worker) never waits for kernel start-up. Every run still gets a fresh kernel:
-  no state leaks from one notebook into the next.
+- :class:`WarmKernels` serves a series of runs (``run --all``, a sweep worker): by default one kernel is
+  started once and kept, and between notebooks it is reset to a fresh kernel's state (user namespace,
+  history, execution count), keeping only the modules already imported; or, with ``reuse=False``, each
+  run gets a fresh kernel, the next one started while the current one executes.
 - Clients made by the manager start no heartbeat thread (whether the kernel lives is asked of the
   manager, which watches the process) and are closed with the kernel, so no thread or socket outlives a
   run: a leftover heartbeat thread holds the process's exit for up to a second.
@@ -36,11 +37,13 @@ from jupyter_client.manager import AsyncKernelManager
 from experiments.errors import ParameterError
 
 __all__ = [
+    "RESET_CODE",
     "QuietKernelClient",
     "QuietKernelManager",
     "WarmKernels",
     "check_kernel",
     "clean_stale_kernel_folders",
+    "reset",
     "shutdown",
     "start_kernel",
 ]
@@ -72,6 +75,7 @@ class QuietKernelManager(AsyncKernelManager):
         self._folder = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-")
         self.transport = "ipc"
         self.ip = str(Path(self._folder) / "kernel")
+        self.connection_file = str(Path(self._folder) / "kernel.json")
         self._log: IO[bytes] | None = None
         self._clients: list[AsyncKernelClient] = []
         self.client_factory = QuietKernelClient
@@ -100,12 +104,16 @@ class QuietKernelManager(AsyncKernelManager):
 
     shutdown_kernel = _async_shutdown_kernel  # type: ignore[assignment]
 
-    def release(self) -> None:
-        """Close the clients and the log, and remove the private folder (sockets, connection file, log)."""
+    def close_clients(self) -> None:
+        """Close the clients made so far (papermill leaves its client open on a kernel it did not start)."""
         for kc in self._clients:
             with contextlib.suppress(Exception):
                 kc.stop_channels()
         self._clients.clear()
+
+    def release(self) -> None:
+        """Close the clients and the log, and remove the private folder (sockets, connection file, log)."""
+        self.close_clients()
         if self._log is not None:
             with contextlib.suppress(OSError):
                 self._log.close()
@@ -226,12 +234,50 @@ def clean_stale_kernel_folders(tmp: str | Path | None = None) -> list[Path]:
     return removed
 
 
-class WarmKernels:
-    """Hands out fresh, already started kernels, starting the next one in the background.
+#: Run in a kept kernel after each notebook: a new session (user namespace, history and execution count
+#: as in a fresh kernel; imported modules stay), then a garbage collection.
+RESET_CODE = "get_ipython().reset(new_session=True, aggressive=False); __import__('gc').collect()"
 
-    Use as a context manager; :meth:`take` returns a started kernel manager whose kernel the caller
-    runs one notebook on and then shuts down (papermill does not shut down a kernel it did not start).
-    Safe to share between threads: each :meth:`take` gets its own kernel.
+
+def reset(km: QuietKernelManager, *, timeout: float = 60.0) -> bool:
+    """Reset a kept kernel for the next notebook; False when it is dead or the reset failed."""
+    from jupyter_core.utils import run_sync
+
+    km.close_clients()
+
+    async def go() -> bool:
+        if not await km.is_alive():
+            return False
+        kc = km.client()
+        kc.start_channels()
+        try:
+            reply = await kc.execute_interactive(RESET_CODE, silent=True, store_history=False,
+                                                 timeout=timeout)
+            return bool(reply["content"]["status"] == "ok")
+        finally:
+            km.close_clients()
+
+    try:
+        return bool(run_sync(go)())
+    except Exception:  # a timeout, a dead kernel: the caller replaces it
+        return False
+
+
+class WarmKernels:
+    """Kernels for a series of runs (``run --all``, a sweep worker), started ahead of need.
+
+    Use as a context manager. :meth:`take` returns a started kernel manager; the caller runs one notebook on
+    it and hands it back with :meth:`give_back`.
+
+    - ``reuse=True`` (the default): the kernel is started once, in the background, and kept. After each
+      notebook :meth:`give_back` resets it (:data:`RESET_CODE`: the user namespace, the history and the
+      execution count are those of a fresh kernel, and a garbage collection runs), so the next notebook
+      finds no variable of the last one, only the modules it imported already. Start-up and imports are
+      paid once per series. A kernel that died, or whose reset failed, is shut down and replaced.
+    - ``reuse=False``: every :meth:`take` gets a fresh kernel, the next one starting in the background
+      while the current one runs; :meth:`give_back` shuts it down.
+
+    Thread-safe: each :meth:`take` gets a kernel of its own.
 
     Parameters
     ----------
@@ -240,11 +286,14 @@ class WarmKernels:
     verbose
         Let the kernels' stderr through.
     preload
-        The modules each successive kernel imports while it starts: one sequence for every kernel, or an
-        iterable of sequences, one per kernel (``run --all``: each study's modules in turn); when such an
-        iterable runs out, no further kernel is started ahead.
+        The modules each kernel started imports while it starts: one sequence for every kernel, or an
+        iterable of sequences, one per kernel started (``run --all``: each study's modules in turn);
+        when such an iterable runs out, later kernels start with no preload (``reuse=True``) or no further
+        kernel is started ahead (``reuse=False``).
     cwd
         Working directory of the kernels.
+    reuse
+        Keep and reset kernels between notebooks (True), or start a fresh one for each (False).
     """
 
     def __init__(
@@ -254,43 +303,67 @@ class WarmKernels:
         verbose: bool = False,
         preload: Sequence[str] | Iterable[Sequence[str]] = (),
         cwd: str | Path | None = None,
+        reuse: bool = True,
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self.kernel_name, self.verbose, self.cwd = kernel_name, verbose, cwd
+        self.kernel_name, self.verbose, self.cwd, self.reuse = kernel_name, verbose, cwd, reuse
         self._plan: Iterator[Sequence[str]] | None
         if isinstance(preload, Sequence) and all(isinstance(m, str) for m in preload):
             self._plan, self._same = None, tuple(preload)  # type: ignore[arg-type]
         else:
             self._plan, self._same = iter(preload), ()  # type: ignore[arg-type]
         self._lock = threading.Lock()
+        self._idle: list[QuietKernelManager] = []
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="experiments-kernel")
+        self.started = 0
         self._next = self._start_next()
 
-    def _start_next(self) -> Any:
+    def _start_next(self, *, always: bool = False) -> Any:
         if self._plan is None:
             modules: Sequence[str] = self._same
         else:
             try:
                 modules = next(self._plan)
             except StopIteration:
-                return None
+                if not always:
+                    return None
+                modules = ()
+        self.started += 1
         return self._pool.submit(start_kernel, self.kernel_name, verbose=self.verbose, preload=modules,
                                  cwd=self.cwd)
 
     def take(self) -> QuietKernelManager:
-        """A started kernel; the next one starts in the background."""
+        """A started kernel, ready for one notebook (kept and reset, or fresh)."""
         with self._lock:
-            if self._next is None:
-                raise RuntimeError("no kernel left to take: the preload plan ran out")
+            if self._idle:
+                return self._idle.pop()
             future = self._next
-            self._next = self._start_next()
+            if future is None and self.reuse:
+                future = self._start_next(always=True)
+            if future is None:
+                raise RuntimeError("no kernel left to take: the preload plan ran out")
+            self._next = None if self.reuse else self._start_next()
         return future.result()
 
+    def give_back(self, km: QuietKernelManager) -> None:
+        """Hand back a kernel after its notebook: reset and keep it, or shut it down."""
+        if self.reuse and not self._closed and reset(km):
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(km)
+                    return
+        shutdown(km)
+
     def close(self) -> None:
-        """Shut down the kernel that was started ahead and nobody took."""
+        """Shut down the kept kernels and the one started ahead that nobody took."""
         with self._lock:
+            self._closed = True
             future, self._next = self._next, None
+            idle, self._idle = self._idle, []
+        for km in idle:
+            shutdown(km)
         if future is not None:
             with contextlib.suppress(BaseException):
                 shutdown(future.result())

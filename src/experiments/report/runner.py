@@ -319,6 +319,7 @@ def run_study(
     progress: bool = False,
     verbose: bool = False,
     km: Any = None,
+    kernels: Any = None,
     sweep_id: str | None = None,
     index: bool = True,
 ) -> RunResult:
@@ -339,8 +340,11 @@ def run_study(
     verbose
         Let the kernel's own stderr through.
     km
-        A started kernel manager to run on (see :class:`~experiments.report.kernel.WarmKernels`); it is
-        shut down afterwards. None launches a fresh kernel first thing.
+        A started kernel manager to run on; it is shut down afterwards.
+    kernels
+        A :class:`~experiments.report.kernel.WarmKernels` to take the kernel from and hand it back to
+        (kept and reset for the next run, unless the run was interrupted). With neither ``km`` nor
+        ``kernels``, a fresh kernel is launched first thing.
     sweep_id
         The sweep this run belongs to, recorded in ``run.json`` and the registry.
     index
@@ -365,7 +369,7 @@ def run_study(
     try:
         reject_unknown(overrides, defaults)
         root = check_folder(reports_dir if reports_dir is not None else REPORTS_DIR, option="--reports-dir")
-        if km is None:
+        if km is None and kernels is None:
             clean_stale_kernel_folders()
             km = start_kernel(kernel, verbose=verbose, preload=study_modules(study), cwd=NOTEBOOKS_DIR)
     except BaseException:
@@ -373,6 +377,9 @@ def run_study(
             with _no_interrupt():
                 shutdown(km)
         raise
+    if km is None:
+        km = kernels.take()
+        kernel = km.kernel_name
     launched = time.time()
     staging: Path | None = None
     created: list[Path] = []
@@ -403,7 +410,10 @@ def run_study(
             raise _failure(study, exc) from None
         finally:
             used, km = km, None
-            shutdown(used)
+            if kernels is None or isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                shutdown(used)
+            else:
+                kernels.give_back(used)  # reset for the next run (or shut down when it cannot be)
         executed_at = time.time()
         first_cell, last_cell = _cell_times(nb)
         record = read_record(nb)

@@ -9,9 +9,9 @@ registry with the sweep's id.
 The engine is a ``distributed`` client: a :class:`~distributed.LocalCluster` of N single-threaded
 worker processes, or an existing scheduler's address (how a team moves the same sweep onto a cluster).
 Each worker keeps :class:`~experiments.report.kernel.WarmKernels` through a worker plugin
-(:mod:`experiments.report.sweep_worker`): the next point's kernel starts, and imports the study, while
-the current point runs, so kernel start-up is paid off the critical path, once per point, by the
-worker that needs it.
+(:mod:`experiments.report.sweep_worker`): one kernel per worker, started with the study's imports when
+the worker joins and reset between points, so kernel start-up and the study's imports are paid once per
+worker, not once per point.
 
 When every point has finished, the sweep's folder ``<reports_dir>/<study>/sweeps/<sweep-id>/`` gets
 ``sweep.json`` and ``sweep.html`` (:mod:`experiments.report.sweep_page`), built in a staging folder and
@@ -187,7 +187,7 @@ def _client(workers: int | None, scheduler: str | None, verbose: bool) -> Iterat
         return
     n = workers or os.cpu_count() or 1
     quiet = logging.WARNING if verbose else logging.CRITICAL
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=quiet) as cluster, Client(cluster) as client:
         yield client, f"local cluster of {n} worker process{'es' if n != 1 else ''}"
 
@@ -201,7 +201,7 @@ def run_sweep(
     kernel: str = "python3",
     verbose: bool = False,
     progress: bool = False,
-    warm: bool = True,
+    reuse_kernels: bool = True,
 ) -> SweepResult:
     """Run every point of ``grid`` on Dask, then write the sweep's report, record it and rewrite the index.
 
@@ -219,9 +219,9 @@ def run_sweep(
         Jupyter kernel name, and whether the kernels' stderr comes through.
     progress
         Draw a progress bar on standard error.
-    warm
-        Start each worker's next kernel while the current point runs (off: one cold kernel per point,
-        for measuring what warm kernels save).
+    reuse_kernels
+        Keep one kernel per worker, reset between points (default), or give each point a fresh kernel
+        (started while the previous point runs), for comparison.
 
     Raises
     ------
@@ -230,12 +230,10 @@ def run_sweep(
     """
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
-    from experiments.report import sweep_worker
     from experiments.report.index import write_index
     from experiments.report.kernel import check_kernel
-    from experiments.report.progress import bar
     from experiments.report.run_registry import SWEEPS_DIR, RunRegistry
-    from experiments.report.runner import clean_stale_staging, study_modules
+    from experiments.report.runner import clean_stale_staging
     from experiments.studies import registry
 
     if workers is not None and scheduler:
@@ -250,29 +248,12 @@ def run_sweep(
     root_abs = root.resolve()
     points = grid.points()
     results: list[dict[str, Any] | None] = [None] * len(points)
-    with _client(workers, scheduler, verbose) as (client, engine):
-        plugin = sweep_worker.WarmKernelPlugin(kernel, verbose=verbose, preload=study_modules(grid.study),
-                                               warm=warm)
-        client.register_plugin(plugin, name=sweep_worker.PLUGIN)
-        futures = {
-            client.submit(sweep_worker.run_point, grid.study, grid.parameters(point), str(root_abs), kernel,
-                          verbose, sweep_id, key=f"experiments-{sweep_id}-{i}", pure=False): i
-            for i, point in enumerate(points)
-        }
-        from distributed import as_completed
-
-        with bar(len(points), f"sweep {grid.study}", enabled=progress) as pbar:
-            for future in as_completed(futures):
-                i = futures[future]
-                try:
-                    out = future.result()
-                except Exception as exc:  # a worker died, or the task could not run at all
-                    out = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
-                results[i] = {"index": i, "point": points[i], **out}
-                pbar.update(1)
-                pbar.set_postfix_str(", ".join(f"{k}={v}" for k, v in points[i].items()), refresh=False)
-        with contextlib.suppress(Exception):
-            client.unregister_worker_plugin(sweep_worker.PLUGIN)
+    try:
+        engine = _run_points(grid, points, results, root_abs, sweep_id, workers=workers, scheduler=scheduler,
+                             kernel=kernel, verbose=verbose, progress=progress, reuse=reuse_kernels)
+    finally:  # workers stopped mid-run (Ctrl-C) leave staging folders of dead processes
+        if root.is_dir():
+            clean_stale_staging(root)
     finished = time.time()
     done = [r for r in results if r is not None]
     best = best_point(done, spec.sweep_figure)
@@ -281,7 +262,8 @@ def run_sweep(
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(finished - started, 2), "grid": {k: list(v) for k, v in grid.axes.items()},
         "fixed": grid.fixed, "sweep_figure": spec.sweep_figure, "engine": engine, "kernel": kernel,
-        "warm_kernels": warm, "points": done, "failed": sum(1 for r in done if r.get("error")),
+        "kernels": "one per worker, reset between points" if reuse_kernels else "a fresh kernel per point",
+        "points": done, "failed": sum(1 for r in done if r.get("error")),
         "best": None, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
     from experiments.report.sweep_page import best_sentence, render_sweep
@@ -291,7 +273,6 @@ def run_sweep(
     meta["best"] = best
     folder = root / grid.study / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    clean_stale_staging(root)  # also what workers that were stopped mid-run left
     staging = folder / f"{_STAGING}{sweep_id}-{os.getpid()}"
     final = folder / sweep_id
     try:
@@ -305,3 +286,37 @@ def run_sweep(
     RunRegistry(root).add_sweep(meta)
     write_index(root)
     return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, best, meta["seconds"])
+
+
+def _run_points(grid: Grid, points: list[dict[str, Any]], results: list[dict[str, Any] | None], root: Path,
+                sweep_id: str, *, workers: int | None, scheduler: str | None, kernel: str, verbose: bool,
+                progress: bool, reuse: bool) -> str:
+    """Submit every point to the cluster and gather the results in grid order; returns the engine's name."""
+    from distributed import as_completed
+
+    from experiments.report import sweep_worker
+    from experiments.report.progress import bar
+    from experiments.report.runner import study_modules
+
+    with _client(workers, scheduler, verbose) as (client, engine):
+        plugin = sweep_worker.WarmKernelPlugin(kernel, verbose=verbose, preload=study_modules(grid.study),
+                                               reuse=reuse)
+        client.register_plugin(plugin, name=sweep_worker.PLUGIN)
+        futures = {
+            client.submit(sweep_worker.run_point, grid.study, grid.parameters(point), str(root), kernel,
+                          verbose, sweep_id, key=f"experiments-{sweep_id}-{i}", pure=False): i
+            for i, point in enumerate(points)
+        }
+        with bar(len(points), f"sweep {grid.study}", enabled=progress) as pbar:
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    out = future.result()
+                except Exception as exc:  # a worker died, or the task could not run at all
+                    out = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+                results[i] = {"index": i, "point": points[i], **out}
+                pbar.update(1)
+                pbar.set_postfix_str(", ".join(f"{k}={v}" for k, v in points[i].items()), refresh=False)
+        with contextlib.suppress(Exception):
+            client.unregister_worker_plugin(sweep_worker.PLUGIN)
+    return engine

@@ -1,11 +1,13 @@
 """What runs on a Dask worker during a sweep: warm kernels per worker, and one sweep point per task.
 
 :class:`WarmKernelPlugin` is registered with the client; each worker (present or joining later) builds
-its own :class:`~experiments.report.kernel.WarmKernels` in ``setup`` (the first kernel starts, and
-imports the study, before the first task arrives) and shuts the spare kernel down in ``teardown``.
-:func:`run_point` takes a kernel from it, so a worker never waits for a kernel to start, yet every
-point runs in a fresh kernel. Without the plugin (a task submitted by hand) a per-process
-:class:`WarmKernels` is made on first use.
+its own :class:`~experiments.report.kernel.WarmKernels` in ``setup``: its kernel starts, and imports the
+study, before the first task arrives, and is kept for every point the worker runs, reset between points
+(the user namespace, history and execution count of a fresh kernel; the study's modules stay imported).
+Kernel start-up and imports are thus paid once per worker. ``teardown`` shuts the kernel down. With
+``reuse=False`` each point gets a fresh kernel instead, the next one started while the current point
+runs. Without the plugin (a task submitted by hand) a per-process :class:`WarmKernels` is made on first
+use.
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ __all__ = ["PLUGIN", "WarmKernelPlugin", "run_point"]
 
 #: Name the plugin is registered under on every worker.
 PLUGIN = "experiments-warm-kernels"
-_LOCAL: dict[tuple[str, bool, tuple[str, ...]], Any] = {}
+_LOCAL: dict[tuple[str, bool, tuple[str, ...], bool], Any] = {}
 _LOCK = threading.Lock()
 
 
-def _kernels(kernel: str, verbose: bool, preload: Sequence[str]) -> Any:
+def _kernels(kernel: str, verbose: bool, preload: Sequence[str], reuse: bool) -> Any:
     from experiments.paths import NOTEBOOKS_DIR
     from experiments.report.kernel import WarmKernels
 
-    return WarmKernels(kernel, verbose=verbose, preload=tuple(preload), cwd=NOTEBOOKS_DIR)
+    return WarmKernels(kernel, verbose=verbose, preload=tuple(preload), cwd=NOTEBOOKS_DIR, reuse=reuse)
 
 
 class WarmKernelPlugin(WorkerPlugin):
@@ -44,18 +46,18 @@ class WarmKernelPlugin(WorkerPlugin):
         Jupyter kernel name, and whether the kernels' stderr comes through.
     preload
         The modules each kernel imports while it starts (the study's).
-    warm
-        False: no kernel is started ahead (each point starts its own), for comparison.
+    reuse
+        Keep one kernel per worker and reset it between points (True), or a fresh kernel per point.
     """
 
-    def __init__(self, kernel: str, *, verbose: bool = False, preload: Sequence[str] = (), warm: bool = True):
-        self.kernel, self.verbose, self.preload, self.warm = kernel, verbose, tuple(preload), warm
+    def __init__(self, kernel: str, *, verbose: bool = False, preload: Sequence[str] = (),
+                 reuse: bool = True) -> None:
+        self.kernel, self.verbose, self.preload, self.reuse = kernel, verbose, tuple(preload), reuse
         self.kernels: Any = None
 
     def setup(self, worker: Any) -> None:
-        """Start this worker's first kernel."""
-        if self.warm:
-            self.kernels = _kernels(self.kernel, self.verbose, self.preload)
+        """Start this worker's kernel."""
+        self.kernels = _kernels(self.kernel, self.verbose, self.preload, self.reuse)
 
     def teardown(self, worker: Any) -> None:
         """Shut down the kernel started ahead that no point took."""
@@ -65,10 +67,10 @@ class WarmKernelPlugin(WorkerPlugin):
 
 
 def _local_kernels(kernel: str, verbose: bool, preload: Sequence[str]) -> Any:
-    key = (kernel, verbose, tuple(preload))
+    key = (kernel, verbose, tuple(preload), True)
     with _LOCK:
         if key not in _LOCAL:
-            _LOCAL[key] = _kernels(kernel, verbose, preload)
+            _LOCAL[key] = _kernels(kernel, verbose, preload, True)
             atexit.register(_LOCAL[key].close)
         return _LOCAL[key]
 
@@ -86,22 +88,17 @@ def run_point(study: str, parameters: dict[str, Any], reports_dir: str, kernel: 
     """
     from experiments.report.runner import run_study, study_modules
 
-    km = None
     try:
-        worker = get_worker()
-        plugin = worker.plugins.get(PLUGIN)
+        plugin = get_worker().plugins.get(PLUGIN)
     except ValueError:  # not on a worker (called directly)
         plugin = None
-    if plugin is not None and not plugin.warm:
-        kernels = None
+    if plugin is not None and plugin.kernels is not None:
+        kernels = plugin.kernels
     else:
-        kernels = plugin.kernels if plugin is not None and plugin.kernels is not None else _local_kernels(
-            kernel, verbose, study_modules(study))
+        kernels = _local_kernels(kernel, verbose, study_modules(study))
     try:
-        if kernels is not None:
-            km = kernels.take()
-        result = run_study(study, parameters, reports_dir=reports_dir, kernel=kernel, verbose=verbose, km=km,
-                           sweep_id=sweep_id, index=False)
+        result = run_study(study, parameters, reports_dir=reports_dir, kernel=kernel, verbose=verbose,
+                           kernels=kernels, sweep_id=sweep_id, index=False)
     except ExperimentsError as exc:
         return {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
     return {
