@@ -184,3 +184,18 @@ def test_sweep_report_draws_offline_in_chromium(small_sweep: tuple[Path, SweepRe
     dom = re.sub(r"<script\b.*?</script>", "", dump_dom(chromium, page, window=(1280, 900)), flags=re.S)
     assert "<pre style=" not in dom  # the page's own error box for a chart that failed
     assert len(re.findall(r'<(?:canvas|svg)[^>]*class="marks"', dom)) == 2
+
+
+def test_ctrl_c_stops_a_sweep_in_one_line(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "experiments.cli", "sweep", "remarketing", "-g", "frequency_cap=2,4,6",
+               "-p", "n_customers", "4000", "--workers", "2", "--reports-dir", str(tmp_path / "r")]
+    p = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env={**os.environ, "CI": "true"})
+    time.sleep(4)
+    os.killpg(p.pid, signal.SIGINT)  # what a terminal does: the whole process group, workers included
+    _, err = p.communicate(timeout=180)
+    assert p.returncode == 130 and err.strip().splitlines() == ["experiments sweep: interrupted"], err
+    assert not list(tmp_path.rglob(".staging-*"))

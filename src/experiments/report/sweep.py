@@ -187,9 +187,29 @@ def _client(workers: int | None, scheduler: str | None, verbose: bool) -> Iterat
         return
     n = workers or os.cpu_count() or 1
     quiet = logging.WARNING if verbose else logging.CRITICAL
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                      silence_logs=quiet) as cluster, Client(cluster) as client:
+    with _workers_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
+                               silence_logs=quiet)
+    with cluster, Client(cluster) as client:
         yield client, f"local cluster of {n} worker process{'es' if n != 1 else ''}"
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start processes that ignore Ctrl-C: the terminal sends it to the whole process group, and the
+    driver alone should answer it (by closing the cluster, in one line) rather than every worker with
+    its own traceback. A process started while SIGINT is ignored keeps ignoring it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_sweep(
@@ -232,7 +252,7 @@ def run_sweep(
     from experiments.paths import REPORTS_DIR
     from experiments.report.index import write_index
     from experiments.report.kernel import check_kernel
-    from experiments.report.run_registry import SWEEPS_DIR, RunRegistry
+    from experiments.report.run_registry import RunRegistry
     from experiments.report.runner import clean_stale_staging
     from experiments.studies import registry
 
@@ -248,33 +268,59 @@ def run_sweep(
     root_abs = root.resolve()
     points = grid.points()
     results: list[dict[str, Any] | None] = [None] * len(points)
+    created = [d for d in (root, root / grid.study) if not d.exists()]
     try:
         engine = _run_points(grid, points, results, root_abs, sweep_id, workers=workers, scheduler=scheduler,
                              kernel=kernel, verbose=verbose, progress=progress, reuse=reuse_kernels)
-    finally:  # workers stopped mid-run (Ctrl-C) leave staging folders of dead processes
-        if root.is_dir():
+        clean_stale_staging(root)
+        done = [r for r in results if r is not None]
+        meta = _sweep_meta(grid, spec, sweep_id, started, done, engine=engine, kernel=kernel,
+                           reuse_kernels=reuse_kernels)
+        final = _write_sweep(root, meta)
+    except BaseException:
+        if root.is_dir():  # workers stopped mid-run (Ctrl-C) leave staging folders of dead processes
             clean_stale_staging(root)
-    finished = time.time()
-    done = [r for r in results if r is not None]
-    best = best_point(done, spec.sweep_figure)
+        for folder in reversed(created):  # and no empty folder made for this sweep
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if any(r is not None and not r.get("error") for r in results):
+            write_index(root)  # the points that finished are runs on record: list them
+        raise
+    RunRegistry(root).add_sweep(meta)
+    write_index(root)
+    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, meta["best"], meta["seconds"])
+
+
+def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list[dict[str, Any]], *,
+                engine: str, kernel: str, reuse_kernels: bool) -> dict[str, Any]:
+    """The sweep's ``sweep.json``: settings, every point's result, and the best point."""
+    from experiments.report.sweep_page import best_sentence
+
     meta: dict[str, Any] = {
         "sweep_id": sweep_id, "study": grid.study, "question": spec.question,
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-        "seconds": round(finished - started, 2), "grid": {k: list(v) for k, v in grid.axes.items()},
+        "seconds": round(time.time() - started, 2), "grid": {k: list(v) for k, v in grid.axes.items()},
         "fixed": grid.fixed, "sweep_figure": spec.sweep_figure, "engine": engine, "kernel": kernel,
         "kernels": "one per worker, reset between points" if reuse_kernels else "a fresh kernel per point",
         "points": done, "failed": sum(1 for r in done if r.get("error")),
         "best": None, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
-    from experiments.report.sweep_page import best_sentence, render_sweep
-
+    best = best_point(done, spec.sweep_figure)
     if best is not None:
         best["sentence"] = best_sentence(best, meta)
     meta["best"] = best
-    folder = root / grid.study / SWEEPS_DIR
+    return meta
+
+
+def _write_sweep(root: Path, meta: dict[str, Any]) -> Path:
+    """Write ``sweep.json`` and ``sweep.html`` in a staging folder and rename it into place."""
+    from experiments.report.run_registry import SWEEPS_DIR
+    from experiments.report.sweep_page import render_sweep
+
+    folder = root / meta["study"] / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f"{_STAGING}{sweep_id}-{os.getpid()}"
-    final = folder / sweep_id
+    staging = folder / f"{_STAGING}{meta['sweep_id']}-{os.getpid()}"
+    final = folder / meta["sweep_id"]
     try:
         staging.mkdir()
         (staging / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
@@ -283,9 +329,7 @@ def run_sweep(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    RunRegistry(root).add_sweep(meta)
-    write_index(root)
-    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, best, meta["seconds"])
+    return final
 
 
 def _run_points(grid: Grid, points: list[dict[str, Any]], results: list[dict[str, Any] | None], root: Path,
