@@ -60,9 +60,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"experiments {args.command}: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as a killed writer would
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
     if console:  # the command is over: a late Ctrl-C must not turn a finished exit into a traceback
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _exit_now(code)
     return code
+
+
+def _exit_now(code: int) -> None:
+    """End the process once the command is done, without tearing the interpreter down.
+
+    ``atexit`` handlers run and the standard streams and logging are flushed; what is skipped is freeing
+    the module graph (nbconvert, papermill, ZMQ, ...) object by object, which costs a run 0.1 to 0.3 s
+    of nothing. Only for the console entry point: :func:`main` called from Python returns as usual.
+    """
+    import atexit
+    import logging
+    import os
+
+    try:
+        atexit._run_exitfuncs()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # a closed pipe, a second Ctrl-C: exit with the command's status all the same
+        pass
+    os._exit(code)
 
 
 if __name__ == "__main__":
