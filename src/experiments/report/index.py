@@ -74,7 +74,11 @@ def _row(m: dict[str, Any], index: int) -> str:
     chips = chips or "<span class='muted'>defaults</span>"
     everything = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_value(v))}</td></tr>" for k, v in params.items())
     started = str(m.get("started", "")).replace("T", " ").replace("+00:00", " UTC")
-    sweep = f"<div class='muted'>sweep {_e(m['sweep_id'])}</div>" if m.get("sweep_id") else ""
+    sweep = ""
+    if m.get("sweep_id"):
+        href = f"{m['study']}/sweeps/{m['sweep_id']}/sweep.html"
+        sweep = (f"<div class='muted'><a href='{_e(href)}' title='sweep {_e(m['sweep_id'])}'>in a sweep</a>"
+                 "</div>")
     return (
         f"<tr class='run tone-{tone}' data-study='{_e(m['study'])}' data-index='{index}'>"
         f"<td class='pick'><input type='checkbox' aria-label='compare this run' data-index='{index}'></td>"

@@ -85,7 +85,7 @@ def public_run(meta: Mapping[str, Any], root: Path | None = None) -> dict[str, A
 
 
 def _dumps(obj: object) -> str:
-    return json.dumps(obj, default=str, sort_keys=True)
+    return json.dumps(obj, default=str)  # keys in their order: parameters and swept axes as given
 
 
 class RunRegistry:

@@ -11,6 +11,7 @@ with :func:`~experiments.report.standalone.render_page` (vega inlined once, no n
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,8 +21,9 @@ from experiments.formatting import unit_value
 __all__ = ["best_sentence", "figure_rows", "render_sweep", "sweep_chart"]
 
 _TONES = {"good": ("#e8f5e9", "#2e7d32"), "bad": ("#fdecea", "#c62828"), "neutral": ("#eef2f7", "#37474f")}
-#: Most columns (combinations of the other swept values) a chart facets into; beyond, points overlap.
-_MAX_COLUMNS = 6
+#: Most columns (combinations of the other swept values) a chart facets into (what fits the page's width);
+#: beyond, the combinations share one panel, one line each.
+_MAX_COLUMNS = 3
 
 
 def _e(text: object) -> str:
@@ -87,7 +89,7 @@ def sweep_chart(meta: Mapping[str, Any], axis: str) -> Any:
     """Every headline figure against the swept parameter ``axis``: estimate, interval and truth.
 
     One row per figure (own y scale), one colour per group, one column per combination of the other
-    swept values (up to six; beyond, points of all combinations share a column).
+    swept values (up to three; beyond, all combinations share a panel, one line each).
     """
     import altair as alt
 
@@ -104,7 +106,8 @@ def sweep_chart(meta: Mapping[str, Any], axis: str) -> Any:
         r["others"] = ", ".join(f"{a} = {_v(r[f'axis:{a}'])}" for a in others) or "all"
     data = alt.Data(values=[{k: v for k, v in r.items() if not k.startswith("axis:")} for r in rows])
     kind = "Q" if _numeric(grid[axis]) else "O"
-    x = alt.X(f"x:{kind}", title=axis, sort=[_v(v) for v in grid[axis]] if kind == "O" else None)
+    x = alt.X(f"x:{kind}", title=axis, sort=[_v(v) for v in grid[axis]] if kind == "O" else None,
+              scale=alt.Scale(zero=False, nice=False, padding=12) if kind == "Q" else alt.Undefined)
     color = alt.Color("group:N", title="group")
     tooltip = [alt.Tooltip("point:N", title="point"), alt.Tooltip("group:N"),
                alt.Tooltip("estimate:Q", format=",.4g"),
@@ -117,13 +120,19 @@ def sweep_chart(meta: Mapping[str, Any], axis: str) -> Any:
     line = base.mark_line(opacity=0.5).encode(x=x, y="estimate:Q", color=color,
                                               detail="others:N" if combos > _MAX_COLUMNS else alt.Undefined)
     dots = base.mark_point(filled=True, size=45).encode(x=x, y="estimate:Q", color=color, tooltip=tooltip)
-    truth = base.mark_point(shape="cross", size=70, color="black", opacity=0.8).transform_filter(
-        "isValid(datum.truth)").encode(x=x, y="truth:Q", tooltip=tooltip)
-    width = 360 if combos == 1 or combos > _MAX_COLUMNS else 220
+    truth = base.mark_point(shape="cross", size=55, color="black", opacity=0.7, strokeWidth=1)
+    truth = truth.transform_filter("isValid(datum.truth)").encode(x=x, y="truth:Q", tooltip=tooltip)
+    width = 360 if combos == 1 or combos > _MAX_COLUMNS else {2: 230, 3: 170}[combos]
     layer = alt.layer(bars, line, dots, truth).properties(width=width, height=130)
-    facet = {"row": alt.Row("figure:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left"))}
+    order = list(dict.fromkeys(r["figure"] for r in rows))  # as the study lists them, the ranked one first
+    ranked = (meta.get("best") or {}).get("figure", {}).get("name") or meta.get("sweep_figure")
+    order.sort(key=lambda label: 0 if any(r["figure"] == label and r["name"] == ranked for r in rows) else 1)
+    facet = {"row": alt.Row("figure:N", title=None, sort=order,
+                            header=alt.Header(labelAngle=0, labelAlign="left"))}
     if others and combos <= _MAX_COLUMNS:
-        facet["column"] = alt.Column("others:N", title=None)
+        columns = [", ".join(f"{a} = {_v(v)}" for a, v in zip(others, values, strict=True))
+                   for values in itertools.product(*(grid[a] for a in others))]
+        facet["column"] = alt.Column("others:N", title=None, sort=columns)
     chart = layer.facet(**facet).resolve_scale(y="independent")
     return chart.properties(title=_chart_title(meta, axis))
 
