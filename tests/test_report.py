@@ -433,3 +433,19 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
                           stderr=subprocess.PIPE, env={**os.environ, "CI": "true"})
     _, err = ci.communicate(timeout=300)
     assert ci.returncode == 0 and b"cell" not in err
+
+
+def test_progress_is_wanted_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from experiments.report.progress import bar, wanted
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    assert wanted(Terminal()) and not wanted(io.StringIO())
+    monkeypatch.setenv("CI", "true")
+    assert not wanted(Terminal())
+    assert bar(3, "x").disable and not bar(3, "x", enabled=True).disable
