@@ -449,3 +449,17 @@ def test_progress_is_wanted_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("CI", "true")
     assert not wanted(Terminal())
     assert bar(3, "x").disable and not bar(3, "x", enabled=True).disable
+
+
+def test_studies_in_one_kept_kernel_give_the_numbers_of_fresh_kernels(tmp_path: Path) -> None:
+    from experiments.report.kernel import WarmKernels
+
+    plan = [("loyalty", {"n_customers": 3000, "seed": 5}), ("remarketing", {"n_customers": 5000, "seed": 5}),
+            ("loyalty", {"n_customers": 3000, "seed": 6})]
+    with WarmKernels(preload=()) as kernels:
+        kept = [run_study(s, p, reports_dir=tmp_path / "kept", kernels=kernels) for s, p in plan]
+    assert kernels.started == 1  # one kernel served the three notebooks
+    for (study, params), result in zip(plan, kept, strict=True):
+        fresh = run_study(study, params, reports_dir=tmp_path / "fresh")
+        assert result.record["figures"] == fresh.record["figures"]
+        assert result.record["headline"] == fresh.record["headline"]
