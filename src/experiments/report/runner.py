@@ -241,7 +241,8 @@ def _failure(study: str, exc: Any) -> ExperimentsError:
 
 
 class _Background:
-    """One function run in a daemon thread while the kernel executes; :meth:`result` joins it."""
+    """One function run in a daemon thread meanwhile (while the kernel executes, or stops); :meth:`result`
+    joins it."""
 
     def __init__(self, fn: Callable[[], dict[str, Any]]) -> None:
         self._out: dict[str, Any] = {}
@@ -261,6 +262,13 @@ class _Background:
         if self._error is not None:
             raise self._error
         return self._out
+
+
+def _stop(km: Any) -> dict[str, Any]:
+    from experiments.report.kernel import shutdown
+
+    shutdown(km)
+    return {}
 
 
 def _prepare(study: str) -> dict[str, Any]:
@@ -383,6 +391,7 @@ def run_study(
     launched = time.time()
     staging: Path | None = None
     created: list[Path] = []
+    stopping: _Background | None = None
     try:
         background = _Background(lambda: _prepare(study))
         study_dir = root / study
@@ -410,8 +419,10 @@ def run_study(
             raise _failure(study, exc) from None
         finally:
             used, km = km, None
-            if kernels is None or isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            if isinstance(sys.exc_info()[1], KeyboardInterrupt):
                 shutdown(used)
+            elif kernels is None:  # off the critical path: the kernel stops while the report renders
+                stopping = _Background(lambda: _stop(used))
             else:
                 kernels.give_back(used)  # reset for the next run (or shut down when it cannot be)
         executed_at = time.time()
@@ -446,6 +457,8 @@ def run_study(
             "render": round(rendered - executed_at, 3),
         }
         (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        if stopping is not None:
+            stopping.result()
         final = study_dir / run_id
         with _no_interrupt():  # from here the run is complete: it lands, is recorded and indexed whole
             staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
@@ -455,6 +468,9 @@ def run_study(
         with _no_interrupt():
             if km is not None:
                 shutdown(km)
+            if stopping is not None:
+                with contextlib.suppress(BaseException):
+                    stopping.result()
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
             for folder in reversed(created):  # leave no empty folder made by this run
