@@ -187,27 +187,47 @@ def _client(workers: int | None, scheduler: str | None, verbose: bool) -> Iterat
         return
     n = workers or os.cpu_count() or 1
     quiet = logging.WARNING if verbose else logging.CRITICAL
-    with _workers_ignore_ctrl_c():
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=quiet)
-    with cluster, Client(cluster) as client:
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=quiet) as cluster, Client(cluster) as client:
+        with _new_processes_ignore_ctrl_c(n):
+            cluster.scale(n)
+        client.wait_for_workers(n)
         yield client, f"local cluster of {n} worker process{'es' if n != 1 else ''}"
 
 
 @contextlib.contextmanager
-def _workers_ignore_ctrl_c() -> Iterator[None]:
-    """Start processes that ignore Ctrl-C: the terminal sends it to the whole process group, and the
-    driver alone should answer it (by closing the cluster, in one line) rather than every worker with
-    its own traceback. A process started while SIGINT is ignored keeps ignoring it."""
+def _new_processes_ignore_ctrl_c(n: int, timeout: float = 60.0) -> Iterator[None]:
+    """Ignore SIGINT until ``n`` worker processes have been started, then answer it again.
+
+    The terminal sends Ctrl-C to the whole process group: the driver alone should answer it (closing the
+    cluster, in one line), not every worker with a traceback of its own. A process started while SIGINT
+    is ignored keeps ignoring it; the window lasts only until the workers exist (a fraction of a second),
+    not until they are ready.
+    """
     import signal
     import threading
+
+    import psutil
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+
+    def spawned() -> int:
+        found = 0
+        for child in psutil.Process().children():
+            try:
+                found += "--multiprocessing-fork" in child.cmdline()
+            except psutil.Error:
+                pass
+        return found
+
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         yield
+        deadline = time.monotonic() + timeout
+        while spawned() < n and time.monotonic() < deadline:
+            time.sleep(0.02)
     finally:
         signal.signal(signal.SIGINT, previous)
 
