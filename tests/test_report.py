@@ -322,11 +322,11 @@ def _kernel_dirs(pid: int) -> list[str]:
     return glob.glob(f"{tempfile.gettempdir()}/experiments-kernel-{pid}-*")
 
 
-def _start_run(root: Path) -> subprocess.Popen[str]:
+def _start_run(root: Path, n_customers: int = 20000) -> subprocess.Popen[str]:
     import os
 
-    command = [sys.executable, "-m", "experiments.cli", "run", "remarketing", "-p", "n_customers", "20000",
-               "--reports-dir", str(root)]
+    command = [sys.executable, "-m", "experiments.cli", "run", "remarketing", "-p", "n_customers",
+               str(n_customers), "--reports-dir", str(root)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "CI": "true"})
 
@@ -349,7 +349,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(
     root = reports[0]
     before = sorted(p.name for p in (root / "remarketing").iterdir())
     index_before = (root / "index.html").read_bytes()
-    p = _start_run(root)
+    p = _start_run(root, n_customers=1_000_000)  # long enough to be interrupted while its cells run
     _wait_for_kernel(p)
     time.sleep(after)
     p.send_signal(signal.SIGINT)

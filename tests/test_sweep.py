@@ -191,7 +191,7 @@ def test_ctrl_c_stops_a_sweep_in_one_line(tmp_path: Path) -> None:
     import time
 
     command = [sys.executable, "-m", "experiments.cli", "sweep", "remarketing", "-g", "frequency_cap=2,4,6",
-               "-p", "n_customers", "4000", "--workers", "2", "--reports-dir", str(tmp_path / "r")]
+               "-p", "n_customers", "500000", "--workers", "2", "--reports-dir", str(tmp_path / "r")]
     p = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True, env={**os.environ, "CI": "true"})
     time.sleep(4)
