@@ -318,6 +318,18 @@ def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
         write_index(root)
 
 
+#: Loggers of the libraries that execute notebooks: their messages (a kernel that died while a Ctrl-C
+#: stopped the run, retries, warnings) stay out of the user's terminal unless ``--verbose``.
+_LIBRARY_LOGGERS = ("papermill", "nbclient", "traitlets", "jupyter_client", "asyncio")
+
+
+def _quiet_libraries() -> None:
+    import logging
+
+    for name in _LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 def run_study(
     study: str,
     overrides: Mapping[str, Any] | None = None,
@@ -369,6 +381,8 @@ def run_study(
     from experiments.studies import registry
     from experiments.validation import reject_unknown
 
+    if not verbose:
+        _quiet_libraries()
     started = time.time()
     if study not in registry.STUDY_MODULES:
         registry.get(study)  # raises the one-line error naming the studies

@@ -97,6 +97,8 @@ class _Feed:
                         frame.write_ipc(path, compression="lz4")
                         self.parked[name].append(path)
                 yield tables[main] if with_columns is None else tables[main].select(with_columns)
+        except GeneratorExit:  # the sink closed the source (it stopped reading): not a failure of ours
+            raise
         except BaseException as exc:
             with self.lock:
                 self.error = self.error or exc
@@ -147,7 +149,8 @@ def write_parquet_stream(
         try:
             _sink(lf, tmp[main], on_interrupt=feed.stop)
         except BaseException as exc:
-            if feed.error is not None and exc is not feed.error and not isinstance(feed.error, _Stopped):
+            if (feed.error is not None and exc is not feed.error and not isinstance(exc, KeyboardInterrupt)
+                    and not isinstance(feed.error, _Stopped | GeneratorExit | KeyboardInterrupt)):
                 raise feed.error from None  # polars may wrap what the simulator raised
             raise
         for name in list(probe)[1:]:
