@@ -57,7 +57,10 @@ def _scan(path: Path) -> pl.LazyFrame:
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
         if suffix in {".csv", ".txt", ".tsv"}:
-            return pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",", infer_schema_length=10_000)
+            from experiments.datasets import csv_header_names
+
+            return csv_header_names(pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",",
+                                                infer_schema_length=10_000))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
     raise DataError(f"unsupported file type {suffix!r} for {str(path)!r}; allowed: .csv, .tsv, .parquet")
