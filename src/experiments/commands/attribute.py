@@ -124,23 +124,24 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments attribute``."""
-    from experiments.outputs import STDOUT, atomic_write_text, check_output
+    from experiments.outputs import STDOUT, atomic_write_text, check_distinct, check_output
     from experiments.studies.attribution import render_html, summary_lines, text_table
 
     form = _form(args)
     options = _options(args)
-    check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
-    check_output(args.html, option="--html", overwrite=args.overwrite)
+    json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
+    html_out = check_output(args.html, option="--html", overwrite=args.overwrite)
+    check_distinct(("--json", json_out), ("--html", html_out))
     columns = {name: getattr(args, name) for name in (*_TOUCH, *_PATH, "sep", "value")}
     result = attribute_file(args.file, form=form, columns=columns, **options)
     for m, why in result.skipped.items():
         print(f"experiments attribute: warning: {m} skipped: {why}", file=sys.stderr)
     text = json.dumps(result.to_dict(), indent=2)
     page = render_html(result, source=Path(args.file).name) if args.html else None
-    if args.json and args.json != STDOUT:
-        atomic_write_text(args.json, text + "\n")
-    if page is not None:
-        atomic_write_text(args.html, page)
+    if json_out is not None:
+        atomic_write_text(json_out, text + "\n")
+    if page is not None and html_out is not None:
+        atomic_write_text(html_out, page)
     if args.json == STDOUT:
         print(text)
         return 0

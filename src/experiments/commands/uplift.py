@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
-from experiments.outputs import STDOUT, atomic_path, atomic_write_text, check_output
+from experiments.outputs import STDOUT, atomic_path, atomic_write_text, check_distinct, check_output
 
 __all__ = ["fit_file", "register", "render_html", "run", "summary_text"]
 
@@ -362,10 +362,7 @@ def run(args: argparse.Namespace) -> int:
     scores_path = check_output(args.scores_out, option="--scores-out", overwrite=args.overwrite)
     if scores_path is not None and scores_path.suffix.lower() not in {".parquet", ".pq"}:
         raise ParameterError("scores_out", args.scores_out, "a .parquet path (scores are written as parquet)")
-    paths = [p.resolve() for p in (json_path, html_path, scores_path) if p is not None]
-    if len(set(paths)) != len(paths):
-        raise ParameterError("outputs", [str(p) for p in paths], "different paths for --json, --html and "
-                             "--scores-out")
+    check_distinct(("--json", json_path), ("--html", html_path), ("--scores-out", scores_path))
     result, ev, table, fit = fit_file(
         args.file, arm=args.arm, treatment=args.treatment, control=args.control, outcome=args.outcome,
         features=list(args.feature), learner=args.learner, **opts)
