@@ -67,7 +67,11 @@ def _scan(path: Path) -> pl.LazyFrame:
 
 
 def _to_dates(values: pl.Series, column: str) -> pl.Series:
-    """Parse a column of dates strictly; raise naming the first value that does not parse."""
+    """Parse a column of dates strictly; raise naming the first value that is missing or does not parse."""
+    missing = values.is_null() | (values.cast(pl.String).str.strip_chars() == "")
+    if missing.any():
+        row = int(missing.arg_true()[0]) + 1
+        raise DataError(f"date column {column!r} has {int(missing.sum())} missing dates (first at row {row})")
     dtype = values.dtype
     if dtype == pl.Date:
         return values
@@ -98,8 +102,8 @@ def load_transactions(path: str | Path, *, customer: str, date: str, amount: str
     Raises
     ------
     DataError
-        Missing columns or file, customer ids missing, dates that do not parse, amounts missing,
-        negative or not numbers.
+        Missing columns or file, one column in two roles, no rows, customer ids missing, dates missing
+        or not parsing, amounts missing, NaN, infinite, negative or not numbers.
     """
     path = Path(path)
     lazy = _scan(path)
@@ -137,7 +141,10 @@ def load_transactions(path: str | Path, *, customer: str, date: str, amount: str
     amt = amt.cast(pl.Float64)
     if amt.is_null().any() or amt.is_nan().any():
         row = int((amt.is_null() | amt.is_nan()).arg_true()[0]) + 1
-        raise DataError(f"amount column {amount!r} has missing values (first at row {row})")
+        raise DataError(f"amount column {amount!r} has missing values or NaN (first at row {row})")
+    if amt.is_infinite().any():
+        row = int(amt.is_infinite().arg_true()[0]) + 1
+        raise DataError(f"amount column {amount!r} has infinite values (first at row {row})")
     if (amt < 0).any():
         raise DataError(f"amount column {amount!r} has negative amounts (e.g. {amt.filter(amt < 0)[0]!r})")
     return frame.with_columns(date=_to_dates(frame["date"], date), amount=amt)

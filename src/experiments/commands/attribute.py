@@ -114,7 +114,7 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
     if form == "paths":
         journeys = journeys_from_paths(lf, path=col["path"], conversions=col["conversions"],
                                        nulls=col["nulls"], value=columns.get("value"),
-                                       sep=columns.get("sep") or ">")
+                                       sep=">" if columns.get("sep") is None else str(columns["sep"]))
     else:
         journeys = journeys_from_touches(lf, journey=col["journey"], time=col["time"], channel=col["channel"],
                                          converted=col["converted"], value=columns.get("value"))
