@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             if not sys.warnoptions:
                 warnings.simplefilter("ignore")
+                # libraries add their own filters when imported (statsmodels: "always" for its
+                # ConvergenceWarning), so the warnings are dropped where they would be shown
+                warnings.showwarning = _drop_warning
             return int(args.func(args) or 0)
     except ExperimentsError as exc:
         return _fail(args.command, str(exc))
@@ -92,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"experiments {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _drop_warning(*args: Any, **kwargs: Any) -> None:
+    """A :func:`warnings.showwarning` that shows nothing."""
 
 
 def _fail(command: str, message: str) -> int:

@@ -37,13 +37,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments power``."""
     from experiments.outputs import atomic_write_text, check_output
-    from experiments.stats.power import minimum_detectable_effect, sample_size
+    from experiments.stats.power import MAX_ARMS, MAX_N_PER_ARM, minimum_detectable_effect, sample_size
     from experiments.validation import as_float, as_int
 
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     common = dict(
         baseline=as_float("baseline", args.baseline), alpha=as_float("alpha", args.alpha),
-        power=as_float("power", args.power), arms=as_int("arms", args.arms, low=2), kind=args.kind,
+        power=as_float("power", args.power), arms=as_int("arms", args.arms, low=2, high=MAX_ARMS),
+        kind=args.kind,
         sd=None if args.sd is None else as_float("sd", args.sd, low=0, low_open=True),
     )
     if args.mde is None and args.n is None:
@@ -52,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mde is not None:
         size = sample_size(mde=as_float("mde", args.mde), relative=args.relative, **common)
     if args.n is not None:
-        mde = minimum_detectable_effect(n_per_arm=as_int("n", args.n, low=2), relative=args.relative,
+        mde = minimum_detectable_effect(n_per_arm=as_int("n", args.n, low=2, high=MAX_N_PER_ARM),
+                                        relative=args.relative,
                                         **common)
     if size is not None:
         payload = size.to_dict()
