@@ -97,6 +97,8 @@ class _Feed:
                         frame.write_ipc(path, compression="lz4")
                         self.parked[name].append(path)
                 yield tables[main] if with_columns is None else tables[main].select(with_columns)
+        except GeneratorExit:  # the reader closed the source (it stopped, or was interrupted): no error
+            raise
         except BaseException as exc:
             with self.lock:
                 self.error = self.error or exc
@@ -147,6 +149,8 @@ def write_parquet_stream(
         try:
             _sink(lf, tmp[main], on_interrupt=feed.stop)
         except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             if feed.error is not None and exc is not feed.error and not isinstance(feed.error, _Stopped):
                 raise feed.error from None  # polars may wrap what the simulator raised
             raise
