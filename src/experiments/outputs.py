@@ -21,6 +21,7 @@ from pathlib import Path
 from experiments.errors import ExperimentsError, shown
 
 __all__ = [
+    "OUTPUT_RULE",
     "STDOUT",
     "OutputError",
     "atomic_path",
@@ -33,6 +34,10 @@ __all__ = [
 
 #: The value of an output option that means standard output.
 STDOUT = "-"
+#: The rule, as every command's --help states it.
+OUTPUT_RULE = ("Outputs: every location is checked before any work starts (its folder must exist and "
+               "be writable); an existing file is replaced only with --overwrite; - means standard "
+               "output where an option allows it; files appear whole or not at all.")
 
 
 class OutputError(ExperimentsError):

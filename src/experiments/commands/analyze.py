@@ -37,6 +37,10 @@ Reported in data_quality (JSON, printed, HTML): missing values (left out of that
 dropped NaN/infinity, duplicated units and units in several arms, and numeric metrics that are 0/1
 except for a few other values (a number is binary only when every value is 0 or 1; such a metric is
 analysed as continuous).
+
+Outputs: every location is checked before any work starts (its folder must exist and be writable);
+an existing file is replaced only with --overwrite; - means standard output for --json; --json and
+--html must be different files; files appear whole or not at all.
 """
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["attribute_file", "register", "run"]
 
@@ -40,7 +41,12 @@ def register(subparsers: Any) -> None:
         description="Credit each channel with conversions under rule-based models (first touch, last "
         "touch, last non-direct, linear, time decay, position based), the Markov removal effect and the "
         "Shapley value. FILE holds one row per touch (--journey, --time, --channel, --converted) or one "
-        "row per path (--path, --conversions, --nulls).",
+        "row per path (--path, --conversions, --nulls). "
+        "Refused (one line on stderr, exit 2, nothing written): a missing, empty or unreadable file; no "
+        "rows; an unknown column; one column given for two options; a missing journey id, time or "
+        "channel; a time that is not a number of days, a date or a date and time; an empty channel "
+        "name or path; a conversion flag other than 0/1 or not constant within a journey; counts or "
+        "values that are missing, NaN, infinite or negative; an empty --sep. " + OUTPUT_RULE,
     )
     p.add_argument("file", metavar="FILE", help="CSV or parquet file")
     touch = p.add_argument_group("touchpoint rows")

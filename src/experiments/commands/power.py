@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["register", "run"]
 
@@ -18,7 +19,8 @@ def register(subparsers: Any) -> None:
         "power", help="sample size per arm or minimum detectable effect",
         description="Sample size per arm to detect an effect (binary rate or continuous mean); with --n, "
         "the minimum detectable effect of that many units per arm. Several arms: each treatment against "
-        "the control, Bonferroni-adjusted alpha.",
+        "the control, Bonferroni-adjusted alpha. Sizes are bounded: at most 1,000 arms and 10^12 units "
+        "per arm (an effect too small for that is refused in one line). " + OUTPUT_RULE,
     )
     p.add_argument("--baseline", required=True, help="control rate (binary, in (0, 1)) or mean (continuous)")
     p.add_argument("--mde", help="effect to detect: absolute (0.01 = 1 pp) or, with --relative, a fraction")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import DataError, ParameterError
-from experiments.outputs import atomic_path, check_output
+from experiments.outputs import OUTPUT_RULE, atomic_path, check_output
 
 __all__ = ["BLOCK_SIZE", "handler", "max_block_size", "register", "run_simulate", "simulated_studies",
            "table_paths"]
@@ -56,7 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "file, row group by row group, as blocks of customers are made in parallel: memory does not grow "
         "with the number of customers, and the file is byte-identical whatever --workers and "
         "--block-size. Other tables of the study (loyalty: purchases) go beside it as "
-        "<stem>.<table>.parquet. Files appear whole or not at all; the path is printed last.",
+        "<stem>.<table>.parquet; the path is printed last. --n-customers may go past what a study run in "
+        "memory allows (the parameter's own bound holds); --block-size is bounded by this machine's "
+        "memory. " + OUTPUT_RULE,
     )
     p.add_argument("study", help="a study with a simulator (see: experiments studies)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],

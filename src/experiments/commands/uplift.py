@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
-from experiments.outputs import STDOUT, atomic_path, atomic_write_text, check_distinct, check_output
+from experiments.outputs import (
+    OUTPUT_RULE,
+    STDOUT,
+    atomic_path,
+    atomic_write_text,
+    check_distinct,
+    check_output,
+)
 
 __all__ = ["fit_file", "register", "render_html", "run", "summary_text"]
 
@@ -36,7 +43,11 @@ def register(subparsers: Any) -> None:
         "uplift", help="cross-fitted uplift model: whom to treat, and how many",
         description="Fit an uplift learner with K-fold cross-fitting on a randomised experiment file "
         "(CSV or parquet), score every customer out of fold, and judge the scores: Qini against random "
-        "(bootstrap interval), uplift by decile, and the incremental profit of treating each top share.",
+        "(bootstrap interval), uplift by decile, and the incremental profit of treating each top share. "
+        "Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two "
+        "roles (arm, outcome, features); a file without rows; an absent arm label; an outcome that is "
+        "not numeric or has missing, NaN or infinite values; an infinite feature value (missing ones are "
+        "kept as missing). " + OUTPUT_RULE,
     )
     p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
     p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")
