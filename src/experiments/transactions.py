@@ -136,8 +136,11 @@ def load_transactions(path: str | Path, *, customer: str, date: str, amount: str
         )
     amt = frame["amount"]
     if not amt.dtype.is_numeric():
-        bad = amt.cast(pl.String).filter(amt.cast(pl.Float64, strict=False).is_null()).head(1).to_list()
-        raise DataError(f"amount column {amount!r}: {bad[0]!r} is not a number")
+        number = amt.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        bad = amt.cast(pl.String).filter(amt.is_not_null() & number.is_null()).head(1).to_list()
+        if bad:
+            raise DataError(f"amount column {amount!r}: {bad[0]!r} is not a number")
+        amt = number  # numbers written as text among missing cells
     amt = amt.cast(pl.Float64)
     if amt.is_null().any() or amt.is_nan().any():
         row = int((amt.is_null() | amt.is_nan()).arg_true()[0]) + 1
