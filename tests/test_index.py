@@ -110,3 +110,38 @@ def test_first_screen_at_1280_shows_five_verdicts_and_links(reports: Path, chrom
     assert out["scroll_width"] <= out["width"]  # nothing wider than the screen
     assert "Incremental profit (dynamic)" in out["compare"] and "truth" in out["compare"]
     assert out["visible"] == 4 and out["question"] == "What does loyalty answer?"
+
+
+def _fake_sweep(root: Path, sweep_id: str, *, grid: dict, best_sentence: str) -> None:
+    folder = root / "remarketing" / "sweeps" / sweep_id
+    folder.mkdir(parents=True)
+    (folder / "sweep.html").write_text("<html><body>sweep</body></html>")
+    meta = {"sweep_id": sweep_id, "study": "remarketing", "started": "2026-11-29T11:00:00+00:00",
+            "question": "What does remarketing answer?", "grid": grid, "fixed": {"seed": HOSTILE},
+            "points": [{"index": 0}, {"index": 1}], "failed": 0,
+            "best": {"sentence": best_sentence, "tone": "good"}}
+    (folder / "sweep.json").write_text(json.dumps(meta))
+
+
+def test_sweeps_are_listed_escaped_and_filtered_by_study(reports: Path) -> None:
+    _fake_sweep(reports, "S1", grid={"frequency_cap": [2, 4], HOSTILE: [HOSTILE]},
+                best_sentence=f"Best {HOSTILE}.")
+    write_index(reports)
+    page = (reports / "index.html").read_text()
+    assert "remarketing/sweeps/S1/sweep.html" in page and "Open sweep" in page and "1 sweep" in page
+    assert HOSTILE not in page and "<script>window.__pwned" not in page
+    assert page.count("<script") == 3
+    assert "frequency_cap: 2, 4" in page and "2 points" in page
+    row = page[page.index("<tr class='sweep"):]
+    assert row.index("data-study='remarketing'") < row.index("Open sweep")
+
+
+def test_the_index_follows_the_registry_and_the_folders(reports: Path) -> None:
+    import shutil
+
+    runs = collect_runs(reports)
+    shutil.rmtree(reports / runs[0]["study"] / runs[0]["run_id"])  # deleted by hand
+    write_index(reports)
+    page = (reports / "index.html").read_text()
+    assert page.count(">Open report</a>") == len(runs) - 1 and runs[0]["run_id"] not in page
+    assert (reports / "runs.sqlite").is_file() and not list(reports.glob(".index.html.*"))

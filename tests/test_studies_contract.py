@@ -21,6 +21,7 @@ SMALL: dict[str, dict[str, object]] = {
     "real_experiment": {"segments": "channel"},
     "calibration": {"replications": 200, "looks": 5},
     "omnichannel": {"n_customers": 20_000},
+    "targeting": {"n_customers": 20_000, "other_learners": "t"},
 }
 
 

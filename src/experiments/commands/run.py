@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override a parameter (repeatable); the value is read as papermill reads it")
     p.add_argument("--reports-dir", type=Path, default=None, help="root folder of reports (default reports/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
-    p.add_argument("--progress", action="store_true", help="show papermill's progress bar")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar of the notebook's cells (default: on a terminal, not in CI)")
     p.add_argument("--verbose", action="store_true", help="let the kernel's own messages through to stderr")
     p.set_defaults(func=_run)
 
@@ -74,10 +75,12 @@ def _run(args: argparse.Namespace) -> int:
         if overrides:
             raise ExperimentsError("--all runs every study at its defaults; -p is not allowed with it")
         return _run_all(args)
+    from experiments.report.progress import wanted
     from experiments.report.runner import run_study
 
+    progress = wanted() if args.progress is None else args.progress
     result = run_study(args.study, overrides, reports_dir=args.reports_dir, kernel=args.kernel,
-                       progress=args.progress, verbose=args.verbose)
+                       progress=progress, verbose=args.verbose)
     if result.headline:
         _say(result.headline, err=True)
     _say(str(result.html))
@@ -88,27 +91,30 @@ def _run_all(args: argparse.Namespace) -> int:
     import time
 
     from experiments.outputs import check_folder
-    from experiments.paths import REPORTS_DIR
-    from experiments.report.kernel import WarmKernels
-    from experiments.report.runner import run_study
+    from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
+    from experiments.report.kernel import WarmKernels, check_kernel
+    from experiments.report.progress import wanted
+    from experiments.report.runner import run_study, study_modules
     from experiments.studies import registry
     from experiments.studies.base import first_sentence
 
     root = check_folder(args.reports_dir if args.reports_dir is not None else REPORTS_DIR,
                         option="--reports-dir")
+    check_kernel(args.kernel)
+    progress = wanted() if args.progress is None else args.progress
     failed = []
     names = registry.names()
-    try:
-        kernels = WarmKernels(args.kernel, verbose=args.verbose)
-    except Exception as exc:  # the kernel cannot start: every study would fail the same way
-        raise ExperimentsError(f"cannot start kernel {args.kernel!r}: {exc}") from None
+    # one kernel for every study, started (with the first study's imports) while this process imports its
+    # own, and reset between notebooks
+    kernels = WarmKernels(args.kernel, verbose=args.verbose, preload=(study_modules(s) for s in names),
+                          cwd=NOTEBOOKS_DIR)
     with kernels:
         for i, study in enumerate(names, 1):
             _say(f"[{i}/{len(names)}] {study}: running")
             start = time.time()
             try:
-                result = run_study(study, reports_dir=root, kernel=args.kernel, progress=args.progress,
-                                   verbose=args.verbose, km=kernels.take())
+                result = run_study(study, reports_dir=root, kernel=args.kernel, progress=progress,
+                                   verbose=args.verbose, kernels=kernels)
             except ExperimentsError as exc:
                 failed.append(study)
                 _say(f"[{i}/{len(names)}] {study}: FAILED after {time.time() - start:.1f} s: {exc}", err=True)

@@ -243,8 +243,9 @@ def summary_text(r: dict[str, Any]) -> str:
 
 
 def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import altair as alt
     import polars as pl
+
+    from experiments.charts.uplift import qini_curves
 
     frame = ev.metrics.to_frame()
     long = pl.concat([
@@ -253,58 +254,39 @@ def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
     ])
     q = r["qini"]
     verdict = "above" if q["ci_low"] is not None and q["ci_low"] > 0 else "not clearly above"
-    title = alt.TitleParams(
-        f"The ranking's Qini curve is {verdict} random (coefficient {_num(q['estimate'], '.3f')})",
-        subtitle=[f"incremental {r['outcome']} among the first share of customers ranked by predicted "
-                  "uplift"])
-    return alt.Chart(long, title=title).mark_line().encode(
-        x=alt.X("share:Q", title="share of customers treated", axis=alt.Axis(format="%")),
-        y=alt.Y("value:Q", title=f"incremental {r['outcome']}"),
-        color=alt.Color("ranking:N", title=None), strokeDash=alt.StrokeDash("ranking:N", legend=None),
-        tooltip=[alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("value:Q", format=",.1f"), "ranking:N"],
-    ).properties(width=520, height=280)
+    return qini_curves(
+        long,
+        title=f"The ranking's Qini curve is {verdict} random (coefficient {_num(q['estimate'], '.3f')})",
+        subtitle=f"incremental {r['outcome']} among the first share of customers ranked by predicted uplift",
+        y_title=f"incremental {r['outcome']}")
 
 
 def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import altair as alt
+    from experiments.charts.uplift import uplift_by_bin
 
     frame = ev.bins.to_frame().select("bin", "estimate", "ci_low", "ci_high", "n_treatment", "n_control")
     top, bottom = frame.row(0, named=True), frame.row(frame.height - 1, named=True)
-    title = alt.TitleParams(
-        f"Uplift in the top bin {_num(top['estimate'], '+.3g')}, in the bottom bin "
+    return uplift_by_bin(
+        frame, title=f"Uplift in the top bin {_num(top['estimate'], '+.3g')}, in the bottom bin "
         f"{_num(bottom['estimate'], '+.3g')}",
-        subtitle=[f"treated minus control mean {r['outcome']} per bin of predicted uplift (1 = highest), "
-                  f"{round(100 * (1 - ev.bins.alpha))}% intervals"])
-    base = alt.Chart(frame, title=title).encode(x=alt.X("bin:O", title="bin of predicted uplift"))
-    bars = base.mark_bar(color="#2e86ab", opacity=0.8).encode(
-        y=alt.Y("estimate:Q", title=f"uplift in {r['outcome']}"),
-        tooltip=["bin", alt.Tooltip("estimate:Q", format="+.4g"), alt.Tooltip("ci_low:Q", format="+.4g"),
-                 alt.Tooltip("ci_high:Q", format="+.4g"), "n_treatment", "n_control"])
-    rules = base.mark_rule(color="#333").encode(y="ci_low:Q", y2="ci_high:Q")
-    return alt.layer(bars, rules).properties(width=520, height=260)
+        subtitle=f"treated minus control mean {r['outcome']} per bin of predicted uplift (1 = highest), "
+        f"{round(100 * (1 - ev.bins.alpha))}% intervals", y_title=f"uplift in {r['outcome']}")
 
 
 def _profit_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import altair as alt
     import polars as pl
 
+    from experiments.charts.uplift import profit_by_share
+
     frame = ev.profit.to_frame().select(
-        "share", (pl.col("estimate") * 1000).alias("profit"), (pl.col("ci_low") * 1000).alias("low"),
+        "share", pl.lit("model ranking").alias("ranking"), pl.lit("estimated").alias("kind"),
+        (pl.col("estimate") * 1000).alias("profit"), (pl.col("ci_low") * 1000).alias("low"),
         (pl.col("ci_high") * 1000).alias("high"))
     best = r["policy"]["best"]
-    title = alt.TitleParams(
-        f"Profit peaks at treating {best['share']:.0%}: {_per_1000(best['estimate'])} per 1,000 customers",
-        subtitle=["incremental profit per 1,000 customers against the share treated (top by predicted "
-                  "uplift), with its interval"])
-    base = alt.Chart(frame, title=title).encode(
-        x=alt.X("share:Q", title="share of customers treated", axis=alt.Axis(format="%")))
-    band = base.mark_area(opacity=0.2, color="#2e86ab").encode(y=alt.Y("low:Q", title="profit per 1,000"),
-                                                               y2="high:Q")
-    line = base.mark_line(color="#2e86ab").encode(
-        y="profit:Q", tooltip=[alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("profit:Q", format=",.2f"),
-                               alt.Tooltip("low:Q", format=",.2f"), alt.Tooltip("high:Q", format=",.2f")])
-    zero = alt.Chart().mark_rule(color="#444", strokeDash=[4, 3]).encode(y=alt.datum(0))
-    return alt.layer(band, line, zero).properties(width=520, height=260)
+    return profit_by_share(
+        frame, title=f"Profit peaks at treating {best['share']:.0%}: {_per_1000(best['estimate'])} per 1,000 "
+        "customers", subtitle="incremental profit per 1,000 customers against the share treated (top by "
+        "predicted uplift), with its interval", y_title="profit per 1,000")
 
 
 def render_html(result: dict[str, Any], evaluation: Any, *, source: str) -> str:

@@ -7,38 +7,45 @@ compares their headline figures side by side. The page is static HTML with a lit
 JavaScript: it opens offline, and every user-supplied text is escaped (HTML text and attributes, and
 the JSON the script reads).
 
-The index is rebuilt from the ``run.json`` of every run folder, so it always matches what is on disk
-(a failed run, which leaves no folder, never appears) and is written atomically.
+Sweeps are listed below the runs: when, the study, the grid, the best point and the link to the sweep
+report; the study buttons filter them too.
+
+The index is rebuilt from the run registry (:mod:`experiments.report.run_registry`), synced with the
+run folders first, so it always matches what is on disk (a failed run, which leaves no folder, never
+appears; a folder deleted by hand drops out) and is written atomically.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from experiments.outputs import atomic_write_text
+from experiments.report.run_registry import RunRegistry
 from experiments.report.standalone import script_json
 
-__all__ = ["collect_runs", "render_index", "write_index"]
+__all__ = ["INDEX_TEMP", "collect_runs", "collect_sweeps", "render_index", "write_index"]
+
+#: Prefix of the temporary file the index is written to before it replaces ``index.html``; the suffix
+#: is the writer's process id, so the next run can remove what a killed writer left.
+INDEX_TEMP = ".index.html."
 
 
 def collect_runs(reports_dir: Path) -> list[dict[str, Any]]:
-    """``run.json`` of every run under ``reports_dir``, newest first, with ``html`` relative to it."""
-    runs = []
-    for meta_file in reports_dir.glob("*/*/run.json"):
-        if meta_file.parent.name.startswith("."):
-            continue
-        try:
-            meta = json.loads(meta_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not isinstance(meta, dict) or "study" not in meta or "run_id" not in meta:
-            continue
-        meta["html"] = f"{meta_file.parent.parent.name}/{meta_file.parent.name}/{meta['study']}.html"
-        runs.append(meta)
-    return sorted(runs, key=lambda m: (str(m.get("started", "")), str(m.get("run_id", ""))), reverse=True)
+    """``run.json`` of every run under ``reports_dir``, newest first, with ``html`` relative to it.
+
+    Read from the run registry after syncing it with the run folders.
+    """
+    registry = RunRegistry(reports_dir)
+    registry.sync()
+    return registry.runs()
+
+
+def collect_sweeps(reports_dir: Path) -> list[dict[str, Any]]:
+    """``sweep.json`` of every sweep under ``reports_dir``, newest first, with ``html`` relative to it."""
+    return RunRegistry(reports_dir).sweeps()
 
 
 def _e(text: object) -> str:
@@ -67,7 +74,11 @@ def _row(m: dict[str, Any], index: int) -> str:
     chips = chips or "<span class='muted'>defaults</span>"
     everything = "".join(f"<tr><td>{_e(k)}</td><td>{_e(_value(v))}</td></tr>" for k, v in params.items())
     started = str(m.get("started", "")).replace("T", " ").replace("+00:00", " UTC")
-    sweep = f"<div class='muted'>sweep {_e(m['sweep_id'])}</div>" if m.get("sweep_id") else ""
+    sweep = ""
+    if m.get("sweep_id"):
+        href = f"{m['study']}/sweeps/{m['sweep_id']}/sweep.html"
+        sweep = (f"<div class='muted'><a href='{_e(href)}' title='sweep {_e(m['sweep_id'])}'>in a sweep</a>"
+                 "</div>")
     return (
         f"<tr class='run tone-{tone}' data-study='{_e(m['study'])}' data-index='{index}'>"
         f"<td class='pick'><input type='checkbox' aria-label='compare this run' data-index='{index}'></td>"
@@ -89,14 +100,60 @@ def _asset(name: str) -> str:
 
 
 
-def render_index(runs: list[dict[str, Any]], questions: dict[str, str] | None = None) -> str:
-    """The index page for ``runs`` (as :func:`collect_runs` returns them)."""
+def _grid_words(grid: dict[str, Any]) -> str:
+    parts = []
+    for name, values in grid.items():
+        values = list(values) if isinstance(values, list) else [values]
+        parts.append(f"{name}: " + ", ".join(_value(v) for v in values))
+    return " × ".join(parts)
+
+
+def _sweep_row(s: dict[str, Any]) -> str:
+    best = s.get("best") or {}
+    tone = best.get("tone") if best.get("tone") in ("good", "bad", "neutral") else "neutral"
+    started = str(s.get("started", "")).replace("T", " ").replace("+00:00", " UTC")
+    n, failed = len(s.get("points") or []), int(s.get("failed") or 0)
+    count = f"{n} point{'s' if n != 1 else ''}" + (f", {failed} failed" if failed else "")
+    fixed = s.get("fixed") or {}
+    fixed_chips = "".join(f"<span class='chip'>{_e(k)} = {_e(_value(v))}</span>" for k, v in fixed.items())
+    return (
+        f"<tr class='sweep tone-{tone}' data-study='{_e(s['study'])}'>"
+        f"<td class='when'>{_e(started)}</td>"
+        f"<td class='study' title='{_e(s.get('question', ''))}'>{_e(str(s['study']).replace('_', ' '))}</td>"
+        f"<td class='verdict'><span class='dot'></span>{_e(best.get('sentence') or 'no point finished')}</td>"
+        f"<td class='params'>{_e(_grid_words(s.get('grid') or {}))}<div class='muted'>{_e(count)}</div>"
+        f"{fixed_chips}</td>"
+        f"<td class='link'><a href='{_e(s['html'])}'>Open sweep</a></td></tr>"
+    )
+
+
+def _sweeps_table(sweeps: list[dict[str, Any]]) -> str:
+    if not sweeps:
+        return ""
+    rows = "".join(_sweep_row(s) for s in sweeps)
+    return (
+        "<h2 id='sweeps' style='font-size:16px;margin-top:26px'>Sweeps</h2>"
+        "<div class='muted'>Each sweep runs one study over a grid of parameter values; its report plots the "
+        "headline figures against each swept parameter and names the best point.</div>"
+        "<table class='runs sweeps'><colgroup><col class='when'><col class='study'><col class='verdict'>"
+        "<col class='params'><col class='link'></colgroup><thead><tr><th>ran (UTC)</th><th>study</th>"
+        f"<th>best point</th><th>grid</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def render_index(runs: list[dict[str, Any]], questions: dict[str, str] | None = None,
+                 sweeps: list[dict[str, Any]] | None = None) -> str:
+    """The index page for ``runs`` and ``sweeps`` (as :func:`collect_runs` and :func:`collect_sweeps`
+    return them)."""
     questions = dict(questions or {})
-    for m in runs:
+    sweeps = list(sweeps or [])
+    for m in [*runs, *sweeps]:
         questions.setdefault(m["study"], str(m.get("question", "")))
     counts: dict[str, int] = {}
     for m in runs:
         counts[m["study"]] = counts.get(m["study"], 0) + 1
+    for m in sweeps:
+        counts.setdefault(m["study"], 0)
     buttons = f"<button data-study='all'>All studies ({len(runs)})</button>" + "".join(
         f"<button data-study='{_e(s)}' title='{_e(questions.get(s, ''))}'>{_e(s.replace('_', ' '))} "
         f"({n})</button>" for s, n in counts.items())
@@ -118,10 +175,14 @@ def render_index(runs: list[dict[str, Any]], questions: dict[str, str] | None = 
         "<meta name='viewport' content='width=device-width, initial-scale=1.0'>\n"
         f"<title>Experiment reports</title>\n<style>{_asset('index.css')}</style>\n</head>\n<body>\n"
         "<h1>Experiment reports</h1>"
-        f"<div class='muted'>{len(runs)} run{'s' if len(runs) != 1 else ''}, newest first. Green: act; "
+        f"<div class='muted'>{len(runs)} run{'s' if len(runs) != 1 else ''}, newest first"
+        + (f" ({len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''} <a href='#sweeps'>below</a>)"
+           if sweeps else "")
+        + ". Green: act; "
         "red: do not; grey: not yet clear. Each report opens offline; its folder also holds the executed "
         "notebook and the run's parameters, seed, package versions and git revision.</div>"
         f"<div class='bar'>{buttons}</div><div id='question'></div><div id='compare'></div>{table}"
+        f"{_sweeps_table(sweeps)}"
         f"<h2 style='font-size:16px;margin-top:26px'>The studies</h2><ul class='legend'>{legend}</ul>"
         f"<script type='application/json' id='runs-data'>{script_json(data)}</script>"
         f"<script type='application/json' id='questions-data'>{script_json(questions)}</script>"
@@ -130,7 +191,16 @@ def render_index(runs: list[dict[str, Any]], questions: dict[str, str] | None = 
 
 
 def write_index(reports_dir: Path) -> Path:
-    """(Re)write ``reports_dir/index.html`` atomically and return its path."""
-    page = render_index(collect_runs(reports_dir))
+    """(Re)write ``reports_dir/index.html`` atomically from the run registry and return its path."""
+    reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    return atomic_write_text(reports_dir / "index.html", page)
+    page = render_index(collect_runs(reports_dir), sweeps=collect_sweeps(reports_dir))
+    target = reports_dir / "index.html"
+    tmp = reports_dir / f"{INDEX_TEMP}{os.getpid()}.part"
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target

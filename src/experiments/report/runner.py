@@ -3,16 +3,25 @@
 Each run gets its own folder ``<reports_dir>/<study>/<run-id>/`` holding the executed notebook, the
 HTML report (code hidden), ``params.json`` and ``run.json`` (parameters, seed, package versions, lock-file
 hash, git revision, timing, headline). The run is built in a hidden staging folder and renamed into place
-only when it succeeded, so a failed run leaves nothing behind and no run ever overwrites another; the
-staging folders of runs that were killed are removed by the next run.
+only when it succeeded, then recorded in the run registry, so a failed or interrupted run leaves nothing
+behind and no run ever overwrites another; the staging folders of runs that were killed are removed by
+the next run.
 
 Parameters are validated once, by the scenario, in the notebook's validation cell; a bad value fails
-that cell and comes back as one line. The verdict and headline figures come back in the executed
-notebook itself (the run record its verdict cell displays).
+that cell and comes back as one line. Parameter *names* are checked before the kernel starts, against
+the notebook's parameters cell. The verdict and headline figures come back in the executed notebook
+itself (the run record its verdict cell displays).
+
+Where the time goes, and what overlaps: the kernel is launched first, with the study's modules to import
+while it starts; meanwhile this process imports papermill, builds the HTML exporter and gathers the
+run's metadata (git revision, package versions) in a background thread. The notebook is saved once, at
+the end, not after every cell, and the executed notebook papermill returns is used as is.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import datetime as dt
 import hashlib
 import importlib.metadata as md
@@ -20,11 +29,13 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +43,18 @@ from experiments.errors import ExperimentsError, ParameterError
 from experiments.outputs import check_folder
 from experiments.paths import NOTEBOOKS_DIR, PROJECT_ROOT, REPORTS_DIR
 
-__all__ = ["RunFailed", "RunResult", "lock_hash", "package_versions", "read_record", "run_study"]
+__all__ = [
+    "RunFailed",
+    "RunResult",
+    "clean_stale_staging",
+    "lock_hash",
+    "notebook_parameters",
+    "package_versions",
+    "read_record",
+    "run_study",
+    "study_modules",
+    "study_question",
+]
 
 _PACKAGES = ("experiments", "numpy", "scipy", "polars", "statsmodels", "scikit-learn", "altair", "papermill",
              "nbconvert", "dask", "distributed")
@@ -57,6 +79,7 @@ class RunResult:
     headline: str | None
     record: dict[str, Any]
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def package_versions() -> dict[str, str]:
@@ -93,6 +116,64 @@ def git_revision(root: Path = PROJECT_ROOT) -> str:
     return rev + ("+dirty" if dirty else "")
 
 
+def notebook_parameters(study: str) -> dict[str, Any]:
+    """``{name: default}`` of the study notebook's ``parameters`` cell (read without importing the study).
+
+    The cell is the study's ``parameters_cell()``, one ``name: type = literal  # help`` a line (a test
+    checks that they agree), so its names are the scenario's parameter names.
+    """
+    path = NOTEBOOKS_DIR / f"{study}.ipynb"
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ExperimentsError(f"notebook {str(path)!r} cannot be read: {exc}") from None
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            out: dict[str, Any] = {}
+            for node in ast.parse(source).body:
+                target = node.target if isinstance(node, ast.AnnAssign) else (
+                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
+                if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
+                    try:
+                        out[target.id] = ast.literal_eval(node.value)  # type: ignore[arg-type]
+                    except ValueError:
+                        out[target.id] = None
+            return out
+    return {}
+
+
+def study_question(study: str) -> str:
+    """The study's question, read from its module's ``STUDY = Study(...)`` declaration without importing
+    the module (which imports the whole numerical stack); imported only when the question is not a
+    literal there."""
+    import importlib.util
+
+    from experiments.studies import registry
+
+    try:
+        spec = importlib.util.find_spec(registry.STUDY_MODULES[study])
+        source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+        for node in ast.parse(source).body:
+            names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+            if "STUDY" in names and isinstance(node.value, ast.Call):  # type: ignore[attr-defined]
+                for kw in node.value.keywords:  # type: ignore[attr-defined]
+                    value = kw.value
+                    if kw.arg == "question" and isinstance(value, ast.Constant):
+                        return str(value.value)
+    except (OSError, SyntaxError, ValueError, ImportError):
+        pass
+    return registry.get(study).question
+
+
+def study_modules(study: str) -> tuple[str, ...]:
+    """The modules a study's notebook imports first (what its kernel can import while it starts)."""
+    from experiments.studies.registry import STUDY_MODULES
+
+    return ("experiments.report.display", STUDY_MODULES[study])
+
+
 def _run_id(params: Mapping[str, Any]) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
@@ -109,17 +190,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _stale(name: str) -> bool:
+    """Whether a staging or temporary name ending in ``-<pid>`` or ``.<pid>.part`` is a dead process's."""
+    stem = name[:-5] if name.endswith(".part") else name
+    try:
+        pid = int(stem.replace(".", "-").rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        pid = -1
+    return pid != os.getpid() and (pid < 0 or not _alive(pid))
+
+
 def clean_stale_staging(reports_dir: Path) -> list[Path]:
-    """Remove staging folders left by runs whose process no longer exists (killed runs)."""
+    """Remove what runs that were killed left: staging folders of runs and sweeps, and half-written index
+    files, whose process no longer exists."""
+    from experiments.report.index import INDEX_TEMP
+    from experiments.report.run_registry import SWEEPS_DIR
+
     removed = []
-    for folder in reports_dir.glob(f"*/{_STAGING}*"):
-        try:
-            pid = int(folder.name.rsplit("-", 1)[1])
-        except (IndexError, ValueError):
-            pid = -1
-        if pid != os.getpid() and (pid < 0 or not _alive(pid)):
+    candidates = [*reports_dir.glob(f"*/{_STAGING}*"), *reports_dir.glob(f"*/{SWEEPS_DIR}/{_STAGING}*")]
+    for folder in candidates:
+        if _stale(folder.name):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
+    for part in reports_dir.glob(f"{INDEX_TEMP}*.part"):
+        if _stale(part.name):
+            with contextlib.suppress(OSError):
+                part.unlink()
+                removed.append(part)
     return removed
 
 
@@ -143,6 +240,84 @@ def _failure(study: str, exc: Any) -> ExperimentsError:
     return RunFailed(f"{study} failed in cell {exc.exec_count}: {exc.ename}: {evalue}")
 
 
+class _Background:
+    """One function run in a daemon thread meanwhile (while the kernel executes, or stops); :meth:`result`
+    joins it."""
+
+    def __init__(self, fn: Callable[[], dict[str, Any]]) -> None:
+        self._out: dict[str, Any] = {}
+        self._error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                self._out = fn()
+            except BaseException as exc:  # handed to the caller in result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=target, name="experiments-run-prepare", daemon=True)
+        self._thread.start()
+
+    def result(self) -> dict[str, Any]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._out
+
+
+def _stop(km: Any) -> dict[str, Any]:
+    from experiments.report.kernel import shutdown
+
+    shutdown(km)
+    return {}
+
+
+def _prepare(study: str) -> dict[str, Any]:
+    """What the run needs besides the executed notebook: the HTML exporter ready, and the metadata."""
+    from experiments.report import render
+
+    render.warm()
+    return {"revision": git_revision(), "versions": package_versions(), "lock": lock_hash(),
+            "question": study_question(study)}
+
+
+@contextlib.contextmanager
+def _no_interrupt() -> Iterator[None]:
+    """Hold off Ctrl-C while cleaning up, so a second Ctrl-C cannot leave half the cleanup undone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _cell_times(nb: Any) -> tuple[float | None, float | None]:
+    """Start of the first cell and end of the last, as epoch seconds, from papermill's cell metadata."""
+    def stamp(text: Any) -> float | None:
+        try:
+            return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+
+    starts = [c.metadata.get("papermill", {}).get("start_time") for c in nb.cells]
+    ends = [c.metadata.get("papermill", {}).get("end_time") for c in nb.cells]
+    first = next((stamp(s) for s in starts if s), None)
+    last = next((stamp(e) for e in reversed(ends) if e), None)
+    return first, last
+
+
+def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
+    """Record a run whose folder is in place in the registry, and rewrite the index."""
+    from experiments.report.index import write_index
+    from experiments.report.run_registry import RunRegistry
+
+    RunRegistry(root).add_run(meta)
+    if index:
+        write_index(root)
+
+
 def run_study(
     study: str,
     overrides: Mapping[str, Any] | None = None,
@@ -152,7 +327,9 @@ def run_study(
     progress: bool = False,
     verbose: bool = False,
     km: Any = None,
+    kernels: Any = None,
     sweep_id: str | None = None,
+    index: bool = True,
 ) -> RunResult:
     """Execute ``notebooks/<study>.ipynb`` with parameters and render its report.
 
@@ -167,96 +344,139 @@ def run_study(
     kernel
         Jupyter kernel name.
     progress
-        Show papermill's progress bar.
+        Show papermill's progress bar (one tick per cell).
     verbose
         Let the kernel's own stderr through.
     km
-        A started kernel manager to run on (see :class:`~experiments.report.kernel.WarmKernels`); it is
-        shut down afterwards. None starts a fresh kernel.
+        A started kernel manager to run on; it is shut down afterwards.
+    kernels
+        A :class:`~experiments.report.kernel.WarmKernels` to take the kernel from and hand it back to
+        (kept and reset for the next run, unless the run was interrupted). With neither ``km`` nor
+        ``kernels``, a fresh kernel is launched first thing.
     sweep_id
-        The sweep this run belongs to, recorded in ``run.json``.
+        The sweep this run belongs to, recorded in ``run.json`` and the registry.
+    index
+        Rewrite ``index.html`` afterwards (a sweep rewrites it once, at its end).
 
     Raises
     ------
     ParameterError
-        Unknown study or parameter name, or a bad value (nothing is created).
+        Unknown study, parameter name or kernel, or a bad value (nothing is created).
     RunFailed
         The notebook raised; the staging folder is removed and the index is unchanged.
     """
-    import nbformat
-    import papermill as pm
-    from jupyter_client.kernelspec import NoSuchKernel
-    from jupyter_core.utils import run_sync
-
-    from experiments.report.index import write_index
-    from experiments.report.kernel import QuietKernelManager
-    from experiments.report.render import notebook_to_html
+    from experiments.report.kernel import clean_stale_kernel_folders, shutdown, start_kernel
     from experiments.studies import registry
     from experiments.validation import reject_unknown
 
-    spec = registry.get(study)
-    overrides = dict(overrides or {})
-    reject_unknown(overrides, spec.scenario.defaults)
-    root = check_folder(reports_dir if reports_dir is not None else REPORTS_DIR, option="--reports-dir")
     started = time.time()
-    study_dir = root / study
-    created = [d for d in (root, study_dir) if not d.exists()]
+    if study not in registry.STUDY_MODULES:
+        registry.get(study)  # raises the one-line error naming the studies
+    overrides = dict(overrides or {})
+    defaults = notebook_parameters(study)
     try:
-        study_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ParameterError("reports-dir", str(root),
-                             f"a folder that can be created ({exc.strerror})") from None
-    clean_stale_staging(root)
-    run_id = _run_id({"study": study, **overrides})
-    staging = study_dir / f"{_STAGING}{run_id}-{os.getpid()}"
-    staging.mkdir()
-    QuietKernelManager.verbose = verbose
+        reject_unknown(overrides, defaults)
+        root = check_folder(reports_dir if reports_dir is not None else REPORTS_DIR, option="--reports-dir")
+        if km is None and kernels is None:
+            clean_stale_kernel_folders()
+            km = start_kernel(kernel, verbose=verbose, preload=study_modules(study), cwd=NOTEBOOKS_DIR)
+    except BaseException:
+        if km is not None:
+            with _no_interrupt():
+                shutdown(km)
+        raise
+    if km is None:
+        km = kernels.take()
+        kernel = km.kernel_name
+    launched = time.time()
+    staging: Path | None = None
+    created: list[Path] = []
+    stopping: _Background | None = None
     try:
-        executed = staging / f"{study}.ipynb"
-        engine: dict[str, Any] = (
-            {"km": km} if km is not None else {"kernel_manager_class": QuietKernelManager})
+        background = _Background(lambda: _prepare(study))
+        study_dir = root / study
+        created = [d for d in (root, study_dir) if not d.exists()]
         try:
-            pm.execute_notebook(
-                str(PROJECT_ROOT / spec.notebook), str(executed), parameters=overrides, kernel_name=kernel,
-                cwd=str(NOTEBOOKS_DIR), progress_bar=progress, log_output=False, **engine,
+            study_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ParameterError("reports-dir", str(root),
+                                 f"a folder that can be created ({exc.strerror})") from None
+        clean_stale_staging(root)
+        run_id = _run_id({"study": study, **overrides})
+        staging = study_dir / f"{_STAGING}{run_id}-{os.getpid()}"
+        staging.mkdir()
+        executed = staging / f"{study}.ipynb"
+
+        import papermill as pm
+
+        try:
+            nb = pm.execute_notebook(
+                str(NOTEBOOKS_DIR / f"{study}.ipynb"), str(executed), parameters=overrides,
+                kernel_name=kernel, cwd=str(NOTEBOOKS_DIR), progress_bar=progress, log_output=False,
+                request_save_on_cell_execute=False, km=km,
             )
         except pm.PapermillExecutionError as exc:
             raise _failure(study, exc) from None
-        except NoSuchKernel:
-            raise ParameterError("kernel", kernel, "an installed Jupyter kernel name, e.g. python3") from None
         finally:
-            if km is not None:
-                run_sync(km.shutdown_kernel)(now=True)
-        nb = nbformat.read(str(executed), as_version=4)
+            used, km = km, None
+            if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+                shutdown(used)
+            elif kernels is None:  # off the critical path: the kernel stops while the report renders
+                stopping = _Background(lambda: _stop(used))
+            else:
+                kernels.give_back(used)  # reset for the next run (or shut down when it cannot be)
+        executed_at = time.time()
+        first_cell, last_cell = _cell_times(nb)
         record = read_record(nb)
-        params = record.get("parameters") or {**spec.scenario.defaults, **overrides}
-        revision = git_revision()
+        params = record.get("parameters") or {**defaults, **overrides}
+        prepared = background.result()
+        revision = prepared["revision"]
         meta = {
             "study": study, "run_id": run_id,
             "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
             "seconds": 0.0, "params": params, "overrides": overrides, "changed": record.get("changed", {}),
-            "seed": params.get("seed"), "git_revision": revision, "versions": package_versions(),
-            "lock": lock_hash(), "sweep_id": sweep_id,
+            "seed": params.get("seed"), "git_revision": revision, "versions": prepared["versions"],
+            "lock": prepared["lock"], "sweep_id": sweep_id,
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "headline": {k: record.get(k) for k in ("headline", "tone", "details", "figures")},
-            "question": spec.question,
+            "question": prepared["question"],
         }
         (staging / "params.json").write_text(json.dumps(params, indent=2, default=str) + "\n")
+        from experiments.report.render import notebook_to_html
+
         footer = f"Run {run_id} · seed {params.get('seed', 'n/a')} · revision {revision[:12]}"
         page = notebook_to_html(nb, title=f"{study.replace('_', ' ').title()} report", footer=footer)
         (staging / f"{study}.html").write_text(page, encoding="utf-8")
-        meta["seconds"] = round(time.time() - started, 2)
+        rendered = time.time()
+        meta["seconds"] = round(rendered - started, 2)
+        meta["phases"] = {
+            "start": round(launched - started, 3),
+            "kernel_ready": round((first_cell or launched) - launched, 3),
+            "cells": round((last_cell or executed_at) - (first_cell or launched), 3),
+            "after_cells": round(executed_at - (last_cell or executed_at), 3),
+            "render": round(rendered - executed_at, 3),
+        }
         (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        if stopping is not None:
+            stopping.result()
         final = study_dir / run_id
-        staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
+        with _no_interrupt():  # from here the run is complete: it lands, is recorded and indexed whole
+            staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
+            staging = None
+            _record(root, meta, index)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        for folder in reversed(created):  # leave no empty folder made by this run
-            try:
-                folder.rmdir()
-            except OSError:
-                pass
+        with _no_interrupt():
+            if km is not None:
+                shutdown(km)
+            if stopping is not None:
+                with contextlib.suppress(BaseException):
+                    stopping.result()
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            for folder in reversed(created):  # leave no empty folder made by this run
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         raise
-    write_index(root)
+    meta["phases"]["record"] = round(time.time() - rendered, 3)
     return RunResult(study, run_id, final, final / f"{study}.html", final / f"{study}.ipynb",
-                     record.get("headline"), record, meta["seconds"])
+                     record.get("headline"), record, meta["seconds"], dict(meta["phases"]))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-
-import altair as alt
+from typing import TYPE_CHECKING
 
 from experiments.escaping import chart_spec, script_json
 from experiments.report.offline import vega_bundle
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = ["PAGE_CSS", "render_page", "script_json"]
 

@@ -4,6 +4,11 @@ Defaults analyse Kevin Hillstrom's 2008 e-mail experiment (MineThatData challeng
 randomised to a men's e-mail, a women's e-mail or no e-mail, outcomes over the next two weeks.
 Column names are checked against the file's header and the control label against the arm column,
 so a wrong name fails here, in one line, before any analysis.
+
+The uplift section models whom one arm moves (for the shipped Hillstrom file, the women's e-mail
+against no e-mail, on visits, from the customer features the file holds). ``uplift_treatment`` ``auto``
+means that arm for the Hillstrom file and no uplift section for any other file (whose labels differ);
+name an arm to model it, or leave it empty to skip the section.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from experiments.scenarios.base import Scenario
 __all__ = ["CORRECTIONS", "DEFAULTS", "PARAMETERS", "RealExperimentScenario"]
 
 CORRECTIONS: tuple[str, ...] = ("holm", "bh", "none")
+#: The arm whose uplift the section models on the shipped Hillstrom file (``uplift_treatment=auto``).
+_HILLSTROM_UPLIFT_ARM = "Womens E-Mail"
 _COLUMNS = "comma-separated column names of the file"
 
 
@@ -57,6 +64,13 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("alpha", 0.05, "significance level (0.001 to 0.5)", low=0.001, high=0.5),
     P.choice("correction", "holm", "multiple-testing correction: holm, bh or none", CORRECTIONS),
     P.integer("per", 1000, "effects are stated per this many recipients", low=1, high=1_000_000),
+    P.text("uplift_treatment", "auto", "arm whose uplift is modelled against the control; auto: the "
+           "women's e-mail for the Hillstrom file, none for other files; empty skips the uplift section",
+           allowed="auto, a label of the arm column other than the control, or empty"),
+    P.text("uplift_outcome", "visit", "outcome of the uplift models (0/1 or amounts)",
+           allowed="a numeric column of the file"),
+    _column_list("uplift_features", "recency,history,mens,womens,zip_code,newbie,channel",
+                 "comma-separated customer features of the uplift models", _COLUMNS),
 )
 
 #: Defaults of every parameter as plain literals (what the notebook's ``parameters`` cell holds).
@@ -82,6 +96,9 @@ class RealExperimentScenario(Scenario):
     alpha: float
     correction: str
     per: int
+    uplift_treatment: str
+    uplift_outcome: str
+    uplift_features: tuple[str, ...]
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
@@ -115,11 +132,33 @@ class RealExperimentScenario(Scenario):
                                  + ", ".join(sorted(labels)))
         if len(labels) < 2:
             raise ParameterError("arm", arm, "a column with at least two arm labels")
+        treatment = _uplift_arm(typed["uplift_treatment"], path)
+        if treatment:
+            others = sorted(x for x in labels if x != typed["control"])
+            if treatment not in others:
+                raise ParameterError(
+                    "uplift_treatment", treatment, f"a label of column {arm!r} other than the control "
+                    f"({', '.join(others)}), or empty to skip the uplift section")
+            outcome = typed["uplift_outcome"]
+            if outcome not in columns or outcome == arm:
+                raise ParameterError("uplift_outcome", outcome, allowed)
+            dtype = lf.collect_schema()[outcome]
+            if not (dtype.is_numeric() or dtype == pl.Boolean):
+                raise ParameterError("uplift_outcome", outcome, f"a numeric column (it holds {dtype})")
+            features = _columns("uplift_features", typed["uplift_features"], columns, allowed, minimum=1)
+            if arm in features or outcome in features:
+                raise ParameterError("uplift_features", ",".join(features), "columns other than the arm and "
+                                     "the uplift outcome")
         return typed
     @property
     def file(self) -> Path:
         """The file to analyse (the shipped Hillstrom copy unless ``path`` is set)."""
         return Path(self.path) if self.path else HILLSTROM_CSV
+
+    @property
+    def uplift_arm(self) -> str:
+        """The arm the uplift section models (``auto`` resolved); empty when there is no section."""
+        return _uplift_arm(self.uplift_treatment, self.path)
 
     @property
     def covariates(self) -> tuple[str, ...]:
@@ -137,3 +176,9 @@ def _columns(name: str, items: tuple[str, ...], columns: list[str], allowed: str
         if item not in columns:
             raise ParameterError(name, item, allowed)
     return items
+
+
+def _uplift_arm(value: str, path: str) -> str:
+    if value == "auto":
+        return "" if path else _HILLSTROM_UPLIFT_ARM
+    return value

@@ -18,8 +18,10 @@ import polars as pl
 
 from experiments.errors import DataError, ParameterError
 from experiments.scenarios.remarketing import ARMS, RemarketingScenario
+from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.campaign import UPLIFT_GROUPS
-from experiments.simulate.remarketing import cate_column, potential_column, simulate_remarketing
+from experiments.simulate.remarketing import STREAM, cate_column, potential_column
+from experiments.simulate.remarketing import _chunk as _remarketing_chunk
 
 __all__ = [
     "FEATURES",
@@ -87,10 +89,16 @@ def simulate_targeting(
         with ``treatment`` (Int8: 1 for ``arm``, 0 for the holdout) after ``arm``.
     """
     s = targeting_scenario(scenario, arm=arm, treated_share=treated_share)
-    frame = simulate_remarketing(s, block_size=block_size, workers=workers, executor=executor)
     treated = (pl.col("arm") == s.main_arm).cast(pl.Int8).alias("treatment")
-    at = frame.columns.index("arm") + 1
-    return frame.select(*frame.columns[:at], treated, *frame.columns[at:])
+
+    def chunk(rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+        # the column is added chunk by chunk, so a streamed simulation writes it too
+        frame = _remarketing_chunk(s, rng, start, stop)
+        at = frame.columns.index("arm") + 1
+        return frame.select(*frame.columns[:at], treated, *frame.columns[at:])
+
+    return simulate_in_blocks(chunk, n=s.n_customers, seed=s.seed, stream=STREAM, block_size=block_size,
+                              workers=workers, executor=executor)
 
 
 @dataclass(frozen=True)

@@ -4,18 +4,24 @@ Runs :func:`experiments.stats.runner.analyze` once on the whole table (with CUPE
 covariate) and once per segment column, compares the best treatment arm with the runner-up, and turns
 it all into the verdict ("which treatment to send, what it adds per 1,000 recipients"), the tables and
 the charts of ``notebooks/real_experiment.ipynb``.
+
+The uplift section asks whom one arm moves: cross-fitted uplift learners
+(:func:`experiments.models.uplift.compare_learners`) score every customer out of fold, and each ranking
+is judged by its Qini coefficient against random (bootstrap interval over customers) and by the uplift
+in each decile of it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import altair as alt
 import polars as pl
 
 from experiments.charts import real_experiment as rc
-from experiments.formatting import fmt
+from experiments.charts import uplift as uc
+from experiments.formatting import fmt, p_value
 from experiments.scenarios.real_experiment import RealExperimentScenario
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
@@ -23,7 +29,17 @@ from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
 from experiments.studies.base import Figure, Study, Verdict
 
-__all__ = ["STUDY", "RealExperimentReport", "run"]
+if TYPE_CHECKING:
+    from experiments.models.uplift.results import LearnerComparison, LearnerEvaluation
+
+__all__ = ["STUDY", "UPLIFT_FOLDS", "UPLIFT_LEARNERS", "UPLIFT_RESAMPLES", "UPLIFT_SEED",
+           "RealExperimentReport", "run"]
+
+#: Learners of the uplift section (the first one's deciles are shown), on histogram gradient boosting.
+UPLIFT_LEARNERS: tuple[str, ...] = ("x", "t")
+#: Cross-fitting folds, seed (of the folds, the models and the bootstrap) and bootstrap resamples.
+UPLIFT_FOLDS, UPLIFT_SEED, UPLIFT_RESAMPLES = 3, 2008, 200
+_LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner", "transformed": "transformed outcome"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +50,7 @@ class RealExperimentReport:
     result: AnalysisResult
     segment_results: tuple[AnalysisResult, ...]
     arm_gap: Effect | None
+    uplift: LearnerComparison | None = None
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -183,6 +200,8 @@ class RealExperimentReport:
                 f"width by {fmt(ratio - 1, 'pct', 1)}; unadjusted: " + self._amount(s.decision_metric, plain)
                 + "."
             )
+        if self.uplift is not None:
+            details += self.uplift_sentences()[:1]
         srm = self.result.srm
         details.append(
             ("Arm sizes match equal shares" if not srm.mismatch else "WARNING: arm sizes do not match "
@@ -215,21 +234,37 @@ class RealExperimentReport:
                 unit = "$" if m == s.decision_metric and self._kind(m) == "continuous" else ""
                 out.append(Figure(f"effect_{m}", f"{m} per {s.per:,} recipients ({a})", s.per * e.estimate,
                                   s.per * e.ci_low, s.per * e.ci_high, None, unit, group=a))
+        if self.uplift is not None:
+            for ev in self.uplift.evaluations:
+                q = ev.qini
+                out.append(Figure("uplift_qini", f"Qini coefficient of the {_LEARNER_NAMES[ev.learner]} "
+                                  f"({s.uplift_arm}, {s.uplift_outcome})", q.estimate, q.ci_low,
+                                  q.ci_high, None, "", group=ev.learner))
         return tuple(out)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        return {"arms": self.arms_table(), "effects": self.effects_table(),
-                "heterogeneity": self.heterogeneity_table()}
+        out = {"arms": self.arms_table(), "effects": self.effects_table(),
+               "heterogeneity": self.heterogeneity_table()}
+        if self.uplift is not None:
+            out |= {"uplift_learners": self.uplift_table(), "uplift_deciles": self.uplift_decile_table()}
+        return out
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
-        return {"effects": self.effects_chart(), "cuped": self.cuped_chart(),
-                "segments": self.segment_chart()}
+        out = {"effects": self.effects_chart(), "cuped": self.cuped_chart(), "segments": self.segment_chart()}
+        if self.uplift is not None:
+            out |= {"uplift_qini": self.uplift_qini_chart(), "uplift_deciles": self.uplift_decile_chart()}
+        return out
 
     def headline_text(self) -> str:
-        """Rounded headline numbers (what the notebook's check cell prints)."""
-        return str(self.headline_numbers())
+        """Rounded headline numbers (the notebook's check cell prints them): effects, then uplift models."""
+        lines = [str(self.headline_numbers())]
+        if self.uplift is not None:
+            lines.append(f"uplift of {self.scenario.uplift_arm} on {self.uplift.outcome}: " + "; ".join(
+                f"{ev.learner} qini {ev.qini.estimate:.3f} [{ev.qini.ci_low:.3f}, {ev.qini.ci_high:.3f}]"
+                for ev in self.uplift.evaluations))
+        return "\n".join(lines)
 
     def headline_numbers(self) -> dict[str, Any]:
         """Rounded headline figures (stable: the data is fixed)."""
@@ -248,6 +283,13 @@ class RealExperimentReport:
         kinds = ", ".join(f"{m} ({k})" for m, k in r.metrics.items())
         checks.append(f"Metrics recognised from their values: {kinds}; multiple-testing correction: "
                       f"{r.correction} over metrics × arms (segments as a separate family).")
+        u = self.uplift
+        if u is not None:
+            left = f"; {u.n_left_out:,} rows of other arms left out" if u.n_left_out else ""
+            s = self.scenario
+            checks.append(f"Uplift section: {u.n_rows:,} customers ({u.n_treatment:,} {s.uplift_arm}, "
+                          f"{u.n_control:,} {s.control}){left}; outcome {u.outcome} read as "
+                          f"{'0/1' if u.binary else 'an amount'}.")
         return checks
 
     def assumptions(self) -> list[str]:
@@ -263,6 +305,15 @@ class RealExperimentReport:
             "can be chance; Cochran's Q tests whether the effect really differs across segments.",
             f"Effects are stated per {s.per:,} recipients assigned, whether they opened the e-mail or not "
             "(intent to treat).",
+            *([] if self.uplift is None else [
+                f"Uplift models: {', '.join(_LEARNER_NAMES[n] for n in UPLIFT_LEARNERS)} on histogram "
+                f"gradient boosting of {s.uplift_outcome} from {', '.join(s.uplift_features)}; every "
+                f"customer is scored by models fitted on the other {UPLIFT_FOLDS - 1} of {UPLIFT_FOLDS} "
+                f"folds (seed {UPLIFT_SEED}), so no ranking is judged on customers its model saw.",
+                "Qini coefficient as scikit-uplift 0.5 defines it (0 for a random ranking), with a "
+                f"percentile interval from {UPLIFT_RESAMPLES} bootstrap resamples of customers; decile "
+                "uplift with Welch intervals. Deciles are descriptive: ten intervals, no correction.",
+            ]),
         ]
 
     # ------------------------------------------------------------------ charts
@@ -307,6 +358,115 @@ class RealExperimentReport:
                                      metric=s.decision_metric)
 
 
+    # ------------------------------------------------------------------ uplift section
+    def _uplift_main(self) -> LearnerEvaluation:
+        assert self.uplift is not None
+        return self.uplift.evaluations[0]
+
+    def uplift_sentences(self) -> list[str]:
+        """Whom the uplift arm moves, in words: the main learner's Qini against random and its deciles."""
+        if self.uplift is None:
+            return [_SKIPPED]
+        s, ev = self.scenario, self._uplift_main()
+        q, rows = ev.qini, ev.bins.rows
+        name = _LEARNER_NAMES[ev.learner]
+        level = round(100 * (1 - q.alpha))
+        p = "< 0.001" if q.p_value < 0.001 else f"= {q.p_value:.3f}"
+        if q.ci_low > 0:
+            ranks = (f"the {name} ranks customers better than random (Qini coefficient {q.estimate:.3f}, "
+                     f"{level}% CI {q.ci_low:.3f} to {q.ci_high:.3f}, bootstrap p {p})")
+        else:
+            ranks = (f"the {name}'s ranking is not clearly better than random (Qini coefficient "
+                     f"{q.estimate:.3f}, {level}% CI {q.ci_low:.3f} to {q.ci_high:.3f})")
+        top, bottom = rows[0], rows[-1]
+        out = [f"Whom the {s.uplift_arm} moves ({self.uplift.outcome}): {ranks}; in the tenth it ranks "
+               f"highest it adds {self._per(top.estimate)} per {s.per:,} recipients, in the lowest tenth "
+               f"{self._per(bottom.estimate)}."]
+        for other in self.uplift.evaluations[1:]:
+            oq = other.qini
+            out.append(f"{_LEARNER_NAMES[other.learner]}: Qini coefficient {oq.estimate:.3f} ({level}% CI "
+                       f"{oq.ci_low:.3f} to {oq.ci_high:.3f}).")
+        return out
+
+    def _per(self, x: float) -> str:
+        assert self.uplift is not None
+        per = self.scenario.per * x
+        return ("+" if per >= 0 else "") + (fmt(per, "money") if not self.uplift.binary
+                                            and self.scenario.uplift_outcome == self.scenario.decision_metric
+                                            else f"{per:,.1f}")
+
+    def uplift_table(self) -> pl.DataFrame:
+        """Each uplift learner: Qini coefficient with its bootstrap interval and p-value, uplift at 30%."""
+        if self.uplift is None:
+            return _skipped()
+        per = self.scenario.per
+        return pl.DataFrame([{
+            "learner": _LEARNER_NAMES[ev.learner], "Qini coefficient": ev.qini.estimate,
+            "95% low": ev.qini.ci_low, "95% high": ev.qini.ci_high, "bootstrap p": p_value(ev.qini.p_value),
+            f"uplift among the top {ev.metrics.k:.0%}, per {per:,}": per * ev.metrics.uplift_at_k,
+        } for ev in self.uplift.evaluations])
+
+    def uplift_decile_table(self) -> pl.DataFrame:
+        """Uplift per decile of the main learner's ranking, per ``per`` recipients, with intervals."""
+        if self.uplift is None:
+            return _skipped()
+        per = self.scenario.per
+        return self._uplift_main().bins.to_frame().select(
+            pl.col("bin").alias("decile"), pl.col("n_treatment").alias("treated"),
+            pl.col("n_control").alias("control"), pl.col("mean_treatment").alias("mean treated"),
+            pl.col("mean_control").alias("mean control"),
+            (pl.col("estimate") * per).alias(f"uplift per {per:,}"),
+            (pl.col("ci_low") * per).alias("95% low"), (pl.col("ci_high") * per).alias("95% high"))
+
+    def uplift_qini_chart(self) -> alt.Chart:
+        """Qini curves of every learner and of a random ranking."""
+        if self.uplift is None:
+            return _skipped_chart()
+        s, ev = self.scenario, self._uplift_main()
+        frames = []
+        for e in self.uplift.evaluations:
+            frames.append(e.metrics.to_frame().select("share", pl.col("qini").alias("value"),
+                                                      pl.lit(_LEARNER_NAMES[e.learner]).alias("ranking")))
+        frames.append(ev.metrics.to_frame().select("share", pl.col("qini_random").alias("value"),
+                                                   pl.lit("random").alias("ranking")))
+        verdict = "above" if ev.qini.ci_low > 0 else "not clearly above"
+        title = (f"The {_LEARNER_NAMES[ev.learner]}'s ranking is {verdict} random: Qini coefficient "
+                 f"{ev.qini.estimate:.3f} (95% CI {ev.qini.ci_low:.3f} to {ev.qini.ci_high:.3f})")
+        outcome = self.uplift.outcome
+        return uc.qini_curves(pl.concat(frames), title=title, y_title=f"incremental {outcome}",
+                              subtitle=f"incremental {outcome} among the first share of customers, ranked by "
+                              f"predicted uplift of the {s.uplift_arm} (out of fold)")
+
+    def uplift_decile_chart(self) -> alt.LayerChart | alt.Chart:
+        """Uplift per decile of the main learner's ranking."""
+        if self.uplift is None:
+            return _skipped_chart()
+        s, ev = self.scenario, self._uplift_main()
+        frame = ev.bins.to_frame().select(
+            "bin", pl.col("estimate") * s.per, pl.col("ci_low") * s.per, pl.col("ci_high") * s.per,
+            "n_treatment", "n_control")
+        top, bottom = ev.bins.rows[0], ev.bins.rows[-1]
+        title = (f"{self.uplift.outcome}: {self._per(top.estimate)} per {s.per:,} recipients in the tenth "
+                 f"with the highest predicted uplift, {self._per(bottom.estimate)} in the lowest")
+        return uc.uplift_by_bin(frame, title=title, y_title=f"uplift per {s.per:,} recipients",
+                                subtitle=f"{s.uplift_arm} minus {s.control}, per decile of the "
+                                f"{_LEARNER_NAMES[ev.learner]}'s predicted uplift (1 = highest), 95% "
+                                "intervals")
+
+
+_SKIPPED = ("No uplift model: uplift_treatment is empty, or auto on a file other than Hillstrom (set it "
+            "to an arm label to fit one).")
+
+
+def _skipped() -> pl.DataFrame:
+    return pl.DataFrame({"uplift section": [_SKIPPED]})
+
+
+def _skipped_chart() -> alt.Chart:
+    return alt.Chart(pl.DataFrame({"x": [0]})).mark_text().encode(text=alt.value("")).properties(
+        title=_SKIPPED, width=520, height=20)
+
+
 def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | None = None
         ) -> RealExperimentReport:
     """Analyse the experiment file of ``scenario`` (or ``data`` when given).
@@ -335,7 +495,15 @@ def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | No
         table = gather(lf, arm=s.arm, metrics=[s.decision_metric])
         gap = compare(table, control=second, arms=[best],
                       kinds={s.decision_metric: result.metrics[s.decision_metric]}, alpha=s.alpha)[0]
-    return RealExperimentReport(s, result, segs, gap)
+    uplift = None
+    if s.uplift_arm:
+        from experiments.models.uplift import compare_learners
+
+        uplift = compare_learners(
+            lf, arm=s.arm, treatment=s.uplift_arm, control=s.control, outcome=s.uplift_outcome,
+            features=list(s.uplift_features), learners=UPLIFT_LEARNERS, folds=UPLIFT_FOLDS, seed=UPLIFT_SEED,
+            n_resamples=UPLIFT_RESAMPLES, alpha=s.alpha)
+    return RealExperimentReport(s, result, segs, gap, uplift)
 
 
 STUDY = Study(

@@ -24,6 +24,7 @@ STUDY_MODULES: dict[str, str] = {
     "real_experiment": "experiments.studies.real_experiment",
     "calibration": "experiments.studies.calibration",
     "omnichannel": "experiments.studies.omnichannel",
+    "targeting": "experiments.studies.targeting",
 }
 
 

@@ -16,6 +16,7 @@ __all__ = [
     "BinUplift",
     "LearnerComparison",
     "LearnerEvaluation",
+    "PolicyComparison",
     "PolicyValue",
     "ProfitCurve",
     "QiniResult",
@@ -189,6 +190,41 @@ class PolicyValue:
     value_per_outcome: float
     cost_per_treated: float
     propensity: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return _flat_dict(self)
+
+    def to_frame(self) -> pl.DataFrame:
+        """One-row frame."""
+        return pl.DataFrame([self.to_dict()])
+
+
+@dataclass(frozen=True)
+class PolicyComparison:
+    """Two treat / don't-treat policies judged on the same randomised sample.
+
+    ``estimate`` is the difference of their inverse-propensity profit per customer (policy ``a`` minus
+    policy ``b``), with the analytic interval of that paired mean; ``ratio`` is ``a``'s profit as a
+    share of ``b``'s, with a delta-method interval (undefined when ``b``'s estimate is zero).
+    """
+
+    n_rows: int
+    share_a: float
+    share_b: float
+    value_a: float
+    value_b: float
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    ratio: float
+    ratio_se: float
+    ratio_ci_low: float
+    ratio_ci_high: float
+    method: str
+    alpha: float
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""

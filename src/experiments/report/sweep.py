@@ -1,0 +1,386 @@
+"""Parameter sweeps: a grid of runs of one study, executed on Dask's ``distributed``, and the sweep report.
+
+A :class:`Grid` is the cartesian product of the swept values (``-g NAME=V1,V2,...``) over fixed values
+(``-p NAME VALUE``). Every point is validated with the study's scenario before anything runs, so a bad
+value fails the whole grid with one line and nothing written. Each point is then a normal run
+(:func:`~experiments.report.runner.run_study`), executed by a Dask worker and recorded in the run
+registry with the sweep's id.
+
+The engine is a ``distributed`` client: a :class:`~distributed.LocalCluster` of N single-threaded
+worker processes, or an existing scheduler's address (how a team moves the same sweep onto a cluster).
+Each worker keeps :class:`~experiments.report.kernel.WarmKernels` through a worker plugin
+(:mod:`experiments.report.sweep_worker`): one kernel per worker, started with the study's imports when
+the worker joins and reset between points, so kernel start-up and the study's imports are paid once per
+worker, not once per point.
+
+When every point has finished, the sweep's folder ``<reports_dir>/<study>/sweeps/<sweep-id>/`` gets
+``sweep.json`` and ``sweep.html`` (:mod:`experiments.report.sweep_page`), built in a staging folder and
+renamed into place, then the sweep is recorded in the registry and the index is rewritten.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from experiments.errors import ExperimentsError, ParameterError
+
+__all__ = ["MAX_POINTS", "Grid", "SweepResult", "best_point", "build_grid", "parse_axis", "run_sweep"]
+
+#: Most points one sweep may have (a larger grid is refused before anything runs).
+MAX_POINTS = 1000
+_STAGING = ".staging-"
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The points of a sweep: the cartesian product of ``axes`` (first axis slowest) over ``fixed``."""
+
+    study: str
+    axes: dict[str, tuple[Any, ...]]
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def points(self) -> list[dict[str, Any]]:
+        """The swept values of each point, in grid order."""
+        names = list(self.axes)
+        return [dict(zip(names, values, strict=True)) for values in itertools.product(*self.axes.values())]
+
+    def parameters(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """The run's parameter overrides at ``point``: the fixed values and the point's."""
+        return {**self.fixed, **point}
+
+    def __len__(self) -> int:
+        n = 1
+        for values in self.axes.values():
+            n *= len(values)
+        return n
+
+
+def parse_axis(text: str, coerce: Callable[[str], Any] = str) -> tuple[str, tuple[Any, ...]]:
+    """``NAME=V1,V2,...`` as ``(name, values)``; values are split on ``;`` instead when the text has one
+    (for values that hold commas, e.g. ``channels=display,email;display``).
+
+    Raises
+    ------
+    ExperimentsError
+        No ``=``, an empty name or value, or a value given twice.
+    """
+    name, sep, rest = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise ExperimentsError(f"-g {text!r}: give NAME=V1,V2,... (e.g. -g frequency_cap=2,4,8)")
+    parts = [p.strip() for p in rest.split(";" if ";" in rest else ",")]
+    if not rest.strip() or any(not p for p in parts):
+        raise ExperimentsError(f"-g {text!r}: every value of {name!r} must be non-empty")
+    values = tuple(coerce(p) for p in parts)
+    seen: list[Any] = []
+    for v in values:
+        if v in seen:
+            raise ExperimentsError(f"-g {text!r}: value {v!r} of {name!r} given twice")
+        seen.append(v)
+    return name, values
+
+
+def build_grid(study: str, axes: Sequence[tuple[str, tuple[Any, ...]]], fixed: Mapping[str, Any]) -> Grid:
+    """A validated grid: every point's parameters pass the study's scenario, or one line is raised.
+
+    Raises
+    ------
+    ParameterError
+        Unknown study or parameter name, or a value the scenario rejects (at any point).
+    ExperimentsError
+        No axis, an axis given twice or also fixed, or more than :data:`MAX_POINTS` points.
+    """
+    from experiments.studies import registry
+
+    spec = registry.get(study)
+    if not axes:
+        raise ExperimentsError("give at least one -g NAME=V1,V2,... to sweep")
+    names = [name for name, _ in axes]
+    for name in names:
+        if names.count(name) > 1:
+            raise ExperimentsError(f"-g {name}: swept twice; give all its values in one -g")
+        if name in fixed:
+            raise ExperimentsError(f"parameter {name!r} is both swept (-g) and fixed (-p)")
+    spec.scenario.merged({**fixed, **{n: v[0] for n, v in axes}})  # unknown names, before anything else
+    grid = Grid(study, {name: tuple(values) for name, values in axes}, dict(fixed))
+    if len(grid) > MAX_POINTS:
+        raise ExperimentsError(f"the grid has {len(grid):,} points; at most {MAX_POINTS:,} are allowed")
+    for point in grid.points():
+        spec.scenario.from_params(grid.parameters(point))
+    return grid
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Where a sweep landed: its folder, report, points (one dict each, in grid order) and best point."""
+
+    sweep_id: str
+    study: str
+    folder: Path
+    html: Path
+    points: list[dict[str, Any]]
+    best: dict[str, Any] | None
+    seconds: float
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        """The points whose run failed (each with its ``error``)."""
+        return [p for p in self.points if p.get("error")]
+
+
+def _sweep_id(grid: Grid) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    text = json.dumps({"study": grid.study, "axes": grid.axes, "fixed": grid.fixed}, sort_keys=True,
+                      default=str)
+    return f"{stamp[:15]}{stamp[21:]}-{stamp[15:21]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+
+
+def best_point(points: Sequence[Mapping[str, Any]], figure: str | None) -> dict[str, Any] | None:
+    """The point whose figure ``figure`` (any group) has the highest estimate; None when no point has it.
+
+    ``figure`` None ranks by the first figure of the first finished point.
+    """
+    done = [p for p in points if not p.get("error") and (p.get("headline") or {}).get("figures")]
+    if not done:
+        return None
+    if figure is None:
+        figure = done[0]["headline"]["figures"][0]["name"]
+    best: tuple[float, Mapping[str, Any], Mapping[str, Any]] | None = None
+    for p in done:
+        for f in p["headline"]["figures"]:
+            if f.get("name") == figure and isinstance(f.get("estimate"), (int, float)):
+                if best is None or f["estimate"] > best[0]:
+                    best = (float(f["estimate"]), p, f)
+    if best is None:
+        return None
+    _, p, f = best
+    return {"index": p["index"], "point": dict(p["point"]), "run_id": p.get("run_id"), "html": p.get("html"),
+            "figure": dict(f), "tone": (p.get("headline") or {}).get("tone") or "neutral",
+            "headline_text": (p.get("headline") or {}).get("headline") or ""}
+
+
+@contextlib.contextmanager
+def _client(workers: int | None, scheduler: str | None, verbose: bool) -> Iterator[tuple[Any, str]]:
+    """A ``distributed`` client: to ``scheduler``, or to a new local cluster of ``workers`` processes."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ExperimentsError(f"--scheduler {scheduler!r}: cannot connect ({exc})") from None
+        with client:
+            yield client, f"scheduler at {scheduler}"
+        return
+    n = workers or os.cpu_count() or 1
+    quiet = logging.WARNING if verbose else logging.CRITICAL
+    with LocalCluster(n_workers=0, threads_per_worker=1, processes=True, dashboard_address=":0",
+                      silence_logs=quiet) as cluster, Client(cluster) as client:
+        with _new_processes_ignore_ctrl_c(n):
+            cluster.scale(n)
+        client.wait_for_workers(n)
+        yield client, f"local cluster of {n} worker process{'es' if n != 1 else ''}"
+
+
+@contextlib.contextmanager
+def _new_processes_ignore_ctrl_c(n: int, timeout: float = 60.0) -> Iterator[None]:
+    """Ignore SIGINT until ``n`` worker processes have been started, then answer it again.
+
+    The terminal sends Ctrl-C to the whole process group: the driver alone should answer it (closing the
+    cluster, in one line), not every worker with a traceback of its own. A process started while SIGINT
+    is ignored keeps ignoring it; the window lasts only until the workers exist (a fraction of a second),
+    not until they are ready.
+    """
+    import signal
+    import threading
+
+    import psutil
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def spawned() -> int:
+        found = 0
+        for child in psutil.Process().children():
+            try:
+                found += "--multiprocessing-fork" in child.cmdline()
+            except psutil.Error:
+                pass
+        return found
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+        deadline = time.monotonic() + timeout
+        while spawned() < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run_sweep(
+    grid: Grid,
+    *,
+    reports_dir: Path | str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    kernel: str = "python3",
+    verbose: bool = False,
+    progress: bool = False,
+    reuse_kernels: bool = True,
+) -> SweepResult:
+    """Run every point of ``grid`` on Dask, then write the sweep's report, record it and rewrite the index.
+
+    Parameters
+    ----------
+    grid
+        A grid from :func:`build_grid` (already validated).
+    reports_dir
+        Root of all reports (default ``reports/``); it must be shared with the workers.
+    workers
+        Worker processes of the local cluster (default: the number of cores); not with ``scheduler``.
+    scheduler
+        Address of an existing Dask scheduler (``tcp://host:8786``) instead of a local cluster.
+    kernel, verbose
+        Jupyter kernel name, and whether the kernels' stderr comes through.
+    progress
+        Draw a progress bar on standard error.
+    reuse_kernels
+        Keep one kernel per worker, reset between points (default), or give each point a fresh kernel
+        (started while the previous point runs), for comparison.
+
+    Raises
+    ------
+    ExperimentsError
+        The scheduler cannot be reached, or the kernel is not installed (before any point runs).
+    """
+    from experiments.outputs import check_folder
+    from experiments.paths import REPORTS_DIR
+    from experiments.report.index import write_index
+    from experiments.report.kernel import check_kernel
+    from experiments.report.run_registry import RunRegistry
+    from experiments.report.runner import clean_stale_staging
+    from experiments.studies import registry
+
+    if workers is not None and scheduler:
+        raise ExperimentsError("--workers sizes the local cluster; with --scheduler the cluster has its own")
+    if workers is not None and workers < 1:
+        raise ParameterError("workers", workers, "an integer >= 1")
+    root = check_folder(reports_dir if reports_dir is not None else REPORTS_DIR, option="--reports-dir")
+    check_kernel(kernel)
+    spec = registry.get(grid.study)
+    started = time.time()
+    sweep_id = _sweep_id(grid)
+    root_abs = root.resolve()
+    points = grid.points()
+    results: list[dict[str, Any] | None] = [None] * len(points)
+    created = [d for d in (root, root / grid.study) if not d.exists()]
+    try:
+        engine = _run_points(grid, points, results, root_abs, sweep_id, workers=workers, scheduler=scheduler,
+                             kernel=kernel, verbose=verbose, progress=progress, reuse=reuse_kernels)
+        clean_stale_staging(root)
+        done = [r for r in results if r is not None]
+        meta = _sweep_meta(grid, spec, sweep_id, started, done, engine=engine, kernel=kernel,
+                           reuse_kernels=reuse_kernels)
+        final = _write_sweep(root, meta)
+    except BaseException:
+        if root.is_dir():  # workers stopped mid-run (Ctrl-C) leave staging folders of dead processes
+            clean_stale_staging(root)
+        for folder in reversed(created):  # and no empty folder made for this sweep
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        if any(r is not None and not r.get("error") for r in results):
+            write_index(root)  # the points that finished are runs on record: list them
+        raise
+    RunRegistry(root).add_sweep(meta)
+    write_index(root)
+    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, meta["best"], meta["seconds"])
+
+
+def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list[dict[str, Any]], *,
+                engine: str, kernel: str, reuse_kernels: bool) -> dict[str, Any]:
+    """The sweep's ``sweep.json``: settings, every point's result, and the best point."""
+    from experiments.report.sweep_page import best_sentence
+
+    meta: dict[str, Any] = {
+        "sweep_id": sweep_id, "study": grid.study, "question": spec.question,
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.time() - started, 2), "grid": {k: list(v) for k, v in grid.axes.items()},
+        "fixed": grid.fixed, "sweep_figure": spec.sweep_figure, "engine": engine, "kernel": kernel,
+        "kernels": "one per worker, reset between points" if reuse_kernels else "a fresh kernel per point",
+        "points": done, "failed": sum(1 for r in done if r.get("error")),
+        "best": None, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+    }
+    best = best_point(done, spec.sweep_figure)
+    if best is not None:
+        best["sentence"] = best_sentence(best, meta)
+    meta["best"] = best
+    return meta
+
+
+def _write_sweep(root: Path, meta: dict[str, Any]) -> Path:
+    """Write ``sweep.json`` and ``sweep.html`` in a staging folder and rename it into place."""
+    from experiments.report.run_registry import SWEEPS_DIR
+    from experiments.report.sweep_page import render_sweep
+
+    folder = root / meta["study"] / SWEEPS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = folder / f"{_STAGING}{meta['sweep_id']}-{os.getpid()}"
+    final = folder / meta["sweep_id"]
+    try:
+        staging.mkdir()
+        (staging / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+        (staging / "sweep.html").write_text(render_sweep(meta), encoding="utf-8")
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def _run_points(grid: Grid, points: list[dict[str, Any]], results: list[dict[str, Any] | None], root: Path,
+                sweep_id: str, *, workers: int | None, scheduler: str | None, kernel: str, verbose: bool,
+                progress: bool, reuse: bool) -> str:
+    """Submit every point to the cluster and gather the results in grid order; returns the engine's name."""
+    from distributed import as_completed
+
+    from experiments.report import sweep_worker
+    from experiments.report.progress import bar
+    from experiments.report.runner import study_modules
+
+    with _client(workers, scheduler, verbose) as (client, engine):
+        plugin = sweep_worker.WarmKernelPlugin(kernel, verbose=verbose, preload=study_modules(grid.study),
+                                               reuse=reuse)
+        client.register_plugin(plugin, name=sweep_worker.PLUGIN)
+        futures = {
+            client.submit(sweep_worker.run_point, grid.study, grid.parameters(point), str(root), kernel,
+                          verbose, sweep_id, key=f"experiments-{sweep_id}-{i}", pure=False): i
+            for i, point in enumerate(points)
+        }
+        with bar(len(points), f"sweep {grid.study}", enabled=progress) as pbar:
+            for future in as_completed(futures):
+                i = futures[future]
+                try:
+                    out = future.result()
+                except Exception as exc:  # a worker died, or the task could not run at all
+                    out = {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+                results[i] = {"index": i, "point": points[i], **out}
+                pbar.update(1)
+                pbar.set_postfix_str(", ".join(f"{k}={v}" for k, v in points[i].items()), refresh=False)
+        with contextlib.suppress(Exception):
+            client.unregister_worker_plugin(sweep_worker.PLUGIN)
+    return engine
