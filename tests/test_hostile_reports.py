@@ -99,17 +99,18 @@ def test_analyze_html(hostile: dict[str, Path], chromium: str, capsys: pytest.Ca
 
 def test_uplift_html(hostile: dict[str, Path], chromium: str, capsys: pytest.CaptureFixture[str]) -> None:
     page = hostile["dir"] / "uplift.html"
-    _cli(capsys, "uplift", hostile["experiment"], "--arm", ARM_COL, "--treatment", ARMS[1], "--control", CONTROL,
-         "--outcome", VISIT, "--feature", HISTORY, "--feature", CHANNEL, "--feature", "recency",
-         "--bootstrap", "50", "--folds", "3", "--html", page, "--json", "-")
+    _cli(capsys, "uplift", hostile["experiment"], "--arm", ARM_COL, "--treatment", ARMS[1],
+         "--control", CONTROL, "--outcome", VISIT, "--feature", HISTORY, "--feature", CHANNEL,
+         "--feature", "recency", "--bootstrap", "50", "--folds", "3", "--html", page, "--json", "-")
     assert_inert(page, probe_page(chromium, page), min_charts=3,
                  sections=("How many customers to treat", "How it was computed"))
 
 
 def test_attribute_html(hostile: dict[str, Path], chromium: str, capsys: pytest.CaptureFixture[str]) -> None:
     page = hostile["dir"] / "attribute.html"
-    _cli(capsys, "attribute", hostile["touches"], "--journey", "journey", "--time", "time", "--channel", "channel",
-         "--converted", "converted", "--value", "value", "--direct", "direct", "--html", page, "--json", "-")
+    _cli(capsys, "attribute", hostile["touches"], "--journey", "journey", "--time", "time",
+         "--channel", "channel", "--converted", "converted", "--value", "value", "--direct", "direct",
+         "--html", page, "--json", "-")
     assert_inert(page, probe_page(chromium, page), min_charts=1)
 
 
@@ -131,31 +132,47 @@ def _study_runs(hostile: dict[str, Path]) -> dict[str, dict[str, object]]:
         "calibration": {"replications": 100, "n_per_arm": 1000, "cuped_n_per_arm": 200, "looks": 4,
                         "n_per_look": 100, "asos_path": str(asos)},
         "omnichannel": {"n_customers": 20000, "seed": 3},
+        "targeting": {"n_customers": 8000, "seed": 3},
     }
 
 
 @pytest.fixture(scope="module")
 def runs(hostile: dict[str, Path]) -> dict[str, Path]:
-    """Every registered study run once into one reports folder (the index then lists them all)."""
+    """Every registered study run once into one reports folder, then a sweep of the real experiment over
+    hostile control labels (on a one-worker Dask cluster); the index then lists them all."""
     from experiments.report.runner import run_study
+    from experiments.report.sweep import build_grid, run_sweep
     from experiments.studies import registry
 
     params = _study_runs(hostile)
     assert set(params) == set(registry.names()), "a new study: give it a small hostile run here"
     root = hostile["dir"] / "reports"
-    return {name: run_study(name, params[name], reports_dir=root).html for name in registry.names()} | {
-        "index": root / "index.html"}
+    pages = {name: run_study(name, params[name], reports_dir=root).html for name in registry.names()}
+    fixed = {k: v for k, v in params["real_experiment"].items() if k != "control"}
+    grid = build_grid("real_experiment", [("control", (CONTROL, ARMS[2]))], fixed)
+    pages["sweep"] = run_sweep(grid, reports_dir=root, workers=1).html
+    return pages | {"index": root / "index.html"}
 
 
-@pytest.mark.parametrize("study", ["remarketing", "loyalty", "real_experiment", "calibration", "omnichannel"])
+STUDIES = ["remarketing", "loyalty", "real_experiment", "calibration", "omnichannel", "targeting"]
+
+
+@pytest.mark.parametrize("study", STUDIES)
 def test_study_report(runs: dict[str, Path], study: str, chromium: str) -> None:
     page = runs[study]
     hostile_text = study == "real_experiment"  # the others do not show their file name
     assert_inert(page, probe_page(chromium, page), min_charts=2, shows_labels=hostile_text)
 
 
+def test_sweep_report(runs: dict[str, Path], chromium: str) -> None:
+    page = runs["sweep"]
+    assert_inert(page, probe_page(chromium, page), min_charts=1,
+                 sections=("Headline figures against each swept parameter", "The grid", "Settings"))
+
+
 def test_index(runs: dict[str, Path], chromium: str) -> None:
     page = runs["index"]
     probe = probe_page(chromium, page)
     assert_inert(page, probe, min_charts=0, sections=("Experiment reports", "The studies"))
-    assert probe.dom.count("Open report") >= len(runs) - 1
+    assert probe.dom.count("Open report") >= len(STUDIES) + 2  # the runs, the sweep's two among them
+    assert "sweep.html" in probe.dom
