@@ -679,3 +679,22 @@ def test_read_only_folders(d: Path, tmp_path: Path, line: str, capsys: pytest.Ca
         ro.chmod(0o755)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot create" in err
     assert not list(ro.iterdir())
+
+
+def test_every_command_that_writes_a_file_states_the_output_rule() -> None:
+    """--help of each command with a file output says: checked first, --overwrite to replace, - for stdout."""
+    import argparse
+
+    from experiments.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    writers = []
+    for name, parser in sub.choices.items():
+        options = {o for a in parser._actions for o in a.option_strings}
+        if options & {"--json", "--html", "--out", "--scores-out"}:
+            writers.append(name)
+            text = " ".join((parser.description or "").split())
+            assert "before any work" in text and "--overwrite" in text, name
+            assert "--overwrite" in options, name
+    assert {"studies", "runs", "simulate", "analyze", "power", "clv", "uplift", "uplift-eval",
+            "attribute"} <= set(writers)
