@@ -698,3 +698,13 @@ def test_every_command_that_writes_a_file_states_the_output_rule() -> None:
             assert "--overwrite" in options, name
     assert {"studies", "runs", "simulate", "analyze", "power", "clv", "uplift", "uplift-eval",
             "attribute"} <= set(writers)
+
+
+def test_terminal_escapes_from_a_file_are_printed_escaped(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A label that would set the terminal's title reaches the screen as visible text."""
+    path = tmp_path / "esc.csv"
+    path.write_text('arm,y\n"ctl\x1b]0;pwned\x07",1\n"ctl\x1b]0;pwned\x07",0\ntrt,1\ntrt,0\n')
+    code, out, _ = _in_process(["analyze", str(path), "--arm", "arm", "--control", "trt", "--metric", "y"],
+                               capsys)
+    assert code == 0 and "\x1b" not in out and "\x07" not in out and "ctl\\x1b]0;pwned\\x07" in out

@@ -8,7 +8,8 @@ sub-command, only that module is imported.
 Every failure the user can act on ends in one line on stderr and exit status 2, never a traceback: a
 usage error, any :class:`~experiments.errors.ExperimentsError`, a file the system refuses to read or
 write, or memory running out. The line is made printable first (control characters, line breaks and
-invisible characters from a file are written as escapes, an over-long line is cut in the middle). A value
+invisible characters from a file are written as escapes, an over-long line is cut in the middle), and so
+is what a command prints on standard output (a label from a file cannot drive the terminal). A value
 that reads as a negative number (``-5``, ``-.5``, ``-1e5``, ``-inf``, ``-nan``) is taken as a value, not
 an option, so it reaches validation, which names the parameter, the value and what is allowed. Library
 warnings stay off stderr unless Python was asked for them (``-W`` or ``PYTHONWARNINGS``).
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from experiments import __version__
-from experiments.errors import ExperimentsError, one_line
+from experiments.errors import ExperimentsError, one_line, printable
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -82,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     named = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(named if named in COMMANDS else None)
     args = parser.parse_args(argv)
+    stdout = sys.stdout
+    sys.stdout = _PrintableOut(stdout)  # type: ignore[assignment]
     try:
         with warnings.catch_warnings():
             if not sys.warnoptions:
@@ -105,6 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         code = _fail(args.command, "not enough memory for this input on this machine; give less data or "
                      "smaller sizes")
+    finally:
+        sys.stdout = stdout
     if console:  # the command is over: a late Ctrl-C must not turn a finished exit into a traceback
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _exit_now(code)
@@ -130,6 +135,22 @@ def _exit_now(code: int) -> None:
     except BaseException:  # a closed pipe, a second Ctrl-C: exit with the command's status all the same
         pass
     os._exit(code)
+
+
+class _PrintableOut:
+    """Standard output that writes invisible characters as visible escapes: a label or column name from
+    a file cannot send terminal escape sequences (colours, titles, clipboard writes) to the user's
+    terminal. Line breaks and tabs pass; JSON is unchanged (it escapes control characters itself)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(printable(text, keep="\n\t"))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _drop_warning(*args: Any, **kwargs: Any) -> None:

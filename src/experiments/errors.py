@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DataError", "ExperimentsError", "FitError", "ParameterError", "one_line", "shown"]
+__all__ = ["DataError", "ExperimentsError", "FitError", "ParameterError", "one_line", "printable", "shown"]
 
 #: Longest value a message quotes in full; longer ones keep their start and end.
 VALUE_LIMIT = 200
@@ -17,12 +17,15 @@ def _cut(text: str, limit: int) -> str:
     return f"{text[:limit - tail - 3]}...{text[-tail:]}"
 
 
-def one_line(text: object, limit: int = LINE_LIMIT) -> str:
-    """``text`` as one printable line: line breaks, control and other invisible characters written as
-    escapes (``\\n``, ``\\x1b``, ``\\u2028``), and the middle of an over-long text cut out."""
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with control and other invisible characters (terminal escapes, line separators, a
+    file's stray bytes) written as visible escapes (``\\n``, ``\\x1b``, ``\\u2028``); characters in
+    ``keep`` (e.g. ``"\\n"``) stay as they are."""
+    if text.isprintable():
+        return text
     out = []
-    for ch in str(text):
-        if ch.isprintable() or ch == " ":
+    for ch in text:
+        if ch.isprintable() or ch == " " or ch in keep:
             out.append(ch)
         elif ch in "\n\r\t":
             out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
@@ -30,7 +33,13 @@ def one_line(text: object, limit: int = LINE_LIMIT) -> str:
             code = ord(ch)
             out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
                        else f"\\U{code:08x}")
-    return _cut("".join(out), limit)
+    return "".join(out)
+
+
+def one_line(text: object, limit: int = LINE_LIMIT) -> str:
+    """``text`` as one printable line: line breaks, control and other invisible characters written as
+    escapes (``\\n``, ``\\x1b``, ``\\u2028``), and the middle of an over-long text cut out."""
+    return _cut(printable(str(text)), limit)
 
 
 def shown(value: object, limit: int = VALUE_LIMIT) -> str:
