@@ -32,6 +32,7 @@ CHANNEL = "channel " + P["alert"]
 CHANNELS = ("web " + HOSTILE, "phone " + P["comment"], "both")
 #: A file name may hold anything but a slash.
 FILE_NAME = "exp <img src=x onerror=window.__pwned=1> '\"&lt; <!--.csv"
+TOUCH_FILE = "touches <svg onload=window.__pwned=1> &lt;b&gt; \"' <!--.csv"
 
 
 def _headings(items: list[str]) -> list[str]:
@@ -78,8 +79,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     conv = rng.integers(0, 2, k)
     pl.DataFrame({"journey": jid, "time": rng.random(jid.size) * 20, "channel": rng.choice(names, jid.size),
                   "converted": np.repeat(conv, lengths),
-                  "value": np.repeat(np.where(conv == 1, 50.0, 0.0), lengths)}).write_csv(d / "touches.csv")
-    out["touches"] = d / "touches.csv"
+                  "value": np.repeat(np.where(conv == 1, 50.0, 0.0), lengths)}).write_csv(d / TOUCH_FILE)
+    out["touches"] = d / TOUCH_FILE
     return out
 
 
