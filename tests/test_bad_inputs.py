@@ -142,8 +142,8 @@ CASES: list[tuple[str, str, str]] = [
     ("run: reports dir is a file", "run remarketing --reports-dir {d}/exp.csv", "not a folder"),
     ("run: reports dir under a file", "run remarketing --reports-dir {d}/exp.csv/sub", "not a folder"),
     ("run: empty reports dir", "run remarketing --reports-dir ''", "empty path"),
-    ("run: reports dir in /proc", "run remarketing --reports-dir /proc/reports", "cannot create"),
-    ("run: reports dir in /sys", "run remarketing --reports-dir /sys/reports", "cannot create"),
+    ("run: reports dir in /proc", "run remarketing --reports-dir /proc/reports", "not writable"),
+    ("run: reports dir in /sys", "run remarketing --reports-dir /sys/reports", "not writable"),
     ("run: unknown kernel", "run remarketing --kernel no-such-kernel --reports-dir {d}/out/r", "kernel"),
     # --- sweep
     ("sweep: no grid", "sweep remarketing --reports-dir {d}/out/r", "-g"),
@@ -183,8 +183,8 @@ CASES: list[tuple[str, str, str]] = [
     ("studies: empty --json", "studies --json ''", "empty path"),
     ("studies: --json is a folder", "studies --json {d}/folder", "is a folder"),
     ("studies: --json exists", "studies --json {d}/existing.json", "--overwrite"),
-    ("studies: --json in /proc", "studies --json /proc/x.json", "cannot create"),
-    ("studies: --json in /sys", "studies --json /sys/x.json", "cannot create"),
+    ("studies: --json in /proc", "studies --json /proc/x.json", "not writable"),
+    ("studies: --json in /sys", "studies --json /sys/x.json", "not writable"),
     ("studies: --json under a file", "studies --json {d}/exp.csv/x.json", "not a folder"),
     ("studies: --json ends in a slash", "studies --json {d}/out/", "slash"),
     ("studies: --json is a device", "studies --json /dev/null --overwrite", "not a regular file"),
@@ -198,7 +198,7 @@ CASES: list[tuple[str, str, str]] = [
      "does not exist"),
     ("simulate: --out is a folder", "simulate remarketing --out {d}/folder", "is a folder"),
     ("simulate: --out exists", "simulate remarketing --out {d}/existing.parquet", "--overwrite"),
-    ("simulate: --out in /proc", "simulate remarketing --out /proc/x.parquet", "cannot create"),
+    ("simulate: --out in /proc", "simulate remarketing --out /proc/x.parquet", "not writable"),
     ("simulate: --out ends in a slash", "simulate loyalty --out {d}/out/", "slash"),
     ("simulate: --out is a device", "simulate remarketing --out /dev/null --overwrite", "not a regular file"),
     ("simulate: negative customers", "simulate remarketing --n-customers -5 --out {d}/out/x.parquet",
@@ -308,7 +308,7 @@ CASES: list[tuple[str, str, str]] = [
     ("analyze: --json and --html one file", "analyze {d}/exp.csv --arm arm --control ctl --metric y "
      "--json {d}/out/a.x --html {d}/out/a.x", "same file"),
     ("analyze: --json in /proc", "analyze {d}/exp.csv --arm arm --control ctl --metric y --json /proc/x.json",
-     "cannot create"),
+     "not writable"),
     ("analyze: --html is a device", "analyze {d}/exp.csv --arm arm --control ctl --metric y "
      "--html /dev/null --overwrite", "not a regular file"),
     ("analyze: --html ends in a slash", "analyze {d}/exp.csv --arm arm --control ctl --metric y "
@@ -560,7 +560,7 @@ CASES: list[tuple[str, str, str]] = [
     ("attribute: --json and --html one file", "attribute {d}/touch.csv --journey j --time t --channel ch "
      "--converted conv --json {d}/out/a.x --html {d}/out/a.x", "same file"),
     ("attribute: --html in /proc", "attribute {d}/touch.csv --journey j --time t --channel ch "
-     "--converted conv --html /proc/x.html", "cannot create"),
+     "--converted conv --html /proc/x.html", "not writable"),
     ("attribute: empty --html", "attribute {d}/touch.csv --journey j --time t --channel ch --converted conv "
      "--html ''", "empty path"),
 ]
@@ -677,7 +677,7 @@ def test_read_only_folders(d: Path, tmp_path: Path, line: str, capsys: pytest.Ca
         code, _, err = _in_process(_argv(line.replace("{ro}", str(ro)), d), capsys)
     finally:
         ro.chmod(0o755)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot create" in err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "not writable" in err
     assert not list(ro.iterdir())
 
 

@@ -98,6 +98,8 @@ def check_output(
             raise OutputError(f"{where}: is not a regular file (a device, pipe or socket); give a file path")
         if not overwrite:
             raise OutputError(f"{where}: file exists; pass --overwrite to replace it")
+        if not os.access(target, os.W_OK):
+            raise OutputError(f"{where}: file exists and is not writable")
     _check_writable(where, parent)
     return target
 
@@ -133,12 +135,15 @@ def _check_name(where: str, target: Path, parent: Path) -> None:
 
 
 def _check_writable(where: str, folder: Path) -> None:
-    """Create and remove a throw-away file in ``folder``: the one test that holds for every user and
-    mount (permission bits say nothing to root, nor about read-only or system file systems)."""
+    """``folder`` takes a new file: its permission bits allow it, and a throw-away file can really be
+    created and removed there (the bits say nothing to root, nor about read-only or system file
+    systems)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"{where}: folder {shown(str(folder))} is not writable")
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".experiments-check-")
     except OSError as exc:
-        raise OutputError(f"{where}: cannot create a file in folder {shown(str(folder))} "
+        raise OutputError(f"{where}: folder {shown(str(folder))} is not writable: cannot create a file there "
                           f"({exc.strerror or exc})") from None
     os.close(fd)
     with contextlib.suppress(OSError):
