@@ -209,7 +209,7 @@ def test_cli_ctrl_c_leaves_nothing(tmp_path):
     proc = _cli("remarketing", "--n-customers", "20000000", "--workers", "2", "--out",
                 str(tmp_path / "big.parquet"), cwd=tmp_path)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(tmp_path.iterdir()):
+    while time.monotonic() < deadline and not any(p.suffix == ".part" for p in tmp_path.iterdir()):
         time.sleep(0.05)  # the temporary file appears once the simulation has started
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)

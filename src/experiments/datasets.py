@@ -23,6 +23,7 @@ __all__ = [
     "HILLSTROM_ARMS",
     "HILLSTROM_CSV_SHA256",
     "HILLSTROM_SHA256",
+    "csv_header_names",
     "load_asos",
     "load_hillstrom",
     "scan_table",
@@ -116,13 +117,21 @@ def scan_table(path: str | Path, *, infer_schema_length: int | None = 10_000) ->
     return _scan([p], str(p), "parquet" if _is_parquet(p) else "CSV", infer_schema_length)
 
 
+def csv_header_names(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """``lf`` with its CSV header names unescaped: polars keeps a quoted header's doubled quotes
+    (``"a""b"`` is read as ``a""b``), while every data cell is read as ``a"b``."""
+    names = lf.collect_schema().names()
+    renames = {n: n.replace('""', '"') for n in names if '""' in n}
+    return lf.rename(renames) if renames else lf
+
+
 def _scan(files: list[Path], name: str, kind: str, infer_schema_length: int | None) -> pl.LazyFrame:
     source: Path | list[Path] = files[0] if len(files) == 1 else files
     try:
         if kind == "parquet":
             lf = pl.scan_parquet(source)
         else:
-            lf = pl.scan_csv(source, infer_schema_length=infer_schema_length)
+            lf = csv_header_names(pl.scan_csv(source, infer_schema_length=infer_schema_length))
         lf.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -57,14 +57,21 @@ def _scan(path: Path) -> pl.LazyFrame:
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
         if suffix in {".csv", ".txt", ".tsv"}:
-            return pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",", infer_schema_length=10_000)
+            from experiments.datasets import csv_header_names
+
+            return csv_header_names(pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",",
+                                                infer_schema_length=10_000))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
     raise DataError(f"unsupported file type {suffix!r} for {str(path)!r}; allowed: .csv, .tsv, .parquet")
 
 
 def _to_dates(values: pl.Series, column: str) -> pl.Series:
-    """Parse a column of dates strictly; raise naming the first value that does not parse."""
+    """Parse a column of dates strictly; raise naming the first value that is missing or does not parse."""
+    missing = values.is_null() | (values.cast(pl.String).str.strip_chars() == "")
+    if missing.any():
+        row = int(missing.arg_true()[0]) + 1
+        raise DataError(f"date column {column!r} has {int(missing.sum())} missing dates (first at row {row})")
     dtype = values.dtype
     if dtype == pl.Date:
         return values
@@ -95,8 +102,8 @@ def load_transactions(path: str | Path, *, customer: str, date: str, amount: str
     Raises
     ------
     DataError
-        Missing columns or file, customer ids missing, dates that do not parse, amounts missing,
-        negative or not numbers.
+        Missing columns or file, one column in two roles, no rows, customer ids missing, dates missing
+        or not parsing, amounts missing, NaN, infinite, negative or not numbers.
     """
     path = Path(path)
     lazy = _scan(path)
@@ -129,12 +136,18 @@ def load_transactions(path: str | Path, *, customer: str, date: str, amount: str
         )
     amt = frame["amount"]
     if not amt.dtype.is_numeric():
-        bad = amt.cast(pl.String).filter(amt.cast(pl.Float64, strict=False).is_null()).head(1).to_list()
-        raise DataError(f"amount column {amount!r}: {bad[0]!r} is not a number")
+        number = amt.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        bad = amt.cast(pl.String).filter(amt.is_not_null() & number.is_null()).head(1).to_list()
+        if bad:
+            raise DataError(f"amount column {amount!r}: {bad[0]!r} is not a number")
+        amt = number  # numbers written as text among missing cells
     amt = amt.cast(pl.Float64)
     if amt.is_null().any() or amt.is_nan().any():
         row = int((amt.is_null() | amt.is_nan()).arg_true()[0]) + 1
-        raise DataError(f"amount column {amount!r} has missing values (first at row {row})")
+        raise DataError(f"amount column {amount!r} has missing values or NaN (first at row {row})")
+    if amt.is_infinite().any():
+        row = int(amt.is_infinite().arg_true()[0]) + 1
+        raise DataError(f"amount column {amount!r} has infinite values (first at row {row})")
     if (amt < 0).any():
         raise DataError(f"amount column {amount!r} has negative amounts (e.g. {amt.filter(amt < 0)[0]!r})")
     return frame.with_columns(date=_to_dates(frame["date"], date), amount=amt)

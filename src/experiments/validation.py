@@ -88,7 +88,7 @@ def as_float(
     except (TypeError, ValueError):
         raise ParameterError(name, value, rule) from None
     if not math.isfinite(x):
-        raise ParameterError(name, value, rule)
+        raise ParameterError(name, value, rule.replace("a number", "a finite number", 1))
     if low is not None and (x < low or (low_open and x == low)):
         raise ParameterError(name, value, rule)
     if high is not None and (x > high or (high_open and x == high)):

@@ -3,12 +3,11 @@
 The house style is one registered theme (:func:`enable_theme`); study modules
 (:mod:`experiments.charts.remarketing`, ...) hold the charts of each study. Charts shown in a notebook go
 through :func:`safe_html_renderer`: altair's own HTML, with the chart's JSON made safe to sit inside a
-``<script>`` element, so labels from a data file (``</script>``, ``<!--``) stay data.
+``<script>`` element, so labels from a data file (``</script>``, ``<!--``, U+2028) stay data.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import altair as alt
@@ -33,21 +32,29 @@ def _theme() -> alt.theme.ThemeConfig:
     }
 
 
+#: altair's loader shows a failure by writing the error message into the page as HTML; the message can
+#: quote chart data, so it is written as text instead.
+_ALTAIR_SHOW_ERROR = 'outputDiv.innerHTML = `<div class="error" style="color:red;">${err}</div>`;'
+_TEXT_SHOW_ERROR = ('var box = document.createElement("div"); box.className = "error"; '
+                    'box.style.color = "red"; box.textContent = String(err); outputDiv.replaceChildren(box);')
+
+
 def safe_html_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, str]:
     """altair's default HTML, with the spec's JSON escaped for a ``<script>`` element.
 
     altair writes ``json.dumps(spec)`` into a script, where a ``</script>`` or ``<!--`` inside a label
-    ends the script or opens a comment. The same JSON with ``<``, ``>`` and ``&`` written as ``\\u003c``,
-    ``\\u003e`` and ``\\u0026`` means the same to JavaScript and cannot do either.
+    ends the script or opens a comment. Here the JSON is written by
+    :class:`~experiments.escaping.ScriptSafeEncoder` (``<``, ``>``, ``&``, U+2028 and U+2029 as
+    ``\\uXXXX``, which mean the same to JavaScript), the spec's strings hold no line separator (which
+    stops Vega's expressions), and a chart that fails to draw shows its error as text, not HTML.
     """
     from altair.vegalite.v6.display import html_renderer
 
-    bundle = dict(html_renderer(spec, **metadata))
-    raw = json.dumps(spec)
-    safe = raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    page = bundle.get("text/html", "")
-    if raw != safe and raw in page:
-        bundle["text/html"] = page.replace(raw, safe)
+    from experiments.escaping import ScriptSafeEncoder, chart_spec
+
+    json_kwds = {**metadata.pop("json_kwds", {}), "cls": ScriptSafeEncoder}
+    bundle = dict(html_renderer(chart_spec(spec), json_kwds=json_kwds, **metadata))
+    bundle["text/html"] = bundle.get("text/html", "").replace(_ALTAIR_SHOW_ERROR, _TEXT_SHOW_ERROR)
     return bundle
 
 

@@ -37,6 +37,10 @@ Reported in data_quality (JSON, printed, HTML): missing values (left out of that
 dropped NaN/infinity, duplicated units and units in several arms, and numeric metrics that are 0/1
 except for a few other values (a number is binary only when every value is 0 or 1; such a metric is
 analysed as continuous).
+
+Outputs: every location is checked before any work starts (its folder must exist and be writable);
+an existing file is replaced only with --overwrite; - means standard output for --json; --json and
+--html must be different files; files appear whole or not at all.
 """
 
 
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
     import gc
 
-    from experiments.outputs import atomic_write_text, check_output
+    from experiments.outputs import atomic_write_text, check_distinct, check_output
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
     from experiments.studies.analysis import bootstrap_table, headline, text_table
     from experiments.validation import as_int
@@ -129,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     seed = as_int("seed", args.seed, low=0)
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_out = check_output(args.html, option="--html", overwrite=args.overwrite)
+    check_distinct(("--json", json_out), ("--html", html_out))
     result = analyze_file(
         args.file, arm=args.arm, control=args.control, metrics=args.metric or None,
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,

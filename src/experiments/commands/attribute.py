@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["attribute_file", "register", "run"]
 
@@ -40,7 +41,12 @@ def register(subparsers: Any) -> None:
         description="Credit each channel with conversions under rule-based models (first touch, last "
         "touch, last non-direct, linear, time decay, position based), the Markov removal effect and the "
         "Shapley value. FILE holds one row per touch (--journey, --time, --channel, --converted) or one "
-        "row per path (--path, --conversions, --nulls).",
+        "row per path (--path, --conversions, --nulls). "
+        "Refused (one line on stderr, exit 2, nothing written): a missing, empty or unreadable file; no "
+        "rows; an unknown column; one column given for two options; a missing journey id, time or "
+        "channel; a time that is not a number of days, a date or a date and time; an empty channel "
+        "name or path; a conversion flag other than 0/1 or not constant within a journey; counts or "
+        "values that are missing, NaN, infinite or negative; an empty --sep. " + OUTPUT_RULE,
     )
     p.add_argument("file", metavar="FILE", help="CSV or parquet file")
     touch = p.add_argument_group("touchpoint rows")
@@ -114,7 +120,7 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
     if form == "paths":
         journeys = journeys_from_paths(lf, path=col["path"], conversions=col["conversions"],
                                        nulls=col["nulls"], value=columns.get("value"),
-                                       sep=columns.get("sep") or ">")
+                                       sep=">" if columns.get("sep") is None else str(columns["sep"]))
     else:
         journeys = journeys_from_touches(lf, journey=col["journey"], time=col["time"], channel=col["channel"],
                                          converted=col["converted"], value=columns.get("value"))
@@ -124,23 +130,24 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments attribute``."""
-    from experiments.outputs import STDOUT, atomic_write_text, check_output
+    from experiments.outputs import STDOUT, atomic_write_text, check_distinct, check_output
     from experiments.studies.attribution import render_html, summary_lines, text_table
 
     form = _form(args)
     options = _options(args)
-    check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
-    check_output(args.html, option="--html", overwrite=args.overwrite)
+    json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
+    html_out = check_output(args.html, option="--html", overwrite=args.overwrite)
+    check_distinct(("--json", json_out), ("--html", html_out))
     columns = {name: getattr(args, name) for name in (*_TOUCH, *_PATH, "sep", "value")}
     result = attribute_file(args.file, form=form, columns=columns, **options)
     for m, why in result.skipped.items():
         print(f"experiments attribute: warning: {m} skipped: {why}", file=sys.stderr)
     text = json.dumps(result.to_dict(), indent=2)
     page = render_html(result, source=Path(args.file).name) if args.html else None
-    if args.json and args.json != STDOUT:
-        atomic_write_text(args.json, text + "\n")
-    if page is not None:
-        atomic_write_text(args.html, page)
+    if json_out is not None:
+        atomic_write_text(json_out, text + "\n")
+    if page is not None and html_out is not None:
+        atomic_write_text(html_out, page)
     if args.json == STDOUT:
         print(text)
         return 0

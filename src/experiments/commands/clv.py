@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from experiments.outputs import OUTPUT_RULE
+
 __all__ = ["handler", "register", "run_clv"]
 
 
@@ -24,7 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "clv",
         help="fit BG/NBD and Gamma-Gamma to a transaction log",
         description="Fit BG/NBD (purchases) and Gamma-Gamma (order value) to a transaction log, "
-        "one row per transaction; optionally check the purchase model on a holdout period.",
+        "one row per transaction; optionally check the purchase model on a holdout period. "
+        "Refused (one line on stderr, exit 2, nothing written): a missing, empty or unreadable file; a "
+        "file with a header but no rows; an unknown column; one column for two of --customer, --date "
+        "and --amount; a missing customer id; a date that is missing or does not parse (YYYY-MM-DD, "
+        "YYYYMMDD, YYYY/MM/DD, DD/MM/YYYY, MM/DD/YYYY, optionally with a time); an amount that is "
+        "missing, not a number, NaN, infinite or negative; a calibration end outside the dates. "
+        + OUTPUT_RULE,
     )
     p.add_argument("file", help="transaction log, .csv or .parquet")
     p.add_argument("--customer", required=True, help="customer id column")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["register", "run"]
 
@@ -18,7 +19,8 @@ def register(subparsers: Any) -> None:
         "power", help="sample size per arm or minimum detectable effect",
         description="Sample size per arm to detect an effect (binary rate or continuous mean); with --n, "
         "the minimum detectable effect of that many units per arm. Several arms: each treatment against "
-        "the control, Bonferroni-adjusted alpha.",
+        "the control, Bonferroni-adjusted alpha. Sizes are bounded: at most 1,000 arms and 10^12 units "
+        "per arm (an effect too small for that is refused in one line). " + OUTPUT_RULE,
     )
     p.add_argument("--baseline", required=True, help="control rate (binary, in (0, 1)) or mean (continuous)")
     p.add_argument("--mde", help="effect to detect: absolute (0.01 = 1 pp) or, with --relative, a fraction")
@@ -37,13 +39,14 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments power``."""
     from experiments.outputs import atomic_write_text, check_output
-    from experiments.stats.power import minimum_detectable_effect, sample_size
+    from experiments.stats.power import MAX_ARMS, MAX_N_PER_ARM, minimum_detectable_effect, sample_size
     from experiments.validation import as_float, as_int
 
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     common = dict(
         baseline=as_float("baseline", args.baseline), alpha=as_float("alpha", args.alpha),
-        power=as_float("power", args.power), arms=as_int("arms", args.arms, low=2), kind=args.kind,
+        power=as_float("power", args.power), arms=as_int("arms", args.arms, low=2, high=MAX_ARMS),
+        kind=args.kind,
         sd=None if args.sd is None else as_float("sd", args.sd, low=0, low_open=True),
     )
     if args.mde is None and args.n is None:
@@ -52,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mde is not None:
         size = sample_size(mde=as_float("mde", args.mde), relative=args.relative, **common)
     if args.n is not None:
-        mde = minimum_detectable_effect(n_per_arm=as_int("n", args.n, low=2), relative=args.relative,
+        mde = minimum_detectable_effect(n_per_arm=as_int("n", args.n, low=2, high=MAX_N_PER_ARM),
+                                        relative=args.relative,
                                         **common)
     if size is not None:
         payload = size.to_dict()

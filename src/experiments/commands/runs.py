@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from experiments.outputs import OUTPUT_RULE
+
 __all__ = ["register"]
 
 
@@ -20,7 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the runs on record (newest first)",
         description="List the runs recorded in REPORTS_DIR's run registry, newest first: when, the study, "
         "the verdict's first sentence, the parameters changed from the defaults and the report's path. "
-        "The JSON is a list of {study, run_id, started, parameters, headline, html, sweep_id}.",
+        "The JSON is a list of {study, run_id, started, parameters, headline, html, sweep_id}. "
+        + OUTPUT_RULE,
     )
     p.add_argument("--study", help="only the runs of this study")
     p.add_argument("--sweep", metavar="SWEEP_ID", help="only the runs of this sweep")

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import DataError, ParameterError
-from experiments.outputs import atomic_path, check_output
+from experiments.outputs import OUTPUT_RULE, atomic_path, check_output
 
-__all__ = ["BLOCK_SIZE", "handler", "register", "run_simulate", "simulated_studies", "table_paths"]
+__all__ = ["BLOCK_SIZE", "handler", "max_block_size", "register", "run_simulate", "simulated_studies",
+           "table_paths"]
 
 #: Customers per unit of work of the command (16 chunks): small enough that the few blocks in flight
 #: stay well under a gigabyte, big enough that handing blocks over costs little.
@@ -55,7 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "file, row group by row group, as blocks of customers are made in parallel: memory does not grow "
         "with the number of customers, and the file is byte-identical whatever --workers and "
         "--block-size. Other tables of the study (loyalty: purchases) go beside it as "
-        "<stem>.<table>.parquet. Files appear whole or not at all; the path is printed last.",
+        "<stem>.<table>.parquet; the path is printed last. --n-customers may go past what a study run in "
+        "memory allows (the parameter's own bound holds); --block-size is bounded by this machine's "
+        "memory. " + OUTPUT_RULE,
     )
     p.add_argument("study", help="a study with a simulator (see: experiments studies)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
@@ -72,6 +75,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "here); does not change the output")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=handler)
+
+
+def max_block_size(scenario: Any, workers: int) -> int | None:
+    """The largest ``--block-size`` whose blocks in flight (two per worker) fit this machine's memory
+    budget, at the scenario's bytes per customer of an in-memory run (more than a block needs); None
+    when either is unknown."""
+    from experiments.resources import memory_budget
+
+    budget = memory_budget()
+    memory = getattr(scenario, "memory", None)
+    if budget is None or memory is None:
+        return None
+    return max(1, budget // (memory[1] * 2 * workers))
 
 
 def table_paths(out: Path, names: list[str]) -> dict[str, Path]:
@@ -126,8 +142,8 @@ def run_simulate(
     spec = registry.get(study)
     if spec.simulate is None:
         raise ParameterError("study", study, "a study with a simulator: " + ", ".join(simulated_studies()))
-    block_size = as_int("block_size", block_size, low=1)
     workers = default_workers() if workers is None else as_int("workers", workers, low=1, high=256)
+    block_size = as_int("block_size", block_size, low=1, high=max_block_size(spec.scenario, workers))
     target = check_output(out, option="--out", overwrite=overwrite)
     assert target is not None
     scenario = spec.scenario.from_params(params)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from experiments.outputs import OUTPUT_RULE
+
 __all__ = ["register"]
 
 
@@ -14,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the studies, their questions and parameters",
         description="List every study with its question, notebook and parameters (name, default, what is "
         "allowed, help). The JSON is a list of {name, question, notebook, parameters: [{name, default, "
-        "allowed, help}]}; notebook paths are relative to the project root.",
+        "allowed, help}]}; notebook paths are relative to the project root. " + OUTPUT_RULE,
     )
     p.add_argument("--json", metavar="PATH|-", help="write the list as JSON ('-' = standard output)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")

@@ -22,7 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ParameterError
-from experiments.outputs import STDOUT, atomic_path, atomic_write_text, check_output
+from experiments.outputs import (
+    OUTPUT_RULE,
+    STDOUT,
+    atomic_path,
+    atomic_write_text,
+    check_distinct,
+    check_output,
+)
 
 __all__ = ["fit_file", "register", "render_html", "run", "summary_text"]
 
@@ -36,7 +43,11 @@ def register(subparsers: Any) -> None:
         "uplift", help="cross-fitted uplift model: whom to treat, and how many",
         description="Fit an uplift learner with K-fold cross-fitting on a randomised experiment file "
         "(CSV or parquet), score every customer out of fold, and judge the scores: Qini against random "
-        "(bootstrap interval), uplift by decile, and the incremental profit of treating each top share.",
+        "(bootstrap interval), uplift by decile, and the incremental profit of treating each top share. "
+        "Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two "
+        "roles (arm, outcome, features); a file without rows; an absent arm label; an outcome that is "
+        "not numeric or has missing, NaN or infinite values; an infinite feature value (missing ones are "
+        "kept as missing). " + OUTPUT_RULE,
     )
     p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
     p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")
@@ -344,10 +355,7 @@ def run(args: argparse.Namespace) -> int:
     scores_path = check_output(args.scores_out, option="--scores-out", overwrite=args.overwrite)
     if scores_path is not None and scores_path.suffix.lower() not in {".parquet", ".pq"}:
         raise ParameterError("scores_out", args.scores_out, "a .parquet path (scores are written as parquet)")
-    paths = [p.resolve() for p in (json_path, html_path, scores_path) if p is not None]
-    if len(set(paths)) != len(paths):
-        raise ParameterError("outputs", [str(p) for p in paths], "different paths for --json, --html and "
-                             "--scores-out")
+    check_distinct(("--json", json_path), ("--html", html_path), ("--scores-out", scores_path))
     result, ev, table, fit = fit_file(
         args.file, arm=args.arm, treatment=args.treatment, control=args.control, outcome=args.outcome,
         features=list(args.feature), learner=args.learner, **opts)

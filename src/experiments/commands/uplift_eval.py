@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from experiments.errors import ParameterError
-from experiments.outputs import STDOUT, atomic_write_text, check_output
+from experiments.outputs import OUTPUT_RULE, STDOUT, atomic_write_text, check_output
 
 __all__ = ["evaluate_file", "register", "run", "summary_text"]
 
@@ -31,7 +31,10 @@ def register(subparsers: Any) -> None:
         "uplift-eval", help="Qini and uplift areas of an uplift score column (scikit-uplift's definitions)",
         description="Evaluate an uplift score on a randomised experiment file (CSV or parquet): normalised "
         "Qini and uplift areas, uplift among the top k, and both curves at 101 shares. Same definitions "
-        "as scikit-uplift 0.5 (qini_auc_score, uplift_auc_score, uplift_at_k strategy='overall').",
+        "as scikit-uplift 0.5 (qini_auc_score, uplift_auc_score, uplift_at_k strategy='overall'). "
+        "Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two "
+        "roles (arm, outcome, score); a file without rows; an absent arm label; an outcome or score that "
+        "is not numeric or has missing, NaN or infinite values. " + OUTPUT_RULE,
     )
     p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
     p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from experiments.escaping import chart_spec, script_json
 from experiments.report.offline import vega_bundle
 
 if TYPE_CHECKING:
     import altair as alt
 
 __all__ = ["PAGE_CSS", "render_page", "script_json"]
-
-#: Characters that must not appear raw in JSON inside a ``<script>`` element: ``<`` ends it (``</script>``)
-#: or opens a comment (``<!--``), ``>`` and ``&`` are escaped for symmetry, U+2028/U+2029 end a JS line.
-_SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def script_json(obj: object) -> str:
-    """``obj`` as JSON that is safe inside a ``<script>`` element: no user text can end the element,
-    open an HTML comment or break a JavaScript line; ``JSON.parse`` and JavaScript read it unchanged."""
-    text = json.dumps(obj, ensure_ascii=False, default=str)
-    for raw, safe in _SCRIPT_ESCAPES.items():
-        text = text.replace(raw, safe)
-    return text
 
 PAGE_CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 1040px;
@@ -42,12 +29,14 @@ table.result-table caption { caption-side: top; text-align: left; font-weight: 6
 
 
 def _chart_block(chart: alt.TopLevelMixin, index: int) -> str:
-    spec = script_json(chart.to_dict())
+    """A chart's container and the script that draws it; a failure is shown as text, not HTML."""
+    spec = script_json(chart_spec(chart.to_dict()))
     return (
         f'<div class="chart" id="chart-{index}"></div>\n'
         f'<script type="text/javascript">vegaEmbed("#chart-{index}", {spec}, {{"mode": "vega-lite"}})'
-        '.catch(function(e){document.getElementById("chart-' + str(index)
-        + '").innerHTML = "<pre style=\\"color:red\\">" + e + "</pre>";});</script>'
+        '.catch(function (e) { var box = document.createElement("pre"); box.className = "error"; '
+        'box.style.color = "red"; box.textContent = String(e); '
+        f'document.getElementById("chart-{index}").replaceChildren(box); }});</script>'
     )
 
 

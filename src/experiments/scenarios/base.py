@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, ClassVar, Self
 
+from experiments.errors import ParameterError
 from experiments.scenarios.params import Param
 from experiments.validation import reject_unknown
 
@@ -23,6 +25,9 @@ class Scenario:
     parameters: ClassVar[tuple[Param, ...]] = ()
     #: ``{name: default}`` of every parameter (derived from ``parameters``).
     defaults: ClassVar[Mapping[str, Any]] = {}
+    #: The size parameters of an in-memory run and the bytes its peak needs per unit of their product
+    #: (measured, with a margin), e.g. ``(("n_customers",), 600)``; None for runs that stay small.
+    memory: ClassVar[tuple[tuple[str, ...], int] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -63,8 +68,38 @@ class Scenario:
 
     @classmethod
     def from_namespace(cls, namespace: Mapping[str, Any]) -> Self:
-        """Build from a notebook's globals: the values of this scenario's parameters found there."""
-        return cls.from_params({name: namespace[name] for name in cls.defaults if name in namespace})
+        """Build from a notebook's globals: the values of this scenario's parameters found there.
+
+        A notebook runs the study in memory, so its sizes are checked against this machine's memory
+        too (:meth:`check_memory`).
+        """
+        scenario = cls.from_params({name: namespace[name] for name in cls.defaults if name in namespace})
+        return scenario.check_memory()
+
+    def check_memory(self) -> Self:
+        """``self`` if an in-memory run of it fits this machine's memory budget.
+
+        Raises
+        ------
+        ParameterError
+            The first size parameter of :attr:`memory`, its value and the most this machine allows
+            (given the other sizes), with the memory it was judged by.
+        """
+        from experiments.resources import MEMORY_SHARE, gib, memory_budget, physical_memory
+
+        budget = memory_budget()
+        if self.memory is None or budget is None:
+            return self
+        names, per_unit = self.memory
+        others = math.prod(int(getattr(self, n)) for n in names[1:])
+        value = int(getattr(self, names[0]))
+        if value * others * per_unit <= budget:
+            return self
+        most = budget // (per_unit * others)
+        given = "".join(f" with {n} {getattr(self, n):,}" for n in names[1:])
+        total = physical_memory() or budget
+        raise ParameterError(names[0], value, f"at most {most:,}{given} for a run in memory on this machine "
+                             f"(about {per_unit:,} bytes each; {MEMORY_SHARE:.0%} of its {gib(total)})")
 
     def to_params(self) -> dict[str, Any]:
         """Plain literals that :meth:`from_params` turns back into ``self``."""

@@ -67,6 +67,9 @@ class CalibrationScenario(Scenario):
     """
 
     parameters = PARAMETERS
+    #: In memory, the peeking study holds every look of every replication: about 125 bytes each
+    #: (measured at 20,000 and 40,000 replications of 365 looks).
+    memory = (("replications", "looks"), 200)
 
     seed: int
     replications: int

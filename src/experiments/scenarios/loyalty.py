@@ -103,6 +103,8 @@ class LoyaltyScenario(Scenario):
     """A validated loyalty-programme experiment. Build it with :meth:`from_params`."""
 
     parameters = PARAMETERS
+    #: In memory, the peak of a run grows by about 650 bytes per customer (measured at 0.1 to 1 million).
+    memory = (("n_customers",), 1_000)
 
     n_customers: int
     seed: int

@@ -26,9 +26,14 @@ from experiments.errors import ParameterError
 from experiments.stats.results import _plain
 from experiments.validation import as_float, as_int
 
-__all__ = ["PowerKind", "PowerResult", "minimum_detectable_effect", "sample_size"]
+__all__ = ["MAX_ARMS", "MAX_N_PER_ARM", "PowerKind", "PowerResult", "minimum_detectable_effect",
+           "sample_size"]
 
 PowerKind = Literal["binary", "continuous"]
+#: Most units per arm a plan may need or be given: well past any population (about 125 times the world's).
+MAX_N_PER_ARM: int = 10**12
+#: Most arms of a plan.
+MAX_ARMS: int = 1000
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,7 @@ def _common(baseline: float, alpha: float, power: float, arms: int, kind: str, s
         raise ParameterError("kind", kind, "binary or continuous")
     alpha = as_float("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
     power = as_float("power", power, low=0, high=1, low_open=True, high_open=True)
-    arms = as_int("arms", arms, low=2)
+    arms = as_int("arms", arms, low=2, high=MAX_ARMS)
     if kind == "binary":
         baseline = as_float("baseline", baseline, low=0, high=1, low_open=True, high_open=True)
         sd = None
@@ -91,6 +96,24 @@ def _common(baseline: float, alpha: float, power: float, arms: int, kind: str, s
 def _binary_es(p0: float, d: float) -> float:
     p1 = p0 + d
     return d / math.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / 2)
+
+
+def _solve_n(solver: Any, es: float, alpha: float, power: float, mde: float) -> int:
+    """Units per arm from statsmodels' solver, rounded up; one line when no size within
+    :data:`MAX_N_PER_ARM` reaches ``power`` (the solver does not converge there: it returns NaN)."""
+    from scipy.stats import norm
+
+    z = norm.isf(alpha / 2) + norm.ppf(power)
+    if not es > 0 or (z / es) ** 2 > MAX_N_PER_ARM:  # the normal approximation, to refuse before solving
+        raise ParameterError("mde", mde, f"an effect detectable with at most {MAX_N_PER_ARM:.0e} units per "
+                             "arm (this one is too small)")
+    if solver.power(es, nobs1=2, alpha=alpha) >= power:  # below the solver's range: the smallest test
+        return 2
+    n = float(solver.solve_power(effect_size=es, alpha=alpha, power=power))
+    if not math.isfinite(n) or n > MAX_N_PER_ARM:
+        raise ParameterError("mde", mde, f"an effect detectable with at most {MAX_N_PER_ARM:.0e} units per "
+                             "arm (the sample-size solver found none)")
+    return max(2, math.ceil(n - 1e-9))
 
 
 def sample_size(
@@ -132,19 +155,30 @@ def sample_size(
 
         if not 0 < baseline + d < 1:
             raise ParameterError("mde", mde, f"an effect keeping the rate in (0, 1) from {baseline}")
-        n = NormalIndPower().solve_power(effect_size=abs(_binary_es(baseline, d)), alpha=a1, power=power)
+        es = abs(_binary_es(baseline, d))
+        solver: Any = NormalIndPower()
         method = "unpooled two-proportion z (statsmodels NormalIndPower)"
     else:
         from statsmodels.stats.power import TTestIndPower
 
-        n = TTestIndPower().solve_power(effect_size=abs(d) / sd, alpha=a1, power=power)
+        es = abs(d) / sd
+        solver = TTestIndPower()
         method = "two-sample t (statsmodels TTestIndPower)"
-    n_arm = math.ceil(float(n) - 1e-9)
+    n_arm = _solve_n(solver, es, a1, power, mde)
     return PowerResult(
         kind=kind, baseline=baseline, mde=d, mde_relative=d / baseline if baseline else float("nan"),
         alpha=alpha, alpha_per_comparison=a1, power=power, arms=arms, n_per_arm=n_arm,
         n_total=n_arm * arms, sd=sd, method=method + (", Bonferroni over arms" if arms > 2 else ""),
     )
+
+
+def _solve_es(solver: Any, n: int, alpha: float, power: float, n_per_arm: object) -> float:
+    """The standardised effect ``n`` units per arm detect with ``power`` (one line if none is found)."""
+    es = float(solver.solve_power(nobs1=n, alpha=alpha, power=power))
+    if not (math.isfinite(es) and es > 0):
+        raise ParameterError("n_per_arm", n_per_arm, "a number of units per arm for which the effect-size "
+                             "solver converges (try fewer, or a larger alpha or smaller power)")
+    return es
 
 
 def minimum_detectable_effect(
@@ -164,13 +198,13 @@ def minimum_detectable_effect(
     metrics the increase ``d`` solves ``d / sqrt((p0(1-p0) + p1(1-p1))/2) = effect size`` (brentq).
     """
     baseline, alpha, power, arms, sd, a1 = _common(baseline, alpha, power, arms, kind, sd)
-    n = as_int("n_per_arm", n_per_arm, low=2)
+    n = as_int("n_per_arm", n_per_arm, low=2, high=MAX_N_PER_ARM)
     del relative
     if kind == "binary":
         from scipy.optimize import brentq
         from statsmodels.stats.power import NormalIndPower
 
-        es = NormalIndPower().solve_power(nobs1=n, alpha=a1, power=power)
+        es = _solve_es(NormalIndPower(), n, a1, power, n_per_arm)
         hi = 1 - baseline - 1e-12
         if _binary_es(baseline, hi) < es:
             raise ParameterError("n_per_arm", n_per_arm, "enough units to detect an effect below 100%")
@@ -179,7 +213,7 @@ def minimum_detectable_effect(
     else:
         from statsmodels.stats.power import TTestIndPower
 
-        es = TTestIndPower().solve_power(nobs1=n, alpha=a1, power=power)
+        es = _solve_es(TTestIndPower(), n, a1, power, n_per_arm)
         d = float(es) * sd
         method = "two-sample t (statsmodels TTestIndPower)"
     return PowerResult(

@@ -32,6 +32,7 @@ from experiments.errors import DataError
 
 __all__ = [
     "FALSE_SPELLINGS",
+    "HUGE",
     "NEAR_BINARY_SHARE",
     "ROWS",
     "TRUE_SPELLINGS",
@@ -44,6 +45,7 @@ __all__ = [
     "column_checks",
     "quality_report",
     "read_checks",
+    "refuse_huge",
     "refuse_nonfinite",
     "unit_checks",
     "value_expr",
@@ -51,6 +53,9 @@ __all__ = [
 
 TRUE_SPELLINGS: frozenset[str] = frozenset({"1", "1.0", "true", "t", "yes", "y"})
 FALSE_SPELLINGS: frozenset[str] = frozenset({"0", "0.0", "false", "f", "no", "n"})
+#: Largest magnitude of a value the statistics take: past it, sums of squares overflow floating point
+#: (1e100 squared is 1e200, with room for 1e100 rows), so such a value is refused, not turned into inf.
+HUGE = 1e100
 #: Largest share of values other than 0/1 for which a numeric metric is reported as "nearly binary".
 NEAR_BINARY_SHARE = 0.01
 #: What to do with NaN and infinite values: refuse the table, or drop them like missing values.
@@ -167,6 +172,9 @@ def column_checks(column: str, dtype: pl.DataType, *, metric: bool = True) -> li
     out = [c.null_count().alias(f"{name}missing")]
     if dtype.is_float():
         out += [c.is_nan().sum().alias(f"{name}nan"), c.is_infinite().sum().alias(f"{name}inf")]
+    if dtype.is_numeric():
+        x = c.cast(pl.Float64)
+        out += [(x.is_finite() & (x.abs() > HUGE)).sum().alias(f"{name}huge")]
     if not metric:
         return out
     if dtype == pl.String:
@@ -204,6 +212,7 @@ class ColumnCheck:
     min: float | None = None
     max: float | None = None
     nonfinite_by_arm: Mapping[str, int] = field(default_factory=dict)
+    huge: int = 0
 
     @property
     def nonfinite(self) -> int:
@@ -227,7 +236,8 @@ def read_checks(groups: pl.DataFrame, columns: Mapping[str, pl.DataType], *, arm
         def get(check: str) -> int:
             return int(total.get(f"{col}{_Q}{check}") or 0)  # noqa: B023
 
-        kw: dict[str, Any] = {k: get(k) for k in ("missing", "nan", "yes", "no", "text", "not01", "ones")}
+        kw: dict[str, Any] = {k: get(k) for k in ("missing", "nan", "yes", "no", "text", "not01", "ones",
+                                                  "huge")}
         kw["infinite"] = get("inf")
         kw["zeros"] = get("ones") and (int(total.get(ROWS) or 0) - kw["missing"] - kw["nan"] - kw["infinite"]
                                        - kw["not01"] - kw["ones"])
@@ -295,6 +305,15 @@ def refuse_nonfinite(checks: Mapping[str, ColumnCheck], roles: Mapping[str, str]
         raise DataError("; ".join(bad) + ". NaN and infinity are not numbers that can be averaged: "
                         "blank them (blank cells are left out and reported) or drop them with "
                         "--drop-nonfinite (nonfinite='drop')")
+
+
+def refuse_huge(checks: Mapping[str, ColumnCheck], roles: Mapping[str, str]) -> None:
+    """Raise one :class:`DataError` naming every column of ``roles`` with values beyond :data:`HUGE`."""
+    bad = [f"{roles[c]} {c!r} has {checks[c].huge:,} value(s) beyond ±{HUGE:g}"
+           for c in roles if checks[c].huge]
+    if bad:
+        raise DataError("; ".join(bad) + ": their squares overflow the statistics; rescale the column "
+                        "(e.g. to thousands or millions)")
 
 
 def unit_checks(data: pl.DataFrame | pl.LazyFrame, *, unit: str, arm: str) -> tuple[int, int]:

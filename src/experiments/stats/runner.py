@@ -31,6 +31,7 @@ from experiments.stats.quality import (
     column_checks,
     quality_report,
     read_checks,
+    refuse_huge,
     refuse_nonfinite,
     unit_checks,
     value_expr,
@@ -421,6 +422,7 @@ def analyze(
     classify(checks, [c for c in ratio_cols if c not in kinds], role="ratio column")
     if nonfinite == "refuse":
         refuse_nonfinite(checks, roles)
+    refuse_huge(checks, roles)
     quality = _quality(groups, checks, arm=arm, segment=segment, unit=unit, kinds=kinds,
                        units=unit_checks(lf, unit=unit, arm=arm) if unit else None, nonfinite=nonfinite)
     if quality.n_rows == 0:

@@ -10,7 +10,8 @@ experiment of the ASOS file (wide: ``count_c, count_t, ...``) into this format.
 
 Rows with an empty cell are left out and reported. Rows that cannot be statistics are refused with one
 line naming them (:func:`check_summary_rows`): a count that is negative, below 2 or not a whole number,
-a negative variance, or a count, mean or variance that is NaN or infinite.
+a negative variance, a count, mean or variance that is NaN or infinite, or one so large that squares
+overflow (counts above 1e15, means beyond ±1e100, variances above 1e200).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import polars as pl
 
 from experiments.errors import DataError
 from experiments.stats.multiple import Correction
-from experiments.stats.quality import DataQuality
+from experiments.stats.quality import HUGE, DataQuality
 from experiments.stats.runner import AnalysisResult, battery, check_options
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
@@ -90,6 +91,9 @@ _RULES: tuple[tuple[str, str], ...] = (
     ("mean_nonfinite", "a mean that is not a finite number"),
     ("variance_nonfinite", "a variance that is not a finite number"),
     ("variance_negative", "a negative variance"),
+    ("count_huge", "a count above 1e15"),
+    ("mean_huge", "a mean beyond ±1e100"),
+    ("variance_huge", "a variance above 1e200"),
 )
 
 
@@ -103,7 +107,8 @@ def check_summary_rows(df: pl.DataFrame, *, arm: str, look: str | None = None, r
     Raises
     ------
     DataError
-        Counts must be whole numbers >= 2, means and variances finite, variances >= 0.
+        Counts must be whole numbers from 2 to 1e15, means finite within ±1e100, variances finite
+        from 0 to 1e200 (past those, sums and squares overflow).
     """
     if row is None:
         row, df = "\x00row", df.with_row_index("\x00row", offset=1)
@@ -114,6 +119,9 @@ def check_summary_rows(df: pl.DataFrame, *, arm: str, look: str | None = None, r
         "count_fraction": n.is_finite() & (n >= 2) & (n.round(0) != n),
         "mean_nonfinite": ~m.is_finite(), "variance_nonfinite": ~v.is_finite(),
         "variance_negative": v.is_finite() & (v < 0),
+        # beyond these, sums and squares overflow floating point: refused, not silently inf
+        "count_huge": n.is_finite() & (n > 1e15), "mean_huge": m.is_finite() & (m.abs() > HUGE),
+        "variance_huge": v.is_finite() & (v > HUGE**2),
     }
     bad = df.select(pl.col(row), pl.col(arm).cast(pl.String), pl.col("metric").cast(pl.String),
                     *([pl.col(look).cast(pl.String)] if look else []),
@@ -129,7 +137,7 @@ def check_summary_rows(df: pl.DataFrame, *, arm: str, look: str | None = None, r
         parts.append(f"{words} in row{'s' if hits.height > 1 else ''} {', '.join(where)}{more}")
     if parts:
         raise DataError("summary statistics: " + "; ".join(parts) + "; allowed: counts that are whole "
-                        "numbers >= 2, finite means and variances, variances >= 0")
+                        "numbers from 2 to 1e15, finite means within ±1e100, variances from 0 to 1e200")
 
 
 def analyze_summary(

@@ -158,8 +158,23 @@ def _channel_codes(series: pl.Series, what: str) -> tuple[np.ndarray, tuple[str,
     return text.cast(pl.Enum(channels)).to_physical().to_numpy().astype(np.int32), channels
 
 
-def _numeric(frame: pl.DataFrame, column: str, option: str, *, nonnegative: bool) -> np.ndarray:
-    series = frame[column]
+def _distinct_roles(roles: dict[str, str | None]) -> None:
+    """Refuse one column given for two options (``--channel j --journey j``)."""
+    seen: dict[str, str] = {}
+    for option, column in roles.items():
+        if column is None:
+            continue
+        if column in seen:
+            raise DataError(f"column {column!r} is given as both {seen[column]} and {option}; each option "
+                            "needs its own column")
+        seen[column] = option
+
+
+def _numeric(frame: pl.DataFrame, alias: str, option: str, column: str, *, nonnegative: bool,
+             what: str = "counts") -> np.ndarray:
+    """The values of ``frame[alias]`` (the file's ``column``, given as ``option``) as float64: numbers,
+    none missing, all finite and, with ``nonnegative``, none negative."""
+    series = frame[alias]
     if not (series.dtype.is_numeric() or series.dtype == pl.Boolean):
         raise DataError(f"{option} column {column!r} must be numeric; got {series.dtype}")
     missing = series.null_count()
@@ -170,18 +185,36 @@ def _numeric(frame: pl.DataFrame, column: str, option: str, *, nonnegative: bool
         raise DataError(f"{option} column {column!r} has values that are not finite numbers")
     if nonnegative and (values < 0).any():
         bad = values[values < 0][0]
-        raise DataError(f"{option} column {column!r} has negative counts (e.g. {bad:g}); counts must be >= 0")
+        raise DataError(f"{option} column {column!r} has negative {what} (e.g. {bad:g}); {what} must be "
+                        ">= 0")
     return values
 
 
-def _days(expr: pl.Expr, dtype: pl.DataType, column: str) -> pl.Expr:
-    """Touch times as float days: numbers as given (days), dates and datetimes since the epoch."""
+#: Spellings of dates and times read from text (a CSV file has no date type).
+_TIME_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+                                  "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f")
+
+
+def _days(series: pl.Series, column: str) -> pl.Series:
+    """Touch times as float days: numbers as given (days), dates and datetimes since the epoch; text
+    is read as dates or datetimes (``YYYY-MM-DD``, optionally with a time), every value or none."""
+    dtype = series.dtype
+    if dtype == pl.String:
+        text = series.str.strip_chars()
+        parsed = pl.select(pl.coalesce([
+            text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True) for fmt in _TIME_FORMATS
+        ])).to_series()
+        bad = text.filter(parsed.is_null() & text.is_not_null()).head(1).to_list()
+        if bad:
+            raise DataError(f"--time column {column!r}: cannot read {bad[0]!r} as a time; allowed: numbers "
+                            "(days), dates (YYYY-MM-DD) or dates and times (YYYY-MM-DD HH:MM:SS)")
+        return _days(parsed, column)
     if dtype == pl.Date:
-        return expr.cast(pl.Int32).cast(pl.Float64)
+        return series.cast(pl.Int32).cast(pl.Float64)
     if isinstance(dtype, pl.Datetime):
-        return expr.dt.epoch("us").cast(pl.Float64) / 86_400e6
+        return series.dt.epoch("us").cast(pl.Float64) / 86_400e6
     if dtype.is_numeric():
-        return expr.cast(pl.Float64)
+        return series.cast(pl.Float64)
     raise DataError(f"--time column {column!r} must hold numbers (days), dates or datetimes; got {dtype}")
 
 
@@ -204,20 +237,24 @@ def journeys_from_touches(
     Raises
     ------
     DataError
-        A missing column; a journey id, time or channel that is missing; an empty channel name;
-        ``converted`` not 0/1 or not constant within a journey; ``value`` missing, not finite or not
+        One column given for two options; a missing column; a journey id, time or channel that is
+        missing; a time that is not a number, date or datetime; an empty channel name; ``converted``
+        not 0/1 or not constant within a journey; ``value`` missing, not finite, negative or not
         constant within a journey.
     """
     lf = data.lazy()
-    schema = _check_columns(lf, {"--journey": journey, "--time": time, "--channel": channel,
-                                 "--converted": converted, "--value": value})
-    cols = [pl.col(journey).alias("journey"), _days(pl.col(time), schema[time], time).alias("time"),
+    roles = {"--journey": journey, "--time": time, "--channel": channel, "--converted": converted,
+             "--value": value}
+    _distinct_roles(roles)
+    _check_columns(lf, roles)
+    cols = [pl.col(journey).alias("journey"), pl.col(time).alias("time"),
             pl.col(channel).alias("channel"), pl.col(converted).alias("converted")]
     if value is not None:
         cols.append(pl.col(value).alias("value"))
     frame = lf.select(cols).collect()
     if frame.height == 0:
         raise DataError("the file has no touchpoint rows")
+    frame = frame.with_columns(_days(frame["time"], time).alias("time"))
     missing = frame["journey"].null_count()
     if missing:
         raise DataError(f"--journey column {journey!r} has {missing:,} missing journey ids")
@@ -236,7 +273,7 @@ def journeys_from_touches(
     first = np.flatnonzero(starts.fill_null(True).to_numpy())
     offsets = np.append(first, frame.height).astype(np.int64)
     codes, channels = _channel_codes(frame["channel"], f"--channel column {channel!r}")
-    flags = _numeric(frame, "converted", "--converted", nonnegative=True)
+    flags = _numeric(frame, "converted", "--converted", converted, nonnegative=True, what="flags")
     if not np.isin(flags, (0.0, 1.0)).all():
         bad = flags[~np.isin(flags, (0.0, 1.0))][0]
         raise DataError(f"--converted column {converted!r} must be 0/1 or true/false; got {bad:g}")
@@ -247,7 +284,7 @@ def journeys_from_touches(
         raise DataError(f"--converted column {converted!r} is not constant within journey {j!r}")
     path_value = None
     if value is not None:
-        values = _numeric(frame, "value", "--value", nonnegative=False)
+        values = _numeric(frame, "value", "--value", value, nonnegative=True, what="values")
         path_value = values[first]
         if (values != path_value[path]).any():
             j = frame["journey"][int(np.flatnonzero(values != path_value[path])[0])]
@@ -276,14 +313,16 @@ def journeys_from_paths(
     Raises
     ------
     DataError
-        A missing column; an empty path; an empty channel name in a path; missing, non-numeric or
-        negative counts; a missing or non-finite value.
+        One column given for two options; a missing column; an empty path; an empty channel name in a
+        path; missing, non-numeric, non-finite or negative counts; a missing, non-finite or negative
+        value.
     """
     if not sep:
         raise DataError("--sep: got an empty separator; give the text between channels (e.g. >)")
     lf = data.lazy()
-    schema = _check_columns(lf, {"--path": path, "--conversions": conversions, "--nulls": nulls,
-                                 "--value": value})
+    roles = {"--path": path, "--conversions": conversions, "--nulls": nulls, "--value": value}
+    _distinct_roles(roles)
+    schema = _check_columns(lf, roles)
     if schema[path] not in (pl.String, pl.Categorical) and not isinstance(schema[path], pl.Enum):
         raise DataError(f"--path column {path!r} must hold text; got {schema[path]}")
     cols = [pl.col(path).cast(pl.String).alias("path"), pl.col(conversions).alias("conversions"),
@@ -298,9 +337,10 @@ def journeys_from_paths(
     if blank.any():
         row = int(blank.arg_max() or 0)
         raise DataError(f"--path column {path!r}: row {row + 1} has an empty path")
-    conv = _numeric(frame, "conversions", "--conversions", nonnegative=True)
-    null = _numeric(frame, "nulls", "--nulls", nonnegative=True)
-    path_value = _numeric(frame, "value", "--value", nonnegative=False) if value is not None else None
+    conv = _numeric(frame, "conversions", "--conversions", conversions, nonnegative=True)
+    null = _numeric(frame, "nulls", "--nulls", nulls, nonnegative=True)
+    path_value = (_numeric(frame, "value", "--value", value, nonnegative=True, what="values")
+                  if value is not None else None)
     parts = text.str.split(sep)
     lengths = parts.list.len().to_numpy().astype(np.int64)
     flat = parts.explode()

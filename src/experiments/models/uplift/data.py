@@ -2,8 +2,9 @@
 
 Only the needed columns are read; rows whose arm is neither the treatment nor the control label are
 left out and counted. Every check raises one line (:class:`DataError` / :class:`ParameterError`):
-unknown columns, equal labels, an absent label (naming the labels present), an outcome that is not
-numeric or has missing values, a score with missing values.
+one column in two roles (arm, outcome, score, features), unknown columns, equal labels, an absent label
+(naming the labels present), a file without rows, an outcome that is not numeric or has missing or
+non-finite values, a score with missing or non-finite values.
 """
 
 from __future__ import annotations
@@ -113,6 +114,16 @@ def read_uplift_table(
     if str(treatment) == str(control):
         raise ParameterError("treatment", treatment, "a label different from the control label")
     features = list(features)
+    roles: dict[str, str] = {}
+    for option, column in [("--arm", arm), ("--outcome", outcome), ("--score", score),
+                           *(("--feature", f) for f in features)]:
+        if column is None:
+            continue
+        if column in roles:
+            allowed = (f"a column other than the {roles[column]} column (each column has one role)"
+                       if roles[column] != option else "each column once")
+            raise ParameterError(option.lstrip("-"), column, allowed)
+        roles[column] = option
     lf = _lazy(source)
     try:
         schema = lf.collect_schema()
@@ -125,6 +136,8 @@ def read_uplift_table(
         present = ", ".join(map(repr, names[:_SHOW])) + (f" and {len(names) - _SHOW} more"
                                                          if len(names) > _SHOW else "")
         raise DataError(f"unknown column(s) {', '.join(map(repr, unknown))}; columns present: {present}")
+    if not _is_numeric(schema[outcome]) and lf.select(pl.len()).collect().item() == 0:
+        raise DataError("the file has a header but no rows")
     if not _is_numeric(schema[outcome]):
         raise DataError(f"outcome column {outcome!r} is not numeric (type {schema[outcome]}); "
                         "give 0/1 conversions or amounts")
