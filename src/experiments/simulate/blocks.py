@@ -8,7 +8,10 @@ is byte-identical whatever the block size or the number of workers.
 Each simulator draws from its own stream so that one seed never gives two studies the same draws:
 stream 1 is the remarketing simulator, stream 2 the customer-lifetime (loyalty) simulator.
 
-A simulator hands its per-chunk function to :func:`simulate_in_blocks`. The same call can instead be
+A simulator hands its per-chunk function to :func:`simulate_in_blocks`, and may hand an ``assemble``
+function too: the chunks then return raw columns (numpy arrays) and ``assemble`` builds the block's
+tables from the list of its chunks' columns at once, which spares the per-chunk cost of building small
+polars frames. A block's rows are the same either way. The same call can instead be
 *captured* as a :class:`BlockPlan` (:func:`capture_plan`): the plan makes any block on demand, in order,
 on threads or any :class:`concurrent.futures.Executor`, so a caller can write blocks to disk as they
 are made instead of holding the whole table (see :mod:`experiments.simulate.streaming`).
@@ -31,6 +34,7 @@ from experiments.errors import ParameterError
 
 __all__ = [
     "CHUNK_SIZE",
+    "Assembler",
     "BlockPlan",
     "ChunkSimulator",
     "Tables",
@@ -49,7 +53,10 @@ CHUNK_SIZE: int = 16_384
 #: is the main table, e.g. ``{"customers": ..., "purchases": ...}``).
 Tables = pl.DataFrame | dict[str, pl.DataFrame]
 #: ``simulate_chunk(rng, start, stop)``: the rows ``start..stop-1``, drawn only from ``rng``.
-ChunkSimulator = Callable[[np.random.Generator, int, int], Tables]
+ChunkSimulator = Callable[[np.random.Generator, int, int], Any]
+#: ``assemble(parts)``: the tables of a block from what ``simulate_chunk`` returned for each of its
+#: chunks, in order.
+Assembler = Callable[[list[Any]], Tables]
 
 _CAPTURING: contextvars.ContextVar[bool] = contextvars.ContextVar("capturing_block_plan", default=False)
 
@@ -98,6 +105,9 @@ class BlockPlan:
         Builds the rows ``start..stop-1`` from ``rng``; must draw only from ``rng``.
     n, seed, stream
         Number of customers, the run's seed, and the simulator's stream number.
+    assemble
+        Builds a block's tables from its chunks' parts (:data:`Assembler`); ``None`` when
+        ``simulate_chunk`` returns tables, which are then stacked.
     source
         ``(simulate, args, kwargs)`` when the plan was captured from a simulator
         (:func:`capture_plan`): a pickled plan is captured again from it in the receiving process, so
@@ -108,6 +118,7 @@ class BlockPlan:
     n: int
     seed: int
     stream: int = 0
+    assemble: Assembler | None = None
     source: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]] | None = field(
         default=None, compare=False, repr=False
     )
@@ -120,7 +131,7 @@ class BlockPlan:
         if self.source is not None:
             simulate, args, kwargs = self.source
             return (_recapture, (simulate, args, kwargs))
-        return (BlockPlan, (self.simulate_chunk, self.n, self.seed, self.stream))
+        return (BlockPlan, (self.simulate_chunk, self.n, self.seed, self.stream, self.assemble))
 
     def chunks(self) -> list[tuple[int, int, int]]:
         """``(index, start, stop)`` of every chunk."""
@@ -136,13 +147,13 @@ class BlockPlan:
 
     def run(self, chunks: list[tuple[int, int, int]]) -> Tables:
         """The rows of ``chunks`` (a block), stacked in order."""
-        return _concat_block(
-            [self.simulate_chunk(chunk_rng(self.seed, i, self.stream), a, b) for i, a, b in chunks]
-        )
+        parts = [self.simulate_chunk(chunk_rng(self.seed, i, self.stream), a, b) for i, a, b in chunks]
+        return _concat_block(parts) if self.assemble is None else self.assemble(parts)
 
     def probe(self) -> Tables:
         """A few rows of the first chunk: the tables' names and schemas, cheaply (content not used)."""
-        return self.simulate_chunk(chunk_rng(self.seed, 0, self.stream), 0, min(self.n, 64))
+        part = self.simulate_chunk(chunk_rng(self.seed, 0, self.stream), 0, min(self.n, 64))
+        return part if self.assemble is None else self.assemble([part])
 
     def iter_blocks(
         self, *, block_size: int = 1_048_576, workers: int = 1, executor: Executor | None = None
@@ -229,7 +240,7 @@ def capture_plan(simulate: Callable[..., Any], *args: Any, **kwargs: Any) -> Blo
         result = simulate(*args, **kwargs)
     except _Captured as captured:
         plan = captured.plan
-        return BlockPlan(plan.simulate_chunk, plan.n, plan.seed, plan.stream,
+        return BlockPlan(plan.simulate_chunk, plan.n, plan.seed, plan.stream, plan.assemble,
                          source=(simulate, tuple(args), dict(kwargs)))
     finally:
         _CAPTURING.reset(token)
@@ -245,7 +256,7 @@ def _recapture(simulate: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapp
 
 @overload
 def simulate_in_blocks(
-    simulate_chunk: Callable[[np.random.Generator, int, int], pl.DataFrame],
+    simulate_chunk: Callable[[np.random.Generator, int, int], Any],
     *,
     n: int,
     seed: int,
@@ -253,6 +264,7 @@ def simulate_in_blocks(
     block_size: int = 1_048_576,
     workers: int = 1,
     executor: Executor | None = None,
+    assemble: Assembler | None = None,
 ) -> pl.DataFrame: ...
 
 
@@ -266,6 +278,7 @@ def simulate_in_blocks(
     block_size: int = 1_048_576,
     workers: int = 1,
     executor: Executor | None = None,
+    assemble: Assembler | None = None,
 ) -> dict[str, pl.DataFrame]: ...
 
 
@@ -278,6 +291,7 @@ def simulate_in_blocks(
     block_size: int = 1_048_576,
     workers: int = 1,
     executor: Executor | None = None,
+    assemble: Assembler | None = None,
 ) -> Tables:
     """Run ``simulate_chunk(rng, start, stop)`` over all chunks and stack the frames in order.
 
@@ -294,6 +308,9 @@ def simulate_in_blocks(
         Threads used when no ``executor`` is given.
     executor
         Any :class:`concurrent.futures.Executor` (e.g. ``distributed.Client.get_executor()``).
+    assemble
+        Builds each block's tables from its chunks' parts (then ``simulate_chunk`` may return raw
+        columns); ``None`` to stack the chunks' tables.
 
     Returns
     -------
@@ -303,7 +320,7 @@ def simulate_in_blocks(
     """
     if isinstance(block_size, bool) or not isinstance(block_size, int | np.integer) or block_size < 1:
         raise ParameterError("block_size", block_size, "an integer >= 1")
-    plan = BlockPlan(simulate_chunk, n, seed, stream)
+    plan = BlockPlan(simulate_chunk, n, seed, stream, assemble)
     if _CAPTURING.get():
         raise _Captured(plan)
     return plan.collect(block_size=block_size, workers=workers, executor=executor)

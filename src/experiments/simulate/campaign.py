@@ -150,10 +150,15 @@ def _reach(channel: str, pop: Population) -> np.ndarray:
     return pop.sms_opt_in
 
 
-def _mean_weight(start: np.ndarray, length: np.ndarray, r: float) -> np.ndarray:
-    """Mean of ``r ** t`` for ``t`` uniform on ``[start, start + length]`` (closed form)."""
+def _mean_weight(start: np.ndarray, length: np.ndarray, r: float,
+                 first: np.ndarray | None = None) -> np.ndarray:
+    """Mean of ``r ** t`` for ``t`` uniform on ``[start, start + length]`` (closed form).
+
+    ``first`` is ``r ** start`` as ``exp(log(r) * start)`` when the caller has it already.
+    """
     k = -np.log(r)
-    first = np.exp(-k * start)
+    if first is None:
+        first = np.exp(-k * start)
     if k == 0.0:
         return np.ones_like(length) * first
     safe = np.maximum(length, 1e-9)
@@ -239,7 +244,7 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
             step = log_r * scenario.message_spacing_hours / 24.0  # log of each message's fade
             series = count if step == 0.0 else np.expm1(step * count) / np.expm1(step)
             weight += first_weight * series
-    weight += ads * _mean_weight(start, active * frac, r)
+    weight += ads * _mean_weight(start, active * frac, r, first_weight)
     ref = _mean_weight(np.array(1.0), np.array(7.0), r)
     timing = weight / np.maximum(exposures, 1) / ref
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
@@ -260,14 +265,15 @@ def baseline_rates(pop: Population, funnel: Funnel, scenario: RemarketingScenari
     intent = np.where(aud == _LAPSED, 0.5, 0.4 + 0.6 * np.exp(-dsv / 5.0))
     value = pop.order_value / scenario.mean_order_value
     interest = (
-        _BASE_INTEREST[aud] * _STAGE_INTENT[funnel.stage] * _DEVICE_INTENT[pop.device]
-        * _AGE_INTENT[pop.age_band] * np.exp(-_PRICE_INTENT * (pop.price_sensitivity - 1.0))
+        np.take(_BASE_INTEREST, aud) * np.take(_STAGE_INTENT, funnel.stage)
+        * np.take(_DEVICE_INTENT, pop.device) * np.take(_AGE_INTENT, pop.age_band)
+        * np.exp(-_PRICE_INTENT * (pop.price_sensitivity - 1.0))
         * np.exp(_VALUE_INTENT * np.log(value)) * np.sqrt(pop.propensity) * intent
     )
     if scenario.peak_season:
         interest = interest * scenario.peak_conversion_multiplier
     p14 = interest * (h / _H_REF)
-    q14 = _BASE_RETURN[aud] * np.sqrt(h / _H_REF * pop.propensity) * intent
+    q14 = np.take(_BASE_RETURN, aud) * np.sqrt(h / _H_REF * pop.propensity) * intent
     window = scenario.days / 14.0
     p, q = np.minimum(p14, 0.9), np.minimum(q14, 0.9)
     if window != 1.0:
@@ -294,11 +300,11 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
         familiarity = (1 - np.exp(-e / _FAMILIARITY_SCALE)) / (
             1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
         value = pop.order_value / scenario.mean_order_value
-        reminder = (familiarity * delivery.timing * _DEVICE_RESPONSE[pop.device]
+        reminder = (familiarity * delivery.timing * np.take(_DEVICE_RESPONSE, pop.device)
                     * np.exp(_VALUE_RESPONSE * np.log(value)))
         headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
         excess = np.maximum(e - scenario.annoyance_threshold, 0.0)
-        react = scenario.reactance * _AGE_REACTANCE[pop.age_band] * (h / _H_REF) ** _REACT_HABIT * e
+        react = scenario.reactance * np.take(_AGE_REACTANCE, pop.age_band) * (h / _H_REF) ** _REACT_HABIT * e
         put_off = react + scenario.annoyance_penalty * excess
         m = delivery.messages.astype(np.float64)
         keep = np.exp(m * np.log1p(-min(scenario.unsubscribe_rate, 1 - 1e-12))
@@ -307,7 +313,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             "reminder": reminder, "headroom": headroom, "put_off": put_off,
             "visit_headroom": np.sqrt(headroom),
             "unsubscribed": (draws["unsubscribe"] < np.where(m > 0, 1 - keep, 0.0)).astype(np.int8),
-            "personal": np.where(funnel.audience == _LAPSED, 0.7, 1.0) * _DYNAMIC_BY_STAGE[funnel.stage],
+            "personal": np.where(funnel.audience == _LAPSED, 0.7, 1.0)
+            * np.take(_DYNAMIC_BY_STAGE, funnel.stage),
         }
         if any(a.endswith("_incentive") for a in treated):
             redeemed = delivery.exposures > 0

@@ -45,6 +45,8 @@ assert _SEGMENT_GIVEN_AUDIENCE.shape[0] == len(LIST_AUDIENCES)
 PRE_ORDER_RATE = np.array([0.0, 1.5, 6.0, 1.2])
 #: Price sensitivity multiplier per segment (assumption: loyal buyers care least).
 PRICE_SENSITIVITY = np.array([1.2, 1.0, 0.6, 1.1])
+# Mean days between purchases per segment (lapsed customers are drawn apart; assumption).
+_MEAN_GAP = np.array([60.0, 75.0, 20.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -84,18 +86,18 @@ def draw_population(
     cookie_matched = rng.random(n) < scenario.cookie_match_rate
     # Gamma(2, 1/2) as half the sum of two standard exponentials (the same law, drawn faster).
     propensity = 0.5 * (rng.standard_exponential(n) + rng.standard_exponential(n))
-    price_sensitivity = (rng.gamma(4.0, 0.25, n) * PRICE_SENSITIVITY[segment]).astype(np.float32)
+    price_sensitivity = (rng.gamma(4.0, 0.25, n) * np.take(PRICE_SENSITIVITY, segment)).astype(np.float32)
     activity = 0.5 * (rng.standard_exponential(n) + rng.standard_exponential(n))
     sigma = scenario.order_value_sigma
     order_value = scenario.mean_order_value * np.exp(sigma * rng.standard_normal(n) - sigma**2 / 2)
-    pre_orders = rng.poisson(PRE_ORDER_RATE[segment] * propensity).astype(np.int16)
+    pre_orders = rng.poisson(np.take(PRE_ORDER_RATE, segment) * propensity).astype(np.int16)
     # Each order's value is gamma around the customer's mean (CV 0.5): the sum is gamma too.
     buyers = np.flatnonzero(pre_orders > 0)
     pre_revenue = np.zeros(n)
     pre_revenue[buyers] = np.round(
         order_value[buyers] * rng.gamma(4.0 * pre_orders[buyers], 0.25), 2)
     # Days since the last purchase (assumption): loyal ~ 20, returning ~ 75, lapsed 180-365.
-    mean_gap = np.array([60.0, 75.0, 20.0, 1.0])[segment]
+    mean_gap = np.take(_MEAN_GAP, segment)
     gap = 1 + np.floor(rng.exponential(1.0, n) * mean_gap)
     gap = np.where(segment == SEGMENTS.index("lapsed"), 180 + np.floor(rng.random(n) * 186), gap)
     recency = np.where(pre_orders > 0, np.minimum(gap, 365), 365).astype(np.int16)

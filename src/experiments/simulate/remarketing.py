@@ -138,24 +138,29 @@ def arm_outcomes(world: World, scenario: RemarketingScenario) -> tuple[Delivery,
     return delivery, outcomes
 
 
-def _enum(codes: np.ndarray, categories: tuple[str, ...]) -> pl.Series:
-    return pl.Series(codes.astype(np.uint8, copy=False)).cat.to(pl.Enum(categories))
+def _categories(scenario: RemarketingScenario) -> dict[str, tuple[str, ...]]:
+    """Categories of the table's enum columns (held as uint8 codes until a block is assembled)."""
+    return {"arm": scenario.arms, "segment": SEGMENTS, "audience": LIST_AUDIENCES, "funnel_stage": STAGES,
+            "age_band": AGE_BANDS, "region": REGIONS, "device": DEVICES, "uplift_group": UPLIFT_GROUPS}
 
 
-def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+def _chunk_columns(scenario: RemarketingScenario, rng: np.random.Generator, start: int,
+                   stop: int) -> dict[str, np.ndarray]:
+    """The columns of rows ``start..stop-1`` as numpy arrays in the table's order (enum columns as
+    uint8 codes into :func:`_categories`)."""
     world = draw_world(scenario, rng, stop - start)
     funnel, pop, arm = world.funnel, world.pop, world.arm
     delivery, potential = arm_outcomes(world, scenario)
     arms = scenario.arms
-    columns: dict[str, pl.Series | np.ndarray] = {
-        "customer_id": pl.Series(np.arange(start, stop, dtype=np.int64)),
-        "arm": _enum(arm, arms),
-        "segment": _enum(pop.segment, SEGMENTS),
-        "audience": _enum(funnel.audience, LIST_AUDIENCES),
-        "funnel_stage": _enum(funnel.stage, STAGES),
-        "age_band": _enum(pop.age_band, AGE_BANDS),
-        "region": _enum(pop.region, REGIONS),
-        "device": _enum(pop.device, DEVICES),
+    columns: dict[str, np.ndarray] = {
+        "customer_id": np.arange(start, stop, dtype=np.int64),
+        "arm": arm,
+        "segment": pop.segment,
+        "audience": funnel.audience,
+        "funnel_stage": funnel.stage,
+        "age_band": pop.age_band,
+        "region": pop.region,
+        "device": pop.device,
         "email_opt_in": pop.email_opt_in,
         "sms_opt_in": pop.sms_opt_in,
         "social_account": pop.social_account,
@@ -179,7 +184,7 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
             columns[potential_column(name, a)] = getattr(potential[a], name)
     control = potential["holdout"]
     main = potential[scenario.main_arm]
-    columns["uplift_group"] = _enum(uplift_groups(main.converted, control.converted), UPLIFT_GROUPS)
+    columns["uplift_group"] = uplift_groups(main.converted, control.converted)
     columns[BASELINE] = control.p_converted.astype(np.float32)
     for a in scenario.treatment_arms:
         out = potential[a]
@@ -188,9 +193,23 @@ def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, 
             out.expected_margin - out.cost - control.expected_margin).astype(np.float32)
     for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed
         expected = _DTYPES.get(c.split("__")[0])
-        if expected is not None and isinstance(column, np.ndarray):
+        if expected is not None:
             columns[c] = column.astype(_NUMPY[expected], copy=False)
-    return pl.DataFrame(columns)
+    return columns
+
+
+def _assemble(scenario: RemarketingScenario, parts: list[dict[str, np.ndarray]]) -> pl.DataFrame:
+    """One frame of the chunks' columns, stacked in order: a memory chunk per chunk of customers (the
+    numpy arrays, not copied), enum columns made from their codes once per block."""
+    frames = [pl.DataFrame([pl.Series(name, values) for name, values in part.items()]) for part in parts]
+    frame = frames[0] if len(frames) == 1 else pl.concat(frames)
+    return frame.with_columns(pl.col(name).cat.to(pl.Enum(categories))
+                              for name, categories in _categories(scenario).items())
+
+
+def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+    """The table's rows ``start..stop-1``."""
+    return _assemble(scenario, [_chunk_columns(scenario, rng, start, stop)])
 
 
 def _pick(assigned: list[np.ndarray], values: list[np.ndarray]) -> np.ndarray:
@@ -229,11 +248,12 @@ def simulate_remarketing(
         margin net of the incentive and of media cost, dollars) of every treatment arm.
     """
     return simulate_in_blocks(
-        lambda rng, start, stop: _chunk(scenario, rng, start, stop),
+        lambda rng, start, stop: _chunk_columns(scenario, rng, start, stop),
         n=scenario.n_customers,
         seed=scenario.seed,
         stream=STREAM,
         block_size=block_size,
         workers=workers,
         executor=executor,
+        assemble=lambda parts: _assemble(scenario, parts),
     )
