@@ -81,3 +81,29 @@ def test_srm_equals_scipy_chisquare() -> None:
         res = srm_test(counts, dict(zip(counts, shares.tolist(), strict=True)))
         ref = sps.chisquare(list(counts.values()), list(res.expected.values()))
         assert (res.chi2, res.p_value) == (float(ref.statistic), float(ref.pvalue))
+
+
+def test_wilson_interval_equals_statsmodels_bit_for_bit() -> None:
+    """The Wilson interval written out equals statsmodels' proportion_confint exactly, edges included."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    from experiments.stats.rates import wilson_interval
+
+    rng = np.random.default_rng(11)
+    cases = [(0, 1), (1, 1), (0, 50), (50, 50), (3, 7), (5_000, 64_000), (10**7, 3 * 10**7)]
+    for n in rng.integers(1, 10**8, 300):
+        cases.append((int(rng.integers(0, n + 1)), int(n)))
+    for count, n in cases:
+        for alpha in (0.05, 0.01, 0.1, 0.3173):
+            want = proportion_confint(count, n, alpha=alpha, method="wilson")
+            assert wilson_interval(count, n, alpha) == (float(want[0]), float(want[1])), (count, n, alpha)
+
+
+def test_t_quantile_equals_scipy_t_ppf() -> None:
+    """The per-arm t interval's quantile (scipy.special.stdtrit) is scipy.stats.t.ppf's."""
+    from scipy import stats as sps
+    from scipy.special import stdtrit
+
+    for df in (1, 2, 5, 29, 30, 1_000, 10**6):
+        for q in (0.95, 0.975, 0.995):
+            assert float(stdtrit(df, q)) == float(sps.t.ppf(q, df))

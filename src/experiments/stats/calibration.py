@@ -1,10 +1,10 @@
 """Calibration results: measured rates with Wilson intervals, and what each calibration check found.
 
-Measured rates (false positives, coverage, power) carry a Wilson interval (statsmodels
-``proportion_confint``) so "5.1% (4.2% to 6.1%)" can be judged against the nominal level. The simulated
-experiments come from :mod:`experiments.simulate.replications`, the estimators that test them from
-:mod:`experiments.stats.vectorised`; the checks that join the two live in
-:mod:`experiments.studies.calibration_checks`.
+Measured rates (false positives, coverage, power) carry a Wilson interval
+(:func:`experiments.stats.rates.wilson_interval`) so "5.1% (4.2% to 6.1%)" can be judged against the
+nominal level. The simulated experiments come from :mod:`experiments.simulate.replications`, the
+estimators that test them from :mod:`experiments.stats.vectorised`; the checks that join the two live
+in :mod:`experiments.studies.calibration_checks`.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from statsmodels.stats.proportion import proportion_confint
 
 from experiments.errors import ParameterError
 from experiments.stats.power import PowerResult
+from experiments.stats.rates import wilson_interval
 
 __all__ = [
     "TAU_FACTOR",
@@ -96,7 +96,7 @@ def measured_rate(name: str, hits: np.ndarray | int, trials: int | None = None, 
         count = int(hits)
     if trials is None or trials < 1:
         raise ParameterError("trials", trials, "an integer >= 1")
-    low, high = proportion_confint(count, trials, alpha=1 - level, method="wilson")
+    low, high = wilson_interval(count, trials, 1 - level)
     return Rate(name, count, trials, count / trials, float(low), float(high), float(target), level)
 
 

@@ -7,11 +7,10 @@ and returns a :class:`RemarketingResult` with the verdict, figures, tables, char
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import altair as alt
 import polars as pl
 
-from experiments.charts import remarketing as rc
 from experiments.formatting import fmt, unit_value
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Figure, Study, Verdict
@@ -22,6 +21,9 @@ from experiments.studies.remarketing_analysis import (
     RemarketingAnalysis,
     analyse,
 )
+
+if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
+    import altair as alt
 
 __all__ = [
     "CURVE_CUSTOMERS",
@@ -47,6 +49,8 @@ __all__ = [
 
 def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
     """Funnel of the simulated audience, from :func:`experiments.simulate.truth.funnel_summary`."""
+    from experiments.charts import remarketing as rc
+
     rows = funnel.filter(pl.col("audience") == "all")
     stages = rows.select(pl.lit("funnel stage reached").alias("group"), "stage", "customers")
     sizes = (
@@ -68,6 +72,8 @@ def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
 
 def frequency_chart(curve: pl.DataFrame, *, chosen_cap: int) -> alt.LayerChart:
     """True incremental profit against the frequency cap, titled with where it peaks."""
+    from experiments.charts import remarketing as rc
+
     data = curve.rename({"incremental_profit_per_1000": "profit_per_1000"})
     best = data.sort("profit_per_1000", descending=True).row(0, named=True)
     last_cap = int(data["frequency_cap"].max())

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import altair as alt
 import polars as pl
 
-from experiments.charts import remarketing as rc
 from experiments.errors import DataError
 from experiments.formatting import fmt
 from experiments.stats import (
@@ -29,6 +28,9 @@ from experiments.stats import (
     srm_test,
 )
 from experiments.stats.rates import arm_means
+
+if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
+    import altair as alt
 
 __all__ = ["INCENTIVE_SUFFIX", "METRICS", "IncentiveComparison", "RemarketingAnalysis", "analyse"]
 
@@ -212,6 +214,8 @@ class RemarketingAnalysis:
     # ----- charts ----------------------------------------------------------------------------------
     def conversion_chart(self) -> alt.Chart:
         """Conversion rate by arm with intervals; the title states the finding."""
+        from experiments.charts import remarketing as rc
+
         best = self.best_arm
         conv = self.effect("converted", best)
         title = (
@@ -222,6 +226,8 @@ class RemarketingAnalysis:
 
     def truth_chart(self) -> alt.Chart:
         """Incremental conversions estimated (with interval) against the truth, per arm."""
+        from experiments.charts import remarketing as rc
+
         cmp = self.estimate_vs_truth().filter(pl.col("measure") == "incremental conversions")
         n_cov = int(cmp["covered"].sum())
         return rc.estimate_vs_truth(
