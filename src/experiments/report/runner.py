@@ -171,7 +171,7 @@ def study_modules(study: str) -> tuple[str, ...]:
     """The modules a study's notebook imports first (what its kernel can import while it starts)."""
     from experiments.studies.registry import STUDY_MODULES
 
-    return ("experiments.report.display", STUDY_MODULES[study])
+    return ("experiments.report.display", "experiments.charts", STUDY_MODULES[study])
 
 
 def _run_id(params: Mapping[str, Any]) -> str:
