@@ -76,6 +76,8 @@ def _bgnbd_objective(theta, x, tx, t, w, total, ux=None, uinv=None, uw=None):
 class BGNBDFit(FittedModel):
     """A fitted BG/NBD model: purchase rate ~ Gamma(r, alpha), dropout probability ~ Beta(a, b)."""
 
+    NAMES = ("r", "alpha", "a", "b")
+
     r: float
     alpha: float
     a: float
@@ -85,8 +87,6 @@ class BGNBDFit(FittedModel):
     n_repeat_customers: int
     iterations: int
     method: str = "BG/NBD maximum likelihood (L-BFGS-B)"
-
-    NAMES = ("r", "alpha", "a", "b")
 
     def expected_purchases(self, t) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in ``(0, t]``."""

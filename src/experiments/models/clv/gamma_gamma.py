@@ -55,6 +55,8 @@ def _gg_objective(theta, x, m, total):
 class GammaGammaFit(FittedModel):
     """A fitted Gamma-Gamma model: order value ~ Gamma(p, nu), nu ~ Gamma(q, v) across customers."""
 
+    NAMES = ("p", "q", "v")
+
     p: float
     q: float
     v: float
@@ -62,8 +64,6 @@ class GammaGammaFit(FittedModel):
     n_customers: int
     iterations: int
     method: str = "Gamma-Gamma maximum likelihood (L-BFGS-B)"
-
-    NAMES = ("p", "q", "v")
 
     @property
     def mean_order_value(self) -> float:

@@ -46,6 +46,8 @@ def _pareto_ll(r, alpha, s, beta, x, tx, t):
 class ParetoNBDFit(FittedModel):
     """A fitted Pareto/NBD model: purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta)."""
 
+    NAMES = ("r", "alpha", "s", "beta")
+
     r: float
     alpha: float
     s: float
@@ -54,8 +56,6 @@ class ParetoNBDFit(FittedModel):
     n_customers: int
     iterations: int
     method: str = "Pareto/NBD maximum likelihood (L-BFGS-B)"
-
-    NAMES = ("r", "alpha", "s", "beta")
 
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         x, tx, t = as_arrays(frequency, recency, T)
