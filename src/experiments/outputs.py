@@ -30,6 +30,7 @@ __all__ = [
     "check_distinct",
     "check_folder",
     "check_output",
+    "write_results",
 ]
 
 #: The value of an output option that means standard output.
@@ -205,3 +206,39 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
 def atomic_write_text(target: str | Path, text: str) -> Path:
     """Write UTF-8 ``text`` to ``target`` atomically; returns the path."""
     return atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def write_results(
+    text: str,
+    json_path: Path | None,
+    *,
+    json_option: str | None,
+    page: str | None = None,
+    html_path: Path | None = None,
+) -> bool:
+    """Write a command's JSON ``text`` and HTML ``page`` atomically; print the JSON for ``--json -``.
+
+    Parameters
+    ----------
+    text
+        The JSON result (written with a final newline).
+    json_path, html_path
+        Locations checked by :func:`check_output`; ``None`` when not asked for (or standard output).
+    json_option
+        The ``--json`` value as given: :data:`STDOUT` prints ``text``.
+    page
+        The HTML page, or ``None``.
+
+    Returns
+    -------
+    bool
+        Whether the JSON went to standard output (the command then prints nothing else).
+    """
+    if json_path is not None:
+        atomic_write_text(json_path, text + "\n")
+    if page is not None and html_path is not None:
+        atomic_write_text(html_path, page)
+    if json_option == STDOUT:
+        print(text)
+        return True
+    return False

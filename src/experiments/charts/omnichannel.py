@@ -185,16 +185,8 @@ def blind_spot(frame: pl.DataFrame, *, title: str) -> alt.Chart:
     frame
         Columns ``channel, part, conversions`` (``part`` e.g. "online", "store").
     """
-    parts = list(dict.fromkeys(frame["part"].to_list()))
-    channels = list(dict.fromkeys(frame["channel"].to_list()))
-    return alt.Chart(frame.select("channel", "part", "conversions")).mark_bar().encode(
-        x=alt.X("conversions:Q", title="true incremental purchases", stack="zero"),
-        y=alt.Y("channel:N", sort=channels, title=None),
-        color=alt.Color("part:N", sort=parts, title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=parts, range=PALETTE[1:1 + len(parts)])),
-        tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("part:N"),
-                 alt.Tooltip("conversions:Q", format=",.0f")],
-    ).properties(title=title, height=alt.Step(18))
+    return _parts_by_channel(frame, "conversions", axis="true incremental purchases", number=",.0f",
+                             title=title)
 
 
 def split_journeys(frame: pl.DataFrame, *, title: str) -> alt.Chart:
@@ -205,12 +197,17 @@ def split_journeys(frame: pl.DataFrame, *, title: str) -> alt.Chart:
     frame
         Columns ``channel, part, touches``.
     """
+    return _parts_by_channel(frame, "touches", axis="touches of online buyers", number=",", title=title)
+
+
+def _parts_by_channel(frame: pl.DataFrame, value: str, *, axis: str, number: str, title: str) -> alt.Chart:
+    """Bars per channel of ``value`` stacked by ``part``, channels and parts in the frame's order."""
     parts = list(dict.fromkeys(frame["part"].to_list()))
     channels = list(dict.fromkeys(frame["channel"].to_list()))
-    return alt.Chart(frame.select("channel", "part", "touches")).mark_bar().encode(
-        x=alt.X("touches:Q", title="touches of online buyers", stack="zero"),
+    return alt.Chart(frame.select("channel", "part", value)).mark_bar().encode(
+        x=alt.X(f"{value}:Q", title=axis, stack="zero"),
         y=alt.Y("channel:N", sort=channels, title=None),
         color=alt.Color("part:N", sort=parts, title=None, legend=alt.Legend(orient="top"),
                         scale=alt.Scale(domain=parts, range=PALETTE[1:1 + len(parts)])),
-        tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("part:N"), alt.Tooltip("touches:Q", format=",")],
+        tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("part:N"), alt.Tooltip(f"{value}:Q", format=number)],
     ).properties(title=title, height=alt.Step(18))

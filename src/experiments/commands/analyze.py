@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
     import gc
 
-    from experiments.outputs import atomic_write_text, check_distinct, check_output
+    from experiments.outputs import check_distinct, check_output, write_results
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
     from experiments.studies.analysis import bootstrap_table, headline, text_table
     from experiments.validation import as_int
@@ -146,12 +146,7 @@ def run(args: argparse.Namespace) -> int:
         from experiments.studies.analysis import render_html
 
         page = render_html(result, source=Path(args.file).name)
-    if json_out is not None:
-        atomic_write_text(json_out, text + "\n")
-    if html_out is not None and page is not None:
-        atomic_write_text(html_out, page)
-    if args.json == "-":
-        print(text)
+    if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     print(headline(result))
     print()

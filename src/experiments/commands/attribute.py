@@ -130,7 +130,7 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments attribute``."""
-    from experiments.outputs import STDOUT, atomic_write_text, check_distinct, check_output
+    from experiments.outputs import check_distinct, check_output, write_results
     from experiments.studies.attribution import render_html, summary_lines, text_table
 
     form = _form(args)
@@ -144,12 +144,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"experiments attribute: warning: {m} skipped: {why}", file=sys.stderr)
     text = json.dumps(result.to_dict(), indent=2)
     page = render_html(result, source=Path(args.file).name) if args.html else None
-    if json_out is not None:
-        atomic_write_text(json_out, text + "\n")
-    if page is not None and html_out is not None:
-        atomic_write_text(html_out, page)
-    if args.json == STDOUT:
-        print(text)
+    if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     for line in summary_lines(result):
         print(line)

@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments power``."""
-    from experiments.outputs import atomic_write_text, check_output
+    from experiments.outputs import check_output, write_results
     from experiments.stats.power import MAX_ARMS, MAX_N_PER_ARM, minimum_detectable_effect, sample_size
     from experiments.validation import as_float, as_int
 
@@ -66,10 +66,7 @@ def run(args: argparse.Namespace) -> int:
         assert mde is not None
         payload = mde.to_dict()
     text = json.dumps(payload, indent=2)
-    if json_out is not None:
-        atomic_write_text(json_out, text + "\n")
-    if args.json == "-":
-        print(text)
+    if write_results(text, json_out, json_option=args.json):
         return 0
     if size is not None:
         print(f"Sample size: {size.summary()}")

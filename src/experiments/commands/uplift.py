@@ -21,15 +21,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from experiments.commands.uplift_eval import add_table_arguments
 from experiments.errors import ParameterError
-from experiments.outputs import (
-    OUTPUT_RULE,
-    STDOUT,
-    atomic_path,
-    atomic_write_text,
-    check_distinct,
-    check_output,
-)
+from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
 
 __all__ = ["fit_file", "register", "render_html", "run", "summary_text"]
 
@@ -49,11 +43,7 @@ def register(subparsers: Any) -> None:
         "not numeric or has missing, NaN or infinite values; an infinite feature value (missing ones are "
         "kept as missing). " + OUTPUT_RULE,
     )
-    p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
-    p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")
-    p.add_argument("--treatment", required=True, metavar="LABEL", help="label of the treated arm")
-    p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
-    p.add_argument("--outcome", required=True, metavar="COL", help="outcome column (0/1 or amounts)")
+    add_table_arguments(p)
     p.add_argument("--feature", required=True, action="append", metavar="COL",
                    help="feature column (repeat for several); text columns are one-hot encoded")
     p.add_argument("--learner", choices=["s", "t", "x", "transformed"], default="t",
@@ -364,12 +354,7 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result, indent=2)
     if scores_path is not None:
         _write_scores(scores_path, table, fit, treatment=args.treatment, control=args.control)
-    if json_path is not None:
-        atomic_write_text(json_path, text + "\n")
-    if page is not None and html_path is not None:
-        atomic_write_text(html_path, page)
-    if args.json == STDOUT:
-        print(text)
+    if write_results(text, json_path, json_option=args.json, page=page, html_path=html_path):
         return 0
     print(summary_text(result))
     return 0

@@ -17,12 +17,21 @@ import math
 from typing import Any
 
 from experiments.errors import ParameterError
-from experiments.outputs import OUTPUT_RULE, STDOUT, atomic_write_text, check_output
+from experiments.outputs import OUTPUT_RULE, check_output, write_results
 
-__all__ = ["evaluate_file", "register", "run", "summary_text"]
+__all__ = ["add_table_arguments", "evaluate_file", "register", "run", "summary_text"]
 
 #: Keys of the JSON result, in order (a contract).
 RESULT_KEYS = ("n_rows", "n_treatment", "n_control", "qini_auc", "uplift_auc", "uplift_at_k", "k", "curve")
+
+
+def add_table_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the experiment file and its columns, as ``uplift`` and ``uplift-eval`` both read them."""
+    p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
+    p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")
+    p.add_argument("--treatment", required=True, metavar="LABEL", help="label of the treated arm")
+    p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
+    p.add_argument("--outcome", required=True, metavar="COL", help="outcome column (0/1 or amounts)")
 
 
 def register(subparsers: Any) -> None:
@@ -36,11 +45,7 @@ def register(subparsers: Any) -> None:
         "roles (arm, outcome, score); a file without rows; an absent arm label; an outcome or score that "
         "is not numeric or has missing, NaN or infinite values. " + OUTPUT_RULE,
     )
-    p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
-    p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")
-    p.add_argument("--treatment", required=True, metavar="LABEL", help="label of the treated arm")
-    p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
-    p.add_argument("--outcome", required=True, metavar="COL", help="outcome column (0/1 or amounts)")
+    add_table_arguments(p)
     p.add_argument("--score", required=True, metavar="COL", help="uplift score column (higher = treat first)")
     p.add_argument("--k", default="0.3", metavar="SHARE", help="top share for uplift at k, in (0, 1) (0.3)")
     p.add_argument("--json", metavar="PATH|-", help="write the result as JSON ('-' = standard output only)")
@@ -112,10 +117,7 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_file(args.file, arm=args.arm, treatment=args.treatment, control=args.control,
                            outcome=args.outcome, score=args.score, k=k)
     text = json.dumps(result, indent=2)
-    if json_path is not None:
-        atomic_write_text(json_path, text + "\n")
-    if args.json == STDOUT:
-        print(text)
+    if write_results(text, json_path, json_option=args.json):
         return 0
     print(summary_text(result))
     return 0

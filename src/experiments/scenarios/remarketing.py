@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULTS",
     "INCENTIVES",
     "PARAMETERS",
+    "CampaignFields",
     "RemarketingScenario",
 ]
 
@@ -138,7 +139,23 @@ DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
-class RemarketingScenario(Scenario):
+class CampaignFields(Scenario):
+    """The first fields of a campaign in the remarketing world, shared by the remarketing and targeting
+    scenarios (each declares its own ``parameters``): size, seed, audience, channels, frequency cap,
+    length and incentive."""
+
+    n_customers: int
+    seed: int
+    audience: str
+    channels: tuple[str, ...]
+    frequency_cap: int
+    days: int
+    incentive: str
+    discount: float
+
+
+@dataclass(frozen=True)
+class RemarketingScenario(CampaignFields):
     """One remarketing experiment: audience, channels, arms, costs and response knobs.
 
     Build it with :meth:`from_params`, which validates every value; :meth:`to_params` gives the
@@ -149,14 +166,6 @@ class RemarketingScenario(Scenario):
     #: In memory, the peak of a run grows by about 340 bytes per customer (measured at 0.1 to 2 million).
     memory = (("n_customers",), 600)
 
-    n_customers: int
-    seed: int
-    audience: str
-    channels: tuple[str, ...]
-    frequency_cap: int
-    days: int
-    incentive: str
-    discount: float
     shipping_cost: float
     arm_shares: tuple[tuple[str, float], ...]
     cpm_display: float

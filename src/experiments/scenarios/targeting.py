@@ -20,8 +20,7 @@ from typing import Any
 
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
-from experiments.scenarios.base import Scenario
-from experiments.scenarios.remarketing import ARMS, RemarketingScenario
+from experiments.scenarios.remarketing import ARMS, CampaignFields, RemarketingScenario
 
 __all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
 
@@ -79,7 +78,7 @@ DEFAULTS: dict[str, Any] = {p.name: p.default for p in PARAMETERS}
 
 
 @dataclass(frozen=True)
-class TargetingScenario(Scenario):
+class TargetingScenario(CampaignFields):
     """A randomised two-arm campaign in the remarketing world, and how targeting models are judged.
 
     Build with :meth:`from_params`; :meth:`to_params` round-trips; :meth:`world` is the remarketing
@@ -91,14 +90,6 @@ class TargetingScenario(Scenario):
     #: million; the learners' copies of the features included).
     memory = (("n_customers",), 2_000)
 
-    n_customers: int
-    seed: int
-    audience: str
-    channels: tuple[str, ...]
-    frequency_cap: int
-    days: int
-    incentive: str
-    discount: float
     margin: float
     first_touch_hours: float
     email_messages: int

@@ -93,6 +93,27 @@ def _common(baseline: float, alpha: float, power: float, arms: int, kind: str, s
     return baseline, alpha, power, arms, sd, alpha / (arms - 1)
 
 
+def _solver(kind: str) -> tuple[Any, str]:
+    """statsmodels' power solver of ``kind`` and the method it names."""
+    if kind == "binary":
+        from statsmodels.stats.power import NormalIndPower
+
+        return NormalIndPower(), "unpooled two-proportion z (statsmodels NormalIndPower)"
+    from statsmodels.stats.power import TTestIndPower
+
+    return TTestIndPower(), "two-sample t (statsmodels TTestIndPower)"
+
+
+def _result(kind: str, baseline: float, d: float, alpha: float, a1: float, power: float, arms: int, n: int,
+            sd: float | None, method: str) -> PowerResult:
+    """The result for an absolute effect ``d`` and ``n`` units per arm (Bonferroni named over 2 arms)."""
+    return PowerResult(
+        kind=kind, baseline=baseline, mde=float(d), mde_relative=d / baseline if baseline else float("nan"),
+        alpha=alpha, alpha_per_comparison=a1, power=power, arms=arms, n_per_arm=n, n_total=n * arms,
+        sd=sd, method=method + (", Bonferroni over arms" if arms > 2 else ""),
+    )
+
+
 def _binary_es(p0: float, d: float) -> float:
     p1 = p0 + d
     return d / math.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / 2)
@@ -151,25 +172,14 @@ def sample_size(
     if relative and d == 0:
         raise ParameterError("baseline", baseline, "non-zero with a relative mde")
     if kind == "binary":
-        from statsmodels.stats.power import NormalIndPower
-
         if not 0 < baseline + d < 1:
             raise ParameterError("mde", mde, f"an effect keeping the rate in (0, 1) from {baseline}")
         es = abs(_binary_es(baseline, d))
-        solver: Any = NormalIndPower()
-        method = "unpooled two-proportion z (statsmodels NormalIndPower)"
     else:
-        from statsmodels.stats.power import TTestIndPower
-
         es = abs(d) / sd
-        solver = TTestIndPower()
-        method = "two-sample t (statsmodels TTestIndPower)"
+    solver, method = _solver(kind)
     n_arm = _solve_n(solver, es, a1, power, mde)
-    return PowerResult(
-        kind=kind, baseline=baseline, mde=d, mde_relative=d / baseline if baseline else float("nan"),
-        alpha=alpha, alpha_per_comparison=a1, power=power, arms=arms, n_per_arm=n_arm,
-        n_total=n_arm * arms, sd=sd, method=method + (", Bonferroni over arms" if arms > 2 else ""),
-    )
+    return _result(kind, baseline, d, alpha, a1, power, arms, n_arm, sd, method)
 
 
 def _solve_es(solver: Any, n: int, alpha: float, power: float, n_per_arm: object) -> float:
@@ -200,24 +210,15 @@ def minimum_detectable_effect(
     baseline, alpha, power, arms, sd, a1 = _common(baseline, alpha, power, arms, kind, sd)
     n = as_int("n_per_arm", n_per_arm, low=2, high=MAX_N_PER_ARM)
     del relative
+    solver, method = _solver(kind)
+    es = _solve_es(solver, n, a1, power, n_per_arm)
     if kind == "binary":
         from scipy.optimize import brentq
-        from statsmodels.stats.power import NormalIndPower
 
-        es = _solve_es(NormalIndPower(), n, a1, power, n_per_arm)
         hi = 1 - baseline - 1e-12
         if _binary_es(baseline, hi) < es:
             raise ParameterError("n_per_arm", n_per_arm, "enough units to detect an effect below 100%")
         d = brentq(lambda x: _binary_es(baseline, x) - es, 1e-15, hi, xtol=1e-14)
-        method = "unpooled two-proportion z (statsmodels NormalIndPower)"
     else:
-        from statsmodels.stats.power import TTestIndPower
-
-        es = _solve_es(TTestIndPower(), n, a1, power, n_per_arm)
         d = float(es) * sd
-        method = "two-sample t (statsmodels TTestIndPower)"
-    return PowerResult(
-        kind=kind, baseline=baseline, mde=float(d), mde_relative=d / baseline if baseline else float("nan"),
-        alpha=alpha, alpha_per_comparison=a1, power=power, arms=arms, n_per_arm=n, n_total=n * arms,
-        sd=sd, method=method + (", Bonferroni over arms" if arms > 2 else ""),
-    )
+    return _result(kind, baseline, d, alpha, a1, power, arms, n, sd, method)

@@ -94,8 +94,14 @@ def _two_groups(
     return table.stats(first, outcome), table.stats(second, outcome)
 
 
-def _diff_se(t: SampleStats, c: SampleStats) -> float:
-    return math.sqrt(t.variance / t.n + c.variance / c.n)
+def _mean_gap(
+    frame: pl.DataFrame, by: str, outcome: str, first: str, second: str, message: str, measure: str,
+    alpha: float, method: str,
+) -> Estimate:
+    """Mean ``outcome`` in group ``first`` minus group ``second`` of column ``by`` (Welch standard error)."""
+    table, present = _arm_stats(frame, by, outcome)
+    t, c = _two_groups(table, present, first, second, outcome, message)
+    return _estimate(measure, t.mean - c.mean, math.sqrt(t.variance / t.n + c.variance / c.n), alpha, method)
 
 
 def arm_measures(
@@ -155,14 +161,10 @@ def itt_effect(
 ) -> Estimate:
     """Intent-to-treat effect of the offer: mean ``outcome`` in ``treatment`` minus ``control`` (Welch)."""
     _check(customers, arm, outcome)
-    table, present = _arm_stats(customers, arm, outcome)
-    t, c = _two_groups(
-        table, present, treatment, control, outcome,
+    return _mean_gap(
+        customers, arm, outcome, treatment, control,
         f"arms {treatment!r} and {control!r} need at least 2 customers each in column {arm!r}",
-    )
-    return _estimate(
-        f"ITT effect on {outcome}", t.mean - c.mean, _diff_se(t, c), alpha,
-        "difference in means, randomised (Welch)",
+        f"ITT effect on {outcome}", alpha, "difference in means, randomised (Welch)",
     )
 
 
@@ -217,12 +219,10 @@ def naive_member_gap(
     """Members minus non-members among offered customers: precise, and biased by self-selection."""
     _check(customers, arm, outcome, member)
     offered = customers.filter(pl.col(arm) == treatment).with_columns(pl.col(member).cast(pl.Boolean))
-    table, present = _arm_stats(offered, member, outcome)
-    t, c = _two_groups(table, present, "true", "false", outcome,
-                       "the naive comparison needs at least 2 members and 2 non-members")
-    return _estimate(
-        f"member vs non-member gap in {outcome}", t.mean - c.mean, _diff_se(t, c), alpha,
-        "naive comparison (self-selected)",
+    return _mean_gap(
+        offered, member, outcome, "true", "false",
+        "the naive comparison needs at least 2 members and 2 non-members",
+        f"member vs non-member gap in {outcome}", alpha, "naive comparison (self-selected)",
     )
 
 

@@ -95,6 +95,11 @@ def confidence_sequence(
     return np.maximum.accumulate(low, axis=-1), np.minimum.accumulate(high, axis=-1)
 
 
+def _first_at_most(p_values: Sequence[float], alpha: float) -> int | None:
+    """Index of the first p-value <= ``alpha`` (None if none is)."""
+    return next((i for i, p in enumerate(p_values) if p <= alpha), None)
+
+
 @dataclass(frozen=True)
 class SequentialResult:
     """Look-by-look mSPRT: always-valid p-values and confidence sequence of the difference of means."""
@@ -122,18 +127,12 @@ class SequentialResult:
     @property
     def rejected_at(self) -> int | None:
         """Index of the first look whose always-valid p-value is <= alpha (None if never)."""
-        for i, p in enumerate(self.p_value):
-            if p <= self.alpha:
-                return i
-        return None
+        return _first_at_most(self.p_value, self.alpha)
 
     @property
     def naive_rejected_at(self) -> int | None:
         """First look where the fixed-horizon p-value is <= alpha (what peeking would conclude)."""
-        for i, p in enumerate(self.naive_p_value):
-            if p <= self.alpha:
-                return i
-        return None
+        return _first_at_most(self.naive_p_value, self.alpha)
 
     def to_frame(self) -> pl.DataFrame:
         """One row per look."""

@@ -1,15 +1,18 @@
-"""Input checks, collapsing of identical customer summaries, and the shared optimiser."""
+"""Input checks, collapsing of identical customer summaries, the shared optimiser and fit results."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, ClassVar, Self
 
 import numpy as np
+import polars as pl
 from scipy import optimize
 
 from experiments.errors import DataError, FitError
 
-__all__ = ["as_arrays", "collapse_summary", "minimise"]
+__all__ = ["FittedModel", "as_arrays", "collapse_summary", "minimise"]
 
 
 def as_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,3 +68,28 @@ def minimise(
         raise FitError(f"{model} fit did not converge ({why}); no estimates reported")
     value = res.fun if np.isscalar(res.fun) else float(res.fun)
     return np.exp(res.x), -float(value), int(res.nit)
+
+
+class FittedModel:
+    """Base of the frozen fit dataclasses: the model's parameters are the fields named in :attr:`NAMES`."""
+
+    #: The model's parameters, in the order of :attr:`params` and of the optimiser's estimates.
+    NAMES: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_estimates(cls, estimates: np.ndarray, **rest: Any) -> Self:
+        """The fit whose parameters are ``estimates`` (in :attr:`NAMES` order) and other fields ``rest``."""
+        return cls(**{name: float(x) for name, x in zip(cls.NAMES, estimates, strict=True)}, **rest)
+
+    @property
+    def params(self) -> tuple[float, ...]:
+        """The parameters, in :attr:`NAMES` order."""
+        return tuple(getattr(self, name) for name in self.NAMES)
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        """Plain dict of every field."""
+        return asdict(self)  # type: ignore[call-overload]
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per parameter: ``parameter, estimate``."""
+        return pl.DataFrame({"parameter": list(self.NAMES), "estimate": list(self.params)})

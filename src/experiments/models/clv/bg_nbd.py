@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from experiments.models.clv._common import as_arrays, collapse_summary, minimise
+from experiments.models.clv._common import FittedModel, as_arrays, collapse_summary, minimise
 
 __all__ = ["BGNBDFit", "bgnbd_log_likelihood", "fit_bgnbd"]
 
@@ -74,8 +73,10 @@ def _bgnbd_objective(theta, x, tx, t, w, total, ux=None, uinv=None, uw=None):
 
 
 @dataclass(frozen=True)
-class BGNBDFit:
+class BGNBDFit(FittedModel):
     """A fitted BG/NBD model: purchase rate ~ Gamma(r, alpha), dropout probability ~ Beta(a, b)."""
+
+    NAMES = ("r", "alpha", "a", "b")
 
     r: float
     alpha: float
@@ -86,10 +87,6 @@ class BGNBDFit:
     n_repeat_customers: int
     iterations: int
     method: str = "BG/NBD maximum likelihood (L-BFGS-B)"
-
-    @property
-    def params(self) -> tuple[float, float, float, float]:
-        return (self.r, self.alpha, self.a, self.b)
 
     def expected_purchases(self, t) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in ``(0, t]``."""
@@ -119,12 +116,6 @@ class BGNBDFit:
         hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
         first = (a + b + x - 1) / (a - 1) * (1 - ((alpha + big_t) / (alpha + big_t + t)) ** (r + x) * hyp)
         return first * self.probability_alive(x, tx, big_t)
-
-    def to_dict(self) -> dict[str, float | int | str]:
-        return asdict(self)
-
-    def to_frame(self) -> pl.DataFrame:
-        return pl.DataFrame({"parameter": ["r", "alpha", "a", "b"], "estimate": list(self.params)})
 
     def summary(self) -> str:
         return (
@@ -157,11 +148,8 @@ def fit_bgnbd(frequency, recency, T, *, start: tuple[float, float, float, float]
             jac=True,
             model="BG/NBD",
         )
-    return BGNBDFit(
-        r=float(est[0]),
-        alpha=float(est[1]),
-        a=float(est[2]),
-        b=float(est[3]),
+    return BGNBDFit.from_estimates(
+        est,
         log_likelihood=ll * total,
         n_customers=int(total),
         n_repeat_customers=int(w[xs > 0].sum()),

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 from scipy.special import digamma, gammaln
 
 from experiments.errors import DataError
-from experiments.models.clv._common import minimise
+from experiments.models.clv._common import FittedModel, minimise
 
 __all__ = ["GammaGammaFit", "fit_gamma_gamma", "gamma_gamma_log_likelihood"]
 
@@ -53,8 +52,10 @@ def _gg_objective(theta, x, m, total):
 
 
 @dataclass(frozen=True)
-class GammaGammaFit:
+class GammaGammaFit(FittedModel):
     """A fitted Gamma-Gamma model: order value ~ Gamma(p, nu), nu ~ Gamma(q, v) across customers."""
+
+    NAMES = ("p", "q", "v")
 
     p: float
     q: float
@@ -63,10 +64,6 @@ class GammaGammaFit:
     n_customers: int
     iterations: int
     method: str = "Gamma-Gamma maximum likelihood (L-BFGS-B)"
-
-    @property
-    def params(self) -> tuple[float, float, float]:
-        return (self.p, self.q, self.v)
 
     @property
     def mean_order_value(self) -> float:
@@ -79,12 +76,6 @@ class GammaGammaFit:
         m = np.nan_to_num(np.asarray(monetary_value, float))
         p, q, v = self.params
         return p * (v + x * m) / (p * x + q - 1)
-
-    def to_dict(self) -> dict[str, float | int | str]:
-        return asdict(self)
-
-    def to_frame(self) -> pl.DataFrame:
-        return pl.DataFrame({"parameter": ["p", "q", "v"], "estimate": list(self.params)})
 
     def summary(self) -> str:
         return (
@@ -115,10 +106,8 @@ def fit_gamma_gamma(frequency, monetary_value, *, start=(1.0, 1.0, 1.0)) -> Gamm
         est, ll, nit = minimise(
             lambda th: _gg_objective(th, x, m, total), theta0, jac=True, model="Gamma-Gamma"
         )
-    return GammaGammaFit(
-        p=float(est[0]),
-        q=float(est[1]),
-        v=float(est[2]),
+    return GammaGammaFit.from_estimates(
+        est,
         log_likelihood=ll * total,
         n_customers=int(total),
         iterations=nit,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 from scipy.special import expit, gammaln, hyp2f1
 
-from experiments.models.clv._common import as_arrays, collapse_summary, minimise
+from experiments.models.clv._common import FittedModel, as_arrays, collapse_summary, minimise
 
 __all__ = ["ParetoNBDFit", "fit_pareto_nbd", "pareto_nbd_log_likelihood"]
 
@@ -44,8 +43,10 @@ def _pareto_ll(r, alpha, s, beta, x, tx, t):
 
 
 @dataclass(frozen=True)
-class ParetoNBDFit:
+class ParetoNBDFit(FittedModel):
     """A fitted Pareto/NBD model: purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta)."""
+
+    NAMES = ("r", "alpha", "s", "beta")
 
     r: float
     alpha: float
@@ -55,10 +56,6 @@ class ParetoNBDFit:
     n_customers: int
     iterations: int
     method: str = "Pareto/NBD maximum likelihood (L-BFGS-B)"
-
-    @property
-    def params(self) -> tuple[float, float, float, float]:
-        return (self.r, self.alpha, self.s, self.beta)
 
     def probability_alive(self, frequency, recency, T) -> np.ndarray:
         x, tx, t = as_arrays(frequency, recency, T)
@@ -84,12 +81,6 @@ class ParetoNBDFit:
             * self.probability_alive(x, tx, big_t)
         )
 
-    def to_dict(self) -> dict[str, float | int | str]:
-        return asdict(self)
-
-    def to_frame(self) -> pl.DataFrame:
-        return pl.DataFrame({"parameter": ["r", "alpha", "s", "beta"], "estimate": list(self.params)})
-
     def summary(self) -> str:
         return (
             f"Pareto/NBD on {self.n_customers:,} customers: r={self.r:.4g}, alpha={self.alpha:.4g}, "
@@ -113,11 +104,8 @@ def fit_pareto_nbd(frequency, recency, T, *, start=None) -> ParetoNBDFit:
 
     with np.errstate(all="ignore"):
         est, ll, nit = minimise(objective, np.log(np.asarray(start, float)), jac=False, model="Pareto/NBD")
-    return ParetoNBDFit(
-        r=float(est[0]),
-        alpha=float(est[1]),
-        s=float(est[2]),
-        beta=float(est[3]),
+    return ParetoNBDFit.from_estimates(
+        est,
         log_likelihood=ll * total,
         n_customers=int(total),
         iterations=nit,

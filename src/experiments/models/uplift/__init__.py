@@ -19,44 +19,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = [
-    "ClassTransformation",
-    "CrossFit",
-    "LearnerComparison",
-    "LearnerEvaluation",
-    "PolicyComparison",
-    "PolicyValue",
-    "ProfitCurve",
-    "QiniResult",
-    "SLearner",
-    "TLearner",
-    "TransformedOutcome",
-    "UpliftByBin",
-    "UpliftMetrics",
-    "UpliftTable",
-    "XLearner",
-    "compare_learners",
-    "compare_policies",
-    "cross_fit",
-    "design_matrix",
-    "evaluate_scores",
-    "make_learner",
-    "perfect_qini_curve",
-    "perfect_uplift_curve",
-    "policy_value",
-    "profit_curve",
-    "qini_auc_score",
-    "qini_curve",
-    "qini_vs_random",
-    "read_uplift_table",
-    "response_scores",
-    "uplift_at_k",
-    "uplift_auc_score",
-    "uplift_by_bin",
-    "uplift_curve",
-    "uplift_metrics",
-]
-
 _WHERE = {
     "metrics": ("perfect_qini_curve", "perfect_uplift_curve", "qini_auc_score", "qini_curve", "uplift_at_k",
                 "uplift_auc_score", "uplift_curve", "uplift_metrics"),
@@ -70,6 +32,7 @@ _WHERE = {
     "analysis": ("compare_learners", "evaluate_scores"),
 }
 _MODULE = {name: module for module, names in _WHERE.items() for name in names}
+__all__ = sorted(_MODULE)
 
 
 def __getattr__(name: str) -> Any:

@@ -43,6 +43,18 @@ def _flat_dict(obj: Any) -> dict[str, Any]:
     return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
 
 
+class _FlatResult:
+    """``to_dict`` and a one-row ``to_frame`` of a result whose fields are plain values."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return _flat_dict(self)
+
+    def to_frame(self) -> pl.DataFrame:
+        """One-row frame."""
+        return pl.DataFrame([self.to_dict()])
+
+
 @dataclass(frozen=True)
 class UpliftMetrics:
     """Qini and uplift areas, uplift at the top share ``k`` and the curves on an even grid of shares.
@@ -91,7 +103,7 @@ class UpliftMetrics:
 
 
 @dataclass(frozen=True)
-class QiniResult:
+class QiniResult(_FlatResult):
     """Qini coefficient (scikit-uplift's ``qini_auc_score``) against random ranking, bootstrap interval.
 
     A random ranking has a Qini coefficient of 0 in expectation; ``p_value`` is the two-sided
@@ -113,17 +125,9 @@ class QiniResult:
         """Percentile interval."""
         return self.ci_low, self.ci_high
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return _flat_dict(self)
-
-    def to_frame(self) -> pl.DataFrame:
-        """One-row frame."""
-        return pl.DataFrame([self.to_dict()])
-
 
 @dataclass(frozen=True)
-class BinUplift:
+class BinUplift(_FlatResult):
     """Difference of mean outcome (treatment − control) in one bin of customers ranked by score.
 
     Bin 1 holds the highest scores; ``share_from``/``share_to`` are its place in the ranking.
@@ -145,10 +149,6 @@ class BinUplift:
     method: str
     alpha: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return _flat_dict(self)
-
 
 @dataclass(frozen=True)
 class UpliftByBin:
@@ -169,7 +169,7 @@ class UpliftByBin:
 
 
 @dataclass(frozen=True)
-class PolicyValue:
+class PolicyValue(_FlatResult):
     """Incremental profit per customer of treating the top ``share`` by score, against treating nobody.
 
     Estimated by inverse-propensity weighting on a randomised sample:
@@ -191,17 +191,9 @@ class PolicyValue:
     cost_per_treated: float
     propensity: float
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return _flat_dict(self)
-
-    def to_frame(self) -> pl.DataFrame:
-        """One-row frame."""
-        return pl.DataFrame([self.to_dict()])
-
 
 @dataclass(frozen=True)
-class PolicyComparison:
+class PolicyComparison(_FlatResult):
     """Two treat / don't-treat policies judged on the same randomised sample.
 
     ``estimate`` is the difference of their inverse-propensity profit per customer (policy ``a`` minus
@@ -225,14 +217,6 @@ class PolicyComparison:
     ratio_ci_high: float
     method: str
     alpha: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict."""
-        return _flat_dict(self)
-
-    def to_frame(self) -> pl.DataFrame:
-        """One-row frame."""
-        return pl.DataFrame([self.to_dict()])
 
 
 @dataclass(frozen=True)
