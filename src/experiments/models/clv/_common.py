@@ -8,7 +8,6 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
-from scipy import optimize
 
 from experiments.errors import DataError, FitError
 
@@ -54,6 +53,8 @@ def minimise(
     model: str,
 ) -> tuple[np.ndarray, float, int]:
     bounds = [(-12.0, 12.0)] * len(start)
+    from scipy import optimize  # imported on first fit: simulators and reports that never fit skip it
+
     res = optimize.minimize(
         fun,
         start,
