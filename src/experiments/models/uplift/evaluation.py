@@ -25,7 +25,8 @@ import numpy as np
 from scipy import stats as sps
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.uplift.metrics import _descending, _is_binary, check_arrays, qini_auc_score
+from experiments.models.uplift.metrics import qini_auc_score
+from experiments.models.uplift.ranking import _descending, _is_binary, check_arrays
 from experiments.models.uplift.results import (
     BinUplift,
     PolicyComparison,
