@@ -188,24 +188,23 @@ class XLearner(_Learner):
         return g * _predict(self.effect_control_, X) + (1 - g) * _predict(self.effect_treatment_, X)
 
 
-class ClassTransformation(_Learner):
-    """Class transformation for a binary outcome: classify ``z = (y == treatment)``.
-
-    Parameters
-    ----------
-    estimator
-        A classifier that accepts ``sample_weight`` when the propensity is not one half.
-    propensity
-        Probability of treatment; default the share treated in the training rows.
-    random_state
-        Seed of the default estimator.
-    """
+class _PropensityLearner(_Learner):
+    """One model and the probability of treatment: the parameters the class transformation and the
+    transformed outcome share."""
 
     def __init__(self, estimator: Any = None, *, propensity: float | None = None,
                  random_state: int = 0) -> None:
         self.estimator = estimator
         self.propensity = propensity
         self.random_state = random_state
+
+
+class ClassTransformation(_PropensityLearner):
+    """Class transformation for a binary outcome: classify ``z = (y == treatment)``.
+
+    Parameters as :class:`TransformedOutcome`, but ``estimator`` is a classifier, one that accepts
+    ``sample_weight`` when the propensity is not one half.
+    """
 
     def fit(self, X: Any, y: Any, treatment: Any) -> ClassTransformation:
         """Fit the classifier of the transformed class, weighted to a propensity of one half."""
@@ -233,7 +232,7 @@ class ClassTransformation(_Learner):
         return 2 * _predict(self.model_, np.asarray(X, dtype=np.float64)) - 1
 
 
-class TransformedOutcome(_Learner):
+class TransformedOutcome(_PropensityLearner):
     """Transformed-outcome regression: regress ``y (t - p) / (p (1 - p))`` on the features.
 
     Parameters
@@ -245,12 +244,6 @@ class TransformedOutcome(_Learner):
     random_state
         Seed of the default estimator.
     """
-
-    def __init__(self, estimator: Any = None, *, propensity: float | None = None,
-                 random_state: int = 0) -> None:
-        self.estimator = estimator
-        self.propensity = propensity
-        self.random_state = random_state
 
     def fit(self, X: Any, y: Any, treatment: Any) -> TransformedOutcome:
         """Fit the regression of the transformed outcome."""
