@@ -10,10 +10,10 @@ import pytest
 
 from experiments.errors import ParameterError
 from experiments.scenarios.omnichannel import CHANNELS, DEFAULTS, OmnichannelScenario
+from experiments.simulate.journey_play import _purchase_times
+from experiments.simulate.journey_world import _decay_integral
 from experiments.simulate.journeys import (
     SESSION_STEP,
-    _decay_integral,
-    _purchase_times,
     base_hazard_scale,
     budget_response,
     channel_truth,

@@ -249,7 +249,7 @@ def test_an_arm_too_small_for_a_test_gives_no_estimate():
 def test_re_runs_reuse_the_drawn_lanes_without_changing_a_number():
     """Lanes at their drawn thresholds are computed once per world; a re-run on a world that has kept
     them gives the same numbers, to the last bit, as on a freshly drawn one."""
-    from experiments.simulate.journeys import _touch_extra
+    from experiments.simulate.journey_play import _touch_extra
 
     s = OmnichannelScenario.from_params({"n_customers": 20_000, "seed": 5})
     warm = draw_world(s)

@@ -35,6 +35,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 from experiments.errors import ParameterError
+from experiments.report.staging import process_alive
 
 __all__ = [
     "RESET_CODE",
@@ -209,16 +210,6 @@ def shutdown(km: QuietKernelManager) -> None:
         km.release()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_stale_kernel_folders(tmp: str | Path | None = None) -> list[Path]:
     """Remove the private kernel folders of processes that no longer exist; returns what was removed."""
     removed = []
@@ -228,7 +219,7 @@ def clean_stale_kernel_folders(tmp: str | Path | None = None) -> list[Path]:
             pid = int(folder.name[len(_PREFIX):].split("-", 1)[0])
         except ValueError:
             continue  # a folder of an older version, without a pid: leave it
-        if pid != os.getpid() and not _alive(pid):
+        if pid != os.getpid() and not process_alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed

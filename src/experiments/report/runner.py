@@ -20,17 +20,13 @@ the end, not after every cell, and the executed notebook papermill returns is us
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import datetime as dt
 import hashlib
-import importlib.metadata as md
 import json
 import os
-import platform
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -41,7 +37,16 @@ from typing import Any
 
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.outputs import check_folder
-from experiments.paths import NOTEBOOKS_DIR, PROJECT_ROOT, REPORTS_DIR
+from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
+from experiments.report.run_metadata import (
+    git_revision,
+    lock_hash,
+    notebook_parameters,
+    package_versions,
+    study_modules,
+    study_question,
+)
+from experiments.report.staging import STAGING, clean_stale_staging
 
 __all__ = [
     "RunFailed",
@@ -55,12 +60,6 @@ __all__ = [
     "study_modules",
     "study_question",
 ]
-
-_PACKAGES = ("experiments", "numpy", "scipy", "polars", "statsmodels", "scikit-learn", "altair", "papermill",
-             "nbconvert", "dask", "distributed")
-#: Lock files whose hash each run records (what the README's commands install from).
-LOCK_FILES: tuple[str, ...] = ("requirements/main.txt", "requirements/test.txt")
-_STAGING = ".staging-"
 
 
 class RunFailed(ExperimentsError):
@@ -82,142 +81,10 @@ class RunResult:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape the numbers."""
-    out = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            out[name] = md.version(name)
-        except md.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
-
-
-def lock_hash(root: Path = PROJECT_ROOT) -> dict[str, str]:
-    """sha256 of each lock file the environment was installed from (``missing`` when absent)."""
-    out = {}
-    for name in LOCK_FILES:
-        try:
-            out[name] = hashlib.sha256((root / name).read_bytes()).hexdigest()
-        except OSError:
-            out[name] = "missing"
-    return out
-
-
-def git_revision(root: Path = PROJECT_ROOT) -> str:
-    """``HEAD`` commit, with ``+dirty`` when the tree has changes; ``unknown`` outside git."""
-    try:
-        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return rev + ("+dirty" if dirty else "")
-
-
-def notebook_parameters(study: str) -> dict[str, Any]:
-    """``{name: default}`` of the study notebook's ``parameters`` cell (read without importing the study).
-
-    The cell is the study's ``parameters_cell()``, one ``name: type = literal  # help`` a line (a test
-    checks that they agree), so its names are the scenario's parameter names.
-    """
-    path = NOTEBOOKS_DIR / f"{study}.ipynb"
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ExperimentsError(f"notebook {str(path)!r} cannot be read: {exc}") from None
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            out: dict[str, Any] = {}
-            for node in ast.parse(source).body:
-                target = node.target if isinstance(node, ast.AnnAssign) else (
-                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-                if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
-                    try:
-                        out[target.id] = ast.literal_eval(node.value)  # type: ignore[arg-type]
-                    except ValueError:
-                        out[target.id] = None
-            return out
-    return {}
-
-
-def study_question(study: str) -> str:
-    """The study's question, read from its module's ``STUDY = Study(...)`` declaration without importing
-    the module (which imports the whole numerical stack); imported only when the question is not a
-    literal there."""
-    import importlib.util
-
-    from experiments.studies import registry
-
-    try:
-        spec = importlib.util.find_spec(registry.STUDY_MODULES[study])
-        source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
-        for node in ast.parse(source).body:
-            names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
-            if "STUDY" in names and isinstance(node.value, ast.Call):  # type: ignore[attr-defined]
-                for kw in node.value.keywords:  # type: ignore[attr-defined]
-                    value = kw.value
-                    if kw.arg == "question" and isinstance(value, ast.Constant):
-                        return str(value.value)
-    except (OSError, SyntaxError, ValueError, ImportError):
-        pass
-    return registry.get(study).question
-
-
-def study_modules(study: str) -> tuple[str, ...]:
-    """The modules a study's notebook imports first (what its kernel can import while it starts)."""
-    from experiments.studies.registry import STUDY_MODULES
-
-    return ("experiments.report.display", "experiments.charts", STUDY_MODULES[study])
-
-
 def _run_id(params: Mapping[str, Any]) -> str:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
     return f"{stamp[:15]}{stamp[21:]}-{stamp[15:21]}-{digest}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _stale(name: str) -> bool:
-    """Whether a staging or temporary name ending in ``-<pid>`` or ``.<pid>.part`` is a dead process's."""
-    stem = name[:-5] if name.endswith(".part") else name
-    try:
-        pid = int(stem.replace(".", "-").rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        pid = -1
-    return pid != os.getpid() and (pid < 0 or not _alive(pid))
-
-
-def clean_stale_staging(reports_dir: Path) -> list[Path]:
-    """Remove what runs that were killed left: staging folders of runs and sweeps, and half-written index
-    files, whose process no longer exists."""
-    from experiments.report.index import INDEX_TEMP
-    from experiments.report.run_registry import SWEEPS_DIR
-
-    removed = []
-    candidates = [*reports_dir.glob(f"*/{_STAGING}*"), *reports_dir.glob(f"*/{SWEEPS_DIR}/{_STAGING}*")]
-    for folder in candidates:
-        if _stale(folder.name):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    for part in reports_dir.glob(f"{INDEX_TEMP}*.part"):
-        if _stale(part.name):
-            with contextlib.suppress(OSError):
-                part.unlink()
-                removed.append(part)
-    return removed
 
 
 def read_record(nb: Any) -> dict[str, Any]:
@@ -417,7 +284,7 @@ def run_study(
                                  f"a folder that can be created ({exc.strerror})") from None
         clean_stale_staging(root)
         run_id = _run_id({"study": study, **overrides})
-        staging = study_dir / f"{_STAGING}{run_id}-{os.getpid()}"
+        staging = study_dir / f"{STAGING}{run_id}-{os.getpid()}"
         staging.mkdir()
         executed = staging / f"{study}.ipynb"
 

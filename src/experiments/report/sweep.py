@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ExperimentsError, ParameterError
+from experiments.report.staging import STAGING
 
 __all__ = ["MAX_POINTS", "Grid", "SweepResult", "best_point", "build_grid", "parse_axis", "run_sweep"]
 
 #: Most points one sweep may have (a larger grid is refused before anything runs).
 MAX_POINTS = 1000
-_STAGING = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -339,7 +339,7 @@ def _write_sweep(root: Path, meta: dict[str, Any]) -> Path:
 
     folder = root / meta["study"] / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    staging = folder / f"{_STAGING}{meta['sweep_id']}-{os.getpid()}"
+    staging = folder / f"{STAGING}{meta['sweep_id']}-{os.getpid()}"
     final = folder / meta["sweep_id"]
     try:
         staging.mkdir()

@@ -8,7 +8,8 @@ the charts of ``notebooks/real_experiment.ipynb``.
 The uplift section asks whom one arm moves: cross-fitted uplift learners
 (:func:`experiments.models.uplift.compare_learners`) score every customer out of fold, and each ranking
 is judged by its Qini coefficient against random (bootstrap interval over customers) and by the uplift
-in each decile of it.
+in each decile of it; its sentences, tables and charts are in
+:mod:`experiments.studies.real_experiment_uplift`.
 """
 
 from __future__ import annotations
@@ -20,17 +21,24 @@ import altair as alt
 import polars as pl
 
 from experiments.charts import real_experiment as rc
-from experiments.charts import uplift as uc
-from experiments.formatting import fmt, p_value
+from experiments.formatting import fmt
 from experiments.scenarios.real_experiment import RealExperimentScenario
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
 from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.real_experiment_uplift import (
+    _LEARNER_NAMES,
+    uplift_decile_chart,
+    uplift_decile_table,
+    uplift_qini_chart,
+    uplift_sentences,
+    uplift_table,
+)
 
 if TYPE_CHECKING:
-    from experiments.models.uplift.results import LearnerComparison, LearnerEvaluation
+    from experiments.models.uplift.results import LearnerComparison
 
 __all__ = ["STUDY", "UPLIFT_FOLDS", "UPLIFT_LEARNERS", "UPLIFT_RESAMPLES", "UPLIFT_SEED",
            "RealExperimentReport", "run"]
@@ -39,7 +47,6 @@ __all__ = ["STUDY", "UPLIFT_FOLDS", "UPLIFT_LEARNERS", "UPLIFT_RESAMPLES", "UPLI
 UPLIFT_LEARNERS: tuple[str, ...] = ("x", "t")
 #: Cross-fitting folds, seed (of the folds, the models and the bootstrap) and bootstrap resamples.
 UPLIFT_FOLDS, UPLIFT_SEED, UPLIFT_RESAMPLES = 3, 2008, 200
-_LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner", "transformed": "transformed outcome"}
 
 
 @dataclass(frozen=True)
@@ -357,114 +364,26 @@ class RealExperimentReport:
         return rc.effects_by_segment(self.segment_frame(), title=title, per=s.per,
                                      metric=s.decision_metric)
 
-
     # ------------------------------------------------------------------ uplift section
-    def _uplift_main(self) -> LearnerEvaluation:
-        assert self.uplift is not None
-        return self.uplift.evaluations[0]
-
     def uplift_sentences(self) -> list[str]:
         """Whom the uplift arm moves, in words: the main learner's Qini against random and its deciles."""
-        if self.uplift is None:
-            return [_SKIPPED]
-        s, ev = self.scenario, self._uplift_main()
-        q, rows = ev.qini, ev.bins.rows
-        name = _LEARNER_NAMES[ev.learner]
-        level = round(100 * (1 - q.alpha))
-        p = "< 0.001" if q.p_value < 0.001 else f"= {q.p_value:.3f}"
-        if q.ci_low > 0:
-            ranks = (f"the {name} ranks customers better than random (Qini coefficient {q.estimate:.3f}, "
-                     f"{level}% CI {q.ci_low:.3f} to {q.ci_high:.3f}, bootstrap p {p})")
-        else:
-            ranks = (f"the {name}'s ranking is not clearly better than random (Qini coefficient "
-                     f"{q.estimate:.3f}, {level}% CI {q.ci_low:.3f} to {q.ci_high:.3f})")
-        top, bottom = rows[0], rows[-1]
-        out = [f"Whom the {s.uplift_arm} moves ({self.uplift.outcome}): {ranks}; in the tenth it ranks "
-               f"highest it adds {self._per(top.estimate)} per {s.per:,} recipients, in the lowest tenth "
-               f"{self._per(bottom.estimate)}."]
-        for other in self.uplift.evaluations[1:]:
-            oq = other.qini
-            out.append(f"{_LEARNER_NAMES[other.learner]}: Qini coefficient {oq.estimate:.3f} ({level}% CI "
-                       f"{oq.ci_low:.3f} to {oq.ci_high:.3f}).")
-        return out
-
-    def _per(self, x: float) -> str:
-        assert self.uplift is not None
-        per = self.scenario.per * x
-        return ("+" if per >= 0 else "") + (fmt(per, "money") if not self.uplift.binary
-                                            and self.scenario.uplift_outcome == self.scenario.decision_metric
-                                            else f"{per:,.1f}")
+        return uplift_sentences(self)
 
     def uplift_table(self) -> pl.DataFrame:
         """Each uplift learner: Qini coefficient with its bootstrap interval and p-value, uplift at 30%."""
-        if self.uplift is None:
-            return _skipped()
-        per = self.scenario.per
-        return pl.DataFrame([{
-            "learner": _LEARNER_NAMES[ev.learner], "Qini coefficient": ev.qini.estimate,
-            "95% low": ev.qini.ci_low, "95% high": ev.qini.ci_high, "bootstrap p": p_value(ev.qini.p_value),
-            f"uplift among the top {ev.metrics.k:.0%}, per {per:,}": per * ev.metrics.uplift_at_k,
-        } for ev in self.uplift.evaluations])
+        return uplift_table(self)
 
     def uplift_decile_table(self) -> pl.DataFrame:
         """Uplift per decile of the main learner's ranking, per ``per`` recipients, with intervals."""
-        if self.uplift is None:
-            return _skipped()
-        per = self.scenario.per
-        return self._uplift_main().bins.to_frame().select(
-            pl.col("bin").alias("decile"), pl.col("n_treatment").alias("treated"),
-            pl.col("n_control").alias("control"), pl.col("mean_treatment").alias("mean treated"),
-            pl.col("mean_control").alias("mean control"),
-            (pl.col("estimate") * per).alias(f"uplift per {per:,}"),
-            (pl.col("ci_low") * per).alias("95% low"), (pl.col("ci_high") * per).alias("95% high"))
+        return uplift_decile_table(self)
 
     def uplift_qini_chart(self) -> alt.Chart:
         """Qini curves of every learner and of a random ranking."""
-        if self.uplift is None:
-            return _skipped_chart()
-        s, ev = self.scenario, self._uplift_main()
-        frames = []
-        for e in self.uplift.evaluations:
-            frames.append(e.metrics.to_frame().select("share", pl.col("qini").alias("value"),
-                                                      pl.lit(_LEARNER_NAMES[e.learner]).alias("ranking")))
-        frames.append(ev.metrics.to_frame().select("share", pl.col("qini_random").alias("value"),
-                                                   pl.lit("random").alias("ranking")))
-        verdict = "above" if ev.qini.ci_low > 0 else "not clearly above"
-        title = (f"The {_LEARNER_NAMES[ev.learner]}'s ranking is {verdict} random: Qini coefficient "
-                 f"{ev.qini.estimate:.3f} (95% CI {ev.qini.ci_low:.3f} to {ev.qini.ci_high:.3f})")
-        outcome = self.uplift.outcome
-        return uc.qini_curves(pl.concat(frames), title=title, y_title=f"incremental {outcome}",
-                              subtitle=f"incremental {outcome} among the first share of customers, ranked by "
-                              f"predicted uplift of the {s.uplift_arm} (out of fold)")
+        return uplift_qini_chart(self)
 
     def uplift_decile_chart(self) -> alt.LayerChart | alt.Chart:
         """Uplift per decile of the main learner's ranking."""
-        if self.uplift is None:
-            return _skipped_chart()
-        s, ev = self.scenario, self._uplift_main()
-        frame = ev.bins.to_frame().select(
-            "bin", pl.col("estimate") * s.per, pl.col("ci_low") * s.per, pl.col("ci_high") * s.per,
-            "n_treatment", "n_control")
-        top, bottom = ev.bins.rows[0], ev.bins.rows[-1]
-        title = (f"{self.uplift.outcome}: {self._per(top.estimate)} per {s.per:,} recipients in the tenth "
-                 f"with the highest predicted uplift, {self._per(bottom.estimate)} in the lowest")
-        return uc.uplift_by_bin(frame, title=title, y_title=f"uplift per {s.per:,} recipients",
-                                subtitle=f"{s.uplift_arm} minus {s.control}, per decile of the "
-                                f"{_LEARNER_NAMES[ev.learner]}'s predicted uplift (1 = highest), 95% "
-                                "intervals")
-
-
-_SKIPPED = ("No uplift model: uplift_treatment is empty, or auto on a file other than Hillstrom (set it "
-            "to an arm label to fit one).")
-
-
-def _skipped() -> pl.DataFrame:
-    return pl.DataFrame({"uplift section": [_SKIPPED]})
-
-
-def _skipped_chart() -> alt.Chart:
-    return alt.Chart(pl.DataFrame({"x": [0]})).mark_text().encode(text=alt.value("")).properties(
-        title=_SKIPPED, width=520, height=20)
+        return uplift_decile_chart(self)
 
 
 def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | None = None

@@ -25,7 +25,8 @@ import numpy as np
 from scipy import stats as sps
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.uplift.metrics import _descending, _is_binary, check_arrays, qini_auc_score
+from experiments.models.uplift.metrics import qini_auc_score
+from experiments.models.uplift.ranking import _descending, _is_binary, check_arrays
 from experiments.models.uplift.results import (
     BinUplift,
     PolicyComparison,
@@ -296,9 +297,14 @@ def _targeted(share: float, n: int) -> int:
 
 
 def _points(
-    y: np.ndarray, s: np.ndarray, t: np.ndarray, shares: np.ndarray, *, value: float, cost: float,
-    propensity: Any, alpha: float,
+    y_true: Any, uplift: Any, treatment: Any, shares: np.ndarray, *, value_per_outcome: float,
+    cost_per_treated: float, propensity: Any, alpha: float,
 ) -> list[PolicyValue]:
+    """:func:`policy_value` at each of ``shares``, the arguments checked in the order of the signature."""
+    y, s, t = check_arrays(y_true, uplift, treatment)
+    value = _check_money("value_per_outcome", value_per_outcome)
+    cost = _check_money("cost_per_treated", cost_per_treated)
+    alpha = _check_alpha(alpha)
     p = _propensity(propensity, t)
     d = _gain_terms(y, t, p, value, cost)[rank_order(s)]
     n = y.size
@@ -352,11 +358,8 @@ def policy_value(
     """
     if isinstance(share, bool) or not (isinstance(share, int | float) and 0 <= share <= 1):
         raise ParameterError("share", share, "a share from 0 to 1")
-    y, s, t = check_arrays(y_true, uplift, treatment)
-    return _points(y, s, t, np.array([float(share)]),
-                   value=_check_money("value_per_outcome", value_per_outcome),
-                   cost=_check_money("cost_per_treated", cost_per_treated), propensity=propensity,
-                   alpha=_check_alpha(alpha))[0]
+    return _points(y_true, uplift, treatment, np.array([float(share)]), value_per_outcome=value_per_outcome,
+                   cost_per_treated=cost_per_treated, propensity=propensity, alpha=alpha)[0]
 
 
 def profit_curve(
@@ -376,14 +379,11 @@ def profit_curve(
     """
     if isinstance(n_points, bool) or not (isinstance(n_points, int) and 2 <= n_points <= 10_001):
         raise ParameterError("n_points", n_points, "an integer from 2 to 10001")
-    y, s, t = check_arrays(y_true, uplift, treatment)
-    pts = _points(y, s, t, np.linspace(0.0, 1.0, n_points),
-                  value=_check_money("value_per_outcome", value_per_outcome),
-                  cost=_check_money("cost_per_treated", cost_per_treated), propensity=propensity,
-                  alpha=_check_alpha(alpha))
+    pts = _points(y_true, uplift, treatment, np.linspace(0.0, 1.0, n_points),
+                  value_per_outcome=value_per_outcome, cost_per_treated=cost_per_treated,
+                  propensity=propensity, alpha=alpha)
     best = int(np.argmax([pt.estimate for pt in pts]))
     return ProfitCurve(points=tuple(pts), best_index=best)
-
 
 
 def _mask(name: str, treat: Any, n: int) -> np.ndarray:

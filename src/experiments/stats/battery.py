@@ -1,0 +1,128 @@
+"""The tests on gathered per-arm statistics: SRM, effects, CUPED, ratio metrics, segments, corrections.
+
+:func:`battery` is what row input (:func:`experiments.stats.runner.analyze`) and summary input
+(:mod:`experiments.stats.summary_input`) share once the sufficient statistics are gathered: the
+sample-ratio test, every effect corrected for multiple testing over metrics × arms (ratio metrics
+included), CUPED-adjusted effects and per-segment effects as families of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import polars as pl
+
+from experiments.errors import DataError, ParameterError
+from experiments.stats.effects import compare
+from experiments.stats.multiple import CORRECTIONS, Correction, adjust
+from experiments.stats.results import Effect, SRMResult
+from experiments.stats.sufficient import ArmStatistics
+from experiments.validation import as_float, as_shares
+
+if TYPE_CHECKING:
+    from experiments.stats.effects import MetricKind
+    from experiments.stats.heterogeneity import HeterogeneityResult
+
+__all__ = ["Battery", "battery", "check_options"]
+
+
+def check_options(alpha: Any, correction: Any, shares: Any) -> tuple[float, str, dict[str, float] | None]:
+    """Validate the options shared by row and summary input."""
+    alpha = as_float("alpha", alpha, low=0, high=1, low_open=True, high_open=True)
+    if correction not in CORRECTIONS:
+        raise ParameterError("correction", correction, "one of " + ", ".join(CORRECTIONS))
+    return alpha, correction, (None if shares is None else as_shares("shares", shares))
+
+
+
+def _unsegmented(table: ArmStatistics) -> ArmStatistics:
+    if not table.segment:
+        return table
+    sums = [pl.col(c).sum() for c in table.frame.columns if c not in table.keys]
+    frame = table.frame.group_by(table.arm, maintain_order=True).agg(sums)
+    return ArmStatistics(frame, table.arm, table.metrics, table.covariates, None)
+
+
+def _with_segment(table: ArmStatistics) -> ArmStatistics:
+    """The rows of a segmented table that have a segment (rows without one join no segment effect)."""
+    assert table.segment
+    frame = table.frame.filter(pl.col(table.segment).is_not_null())
+    return ArmStatistics(frame, table.arm, table.metrics, table.covariates, table.segment)
+
+
+class Battery(NamedTuple):
+    """What :func:`battery` computed."""
+
+    srm: SRMResult
+    effects: list[Effect]
+    adjusted: list[Effect]
+    heterogeneity: list[HeterogeneityResult]
+    ratio_results: list[Effect]
+
+
+def battery(
+    table: ArmStatistics,
+    *,
+    control: str,
+    kinds: Mapping[str, MetricKind],
+    shares: Mapping[str, float] | None,
+    alpha: float,
+    correction: Correction,
+    covariates: Sequence[str] = (),
+    ratios: Sequence[tuple[str, str, ArmStatistics]] = (),
+) -> Battery:
+    """SRM, effects, CUPED, ratio metrics and segment effects from gathered statistics.
+
+    Shared by rows and summaries. ``ratios`` holds ``(numerator, denominator, statistics)`` gathered
+    on the units where both are present; their effects join the family of the plain effects for the
+    multiple-testing correction.
+    """
+    from experiments.stats.srm import srm_test
+
+    whole = _unsegmented(table)
+    counts = whole.counts()
+    if control not in counts:
+        raise DataError(f"control label {control!r} is not an arm of the data; arms are: "
+                        + ", ".join(map(repr, counts)))
+    if len(counts) < 2:
+        raise DataError(f"the data has only the arm {control!r}; a treatment arm is needed")
+    if shares is not None:
+        empty = [a for a in shares if a not in counts]
+        if empty:
+            raise DataError(f"arm(s) {empty} named in shares have no rows; arms in the data: {list(counts)}")
+    for metric in kinds:
+        for a in counts:
+            if whole.stats(a, metric).n == 0:
+                raise DataError(f"arm {a!r} has no values of metric {metric!r}")
+    srm = srm_test(counts, shares)
+    treatments = [a for a in whole.arms if a != control]
+    plain = compare(whole, control=control, kinds=kinds, alpha=alpha)
+    ratio_effects = []
+    if ratios:
+        from experiments.stats.ratio import ratio_effect
+
+        ratio_effects = [
+            ratio_effect(_unsegmented(t), arm=a, control=control, numerator=num, denominator=den,
+                         alpha=alpha)
+            for num, den, t in ratios for a in treatments
+        ]
+    family = adjust([*plain, *ratio_effects], correction)
+    effects, ratio_results = family[: len(plain)], family[len(plain):]
+    adjusted: list[Effect] = []
+    if covariates:
+        from experiments.stats.cuped import cuped_effect
+
+        adjusted = adjust([
+            cuped_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha)
+            for m in kinds for a in treatments
+        ], correction)
+    hetero: list[HeterogeneityResult] = []
+    if table.segment:
+        from experiments.stats.heterogeneity import heterogeneity_tests, segment_effects
+
+        seg = segment_effects(_with_segment(table), control=control, kinds=kinds, alpha=alpha,
+                              correction=correction)
+        effects += seg
+        hetero = heterogeneity_tests(seg)
+    return Battery(srm, effects, adjusted, hetero, ratio_results)
