@@ -24,6 +24,7 @@ from typing import Literal
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.exact_sums import read_sums, sum_aggs
 
 __all__ = ["DATE_FORMATS", "RFMSummary", "load_transactions", "parse_date", "rfm_summary"]
 
@@ -205,16 +206,24 @@ def rfm_summary(
     if holdout_end is not None and holdout_end <= calibration_end:
         raise DataError(f"holdout end {holdout_end} must be after the calibration end {calibration_end}")
     unit = _UNIT_DAYS[time_unit]
-    days = transactions.lazy().group_by("customer", "date").agg(pl.col("amount").sum())
+    # amounts are added with exact_sums, so that the same file gives the same bits on every run
+    amount = pl.col("amount").cast(pl.Float64)
+    days = read_sums(transactions.lazy().group_by("customer", "date").agg(sum_aggs(amount, "amount")),
+                     ["amount"])
     end = pl.lit(calibration_end)
     first_day = pl.col("date").min().over("customer")
     cal = days.filter(pl.col("date") <= end).with_columns(first_day=first_day)
-    summary = cal.group_by("customer").agg(
-        frequency=(pl.len() - 1).cast(pl.Int64),
-        recency=((pl.col("date").max() - pl.col("first_day").first()).dt.total_days() / unit),
-        T=((end - pl.col("first_day").first()).dt.total_days() / unit),
-        monetary_value=pl.col("amount").filter(pl.col("date") > pl.col("first_day")).mean().fill_null(0.0),
-    )
+    repeat = pl.col("amount").filter(pl.col("date") > pl.col("first_day"))
+    summary = read_sums(cal.group_by("customer").agg(
+        (pl.len() - 1).cast(pl.Int64).alias("frequency"),
+        ((pl.col("date").max() - pl.col("first_day").first()).dt.total_days() / unit).alias("recency"),
+        ((end - pl.col("first_day").first()).dt.total_days() / unit).alias("T"),
+        repeat.count().alias("repeats"),
+        *sum_aggs(repeat, "monetary_value"),
+    ), ["monetary_value"]).with_columns(
+        pl.when(pl.col("repeats") > 0).then(pl.col("monetary_value") / pl.col("repeats")).otherwise(0.0)
+        .alias("monetary_value")
+    ).drop("repeats")
     if holdout_end is not None:
         hold = (
             days.filter((pl.col("date") > end) & (pl.col("date") <= pl.lit(holdout_end)))

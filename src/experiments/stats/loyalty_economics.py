@@ -19,6 +19,7 @@ import polars as pl
 
 from experiments import net_value
 from experiments.errors import DataError, ParameterError
+from experiments.exact_sums import group_sums
 from experiments.stats.retention import Estimate, itt_effect
 
 __all__ = [
@@ -185,11 +186,9 @@ def payback_curve(
     if treatment not in sizes or control not in sizes:
         raise DataError(f"arms {treatment!r} and {control!r} both needed in column {arm!r}")
     members = float(customers.filter(pl.col(arm) == treatment)[member].cast(pl.Float64).mean())
-    per = (
-        purchases.join(customers.select("customer_id", arm), on="customer_id")
-        .group_by(arm, "period")
-        .agg(pl.col("revenue").sum(), pl.col("rewards_cost").sum(), pl.col("referrals").sum())
-    )
+    per = group_sums(purchases.join(customers.select("customer_id", arm), on="customer_id"), [arm, "period"],
+                     {c: pl.col(c).cast(pl.Float64) for c in ("revenue", "rewards_cost")},
+                     aggs=[pl.col("referrals").sum()])
     grid = pl.DataFrame({"period": np.arange(n_periods, dtype=np.int32)})
 
     def arm_totals(name: str) -> pl.DataFrame:

@@ -14,6 +14,7 @@ import polars as pl
 from scipy.special import ndtr, ndtri  # the normal cdf and quantile (scipy.stats.norm's own functions)
 
 from experiments.errors import DataError
+from experiments.exact_sums import group_sums
 from experiments.stats.sufficient import ArmStatistics, SampleStats, gather
 
 __all__ = [
@@ -127,24 +128,21 @@ def arm_measures(
         pl.col(revenue).cast(pl.Float64).alias("revenue_per_customer"),
     )
     measures = ["repeat_rate", "churn_rate", "purchases_per_customer", "revenue_per_customer"]
-    agg = frame.group_by("arm").agg(
-        pl.len().alias("n"),
-        *[pl.col(m).mean().alias(f"{m}__mean") for m in measures],
-        *[pl.col(m).std().alias(f"{m}__sd") for m in measures],
-    )
+    table = gather(frame, arm="arm", metrics=measures)
     rows = []
-    for r in agg.sort("arm").iter_rows(named=True):
+    for a in table.arms:
         for m in measures:
-            mean, sd = r[f"{m}__mean"], r[f"{m}__sd"] or 0.0
-            se = sd / math.sqrt(r["n"])
+            st = table.stats(a, m)
+            mean, var = st.mean, st.variance
+            se = math.sqrt(0.0 if math.isnan(var) else var) / math.sqrt(st.n)
             rows.append(
                 {
-                    "arm": r["arm"],
+                    "arm": a,
                     "measure": m,
                     "estimate": mean,
                     "ci_low": mean - z * se,
                     "ci_high": mean + z * se,
-                    "n": r["n"],
+                    "n": st.n,
                 }
             )
     return pl.DataFrame(rows)
@@ -245,17 +243,14 @@ def cumulative_by_period(
     sizes = customers.group_by(arm).agg(pl.len().alias("n"))
     last = int(purchases[period].max() or 0) if n_periods is None else n_periods - 1
     grid = sizes.select(arm).join(pl.DataFrame({period: list(range(last + 1))}), how="cross")
-    per = (
-        purchases.join(customers.select(customer, arm), on=customer, how="inner")
-        .group_by(arm, period)
-        .agg(pl.col(value).sum().alias("total"))
-    )
+    per = group_sums(purchases.join(customers.select(customer, arm), on=customer, how="inner"),
+                     [arm, period], {"total": pl.col(value).cast(pl.Float64)})
     return (
         grid.join(per, on=[arm, period], how="left")
         .with_columns(pl.col("total").fill_null(0.0))
         .sort(arm, period)
         .with_columns(pl.col("total").cum_sum().over(arm).alias("cumulative"))
-        .join(sizes, on=arm)
+        .join(sizes, on=arm, maintain_order="left")
         .select(
             pl.col(arm).alias("arm"),
             pl.col(period).cast(pl.Int64).alias("period"),

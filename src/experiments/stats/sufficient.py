@@ -3,7 +3,9 @@
 For every arm (and segment) and metric ``m`` the pass keeps the count of non-missing values, the sum and
 the sum of squares; for every covariate ``x`` also its sums and the cross-product ``sum(m * x)``. Every
 test in :mod:`experiments.stats` works from these numbers only, so ten million rows cost one scan and
-partitions (files, workers) merge exactly by adding.
+partitions (files, workers) merge exactly by adding. Sums of floats are added as exact fixed-point
+integers (:mod:`experiments.exact_sums`), so the statistics are the same bits whatever the number of
+polars threads and the order in which they take the rows.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass
 import polars as pl
 
 from experiments.errors import DataError
+from experiments.exact_sums import PARTS, read_sums, sum_aggs
 
-__all__ = ["ArmStatistics", "SampleStats", "from_groups", "gather", "gather_exprs"]
+__all__ = ["SMALL_INTEGERS", "ArmStatistics", "SampleStats", "from_groups", "gather", "gather_exprs"]
 
 _SEP = "."
 
@@ -138,6 +141,9 @@ def gather(
 ) -> ArmStatistics:
     """Gather per-arm sufficient statistics in one pass.
 
+    The sums are the same bits whatever the row order and the number of threads (see
+    :func:`gather_exprs`).
+
     Parameters
     ----------
     data
@@ -158,15 +164,47 @@ def gather(
     """
     lf = data.lazy()
     keys = [arm] + ([segment] if segment else [])
-    aggs = [pl.len().alias("n"), *gather_exprs(metrics=metrics, covariates=covariates, pairs=pairs)]
-    frame = (
-        lf.group_by(keys)
-        .agg(aggs)
-        .with_columns(pl.col(k).cast(pl.String) for k in keys)
-        .sort(keys)
-        .collect()
-    )
-    return ArmStatistics(frame, arm, tuple(metrics), tuple(covariates), segment)
+    schema = lf.collect_schema()
+    dtypes = {c: schema[c] for c in (*metrics, *covariates, *(c for p in pairs for c in p)) if c in schema}
+    aggs = [pl.len().alias("n"), *gather_exprs(metrics=metrics, covariates=covariates, pairs=pairs,
+                                               dtypes=dtypes)]
+    frame = lf.group_by(keys).agg(aggs).collect()
+    return from_groups(frame, arm=arm, metrics=metrics, covariates=covariates, segment=segment, pairs=pairs,
+                       keep_missing=True)
+
+
+#: Column types whose sums (and sums of squares and products) :func:`gather_exprs` adds as integers.
+SMALL_INTEGERS: tuple[pl.DataType, ...] = (pl.Boolean(), pl.Int8(), pl.Int16(), pl.UInt8(), pl.UInt16())
+
+
+def _statistics(
+    metrics: Sequence[str], covariates: Sequence[str], pairs: Sequence[tuple[str, str]]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """``(output name, columns)`` of every statistic, in output order; one column: its count (``.n``),
+    sum and sum of squares; two: their cross-product."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+
+    def moments(c: str) -> None:
+        out.extend([(f"{c}{_SEP}n", (c,)), (f"{c}{_SEP}sum", (c,)), (f"{c}{_SEP}sumsq", (c, c))])
+
+    cols = list(dict.fromkeys([*metrics, *covariates]))
+    for c in cols:
+        moments(c)
+    for m in metrics:
+        for c in covariates:
+            out.append((f"{m}{_SEP}{c}{_SEP}sumxy", (m, c)))
+    extra = [(a, b) for i, a in enumerate(covariates) for b in covariates[i + 1 :]] + list(pairs)
+    seen = {(m, c) for m in metrics for c in covariates}
+    for a, b in extra:
+        if a == b or (a, b) in seen or (b, a) in seen:
+            continue
+        seen.add((a, b))
+        for c in (a, b):
+            if c not in cols:
+                cols.append(c)
+                moments(c)
+        out.append((f"{a}{_SEP}{b}{_SEP}sumxy", (a, b)))
+    return out
 
 
 def gather_exprs(
@@ -176,8 +214,13 @@ def gather_exprs(
     pairs: Sequence[tuple[str, str]] = (),
     values: Mapping[str, pl.Expr] | None = None,
     prefix: str = "",
+    dtypes: Mapping[str, pl.DataType] | None = None,
 ) -> list[pl.Expr]:
     """The aggregations of :func:`gather` (without the row count), to run inside a larger ``group_by``.
+
+    Sums of columns of :data:`SMALL_INTEGERS` types are added as integers; all others as exact
+    fixed-point parts (:func:`experiments.exact_sums.sum_aggs`), so that every sum is the same whatever
+    the order in which polars' threads add the rows. Read the result with :func:`from_groups`.
 
     Parameters
     ----------
@@ -189,39 +232,32 @@ def gather_exprs(
     prefix
         Prepended to every output name (several tables gathered in one pass); :func:`from_groups`
         strips it.
+    dtypes
+        Types of the columns (e.g. the table's schema); without it every sum takes the fixed-point path,
+        which is slower. A text column here is taken as binary (``values`` maps it to 0/1).
     """
     values = values or {}
+    dtypes = dtypes or {}
 
     def value(c: str) -> pl.Expr:
         return values[c] if c in values else pl.col(c).cast(pl.Float64)
 
+    def small(c: str) -> bool:
+        t = dtypes.get(c)
+        return t is not None and (t in SMALL_INTEGERS or (t == pl.String and c in values))
+
     aggs: list[pl.Expr] = []
-    cols = list(dict.fromkeys([*metrics, *covariates]))
-
-    def moments(c: str) -> list[pl.Expr]:
-        x = value(c)
-        return [
-            x.count().alias(f"{prefix}{c}{_SEP}n"),
-            x.sum().alias(f"{prefix}{c}{_SEP}sum"),
-            (x * x).sum().alias(f"{prefix}{c}{_SEP}sumsq"),
-        ]
-
-    for c in cols:
-        aggs += moments(c)
-    for m in metrics:
-        for c in covariates:
-            aggs.append((value(m) * value(c)).sum().alias(f"{prefix}{m}{_SEP}{c}{_SEP}sumxy"))
-    extra = [(a, b) for i, a in enumerate(covariates) for b in covariates[i + 1 :]] + list(pairs)
-    seen = {(m, c) for m in metrics for c in covariates}
-    for a, b in extra:
-        if a == b or (a, b) in seen or (b, a) in seen:
-            continue
-        seen.add((a, b))
-        for c in (a, b):
-            if c not in cols:
-                cols.append(c)
-                aggs += moments(c)
-        aggs.append((value(a) * value(b)).sum().alias(f"{prefix}{a}{_SEP}{b}{_SEP}sumxy"))
+    for name, cols in _statistics(metrics, covariates, pairs):
+        out = prefix + name
+        if name.endswith(f"{_SEP}n"):
+            aggs.append(value(cols[0]).count().alias(out))
+        elif all(small(c) for c in cols):
+            ints = [value(c).cast(pl.Int64) if c in values else pl.col(c).cast(pl.Int64) for c in cols]
+            product = ints[0] if len(ints) == 1 else ints[0] * ints[1]
+            aggs.append(product.sum().alias(out))
+        else:
+            x = value(cols[0]) if len(cols) == 1 else value(cols[0]) * value(cols[1])
+            aggs += sum_aggs(x, out)
     return aggs
 
 
@@ -235,10 +271,12 @@ def from_groups(
     pairs: Sequence[tuple[str, str]] = (),
     count: str = "n",
     prefix: str = "",
+    keep_missing: bool = False,
 ) -> ArmStatistics:
     """:class:`ArmStatistics` from a ``group_by(arm[, segment])`` that ran :func:`gather_exprs`.
 
-    Rows whose arm is missing are left out; keys become text and are sorted, as :func:`gather` does.
+    Rows whose arm is missing are left out (unless ``keep_missing``); keys become text and are sorted,
+    as :func:`gather` does.
 
     Parameters
     ----------
@@ -247,14 +285,20 @@ def from_groups(
         columns are ignored).
     metrics, covariates, segment, pairs, prefix
         What was given to :func:`gather_exprs` (``prefix`` selects this table's columns and is stripped).
+    count
+        Column with the row count of each group.
+    keep_missing
+        Keep the row of a missing arm (:func:`gather` does).
     """
     keys = [arm] + ([segment] if segment else [])
-    names = [e.meta.output_name() for e in gather_exprs(metrics=metrics, covariates=covariates,
-                                                         pairs=pairs, prefix=prefix)]
+    names = [prefix + name for name, _ in _statistics(metrics, covariates, pairs)]
+    if not keep_missing:
+        frame = frame.filter(pl.col(arm).is_not_null())
+    frame = read_sums(frame, [c for c in names if c not in frame.columns and c + PARTS[0] in frame.columns])
+    sums = [pl.col(c) if c.endswith(f"{_SEP}n") else pl.col(c).cast(pl.Float64) for c in names]
     out = (
-        frame.filter(pl.col(arm).is_not_null())
-        .select(*[pl.col(k).cast(pl.String) for k in keys], pl.col(count).alias("n"),
-                *[pl.col(c).alias(c[len(prefix):]) for c in names])
+        frame.select(*[pl.col(k).cast(pl.String) for k in keys], pl.col(count).alias("n"),
+                     *[x.alias(c[len(prefix):]) for x, c in zip(sums, names, strict=True)])
         .sort(keys)
     )
     return ArmStatistics(out, arm, tuple(metrics), tuple(covariates), segment)

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError
+from experiments.exact_sums import group_sums
 from experiments.models.clv._common import as_arrays
 from experiments.models.clv.bg_nbd import BGNBDFit, fit_bgnbd
 from experiments.models.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma
@@ -150,10 +151,10 @@ def holdout_by_frequency(customers: pl.DataFrame, *, max_frequency: int = 7) -> 
     binned = customers.with_columns(
         pl.col("frequency").clip(upper_bound=max_frequency).cast(pl.Int64).alias("bin")
     )
+    means = {c: pl.col(c).cast(pl.Float64) for c in ("predicted", "actual")}
+    sums = group_sums(binned, ["group", "bin"], means, aggs=[pl.len().alias("n")])
     return (
-        binned.group_by("group", "bin")
-        .agg(pl.len().alias("n"), pl.col("predicted").mean(), pl.col("actual").mean())
-        .sort("group", "bin")
+        sums.with_columns(pl.col("predicted") / pl.col("n"), pl.col("actual") / pl.col("n"))
         .with_columns(
             pl.when(pl.col("bin") == max_frequency)
             .then(pl.lit(f"{max_frequency}+"))
