@@ -21,12 +21,9 @@ study = registry.get(name)
 result = study.run(study.scenario.from_params(params))
 figures = [[f.name, *(None if v is None else float(v).hex() for v in (f.estimate, f.ci_low, f.ci_high,
                                                                       f.truth))] for f in result.figures()]
-tables = {k: t.sort("arm").write_csv() if (name, k) == ("real_experiment", "arms") else t.write_csv()
-          for k, t in result.tables().items()}
+tables = {k: t.write_csv() for k, t in result.tables().items()}
 print(json.dumps({"figures": figures, "tables": tables}))
 """
-# The row order of the real experiment's arms table is left out (sorted above) until
-# RealExperimentReport.arms_table joins with maintain_order="left".
 
 
 def _run(name: str, params: dict[str, object], threads: int) -> dict[str, object]:

@@ -306,11 +306,12 @@ def analyze(
     aggs = [pl.len().alias(_N), *([pl.col(unit).null_count().alias("\x00unit missing")] if unit else [])]
     for c in value_cols:  # covariates and numeric ratio parts need no 0/1 checks
         aggs += column_checks(c, schema[c], metric=c in metrics or schema[c] == pl.String)
-    aggs += gather_exprs(metrics=metrics, covariates=covariates, values=values)
+    aggs += gather_exprs(metrics=metrics, covariates=covariates, values=values, dtypes=schema)
     for i, (num, den) in enumerate(pairs):
         both = values[num].is_not_null() & values[den].is_not_null()
         masked = {c: pl.when(both).then(values[c]) for c in (num, den)}
-        aggs += gather_exprs(metrics=[num, den], pairs=[(num, den)], values=masked, prefix=f"\x00r{i}\x00")
+        aggs += gather_exprs(metrics=[num, den], pairs=[(num, den)], values=masked, prefix=f"\x00r{i}\x00",
+                             dtypes=schema)
     groups = lf.group_by(keys).agg(aggs).collect()
 
     checks = read_checks(groups, {c: schema[c] for c in value_cols}, arm=_ARM)

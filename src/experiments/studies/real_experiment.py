@@ -156,7 +156,7 @@ class RealExperimentReport:
         arms = eff.select("arm", "metric", pl.col("n_arm").alias("n"), pl.col("mean_arm").alias("mean"))
         both = pl.concat([ctrl.select("arm", "metric", "n", "mean"), arms])
         return both.pivot(on="metric", index="arm", values="mean").join(
-            both.group_by("arm").agg(pl.col("n").max().alias("customers")), on="arm")
+            both.group_by("arm").agg(pl.col("n").max().alias("customers")), on="arm", maintain_order="left")
 
     # ------------------------------------------------------------------ prose
     def _number(self, metric: str, x: float) -> str:
