@@ -349,7 +349,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_leaves_nothing(
     root = reports[0]
     before = sorted(p.name for p in (root / "remarketing").iterdir())
     index_before = (root / "index.html").read_bytes()
-    p = _start_run(root, n_customers=1_000_000)  # long enough to be interrupted while its cells run
+    p = _start_run(root, n_customers=6_000_000)  # runs ~15 s: interrupted while its cells run
     _wait_for_kernel(p)
     time.sleep(after)
     p.send_signal(signal.SIGINT)
