@@ -216,6 +216,7 @@ def _execute(km: object, code: str) -> str:
     async def go() -> None:
         kc = km.client()  # type: ignore[attr-defined]
         kc.start_channels()
+        await kc.wait_for_ready(timeout=60)  # else output sent before iopub is subscribed can be lost
         reply = await kc.execute_interactive(code, timeout=60, output_hook=seen.append)
         assert reply["content"]["status"] == "ok"
 
