@@ -242,6 +242,7 @@ def reset(km: QuietKernelManager, *, timeout: float = 60.0) -> bool:
         kc = km.client()
         kc.start_channels()
         try:
+            await kc.wait_for_ready(timeout=timeout)  # iopub subscribed: the reply's idle status is not lost
             reply = await kc.execute_interactive(RESET_CODE, silent=True, store_history=False,
                                                  timeout=timeout)
             return bool(reply["content"]["status"] == "ok")
