@@ -23,11 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from experiments.errors import DataError, ParameterError
 from experiments.stats.effects import relative_lift_delta
 from experiments.stats.results import Effect
+from experiments.stats.special import ndtr, ndtri
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 __all__ = ["CupedParts", "cuped_effect", "cuped_parts", "regression_adjusted_rows"]

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-from scipy.special import ndtr, ndtri, stdtr, stdtrit
 
 from experiments.errors import ParameterError
 from experiments.stats.results import Effect
+from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 __all__ = [

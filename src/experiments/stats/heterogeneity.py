@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.special import chdtrc
 
 from experiments.errors import DataError
 from experiments.stats.effects import MetricKind, compare
 from experiments.stats.multiple import Correction, adjust
 from experiments.stats.results import Effect, _plain
+from experiments.stats.special import chdtrc
 from experiments.stats.sufficient import ArmStatistics
 
 __all__ = ["HeterogeneityResult", "heterogeneity_test", "heterogeneity_tests", "segment_effects"]

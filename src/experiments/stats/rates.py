@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import polars as pl
-from scipy.special import ndtri, stdtrit
 
+from experiments.stats.special import ndtri, stdtrit
 from experiments.stats.sufficient import ArmStatistics
 
 __all__ = ["arm_means", "wilson_interval"]

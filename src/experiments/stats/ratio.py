@@ -15,10 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.special import ndtr, ndtri
-
 from experiments.errors import DataError, ParameterError
 from experiments.stats.results import Effect
+from experiments.stats.special import ndtr, ndtri
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 __all__ = ["RatioStats", "ratio_effect", "ratio_stats"]

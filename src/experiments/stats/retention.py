@@ -11,10 +11,10 @@ import math
 from dataclasses import asdict, dataclass
 
 import polars as pl
-from scipy.special import ndtr, ndtri  # the normal cdf and quantile (scipy.stats.norm's own functions)
 
 from experiments.errors import DataError
 from experiments.exact_sums import group_sums
+from experiments.stats.special import ndtr, ndtri  # the normal cdf and quantile
 from experiments.stats.sufficient import ArmStatistics, SampleStats, gather
 
 __all__ = [

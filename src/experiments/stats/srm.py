@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import chdtrc
 
 from experiments.errors import DataError
 from experiments.stats.results import SRMResult
+from experiments.stats.special import chdtrc
 from experiments.validation import as_shares
 
 __all__ = ["srm_test"]
