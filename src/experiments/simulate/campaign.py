@@ -88,6 +88,10 @@ _REACT_HABIT = 2.0  # reactance * (habit / typical) ** 2: habitual buyers resent
 # Dynamic-ad multiplier per last funnel stage (Lambrecht & Tucker 2013; levels assumption).
 _DYNAMIC_BY_STAGE = np.array([0.6, 0.8, 1.4, 1.5, 1.2])
 _LAPSED = LIST_AUDIENCES.index("lapsed_visitors")
+# Personalisation by audience and last funnel stage (rows LIST_AUDIENCES, columns stages): lapsed
+# visitors' old carts are less relevant (0.7, assumption). Looked up by ``audience * stages + stage``.
+_PERSONAL = (np.where(np.arange(len(LIST_AUDIENCES)) == _LAPSED, 0.7, 1.0)[:, None]
+             * _DYNAMIC_BY_STAGE[None, :]).ravel()
 _FAMILIARITY_SCALE = 3.0  # exposures; 1 - exp(-E / 3) (assumption)
 _REFERENCE_EXPOSURES = 8
 _SCALE = 0.88  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
@@ -312,9 +316,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
         shared = {
             "reminder": reminder, "headroom": headroom, "put_off": put_off,
             "visit_headroom": np.sqrt(headroom),
-            "unsubscribed": (draws["unsubscribe"] < np.where(m > 0, 1 - keep, 0.0)).astype(np.int8),
-            "personal": np.where(funnel.audience == _LAPSED, 0.7, 1.0)
-            * np.take(_DYNAMIC_BY_STAGE, funnel.stage),
+            "unsubscribed": ((draws["unsubscribe"] < 1 - keep) & (m > 0)).astype(np.int8),
+            "personal": np.take(_PERSONAL, funnel.audience * np.uint8(_DYNAMIC_BY_STAGE.size) + funnel.stage),
         }
         if any(a.endswith("_incentive") for a in treated):
             redeemed = delivery.exposures > 0
@@ -351,8 +354,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             lift = push * shared["headroom"] - shared["put_off"]
             visit = (scenario.visit_lift * _VISIT_SCALE * reminder * shared["visit_headroom"]
                      - shared["put_off"])
-            p = np.clip(p0 * (1 + lift), 0.0, 1.0)
-            q = np.clip(q0 * (1 + visit), 0.0, 1.0)
+            p = _unit(p0 * (1 + lift))
+            q = _unit(q0 * (1 + visit))
             unsubscribed = shared["unsubscribed"]
             cost = delivery.cost
         converted = draws["conversion"] < p
@@ -364,8 +367,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             revenue, margin, expected = full_revenue, full_margin, expected_full
         out[arm] = Outcomes(
             converted=converted.astype(np.int8),
-            revenue=np.where(converted, revenue, 0.0),
-            margin=np.where(converted, margin, 0.0),
+            revenue=_if_converted(revenue, converted),
+            margin=_if_converted(margin, converted),
             returned=returned.astype(np.int8),
             unsubscribed=unsubscribed,
             cost=cost,
@@ -376,10 +379,24 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
     return out
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    """``x`` clipped to [0, 1], in place (``np.clip`` allocates and is several times slower)."""
+    np.maximum(x, 0.0, out=x)
+    return np.minimum(x, 1.0, out=x)
+
+
+def _if_converted(value: np.ndarray, converted: np.ndarray) -> np.ndarray:
+    """``value`` where ``converted``, else 0.0: the values of ``np.where(converted, value, 0.0)`` for finite
+    ``value``, at a fraction of its cost (adding 0.0 turns any -0.0, such as a negative margin times 0,
+    into 0.0)."""
+    out = np.multiply(value, converted)
+    return np.add(out, 0.0, out=out)
+
+
 def uplift_groups(treated: np.ndarray, control: np.ndarray) -> np.ndarray:
     """Codes into :data:`UPLIFT_GROUPS` from conversion with (``treated``) and without (``control``)."""
     t, c = treated.astype(bool), control.astype(bool)
-    return np.where(t, np.where(c, 1, 0), np.where(c, 3, 2)).astype(np.uint8)
+    return ((~t).view(np.uint8) << 1) | c.view(np.uint8)  # 0/1 if treated converts, else 2/3
 
 
 def order_noise(rng: np.random.Generator, n: int) -> np.ndarray:
