@@ -210,7 +210,8 @@ def test_log_stops_at_the_purchase(world, base, log):
 
 
 def test_purchase_times_solve_the_cumulative_hazard(world, base):
-    """At the purchase time the closed-form cumulative hazard equals the customer's threshold."""
+    """The purchase time brackets the root of the closed-form cumulative hazard = the customer's
+    threshold to the bisection's step: the hazard reaches it at the time and not one step before."""
     s = world.scenario
     buyers = np.flatnonzero(base.online)[:200]
     when = _purchase_times(world, base, buyers)
@@ -218,14 +219,21 @@ def test_purchase_times_solve_the_cumulative_hazard(world, base):
     kept = world.kept_touches(thr)
     lift = np.array([s.lift[c] for c in CHANNELS])
     half = np.array([s.half_life[c] for c in CHANNELS])
-    for cust, t in zip(buyers.tolist(), when.tolist(), strict=True):
+    step = s.days / 2**36  # the bisection's last interval
+
+    def cumulative(cust: int, t: float) -> float:
         mine = kept[(world.touch_customer[kept] == cust) & (world.touch_effect[kept] > 0)]
         extra = float(np.sum(_decay_integral(lift[world.touch_channel[mine]], half[world.touch_channel[mine]],
                                              t - world.touch_time[mine])))
         sess = world.session_time[world.session_customer == cust]
         extra += float(np.sum(_decay_integral(s.session_lift, s.session_half_life, t - sess)))
-        total = world.base_hazard[cust] * (t + extra)
-        assert total == pytest.approx(world.threshold[cust], rel=1e-9)
+        return float(world.base_hazard[cust] * (t + extra))
+
+    for cust, t in zip(buyers.tolist(), when.tolist(), strict=True):
+        target = world.threshold[cust]
+        assert cumulative(cust, t) >= target * (1 - 1e-12)
+        assert cumulative(cust, t - step) <= target * (1 + 1e-12)
+        assert cumulative(cust, t) == pytest.approx(target, rel=1e-6)
 
 
 def test_stitched_log_has_the_same_touches_in_one_journey_per_customer(world, base, log):

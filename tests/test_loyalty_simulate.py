@@ -11,7 +11,7 @@ from experiments.errors import ParameterError
 from experiments.models.clv import fit_bgnbd
 from experiments.scenarios.loyalty import DEFAULTS, LoyaltyScenario
 from experiments.simulate import loyalty
-from experiments.simulate.blocks import simulate_in_blocks
+from experiments.simulate.blocks import CHUNK_SIZE, simulate_in_blocks
 from experiments.simulate.loyalty import simulate_loyalty
 
 
@@ -21,7 +21,7 @@ def sim():
 
 
 def test_identical_whatever_the_block_size():
-    s = LoyaltyScenario.from_params({"n_customers": 40_000, "seed": 9})
+    s = LoyaltyScenario.from_params({"n_customers": 2 * CHUNK_SIZE + 500, "seed": 9})  # 3 chunks
     a = simulate_loyalty(s)
     b = simulate_loyalty(s, block_size=1, workers=2)
     assert a.customers.equals(b.customers) and a.purchases.equals(b.purchases)

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from experiments.scenarios.remarketing import RemarketingScenario
+from experiments.simulate.blocks import CHUNK_SIZE
 from experiments.simulate.remarketing import POTENTIAL, simulate_remarketing
 from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
 
@@ -102,11 +103,11 @@ def test_observed_equal_potential_of_assigned_arm(frame, scenario):
 
 
 def test_same_seed_identical_whatever_blocks_and_workers():
-    s = RemarketingScenario.from_params({"n_customers": 100_000, "seed": 5})
-    reference = _parquet(simulate_remarketing(s, block_size=16_384))
-    assert _parquet(simulate_remarketing(s, block_size=65_536)) == reference
-    assert _parquet(simulate_remarketing(s, block_size=10**6)) == reference
-    assert _parquet(simulate_remarketing(s, block_size=16_384, workers=2)) == reference
+    s = RemarketingScenario.from_params({"n_customers": 3 * CHUNK_SIZE + 1_000, "seed": 5})  # 4 chunks
+    reference = _parquet(simulate_remarketing(s, block_size=CHUNK_SIZE))
+    assert _parquet(simulate_remarketing(s, block_size=2 * CHUNK_SIZE)) == reference
+    assert _parquet(simulate_remarketing(s, block_size=10**7)) == reference
+    assert _parquet(simulate_remarketing(s, block_size=CHUNK_SIZE, workers=2)) == reference
 
 
 def test_different_seed_differs(scenario, frame):

@@ -194,10 +194,11 @@ def _cli(*args: str, cwd: Path) -> subprocess.Popen:
 
 
 def test_cli_files_identical_whatever_workers_and_block_size(tmp_path):
-    runs = [("1", "16384"), ("2", "65536")]
+    runs = [("1", str(CHUNK_SIZE)), ("2", str(2 * CHUNK_SIZE))]
     for k, (workers, block) in enumerate(runs):
-        done = _cli("loyalty", "--n-customers", "40000", "--seed", "3", "--workers", workers,
-                    "--block-size", block, "--out", str(tmp_path / f"r{k}.parquet"), cwd=tmp_path)
+        done = _cli("loyalty", "--n-customers", str(2 * CHUNK_SIZE + 500), "--seed", "3",
+                    "--workers", workers, "--block-size", block, "--out", str(tmp_path / f"r{k}.parquet"),
+                    cwd=tmp_path)
         stdout, stderr = done.communicate(timeout=120)
         assert done.returncode == 0, stderr
         assert stdout.strip().splitlines()[-1] == str(tmp_path / f"r{k}.parquet")

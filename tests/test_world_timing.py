@@ -12,6 +12,7 @@ import experiments.simulate.truth as truth
 from experiments.errors import ParameterError
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate import delivery_curve, first_touch_curve, frequency_curve, simulate_remarketing
+from experiments.simulate.blocks import CHUNK_SIZE
 from experiments.simulate.campaign import message_hours
 
 TWO = "holdout:0.5,dynamic:0.5"
@@ -74,8 +75,8 @@ def test_frequency_curve_is_one_simulation_with_common_random_numbers(monkeypatc
 
 
 def test_curve_identical_whatever_the_blocks() -> None:
-    s = RemarketingScenario.from_params({"n_customers": 50_000, "seed": 3})
-    one = delivery_curve(s, "message_spacing_hours", [6, 24], block_size=16_384)
+    s = RemarketingScenario.from_params({"n_customers": 2 * CHUNK_SIZE + 500, "seed": 3})  # 3 chunks
+    one = delivery_curve(s, "message_spacing_hours", [6, 24], block_size=CHUNK_SIZE)
     two = delivery_curve(s, "message_spacing_hours", [6, 24], block_size=10**6, workers=2)
     assert one.equals(two)
 
