@@ -230,3 +230,17 @@ def test_cli_bad_input_exits_2_without_file(tmp_path, args):
 def test_cli_refuses_missing_folder(tmp_path):
     done = _cli("--n-customers", "10", "--out", str(tmp_path / "nope" / "x.parquet"), cwd=tmp_path)
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_response_helpers_equal_the_numpy_calls_they_replace():
+    from experiments.simulate.campaign import _if_converted, _unit
+
+    rng = np.random.default_rng(8)
+    value = np.round(rng.normal(0, 3, 10_000), 2)
+    value[:50] = -0.0
+    converted = rng.random(10_000) < 0.4
+    got = _if_converted(value, converted)
+    assert np.array_equal(got, np.where(converted, value, 0.0))
+    assert not np.signbit(got[got == 0]).any()  # no -0.0
+    x = rng.normal(0.5, 1, 10_000)
+    assert np.array_equal(_unit(x.copy()), np.clip(x, 0.0, 1.0))
