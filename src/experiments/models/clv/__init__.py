@@ -1,4 +1,5 @@
-"""Buy-till-you-die models of customer lifetime value: BG/NBD, Pareto/NBD and Gamma-Gamma.
+"""Customer lifetime value models: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma (transaction logs), their
+limits at a boundary optimum (NBD, Poisson), BG/BB (discrete opportunities) and sBG (contractual cohorts).
 
 Each model is fitted by maximum likelihood (L-BFGS-B on log-parameters) from the per-customer summary
 ``frequency`` (repeat purchases in the calibration period), ``recency`` (time of the last repeat
@@ -19,26 +20,53 @@ Pareto/NBD model in MATLAB": the Pareto/NBD likelihood used here.
 
 from __future__ import annotations
 
-from experiments.models.clv._common import collapse_summary
+from experiments.models.clv._common import BoundaryOptimum, collapse_summary
+from experiments.models.clv.bg_bb import BGBBFit, bgbb_log_likelihood, fit_bgbb
 from experiments.models.clv.bg_nbd import BGNBDFit, bgnbd_log_likelihood, fit_bgnbd
 from experiments.models.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma, gamma_gamma_log_likelihood
+from experiments.models.clv.limits import (
+    MODELS,
+    GeometricDropoutNBDFit,
+    NBDFit,
+    PoissonFit,
+    PurchaseFit,
+    fit_purchases,
+)
+from experiments.models.clv.mbg_nbd import MBGNBDFit, fit_mbgnbd, mbgnbd_log_likelihood
 from experiments.models.clv.pareto_nbd import ParetoNBDFit, fit_pareto_nbd, pareto_nbd_log_likelihood
+from experiments.models.clv.sbg import SBGFit, fit_sbg, sbg_log_likelihood
 from experiments.models.clv.value import GroupCLV, clv, clv_by_group, clv_histogram, holdout_by_frequency
 
 __all__ = [
+    "MODELS",
+    "BGBBFit",
     "BGNBDFit",
+    "BoundaryOptimum",
     "GammaGammaFit",
+    "GeometricDropoutNBDFit",
     "GroupCLV",
+    "MBGNBDFit",
+    "NBDFit",
     "ParetoNBDFit",
+    "PoissonFit",
+    "PurchaseFit",
+    "SBGFit",
+    "bgbb_log_likelihood",
     "bgnbd_log_likelihood",
     "clv",
     "clv_by_group",
     "clv_histogram",
     "collapse_summary",
+    "fit_bgbb",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "fit_mbgnbd",
     "fit_pareto_nbd",
+    "fit_purchases",
+    "fit_sbg",
     "gamma_gamma_log_likelihood",
     "holdout_by_frequency",
+    "mbgnbd_log_likelihood",
     "pareto_nbd_log_likelihood",
+    "sbg_log_likelihood",
 ]

@@ -1,0 +1,322 @@
+"""Limiting models, fitted when a purchase model's maximum likelihood lies at the edge of its parameter space.
+
+BG/NBD, MBG/NBD and Pareto/NBD mix a Poisson purchase rate over Gamma(r, alpha) and a dropout process
+over a second distribution. On some logs the likelihood keeps rising as parameters run to 0 or to
+infinity; the supremum is then the likelihood of a simpler model, which this module identifies and fits:
+
+- dropout vanishes (BG/NBD, MBG/NBD: ``a -> 0``, or ``b -> inf`` with ``a`` finite; Pareto/NBD: ``s -> 0``,
+  or ``beta -> inf`` with ``s`` finite): every customer stays, the **NBD** (Poisson-gamma) model;
+- dropout probability the same for everyone (BG/NBD, MBG/NBD: ``a, b -> inf`` with ``a / (a + b)`` fixed):
+  **NBD with homogeneous dropout** ``p``;
+- the purchase rate the same for everyone (``r, alpha -> inf`` with ``r / alpha`` fixed) and no dropout:
+  **Poisson**, ``lambda = sum(x) / sum(T)``.
+
+Each limit's log-likelihood is the parent model's at the limit (the same terms, so the numbers compare).
+Other edges (say ``alpha -> 0``) raise :class:`~experiments.errors.FitError` naming them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+from scipy.special import expit, gammaln
+
+from experiments.errors import FitError, ParameterError
+from experiments.models.clv._common import BoundaryOptimum, FittedModel, as_arrays, collapse_summary, minimise
+from experiments.models.clv.bg_nbd import BGNBDFit, fit_bgnbd
+from experiments.models.clv.mbg_nbd import MBGNBDFit, fit_mbgnbd
+from experiments.models.clv.pareto_nbd import ParetoNBDFit, fit_pareto_nbd
+
+__all__ = [
+    "MODELS",
+    "GeometricDropoutNBDFit",
+    "NBDFit",
+    "PoissonFit",
+    "PurchaseFit",
+    "PurchaseModel",
+    "fit_purchases",
+]
+
+PurchaseModel = Literal["bgnbd", "mbgnbd", "paretonbd"]
+#: Purchase models by their command-line name, with their display name.
+MODELS: dict[str, str] = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "paretonbd": "Pareto/NBD"}
+
+
+def _log_gamma_poisson(r, alpha, x, t):
+    """log E[lambda^x exp(-lambda t)] for lambda ~ Gamma(r, alpha)."""
+    return gammaln(r + x) - gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + t)
+
+
+@dataclass(frozen=True)
+class _Limit(FittedModel):
+    log_likelihood: float
+    n_customers: int
+    n_repeat_customers: int
+    iterations: int
+    limit_of: str
+    limit: str
+
+    @property
+    def name(self) -> str:
+        return ""
+
+    def summary(self) -> str:
+        values = ", ".join(f"{n}={v:.4g}" for n, v in zip(self.NAMES, self.params, strict=True))
+        return (
+            f"{self.name} (limit of {self.limit_of} as {self.limit}) on {self.n_customers:,} customers: "
+            f"{values}, log-likelihood {self.log_likelihood:.2f}"
+        )
+
+
+@dataclass(frozen=True)
+class NBDFit(_Limit):
+    """NBD (Poisson-gamma) model: purchase rate ~ Gamma(r, alpha), nobody drops out."""
+
+    NAMES = ("r", "alpha")
+
+    r: float = 0.0
+    alpha: float = 0.0
+    method: str = "NBD maximum likelihood (L-BFGS-B)"
+
+    @property
+    def name(self) -> str:
+        return "NBD"
+
+    def expected_purchases(self, t) -> np.ndarray:
+        """E[X(t)] = r t / alpha."""
+        return self.r * np.asarray(t, dtype=float) / self.alpha
+
+    def probability_alive(self, frequency, recency, T) -> np.ndarray:
+        x, _, _ = as_arrays(frequency, recency, T)
+        return np.ones_like(x)
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        """E[Y(t) | x, T] = (r + x) t / (alpha + T): the posterior mean rate times ``t``."""
+        x, _, big_t = as_arrays(frequency, recency, T)
+        return (self.r + x) * np.asarray(t, dtype=float) / (self.alpha + big_t)
+
+
+@dataclass(frozen=True)
+class PoissonFit(_Limit):
+    """Poisson model: one purchase rate ``lam`` for every customer, nobody drops out."""
+
+    NAMES = ("lam",)
+
+    lam: float = 0.0
+    method: str = "Poisson maximum likelihood (closed form)"
+
+    @property
+    def name(self) -> str:
+        return "Poisson"
+
+    def expected_purchases(self, t) -> np.ndarray:
+        return self.lam * np.asarray(t, dtype=float)
+
+    def probability_alive(self, frequency, recency, T) -> np.ndarray:
+        x, _, _ = as_arrays(frequency, recency, T)
+        return np.ones_like(x)
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        x, _, _ = as_arrays(frequency, recency, T)
+        return np.full_like(x, self.lam * float(t))
+
+
+@dataclass(frozen=True)
+class GeometricDropoutNBDFit(_Limit):
+    """NBD purchases; after each repeat purchase (``shift = 1``: also after the first) every customer
+    drops out with the same probability ``p``."""
+
+    NAMES = ("r", "alpha", "p")
+
+    r: float = 0.0
+    alpha: float = 0.0
+    p: float = 0.0
+    shift: int = 0
+    method: str = "NBD with homogeneous dropout, maximum likelihood (L-BFGS-B)"
+
+    @property
+    def name(self) -> str:
+        return "NBD with homogeneous dropout"
+
+    def probability_alive(self, frequency, recency, T) -> np.ndarray:
+        x, tx, t = as_arrays(frequency, recency, T)
+        can_die = (x + self.shift) >= 1
+        log_ratio = (
+            np.log(self.p) - np.log1p(-self.p)
+            + (self.r + x) * (np.log(self.alpha + t) - np.log(self.alpha + tx))
+        )
+        return np.where(can_die, expit(-log_ratio), 1.0)
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        """Alive customers buy at rate ``lambda ~ Gamma(r + x, alpha + T)`` and die after a purchase with
+        probability ``p``: E[purchases in t] = (1 - ((alpha + T) / (alpha + T + p t))^(r + x)) / p."""
+        x, tx, big_t = as_arrays(frequency, recency, T)
+        t = float(t)
+        a_post = self.alpha + big_t
+        expected = (1 - (a_post / (a_post + self.p * t)) ** (self.r + x)) / self.p
+        return expected * self.probability_alive(x, tx, big_t)
+
+
+def _ll_geometric(r, alpha, p, x, tx, t, shift):
+    alive = (x + shift) * np.log1p(-p) + _log_gamma_poisson(r, alpha, x, t)
+    can_die = (x + shift) >= 1
+    dead = np.where(
+        can_die,
+        np.log(p) + (x + shift - 1) * np.log1p(-p) + _log_gamma_poisson(r, alpha, x, tx),
+        -np.inf,
+    )
+    return np.logaddexp(alive, dead)
+
+
+def _fit_numeric(ll: Callable[..., np.ndarray], start, names, model, xs, txs, ts, w):
+    total = w.sum()
+
+    def objective(theta):
+        value = -(w @ ll(*np.exp(theta), xs, txs, ts)) / total
+        return value if np.isfinite(value) else 1e10
+
+    with np.errstate(all="ignore"):
+        est, mean_ll, nit = minimise(objective, np.log(np.asarray(start, float)), jac=False, model=model,
+                                     names=names)
+    return est, mean_ll * total, nit
+
+
+def _fit_poisson(xs, ts, w, common):
+    lam = float(w @ xs / (w @ ts))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = float(w @ np.where(xs > 0, xs * np.log(lam), 0.0) - lam * (w @ ts))
+    return PoissonFit(lam=lam, log_likelihood=ll, iterations=0, **common)
+
+
+def _fit_nbd(xs, txs, ts, w, common):
+    mean_rate = max(float(w @ xs / (w @ ts)), 1e-6)
+    try:
+        (r, alpha), ll, nit = _fit_numeric(
+            lambda r, a, x, tx, t: _log_gamma_poisson(r, a, x, t), (1.0, 1.0 / mean_rate), ("r", "alpha"),
+            "NBD", xs, txs, ts, w,
+        )
+    except BoundaryOptimum as exc:
+        if set(exc.upper) == {"r", "alpha"}:  # rates the same for everyone
+            return _fit_poisson(xs, ts, w, {**common, "limit": common["limit"] + ", r, alpha -> inf"})
+        raise
+    return NBDFit(r=float(r), alpha=float(alpha), log_likelihood=ll, iterations=nit, **common)
+
+
+def _fit_geometric(xs, txs, ts, w, common, shift):
+    mean_rate = max(float(w @ xs / (w @ ts)), 1e-6)
+    est, ll, nit = _fit_numeric(
+        lambda r, a, p, x, tx, t: _ll_geometric(r, a, p / (1 + p), x, tx, t, shift),
+        (1.0, 1.0 / mean_rate, 0.5), ("r", "alpha", "p / (1 - p)"), "NBD with homogeneous dropout",
+        xs, txs, ts, w,
+    )
+    r, alpha, odds = est
+    return GeometricDropoutNBDFit(
+        r=float(r), alpha=float(alpha), p=float(odds / (1 + odds)), shift=shift, log_likelihood=ll,
+        iterations=nit, **common,
+    )
+
+
+#: What a purchase model's edge means: (dropout parameters (shape towards "none", other), its fit).
+_DROPOUT = {"bgnbd": ("a", "b"), "mbgnbd": ("a", "b"), "paretonbd": ("s", "beta")}
+_FITS: dict[str, Callable[..., BGNBDFit | MBGNBDFit | ParetoNBDFit]] = {
+    "bgnbd": fit_bgnbd, "mbgnbd": fit_mbgnbd, "paretonbd": fit_pareto_nbd,
+}
+
+
+@dataclass(frozen=True)
+class PurchaseFit:
+    """A purchase model's fit, or the limiting model fitted in its place (``limit`` says which edge)."""
+
+    model: str
+    fit: BGNBDFit | MBGNBDFit | ParetoNBDFit | NBDFit | PoissonFit | GeometricDropoutNBDFit
+    limit: str | None = None
+
+    @property
+    def fitted_model(self) -> str:
+        """Name of the model whose parameters are reported."""
+        return MODELS[self.model] if self.limit is None else self.fit.name  # type: ignore[union-attr]
+
+    @property
+    def warning(self) -> str | None:
+        """One line on the boundary optimum, or None."""
+        if self.limit is None:
+            return None
+        return (
+            f"{MODELS[self.model]} maximum lies at the edge of the parameter space ({self.limit}); "
+            f"fitted its limit, the {self.fitted_model} model"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"model": self.fitted_model, "limit": self.limit}
+        out.update({n: float(v) for n, v in zip(self.fit.NAMES, self.fit.params, strict=True)})
+        out["log_likelihood"] = float(self.fit.log_likelihood)
+        return out
+
+
+def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
+    """Fit ``model`` (``bgnbd``, ``mbgnbd`` or ``paretonbd``); at a boundary optimum fit its limit instead.
+
+    Raises
+    ------
+    ParameterError
+        An unknown model.
+    FitError
+        The optimiser failed, or the maximum lies at an edge with no limiting model here.
+    """
+    if model not in MODELS:
+        raise ParameterError("model", model, ", ".join(MODELS))
+    try:
+        return PurchaseFit(model, _FITS[model](frequency, recency, T))
+    except BoundaryOptimum as exc:
+        edge = exc
+    shape, other = _DROPOUT[model]
+    lower, upper = set(edge.lower), set(edge.upper)
+    xs, txs, ts, w = collapse_summary(frequency, recency, T)
+    common = {"n_customers": int(w.sum()), "n_repeat_customers": int(w[xs > 0].sum()),
+              "limit_of": MODELS[model]}
+    rate_edge = {"r", "alpha"} <= upper and not lower & {"r", "alpha"}
+    purchase_edge = bool((lower | upper) & {"r", "alpha"})
+    dropout_edge = bool((lower | upper) & {shape, other})
+    where = edge.args[0].split("; ")[0]
+    candidates: list[Callable[[], NBDFit | PoissonFit | GeometricDropoutNBDFit]] = []
+    if rate_edge and not (lower & {shape} or upper & {other}) and dropout_edge:
+        pass  # homogeneous rates with heterogeneous dropout: no limiting model here
+    elif rate_edge:
+        candidates.append(lambda: _fit_poisson(xs, ts, w, {**common, "limit": _edges(edge)}))
+    elif dropout_edge and not purchase_edge:
+        candidates.append(lambda: _fit_nbd(xs, txs, ts, w, {**common, "limit": _edges(edge)}))
+        if model != "paretonbd":
+            candidates.append(lambda: _fit_geometric(xs, txs, ts, w, {**common, "limit": _edges(edge)},
+                                                     shift=1 if model == "mbgnbd" else 0))
+    fits, failures = [], []
+    for make in candidates:
+        try:
+            fits.append(make())
+        except FitError as inner:
+            failures.append(inner.args[0].split("; ")[0])
+    # the right limit reaches the likelihood found at the edge; the optimiser's own noise is allowed
+    edge_ll = edge.mean_log_likelihood * float(w.sum())
+    tol = max(1e-2, 1e-6 * abs(edge_ll))
+    reached = [f for f in fits if f.log_likelihood >= edge_ll - tol]
+    if not reached:
+        why = "; ".join(failures) or "no limiting model is implemented for that edge"
+        if fits and not failures:
+            why = "no limiting model reaches the likelihood found at the edge"
+        raise FitError(f"{where}; {why}")
+    fit = max(reached, key=lambda f: f.log_likelihood)
+    meaning = {
+        "NBD": "nobody drops out",
+        "Poisson": "one purchase rate for everyone, nobody drops out",
+        "NBD with homogeneous dropout": f"{shape} / ({shape} + {other}) fixed, one dropout probability "
+        "for everyone",
+    }[fit.name]
+    label = f"{shape}, {other} -> inf" if fit.name == "NBD with homogeneous dropout" else fit.limit
+    fit = replace(fit, limit=f"{label}: {meaning}")
+    return PurchaseFit(model, fit, limit=fit.limit)
+
+
+def _edges(edge: BoundaryOptimum) -> str:
+    return ", ".join([f"{n} -> 0" for n in edge.lower] + [f"{n} -> inf" for n in edge.upper])
