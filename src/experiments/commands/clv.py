@@ -371,8 +371,7 @@ def _summary_text(r: dict[str, Any]) -> str:
         where = f"boundary optimum ({e['limit']}); fitted its limit {e['model']}: " if e["limit"] else ""
         lines.append(f"{label}{where}{values} log-likelihood {e['log_likelihood']:.2f}")
     gg = r["gamma_gamma"]
-    zero = (f" ({gg['n_zero_value']:,} repeat customers with value 0 left out)" if gg.get("n_zero_value")
-            else "")
+    zero = (f"; {gg['n_zero_value']:,} more with value 0 left out" if gg.get("n_zero_value") else "")
     if "error" in gg:
         lines.append(f"Gamma-Gamma not fitted: {gg['error']}")
     else:

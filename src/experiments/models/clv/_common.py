@@ -26,8 +26,8 @@ class BoundaryOptimum(FitError):
 
     def __init__(self, model: str, names: tuple[str, ...], theta: np.ndarray, mean_ll: float) -> None:
         self.model = model
-        self.lower = tuple(n for n, t in zip(names, theta, strict=True) if t <= -BOUND + 1e-6)
-        self.upper = tuple(n for n, t in zip(names, theta, strict=True) if t >= BOUND - 1e-6)
+        self.lower = tuple(n for n, t in zip(names, theta, strict=True) if t <= -BOUND + 1e-4)
+        self.upper = tuple(n for n, t in zip(names, theta, strict=True) if t >= BOUND - 1e-4)
         self.estimates = np.exp(theta)
         self.mean_log_likelihood = mean_ll
         edges = [f"{n} -> 0" for n in self.lower] + [f"{n} -> inf" for n in self.upper]
@@ -97,7 +97,7 @@ def minimise(
         # a line search that failed far from the optimum: restart once with a fresh curvature estimate
         res = optimize.minimize(fun, res.x, jac=jac, method="L-BFGS-B", bounds=bounds,
                                 options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7})
-    at_bound = np.any(np.abs(np.abs(res.x) - BOUND) < 1e-6)
+    at_bound = np.any(np.abs(np.abs(res.x) - BOUND) < 1e-4)
     if at_bound and names is not None and np.all(np.isfinite(res.x)) and np.isfinite(res.fun):
         raise BoundaryOptimum(model, names, res.x, -float(res.fun))
     if not res.success or not np.all(np.isfinite(res.x)) or at_bound:

@@ -8,8 +8,11 @@ infinity; the supremum is then the likelihood of a simpler model, which this mod
   or ``beta -> inf`` with ``s`` finite): every customer stays, the **NBD** (Poisson-gamma) model;
 - dropout probability the same for everyone (BG/NBD, MBG/NBD: ``a, b -> inf`` with ``a / (a + b)`` fixed):
   **NBD with homogeneous dropout** ``p``;
+- dropout probability 0 or 1 (BG/NBD, MBG/NBD: ``a, b -> 0`` with ``a / (a + b) = pi`` fixed): a share
+  ``pi`` drops out at the first chance (BG/NBD: right after the first repeat purchase; MBG/NBD: right
+  after the first purchase), the others never: **NBD with a one-off dropout share**;
 - the purchase rate the same for everyone (``r, alpha -> inf`` with ``r / alpha`` fixed) and no dropout:
-  **Poisson**, ``lambda = sum(x) / sum(T)``.
+  **Poisson**, ``lambda = sum(x) / sum(T)``; with no repeat purchase in the log at all, ``lambda = 0``.
 
 Each limit's log-likelihood is the parent model's at the limit (the same terms, so the numbers compare).
 Other edges (say ``alpha -> 0``) raise :class:`~experiments.errors.FitError` naming them.
@@ -34,6 +37,7 @@ __all__ = [
     "MODELS",
     "GeometricDropoutNBDFit",
     "NBDFit",
+    "OneOffDropoutNBDFit",
     "PoissonFit",
     "PurchaseFit",
     "PurchaseModel",
@@ -160,6 +164,74 @@ class GeometricDropoutNBDFit(_Limit):
         return expected * self.probability_alive(x, tx, big_t)
 
 
+@dataclass(frozen=True)
+class OneOffDropoutNBDFit(_Limit):
+    """NBD purchases; a share ``pi`` of customers drops out at the first chance (``shift = 0``: right after
+    the first repeat purchase; ``shift = 1``: right after the first purchase), the others never."""
+
+    NAMES = ("r", "alpha", "pi")
+
+    r: float = 0.0
+    alpha: float = 0.0
+    pi: float = 0.0
+    shift: int = 0
+    method: str = "NBD with a one-off dropout share, maximum likelihood (L-BFGS-B)"
+
+    @property
+    def name(self) -> str:
+        return "NBD with a one-off dropout share"
+
+    def _terms(self, x, tx, t):
+        """log-likelihood of (still there, dropped out) for each customer, and whether a dropout
+        customer still there can drop out later."""
+        first = 1 - self.shift  # the purchase count after which the dropout type leaves
+        log_stay = np.log1p(-self.pi) + _log_gamma_poisson(self.r, self.alpha, x, t)
+        dropout_alive = np.where(x < first, np.log(self.pi) + _log_gamma_poisson(self.r, self.alpha, x, t),
+                                 -np.inf)
+        dead = np.where(x == first, np.log(self.pi) + _log_gamma_poisson(self.r, self.alpha, x, tx), -np.inf)
+        return log_stay, dropout_alive, dead
+
+    def probability_alive(self, frequency, recency, T) -> np.ndarray:
+        x, tx, t = as_arrays(frequency, recency, T)
+        stay, waiting, dead = self._terms(x, tx, t)
+        alive = np.logaddexp(stay, waiting)
+        return np.exp(alive - np.logaddexp(alive, dead))
+
+    def conditional_expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        """Stayers buy at the posterior mean rate (r + x) / (alpha + T); a dropout customer still there
+        (BG/NBD, no repeat purchase yet) makes one more purchase if any, with probability
+        1 - ((alpha + T) / (alpha + T + t))^(r + x)."""
+        x, tx, big_t = as_arrays(frequency, recency, T)
+        t = float(t)
+        stay, waiting, dead = self._terms(x, tx, big_t)
+        total = np.logaddexp(np.logaddexp(stay, waiting), dead)
+        a_post = self.alpha + big_t
+        return (np.exp(stay - total) * (self.r + x) * t / a_post
+                + np.exp(waiting - total) * (1 - (a_post / (a_post + t)) ** (self.r + x)))
+
+
+def _ll_one_off(r, alpha, pi, x, tx, t, shift):
+    first = 1 - shift
+    stay = np.log1p(-pi) + _log_gamma_poisson(r, alpha, x, t)
+    waiting = np.where(x < first, np.log(pi) + _log_gamma_poisson(r, alpha, x, t), -np.inf)
+    dead = np.where(x == first, np.log(pi) + _log_gamma_poisson(r, alpha, x, tx), -np.inf)
+    return np.logaddexp(np.logaddexp(stay, waiting), dead)
+
+
+def _fit_one_off(xs, txs, ts, w, common, shift):
+    mean_rate = max(float(w @ xs / (w @ ts)), 1e-6)
+    est, ll, nit = _fit_numeric(
+        lambda r, a, odds, x, tx, t: _ll_one_off(r, a, odds / (1 + odds), x, tx, t, shift),
+        (1.0, 1.0 / mean_rate, 0.5), ("r", "alpha", "pi / (1 - pi)"), "NBD with a one-off dropout share",
+        xs, txs, ts, w,
+    )
+    r, alpha, odds = est
+    return OneOffDropoutNBDFit(
+        r=float(r), alpha=float(alpha), pi=float(odds / (1 + odds)), shift=shift, log_likelihood=ll,
+        iterations=nit, **common,
+    )
+
+
 def _ll_geometric(r, alpha, p, x, tx, t, shift):
     alive = (x + shift) * np.log1p(-p) + _log_gamma_poisson(r, alpha, x, t)
     can_die = (x + shift) >= 1
@@ -231,7 +303,8 @@ class PurchaseFit:
     """A purchase model's fit, or the limiting model fitted in its place (``limit`` says which edge)."""
 
     model: str
-    fit: BGNBDFit | MBGNBDFit | ParetoNBDFit | NBDFit | PoissonFit | GeometricDropoutNBDFit
+    fit: (BGNBDFit | MBGNBDFit | ParetoNBDFit | NBDFit | PoissonFit | GeometricDropoutNBDFit
+          | OneOffDropoutNBDFit)
     limit: str | None = None
 
     @property
@@ -277,11 +350,15 @@ def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
     xs, txs, ts, w = collapse_summary(frequency, recency, T)
     common = {"n_customers": int(w.sum()), "n_repeat_customers": int(w[xs > 0].sum()),
               "limit_of": MODELS[model]}
+    if not xs.any():  # nobody bought again: the purchase rate's maximum is 0
+        fit = PoissonFit(lam=0.0, log_likelihood=0.0, iterations=0, **common,
+                         limit=f"{_edges(edge)}: no repeat purchase in the calibration period, rate 0")
+        return PurchaseFit(model, fit, limit=fit.limit)
     rate_edge = {"r", "alpha"} <= upper and not lower & {"r", "alpha"}
     purchase_edge = bool((lower | upper) & {"r", "alpha"})
     dropout_edge = bool((lower | upper) & {shape, other})
     where = edge.args[0].split("; ")[0]
-    candidates: list[Callable[[], NBDFit | PoissonFit | GeometricDropoutNBDFit]] = []
+    candidates: list[Callable[[], _Limit]] = []
     if rate_edge and not (lower & {shape} or upper & {other}) and dropout_edge:
         pass  # homogeneous rates with heterogeneous dropout: no limiting model here
     elif rate_edge:
@@ -289,8 +366,11 @@ def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
     elif dropout_edge and not purchase_edge:
         candidates.append(lambda: _fit_nbd(xs, txs, ts, w, {**common, "limit": _edges(edge)}))
         if model != "paretonbd":
+            shift = 1 if model == "mbgnbd" else 0
             candidates.append(lambda: _fit_geometric(xs, txs, ts, w, {**common, "limit": _edges(edge)},
-                                                     shift=1 if model == "mbgnbd" else 0))
+                                                     shift=shift))
+            candidates.append(lambda: _fit_one_off(xs, txs, ts, w, {**common, "limit": _edges(edge)},
+                                                   shift=shift))
     fits, failures = [], []
     for make in candidates:
         try:
@@ -312,8 +392,11 @@ def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
         "Poisson": "one purchase rate for everyone, nobody drops out",
         "NBD with homogeneous dropout": f"{shape} / ({shape} + {other}) fixed, one dropout probability "
         "for everyone",
+        "NBD with a one-off dropout share": f"{shape} / ({shape} + {other}) fixed, a share drops out at "
+        "the first chance, the others never",
     }[fit.name]
-    label = f"{shape}, {other} -> inf" if fit.name == "NBD with homogeneous dropout" else fit.limit
+    label = {"NBD with homogeneous dropout": f"{shape}, {other} -> inf",
+             "NBD with a one-off dropout share": f"{shape}, {other} -> 0"}.get(fit.name, fit.limit)
     fit = replace(fit, limit=f"{label}: {meaning}")
     return PurchaseFit(model, fit, limit=fit.limit)
 
