@@ -11,7 +11,8 @@ Rules (as for the published CDNOW analyses, Fader, Hardie & Lee 2005):
 - ``monetary_value`` is the mean value of the repeat purchase days (0 without one);
 - with ``holdout_end``, ``holdout_purchases`` counts purchase days in ``(calibration_end, holdout_end]``.
 
-Files are read lazily with polars (CSV, gzip-compressed CSV or parquet) and only the three named columns are loaded.
+Files are read lazily with polars (CSV, gzip-compressed CSV or parquet) and only the named columns are
+loaded.
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def _scan(path: Path) -> pl.LazyFrame:
                                                 infer_schema_length=10_000))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
-    raise DataError(f"unsupported file type {suffix!r} for {str(path)!r}; allowed: .csv, .tsv (optionally .gz), .parquet")
+    raise DataError(
+        f"unsupported file type {suffix!r} for {str(path)!r}; allowed: .csv, .tsv (optionally .gz), .parquet"
+    )
 
 
 def _to_dates(values: pl.Series, column: str) -> pl.Series:

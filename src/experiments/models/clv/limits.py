@@ -21,7 +21,7 @@ Other edges (say ``alpha -> 0``) raise :class:`~experiments.errors.FitError` nam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -265,15 +265,10 @@ def _fit_poisson(xs, ts, w, common):
 
 def _fit_nbd(xs, txs, ts, w, common):
     mean_rate = max(float(w @ xs / (w @ ts)), 1e-6)
-    try:
-        (r, alpha), ll, nit = _fit_numeric(
-            lambda r, a, x, tx, t: _log_gamma_poisson(r, a, x, t), (1.0, 1.0 / mean_rate), ("r", "alpha"),
-            "NBD", xs, txs, ts, w,
-        )
-    except BoundaryOptimum as exc:
-        if set(exc.upper) == {"r", "alpha"}:  # rates the same for everyone
-            return _fit_poisson(xs, ts, w, {**common, "limit": common["limit"] + ", r, alpha -> inf"})
-        raise
+    (r, alpha), ll, nit = _fit_numeric(
+        lambda r, a, x, tx, t: _log_gamma_poisson(r, a, x, t), (1.0, 1.0 / mean_rate), ("r", "alpha"),
+        "NBD", xs, txs, ts, w,
+    )
     return NBDFit(r=float(r), alpha=float(alpha), log_likelihood=ll, iterations=nit, **common)
 
 
@@ -346,60 +341,42 @@ def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
     except BoundaryOptimum as exc:
         edge = exc
     shape, other = _DROPOUT[model]
-    lower, upper = set(edge.lower), set(edge.upper)
     xs, txs, ts, w = collapse_summary(frequency, recency, T)
     common = {"n_customers": int(w.sum()), "n_repeat_customers": int(w[xs > 0].sum()),
               "limit_of": MODELS[model]}
     if not xs.any():  # nobody bought again: the purchase rate's maximum is 0
         fit = PoissonFit(lam=0.0, log_likelihood=0.0, iterations=0, **common,
-                         limit=f"{_edges(edge)}: no repeat purchase in the calibration period, rate 0")
+                         limit="r -> 0 or alpha -> inf: no repeat purchase in the calibration period, rate 0")
         return PurchaseFit(model, fit, limit=fit.limit)
-    rate_edge = {"r", "alpha"} <= upper and not lower & {"r", "alpha"}
-    purchase_edge = bool((lower | upper) & {"r", "alpha"})
-    dropout_edge = bool((lower | upper) & {shape, other})
     where = edge.args[0].split("; ")[0]
-    candidates: list[Callable[[], _Limit]] = []
-    if rate_edge and not (lower & {shape} or upper & {other}) and dropout_edge:
-        pass  # homogeneous rates with heterogeneous dropout: no limiting model here
-    elif rate_edge:
-        candidates.append(lambda: _fit_poisson(xs, ts, w, {**common, "limit": _edges(edge)}))
-    elif dropout_edge and not purchase_edge:
-        candidates.append(lambda: _fit_nbd(xs, txs, ts, w, {**common, "limit": _edges(edge)}))
-        if model != "paretonbd":
-            shift = 1 if model == "mbgnbd" else 0
-            candidates.append(lambda: _fit_geometric(xs, txs, ts, w, {**common, "limit": _edges(edge)},
-                                                     shift=shift))
-            candidates.append(lambda: _fit_one_off(xs, txs, ts, w, {**common, "limit": _edges(edge)},
-                                                   shift=shift))
-    fits, failures = [], []
+    shift = 1 if model == "mbgnbd" else 0
+    none = {**common, "limit": f"{shape} -> 0: nobody drops out"}
+    candidates: list[Callable[[], _Limit]] = [
+        lambda: _fit_poisson(xs, ts, w, {**common, "limit": f"r, alpha -> inf, {shape} -> 0: one purchase "
+                                         "rate for everyone, nobody drops out"}),
+        lambda: _fit_nbd(xs, txs, ts, w, none),
+    ]
+    if model != "paretonbd":
+        candidates += [
+            lambda: _fit_geometric(xs, txs, ts, w, {**common, "limit": f"{shape}, {other} -> inf: "
+                                   f"{shape} / ({shape} + {other}) fixed, one dropout probability for "
+                                   "everyone"}, shift=shift),
+            lambda: _fit_one_off(xs, txs, ts, w, {**common, "limit": f"{shape}, {other} -> 0: "
+                                 f"{shape} / ({shape} + {other}) fixed, a share drops out at the first "
+                                 "chance, the others never"}, shift=shift),
+        ]
+    fits = []
     for make in candidates:
         try:
             fits.append(make())
-        except FitError as inner:
-            failures.append(inner.args[0].split("; ")[0])
-    # the right limit reaches the likelihood found at the edge; the optimiser's own noise is allowed
+        except FitError:  # that limit has no interior maximum either: not the one
+            continue
+    # the right limit reaches the likelihood found at the edge (the optimiser's own noise allowed); of
+    # those that do, the simplest
     edge_ll = edge.mean_log_likelihood * float(w.sum())
     tol = max(1e-2, 1e-6 * abs(edge_ll))
     reached = [f for f in fits if f.log_likelihood >= edge_ll - tol]
     if not reached:
-        why = "; ".join(failures) or "no limiting model is implemented for that edge"
-        if fits and not failures:
-            why = "no limiting model reaches the likelihood found at the edge"
-        raise FitError(f"{where}; {why}")
-    fit = max(reached, key=lambda f: f.log_likelihood)
-    meaning = {
-        "NBD": "nobody drops out",
-        "Poisson": "one purchase rate for everyone, nobody drops out",
-        "NBD with homogeneous dropout": f"{shape} / ({shape} + {other}) fixed, one dropout probability "
-        "for everyone",
-        "NBD with a one-off dropout share": f"{shape} / ({shape} + {other}) fixed, a share drops out at "
-        "the first chance, the others never",
-    }[fit.name]
-    label = {"NBD with homogeneous dropout": f"{shape}, {other} -> inf",
-             "NBD with a one-off dropout share": f"{shape}, {other} -> 0"}.get(fit.name, fit.limit)
-    fit = replace(fit, limit=f"{label}: {meaning}")
+        raise FitError(f"{where}; no limiting model implemented here reaches the likelihood found there")
+    fit = min(reached, key=lambda f: (len(f.NAMES), -f.log_likelihood))
     return PurchaseFit(model, fit, limit=fit.limit)
-
-
-def _edges(edge: BoundaryOptimum) -> str:
-    return ", ".join([f"{n} -> 0" for n in edge.lower] + [f"{n} -> inf" for n in edge.upper])

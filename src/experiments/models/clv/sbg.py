@@ -118,12 +118,16 @@ def fit_sbg(survivors, *, start=(1.0, 1.0)) -> SBGFit:
     Raises
     ------
     DataError
-        Fewer than two values, values that are not whole numbers >= 0, or survivors that increase.
+        Fewer than two values, values that are not whole numbers >= 0, survivors that increase, or
+        nobody churned.
     BoundaryOptimum, FitError
         When the maximum lies at the edge of the parameter space (e.g. no one ever churns), or the
         optimiser fails.
     """
     s = _check(survivors)
+    if s[-1] == s[0]:
+        raise DataError(f"nobody churned in {s.size - 1} periods: the churn probability's estimate is 0, "
+                        "no sBG model to fit")
 
     def objective(theta):
         value = -_sbg_ll(*np.exp(theta), s) / s[0]
