@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from scipy.special import betaln
 
-from experiments.errors import DataError
+from experiments.errors import DataError, FitError
 from experiments.models.clv import (
     BGNBDFit,
     BoundaryOptimum,
@@ -169,7 +169,7 @@ def test_sbg_bad_survivors():
         fit_sbg([100, 80, 90])
     with pytest.raises(DataError, match="at least one period"):
         fit_sbg([100])
-    with pytest.raises(DataError, match="nobody churned"):
+    with pytest.raises(FitError, match="nobody churned"):
         fit_sbg([100, 100, 100])
 
 

@@ -102,13 +102,16 @@ def _clean(x: Any) -> Any:
     return x
 
 
-def _fit_or_warn(name: str, fit, warnings: list[str]):
-    """``fit()``, or None with a warning line when the model cannot be fitted (FitError, DataError)."""
-    from experiments.errors import ExperimentsError
+def _fit_or_warn(name: str, fit, warnings: list[str], *, data_too: bool = False):
+    """``fit()``, or None with a warning line when the model cannot be fitted (a FitError; with
+    ``data_too`` also a DataError, e.g. too few customers for it)."""
+    from experiments.errors import DataError, FitError
 
     try:
         return fit(), None
-    except ExperimentsError as exc:
+    except (DataError, FitError) as exc:
+        if isinstance(exc, DataError) and not data_too:
+            raise
         warnings.append(f"{name} not fitted: {exc}")
         return None, str(exc)
 
@@ -174,7 +177,7 @@ def run_clv(
     if not fits:
         raise FitError("no purchase model could be fitted: " + "; ".join(warnings))
     gg, error = _fit_or_warn("Gamma-Gamma", lambda: fit_gamma_gamma(x, f["monetary_value"].to_numpy()),
-                             warnings)
+                             warnings, data_too=True)
     zero = int(((f["frequency"] > 0) & (f["monetary_value"] == 0)).sum())
     if gg is None:
         out["gamma_gamma"] = {"error": error, "n_zero_value": zero}

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, hyp2f1
 
-from experiments.errors import DataError
+from experiments.errors import DataError, FitError
 from experiments.models.clv._common import FittedModel, minimise
 
 __all__ = ["SBGFit", "fit_sbg", "sbg_log_likelihood"]
@@ -118,16 +118,14 @@ def fit_sbg(survivors, *, start=(1.0, 1.0)) -> SBGFit:
     Raises
     ------
     DataError
-        Fewer than two values, values that are not whole numbers >= 0, survivors that increase, or
-        nobody churned.
+        Fewer than two values, values that are not whole numbers >= 0, or survivors that increase.
     BoundaryOptimum, FitError
-        When the maximum lies at the edge of the parameter space (e.g. no one ever churns), or the
-        optimiser fails.
+        Nobody churned, the maximum lies at the edge of the parameter space, or the optimiser fails.
     """
     s = _check(survivors)
     if s[-1] == s[0]:
-        raise DataError(f"nobody churned in {s.size - 1} periods: the churn probability's estimate is 0, "
-                        "no sBG model to fit")
+        raise FitError(f"sBG: nobody churned in {s.size - 1} periods; the churn probability's maximum "
+                       "is at 0, no model to fit")
 
     def objective(theta):
         value = -_sbg_ll(*np.exp(theta), s) / s[0]
