@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "value 0 are left out, counted and warned about); optionally checked on a holdout period. When a "
         "purchase model's maximum lies at the edge of its parameter space, its limiting model is fitted "
         "and named instead (NBD when nobody drops out, NBD with one dropout probability for everyone, "
-        "Poisson), with a warning. --kind survival: a cohort table (period 0, 1, 2, ... and the customers "
+        "NBD with a one-off dropout share, Poisson), with a warning. --kind survival: a cohort table "
+        "(period 0, 1, 2, ... and the customers "
         "still there), fitted by the shifted-beta-geometric (sBG) model per cohort, projected to "
         "--horizon periods. --kind opportunities: one row per customer (or per group of identical "
         "customers, --weight) with transactions, the opportunity of the last one and the number of "
@@ -61,7 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "[frequency, opportunities]. "
         + OUTPUT_RULE,
     )
-    p.add_argument("file", help="transaction log, survival table or opportunities table, .csv or .parquet")
+    p.add_argument("file",
+                   help="transaction log, survival table or opportunities table: .csv, .csv.gz or .parquet")
     p.add_argument("--kind", default="transactions",
                    help="what FILE holds: transactions (default), survival or opportunities")
     g = p.add_argument_group("--kind transactions")
@@ -295,17 +297,14 @@ def run_clv_opportunities(
     import numpy as np
 
     from experiments.models.clv import fit_bgbb
-    from experiments.models.clv.bg_bb import _check
+    from experiments.transactions import load_columns
 
     columns = {"--frequency": frequency, "--recency": recency, "--opportunities": opportunities}
     if weight:
         columns["--weight"] = weight
-    from experiments.transactions import load_columns
-
     table = load_columns(file, columns)
     x, tx, n = (table[c].to_numpy() for c in ("frequency", "recency", "opportunities"))
     w = table["weight"].to_numpy() if weight else np.ones_like(x)
-    _check(x, tx, n, w)
     warnings: list[str] = []
     fit, error = _fit_or_warn("BG/BB", lambda: fit_bgbb(x, tx, n, weights=w), warnings)
     out: dict[str, Any] = {"file": str(file), "kind": "opportunities", "model": "BG/BB", "horizon": horizon,
@@ -389,6 +388,8 @@ def _summary_text(r: dict[str, Any]) -> str:
             f"Holdout to {h['holdout_end']} ({h['length']:.1f} {r['time_unit']}s): predicted "
             f"{h['predicted_repeat_purchases']:,.1f} repeat purchases ({h['model']}), "
             f"actual {h['actual_repeat_purchases']:,}"
+            + "".join(f"; {_LABELS[m]} {h['predicted_by_model'][_PURCHASE_KEYS[m]]:,.1f}"
+                      for m in r["models"][1:] if _PURCHASE_KEYS[m] in h["predicted_by_model"])
         )
     return "\n".join(lines)
 
