@@ -120,11 +120,12 @@ def test_boundary_optimum_fits_the_limit_and_keeps_the_rest(capsys):
     assert out["pareto_nbd"]["model"] == "Pareto/NBD"
     assert out["holdout"]["model"] == "NBD with homogeneous dropout"
     assert out["holdout"]["predicted_repeat_purchases"] > 0
-    assert "error" in out["gamma_gamma"]  # 6 repeat customers: its maximum is at the edge too; reported
+    # 6 repeat customers: Gamma-Gamma's maximum is at the edge too, q, v -> inf: one spend scale
+    assert out["gamma_gamma"]["model"] == "Gamma" and out["gamma_gamma"]["limit"].startswith("q, v -> inf")
     assert len(out["warnings"]) == 2 and len(captured.err.strip().splitlines()) == 2
     rc = main(["clv", *BASE, "--calibration-end", "1997-01-10", "--model", "bgnbd"])
     text = capsys.readouterr().out
-    assert rc == 0 and "boundary optimum (a, b -> inf" in text and "Gamma-Gamma not fitted" in text
+    assert rc == 0 and "boundary optimum (a, b -> inf" in text and "fitted its limit Gamma: p=" in text
 
 
 def test_pareto_boundary_on_the_full_cdnow_log(capsys):

@@ -25,6 +25,8 @@ from experiments.models.clv import (
     fit_mbgnbd,
     fit_purchases,
     fit_sbg,
+    fit_spend,
+    gamma_gamma_log_likelihood,
     mbgnbd_log_likelihood,
 )
 from experiments.models.clv.limits import _ll_geometric, _ll_one_off, _log_gamma_poisson
@@ -297,3 +299,22 @@ def test_cdnow_sample_boundaries_are_fitted_as_limits(cdnow):
     near = bgnbd_log_likelihood((got.fit.r, got.fit.alpha, pi * k, (1 - pi) * k), *args).sum()
     assert got.fit.log_likelihood == pytest.approx(near, abs=1e-3)
     assert got.to_dict()["model"] == "NBD with a one-off dropout share"
+
+
+def test_gamma_spend_limit_equals_scipy_gamma_fit():
+    # one order per repeat customer and one spend scale: Gamma-Gamma's maximum runs to q, v -> inf
+    m = np.random.default_rng(5).gamma(3.0, 10.0, 400)
+    x = np.ones_like(m)
+    got = fit_spend(x, m)
+    assert got.fitted_model == "Gamma" and got.limit.startswith("q, v -> inf") and "edge" in got.warning
+    from scipy import stats
+
+    shape, _, scale = stats.gamma.fit(m, floc=0)
+    assert got.fit.p == pytest.approx(shape, rel=1e-4)
+    assert got.fit.nu == pytest.approx(1 / scale, rel=1e-4)
+    assert got.fit.log_likelihood == pytest.approx(stats.gamma(shape, scale=scale).logpdf(m).sum(), rel=1e-8)
+    # Gamma-Gamma at large q, v with q / v = nu approaches it
+    k = 1e7
+    near = gamma_gamma_log_likelihood((got.fit.p, k, k / got.fit.nu), x, m).sum()
+    assert got.fit.log_likelihood == pytest.approx(near, abs=1e-3)
+    assert got.to_dict()["mean_order_value"] == pytest.approx(m.mean(), rel=1e-4)

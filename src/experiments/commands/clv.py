@@ -139,7 +139,7 @@ def run_clv(
     be fitted at all gets an ``error`` entry and a warning, and the others still run.
     """
     from experiments.errors import FitError
-    from experiments.models.clv import fit_gamma_gamma, fit_purchases
+    from experiments.models.clv import fit_purchases, fit_spend
     from experiments.transactions import load_transactions, parse_date, rfm_summary
     from experiments.validation import as_choice
 
@@ -178,24 +178,19 @@ def run_clv(
             warnings.append(fit.warning)
     if not fits:
         raise FitError("no purchase model could be fitted: " + "; ".join(warnings))
-    gg, error = _fit_or_warn("Gamma-Gamma", lambda: fit_gamma_gamma(x, f["monetary_value"].to_numpy()),
+    gg, error = _fit_or_warn("Gamma-Gamma", lambda: fit_spend(x, f["monetary_value"].to_numpy()),
                              warnings, data_too=True)
     zero = int(((f["frequency"] > 0) & (f["monetary_value"] == 0)).sum())
     if gg is None:
-        out["gamma_gamma"] = {"error": error, "n_zero_value": zero}
+        out["gamma_gamma"] = {"model": "Gamma-Gamma", "error": error, "n_zero_value": zero}
     else:
-        out["gamma_gamma"] = {
-            "p": gg.p,
-            "q": gg.q,
-            "v": gg.v,
-            "log_likelihood": gg.log_likelihood,
-            "n_customers": gg.n_customers,
-            "n_zero_value": gg.n_zero_value,
-            "mean_order_value": _clean(gg.mean_order_value),
-        }
+        out["gamma_gamma"] = gg.to_dict()
+        if gg.warning:
+            warnings.append(gg.warning)
     if zero:
-        warnings.insert(len(warnings) - (gg is None), f"Gamma-Gamma: {zero:,} repeat customer"
-                        f"{'s' if zero != 1 else ''} whose repeat purchases have value 0 left out")
+        warnings.insert(len(warnings) - (gg is None or gg.limit is not None),
+                        f"Gamma-Gamma: {zero:,} repeat customer{'s' if zero != 1 else ''} whose repeat "
+                        "purchases have value 0 left out")
     if hold_end is not None:
         length = rfm.holdout_length
         actual = f["holdout_purchases"].to_numpy()
@@ -377,8 +372,10 @@ def _summary_text(r: dict[str, Any]) -> str:
     if "error" in gg:
         lines.append(f"Gamma-Gamma not fitted: {gg['error']}")
     else:
+        where = f"boundary optimum ({gg['limit']}); fitted its limit {gg['model']}: " if gg["limit"] else ""
+        values = " ".join(f"{k}={gg[k]:.4f}" for k in ("p", "q", "v", "nu") if k in gg)
         lines.append(
-            f"Gamma-Gamma p={gg['p']:.4f} q={gg['q']:.4f} v={gg['v']:.4f} "
+            f"Gamma-Gamma {where}{values} "
             f"(mean order value {gg['mean_order_value'] or float('inf'):.2f}; {gg['n_customers']:,} repeat "
             f"customers{zero})"
         )

@@ -26,12 +26,15 @@ from experiments.models.clv.bg_nbd import BGNBDFit, bgnbd_log_likelihood, fit_bg
 from experiments.models.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma, gamma_gamma_log_likelihood
 from experiments.models.clv.limits import (
     MODELS,
+    GammaSpendFit,
     GeometricDropoutNBDFit,
     NBDFit,
     OneOffDropoutNBDFit,
     PoissonFit,
     PurchaseFit,
+    SpendFit,
     fit_purchases,
+    fit_spend,
 )
 from experiments.models.clv.mbg_nbd import MBGNBDFit, fit_mbgnbd, mbgnbd_log_likelihood
 from experiments.models.clv.pareto_nbd import ParetoNBDFit, fit_pareto_nbd, pareto_nbd_log_likelihood
@@ -44,6 +47,7 @@ __all__ = [
     "BGNBDFit",
     "BoundaryOptimum",
     "GammaGammaFit",
+    "GammaSpendFit",
     "GeometricDropoutNBDFit",
     "GroupCLV",
     "MBGNBDFit",
@@ -53,6 +57,7 @@ __all__ = [
     "PoissonFit",
     "PurchaseFit",
     "SBGFit",
+    "SpendFit",
     "bgbb_log_likelihood",
     "bgnbd_log_likelihood",
     "clv",
@@ -66,6 +71,7 @@ __all__ = [
     "fit_pareto_nbd",
     "fit_purchases",
     "fit_sbg",
+    "fit_spend",
     "gamma_gamma_log_likelihood",
     "holdout_by_frequency",
     "mbgnbd_log_likelihood",

@@ -14,6 +14,9 @@ infinity; the supremum is then the likelihood of a simpler model, which this mod
 - the purchase rate the same for everyone (``r, alpha -> inf`` with ``r / alpha`` fixed) and no dropout:
   **Poisson**, ``lambda = sum(x) / sum(T)``; with no repeat purchase in the log at all, ``lambda = 0``.
 
+Gamma-Gamma's maximum at ``q, v -> inf`` (with ``q / v = nu`` fixed) means one spend scale for everyone:
+the **Gamma** spend model, order values ~ Gamma(p, nu) for every customer.
+
 Each limit's log-likelihood is the parent model's at the limit (the same terms, so the numbers compare).
 Other edges (say ``alpha -> 0``) raise :class:`~experiments.errors.FitError` naming them.
 """
@@ -25,23 +28,28 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import polars as pl
 from scipy.special import expit, gammaln
 
 from experiments.errors import FitError, ParameterError
 from experiments.models.clv._common import BoundaryOptimum, FittedModel, as_arrays, collapse_summary, minimise
 from experiments.models.clv.bg_nbd import BGNBDFit, fit_bgnbd
+from experiments.models.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma
 from experiments.models.clv.mbg_nbd import MBGNBDFit, fit_mbgnbd
 from experiments.models.clv.pareto_nbd import ParetoNBDFit, fit_pareto_nbd
 
 __all__ = [
     "MODELS",
+    "GammaSpendFit",
     "GeometricDropoutNBDFit",
     "NBDFit",
     "OneOffDropoutNBDFit",
     "PoissonFit",
     "PurchaseFit",
     "PurchaseModel",
+    "SpendFit",
     "fit_purchases",
+    "fit_spend",
 ]
 
 PurchaseModel = Literal["bgnbd", "mbgnbd", "paretonbd"]
@@ -318,10 +326,19 @@ class PurchaseFit:
         )
 
     def to_dict(self) -> dict[str, object]:
+        """``model`` (the fitted one), ``limit`` (None for an interior maximum), its parameters and
+        ``log_likelihood``."""
         out: dict[str, object] = {"model": self.fitted_model, "limit": self.limit}
         out.update({n: float(v) for n, v in zip(self.fit.NAMES, self.fit.params, strict=True)})
         out["log_likelihood"] = float(self.fit.log_likelihood)
         return out
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per parameter of the fitted model: ``parameter, estimate``."""
+        return self.fit.to_frame()
+
+    def summary(self) -> str:
+        return self.fit.summary()
 
 
 def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
@@ -380,3 +397,117 @@ def fit_purchases(model: str, frequency, recency, T) -> PurchaseFit:
         raise FitError(f"{where}; no limiting model implemented here reaches the likelihood found there")
     fit = min(reached, key=lambda f: (len(f.NAMES), -f.log_likelihood))
     return PurchaseFit(model, fit, limit=fit.limit)
+
+
+# ------------------------------------------------------------------------------------------ spend
+@dataclass(frozen=True)
+class GammaSpendFit(FittedModel):
+    """Gamma spend model: every customer's order values ~ Gamma(p, nu) (Gamma-Gamma as ``q, v -> inf``)."""
+
+    NAMES = ("p", "nu")
+
+    p: float
+    nu: float
+    log_likelihood: float
+    n_customers: int
+    iterations: int
+    n_zero_value: int
+    limit: str
+    limit_of: str = "Gamma-Gamma"
+    method: str = "Gamma spend maximum likelihood (L-BFGS-B)"
+    name: str = "Gamma"
+
+    @property
+    def mean_order_value(self) -> float:
+        """p / nu, the same for everyone."""
+        return self.p / self.nu
+
+    def conditional_expected_value(self, frequency, monetary_value) -> np.ndarray:
+        """p / nu whatever the history: one spend scale for everyone."""
+        return np.full(np.shape(np.asarray(frequency, float)), self.mean_order_value)
+
+    def summary(self) -> str:
+        return (
+            f"Gamma (limit of Gamma-Gamma as {self.limit}) on {self.n_customers:,} repeat customers: "
+            f"p={self.p:.4g}, nu={self.nu:.4g}, mean order value {self.mean_order_value:.2f}"
+        )
+
+
+def _gamma_spend_ll(p, nu, x, m):
+    """log density of the mean of x orders ~ Gamma(p, nu): Gamma(p x, x nu) at m."""
+    px = p * x
+    return px * np.log(x * nu) + (px - 1) * np.log(m) - x * nu * m - gammaln(px)
+
+
+@dataclass(frozen=True)
+class SpendFit:
+    """Gamma-Gamma's fit, or the Gamma spend model fitted in its place (``limit`` says which edge)."""
+
+    fit: GammaGammaFit | GammaSpendFit
+    limit: str | None = None
+
+    @property
+    def fitted_model(self) -> str:
+        return "Gamma-Gamma" if self.limit is None else "Gamma"
+
+    @property
+    def warning(self) -> str | None:
+        if self.limit is None:
+            return None
+        return (f"Gamma-Gamma maximum lies at the edge of the parameter space ({self.limit}); fitted its "
+                "limit, the Gamma spend model")
+
+    def to_dict(self) -> dict[str, object]:
+        """``model``, ``limit``, the parameters, ``log_likelihood``, ``n_customers``, ``n_zero_value`` and
+        ``mean_order_value`` (None when infinite)."""
+        out: dict[str, object] = {"model": self.fitted_model, "limit": self.limit}
+        out.update({n: float(v) for n, v in zip(self.fit.NAMES, self.fit.params, strict=True)})
+        mean = float(self.fit.mean_order_value)
+        out.update(log_likelihood=float(self.fit.log_likelihood), n_customers=self.fit.n_customers,
+                   n_zero_value=self.fit.n_zero_value, mean_order_value=mean if np.isfinite(mean) else None)
+        return out
+
+    def summary(self) -> str:
+        return self.fit.summary()
+
+
+def fit_spend(frequency, monetary_value) -> SpendFit:
+    """Fit Gamma-Gamma (on the repeat customers of positive value); at ``q, v -> inf`` the Gamma limit.
+
+    Raises
+    ------
+    DataError
+        As :func:`~experiments.models.clv.gamma_gamma.fit_gamma_gamma`.
+    FitError
+        The optimiser failed, or the maximum lies at an edge with no limiting model here.
+    """
+    try:
+        return SpendFit(fit_gamma_gamma(frequency, monetary_value))
+    except BoundaryOptimum as exc:
+        edge = exc
+    x = np.asarray(frequency, float)
+    m = np.asarray(monetary_value, float)
+    keep = (x > 0) & (m > 0)
+    zero = int(((x > 0) & (m == 0)).sum())
+    x, m = x[keep], m[keep]
+    where = edge.args[0].split("; ")[0]
+    total = float(x.size)
+
+    def objective(theta):
+        value = -_gamma_spend_ll(*np.exp(theta), x, m).sum() / total
+        return value if np.isfinite(value) else 1e10
+
+    try:
+        with np.errstate(all="ignore"):
+            est, mean_ll, nit = minimise(objective, np.log([1.0, 1.0 / float(m.mean())]), jac=False,
+                                         model="Gamma spend", names=GammaSpendFit.NAMES)
+    except FitError:
+        est, mean_ll, nit = None, -np.inf, 0
+    ll = mean_ll * total
+    edge_ll = edge.mean_log_likelihood * total
+    if est is None or ll < edge_ll - max(1e-2, 1e-6 * abs(edge_ll)):
+        raise FitError(f"{where}; no limiting model implemented here reaches the likelihood found there")
+    fit = GammaSpendFit(p=float(est[0]), nu=float(est[1]), log_likelihood=float(ll), n_customers=int(total),
+                        iterations=nit, n_zero_value=zero,
+                        limit="q, v -> inf: q / v fixed, one spend scale for everyone")
+    return SpendFit(fit, limit=fit.limit)
