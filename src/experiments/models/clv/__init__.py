@@ -16,6 +16,15 @@ Fader & Hardie (2013), "The Gamma-Gamma model of monetary value": on the 946 CDN
 p = 6.25, q = 3.74, gamma = 15.44.
 Schmittlein, Morrison & Colombo (1987); Fader, Hardie & Lee (2005b), "A note on implementing the
 Pareto/NBD model in MATLAB": the Pareto/NBD likelihood used here.
+Batislam, Denizel & Filiztekin (2007), "Empirical validation and comparison of models for customer base
+analysis", *IJRM* 24(3): MBG/NBD (equal to lifetimes' ``ModifiedBetaGeoFitter`` on CDNOW within 1e-4).
+Fader, Hardie & Shang (2010), *Marketing Science* 29(6): BG/BB; on 11,104 donors alpha = 1.204,
+beta = 0.750, gamma = 0.657, delta = 2.783.
+Fader & Hardie (2007), "How to project customer retention", *J. Interactive Marketing* 21(1): sBG;
+regular alpha = 0.704, beta = 1.182, high end alpha = 0.668, beta = 3.806.
+When a maximum lies at the edge of the parameter space, :mod:`~experiments.models.clv.limits` fits the
+limiting model (NBD, NBD with homogeneous dropout or a one-off dropout share, Poisson; Gamma for
+Gamma-Gamma) and names it.
 """
 
 from __future__ import annotations
