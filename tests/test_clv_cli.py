@@ -177,6 +177,7 @@ def test_opportunities_kind_fits_bgbb(capsys):
         (["--calibration-end", "1997-09-30", "--model", "bgbb"], "'model'"),
         (["--calibration-end", "1997-09-30", "--kind", "cohorts"], "'kind'"),
         ([], "--calibration-end is required"),
+        (["--calibration-end", "1997-09-30", "--horizon", "5"], "only with --kind survival or opportunities"),
     ],
 )
 def test_bad_kind_options_exit_2(tmp_path, capsys, extra, match):

@@ -242,8 +242,10 @@ def run_clv_survival(
         periods = rows["period"].to_numpy()
         where = f" in cohort {label!r}" if cohort else ""
         if not np.array_equal(periods, np.arange(periods.size)):
+            hint = "" if cohort else " (several cohorts? name their column with --cohort)"
             raise DataError(f"--period column {period!r}{where} must hold 0, 1, 2, ... once each; got "
-                            f"{', '.join(f'{v:g}' for v in periods[:8])}{' ...' if periods.size > 8 else ''}")
+                            f"{', '.join(f'{v:g}' for v in periods[:8])}{' ...' if periods.size > 8 else ''}"
+                            + hint)
         counts = rows["survivors"].to_numpy()
         used = counts if fit_periods is None else counts[: fit_periods + 1]
         if fit_periods is not None and used.size < fit_periods + 1:
@@ -403,6 +405,8 @@ def _check_kind(args: argparse.Namespace) -> str:
         for name in names:
             if getattr(args, name, None) not in (None, False, []):
                 raise ParameterError(name, getattr(args, name), f"only with --kind {other}")
+    if kind == "transactions" and args.horizon is not None:
+        raise ParameterError("horizon", args.horizon, "only with --kind survival or opportunities")
     required = {"transactions": ("customer", "date", "amount", "calibration_end"),
                 "survival": ("period", "survivors"),
                 "opportunities": ("frequency", "recency", "opportunities")}[kind]
