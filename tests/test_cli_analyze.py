@@ -282,6 +282,8 @@ def test_rows_with_time_give_confidence_sequences(tmp_path: Path, capsys: pytest
     seq = json.loads(out)["sequential"][0]
     assert code == 0 and seq["looks"] == 14 and seq["confidence_sequence"]["planned_n"] == 8000
     assert seq["confidence_sequence"]["decision"] in ("positive", "negative", "inconclusive")
+    assert seq["look_labels"][:2] == ["2026-03-02", "2026-03-03"]
+    assert seq["look_every"] == "day" and len(seq["look_labels"]) == 14
     # the same looks computed independently from the rows, one cumulative filter per day
     rows = pl.read_csv(FIXTURE_DAILY, try_parse_dates=True)
     days = rows["date"].unique().sort().to_list()

@@ -135,7 +135,8 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
                                   every=every or "day")
                 result = dataclasses.replace(result, sequential=sequential_results(
                     looks, arm=options["arm"], control=options["control"], metrics=options["metrics"],
-                    look="look", alpha=options.get("alpha", 0.05), planned_n=planned_n))
+                    look="look", alpha=options.get("alpha", 0.05), planned_n=planned_n,
+                    every=every or "day"))
             return result
         except pl.exceptions.ComputeError as exc:
             if attempt:

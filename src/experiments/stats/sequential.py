@@ -214,6 +214,9 @@ class SequentialResult:
     planned_n: int | None = None
     rho: float | None = None
     cs_method: str = "asymptotic confidence sequence, Waudby-Smith et al. 2023"
+    look_labels: tuple[str, ...] = ()
+    look_column: str | None = None
+    look_every: str | None = None
 
     @property
     def looks(self) -> int:
@@ -270,6 +273,8 @@ class SequentialResult:
             "naive_p_value": _plain(self.naive_p_value[last]), "rejected_at": self.rejected_at,
             "naive_rejected_at": self.naive_rejected_at, "tau": _plain(self.tau), "alpha": self.alpha,
             "method": self.method,
+            **({"look_column": self.look_column, "look_every": self.look_every,
+                "look_labels": list(self.look_labels)} if self.look_labels else {}),
             **({"confidence_sequence": {
                 "method": self.cs_method, "planned_n": self.planned_n, "rho": _plain(self.rho),
                 "ci_low": _plain(self.cs_low[last]), "ci_high": _plain(self.cs_high[last]),

@@ -79,14 +79,17 @@ def asos_long(frame: pl.DataFrame, experiment_id: str, *, control: str = "contro
 
 def sequential_results(
     df: pl.DataFrame, *, arm: str, control: str, metrics: Sequence[str], look: str, alpha: float = 0.05,
-    tau: float | None = None, planned_n: int | None = None,
+    tau: float | None = None, planned_n: int | None = None, every: str | None = None,
 ) -> tuple[SequentialResult, ...]:
     """mSPRT and confidence sequence of every treatment arm × metric of a long frame of cumulative looks.
 
     ``df`` has the arm column, ``metric``, ``count``, ``mean``, ``variance`` and ``look`` (cumulative
     statistics per look, as :func:`row_looks` makes them); looks missing in one of the two arms are
-    left out of that comparison.
+    left out of that comparison. Each result names its looks (``look_labels``, the look column's values
+    as text) and ``every`` (how rows were grouped into looks, None for given looks).
     """
+    import dataclasses
+
     from experiments.stats.sequential import msprt
 
     out = []
@@ -101,8 +104,9 @@ def sequential_results(
             both = t.join(c, on=look, suffix="_c").sort(look).rename(
                 {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
             if both.height:
-                out.append(msprt(both, alpha=alpha, tau=tau, planned_n=planned_n, metric=m, arm=a,
-                                 control=control))
+                r = msprt(both, alpha=alpha, tau=tau, planned_n=planned_n, metric=m, arm=a, control=control)
+                out.append(dataclasses.replace(r, look_labels=tuple(both[look].cast(pl.String).to_list()),
+                                               look_column=look, look_every=every))
     return tuple(out)
 
 
@@ -138,7 +142,7 @@ def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[
     elif not isinstance(dtype, pl.Date | pl.Datetime):
         raise DataError(f"time column {time!r} holds {dtype}; allowed: dates, datetimes or numbers (days)")
     if not dtype.is_numeric():
-        t = t.dt.truncate("1w" if every == "week" else "1d")
+        t = t.dt.truncate("1w" if every == "week" else "1d").cast(pl.Date)
     if dtype == pl.String:
         unread = lf.select((t.is_null() & pl.col(time).is_not_null()).sum()).collect().item()
         if unread:
