@@ -407,6 +407,9 @@ def sequential_sample_size(
     theta = brentq(lambda x: float(((x >= up) | (x <= low)).mean()) - power, 0.0, hi, xtol=1e-6)
     _, es = _effect(fixed.baseline, mde, relative, kind, fixed.sd, fixed.r2)
     n_max = max(2, math.ceil(2 * (theta / es) ** 2 - 1e-9))
+    if n_max > MAX_N_PER_ARM:
+        raise ParameterError("mde", mde, "an effect a sequential test detects with at most "
+                             f"{MAX_N_PER_ARM:.0e} units per arm (this one is too small)")
     drift = es * math.sqrt(n_max / 2)
     got, frac = sequential_power(drift, bound, paths=w)
     name = ("asymptotic confidence sequence (Waudby-Smith et al. 2023) tuned for the maximum size"
