@@ -161,3 +161,10 @@ def test_sequential_plan_reaches_its_power_on_simulated_experiments() -> None:
 def test_sequential_rejects_bad_parameters(kwargs: dict, name: str) -> None:
     with pytest.raises(ParameterError, match=name):
         sequential_sample_size(baseline=0.1, mde=0.02, **kwargs)
+
+
+def test_sequential_refuses_a_maximum_beyond_the_bound() -> None:
+    # about 7e11 per arm at a fixed horizon (allowed), 1.7 times that monitored (refused)
+    assert sample_size(baseline=0.1, mde=1.42e-6).n_per_arm < 10**12
+    with pytest.raises(ParameterError, match="sequential test"):
+        sequential_sample_size(baseline=0.1, mde=1.42e-6, replications=1000)
