@@ -320,3 +320,16 @@ def test_bad_sequential_options(extra: list[str], message: str, tmp_path: Path,
     code, _, err = _run(capsys, str(FIXTURE_DAILY), "--arm", "arm", "--control", "control", *extra,
                         "--json", str(out_json))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and not out_json.exists()
+
+
+def test_summary_input_time_names_the_look_column(files: dict[str, Path],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    base = [str(files["summary"]), "--arm", "arm", "--control", "ctrl"]
+    code, out, _ = _run(capsys, *base, "--time", "look", "--planned-n", "12000", "--json", "-")
+    seq = json.loads(out)["sequential"][0]
+    assert code == 0 and seq["look_labels"] == ["1", "2", "3"] and seq["look_every"] is None
+    assert seq["confidence_sequence"]["planned_n"] == 12000
+    code, _, err = _run(capsys, *base, "--time", "look", "--look-every", "week")
+    assert code == 2 and "look-every" in err
+    code, _, err = _run(capsys, *base, "--time", "nope")
+    assert code == 2 and "unknown look column 'nope'" in err
