@@ -24,7 +24,8 @@ parts or a glob pattern, with one row per unit, or per-arm summary statistics (c
 mean, variance, optionally look).
 
 Rows are read in one pass: per-arm sums give every test and every check. A second pass is made only for
---unit (duplicate and cross-arm checks) and for --bootstrap (it resamples the values themselves).
+--unit (duplicate and cross-arm checks), for --bootstrap (it resamples the values themselves) and for
+--time (per-arm sums by day or week, made cumulative: the looks of the sequential tests).
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric

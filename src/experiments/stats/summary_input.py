@@ -149,14 +149,17 @@ def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[
             raise DataError(f"time column {time!r} has {unread:,} value(s) that are not dates; allowed: "
                             "dates, datetimes (ISO text) or numbers (days since the start)")
     lf = lf.select(pl.col(arm).cast(pl.String), t.alias("look"), *metrics)
-    parts = []
-    for m in metrics:
+    aggs = []
+    for i, m in enumerate(metrics):
         if not (schema[m].is_numeric() or schema[m] == pl.Boolean):
             raise DataError(f"metric {m!r} holds {schema[m]}; sequential looks need numbers or booleans")
         x = pl.col(m).cast(pl.Float64)
-        parts.append(lf.filter(pl.col("look").is_not_null() & x.is_not_null()).group_by(arm, "look").agg(
-            n=pl.len(), s=x.sum(), ss=(x * x).sum()).with_columns(metric=pl.lit(m)))
-    per = pl.concat(parts).sort("look")
+        x = pl.when(x.is_finite()).then(x)  # NaN and infinity count as empty (refused earlier unless dropped)
+        aggs += [x.count().alias(f"n{i}"), x.sum().alias(f"s{i}"), (x * x).sum().alias(f"ss{i}")]
+    wide = lf.filter(pl.col("look").is_not_null()).group_by(arm, "look").agg(aggs)  # one pass over the rows
+    per = pl.concat([wide.select(arm, "look", pl.lit(m).alias("metric"), pl.col(f"n{i}").alias("n"),
+                                 pl.col(f"s{i}").alias("s"), pl.col(f"ss{i}").alias("ss"))
+                     for i, m in enumerate(metrics)]).filter(pl.col("n") > 0).sort("look")
     cum = per.with_columns(
         pl.col("n", "s", "ss").cum_sum().over(arm, "metric", order_by="look")
     ).with_columns(
