@@ -154,6 +154,7 @@ def test_sequential_plan_reaches_its_power_on_simulated_experiments() -> None:
     assert stop.mean() == pytest.approx(plan.expected_fraction, abs=0.02)
     assert 1 < plan.inflation < 2 and plan.expected_n_per_arm < plan.n_max_per_arm
     assert plan.to_dict()["fixed"]["n_per_arm"] == plan.fixed.n_per_arm == 3839
+    assert plan.to_frame()["n_max_per_arm"].item() == plan.n_max_per_arm
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [({"looks": 0}, "looks"), ({"method": "pocock"}, "sequential"),

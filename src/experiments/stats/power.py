@@ -296,6 +296,12 @@ class SequentialPlan:
         out = {k: _plain(v) for k, v in asdict(self).items() if k != "fixed"}
         return out | {"fixed": self.fixed.to_dict()}
 
+    def to_frame(self) -> pl.DataFrame:
+        """One-row frame of the sequential figures (with the fixed-horizon units per arm)."""
+        d = self.to_dict()
+        return pl.DataFrame([{k: v for k, v in d.items() if k != "fixed"}
+                             | {"fixed_n_per_arm": self.fixed.n_per_arm}])
+
     def summary(self) -> str:
         """One readable line."""
         name = "confidence sequence" if self.method == "cs" else "mSPRT"
