@@ -37,7 +37,7 @@ def test_r2_and_sequential_plan(capsys: pytest.CaptureFixture[str]) -> None:
     seq = d["sequential"]
     assert seq["method"] == "cs" and seq["looks"] == 10
     assert seq["n_max_per_arm"] > d["n_per_arm"] > seq["expected_n_per_arm"] * 0.5
-    assert seq["expected_n_per_arm"] < seq["n_max_per_arm"]
+    assert seq["expected_n_per_arm"] < seq["n_max_per_arm"] and seq["planned_n"] == 2 * seq["n_max_per_arm"]
     assert main([*args, "--sequential", "msprt"]) == 0
     out = capsys.readouterr().out
     assert "Sequential:" in out and "mSPRT" in out and "R² = 0.3" in out

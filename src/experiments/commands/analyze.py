@@ -83,8 +83,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--look-every", choices=["day", "week"],
                    help="with --time on rows: one look at the end of every day or week (day)")
     p.add_argument("--planned-n", metavar="N",
-                   help="planned total units (all arms of a comparison) the confidence sequence is tuned "
-                   "for, e.g. from 'experiments power --sequential' (default: the units at the last look)")
+                   help="planned units of a comparison (treatment and control together) the confidence "
+                   "sequence is tuned for, e.g. planned_n of 'experiments power --sequential' (default: "
+                   "the units at the last look)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop NaN and infinite values like missing ones and report them, instead of "
                    "refusing the file")

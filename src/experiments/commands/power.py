@@ -108,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  power at the maximum {plan.power_at_max:.1%} (simulation se {plan.power_se:.1%}); "
               f"final-look |z| boundary {plan.final_boundary:.3f}")
         print(f"  method: {plan.description}")
+        print(f"  monitor with: experiments analyze ... --time COLUMN --planned-n {plan.planned_n}")
     if mde is not None:
         unit = "pp" if mde.kind == "binary" else "units"
         amount = 100 * mde.mde if mde.kind == "binary" else mde.mde

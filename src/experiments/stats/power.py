@@ -291,10 +291,16 @@ class SequentialPlan:
     seed: int
     description: str
 
+    @property
+    def planned_n(self) -> int:
+        """Units of one comparison (treatment and control) at the maximum: what the confidence
+        sequence is tuned for (``experiments analyze --planned-n``)."""
+        return 2 * self.n_max_per_arm
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (the fixed-horizon plan nested under ``fixed``)."""
         out = {k: _plain(v) for k, v in asdict(self).items() if k != "fixed"}
-        return out | {"fixed": self.fixed.to_dict()}
+        return out | {"planned_n": self.planned_n, "fixed": self.fixed.to_dict()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row frame of the sequential figures (with the fixed-horizon units per arm)."""
