@@ -24,7 +24,8 @@ parts or a glob pattern, with one row per unit, or per-arm summary statistics (c
 mean, variance, optionally look).
 
 Rows are read in one pass: per-arm sums give every test and every check. A second pass is made only for
---unit (duplicate and cross-arm checks) and for --bootstrap (it resamples the values themselves).
+--unit (duplicate and cross-arm checks), for --bootstrap (it resamples the values themselves) and for
+--time (per-arm sums by day or week, made cumulative: the looks of the sequential tests).
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
@@ -73,6 +74,18 @@ def register(subparsers: Any) -> None:
                    "the metric values; for 0/1 and count metrics it is quick, for amounts with many "
                    "distinct values it costs about rows x N random draws) (0: none)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
+    p.add_argument("--time", metavar="COLUMN",
+                   help="sequential monitoring: for rows, a column of dates, datetimes or numbers (days "
+                   "since the start) that is grouped into looks (--look-every); for summary input, the look "
+                   "column (default: look, time or time_since_start). Each treatment arm x metric gets the "
+                   "always-valid mSPRT and the asymptotic confidence sequence (Waudby-Smith et al. 2023) at "
+                   "every look, and the decision they allow")
+    p.add_argument("--look-every", choices=["day", "week"],
+                   help="with --time on rows: one look at the end of every day or week (day)")
+    p.add_argument("--planned-n", metavar="N",
+                   help="planned units of a comparison (treatment and control together) the confidence "
+                   "sequence is tuned for, e.g. planned_n of 'experiments power --sequential' (default: "
+                   "the units at the last look)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop NaN and infinite values like missing ones and report them, instead of "
                    "refusing the file")
@@ -92,7 +105,12 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
     lf = scan_table(path)
     columns = list(lf.collect_schema())
+    time, every, planned_n = options.pop("time", None), options.pop("look_every", None), \
+        options.pop("planned_n", None)
     if is_summary_frame(columns) and options.get("arm") in columns:
+        if every is not None:
+            raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
+        options.update(look=time, planned_n=planned_n)
         rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
                      "bootstrap": "bootstrap"}
         for key, name in rows_only.items():
@@ -104,9 +122,24 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
         return analyze_summary(lf, **{k: v for k, v in options.items() if k not in drop})
     if not options.get("metrics"):
         raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
+    if time is None and (every is not None or planned_n is not None):
+        raise ParameterError("look-every" if every is not None else "planned-n",
+                             every if every is not None else planned_n, "used with --time COLUMN")
     for attempt in (0, 1):
         try:
-            return analyze(lf, **options)
+            result = analyze(lf, **options)
+            if time is not None:
+                import dataclasses
+
+                from experiments.stats.summary_input import row_looks, sequential_results
+
+                looks = row_looks(lf, arm=options["arm"], metrics=options["metrics"], time=time,
+                                  every=every or "day")
+                result = dataclasses.replace(result, sequential=sequential_results(
+                    looks, arm=options["arm"], control=options["control"], metrics=options["metrics"],
+                    look="look", alpha=options.get("alpha", 0.05), planned_n=planned_n,
+                    every=every or "day"))
+            return result
         except pl.exceptions.ComputeError as exc:
             if attempt:
                 first = str(exc).strip().splitlines()[0]
@@ -138,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
         args.file, arm=args.arm, control=args.control, metrics=args.metric or None,
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
-        nonfinite="drop" if args.drop_nonfinite else "refuse",
+        nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
+        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
     )
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
@@ -163,4 +197,5 @@ def run(args: argparse.Namespace) -> int:
         print(h.summary())
     for s in result.sequential:
         print(f"{s.metric}: {s.arm} vs {s.control}: {s.summary()}")
+        print(f"{s.metric}: {s.arm} vs {s.control}: {s.cs_summary()}")
     return 0

@@ -189,6 +189,7 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
         blocks.append(assumptions([h.summary() for h in result.heterogeneity],
                                   title="Does the effect differ across segments?").data)
     if result.sequential:
-        blocks.append(assumptions([f"{s.metric}: {s.arm}: {s.summary()}" for s in result.sequential],
-                                  title="Always-valid sequential monitoring (mSPRT)").data)
+        blocks.append(assumptions([line for s in result.sequential for line in (
+            f"{s.metric}: {s.arm}: {s.summary()}", f"{s.metric}: {s.arm}: {s.cs_summary()}")],
+            title="Always-valid sequential monitoring (mSPRT and confidence sequence)").data)
     return render_page(f"Experiment analysis: {source}", blocks)
