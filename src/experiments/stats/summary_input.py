@@ -23,8 +23,9 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError
+from experiments.stats.battery import check_bayes
 from experiments.stats.multiple import Correction
-from experiments.stats.quality import HUGE, DataQuality
+from experiments.stats.quality import HUGE, DataQuality, with_small_counts
 from experiments.stats.runner import AnalysisResult, battery, check_options
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
@@ -151,6 +152,9 @@ def analyze_summary(
     alpha: float = 0.05,
     correction: Correction = "holm",
     tau: float | None = None,
+    bayesian: bool = False,
+    prior_sd: float | None = None,
+    values: Mapping[str, float | str] | Sequence[str] | None = None,
 ) -> AnalysisResult:
     """The battery on summary statistics (see the module docstring); same result type as rows.
 
@@ -166,6 +170,8 @@ def analyze_summary(
         Look column (default: the first of :data:`LOOK_NAMES` present, else a single look).
     tau
         mSPRT mixing standard deviation (default chosen per metric, see :func:`msprt`).
+    bayesian, prior_sd, values
+        gbstats' Bayesian results, as in :func:`experiments.stats.runner.analyze`.
     """
     alpha, correction, shares = check_options(alpha, correction, shares)
     df = frame.lazy().collect()
@@ -189,6 +195,7 @@ def analyze_summary(
     for m in metrics:
         if m not in available:
             raise DataError(f"unknown metric {m!r}; the summary has metrics: {', '.join(available)}")
+    bayes = check_bayes(bayesian, prior_sd, values, metrics)
     n_input = df.height
     df = df.with_row_index("\x00row", offset=1)
     check_summary_rows(df, arm=arm, look=look, row="\x00row")
@@ -216,7 +223,8 @@ def analyze_summary(
             cols[f"{m}.sumsq"].append(s.sum_squares)
     cols["n"] = [max(int(cols[f"{m}.n"][i]) for m in metrics) for i in range(len(arms))]
     table = ArmStatistics(pl.DataFrame(cols), arm, tuple(metrics))
-    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction)
+    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
+                  bayes=bayes)
     srm, effects = out.srm, out.effects
     sequential = []
     if look and df[look].n_unique() > 1:
@@ -232,9 +240,10 @@ def analyze_summary(
                     {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
                 if both.height:
                     sequential.append(msprt(both, alpha=alpha, tau=tau, metric=m, arm=a, control=control))
-    quality = DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues))
+    quality = with_small_counts(DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues)),
+                                out.small_counts)
     return AnalysisResult(
         n_rows=sum(cols["n"]), arms=dict(zip(arms, cols["n"], strict=True)), control=control, metrics=kinds,
         alpha=alpha, correction=correction, srm=srm, data_quality=quality, results=tuple(effects),
-        sequential=tuple(sequential), source="summary statistics",
+        sequential=tuple(sequential), source="summary statistics", bayesian=out.bayesian,
     )
