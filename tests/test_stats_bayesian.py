@@ -19,8 +19,8 @@ from experiments.cli import main
 from experiments.errors import ParameterError
 from experiments.stats.bayesian import BAYES_KEYS, bayesian_effect, parse_values
 from experiments.stats.runner import analyze
-from experiments.stats.summary_input import analyze_summary
 from experiments.stats.sufficient import SampleStats
+from experiments.stats.summary_input import analyze_summary
 
 TOL = 1e-12
 
@@ -43,7 +43,8 @@ def _binary(k: int, n: int) -> SampleStats:
 
 
 # (control, arm, binary, prior sd, alpha, gbstats' result). Each result is
-#   EffectBayesianABTest(stat_a, stat_b, EffectBayesianConfig(alpha=alpha, prior_effect=prior)).compute_result()
+#   config = EffectBayesianConfig(alpha=alpha, prior_effect=prior)
+#   res = EffectBayesianABTest(stat_a, stat_b, config).compute_result()
 # with prior = GaussianPrior() (flat) or GaussianPrior(mean=0, variance=sd**2, proper=True), stat_a/stat_b
 # ProportionStatistic(n, sum=k) or SampleMeanStatistic(n, sum, sum_squares) of the same data; chance is
 # res.chance_to_win, ci res.ci, risk res.risk[1] (loss of shipping the arm), mean/sd res.uplift.
@@ -140,8 +141,8 @@ def test_summary_input_equals_gbstats_with_prior() -> None:
 
 
 def test_segments_get_their_own_bayesian_results() -> None:
-    df = _rows().with_columns(pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("a")).otherwise(pl.lit("b"))
-                              .alias("day"))
+    day = pl.when(pl.int_range(pl.len()) % 2 == 0).then(pl.lit("a")).otherwise(pl.lit("b"))
+    df = _rows().with_columns(day.alias("day"))
     res = analyze(df, arm="arm", control="ctrl", metrics=["converted"], segment="day", bayesian=True)
     assert [(b.metric, b.arm, b.segment) for b in res.bayesian] == [
         (e.metric, e.arm, e.segment) for e in res.results]
@@ -185,7 +186,8 @@ def test_cli_text_json_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["bayesian"]["prior"] == "flat" and d["bayesian"]["values"] == {"converted": 12.5}
     assert d["results"][0]["expected_loss_money"] == pytest.approx(b.expected_loss * 12.5, abs=TOL)
-    assert f"Chance to beat control 90.4%; expected loss if shipped: {money}" in (tmp_path / "r.html").read_text()
+    page = (tmp_path / "r.html").read_text()
+    assert f"Chance to beat control 90.4%; expected loss if shipped: {money}" in page
 
 
 @pytest.mark.parametrize(("extra", "message"), [
