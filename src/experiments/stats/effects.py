@@ -5,12 +5,14 @@ Binary metrics
     ``confint_proportions_2indep`` / ``test_proportions_2indep`` with ``compare="diff"``;
     ``method="wald"`` (default: unpooled variance, the interval and the test agree), ``"score"``
     (Miettinen–Nurminen score interval and test), ``"newcomb"`` (Newcombe's hybrid score interval with
-    the score test; the relative-lift interval by statsmodels' ``"log-adjusted"`` method, nan when the
-    control has no success) or ``"auto"``: Wald, unless an arm has fewer than :data:`SMALL_COUNT`
-    successes or failures (:func:`small_count_reason`), then ``"newcomb"``. The Wald interval collapses
-    to a point and its test to p near 0 when an arm has no success; Newcombe's interval and the score
-    test do not. The relative lift interval is otherwise statsmodels' ``compare="ratio",
-    method="log"`` (delta method on the log risk ratio), minus one.
+    the score test) or ``"auto"``: Wald, unless an arm has fewer than :data:`SMALL_COUNT` successes or
+    failures (:func:`small_count_reason`), then ``"newcomb"``. With so few, Wald's interval is too
+    narrow (an arm with no success counts as having no variance) and its test too eager; Newcombe's
+    interval and the score test keep close to their level (``benchmarks/calibrate_small_counts.py``).
+    The relative lift interval is statsmodels' ``compare="ratio", method="log"`` (delta method on the
+    log risk ratio), minus one; with ``"newcomb"`` its ``"log-adjusted"`` method (Katz's log interval
+    with 0.5 added to each count), nan when the control has no success (with no success in the arm it
+    may leave out the estimate, -100%).
 Continuous metrics
     Welch's unequal-variance t test and interval (Satterthwaite degrees of freedom), matching
     ``scipy.stats.ttest_ind(equal_var=False)``; relative lift by the delta method on the log ratio of
