@@ -98,6 +98,15 @@ class BayesianEffect:
             d["expected_loss_money"] = _plain(self.expected_loss_money)
         return d
 
+    def summary(self) -> str:
+        """One readable line."""
+        seg = f" [{self.segment}]" if self.segment else ""
+        level = round(100 * (1 - self.alpha))
+        money = "" if self.value is None else f" ({self.value.currency}{self.expected_loss_money:.4g})"
+        return (f"{self.metric}{seg}: {self.arm} vs {self.control}: P(beat control) "
+                f"{self.chance_to_beat_control:.3f}, expected loss {self.expected_loss:.4g}{money}, "
+                f"lift {level}% credible interval {self.credible_low:+.2%} to {self.credible_high:+.2%}")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (non-finite numbers become ``None``)."""
         d = {k: _plain(getattr(self, k)) for k in (

@@ -161,6 +161,8 @@ class AnalysisResult:
             lines += ["", "Ratio metrics:", *[e.summary() for e in self.ratio_results]]
         if self.bootstrap:
             lines += ["", "Bootstrap:", *[b.summary() for b in self.bootstrap]]
+        if self.bayesian:
+            lines += ["", "Bayesian:", *[b.summary() for b in self.bayesian]]
         if self.heterogeneity:
             lines += ["", *[h.summary() for h in self.heterogeneity]]
         if self.sequential:
