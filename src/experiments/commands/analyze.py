@@ -35,9 +35,17 @@ reports it); summary rows with a negative, fractional or below-2 count, a negati
 or infinite count, mean or variance (the rows are named).
 
 Reported in data_quality (JSON, printed, HTML): missing values (left out of that column's statistics),
-dropped NaN/infinity, duplicated units and units in several arms, and numeric metrics that are 0/1
+dropped NaN/infinity, duplicated units and units in several arms, numeric metrics that are 0/1
 except for a few other values (a number is binary only when every value is 0 or 1; such a metric is
-analysed as continuous).
+analysed as continuous), and small counts: a binary metric whose arm (overall or in a segment) has
+fewer than 10 successes or 10 failures is tested with Newcombe's hybrid score interval and the score
+test instead of Wald's (its method says so; its relative-lift interval is the log-adjusted one, or
+empty when the control has no success).
+
+--bayesian adds, to each result, GrowthBook's (gbstats') Bayesian reading of the relative lift:
+chance_to_beat_control, expected_loss (of shipping the arm, in the metric's units per unit; in money
+with --value METRIC=AMOUNT), credible_low and credible_high (the credible interval of the relative
+lift), with gbstats' flat prior or, with --prior-sd, a normal prior centred at 0.
 
 Outputs: every location is checked before any work starts (its folder must exist and be writable);
 an existing file is replaced only with --overwrite; - means standard output for --json; --json and
@@ -86,6 +94,15 @@ def register(subparsers: Any) -> None:
                    help="planned units of a comparison (treatment and control together) the confidence "
                    "sequence is tuned for, e.g. planned_n of 'experiments power --sequential' (default: "
                    "the units at the last look)")
+    p.add_argument("--bayesian", action="store_true",
+                   help="also give gbstats' Bayesian results: chance to beat control, expected loss if "
+                   "shipped, credible interval of the relative lift")
+    p.add_argument("--prior-sd", metavar="X",
+                   help="with --bayesian: normal prior on the relative lift, mean 0, standard deviation X "
+                   "> 0 (e.g. 0.3); default: flat prior")
+    p.add_argument("--value", action="append", default=[], metavar="METRIC=AMOUNT",
+                   help="with --bayesian: money per unit of METRIC (e.g. converted=12.5 or "
+                   "converted=£12.5), for the expected loss in money (repeatable)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop NaN and infinite values like missing ones and report them, instead of "
                    "refusing the file")
@@ -154,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
 
     from experiments.outputs import check_distinct, check_output, write_results
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
-    from experiments.studies.analysis import bootstrap_table, headline, text_table
+    from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, text_table
     from experiments.validation import as_int
 
     # What is imported by now lives as long as the process: keep it out of every later garbage
@@ -173,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
         nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
         planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
+        bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
     )
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
@@ -193,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")
         print(bootstrap_table(result))
+    if result.bayesian:
+        print()
+        print(*bayesian_lines(result), sep="\n")
     for h in result.heterogeneity:
         print(h.summary())
     for s in result.sequential:

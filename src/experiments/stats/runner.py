@@ -9,7 +9,8 @@ per arm, and the bootstrap (``bootstrap``), which resamples the values themselve
 
 Results are corrected for multiple testing over the family of metrics × treatment arms, ratio metrics
 included; CUPED-adjusted effects and per-segment effects are corrected as families of their own (the
-tests on the gathered statistics are in :mod:`experiments.stats.battery`).
+tests on the gathered statistics are in :mod:`experiments.stats.battery`). With ``bayesian=True`` each
+effect of ``results`` also gets gbstats' Bayesian result (:mod:`experiments.stats.bayesian`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.battery import Battery, _unsegmented, battery, check_options
+from experiments.stats.battery import Battery, _unsegmented, battery, check_bayes, check_options
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import (
     ROWS,
@@ -36,12 +37,14 @@ from experiments.stats.quality import (
     refuse_nonfinite,
     unit_checks,
     value_expr,
+    with_small_counts,
 )
 from experiments.stats.results import Effect, SRMResult, effects_frame
 from experiments.stats.sufficient import from_groups, gather_exprs
 from experiments.validation import as_int
 
 if TYPE_CHECKING:
+    from experiments.stats.bayesian import BayesianEffect
     from experiments.stats.bootstrap import BootstrapEffect
     from experiments.stats.effects import MetricKind
     from experiments.stats.heterogeneity import HeterogeneityResult
@@ -98,6 +101,7 @@ class AnalysisResult:
     ratio_results: tuple[Effect, ...] = ()
     bootstrap: tuple[BootstrapEffect, ...] = ()
     seed: int | None = None
+    bayesian: tuple[BayesianEffect, ...] = ()  # one per entry of ``results``, in order (empty: not asked)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``experiments analyze --json``."""
@@ -124,6 +128,15 @@ class AnalysisResult:
         }
         if self.sequential:
             d["sequential"] = [s.to_dict() for s in self.sequential]
+        if self.bayesian:
+            for entry, b in zip(d["results"], self.bayesian, strict=True):
+                entry.update(b.fields())
+            first = self.bayesian[0]
+            d["bayesian"] = {
+                "prior": "flat" if first.prior_sd is None else "normal on the relative lift, mean 0",
+                "prior_sd": first.prior_sd, "credible_interval": "relative lift",
+                "values": {b.metric: b.value.amount for b in self.bayesian if b.value is not None},
+            }
         return d
 
     def to_frame(self) -> pl.DataFrame:
@@ -148,6 +161,8 @@ class AnalysisResult:
             lines += ["", "Ratio metrics:", *[e.summary() for e in self.ratio_results]]
         if self.bootstrap:
             lines += ["", "Bootstrap:", *[b.summary() for b in self.bootstrap]]
+        if self.bayesian:
+            lines += ["", "Bayesian:", *[b.summary() for b in self.bayesian]]
         if self.heterogeneity:
             lines += ["", *[h.summary() for h in self.heterogeneity]]
         if self.sequential:
@@ -233,6 +248,9 @@ def analyze(
     bootstrap: int = 0,
     seed: int = DEFAULT_SEED,
     nonfinite: NonFinite = "refuse",
+    bayesian: bool = False,
+    prior_sd: float | None = None,
+    values: Mapping[str, float | str] | Sequence[str] | None = None,
 ) -> AnalysisResult:
     """Run the whole battery on an experiment table (one row per unit), in one pass over the data.
 
@@ -267,6 +285,14 @@ def analyze(
     nonfinite
         NaN or infinity in a metric, covariate or ratio column: ``"refuse"`` (a :class:`DataError`
         naming the columns, counts and arms) or ``"drop"`` (left out like missing values, reported).
+    bayesian
+        Also gbstats' Bayesian result for each entry of ``results`` (chance to beat control, expected
+        loss, credible interval of the relative lift; see :mod:`experiments.stats.bayesian`).
+    prior_sd
+        Standard deviation of a normal prior on the relative lift, centred at 0 (``None``: flat prior).
+    values
+        Money per unit of some metrics (``{"converted": 12.5}`` or ``["converted=$12.5"]``), for the
+        expected loss in money.
 
     Raises
     ------
@@ -284,6 +310,7 @@ def analyze(
     covariates = list(dict.fromkeys(covariates))
     if not metrics:
         raise ParameterError("metrics", metrics, "at least one metric column")
+    bayes = check_bayes(bayesian, prior_sd, values, metrics)
     lf = data.lazy()
     schema = lf.collect_schema()
     wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else [])]
@@ -333,7 +360,8 @@ def analyze(
         for i, (num, den) in enumerate(pairs)
     ]
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
-                  covariates=covariates, ratios=ratio_tables)
+                  covariates=covariates, ratios=ratio_tables, bayes=bayes)
+    quality = with_small_counts(quality, out.small_counts)
     arms = _unsegmented(table).counts()
     boot: list[BootstrapEffect] = []
     if bootstrap:
@@ -344,6 +372,7 @@ def analyze(
         srm=out.srm, data_quality=quality, results=tuple(out.effects), adjusted_results=tuple(out.adjusted),
         heterogeneity=tuple(out.heterogeneity), covariates=tuple(covariates), segment=segment, unit=unit,
         ratio_results=tuple(out.ratio_results), bootstrap=tuple(boot), seed=seed if bootstrap else None,
+        bayesian=out.bayesian,
     )
 
 

@@ -23,8 +23,9 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.stats.battery import check_bayes
 from experiments.stats.multiple import Correction
-from experiments.stats.quality import HUGE, DataQuality
+from experiments.stats.quality import HUGE, DataQuality, with_small_counts
 from experiments.stats.runner import AnalysisResult, battery, check_options
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
@@ -251,6 +252,9 @@ def analyze_summary(
     correction: Correction = "holm",
     tau: float | None = None,
     planned_n: int | None = None,
+    bayesian: bool = False,
+    prior_sd: float | None = None,
+    values: Mapping[str, float | str] | Sequence[str] | None = None,
 ) -> AnalysisResult:
     """The battery on summary statistics (see the module docstring); same result type as rows.
 
@@ -268,6 +272,8 @@ def analyze_summary(
         mSPRT mixing standard deviation (default chosen per metric, see :func:`msprt`).
     planned_n
         Planned total units (both arms) the confidence sequence is tuned for (default: the last look's).
+    bayesian, prior_sd, values
+        gbstats' Bayesian results, as in :func:`experiments.stats.runner.analyze`.
     """
     alpha, correction, shares = check_options(alpha, correction, shares)
     df = frame.lazy().collect()
@@ -291,6 +297,7 @@ def analyze_summary(
     for m in metrics:
         if m not in available:
             raise DataError(f"unknown metric {m!r}; the summary has metrics: {', '.join(available)}")
+    bayes = check_bayes(bayesian, prior_sd, values, metrics)
     n_input = df.height
     df = df.with_row_index("\x00row", offset=1)
     check_summary_rows(df, arm=arm, look=look, row="\x00row")
@@ -318,15 +325,17 @@ def analyze_summary(
             cols[f"{m}.sumsq"].append(s.sum_squares)
     cols["n"] = [max(int(cols[f"{m}.n"][i]) for m in metrics) for i in range(len(arms))]
     table = ArmStatistics(pl.DataFrame(cols), arm, tuple(metrics))
-    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction)
+    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
+                  bayes=bayes)
     srm, effects = out.srm, out.effects
     sequential: tuple[SequentialResult, ...] = ()
     if look and df[look].n_unique() > 1:
         sequential = sequential_results(df, arm=arm, control=control, metrics=metrics, look=look,
                                         alpha=alpha, tau=tau, planned_n=planned_n)
-    quality = DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues))
+    quality = with_small_counts(DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues)),
+                                out.small_counts)
     return AnalysisResult(
         n_rows=sum(cols["n"]), arms=dict(zip(arms, cols["n"], strict=True)), control=control, metrics=kinds,
         alpha=alpha, correction=correction, srm=srm, data_quality=quality, results=tuple(effects),
-        sequential=tuple(sequential), source="summary statistics",
+        sequential=tuple(sequential), source="summary statistics", bayesian=out.bayesian,
     )

@@ -14,6 +14,7 @@ from experiments.formatting import number, p_value
 from experiments.studies.base import Verdict
 
 if TYPE_CHECKING:
+    from experiments.stats.bayesian import BayesianEffect
     from experiments.stats.bootstrap import BootstrapEffect
     from experiments.stats.results import Effect
     from experiments.stats.runner import AnalysisResult
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = [
     "BOOTSTRAP_HEAD",
     "TABLE_HEAD",
+    "bayesian_lines",
+    "bayesian_sentence",
     "bootstrap_row",
     "bootstrap_table",
     "effect_row",
@@ -120,6 +123,40 @@ def bootstrap_table(result: AnalysisResult) -> str:
     return _text(BOOTSTRAP_HEAD, [bootstrap_row(b) for b in result.bootstrap])
 
 
+def _money(x: float, currency: str) -> str:
+    return f"{currency}{x:,.2f}" if x >= 0.005 else f"under {currency}0.01"
+
+
+def _chance(c: float) -> str:
+    return ">99.9%" if c > 0.999 else "<0.1%" if c < 0.001 else f"{c:.1%}"
+
+
+def bayesian_sentence(b: BayesianEffect) -> str:
+    """'Chance to beat control 97.3%; expected loss if shipped: $0.02 per customer' and the interval."""
+    if math.isnan(b.chance_to_beat_control):
+        return ("Chance to beat control: not available (the control's mean is not positive, or an arm "
+                "has no variation), as gbstats reports none")
+    loss = f"{b.expected_loss:.2g} {b.metric} per customer"
+    if b.value is not None and b.expected_loss_money is not None:
+        loss = f"{_money(b.expected_loss_money, b.value.currency)} per customer ({loss})"
+    level = round(100 * (1 - b.alpha))
+    return (f"Chance to beat control {_chance(b.chance_to_beat_control)}; expected loss if shipped: {loss}; "
+            f"{level}% credible interval of the lift {b.credible_low:+.1%} to {b.credible_high:+.1%}")
+
+
+def bayesian_lines(result: AnalysisResult) -> list[str]:
+    """The Bayesian results as a title line and one sentence per effect (empty when not asked for)."""
+    if not result.bayesian:
+        return []
+    sd = result.bayesian[0].prior_sd
+    prior = "flat prior" if sd is None else f"normal prior on the relative lift, mean 0, sd {sd:g}"
+    lines = [f"Bayesian results (GrowthBook's model, {prior}):"]
+    for b in result.bayesian:
+        seg = f" [{b.segment}]" if b.segment is not None else ""
+        lines.append(f"{b.metric}{seg}: {b.arm} vs {b.control}: {bayesian_sentence(b)}")
+    return lines
+
+
 def quality_lines(result: AnalysisResult) -> list[str]:
     """The data-quality findings as sentences, then the counts per column (for the HTML page)."""
     q = result.data_quality
@@ -185,6 +222,9 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
                          verdict_box(verdict(result, source=source)), tables[0], chart, *tables[1:],
                          assumptions([srm_sentence(result)], title="Sample-ratio check").data,
                          assumptions(quality, title="Data quality").data]
+    if result.bayesian:
+        head, *lines = bayesian_lines(result)
+        blocks.insert(4, assumptions(lines, title=head.rstrip(":")).data)
     if result.heterogeneity:
         blocks.append(assumptions([h.summary() for h in result.heterogeneity],
                                   title="Does the effect differ across segments?").data)
