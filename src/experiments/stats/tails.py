@@ -561,6 +561,7 @@ class TailCalibration:
     def summary(self) -> str:
         """Readable lines."""
         level = round(100 * (1 - self.alpha))
+        share = f" ({self.bias_capped / self.true_mean_diff:+.1%} of it)" if self.true_mean_diff else ""
         return "\n".join([
             f"{self.n_reps:,} experiments, {level}% intervals",
             f"quantile q{self.quantile:g}: coverage {self.coverage_quantile:.1%} (truth "
@@ -568,8 +569,8 @@ class TailCalibration:
             f"mean width {self.width_quantile:.4g})",
             f"uncapped mean: coverage {self.coverage_mean:.1%} (truth {self.true_mean_diff:+.4g}, bias "
             f"{self.bias_mean:+.4g}, sd {self.sd_mean:.4g}, mean width {self.width_mean:.4g})",
-            f"capped at p{self.cap_percentile:g}: bias against the uncapped truth {self.bias_capped:+.4g} "
-            f"({self.bias_capped / self.true_mean_diff:+.1%} of it), sd {self.sd_capped:.4g}, rmse "
+            f"capped at p{self.cap_percentile:g}: bias against the uncapped truth {self.bias_capped:+.4g}"
+            f"{share}, sd {self.sd_capped:.4g}, rmse "
             f"{self.rmse_capped:.4g} vs uncapped {self.rmse_mean:.4g}; variance x{self.variance_ratio:.3f}, "
             f"interval width x{self.width_ratio:.3f}",
             f"capped interval covers the capped truth {self.true_capped_diff:+.4g} in "
