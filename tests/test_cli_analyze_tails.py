@@ -139,3 +139,10 @@ def test_tails_import_neither_statsmodels_nor_scipy_stats(files: dict[str, Path]
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+def test_a_cap_too_low_is_said(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """Most revenue is 0: its median caps everything to 0, and the words say so."""
+    code, out, _ = _run(capsys, str(files["csv"]), *BASE, "--cap", "revenue=p50")
+    assert code == 0 and "revenue capped at 0 (p50 of all arms;" in out
+    assert out.count("once capped, no value varies: the cap is too low") == 2

@@ -369,7 +369,7 @@ def analyze(
     treatments = [a for a in arms if a != control]
     cap_list, capped = tails.read_capped_effects(
         groups, arm=_ARM, control=control, treatments=treatments, caps=cap_specs, cap_values=cap_values,
-        alpha=alpha, correction=correction, segment=seg_key, count=_N) if cap_specs else ([], [])
+        alpha=alpha, correction=correction, count=_N) if cap_specs else ([], [])
     quantile_effects = tails.adjust_quantile_effects([
         e for i, m in enumerate(dict.fromkeys(m for m, _ in quantile_specs))
         for e in tails.read_quantile_effects(

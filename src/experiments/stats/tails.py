@@ -709,10 +709,10 @@ def capped_aggs(values: Mapping[str, pl.Expr], caps: Mapping[str, float]) -> lis
 
 def read_capped_effects(groups: pl.DataFrame, *, arm: str, control: str, treatments: Sequence[str],
                         caps: Sequence[CapSpec], cap_values: Mapping[str, float], alpha: float,
-                        correction: str, segment: str | None = None, count: str = "n"
-                        ) -> tuple[list[Cap], list[CappedEffect]]:
+                        correction: str, count: str = "n") -> tuple[list[Cap], list[CappedEffect]]:
     """The caps and the capped Welch effects (a multiple-testing family of their own) from the groups
-    of the pass that ran :func:`capped_aggs` (with ``caps`` in the same order)."""
+    of the pass that ran :func:`capped_aggs` (with ``caps`` in the same order; grouped by arm, and by
+    segment too, the effects are overall)."""
     from experiments.stats.effects import compare
     from experiments.stats.multiple import adjust
     from experiments.stats.sufficient import from_groups
@@ -721,18 +721,14 @@ def read_capped_effects(groups: pl.DataFrame, *, arm: str, control: str, treatme
     effects: list[Effect] = []
     for i, spec in enumerate(caps):
         prefix = f"\x00c{i}\x00"
-        table = from_groups(groups, arm=arm, metrics=[spec.metric], segment=segment, count=count,
-                            prefix=prefix)
+        # one row per arm and segment, if any: the statistics of an arm add up its rows
+        table = from_groups(groups, arm=arm, metrics=[spec.metric], count=count, prefix=prefix)
         counted = (groups.filter(pl.col(arm).is_not_null())
                    .group_by(pl.col(arm).cast(pl.String)).agg(pl.col(f"{prefix}capped").sum()))
         n_capped = {str(a): int(k) for a, k in counted.sort(arm).iter_rows()}
         n_capped = {a: n_capped.get(a, 0) for a in [control, *treatments]}
         out_caps.append(Cap(spec.metric, spec.kind, cap_values[spec.metric],
                             spec.level if spec.kind == "percentile" else None, n_capped))
-        if segment:
-            from experiments.stats.battery import _unsegmented
-
-            table = _unsegmented(table)
         effects += compare(table, control=control, kinds={spec.metric: "continuous"}, alpha=alpha,
                            arms=treatments)
     adjusted = adjust(effects, correction)  # type: ignore[arg-type]
