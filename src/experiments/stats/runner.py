@@ -3,9 +3,11 @@
 :func:`analyze` reads the table in one lazy pass (it is never loaded whole): one
 ``group_by(arm[, segment])`` gathers the per-arm sufficient statistics of every metric, covariate and
 ratio metric together with what the metric classification and the data-quality checks need
-(:mod:`experiments.stats.quality`); both are then added up over the groups. Only two things take a
+(:mod:`experiments.stats.quality`); both are then added up over the groups. Only three things take a
 pass of their own, and only when asked: the duplicate-unit checks (``unit``), which cannot be added up
-per arm, and the bootstrap (``bootstrap``), which resamples the values themselves.
+per arm, the bootstrap (``bootstrap``), which resamples the values themselves, and the exact order
+statistics of percentile caps and quantiles (``caps``, ``quantiles``; :mod:`experiments.stats.tails`),
+one pass before the sums (the capped sums join the one pass).
 
 Results are corrected for multiple testing over the family of metrics × treatment arms, ratio metrics
 included; CUPED-adjusted effects and per-segment effects are corrected as families of their own (the
@@ -370,12 +372,9 @@ def analyze(
     cap_list, capped = tails.read_capped_effects(
         groups, arm=_ARM, control=control, treatments=treatments, caps=cap_specs, cap_values=cap_values,
         alpha=alpha, correction=correction, count=_N) if cap_specs else ([], [])
-    quantile_effects = tails.adjust_quantile_effects([
-        e for i, m in enumerate(dict.fromkeys(m for m, _ in quantile_specs))
-        for e in tails.read_quantile_effects(
-            quantile_groups, arm=_ARM, control=control, treatments=treatments, metric=m,
-            quantiles=[q for k, q in quantile_specs if k == m], alpha=alpha, name=f"\x00q{i}\x00")
-    ], correction) if quantile_groups is not None else []
+    quantile_effects = tails.read_prepass_quantiles(
+        quantile_groups, arm=_ARM, control=control, treatments=treatments, quantiles=quantile_specs,
+        alpha=alpha, correction=correction) if quantile_groups is not None else []
     boot: list[BootstrapEffect] = []
     if bootstrap:
         boot = _bootstrap(lf, arm=arm, control=control, arms=[a for a in arms if a != control],

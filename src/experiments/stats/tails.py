@@ -71,6 +71,7 @@ __all__ = [
     "quantile_difference",
     "quantile_effect",
     "read_capped_effects",
+    "read_prepass_quantiles",
     "read_quantile_effects",
     "refuse_binary",
     "sample_quantiles",
@@ -678,7 +679,7 @@ def tail_prepass(lf: pl.LazyFrame, *, arm: str, values: Mapping[str, pl.Expr], c
         by_metric.setdefault(m, []).append(q)
     if by_metric:
         aggs = [e for i, (m, qs) in enumerate(by_metric.items())
-                for e in quantile_aggs(values[m], qs, alpha=alpha, name=f"\x00q{i}\x00")]
+                for e in quantile_aggs(values[m], qs, alpha=alpha, name=_quantile_name(i))]
         queries.append(lf.group_by(pl.col(arm).cast(pl.String).alias(key)).agg(aggs))
     if not queries:
         return out, None
@@ -690,6 +691,11 @@ def tail_prepass(lf: pl.LazyFrame, *, arm: str, values: Mapping[str, pl.Expr], c
                 v = row["\x00pct\x00" + c.metric]
                 out[c.metric] = float("nan") if v is None else float(v)
     return out, (frames[-1] if by_metric else None)
+
+
+def _quantile_name(i: int) -> str:
+    """Prefix of the prepass's columns of the ``i``-th quantile metric."""
+    return f"\x00q{i}\x00"
 
 
 def capped_aggs(values: Mapping[str, pl.Expr], caps: Mapping[str, float]) -> list[pl.Expr]:
@@ -740,6 +746,19 @@ def read_capped_effects(groups: pl.DataFrame, *, arm: str, control: str, treatme
         capped.append(CappedEffect(replace(e, method=method), cap, cap.n_capped[e.arm],
                                    cap.n_capped[control]))
     return out_caps, capped
+
+
+def read_prepass_quantiles(groups: pl.DataFrame, *, arm: str, control: str, treatments: Sequence[str],
+                           quantiles: Sequence[tuple[str, float]], alpha: float, correction: str
+                           ) -> list[QuantileEffect]:
+    """Every quantile effect from the frame :func:`tail_prepass` returned, corrected for multiple
+    testing as a family of their own."""
+    effects = []
+    for i, metric in enumerate(dict.fromkeys(m for m, _ in quantiles)):
+        effects += read_quantile_effects(groups, arm=arm, control=control, treatments=treatments,
+                                         metric=metric, quantiles=[q for m, q in quantiles if m == metric],
+                                         alpha=alpha, name=_quantile_name(i))
+    return adjust_quantile_effects(effects, correction)
 
 
 def adjust_quantile_effects(effects: Sequence[QuantileEffect], correction: str) -> list[QuantileEffect]:
