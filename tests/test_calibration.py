@@ -152,6 +152,28 @@ def test_peeking_inflates_naive_but_not_always_valid() -> None:
     assert s.rates_frame().height == 3
 
 
+def test_confidence_sequence_holds_alpha_on_the_peeking_experiments() -> None:
+    import math
+
+    s = checks.sequence_study(replications=1500, looks=20, n_per_look=400, base_rate=0.1, seed=6)
+    peek = checks.peeking_study(replications=1500, looks=20, n_per_look=400, base_rate=0.1, seed=6)
+    # the same simulated experiments: the mSPRT and naive rates are the peeking study's
+    assert s.msprt.hits == peek.always_valid.hits and s.naive.hits == peek.naive.hits
+    assert s.sequence.rate <= 0.05 and s.sequence.hits > 0
+    assert list(s.sequence_by_look) == sorted(s.sequence_by_look)
+    assert s.sequence_by_look[-1] == pytest.approx(s.sequence.rate)
+    # at the planned size the boundary is sqrt((1 + 1/c)(2 log(1/alpha) + log(1 + c))) standard errors,
+    # c = N* rho^2 = -2 log(alpha) + log(1 - 2 log(alpha)) for the sequence and 10 for the mSPRT
+    la = -2 * math.log(0.05)
+    c = la + math.log(1 + la)
+    theory = math.sqrt((1 + 1 / c) * (la + math.log1p(c)) / ((1 + 1 / 10) * (la + math.log1p(10))))
+    assert s.final_width_ratio == pytest.approx(theory, rel=0.01)
+    assert 1.0 < s.width_ratio < 1.15 and s.fixed_width_ratio > 1.5
+    frame = s.to_frame()
+    assert frame.height == 60 and frame["method"].n_unique() == 3 and s.rates_frame().height == 3
+    assert "confidence sequence" in s.summary()
+
+
 def test_peeking_uses_the_package_always_valid_pvalues() -> None:
     from experiments.stats.sequential import always_valid_pvalues
 
@@ -210,11 +232,17 @@ def test_calibration_study_report_and_charts() -> None:
     asos = _asos_like()
     report = run(scenario.replace(asos_experiment="e1"), asos)
     checks = report.checks()
-    assert checks.height == 9 and checks["experiments"].to_list() == [400] * 9
+    assert checks.height == 13 and checks["experiments"].to_list() == [400] * 13
+    assert checks.filter(pl.col("check").str.contains("confidence sequence"))["check"].to_list() == [
+        "daily peeking over 8 looks, confidence sequence",
+        "daily peeking over 100 looks, confidence sequence"]
+    assert "sequence_width_ratio" in report.headline_numbers() and "confidence sequence" in \
+        report.sequence_sentence()
     parts = report.verdict_parts()
     assert set(parts) == {"headline", "details", "tone", "numbers"} and parts["tone"] in {"good", "bad"}
     assert "e1" in report.replay_sentence()
-    for chart in (report.rates_chart(), report.peeking_chart(), report.cuped_chart(), report.replay_chart()):
+    for chart in (report.rates_chart(), report.peeking_chart(), report.cuped_chart(), report.replay_chart(),
+                  report.sequence_chart()):
         spec = chart.to_dict()
         assert spec["title"] and json.loads(json.dumps(spec)) == spec
     assert len(report.assumptions()) >= 4

@@ -265,3 +265,71 @@ def test_rows_analysis_imports_neither_statsmodels_nor_scipy_stats(files: dict[s
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+
+
+FIXTURE_DAILY = Path(__file__).parent / "fixtures" / "daily_experiment.csv.gz"
+
+
+def test_rows_with_time_give_confidence_sequences(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--time on rows: daily looks built from the rows equal the cumulative statistics of each day."""
+    from experiments.stats.sequential import msprt
+    from experiments.stats.sufficient import SampleStats
+
+    html_path = tmp_path / "seq.html"
+    code, out, _ = _run(capsys, str(FIXTURE_DAILY), "--arm", "arm", "--control", "control", "--metric",
+                        "converted", "--time", "date", "--planned-n", "8000", "--json", "-",
+                        "--html", str(html_path))
+    seq = json.loads(out)["sequential"][0]
+    assert code == 0 and seq["looks"] == 14 and seq["confidence_sequence"]["planned_n"] == 8000
+    assert seq["confidence_sequence"]["decision"] in ("positive", "negative", "inconclusive")
+    assert seq["look_labels"][:2] == ["2026-03-02", "2026-03-03"]
+    assert seq["look_every"] == "day" and len(seq["look_labels"]) == 14
+    # the same looks computed independently from the rows, one cumulative filter per day
+    rows = pl.read_csv(FIXTURE_DAILY, try_parse_dates=True)
+    days = rows["date"].unique().sort().to_list()
+    pairs = []
+    for d in days:
+        upto = rows.filter(pl.col("date") <= d)
+        t, c = (upto.filter(pl.col("arm") == a)["converted"].cast(pl.Float64)
+                for a in ("treatment", "control"))
+        pairs.append((SampleStats.from_moments(t.len(), t.mean(), t.var()),
+                      SampleStats.from_moments(c.len(), c.mean(), c.var())))
+    ref = msprt(pairs, planned_n=8000)
+    np.testing.assert_allclose(seq["by_look"]["cs_low"], ref.cs_low, rtol=1e-9)
+    np.testing.assert_allclose(seq["by_look"]["cs_high"], ref.cs_high, rtol=1e-9)
+    assert seq["confidence_sequence"]["rejected_at"] == ref.cs_rejected_at
+    assert "confidence sequence" in html_path.read_text()
+    code, weekly, _ = _run(capsys, str(FIXTURE_DAILY), "--arm", "arm", "--control", "control", "--metric",
+                           "revenue", "--time", "date", "--look-every", "week")
+    assert code == 0 and "after 2 looks" in weekly and "decision" in weekly
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--metric", "converted", "--look-every", "day"], "look-every"),
+        (["--metric", "converted", "--planned-n", "5000"], "planned-n"),
+        (["--metric", "converted", "--time", "date", "--planned-n", "1"], "planned-n"),
+        (["--metric", "converted", "--time", "nope"], "unknown column 'nope'"),
+        (["--metric", "converted", "--time", "arm"], "not dates"),
+    ],
+)
+def test_bad_sequential_options(extra: list[str], message: str, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    out_json = tmp_path / "x.json"
+    code, _, err = _run(capsys, str(FIXTURE_DAILY), "--arm", "arm", "--control", "control", *extra,
+                        "--json", str(out_json))
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and not out_json.exists()
+
+
+def test_summary_input_time_names_the_look_column(files: dict[str, Path],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    base = [str(files["summary"]), "--arm", "arm", "--control", "ctrl"]
+    code, out, _ = _run(capsys, *base, "--time", "look", "--planned-n", "12000", "--json", "-")
+    seq = json.loads(out)["sequential"][0]
+    assert code == 0 and seq["look_labels"] == ["1", "2", "3"] and seq["look_every"] is None
+    assert seq["confidence_sequence"]["planned_n"] == 12000
+    code, _, err = _run(capsys, *base, "--time", "look", "--look-every", "week")
+    assert code == 2 and "look-every" in err
+    code, _, err = _run(capsys, *base, "--time", "nope")
+    assert code == 2 and "unknown look column 'nope'" in err

@@ -7,7 +7,7 @@ import polars as pl
 
 from experiments.charts import PALETTE
 
-__all__ = ["cuped_widths", "peeking_curve", "rates_against_targets", "replay_looks"]
+__all__ = ["cuped_widths", "peeking_curve", "rates_against_targets", "replay_looks", "sequence_curves"]
 
 
 
@@ -65,6 +65,36 @@ def peeking_curve(curve: pl.DataFrame, *, alpha: float, title: str) -> alt.Layer
                         legend=alt.Legend(orient="top-left")),
         tooltip=[alt.Tooltip("look:Q"), alt.Tooltip("method:N"),
                  alt.Tooltip("false_positive_rate:Q", format=".1%")],
+    )
+    rule = alt.Chart(pl.DataFrame({"alpha": [alpha]})).mark_rule(strokeDash=[4, 4], color="black").encode(
+        y="alpha:Q"
+    )
+    return (lines + rule).properties(title=title)
+
+
+def sequence_curves(curve: pl.DataFrame, *, alpha: float, title: str | list[str]) -> alt.LayerChart:
+    """False positives accumulating over the looks: naive peeking, mSPRT and confidence sequence.
+
+    The share axis is on a square-root scale so the always-valid curves (a few percent at most) stay
+    readable beside naive peeking's.
+
+    Parameters
+    ----------
+    curve
+        Columns ``look, method, false_positive_rate`` (from ``SequenceStudy.to_frame()``).
+    title
+        The finding (a list gives several lines).
+    """
+    domain = list(dict.fromkeys(curve["method"].to_list()))
+    colours = [PALETTE[2] if "naive" in m else PALETTE[1] if "mSPRT" in m else PALETTE[0] for m in domain]
+    lines = alt.Chart(curve).mark_line().encode(
+        x=alt.X("look:Q", title="look (day)", axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("false_positive_rate:Q", scale=alt.Scale(type="sqrt"), axis=alt.Axis(format=".0%"),
+                title="A/A tests declared significant so far (square-root scale)"),
+        color=alt.Color("method:N", scale=alt.Scale(domain=domain, range=colours), title=None,
+                        legend=alt.Legend(orient="top-left")),
+        tooltip=[alt.Tooltip("look:Q"), alt.Tooltip("method:N"),
+                 alt.Tooltip("false_positive_rate:Q", format=".2%")],
     )
     rule = alt.Chart(pl.DataFrame({"alpha": [alpha]})).mark_rule(strokeDash=[4, 4], color="black").encode(
         y="alpha:Q"

@@ -24,7 +24,15 @@ parts or a glob pattern, with one row per unit, or per-arm summary statistics (c
 mean, variance, optionally look).
 
 Rows are read in one pass: per-arm sums give every test and every check. A second pass is made only for
---unit (duplicate and cross-arm checks) and for --bootstrap (it resamples the values themselves).
+--unit (duplicate and cross-arm checks), for --bootstrap (it resamples the values themselves), for
+--time (per-arm sums by day or week, made cumulative: the looks of the sequential tests), and for
+percentile caps and --quantile (exact order statistics, one pass for all of them, before the sums).
+
+Heavy tails: --cap METRIC=p99 (the 99th percentile of all arms pooled, numpy's default "linear"
+definition) or --cap METRIC=500 (an absolute value) sets the metric's values above the cap to the cap
+and reports its effects again, capped, beside the uncapped ones; --quantile METRIC=0.9 gives the
+difference of the 90th percentiles with an order-statistic interval. Binary metrics cannot be capped or
+quantiled, nor can summary-statistics input (no rows).
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
@@ -34,9 +42,17 @@ reports it); summary rows with a negative, fractional or below-2 count, a negati
 or infinite count, mean or variance (the rows are named).
 
 Reported in data_quality (JSON, printed, HTML): missing values (left out of that column's statistics),
-dropped NaN/infinity, duplicated units and units in several arms, and numeric metrics that are 0/1
+dropped NaN/infinity, duplicated units and units in several arms, numeric metrics that are 0/1
 except for a few other values (a number is binary only when every value is 0 or 1; such a metric is
-analysed as continuous).
+analysed as continuous), and small counts: a binary metric whose arm (overall or in a segment) has
+fewer than 10 successes or 10 failures is tested with Newcombe's hybrid score interval and the score
+test instead of Wald's (its method says so; its relative-lift interval is the log-adjusted one, or
+empty when the control has no success).
+
+--bayesian adds, to each result, GrowthBook's (gbstats') Bayesian reading of the relative lift:
+chance_to_beat_control, expected_loss (of shipping the arm, in the metric's units per unit; in money
+with --value METRIC=AMOUNT), credible_low and credible_high (the credible interval of the relative
+lift), with gbstats' flat prior or, with --prior-sd, a normal prior centred at 0.
 
 Outputs: every location is checked before any work starts (its folder must exist and be writable);
 an existing file is replaced only with --overwrite; - means standard output for --json; --json and
@@ -73,6 +89,34 @@ def register(subparsers: Any) -> None:
                    "the metric values; for 0/1 and count metrics it is quick, for amounts with many "
                    "distinct values it costs about rows x N random draws) (0: none)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
+    p.add_argument("--time", metavar="COLUMN",
+                   help="sequential monitoring: for rows, a column of dates, datetimes or numbers (days "
+                   "since the start) that is grouped into looks (--look-every); for summary input, the look "
+                   "column (default: look, time or time_since_start). Each treatment arm x metric gets the "
+                   "always-valid mSPRT and the asymptotic confidence sequence (Waudby-Smith et al. 2023) at "
+                   "every look, and the decision they allow")
+    p.add_argument("--look-every", choices=["day", "week"],
+                   help="with --time on rows: one look at the end of every day or week (day)")
+    p.add_argument("--planned-n", metavar="N",
+                   help="planned units of a comparison (treatment and control together) the confidence "
+                   "sequence is tuned for, e.g. planned_n of 'experiments power --sequential' (default: "
+                   "the units at the last look)")
+    p.add_argument("--bayesian", action="store_true",
+                   help="also give gbstats' Bayesian results: chance to beat control, expected loss if "
+                   "shipped, credible interval of the relative lift")
+    p.add_argument("--prior-sd", metavar="X",
+                   help="with --bayesian: normal prior on the relative lift, mean 0, standard deviation X "
+                   "> 0 (e.g. 0.3); default: flat prior")
+    p.add_argument("--value", action="append", default=[], metavar="METRIC=AMOUNT",
+                   help="with --bayesian: money per unit of METRIC (e.g. converted=12.5 or "
+                   "converted=£12.5), for the expected loss in money (repeatable)")
+    p.add_argument("--cap", action="append", default=[], metavar="METRIC=pNN|VALUE",
+                   help="also report METRIC's effects with values above a cap set to the cap: pNN is the "
+                   "NN-th percentile of the pooled arms (e.g. p99, p99.9; exact), VALUE an absolute cap "
+                   "(repeatable, one cap per metric)")
+    p.add_argument("--quantile", action="append", default=[], metavar="METRIC=Q",
+                   help="difference of the Q-quantiles (0 < Q < 1, e.g. 0.5 for the median) of METRIC "
+                   "between each treatment arm and the control, with an interval (repeatable)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop NaN and infinite values like missing ones and report them, instead of "
                    "refusing the file")
@@ -92,9 +136,14 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
     lf = scan_table(path)
     columns = list(lf.collect_schema())
+    time, every, planned_n = options.pop("time", None), options.pop("look_every", None), \
+        options.pop("planned_n", None)
     if is_summary_frame(columns) and options.get("arm") in columns:
+        if every is not None:
+            raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
+        options.update(look=time, planned_n=planned_n)
         rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
-                     "bootstrap": "bootstrap"}
+                     "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
         for key, name in rows_only.items():
             if options.get(key):
                 raise ParameterError(name, options[key], "nothing: summary-statistics input has no rows")
@@ -104,9 +153,24 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
         return analyze_summary(lf, **{k: v for k, v in options.items() if k not in drop})
     if not options.get("metrics"):
         raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
+    if time is None and (every is not None or planned_n is not None):
+        raise ParameterError("look-every" if every is not None else "planned-n",
+                             every if every is not None else planned_n, "used with --time COLUMN")
     for attempt in (0, 1):
         try:
-            return analyze(lf, **options)
+            result = analyze(lf, **options)
+            if time is not None:
+                import dataclasses
+
+                from experiments.stats.summary_input import row_looks, sequential_results
+
+                looks = row_looks(lf, arm=options["arm"], metrics=options["metrics"], time=time,
+                                  every=every or "day")
+                result = dataclasses.replace(result, sequential=sequential_results(
+                    looks, arm=options["arm"], control=options["control"], metrics=options["metrics"],
+                    look="look", alpha=options.get("alpha", 0.05), planned_n=planned_n,
+                    every=every or "day"))
+            return result
         except pl.exceptions.ComputeError as exc:
             if attempt:
                 first = str(exc).strip().splitlines()[0]
@@ -121,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
 
     from experiments.outputs import check_distinct, check_output, write_results
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
-    from experiments.studies.analysis import bootstrap_table, headline, text_table
+    from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, tail_lines, text_table
     from experiments.validation import as_int
 
     # What is imported by now lives as long as the process: keep it out of every later garbage
@@ -138,7 +202,10 @@ def run(args: argparse.Namespace) -> int:
         args.file, arm=args.arm, control=args.control, metrics=args.metric or None,
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
-        nonfinite="drop" if args.drop_nonfinite else "refuse",
+        nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
+        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
+        bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
+        caps=args.cap, quantiles=args.quantile,
     )
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
@@ -159,8 +226,14 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")
         print(bootstrap_table(result))
+    for line in tail_lines(result):
+        print(line)
+    if result.bayesian:
+        print()
+        print(*bayesian_lines(result), sep="\n")
     for h in result.heterogeneity:
         print(h.summary())
     for s in result.sequential:
         print(f"{s.metric}: {s.arm} vs {s.control}: {s.summary()}")
+        print(f"{s.metric}: {s.arm} vs {s.control}: {s.cs_summary()}")
     return 0

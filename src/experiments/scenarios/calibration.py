@@ -47,6 +47,8 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("cuped_lift", 0.05, "true relative lift of spend per customer (0 to 1)", low=0.0, high=1.0),
     P.integer("looks", 20, "daily looks at each monitored A/A experiment (2 to 365)", low=2, high=365),
     P.integer("n_per_look", 500, "new customers per arm between two looks", low=10, high=1_000_000),
+    P.integer("long_looks", 100, "daily looks of the longer monitoring check: confidence sequence against "
+              "mSPRT (2 to 1000)", low=2, high=1000),
     P.text("asos_path", "", "ASOS parquet file; empty for the copy shipped in data/real/asos",
            allowed="an existing .parquet file, or empty for the shipped one", check=_asos_path),
     P.text("asos_experiment", "08bcc2", "ASOS experiment id to replay",
@@ -69,7 +71,7 @@ class CalibrationScenario(Scenario):
     parameters = PARAMETERS
     #: In memory, the peeking study holds every look of every replication: about 125 bytes each
     #: (measured at 20,000 and 40,000 replications of 365 looks).
-    memory = (("replications", "looks"), 200)
+    memory = (("replications", "most_looks"), 200)
 
     seed: int
     replications: int
@@ -81,6 +83,7 @@ class CalibrationScenario(Scenario):
     cuped_lift: float
     looks: int
     n_per_look: int
+    long_looks: int
     asos_path: str
     asos_experiment: str
     asos_variant: int
@@ -97,6 +100,11 @@ class CalibrationScenario(Scenario):
     def asos_file(self) -> Path:
         """The ASOS file to read (the shipped copy unless ``asos_path`` is set)."""
         return Path(self.asos_path) if self.asos_path else ASOS_PARQUET
+
+    @property
+    def most_looks(self) -> int:
+        """Looks of the longer of the two monitored studies (what their memory grows with)."""
+        return max(self.looks, self.long_looks)
 
     @property
     def daily_cells(self) -> int:

@@ -3,7 +3,12 @@
 :func:`battery` is what row input (:func:`experiments.stats.runner.analyze`) and summary input
 (:mod:`experiments.stats.summary_input`) share once the sufficient statistics are gathered: the
 sample-ratio test, every effect corrected for multiple testing over metrics × arms (ratio metrics
-included), CUPED-adjusted effects and per-segment effects as families of their own.
+included), CUPED-adjusted effects and per-segment effects as families of their own, and, when asked,
+gbstats-style Bayesian results for each effect (:mod:`experiments.stats.bayesian`).
+
+Binary metrics are tested with Wald's interval and test, unless an arm (overall or within a segment)
+has fewer than :data:`~experiments.stats.effects.SMALL_COUNT` successes or failures: then with
+Newcombe's score interval and the score test, and the switch is listed in ``small_counts``.
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.effects import compare
+from experiments.stats.effects import NEWCOMBE, compare, small_count_reason
 from experiments.stats.multiple import CORRECTIONS, Correction, adjust
+from experiments.stats.quality import SmallCount
 from experiments.stats.results import Effect, SRMResult
 from experiments.stats.sufficient import ArmStatistics
 from experiments.validation import as_float, as_shares
 
 if TYPE_CHECKING:
+    from experiments.stats.bayesian import BayesianEffect, MetricValue
     from experiments.stats.effects import MetricKind
     from experiments.stats.heterogeneity import HeterogeneityResult
 
-__all__ = ["Battery", "battery", "check_options"]
+__all__ = ["Battery", "Bayes", "battery", "check_bayes", "check_options"]
 
 
 def check_options(alpha: Any, correction: Any, shares: Any) -> tuple[float, str, dict[str, float] | None]:
@@ -34,6 +41,20 @@ def check_options(alpha: Any, correction: Any, shares: Any) -> tuple[float, str,
         raise ParameterError("correction", correction, "one of " + ", ".join(CORRECTIONS))
     return alpha, correction, (None if shares is None else as_shares("shares", shares))
 
+
+
+def check_bayes(bayesian: bool, prior_sd: Any, values: Any, metrics: Sequence[str]) -> Bayes | None:
+    """The Bayesian settings (``None`` when not asked for); a prior or values without it are refused."""
+    from experiments.stats.bayesian import check_prior_sd, parse_values
+
+    if not bayesian:
+        if prior_sd is not None:
+            raise ParameterError("prior-sd", prior_sd, "only with --bayesian (bayesian=True)")
+        if values:
+            raise ParameterError("value", values if isinstance(values, Mapping) else ", ".join(values),
+                                 "only with --bayesian (bayesian=True): it prices the expected loss")
+        return None
+    return Bayes(check_prior_sd(prior_sd), parse_values(values, metrics))
 
 
 def _unsegmented(table: ArmStatistics) -> ArmStatistics:
@@ -59,6 +80,41 @@ class Battery(NamedTuple):
     adjusted: list[Effect]
     heterogeneity: list[HeterogeneityResult]
     ratio_results: list[Effect]
+    small_counts: tuple[SmallCount, ...] = ()
+    bayesian: tuple[BayesianEffect, ...] = ()  # one per effect, in the order of ``effects``
+
+
+class Bayes(NamedTuple):
+    """What the Bayesian results need: the prior (``None``: flat) and money per unit of some metrics."""
+
+    prior_sd: float | None = None
+    values: Mapping[str, MetricValue] | None = None
+
+
+def _small_counts(effects: Sequence[Effect]) -> tuple[SmallCount, ...]:
+    out = []
+    for e in effects:
+        if e.method != NEWCOMBE:
+            continue
+        k1, k0 = round(e.mean_arm * e.n_arm), round(e.mean_control * e.n_control)
+        reason = small_count_reason(k1, e.n_arm, k0, e.n_control) or ""
+        out.append(SmallCount(e.metric, e.arm, e.control, e.segment, reason,
+                              "Newcombe's hybrid score interval and the score test"))
+    return tuple(out)
+
+
+def _bayesian(table: ArmStatistics, effects: Sequence[Effect], kinds: Mapping[str, MetricKind],
+              alpha: float, bayes: Bayes) -> tuple[BayesianEffect, ...]:
+    from experiments.stats.bayesian import bayesian_effect
+
+    values = bayes.values or {}
+    return tuple(
+        bayesian_effect(table.stats(e.arm, e.metric, e.segment), table.stats(e.control, e.metric, e.segment),
+                        binary=kinds[e.metric] == "binary", alpha=alpha, prior_sd=bayes.prior_sd,
+                        value=values.get(e.metric), metric=e.metric, arm=e.arm, control_label=e.control,
+                        segment=e.segment)
+        for e in effects
+    )
 
 
 def battery(
@@ -71,12 +127,14 @@ def battery(
     correction: Correction,
     covariates: Sequence[str] = (),
     ratios: Sequence[tuple[str, str, ArmStatistics]] = (),
+    bayes: Bayes | None = None,
 ) -> Battery:
     """SRM, effects, CUPED, ratio metrics and segment effects from gathered statistics.
 
     Shared by rows and summaries. ``ratios`` holds ``(numerator, denominator, statistics)`` gathered
     on the units where both are present; their effects join the family of the plain effects for the
-    multiple-testing correction.
+    multiple-testing correction. With ``bayes``, each plain and segment effect also gets its Bayesian
+    result (``Battery.bayesian``, in the order of ``Battery.effects``).
     """
     from experiments.stats.srm import srm_test
 
@@ -97,7 +155,7 @@ def battery(
                 raise DataError(f"arm {a!r} has no values of metric {metric!r}")
     srm = srm_test(counts, shares)
     treatments = [a for a in whole.arms if a != control]
-    plain = compare(whole, control=control, kinds=kinds, alpha=alpha)
+    plain = compare(whole, control=control, kinds=kinds, alpha=alpha, proportion_method="auto")
     ratio_effects = []
     if ratios:
         from experiments.stats.ratio import ratio_effect
@@ -122,7 +180,8 @@ def battery(
         from experiments.stats.heterogeneity import heterogeneity_tests, segment_effects
 
         seg = segment_effects(_with_segment(table), control=control, kinds=kinds, alpha=alpha,
-                              correction=correction)
+                              correction=correction, proportion_method="auto")
         effects += seg
         hetero = heterogeneity_tests(seg)
-    return Battery(srm, effects, adjusted, hetero, ratio_results)
+    bayesian = _bayesian(table, effects, kinds, alpha, bayes) if bayes is not None else ()
+    return Battery(srm, effects, adjusted, hetero, ratio_results, _small_counts(effects), bayesian)

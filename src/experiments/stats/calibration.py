@@ -27,6 +27,7 @@ __all__ = [
     "PowerStudy",
     "Rate",
     "ReplicationStudy",
+    "SequenceStudy",
     "check_alpha",
     "measured_rate",
     "rates_frame",
@@ -246,6 +247,76 @@ class PeekingStudy:
         return (
             f"{self.replications:,} A/A experiments, {self.looks} looks of {self.n_per_look:,} per arm:\n"
             f"  {self.final_look.summary()}\n  {self.naive.summary()}\n  {self.always_valid.summary()}"
+        )
+
+
+@dataclass(frozen=True)
+class SequenceStudy:
+    """A/A experiments looked at every day: naive tests, the mSPRT and the asymptotic confidence sequence.
+
+    All three run on the same simulated experiments; each rate is the share declared significant at
+    some look. Widths are those each method reports at a look (the running intersection for the two
+    always-valid ones), averaged over looks and experiments.
+    """
+
+    replications: int
+    looks: int
+    n_per_look: int
+    base_rate: float
+    alpha: float
+    tau2: float
+    planned_n: int
+    naive: Rate
+    msprt: Rate
+    sequence: Rate
+    sequence_width: float
+    msprt_width: float
+    fixed_width: float
+    final_width_ratio: float
+    naive_by_look: tuple[float, ...]
+    msprt_by_look: tuple[float, ...]
+    sequence_by_look: tuple[float, ...]
+
+    @property
+    def width_ratio(self) -> float:
+        """Average confidence-sequence width over the average mSPRT width (below 1: narrower)."""
+        return self.sequence_width / self.msprt_width
+
+    @property
+    def fixed_width_ratio(self) -> float:
+        """Average confidence-sequence width over the average fixed-horizon interval's width."""
+        return self.sequence_width / self.fixed_width
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        out = asdict(self)
+        for k in ("naive", "msprt", "sequence"):
+            out[k] = getattr(self, k).to_dict()
+        for k in ("naive_by_look", "msprt_by_look", "sequence_by_look"):
+            out[k] = list(getattr(self, k))
+        return out | {"width_ratio": self.width_ratio, "fixed_width_ratio": self.fixed_width_ratio}
+
+    def to_frame(self) -> pl.DataFrame:
+        """Share of experiments declared significant at or before each look, per method (tidy)."""
+        look = list(range(1, self.looks + 1))
+        names = ("naive test at every look", "always-valid (mSPRT)", "confidence sequence")
+        return pl.DataFrame({
+            "look": look * 3,
+            "method": [m for m in names for _ in look],
+            "false_positive_rate": [*self.naive_by_look, *self.msprt_by_look, *self.sequence_by_look],
+        })
+
+    def rates_frame(self) -> pl.DataFrame:
+        """The three measured rates with intervals."""
+        return rates_frame([self.naive, self.msprt, self.sequence], study=f"{self.looks} looks")
+
+    def summary(self) -> str:
+        """Readable lines."""
+        return (
+            f"{self.replications:,} A/A experiments, {self.looks} looks of {self.n_per_look:,} per arm:\n"
+            f"  {self.naive.summary()}\n  {self.msprt.summary()}\n  {self.sequence.summary()}\n"
+            f"  average width: confidence sequence / mSPRT {self.width_ratio:.3f}, / fixed-horizon "
+            f"{self.fixed_width_ratio:.3f}"
         )
 
 

@@ -3,9 +3,16 @@
 Binary metrics
     ``diff`` and its interval and p-value come from statsmodels'
     ``confint_proportions_2indep`` / ``test_proportions_2indep`` with ``compare="diff"``;
-    ``method="wald"`` (default: unpooled variance, the interval and the test agree) or ``"score"``
-    (Miettinen–Nurminen score interval and test, better for rare events). The relative lift interval is
-    statsmodels' ``compare="ratio", method="log"`` (delta method on the log risk ratio), minus one.
+    ``method="wald"`` (default: unpooled variance, the interval and the test agree), ``"score"``
+    (Miettinen–Nurminen score interval and test), ``"newcomb"`` (Newcombe's hybrid score interval with
+    the score test) or ``"auto"``: Wald, unless an arm has fewer than :data:`SMALL_COUNT` successes or
+    failures (:func:`small_count_reason`), then ``"newcomb"``. With so few, Wald's interval is too
+    narrow (an arm with no success counts as having no variance) and its test too eager; Newcombe's
+    interval and the score test keep close to their level (``benchmarks/calibrate_small_counts.py``).
+    The relative lift interval is statsmodels' ``compare="ratio", method="log"`` (delta method on the
+    log risk ratio), minus one; with ``"newcomb"`` its ``"log-adjusted"`` method (Katz's log interval
+    with 0.5 added to each count), nan when the control has no success (with no success in the arm it
+    may leave out the estimate, -100%).
 Continuous metrics
     Welch's unequal-variance t test and interval (Satterthwaite degrees of freedom), matching
     ``scipy.stats.ttest_ind(equal_var=False)``; relative lift by the delta method on the log ratio of
@@ -14,7 +21,8 @@ Continuous metrics
 The Wald and log-ratio formulas are written out here with the same operations statsmodels performs, and
 the t and normal distributions come from ``scipy.special`` (what ``scipy.stats`` calls): the numbers are
 the library's bit for bit (``tests/test_stats_references.py``), without importing statsmodels and
-scipy.stats, which would cost most of a command's start-up. The score method calls statsmodels.
+scipy.stats, which would cost most of a command's start-up. The score and Newcombe methods call
+statsmodels (imported only when a small count asks for them).
 """
 
 from __future__ import annotations
@@ -31,15 +39,23 @@ from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 __all__ = [
+    "NEWCOMBE",
+    "SMALL_COUNT",
     "MetricKind",
     "ProportionMethod",
     "compare",
     "mean_effect",
     "proportion_effect",
     "relative_lift_delta",
+    "small_count_reason",
 ]
 
-ProportionMethod = Literal["wald", "score"]
+ProportionMethod = Literal["wald", "score", "newcomb", "auto"]
+#: Fewest successes and fewest failures each arm needs for the Wald interval and test under ``"auto"``
+#: (the usual condition for the normal approximation of a binomial count, n p ≥ 10 and n (1 − p) ≥ 10).
+SMALL_COUNT = 10
+#: ``method`` of an :class:`Effect` from Newcombe's interval and the score test.
+NEWCOMBE = "two-proportion Newcombe/score"
 MetricKind = Literal["binary", "continuous"]
 _NAN = float("nan")
 
@@ -67,6 +83,38 @@ def relative_lift_delta(
     return m1 / m0 - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1
 
 
+def small_count_reason(successes_arm: int, n_arm: int, successes_control: int, n_control: int, *,
+                       threshold: int = SMALL_COUNT) -> str | None:
+    """Why the Wald interval is not used for these counts (``None`` when every arm has at least
+    ``threshold`` successes and ``threshold`` failures)."""
+    parts = []
+    for who, k, n in (("control", successes_control, n_control), ("arm", successes_arm, n_arm)):
+        if k < threshold:
+            parts.append(f"the {who} has {k:,} success(es) of {n:,}")
+        elif n - k < threshold:
+            parts.append(f"the {who} has {n - k:,} failure(s) of {n:,}")
+    if not parts:
+        return None
+    need = f"Wald needs at least {threshold} successes and {threshold} failures in each arm"
+    return " and ".join(parts) + f" ({need})"
+
+
+def _newcombe(c1: int, n1: int, c0: int, n0: int, alpha: float) -> tuple[float, float, float, float,
+                                                                         float, float]:
+    """statsmodels' Newcombe interval and score test of the difference, log-adjusted ratio interval."""
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels forms p1 / p0 and 0 / 0
+        res = test_proportions_2indep(c1, n1, c0, n0, method="score", compare="diff")
+        low, high = confint_proportions_2indep(c1, n1, c0, n0, method="newcomb", compare="diff", alpha=alpha)
+        if c0 > 0:
+            rlow, rhigh = confint_proportions_2indep(c1, n1, c0, n0, method="log-adjusted",
+                                                     compare="ratio", alpha=alpha)
+        else:  # a lift over a zero rate has no finite value
+            rlow = rhigh = _NAN
+    return float(res.statistic), float(res.pvalue), float(low), float(high), float(rlow) - 1, float(rhigh) - 1
+
+
 def proportion_effect(
     treatment: SampleStats,
     control: SampleStats,
@@ -81,16 +129,27 @@ def proportion_effect(
     """Difference of two proportions (treatment − control) with interval and p-value.
 
     ``sum`` of each :class:`SampleStats` is the number of successes. Values agree with statsmodels
-    called on the same counts to floating-point precision (tested to 1e-12).
+    called on the same counts to floating-point precision (tested to 1e-12); ``method`` is one of
+    ``"wald"``, ``"score"``, ``"newcomb"`` and ``"auto"`` (see the module docstring).
     """
     alpha = _check_alpha(alpha)
-    if method not in ("wald", "score"):
-        raise ParameterError("method", method, "wald or score")
+    if method not in ("wald", "score", "newcomb", "auto"):
+        raise ParameterError("method", method, "wald, score, newcomb or auto")
     c1, n1, c0, n0 = round(treatment.sum), treatment.n, round(control.sum), control.n
+    if method == "auto":
+        method = "newcomb" if small_count_reason(c1, n1, c0, n0) else "wald"
     p1, p0 = c1 / n1, c0 / n0
     diff = p1 - p0
     se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     z = -ndtri(alpha / 2)  # statsmodels' norm.isf(alpha / 2)
+    if method == "newcomb":
+        stat, pval, low, high, rel_low, rel_high = _newcombe(c1, n1, c0, n0, alpha)
+        return Effect(
+            metric=metric, arm=arm, control=control_label, n_arm=n1, n_control=n0,
+            mean_arm=p1, mean_control=p0, estimate=diff, se=se, ci_low=low, ci_high=high,
+            statistic=stat, p_value=pval, rel_lift=p1 / p0 - 1 if c0 > 0 else _NAN, rel_ci_low=rel_low,
+            rel_ci_high=rel_high, method=NEWCOMBE, alpha=alpha, segment=segment,
+        )
     if method == "score":
         from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
@@ -178,6 +237,8 @@ def compare(
         Label of the control (holdout) arm.
     kinds
         Metric name to ``"binary"`` or ``"continuous"``, in report order.
+    proportion_method
+        Interval and test of binary metrics (``"auto"``: Wald unless counts are small).
     arms
         Treatment arms to compare (default: every arm but the control, in table order).
     segment

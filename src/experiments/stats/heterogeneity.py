@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError
-from experiments.stats.effects import MetricKind, compare
+from experiments.stats.effects import MetricKind, ProportionMethod, compare
 from experiments.stats.multiple import Correction, adjust
 from experiments.stats.results import Effect, _plain
 from experiments.stats.special import chdtrc
@@ -74,10 +74,12 @@ def segment_effects(
     kinds: Mapping[str, MetricKind],
     alpha: float = 0.05,
     correction: Correction = "holm",
+    proportion_method: ProportionMethod = "wald",
 ) -> list[Effect]:
     """The effect of every arm on every metric within every segment, with corrected p-values.
 
-    The correction runs over the whole family returned (segments × arms × metrics).
+    The correction runs over the whole family returned (segments × arms × metrics);
+    ``proportion_method`` as in :func:`experiments.stats.effects.compare`.
     """
     if not table.segment:
         raise DataError("segment effects need statistics gathered with a segment column")
@@ -87,7 +89,8 @@ def segment_effects(
         if control not in present:
             continue
         arms = [a for a in table.arms if a in present]
-        out += compare(table, control=control, kinds=kinds, alpha=alpha, arms=arms, segment=seg)
+        out += compare(table, control=control, kinds=kinds, alpha=alpha, arms=arms, segment=seg,
+                       proportion_method=proportion_method)
     return adjust(out, correction)
 
 

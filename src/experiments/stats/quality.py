@@ -17,13 +17,16 @@ What is done with each finding (see :func:`classify`, :func:`refuse_nonfinite`):
 - a numeric metric is binary only when every value is 0 or 1. One that holds 0s and 1s and a few other
   values (fewer than its 1s and at most :data:`NEAR_BINARY_SHARE` of its values, e.g. a stray 2 or 0.5
   in a yes/no column) is analysed as a continuous metric and reported, since those values are likely
-  errors; a count or an amount (spend: mostly 0, a few 1s, many other values) is not reported.
+  errors; a count or an amount (spend: mostly 0, a few 1s, many other values) is not reported;
+- a binary metric whose arm (overall or in a segment) has fewer than 10 successes or failures is tested
+  with Newcombe's score interval and the score test instead of Wald's, and reported
+  (:class:`SmallCount`, :func:`with_small_counts`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import polars as pl
@@ -39,6 +42,7 @@ __all__ = [
     "ColumnCheck",
     "DataQuality",
     "NonFinite",
+    "SmallCount",
     "binary_expr",
     "check_quality",
     "classify",
@@ -49,6 +53,7 @@ __all__ = [
     "refuse_nonfinite",
     "unit_checks",
     "value_expr",
+    "with_small_counts",
 ]
 
 TRUE_SPELLINGS: frozenset[str] = frozenset({"1", "1.0", "true", "t", "yes", "y"})
@@ -65,6 +70,29 @@ _Q = "\x00"  # separates a column name from a check name in the aggregation's ou
 #: Name of the row count (``pl.len()``) that :func:`read_checks` expects beside the checks.
 ROWS = f"{_Q}n"
 _KIND = Literal["binary", "continuous"]
+
+
+@dataclass(frozen=True)
+class SmallCount:
+    """A binary metric of one arm (and segment) tested with small-count methods, and why."""
+
+    metric: str
+    arm: str
+    control: str
+    segment: str | None
+    reason: str
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {"metric": self.metric, "arm": self.arm, "control": self.control, "segment": self.segment,
+                "reason": self.reason, "method": self.method}
+
+    def sentence(self) -> str:
+        """The finding in one sentence."""
+        seg = f" in segment {self.segment!r}" if self.segment is not None else ""
+        return (f"Binary metric {self.metric!r}, arm {self.arm!r} against {self.control!r}{seg}: "
+                f"{self.reason}, so it is tested with {self.method} instead of Wald.")
 
 
 @dataclass(frozen=True)
@@ -87,6 +115,7 @@ class DataQuality:
     nan: Mapping[str, int] = field(default_factory=dict)
     infinite: Mapping[str, int] = field(default_factory=dict)
     nonfinite: NonFinite = "refuse"
+    small_counts: tuple[SmallCount, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -107,6 +136,7 @@ class DataQuality:
             d["unit"] = self.unit
             d["duplicate_units"] = self.duplicate_units
             d["units_in_several_arms"] = self.units_in_several_arms
+        d["small_counts"] = [c.to_dict() for c in self.small_counts]
         d["issues"] = list(self.issues)
         return d
 
@@ -127,6 +157,14 @@ class DataQuality:
         if not self.issues:
             return f"Data quality: {self.n_rows:,} rows, no issue found."
         return "Data quality:\n" + "\n".join(f"- {i}" for i in self.issues)
+
+
+def with_small_counts(quality: DataQuality, small: Sequence[SmallCount]) -> DataQuality:
+    """``quality`` with the small-count switches added (and said in its issues)."""
+    if not small:
+        return quality
+    return replace(quality, small_counts=(*quality.small_counts, *small),
+                   issues=(*quality.issues, *[c.sentence() for c in small]))
 
 
 def binary_expr(column: str, dtype: pl.DataType) -> pl.Expr:

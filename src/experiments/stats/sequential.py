@@ -18,6 +18,22 @@ intersected over looks (running max of the lower, min of the upper end).
 ``tau`` sets which effects are detected fastest. Left as None it is chosen from the design, not the
 outcome: ``tau^2 = 10 V_N``, ten times the variance of the estimate at the final look, near the value
 that minimises the final-look rejection threshold (|z| ~ 3.04 at alpha 0.05).
+
+Asymptotic confidence sequence (Waudby-Smith, Wu, Ramdas, Karampatziakis and Mineiro 2023,
+"Time-uniform central limit theory and asymptotic confidence sequences", eq. 9 of arXiv 2103.06476v7;
+the normal-mixture boundary of Howard, Ramdas, McAuliffe and Sekhon 2021), as GrowthBook
+(gbstats ``SequentialTwoSidedTTest``) and Eppo run it. With ``N = n_t + n_c`` units so far and
+``sigma^2 = N V`` the variance per unit, re-estimated at every look,
+
+    d ± sigma * sqrt(2 (N rho^2 + 1) / (N^2 rho^2) * log(sqrt(N rho^2 + 1) / alpha)),
+
+    rho^2 = (-2 log(alpha) + log(-2 log(alpha) + 1)) / N*        (their eq. 161),
+
+``rho`` chosen so the boundary is tightest at the planned total sample size ``N*``. Its e-value
+``exp(rho^2 N z^2 / (2 (N rho^2 + 1))) / sqrt(N rho^2 + 1)`` (``z = d / sqrt(V)``, their eq. 155) gives
+the always-valid p-value. It is the mSPRT boundary with ``tau^2 = rho^2 sigma^2``: the two differ in
+the tuning (``N* rho^2 = 7.94`` at alpha 0.05 against ``tau^2 = 10 V_N``) and in that the sequence
+rescales with the variance estimated at each look; its guarantee is asymptotic (large ``N``).
 """
 
 from __future__ import annotations
@@ -39,9 +55,12 @@ __all__ = [
     "LOOK_COLUMNS",
     "SequentialResult",
     "always_valid_pvalues",
+    "asymptotic_confidence_sequence",
+    "asymptotic_pvalues",
     "confidence_sequence",
     "msprt",
     "naive_looks",
+    "tuning_rho",
 ]
 
 #: Columns of a frame of looks (ASOS naming): cumulative count, mean and variance per arm.
@@ -95,6 +114,77 @@ def confidence_sequence(
     return np.maximum.accumulate(low, axis=-1), np.minimum.accumulate(high, axis=-1)
 
 
+def tuning_rho(alpha: float, planned_n: float) -> float:
+    """Mixing parameter ``rho`` of the asymptotic confidence sequence, tightest at ``planned_n`` units.
+
+    ``rho^2 = (-2 log(alpha) + log(-2 log(alpha) + 1)) / planned_n`` (Waudby-Smith et al. 2023, eq. 161;
+    gbstats ``SequentialTwoSidedTTest.rho`` with ``sequential_tuning_parameter = planned_n``).
+    """
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise ParameterError("alpha", alpha, "a number strictly between 0 and 1")
+    if not (isinstance(planned_n, int | float) and math.isfinite(planned_n) and planned_n >= 2):
+        raise ParameterError("planned_n", planned_n, "a planned total sample size >= 2")
+    la = -2 * math.log(alpha)
+    return math.sqrt((la + math.log(la + 1)) / planned_n)
+
+
+def _cs_parts(var: np.ndarray, n: np.ndarray, rho: float) -> tuple[np.ndarray, np.ndarray]:
+    """``N rho^2 + 1`` and ``sigma^2 = N V`` per look (non-finite where a look has no variance)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return n * rho**2 + 1, np.where(var > 0, var * n, np.nan)
+
+
+def asymptotic_confidence_sequence(
+    diff: np.ndarray, var: np.ndarray, n: np.ndarray, *, rho: float, alpha: float = 0.05,
+    intersect: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Asymptotic confidence sequence ``(low, high)`` of the difference (last axis = looks).
+
+    Parameters
+    ----------
+    diff, var
+        Difference of means and its variance at each look (broadcastable arrays).
+    n
+        Units in both arms together at each look (``N`` of the module docstring).
+    rho
+        Mixing parameter, e.g. :func:`tuning_rho`.
+    intersect
+        Running intersection over looks (still a confidence sequence, never wider); False gives
+        each look's boundary as published (and as gbstats reports it).
+    """
+    if not (isinstance(rho, int | float) and rho > 0 and math.isfinite(rho)):
+        raise ParameterError("rho", rho, "a finite number > 0")
+    diff, var, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (diff, var, n)))
+    a, sigma2 = _cs_parts(var, n, rho)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.sqrt(sigma2 * 2 * a / (n * rho) ** 2 * np.log(np.sqrt(a) / alpha))
+    ok = np.isfinite(half)
+    low = np.where(ok, diff - half, -np.inf)
+    high = np.where(ok, diff + half, np.inf)
+    if not intersect:
+        return low, high
+    return np.maximum.accumulate(low, axis=-1), np.minimum.accumulate(high, axis=-1)
+
+
+def asymptotic_pvalues(diff: np.ndarray, var: np.ndarray, n: np.ndarray, *, rho: float,
+                       running: bool = True) -> np.ndarray:
+    """Always-valid p-values of the asymptotic confidence sequence (last axis = looks).
+
+    ``1 / e-value`` capped at 1 (gbstats' p-value at each look); with ``running`` (default) the running
+    minimum over looks, which is ``<= alpha`` exactly from the first look whose sequence excludes 0.
+    """
+    if not (isinstance(rho, int | float) and rho > 0 and math.isfinite(rho)):
+        raise ParameterError("rho", rho, "a finite number > 0")
+    diff, var, n = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (diff, var, n)))
+    a, _ = _cs_parts(var, n, rho)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z2 = diff**2 / var
+        log_e = rho**2 * n * z2 / (2 * a) - 0.5 * np.log(a)
+    log_e = np.where(np.isfinite(log_e) & (var > 0), log_e, -np.inf)
+    p = np.exp(-np.maximum(log_e, 0.0))
+    return np.minimum.accumulate(p, axis=-1) if running else p
+
+
 def _first_at_most(p_values: Sequence[float], alpha: float) -> int | None:
     """Index of the first p-value <= ``alpha`` (None if none is)."""
     return next((i for i, p in enumerate(p_values) if p <= alpha), None)
@@ -102,7 +192,7 @@ def _first_at_most(p_values: Sequence[float], alpha: float) -> int | None:
 
 @dataclass(frozen=True)
 class SequentialResult:
-    """Look-by-look mSPRT: always-valid p-values and confidence sequence of the difference of means."""
+    """Look-by-look mSPRT and asymptotic confidence sequence of the difference of means (always valid)."""
 
     n_arm: tuple[int, ...]
     n_control: tuple[int, ...]
@@ -118,6 +208,15 @@ class SequentialResult:
     metric: str | None = None
     arm: str | None = None
     control: str | None = None
+    cs_low: tuple[float, ...] = ()
+    cs_high: tuple[float, ...] = ()
+    cs_p_value: tuple[float, ...] = ()
+    planned_n: int | None = None
+    rho: float | None = None
+    cs_method: str = "asymptotic confidence sequence, Waudby-Smith et al. 2023"
+    look_labels: tuple[str, ...] = ()
+    look_column: str | None = None
+    look_every: str | None = None
 
     @property
     def looks(self) -> int:
@@ -128,6 +227,24 @@ class SequentialResult:
     def rejected_at(self) -> int | None:
         """Index of the first look whose always-valid p-value is <= alpha (None if never)."""
         return _first_at_most(self.p_value, self.alpha)
+
+    @property
+    def cs_rejected_at(self) -> int | None:
+        """Index of the first look whose confidence sequence excludes 0 (None if never or not computed)."""
+        return _first_at_most(self.cs_p_value, self.alpha)
+
+    @property
+    def decision(self) -> str:
+        """What the confidence sequence lets one conclude at the last look.
+
+        ``"positive"`` or ``"negative"`` once it excludes 0 (the experiment may stop: the sign holds
+        whatever the looks), else ``"inconclusive"`` (keep collecting up to the planned size).
+        """
+        if not self.cs_low:
+            return "inconclusive"
+        if self.cs_low[-1] > 0:
+            return "positive"
+        return "negative" if self.cs_high[-1] < 0 else "inconclusive"
 
     @property
     def naive_rejected_at(self) -> int | None:
@@ -141,6 +258,8 @@ class SequentialResult:
             "estimate": list(self.estimate), "se": list(self.se), "p_value": list(self.p_value),
             "ci_low": list(self.ci_low), "ci_high": list(self.ci_high),
             "naive_p_value": list(self.naive_p_value),
+            **({"cs_low": list(self.cs_low), "cs_high": list(self.cs_high),
+                "cs_p_value": list(self.cs_p_value)} if self.cs_low else {}),
         })
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +273,13 @@ class SequentialResult:
             "naive_p_value": _plain(self.naive_p_value[last]), "rejected_at": self.rejected_at,
             "naive_rejected_at": self.naive_rejected_at, "tau": _plain(self.tau), "alpha": self.alpha,
             "method": self.method,
+            **({"look_column": self.look_column, "look_every": self.look_every,
+                "look_labels": list(self.look_labels)} if self.look_labels else {}),
+            **({"confidence_sequence": {
+                "method": self.cs_method, "planned_n": self.planned_n, "rho": _plain(self.rho),
+                "ci_low": _plain(self.cs_low[last]), "ci_high": _plain(self.cs_high[last]),
+                "p_value": _plain(self.cs_p_value[last]), "rejected_at": self.cs_rejected_at,
+                "decision": self.decision}} if self.cs_low else {}),
             "by_look": {k: [_plain(float(v)) for v in vals] for k, vals in self.to_frame().to_dict(
                 as_series=False).items() if k != "look"},
         }
@@ -168,6 +294,20 @@ class SequentialResult:
             f"{self.ci_low[last]:+.4g} to {self.ci_high[last]:+.4g}), always-valid p = "
             f"{self.p_value[last]:.3g}; significant {when} (naive peeking: "
             f"{'never' if self.naive_rejected_at is None else f'look {self.naive_rejected_at + 1}'})"
+        )
+
+    def cs_summary(self) -> str:
+        """One readable line on the confidence sequence (empty when it was not computed)."""
+        if not self.cs_low:
+            return ""
+        last = self.looks - 1
+        level = round(100 * (1 - self.alpha))
+        at = self.cs_rejected_at
+        when = "never excludes 0" if at is None else f"excludes 0 from look {at + 1}"
+        return (
+            f"{level}% confidence sequence (tuned for {self.planned_n:,} units) {self.cs_low[last]:+.4g} to "
+            f"{self.cs_high[last]:+.4g}, always-valid p = {self.cs_p_value[last]:.3g}; {when}: "
+            f"decision {self.decision}"
         )
 
 
@@ -208,6 +348,7 @@ def msprt(
     *,
     alpha: float = 0.05,
     tau: float | None = None,
+    planned_n: int | None = None,
     metric: str | None = None,
     arm: str | None = None,
     control: str | None = None,
@@ -224,6 +365,9 @@ def msprt(
     tau
         Standard deviation of the mixing distribution of the effect (same units as the metric);
         default ``sqrt(10 V_N)``.
+    planned_n
+        Planned total sample size (both arms) for which the asymptotic confidence sequence is tuned
+        (:func:`tuning_rho`); default the total at the last look.
     """
     if not (isinstance(alpha, int | float) and 0 < alpha < 1):
         raise ParameterError("alpha", alpha, "a number strictly between 0 and 1")
@@ -243,10 +387,20 @@ def msprt(
     p = always_valid_pvalues(diff, var, tau2=tau2)
     low, high = confidence_sequence(diff, var, tau2=tau2, alpha=alpha)
     naive = naive_looks(looks, alpha=alpha)["p_value"].to_numpy()
+    total = nt + nc
+    if planned_n is None:
+        planned_n = int(total[-1])
+    elif not (isinstance(planned_n, int) and not isinstance(planned_n, bool) and planned_n >= 2):
+        raise ParameterError("planned_n", planned_n, "a whole number of units (both arms) >= 2")
+    rho = tuning_rho(alpha, planned_n)
+    cs_low, cs_high = asymptotic_confidence_sequence(diff, var, total, rho=rho, alpha=alpha)
+    cs_p = asymptotic_pvalues(diff, var, total, rho=rho)
     return SequentialResult(
         n_arm=tuple(int(x) for x in nt), n_control=tuple(int(x) for x in nc),
         estimate=tuple(float(x) for x in diff), se=tuple(float(x) for x in np.sqrt(var)),
         p_value=tuple(float(x) for x in p), ci_low=tuple(float(x) for x in low),
         ci_high=tuple(float(x) for x in high), naive_p_value=tuple(float(x) for x in naive),
         tau=math.sqrt(tau2), alpha=float(alpha), metric=metric, arm=arm, control=control,
+        cs_low=tuple(float(x) for x in cs_low), cs_high=tuple(float(x) for x in cs_high),
+        cs_p_value=tuple(float(x) for x in cs_p), planned_n=int(planned_n), rho=rho,
     )

@@ -17,19 +17,21 @@ overflow (counts above 1e15, means beyond ±1e100, variances above 1e200).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import polars as pl
 
-from experiments.errors import DataError
+from experiments.errors import DataError, ParameterError
+from experiments.stats.battery import check_bayes
 from experiments.stats.multiple import Correction
-from experiments.stats.quality import HUGE, DataQuality
+from experiments.stats.quality import HUGE, DataQuality, with_small_counts
 from experiments.stats.runner import AnalysisResult, battery, check_options
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 if TYPE_CHECKING:
     from experiments.stats.effects import MetricKind
+    from experiments.stats.sequential import SequentialResult
 
 __all__ = [
     "LOOK_NAMES",
@@ -38,7 +40,12 @@ __all__ = [
     "asos_long",
     "check_summary_rows",
     "is_summary_frame",
+    "row_looks",
+    "sequential_results",
 ]
+
+#: How rows with a time are grouped into looks.
+LookEvery = Literal["day", "week"]
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("metric", "count", "mean", "variance")
 LOOK_NAMES: tuple[str, ...] = ("look", "time", "time_since_start")
@@ -69,6 +76,99 @@ def asos_long(frame: pl.DataFrame, experiment_id: str, *, control: str = "contro
         pl.col("mean_c").alias("mean"),
         pl.col("variance_c").alias("variance"))
     return pl.concat([ctrl, treat], how="vertical_relaxed").sort("arm", "metric", "look")
+
+
+def sequential_results(
+    df: pl.DataFrame, *, arm: str, control: str, metrics: Sequence[str], look: str, alpha: float = 0.05,
+    tau: float | None = None, planned_n: int | None = None, every: str | None = None,
+) -> tuple[SequentialResult, ...]:
+    """mSPRT and confidence sequence of every treatment arm × metric of a long frame of cumulative looks.
+
+    ``df`` has the arm column, ``metric``, ``count``, ``mean``, ``variance`` and ``look`` (cumulative
+    statistics per look, as :func:`row_looks` makes them); looks missing in one of the two arms are
+    left out of that comparison. Each result names its looks (``look_labels``, the look column's values
+    as text) and ``every`` (how rows were grouped into looks, None for given looks).
+    """
+    import dataclasses
+
+    from experiments.stats.sequential import msprt
+
+    out = []
+    arms = df[arm].unique(maintain_order=True).to_list()
+    for m in metrics:
+        sub = df.filter(pl.col("metric") == m)
+        c = sub.filter(pl.col(arm) == control).select(look, "count", "mean", "variance")
+        for a in arms:
+            if a == control:
+                continue
+            t = sub.filter(pl.col(arm) == a).select(look, "count", "mean", "variance")
+            both = t.join(c, on=look, suffix="_c").sort(look).rename(
+                {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
+            if both.height:
+                r = msprt(both, alpha=alpha, tau=tau, planned_n=planned_n, metric=m, arm=a, control=control)
+                out.append(dataclasses.replace(r, look_labels=tuple(both[look].cast(pl.String).to_list()),
+                                               look_column=look, look_every=every))
+    return tuple(out)
+
+
+def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[str], time: str,
+              every: LookEvery = "day") -> pl.DataFrame:
+    """Cumulative per-arm statistics of each metric at the end of every day or week of ``time``.
+
+    ``time`` holds dates, datetimes, ISO date text, or numbers read as days since the start. A look
+    closes each period (``every``: ``"day"`` or ``"week"``; weeks start on Monday for dates, at day 0,
+    7, 14, ... for numbers); its statistics count every unit up to then. Rows with an empty time are
+    left out, and so are empty metric values. Returns the long summary format (arm, ``metric``,
+    ``look``, ``count``, ``mean``, ``variance``; ``look`` is the start of the period), one row per arm
+    × metric × look with at least 2 units so far.
+
+    Raises
+    ------
+    DataError
+        An unknown column, or a time column that is neither dates nor numbers.
+    """
+    if every not in ("day", "week"):
+        raise ParameterError("look-every", every, "day or week")
+    lf = data.lazy()
+    schema = lf.collect_schema()
+    for c in (arm, time, *metrics):
+        if c not in schema:
+            raise DataError(f"unknown column {c!r}; the data has columns: {', '.join(schema.names())}")
+    dtype = schema[time]
+    t = pl.col(time)
+    if dtype == pl.String:
+        t = t.str.to_datetime(strict=False)
+    elif dtype.is_numeric():
+        t = (t.cast(pl.Float64) / (7 if every == "week" else 1)).floor() * (7 if every == "week" else 1)
+    elif not isinstance(dtype, pl.Date | pl.Datetime):
+        raise DataError(f"time column {time!r} holds {dtype}; allowed: dates, datetimes or numbers (days)")
+    if not dtype.is_numeric():
+        t = t.dt.truncate("1w" if every == "week" else "1d").cast(pl.Date)
+    if dtype == pl.String:
+        unread = lf.select((t.is_null() & pl.col(time).is_not_null()).sum()).collect().item()
+        if unread:
+            raise DataError(f"time column {time!r} has {unread:,} value(s) that are not dates; allowed: "
+                            "dates, datetimes (ISO text) or numbers (days since the start)")
+    lf = lf.select(pl.col(arm).cast(pl.String), t.alias("look"), *metrics)
+    aggs = []
+    for i, m in enumerate(metrics):
+        if not (schema[m].is_numeric() or schema[m] == pl.Boolean):
+            raise DataError(f"metric {m!r} holds {schema[m]}; sequential looks need numbers or booleans")
+        x = pl.col(m).cast(pl.Float64)
+        x = pl.when(x.is_finite()).then(x)  # NaN and infinity count as empty (refused earlier unless dropped)
+        aggs += [x.count().alias(f"n{i}"), x.sum().alias(f"s{i}"), (x * x).sum().alias(f"ss{i}")]
+    wide = lf.filter(pl.col("look").is_not_null()).group_by(arm, "look").agg(aggs)  # one pass over the rows
+    per = pl.concat([wide.select(arm, "look", pl.lit(m).alias("metric"), pl.col(f"n{i}").alias("n"),
+                                 pl.col(f"s{i}").alias("s"), pl.col(f"ss{i}").alias("ss"))
+                     for i, m in enumerate(metrics)]).filter(pl.col("n") > 0).sort("look")
+    cum = per.with_columns(
+        pl.col("n", "s", "ss").cum_sum().over(arm, "metric", order_by="look")
+    ).with_columns(
+        count=pl.col("n"), mean=pl.col("s") / pl.col("n"),
+        variance=((pl.col("ss") - pl.col("s") ** 2 / pl.col("n")) / (pl.col("n") - 1)).clip(lower_bound=0.0),
+    ).filter(pl.col("count") >= 2)
+    out = cum.select(arm, "metric", "look", "count", "mean", "variance").collect()
+    return out.sort(arm, "metric", "look")
 
 
 def _kind(last: pl.DataFrame) -> MetricKind:
@@ -151,6 +251,10 @@ def analyze_summary(
     alpha: float = 0.05,
     correction: Correction = "holm",
     tau: float | None = None,
+    planned_n: int | None = None,
+    bayesian: bool = False,
+    prior_sd: float | None = None,
+    values: Mapping[str, float | str] | Sequence[str] | None = None,
 ) -> AnalysisResult:
     """The battery on summary statistics (see the module docstring); same result type as rows.
 
@@ -166,6 +270,10 @@ def analyze_summary(
         Look column (default: the first of :data:`LOOK_NAMES` present, else a single look).
     tau
         mSPRT mixing standard deviation (default chosen per metric, see :func:`msprt`).
+    planned_n
+        Planned total units (both arms) the confidence sequence is tuned for (default: the last look's).
+    bayesian, prior_sd, values
+        gbstats' Bayesian results, as in :func:`experiments.stats.runner.analyze`.
     """
     alpha, correction, shares = check_options(alpha, correction, shares)
     df = frame.lazy().collect()
@@ -189,6 +297,7 @@ def analyze_summary(
     for m in metrics:
         if m not in available:
             raise DataError(f"unknown metric {m!r}; the summary has metrics: {', '.join(available)}")
+    bayes = check_bayes(bayesian, prior_sd, values, metrics)
     n_input = df.height
     df = df.with_row_index("\x00row", offset=1)
     check_summary_rows(df, arm=arm, look=look, row="\x00row")
@@ -216,25 +325,17 @@ def analyze_summary(
             cols[f"{m}.sumsq"].append(s.sum_squares)
     cols["n"] = [max(int(cols[f"{m}.n"][i]) for m in metrics) for i in range(len(arms))]
     table = ArmStatistics(pl.DataFrame(cols), arm, tuple(metrics))
-    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction)
+    out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
+                  bayes=bayes)
     srm, effects = out.srm, out.effects
-    sequential = []
+    sequential: tuple[SequentialResult, ...] = ()
     if look and df[look].n_unique() > 1:
-        from experiments.stats.sequential import msprt
-        for m in metrics:
-            sub = df.filter(pl.col("metric") == m)
-            c = sub.filter(pl.col(arm) == control).select(look, "count", "mean", "variance")
-            for a in arms:
-                if a == control:
-                    continue
-                t = sub.filter(pl.col(arm) == a).select(look, "count", "mean", "variance")
-                both = t.join(c, on=look, suffix="_c").sort(look).rename(
-                    {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
-                if both.height:
-                    sequential.append(msprt(both, alpha=alpha, tau=tau, metric=m, arm=a, control=control))
-    quality = DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues))
+        sequential = sequential_results(df, arm=arm, control=control, metrics=metrics, look=look,
+                                        alpha=alpha, tau=tau, planned_n=planned_n)
+    quality = with_small_counts(DataQuality(n_rows=n_input, missing=missing, issues=tuple(issues)),
+                                out.small_counts)
     return AnalysisResult(
         n_rows=sum(cols["n"]), arms=dict(zip(arms, cols["n"], strict=True)), control=control, metrics=kinds,
         alpha=alpha, correction=correction, srm=srm, data_quality=quality, results=tuple(effects),
-        sequential=tuple(sequential), source="summary statistics",
+        sequential=tuple(sequential), source="summary statistics", bayesian=out.bayesian,
     )

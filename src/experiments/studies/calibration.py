@@ -17,11 +17,24 @@ import polars as pl
 from experiments.charts import calibration as cc
 from experiments.formatting import fmt
 from experiments.scenarios.calibration import CalibrationScenario
-from experiments.stats.calibration import CupedStudy, PeekingStudy, PowerStudy, Rate, ReplicationStudy
+from experiments.stats.calibration import (
+    CupedStudy,
+    PeekingStudy,
+    PowerStudy,
+    Rate,
+    ReplicationStudy,
+    SequenceStudy,
+)
 from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import SequentialResult, msprt
 from experiments.studies.base import Figure, Study, Verdict
-from experiments.studies.calibration_checks import binary_study, cuped_study, peeking_study, power_study
+from experiments.studies.calibration_checks import (
+    binary_study,
+    cuped_study,
+    peeking_study,
+    power_study,
+    sequence_study,
+)
 
 __all__ = ["STUDY", "CalibrationReport", "run"]
 
@@ -44,6 +57,8 @@ class CalibrationReport:
     peeking: PeekingStudy
     replay: SequentialResult
     replay_table: pl.DataFrame
+    #: The confidence sequence against the mSPRT and naive peeking, over ``looks`` and ``long_looks``.
+    sequences: tuple[SequenceStudy, ...] = ()
 
     # ------------------------------------------------------------------ checks
     def checks(self) -> pl.DataFrame:
@@ -63,6 +78,7 @@ class CalibrationReport:
              (pw - POWER_BAND, pw + POWER_BAND)),
             ("daily peeking, always-valid (mSPRT)", self.peeking.always_valid, (0.0, a)),
             ("daily peeking, naive test at every look", self.peeking.naive, (0.0, a)),
+            *self.sequence_rows(),
         ]
         return pl.DataFrame(
             {
@@ -76,6 +92,34 @@ class CalibrationReport:
                 "experiments": [r[1].trials for r in rows],
                 "passed": [r[2][0] <= r[1].rate <= r[2][1] for r in rows],
             }
+        )
+
+    def sequence_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Checks of the confidence sequence over both monitoring lengths, and of the mSPRT and naive
+        peeking over the longer one (the shorter one's are the peeking checks): all at or below alpha."""
+        a = self.scenario.alpha
+        rows = []
+        for i, sq in enumerate(self.sequences):
+            rows.append((f"daily peeking over {sq.looks} looks, confidence sequence", sq.sequence, (0.0, a)))
+            if i:
+                over = f"daily peeking over {sq.looks} looks"
+                rows += [(f"{over}, always-valid (mSPRT)", sq.msprt, (0.0, a)),
+                         (f"{over}, naive test at every look", sq.naive, (0.0, a))]
+        return rows
+
+    def sequence_sentence(self) -> str:
+        """What the confidence sequence costs and holds against the mSPRT (empty without the study)."""
+        if not self.sequences:
+            return ""
+        parts = [f"{fmt(sq.sequence.rate, 'pct')} over {sq.looks} looks (mSPRT {fmt(sq.msprt.rate, 'pct')}, "
+                 f"naive {fmt(sq.naive.rate, 'pct')})" for sq in self.sequences]
+        long = self.sequences[-1]
+        return (
+            "The asymptotic confidence sequence (Waudby-Smith et al. 2023, as GrowthBook and Eppo run it) "
+            f"declares {' and '.join(parts)} of A/A tests significant; its intervals are on average "
+            f"{long.width_ratio:.2f}x as wide as the mSPRT's over {long.looks} looks "
+            f"({long.final_width_ratio:.3f}x at the planned size, {long.fixed_width_ratio:.2f}x a "
+            "fixed-horizon interval): the same normal-mixture boundary, tuned a little tighter at the end."
         )
 
     @property
@@ -116,12 +160,14 @@ class CalibrationReport:
             f"{fmt(pk.always_valid.rate, 'pct')} ({fmt(pk.always_valid.ci_low, 'pct')} to "
             f"{fmt(pk.always_valid.ci_high, 'pct')}); one test at the end {fmt(pk.final_look.rate, 'pct')}.",
             self.replay_sentence(),
+            *([self.sequence_sentence()] if self.sequences else []),
         ]
         numbers = {
             "false_positive_rate": round(fpr.rate, 4), "coverage": round(cov.rate, 4),
             "naive_peeking_fpr": round(pk.naive.rate, 4), "always_valid_fpr": round(pk.always_valid.rate, 4),
             "power": round(pw.measured.rate, 4), "planned_power": s.power,
             "cuped_width_ratio": round(cu.width_ratio, 4),
+            **self.sequence_numbers(4),
         }
         return {"headline": head, "details": details, "tone": tone, "numbers": numbers}
 
@@ -144,6 +190,15 @@ class CalibrationReport:
             f"{r.estimate[last] + 1.96 * r.se[last]:+.4f}, p = {r.naive_p_value[last]:.2f})."
         )
 
+    def sequence_numbers(self, digits: int) -> dict[str, float]:
+        """False-positive rate of the confidence sequence per monitoring length, and its width ratio."""
+        out = {f"sequence_fpr_{sq.looks}_looks": round(sq.sequence.rate, digits) for sq in self.sequences}
+        if self.sequences:
+            long = self.sequences[-1]
+            out[f"msprt_fpr_{long.looks}_looks"] = round(long.msprt.rate, digits)
+            out["sequence_width_ratio"] = round(long.width_ratio, digits)
+        return out
+
     def headline_numbers(self) -> dict[str, float]:
         """Rounded headline figures, stable under the fixed seed (for an output-checked cell)."""
         return {
@@ -153,6 +208,7 @@ class CalibrationReport:
             "naive_peeking_fpr": round(self.peeking.naive.rate, 3),
             "always_valid_fpr": round(self.peeking.always_valid.rate, 3),
             "cuped_width_ratio": round(self.cuped.width_ratio, 3),
+            **self.sequence_numbers(3),
         }
 
     def checks_table(self) -> pl.DataFrame:
@@ -181,6 +237,10 @@ class CalibrationReport:
             f"Peeking: {s.looks} daily looks, {s.n_per_look:,} new customers per arm each day, no true "
             "effect; the always-valid test is the normal-mixture SPRT (Johari et al.) with its mixing "
             "variance fixed in advance at ten times the planned final-look variance.",
+            f"Confidence sequence: the same daily A/A experiments over {s.looks} and {s.long_looks} looks; "
+            "the asymptotic confidence sequence of Waudby-Smith et al. (2023) tuned for the planned total at "
+            "the last look, its variance re-estimated at each look; widths are those reported at each look "
+            "(running intersections), averaged over looks and experiments.",
             "Bands: false-positive rates within alpha ± 20% (4–6% at 5%), coverage within 1 − alpha ± 1 "
             "point, measured power within 3 points of the plan, always-valid peeking at or below alpha.",
             "The ASOS file holds per-arm cumulative counts, means and variances per look, not customers; "
@@ -193,6 +253,7 @@ class CalibrationReport:
             "scenario": self.scenario.to_params(), "aa_binary": self.aa_binary.to_dict(),
             "aa_spend": self.aa_spend.to_dict(), "power": self.power.to_dict(),
             "cuped": self.cuped.to_dict(), "peeking": self.peeking.to_dict(), "replay": self.replay.to_dict(),
+            "sequences": [sq.to_dict() for sq in self.sequences],
         }
 
     # ------------------------------------------------------------------ the study contract
@@ -215,6 +276,13 @@ class CalibrationReport:
                for name, label, r, target in rates]
         out.append(Figure("cuped_width_ratio", "CUPED interval width / unadjusted", self.cuped.width_ratio,
                           truth=self.cuped.expected_width_ratio, unit="x"))
+        for sq in self.sequences:
+            r = sq.sequence
+            out.append(Figure(f"sequence_fpr_{sq.looks}_looks", f"False positives, confidence sequence over "
+                              f"{sq.looks} looks", r.rate, r.ci_low, r.ci_high, s.alpha, "%"))
+        if self.sequences:
+            out.append(Figure("sequence_width_ratio", "Confidence sequence width / mSPRT width",
+                              self.sequences[-1].width_ratio, unit="x"))
         return tuple(out)
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -224,7 +292,8 @@ class CalibrationReport:
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
         return {"rates": self.rates_chart(), "cuped": self.cuped_chart(), "peeking": self.peeking_chart(),
-                "replay": self.replay_chart()}
+                "replay": self.replay_chart(),
+                **({"sequence": self.sequence_chart()} if self.sequences else {})}
 
     def data_checks(self) -> list[str]:
         """The real experiment replayed, and the checks within their bands."""
@@ -254,6 +323,18 @@ class CalibrationReport:
             pk.to_frame(), alpha=pk.alpha,
             title=f"Peeking daily with a naive test: {fmt(pk.naive.rate, 'pct', 0)} false positives after "
                   f"{pk.looks} looks; always-valid stays at {fmt(pk.always_valid.rate, 'pct')}",
+        )
+
+    def sequence_chart(self) -> alt.LayerChart:
+        """False positives look by look over the longer monitoring: naive, mSPRT, confidence sequence."""
+        sq = self.sequences[-1]
+        verb = "stay" if sq.sequence.rate <= sq.alpha and sq.msprt.rate <= sq.alpha else "do not all stay"
+        return cc.sequence_curves(
+            sq.to_frame(), alpha=sq.alpha,
+            title=[f"Over {sq.looks} daily looks the confidence sequence ({fmt(sq.sequence.rate, 'pct')}) "
+                   f"and the mSPRT ({fmt(sq.msprt.rate, 'pct')}) {verb} below {fmt(sq.alpha, 'pct', 0)}; "
+                   f"naive peeking reaches {fmt(sq.naive.rate, 'pct', 0)}",
+                   f"the confidence sequence is {sq.width_ratio:.2f}x as wide as the mSPRT on average"],
         )
 
     def cuped_chart(self) -> alt.LayerChart:
@@ -289,7 +370,7 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
         :func:`experiments.datasets.load_asos` when None.
     """
     s = scenario
-    seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(s.seed).spawn(5)]
+    seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(s.seed).spawn(6)]
     aa_binary = binary_study(replications=s.replications, n_per_arm=s.n_per_arm, base_rate=s.base_rate,
                              alpha=s.alpha, seed=seeds[0])
     aa_spend = cuped_study(replications=s.replications, n_per_arm=s.cuped_n_per_arm, lift=0.0,
@@ -300,6 +381,11 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
                         alpha=s.alpha, seed=seeds[3])
     peeking = peeking_study(replications=s.replications, looks=s.looks, n_per_look=s.n_per_look,
                             base_rate=s.base_rate, alpha=s.alpha, seed=seeds[4])
+    # the shorter run repeats the peeking study's experiments (same seed), the longer one has its own
+    sequences = tuple(
+        sequence_study(replications=s.replications, looks=k, n_per_look=s.n_per_look, base_rate=s.base_rate,
+                       alpha=s.alpha, seed=seed)
+        for k, seed in ((s.looks, seeds[4]), (s.long_looks, seeds[5])))
     if asos is None:
         from experiments.datasets import load_asos
 
@@ -308,7 +394,7 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
     replay = msprt(looks, alpha=s.alpha, metric=f"metric {s.asos_metric}",
                    arm=f"variant {s.asos_variant}", control="control")
     return CalibrationReport(s, aa_binary, aa_spend, power, cuped, peeking, replay,
-                             replay_frame(looks, replay))
+                             replay_frame(looks, replay), sequences=sequences)
 
 
 STUDY = Study(

@@ -2,7 +2,8 @@
 vectorised twins of the package's estimators (:mod:`experiments.stats.calibration`).
 
 Each check measures a rate with its Wilson interval: false positives of A/A tests, coverage of the true
-difference, power at the planned detectable effect, CUPED's gain, and what daily peeking does.
+difference, power at the planned detectable effect, CUPED's gain, what daily peeking does, and the
+asymptotic confidence sequence against the mSPRT.
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ from experiments.stats.calibration import (
     PeekingStudy,
     PowerStudy,
     ReplicationStudy,
+    SequenceStudy,
     check_alpha,
     measured_rate,
 )
 from experiments.stats.power import minimum_detectable_effect
-from experiments.stats.sequential import always_valid_pvalues
+from experiments.stats.sequential import (
+    always_valid_pvalues,
+    asymptotic_confidence_sequence,
+    asymptotic_pvalues,
+    confidence_sequence,
+    tuning_rho,
+)
 from experiments.stats.vectorised import ArmSums, EffectArrays, cuped_arrays, proportion_arrays, welch_arrays
 
-__all__ = ["binary_study", "continuous_study", "cuped_study", "peeking_study", "power_study"]
+__all__ = ["binary_study", "continuous_study", "cuped_study", "peeking_study", "power_study",
+           "sequence_study"]
 
 MetricKind = Literal["binary", "continuous"]
 
@@ -163,3 +172,59 @@ def power_study(
     study = binary_study(replications=replications, n_per_arm=n_per_arm, base_rate=base_rate,
                          diff=plan.mde, alpha=alpha, seed=seed, planned_power=power)
     return PowerStudy(plan, study)
+
+
+def _mean_finite(x: np.ndarray) -> float:
+    ok = np.isfinite(x)
+    return float(x[ok].mean()) if ok.any() else float("nan")
+
+
+def sequence_study(
+    *, replications: int = 2000, looks: int = 20, n_per_look: int = 500, base_rate: float = 0.1,
+    alpha: float = 0.05, seed: int = 0,
+) -> SequenceStudy:
+    """A/A experiments tested at every look with naive tests, the mSPRT and the confidence sequence.
+
+    The same experiments as :func:`peeking_study` with the same arguments. The mSPRT mixing variance
+    is fixed as there (ten times the planned final-look variance); the confidence sequence
+    (:func:`experiments.stats.sequential.asymptotic_confidence_sequence`) is tuned for the planned
+    total at the last look, as ``experiments analyze`` does by default. Both must keep the share of
+    experiments declared significant at any look at or below ``alpha``; the widths compare what each
+    reports (running intersections), averaged over looks and experiments.
+    """
+    alpha = check_alpha(alpha)
+    c1, c0, n = simulate_looks(replications=replications, looks=looks, n_per_look=n_per_look,
+                               base_rate=base_rate, seed=seed)
+    est = proportion_arrays(c1, n, c0, n, alpha=alpha)
+    var = est.se**2
+    tau2 = TAU_FACTOR * 2 * base_rate * (1 - base_rate) / float(n[-1])
+    planned = int(2 * n[-1])
+    rho = tuning_rho(alpha, planned)
+    total = 2 * n
+    p_m = always_valid_pvalues(est.estimate, var, tau2=tau2)
+    m_low, m_high = confidence_sequence(est.estimate, var, tau2=tau2, alpha=alpha)
+    p_cs = asymptotic_pvalues(est.estimate, var, total, rho=rho)
+    s_low, s_high = asymptotic_confidence_sequence(est.estimate, var, total, rho=rho, alpha=alpha)
+    raw_low, raw_high = asymptotic_confidence_sequence(est.estimate[:, -1:], var[:, -1:], total[-1:], rho=rho,
+                                                       alpha=alpha, intersect=False)
+    m_final = confidence_sequence(est.estimate[:, -1:], var[:, -1:], tau2=tau2, alpha=alpha)
+    by_look = {
+        "naive": np.logical_or.accumulate(np.nan_to_num(est.p_value, nan=1.0) < alpha, axis=1),
+        "msprt": np.logical_or.accumulate(p_m <= alpha, axis=1),
+        "sequence": np.logical_or.accumulate(p_cs <= alpha, axis=1),
+    }
+    return SequenceStudy(
+        replications=replications, looks=looks, n_per_look=n_per_look, base_rate=base_rate, alpha=alpha,
+        tau2=tau2, planned_n=planned,
+        naive=measured_rate(f"naive test at every look, {looks} looks", by_look["naive"][:, -1],
+                            target=alpha),
+        msprt=measured_rate(f"always-valid (mSPRT), {looks} looks", by_look["msprt"][:, -1], target=alpha),
+        sequence=measured_rate(f"confidence sequence, {looks} looks", by_look["sequence"][:, -1],
+                               target=alpha),
+        sequence_width=_mean_finite(s_high - s_low), msprt_width=_mean_finite(m_high - m_low),
+        fixed_width=_mean_finite(est.width),
+        final_width_ratio=_mean_finite(raw_high - raw_low) / _mean_finite(m_final[1] - m_final[0]),
+        naive_by_look=tuple(float(v) for v in by_look["naive"].mean(axis=0)),
+        msprt_by_look=tuple(float(v) for v in by_look["msprt"].mean(axis=0)),
+        sequence_by_look=tuple(float(v) for v in by_look["sequence"].mean(axis=0)),
+    )
