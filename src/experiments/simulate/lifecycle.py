@@ -34,6 +34,7 @@ import polars as pl
 
 from experiments.errors import ParameterError
 from experiments.simulate.blocks import capture_plan, simulate_in_blocks
+from experiments.simulate.lifecycle_after import AfterWindow
 from experiments.simulate.lifecycle_acquire import OrderValues, draw_cohort, simulate_referred
 from experiments.simulate.lifecycle_settings import LEVERS, SIDES, LifecycleSettings, Source
 from experiments.simulate.lifecycle_week import WORLDS, WorldState, flip_world
@@ -76,7 +77,8 @@ class LifecycleSimulation:
     ``referrer_id``; traits ``true_rate`` (weekly purchases while alive), ``true_dropout``,
     ``true_order_value``, ``deal_proneness``, ``birthday_week``, ``would_join``; ``arm_<lever>`` for
     every lever (referred customers are not in the experiment: ``in_experiment`` false, arms and truth
-    null); observed ``member``, ``unsubscribed``, ``win_back_offered``, ``lapse_reason``, ``failures``,
+    null); observed ``member``, ``unsubscribed``, ``win_back_offered``, ``lapse_reason`` (truth: why
+    the offered customer had lapsed), ``win_back_lapse_weeks`` (weeks since her last purchase at the offer), ``failures``,
     ``referrals``, ``alive_end``, ``purchases``, ``revenue``, ``margin_first_52w``, ``lever_cost``
     (whole horizon) and, from the window's first week, ``purchases_short``, ``purchases_long``,
     ``purchases_promo``, ``value_short``, ``value_long``; the truth ``value_<h>__<lever>_<side>``,
@@ -116,12 +118,17 @@ def _chunk(s: LifecycleSettings, values: OrderValues, rng: np.random.Generator, 
     m = c.order.size
     state = WorldState(s, c, rng, values)
     weeks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    after = None
     for t in range(s.horizon_weeks):
         if t == s.campaign_start:
             state.open_window()
-        wk = state.step(t)
+        if t == s.campaign_end:
+            after = AfterWindow(state)
+        wk = state.step(t) if after is None else after.step(t)
         if wk.buyers.size:
             weeks.append((t, wk.buyers, wk.purchases, wk.revenue, wk.margin))
+    if after is not None:
+        after.finish()
     gid = start + c.order.astype(np.int64)  # global id of each arrival-ordered position
 
     # referred customers: one lifetime each, in weeks since arrival, valued in every referral world
@@ -177,6 +184,7 @@ def _chunk(s: LifecycleSettings, values: OrderValues, rng: np.random.Generator, 
         "unsubscribed": back(~state.subscribed[0]),
         "win_back_offered": back(state.offer_week[0] >= 0),
         "lapse_reason": back(state.lapse_reason),
+        "win_back_lapse_weeks": back(state.offer_lapse),
         "failures": back(state.failures),
         "referrals": back(state.ref_count[0].astype(np.int32)),
         "alive_end": back(state.alive[0]),
@@ -211,6 +219,7 @@ def _chunk(s: LifecycleSettings, values: OrderValues, rng: np.random.Generator, 
                                                              list(LAPSE_REASONS),
                                                              return_dtype=pl.Enum(LAPSE_REASONS)),
         pl.col("referrer_id").replace(-1, None),
+        pl.col("win_back_lapse_weeks").replace(-1, None),
     )
 
     # referred customers of the observed world, and everyone's weekly purchases

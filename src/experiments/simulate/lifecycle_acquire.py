@@ -24,8 +24,11 @@ __all__ = [
     "Referred",
     "child_rng",
     "draw_cohort",
+    "extra_orders",
+    "first_failure",
     "poisson_inverse",
     "simulate_referred",
+    "week_uniforms",
 ]
 
 # Child streams of a chunk's generator (keys under the chunk's own spawn key).
@@ -63,14 +66,14 @@ def poisson_inverse(u: np.ndarray, rate: np.ndarray) -> np.ndarray:
     Within 1 of numpy's own draws in distribution (tested against scipy's ``poisson.ppf``)."""
     rate = np.asarray(rate)
     u = np.broadcast_to(u, rate.shape)
-    p = np.exp(-rate.astype(np.float64, copy=False))
+    p = np.exp(-rate.astype(np.float32, copy=False))
     k = (u > p).astype(np.int16)
     idx = np.flatnonzero(k)
     if idx.size:
         flat = k.reshape(-1)
         lam = rate.reshape(-1)[idx].astype(np.float64)
         uu = u.reshape(-1)[idx]
-        pj = p.reshape(-1)[idx]
+        pj = np.exp(-lam)
         cdf = pj.copy()
         j = 1
         while idx.size and j < 200:
@@ -81,6 +84,19 @@ def poisson_inverse(u: np.ndarray, rate: np.ndarray) -> np.ndarray:
             flat[idx] += 1
             j += 1
     return k
+
+
+def first_failure(u: np.ndarray, failure_rate: float) -> np.ndarray:
+    """Fewest purchases in a week that make it fail, by the customer's uniform ``u``: a week with ``k``
+    purchases fails (at least one of them, each with ``failure_rate``) when ``u < 1 - (1 - f) ** k``,
+    that is when ``k >= first_failure(u, f)``; one comparison then serves every world."""
+    if failure_rate <= 0:
+        return np.full(u.shape, np.iinfo(np.int16).max, np.int16)
+    if failure_rate >= 1:
+        return np.ones(u.shape, np.int16)
+    with np.errstate(divide="ignore"):
+        ratio = np.log1p(-u.astype(np.float32)) / np.float32(np.log1p(-failure_rate))
+    return (np.floor(np.minimum(ratio, 32000)) + 1).astype(np.int16)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from experiments.simulate.lifecycle_acquire import (
     Cohort,
     OrderValues,
     extra_orders,
+    first_failure,
     poisson_inverse,
     week_uniforms,
 )
@@ -87,7 +88,8 @@ class WorldState:
         self.hazard = np.zeros((1, m), _F32)
         self.failed_exit = np.zeros((1, m), bool)
         self.last_buy = np.broadcast_to(c.acq_week, (1, m)).astype(np.int16)
-        self.log_fp = np.zeros((1, m), _F32)
+        self.fp = np.ones((1, m), _F32)  # full-price rate multiplier learned from promotions
+        self.stocked = False
         self.stock = np.zeros((1, m), _F32)
         self.subscribed = np.ones((1, m), bool)
         self.fatigue = np.zeros((1, m), _F32)
@@ -109,6 +111,7 @@ class WorldState:
         # observed world only
         self.lapse_reason = np.zeros(m, np.int8)  # 0 never offered, 1 alive, 2 dropped out, 3 left after failure
         self.failures = np.zeros(m, np.int32)
+        self.offer_lapse = np.full(m, -1, np.int16)  # weeks since the last purchase at the offer
         self.margin_52 = np.zeros(m, np.float64)
         self.cost_total = np.zeros(m, np.float64)
         self.purchases_total = np.zeros(m, np.int32)
@@ -121,6 +124,16 @@ class WorldState:
         self.loyal_rate = (1.0 + s.loyalty_rate_lift * g * self.loyal_w).astype(_F32)
         self.loyal_drop = (1.0 - s.loyalty_dropout_cut * g * self.loyal_w).astype(_F32)
         self.h_buy = (-np.log1p(-c.dropout)).astype(_F32)
+        self.rate32 = c.rate.astype(_F32)
+        # a member's extra (negative) hazard per purchase, her dropout cut by loyal_drop
+        self.h_member_gap = (-np.log1p(-c.dropout * self.loyal_drop) - self.h_buy).astype(_F32)
+        self.deal32 = c.deal.astype(_F32)
+        self.budget32 = c.budget.astype(_F32)
+        self.promo_gain = (s.promo_lift * s.discount_depth * c.deal).astype(_F32)
+        # hazard of a failure (capped at 50: an Exp(1) budget above it has chance e^-50)
+        self.h_fail = _F32(min(-np.log1p(-min(s.failure_dropout, 1 - 1e-22)), 50.0))
+        rest = min(s.failure_dropout * (1 - s.recovery_effect), 1 - 1e-22)
+        self.h_recovered = _F32(min(-np.log1p(-rest), 50.0))
         self.promo = set(s.campaign_start + w for w in s.promo_weeks)
         self.cadence = s.messages_per_month * 12.0 / 52.0
 
@@ -128,7 +141,7 @@ class WorldState:
     def open_window(self) -> None:
         """Copy the single pre-window world into every world and set each world's levers."""
         W = WORLDS
-        for name in ("alive", "hazard", "failed_exit", "last_buy", "log_fp", "stock", "subscribed",
+        for name in ("alive", "hazard", "failed_exit", "last_buy", "fp", "stock", "subscribed",
                      "fatigue", "trigger", "points", "offer_week", "coupon_lift", "p_short", "p_long",
                      "p_promo", "v_short", "v_long"):
             setattr(self, name, np.repeat(getattr(self, name), W, axis=0))
@@ -153,43 +166,41 @@ class WorldState:
         window = s.campaign_start <= t < s.campaign_end
         counted = s.campaign_start <= t < s.long_end
         sl = slice(0, hi)
-        u = week_uniforms(self.rng, t, hi, 5)
-        u_buy, u_value, u_fail, u_ref, u_unsub = u
+        u_buy, u_value, u_fail, u_ref, u_unsub = week_uniforms(self.rng, t, hi, 5)
         alive = self.alive[:, sl]
-        acq = c.acq_week[sl]
-        tenure = (t - acq).astype(_F32)
-        rate = np.broadcast_to(c.rate[sl].astype(_F32), alive.shape) * np.exp(self.log_fp[:, sl])
-        cost = np.zeros(alive.shape, _F32)
-        discount = np.zeros(alive.shape, _F32)
+        rate = self.rate32[sl] * self.fp[:, sl]
+        cost = np.zeros(alive.shape, _F32) if window else None
+        discount = None
         drop_mult = None
 
         promo_week = window and t in self.promo
         if promo_week:
             on_d = self.on["discount"][:, sl]
-            gain = (s.promo_lift * s.discount_depth * c.deal[sl]).astype(_F32)
-            extra = np.where(on_d, rate * gain, _F32(0))
+            extra = rate * self.promo_gain[sl]
+            extra *= on_d
             self.stock[:, sl] += extra * _F32(s.forward_share)
-            rate = rate + extra
-            discount = np.where(on_d, _F32(s.discount_depth), discount)
+            rate += extra
+            discount = on_d * _F32(s.discount_depth)
 
         if window:
+            tenure = t - c.acq_week[sl]
             # win-back: offer once, at the start of the week, to customers lapsed lapse_weeks
             on_w = self.on["win_back"][:, sl]
             lapse = t - self.last_buy[:, sl]
-            offer = on_w & (self.offer_week[:, sl] < 0) & (lapse >= s.lapse_weeks) & (acq < t)
+            offer = on_w & (self.offer_week[:, sl] < 0) & (lapse >= s.lapse_weeks) & (tenure > 0)
             if offer.any():
-                fade = np.exp(-(lapse - s.lapse_weeks) / s.win_back_decay).astype(_F32)
-                self.offer_week[:, sl] = np.where(offer, t, self.offer_week[:, sl])
-                self.coupon_lift[:, sl] = np.where(offer, _F32(s.win_back_lift) * fade, self.coupon_lift[:, sl])
+                fade = np.exp((lapse - s.lapse_weeks).astype(_F32) * _F32(-1 / s.win_back_decay))
+                self.offer_week[:, sl] += offer * np.int16(t + 1)  # from -1 to t where offered
+                self.coupon_lift[:, sl] += offer * (_F32(s.win_back_lift) * fade)
                 cost += offer * _F32(s.win_back_cost)
                 revived = offer & ~alive & self.failed_exit[:, sl] & (c.revive[sl] < s.win_back_revival * fade)
                 o0 = offer[0]
                 self.lapse_reason[sl][o0] = np.where(alive[0, o0], 1, np.where(self.failed_exit[0, sl][o0], 3, 2))
+                self.offer_lapse[sl][o0] = lapse[0, o0]
                 if revived.any():
-                    self.alive[:, sl] |= revived
-                    self.hazard[:, sl] = np.where(revived, _F32(0), self.hazard[:, sl])
+                    alive |= revived
+                    self.hazard[:, sl] *= ~revived
                     self.failed_exit[:, sl] &= ~revived
-                    alive = self.alive[:, sl]
 
             # messages: regular cadence, check-ins, birthdays and anniversaries
             on_m = self.on["messages"][:, sl] & self.subscribed[:, sl]
@@ -197,116 +208,131 @@ class WorldState:
                           - np.floor((t - s.campaign_start) * self.cadence))
             checkin = self.last_buy[:, sl] == t - 1
             special = (c.birthday[sl] == t % 52) | ((tenure > 0) & (tenure % 52 == 0))
-            sent = on_m * (regular + checkin + special[None, :]).astype(_F32)
+            sent = (checkin + (special + regular).astype(_F32)) * on_m
             if s.message_diminishing < 1:
                 gain_reg = s.message_lift * (1 - s.message_diminishing ** regular) / (1 - s.message_diminishing)
             else:
                 gain_reg = s.message_lift * regular
-            trig = self.trigger[:, sl] * _F32(s.trigger_decay) + (
-                checkin * _F32(s.checkin_lift) + special * _F32(s.birthday_lift))
-            self.trigger[:, sl] = np.where(on_m, trig, self.trigger[:, sl])
-            fat = self.fatigue[:, sl] * _F32(s.fatigue_decay) + sent
-            self.fatigue[:, sl] = fat
+            trig = self.trigger[:, sl]
+            trig *= _F32(s.trigger_decay)
+            trig += (checkin * _F32(s.checkin_lift) + special * _F32(s.birthday_lift)) * on_m
+            fat = self.fatigue[:, sl]
+            fat *= _F32(s.fatigue_decay)
+            fat += sent
             over = np.maximum(fat - _F32(s.fatigue_free), _F32(0))
-            mult = (1 + _F32(gain_reg) + trig) * np.exp(-_F32(s.fatigue_penalty) * over)
-            rate = np.where(on_m, rate * mult, rate)
+            mult = (_F32(1 + gain_reg) + trig) * np.exp(-_F32(s.fatigue_penalty) * over)
+            rate *= 1 + on_m * (mult - 1)
             cost += sent * _F32(s.message_cost)
-            p_unsub = np.minimum(_F32(s.unsubscribe_rate) * (1 + (fat / _F32(s.fatigue_free)) ** 2), _F32(1))
-            unsub = on_m & (u_unsub[sl] < 1 - (1 - p_unsub) ** sent)
+            p_keep = 1 - np.minimum(_F32(s.unsubscribe_rate) * (1 + (fat / _F32(s.fatigue_free)) ** 2), _F32(1))
+            unsub = on_m & (u_unsub[sl] < 1 - p_keep ** sent)
             self.subscribed[:, sl] &= ~unsub
 
             # loyalty: members buy more, faster near a reward, and drop out less
             member = self.on["loyalty"][:, sl] & c.would_join[sl]
-            near = (self.points[:, sl] / _F32(s.reward_threshold)) ** 3
-            rate = np.where(member, rate * self.loyal_rate[sl] * (1 + _F32(s.goal_lift) * near), rate)
-            drop_mult = np.where(member, self.loyal_drop[sl], _F32(1))
+            near = self.points[:, sl] * _F32(1 / s.reward_threshold)
+            near = near * near * near
+            rate *= 1 + member * (self.loyal_rate[sl] * (1 + _F32(s.goal_lift) * near) - 1)
+            drop_mult = member
 
         # a win-back coupon, while it lasts (it may run past the window)
-        ow = self.offer_week[:, sl]
-        coupon = (ow >= 0) & (t < ow + s.coupon_weeks)
-        if coupon.any():
-            rate = np.where(coupon, rate * (1 + self.coupon_lift[:, sl]), rate)
-            discount = 1 - (1 - discount) * np.where(coupon, _F32(1 - s.win_back_discount), _F32(1))
+        if s.campaign_start <= t < s.campaign_end + s.coupon_weeks:
+            ow = self.offer_week[:, sl]
+            coupon = (ow >= 0) & (t < ow + s.coupon_weeks)
+            if coupon.any():
+                rate *= 1 + self.coupon_lift[:, sl] * coupon
+                cut = coupon * _F32(s.win_back_discount)
+                discount = cut if discount is None else 1 - (1 - discount) * (1 - cut)
 
         # the stockpile of earlier promotions pays back out of this week's rate
-        if not promo_week:
+        if not promo_week and self.stocked:
             stock = self.stock[:, sl]
-            if stock.any():
-                dip = np.minimum(stock, rate * _F32(s.dip_limit))
-                rate = rate - dip
-                self.stock[:, sl] = np.where(alive, stock - dip, _F32(0))
+            dip = np.minimum(stock, rate * _F32(s.dip_limit))
+            rate -= dip
+            stock -= dip
+            stock *= alive
 
         # purchases: new customers make their first one, the others buy at their rate while alive
-        rate = np.where(alive, rate, _F32(0))
+        rate *= alive
         rate[:, lo:hi] = 0
         k = poisson_inverse(u_buy[sl], rate)
         k[:, lo:hi] = 1
+        bought = k > 0
         gross = self._gross(t, k, u_value[sl])
-        paid = gross * (1 - discount)
-        margin = gross * (_F32(s.gross_margin) - discount)
-        full_price = (discount == 0) & (k > 0)
+        if discount is None:
+            paid = gross
+            margin = gross * _F32(s.gross_margin)
+        else:
+            paid = gross * (1 - discount)
+            margin = gross * (_F32(s.gross_margin) - discount)
 
         if window:
             member = self.on["loyalty"][:, sl] & c.would_join[sl]
-            if member.any():
-                pts = self.points[:, sl] + np.where(member, paid * _F32(s.reward_rate), _F32(0))
-                rewards = np.floor(pts / _F32(s.reward_threshold))
-                self.points[:, sl] = pts - rewards * _F32(s.reward_threshold)
-                cost += rewards * _F32(s.reward_threshold * s.redemption_rate)
+            pts = self.points[:, sl]
+            pts += paid * member * _F32(s.reward_rate)
+            rewards = np.floor(pts / _F32(s.reward_threshold))
+            pts -= rewards * _F32(s.reward_threshold)
+            cost += rewards * _F32(s.reward_threshold * s.redemption_rate)
 
         # service failures, recovery and dropout
-        failed = (k > 0) & (u_fail[sl] < 1 - (1 - s.failure_rate) ** k)
-        h_fail = _F32(-np.log1p(-s.failure_dropout)) if s.failure_dropout < 1 else _F32(np.inf)
-        fail_hazard = failed * h_fail
+        failed = k >= first_failure(u_fail[sl], s.failure_rate)
+        fail_hazard = failed * self.h_fail
         if window:
             recovered = failed & self.on["recovery"][:, sl]
             cost += recovered * _F32(s.recovery_cost)
-            if s.recovery_effect > 0:
-                h_rec = (_F32(-np.log1p(-s.failure_dropout * (1 - s.recovery_effect)))
-                         if s.failure_dropout * (1 - s.recovery_effect) < 1 else _F32(np.inf))
-                fail_hazard = np.where(recovered, h_rec, fail_hazard)
+            fail_hazard -= recovered * (self.h_fail - self.h_recovered)
         repeat = k.astype(_F32)
         repeat[:, lo:hi] -= 1
-        h = self.h_buy[sl] if drop_mult is None else (-np.log1p(-c.dropout[sl] * drop_mult)).astype(_F32)
-        hazard = self.hazard[:, sl] + repeat * h + fail_hazard
-        self.hazard[:, sl] = hazard
-        died = alive & (hazard > c.budget[sl])
-        self.alive[:, sl] = alive & ~died
-        self.failed_exit[:, sl] = np.where(died, failed, self.failed_exit[:, sl])
-        self.last_buy[:, sl] = np.where(k > 0, np.int16(t), self.last_buy[:, sl])
+        h = self.h_buy[sl]
+        if drop_mult is not None:
+            h = h + drop_mult * self.h_member_gap[sl]
+        hazard = self.hazard[:, sl]
+        hazard += repeat * h
+        hazard += fail_hazard
+        died = alive & (hazard > self.budget32[sl])
+        alive &= ~died
+        exit_ = self.failed_exit[:, sl]
+        exit_ &= ~died
+        exit_ |= died & failed
+        np.maximum(self.last_buy[:, sl], bought * np.int16(t), out=self.last_buy[:, sl])
 
         # what promotions teach: established customers wait for deals, new ones form a habit
         if promo_week:
-            on_d = self.on["discount"][:, sl]
-            est = tenure / (tenure + _F32(s.tenure_half))
+            tenure32 = tenure.astype(_F32)
+            est = tenure32 / (tenure32 + _F32(s.tenure_half))
             depth = _F32(s.discount_depth)
-            learn = _F32(s.deal_learning) * depth * c.deal[sl].astype(_F32) * est
+            learn = _F32(s.deal_learning) * depth * self.deal32[sl] * est
             habit = _F32(s.new_customer_gain) * depth * (1 - est)
-            self.log_fp[:, sl] += np.where(on_d, -learn + habit * (k > 0), _F32(0))
+            self.fp[:, sl] *= np.exp((habit * bought - learn) * on_d)
+            self.stocked = True
 
-        ref_cost = self._referrals(t, k, u_ref[sl], window)
+        ref_cost = self._referrals(t, bought, u_ref[sl], window)
 
         if counted:
-            value = margin.astype(np.float64) - cost
             if t < s.campaign_end:
                 self.p_short[:, sl] += k
-                self.v_short[:, sl] += value
-                self.rc_short[:, sl] += ref_cost
+                self.v_short[:, sl] += margin
+                self.v_short[:, sl] -= cost
+                if ref_cost is not None:
+                    self.rc_short[:, sl] += ref_cost
             self.p_long[:, sl] += k
-            self.v_long[:, sl] += value
-            self.rc_long[:, sl] += ref_cost
+            self.v_long[:, sl] += margin
+            if cost is not None:
+                self.v_long[:, sl] -= cost
+            if ref_cost is not None:
+                self.rc_long[:, sl] += ref_cost
             if promo_week:
                 self.p_promo[:, sl] += k
+        k0, paid0, margin0 = k[0], paid[0], margin[0]
         self.failures[sl] += failed[0]
-        self.cost_total[sl] += cost[0] + ref_cost[0]
-        self.purchases_total[sl] += k[0]
-        self.revenue_total[sl] += paid[0]
-        first_year = tenure < 52
-        self.margin_52[sl] += np.where(first_year, margin[0], 0)
-        buyers = np.flatnonzero(k[0])
-        del full_price
-        return Week(buyers, k[0][buyers], paid[0][buyers].astype(np.float64),
-                    margin[0][buyers].astype(np.float64))
+        if cost is not None:
+            self.cost_total[sl] += cost[0]
+        if ref_cost is not None:
+            self.cost_total[sl] += ref_cost[0]
+        self.purchases_total[sl] += k0
+        self.revenue_total[sl] += paid0
+        self.margin_52[sl] += margin0 * (c.acq_week[sl] > t - 52)
+        buyers = np.flatnonzero(k0)
+        return Week(buyers, k0[buyers], paid0[buyers].astype(np.float64), margin0[buyers].astype(np.float64))
 
     def _gross(self, t: int, k: np.ndarray, u_value: np.ndarray) -> np.ndarray:
         """Each world's revenue at full price: the week's j-th order has the same value in every world."""
@@ -330,26 +356,34 @@ class WorldState:
         gross[:, b] = total
         return gross
 
-    def _referrals(self, t: int, k: np.ndarray, u_ref: np.ndarray, window: bool) -> np.ndarray:
-        """Referrals of the week in every referral world; returns the rewards paid (per referral world)."""
+    def _referrals(self, t: int, bought: np.ndarray, u_ref: np.ndarray, window: bool) -> np.ndarray:
+        """Referrals of the week in every referral world; returns the rewards paid (per referral world,
+        ``None`` outside the window, when none are paid)."""
         s = self.s
-        hi = k.shape[1]
-        if self.W > 1:
-            k = np.concatenate([k, k[:1]], axis=0)  # the referral world shares world 0's purchases
-        on = self.on["referral"][:, :hi]
-        q = np.full(k.shape, s.referral_rate, _F32)
+        hi = bought.shape[1]
+        rewarded = s.referral_rate
         if window:
             boost = 1 + s.referral_response * s.referral_reward / (s.referral_reward + s.referral_half)
-            q = np.where(on, _F32(min(s.referral_rate * boost, 1.0)), q)
-        refer = (k > 0) & (u_ref < q)
-        cost = np.zeros(k.shape, np.float64)
-        if not refer.any() or t + 1 >= s.horizon_weeks:
+            rewarded = min(s.referral_rate * boost, 1.0)
+        cost = np.zeros((self.ref_count.shape[0], hi), np.float64) if window else None
+        if t + 1 >= s.horizon_weeks:
             return cost
-        count = self.ref_count[:, :hi]
-        slot_ok = refer & (count < s.max_referrals)
-        w, i = np.nonzero(slot_ok)
-        self.ref_start[w, count[w, i], i] = t + 1
-        self.ref_count[:, :hi] = count + slot_ok
+        cand = np.flatnonzero((u_ref < max(rewarded, s.referral_rate)) & bought.any(axis=0))
+        if not cand.size:
+            return cost
+        b = bought[:, cand]
+        if self.W > 1:  # the referral world: world 0's purchases, the referral lever flipped
+            b = np.concatenate([b, b[:1]], axis=0)
+        on = self.on["referral"][:, cand]
+        u = u_ref[cand]
+        refer = b & np.where(on & window, u < rewarded, u < s.referral_rate)
+        w, j = np.nonzero(refer)
+        i = cand[j]
+        count = self.ref_count[w, i]
+        ok = count < s.max_referrals
+        w, i, count = w[ok], i[ok], count[ok]
+        self.ref_start[w, count, i] = t + 1
+        self.ref_count[w, i] = count + 1
         if window:
-            cost = np.where(slot_ok & on, s.referral_reward, 0.0)
+            cost[w, i] = np.where(self.on["referral"][w, i], s.referral_reward, 0.0)
         return cost
