@@ -33,8 +33,10 @@ class AfterWindow:
             a = getattr(st, name)
             same &= a == a[:1]
         owner_w, owner_c = [np.zeros(m, np.int8)], [np.arange(m)]
+        self.shared = np.zeros((worlds, m), bool)  # worlds that take world 0's life (from world 1 on)
         for r in range(1, worlds):
             differ = ~same[traj[r]] | (st.ref_count[r] != st.ref_count[0])
+            self.shared[r] = ~differ
             idx = np.flatnonzero(differ)
             owner_w.append(np.full(idx.size, r, np.int8))
             owner_c.append(idx)
@@ -103,6 +105,11 @@ class AfterWindow:
             cand, count = cand[ok], count[ok]
             st.ref_start[self.world[cand], count, cust[cand]] = t + 1
             self.ref_count[cand] = count + 1
+            # worlds that share world 0's life share its referrals
+            zero = cand < m
+            i0, c0 = cand[zero], count[zero]
+            w, j = np.nonzero(self.shared[:, i0])
+            st.ref_start[w, c0[j], i0[j]] = t + 1
 
         if t < s.long_end:
             self.p_long += k

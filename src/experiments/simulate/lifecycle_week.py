@@ -126,7 +126,7 @@ class WorldState:
         self.h_buy = (-np.log1p(-c.dropout)).astype(_F32)
         self.rate32 = c.rate.astype(_F32)
         # a member's extra (negative) hazard per purchase, her dropout cut by loyal_drop
-        self.h_member_gap = (-np.log1p(-c.dropout * self.loyal_drop) - self.h_buy).astype(_F32)
+        self.h_member_gap = (-np.log1p(-c.dropout * self.loyal_drop)).astype(_F32) - self.h_buy
         self.deal32 = c.deal.astype(_F32)
         self.budget32 = c.budget.astype(_F32)
         self.promo_gain = (s.promo_lift * s.discount_depth * c.deal).astype(_F32)
