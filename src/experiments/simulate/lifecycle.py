@@ -34,8 +34,8 @@ import polars as pl
 
 from experiments.errors import ParameterError
 from experiments.simulate.blocks import capture_plan, simulate_in_blocks
-from experiments.simulate.lifecycle_after import AfterWindow
 from experiments.simulate.lifecycle_acquire import OrderValues, draw_cohort, simulate_referred
+from experiments.simulate.lifecycle_after import AfterWindow
 from experiments.simulate.lifecycle_settings import LEVERS, SIDES, LifecycleSettings, Source
 from experiments.simulate.lifecycle_week import WORLDS, WorldState, flip_world
 
@@ -78,10 +78,11 @@ class LifecycleSimulation:
     ``true_order_value``, ``deal_proneness``, ``birthday_week``, ``would_join``; ``arm_<lever>`` for
     every lever (referred customers are not in the experiment: ``in_experiment`` false, arms and truth
     null); observed ``member``, ``unsubscribed``, ``win_back_offered``, ``lapse_reason`` (truth: why
-    the offered customer had lapsed), ``win_back_lapse_weeks`` (weeks since her last purchase at the offer), ``failures``,
-    ``referrals``, ``alive_end``, ``purchases``, ``revenue``, ``margin_first_52w``, ``lever_cost``
-    (whole horizon) and, from the window's first week, ``purchases_short``, ``purchases_long``,
-    ``purchases_promo``, ``value_short``, ``value_long``; the truth ``value_<h>__<lever>_<side>``,
+    the offered customer had lapsed), ``win_back_lapse_weeks`` (weeks since her last purchase at the
+    offer), ``failures``, ``referrals``, ``alive_end``, ``purchases``, ``revenue``,
+    ``margin_first_52w`` (margin in her first 52 weeks), ``lever_cost`` (whole horizon) and, from
+    the window's first week, ``purchases_short``, ``purchases_long``, ``purchases_promo``,
+    ``value_short``, ``value_long``; the truth ``value_<h>__<lever>_<side>``,
     ``purchases_<h>__<lever>_<side>`` and ``purchases_promo__discount_<side>``.
 
     ``purchases``: one row per customer and week with a purchase (observed world): ``customer_id``,
@@ -136,9 +137,8 @@ def _chunk(s: LifecycleSettings, values: OrderValues, rng: np.random.Generator, 
     starts = state.ref_start  # (referral world, slot, position)
     active = (starts >= 0).any(axis=0).T  # (position, slot)
     pos, slot = np.nonzero(active)
-    first = int(starts[:, slot, pos].clip(min=0).min(initial=s.horizon_weeks)) if pos.size else s.horizon_weeks
-    span = s.horizon_weeks - max(first, 1) if pos.size else 1
-    ref = simulate_referred(s, rng, pos.size, span, values)
+    # the earliest a referred customer arrives is week 1
+    ref = simulate_referred(s, rng, pos.size, s.horizon_weeks - 1, values)
     R = ref.cum_margin.shape[1] - 1
     ref_value = {}
     for h, end in (("short", s.campaign_end), ("long", s.long_end)):
@@ -153,7 +153,7 @@ def _chunk(s: LifecycleSettings, values: OrderValues, rng: np.random.Generator, 
         ref_value[h] = out
 
     # per-world outcomes: trajectory worlds for purchases, referral worlds for values
-    traj = list(range(WORLDS)) + [0]
+    traj = [*range(WORLDS), 0]
     value = {h: getattr(state, f"v_{h}")[traj] - getattr(state, f"rc_{h}") + ref_value[h] for h in HORIZONS}
     purchases = {"short": state.p_short, "long": state.p_long}
     inv = np.empty(m, np.int64)
@@ -319,7 +319,8 @@ def simulate_lifecycle(
         workers=workers,
         executor=executor,
     )
-    return LifecycleSimulation(customers=tables["customers"], purchases=tables["purchases"], settings=settings)
+    return LifecycleSimulation(customers=tables["customers"], purchases=tables["purchases"],
+                               settings=settings)
 
 
 def write_lifecycle(

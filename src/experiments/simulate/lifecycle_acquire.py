@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaincinv, logit, polygamma, psi
 
 from experiments.simulate.lifecycle_settings import LEVERS, LifecycleSettings
 
@@ -50,6 +49,8 @@ class OrderValues:
     shares the seed. Further orders of a week are drawn from a child stream."""
 
     def __init__(self, p: float) -> None:
+        from scipy.special import gammaincinv  # here: importing the package stays free of scipy
+
         grid = (np.arange(_QUANTILES + 1) / _QUANTILES).clip(0.25 / _QUANTILES, 1 - 0.25 / _QUANTILES)
         self.grid = np.arange(_QUANTILES + 1) / _QUANTILES
         self.table = gammaincinv(p, grid)
@@ -122,6 +123,8 @@ class Cohort:
 
 def _loyalty_z(rate: np.ndarray, dropout: np.ndarray, s: LifecycleSettings) -> np.ndarray:
     """Standardised loyalty (high rate, low dropout) by the traits' theoretical moments."""
+    from scipy.special import logit, polygamma, psi
+
     z_rate = (np.log(np.maximum(rate, 1e-300)) - (psi(s.bgnbd_r) - np.log(s.bgnbd_alpha))) / np.sqrt(
         polygamma(1, s.bgnbd_r))
     z_drop = (logit(np.clip(dropout, 1e-12, 1 - 1e-12)) - (psi(s.bgnbd_a) - psi(s.bgnbd_b))) / np.sqrt(
@@ -155,7 +158,7 @@ def draw_cohort(s: LifecycleSettings, rng: np.random.Generator, n: int) -> Cohor
     drop = np.clip(dropout * drop_mult, 0.0, 1.0 - 1e-9)
     z = _loyalty_z(rate, drop, s)
     with np.errstate(divide="ignore"):
-        join_logit = logit(s.join_rate) + s.join_selection * z
+        join_logit = np.log(s.join_rate) - np.log1p(-s.join_rate) + s.join_selection * z
     would_join = u_join < 1.0 / (1.0 + np.exp(-join_logit))
     arms = {lever: u_arms[k] < s.shares()[lever] for k, lever in enumerate(LEVERS)}
 

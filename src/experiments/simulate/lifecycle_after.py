@@ -26,7 +26,8 @@ class AfterWindow:
     def __init__(self, state: WorldState) -> None:
         self.state = st = state
         m = st.m
-        worlds = st.ref_count.shape[0]  # referral worlds: trajectory worlds, then world 0 with its own referrals
+        # referral worlds: the trajectory worlds, then world 0 with its own referrals
+        worlds = st.ref_count.shape[0]
         traj = [min(r, WORLDS - 1) if r < WORLDS else 0 for r in range(worlds)]
         same = np.ones((WORLDS, m), bool)
         for name in ("alive", "hazard", "fp", "stock", "offer_week", "coupon_lift"):

@@ -237,13 +237,14 @@ def _check(s: LifecycleSettings) -> None:
     weeks = s.promo_weeks
     if (not isinstance(weeks, tuple) or any(isinstance(w, bool) or not isinstance(w, int) for w in weeks)
             or any(not 0 <= w < s.campaign_weeks for w in weeks) or len(set(weeks)) != len(weeks)):
-        raise ParameterError("promo_weeks", weeks,
-                             f"a tuple of distinct week offsets from 0 to campaign_weeks - 1 ({s.campaign_weeks - 1})")
+        raise ParameterError("promo_weeks", weeks, "a tuple of distinct week offsets from 0 to "
+                             f"campaign_weeks - 1 ({s.campaign_weeks - 1})")
     sources = s.sources
     if not isinstance(sources, tuple) or not sources or not all(isinstance(x, Source) for x in sources):
         raise ParameterError("sources", sources, "a non-empty tuple of Source")
     names = [x.name for x in sources]
-    if len(set(names)) != len(names) or "referral" in names or not all(isinstance(n, str) and n for n in names):
+    named = all(isinstance(n, str) and n for n in names)
+    if len(set(names)) != len(names) or "referral" in names or not named:
         raise ParameterError("sources", names, "distinct non-empty names other than 'referral'")
     for x in sources:
         for attr in ("share", "cost", "rate", "dropout", "spend", "deal"):

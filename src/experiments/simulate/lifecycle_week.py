@@ -109,7 +109,8 @@ class WorldState:
         # referred customers' start week: (referral world, slot, customer); -1 when none
         self.ref_start = np.full((1, s.max_referrals, m), -1, np.int16)
         # observed world only
-        self.lapse_reason = np.zeros(m, np.int8)  # 0 never offered, 1 alive, 2 dropped out, 3 left after failure
+        # 0 never offered, 1 alive (dormant), 2 dropped out, 3 left after a failure
+        self.lapse_reason = np.zeros(m, np.int8)
         self.failures = np.zeros(m, np.int32)
         self.offer_lapse = np.full(m, -1, np.int16)  # weeks since the last purchase at the offer
         self.margin_52 = np.zeros(m, np.float64)
@@ -193,9 +194,11 @@ class WorldState:
                 self.offer_week[:, sl] += offer * np.int16(t + 1)  # from -1 to t where offered
                 self.coupon_lift[:, sl] += offer * (_F32(s.win_back_lift) * fade)
                 cost += offer * _F32(s.win_back_cost)
-                revived = offer & ~alive & self.failed_exit[:, sl] & (c.revive[sl] < s.win_back_revival * fade)
+                comes_back = c.revive[sl] < s.win_back_revival * fade
+                revived = offer & ~alive & self.failed_exit[:, sl] & comes_back
                 o0 = offer[0]
-                self.lapse_reason[sl][o0] = np.where(alive[0, o0], 1, np.where(self.failed_exit[0, sl][o0], 3, 2))
+                why = np.where(self.failed_exit[0, sl][o0], 3, 2)
+                self.lapse_reason[sl][o0] = np.where(alive[0, o0], 1, why)
                 self.offer_lapse[sl][o0] = lapse[0, o0]
                 if revived.any():
                     alive |= revived
@@ -210,7 +213,8 @@ class WorldState:
             special = (c.birthday[sl] == t % 52) | ((tenure > 0) & (tenure % 52 == 0))
             sent = (checkin + (special + regular).astype(_F32)) * on_m
             if s.message_diminishing < 1:
-                gain_reg = s.message_lift * (1 - s.message_diminishing ** regular) / (1 - s.message_diminishing)
+                d = s.message_diminishing
+                gain_reg = s.message_lift * (1 - d ** regular) / (1 - d)
             else:
                 gain_reg = s.message_lift * regular
             trig = self.trigger[:, sl]
@@ -223,7 +227,8 @@ class WorldState:
             mult = (_F32(1 + gain_reg) + trig) * np.exp(-_F32(s.fatigue_penalty) * over)
             rate *= 1 + on_m * (mult - 1)
             cost += sent * _F32(s.message_cost)
-            p_keep = 1 - np.minimum(_F32(s.unsubscribe_rate) * (1 + (fat / _F32(s.fatigue_free)) ** 2), _F32(1))
+            tired = fat / _F32(s.fatigue_free)
+            p_keep = 1 - np.minimum(_F32(s.unsubscribe_rate) * (1 + tired * tired), _F32(1))
             unsub = on_m & (u_unsub[sl] < 1 - p_keep ** sent)
             self.subscribed[:, sl] &= ~unsub
 
