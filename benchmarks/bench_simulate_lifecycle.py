@@ -92,7 +92,8 @@ def main() -> None:
                 out = run(code)
                 results[kind].append(out)
                 print(f"  {kind:6s} wall {out['wall_s']:6.1f} s  cpu {out['cpu_s']:6.1f} s  "
-                      f"peak {out['peak_gb']:.2f} GB  rows {out['out'].strip()}  load {os.getloadavg()[0]:.1f}")
+                      f"peak {out['peak_gb']:.2f} GB  rows {out['out'].strip()}  "
+                      f"load {os.getloadavg()[0]:.1f}")
         for kind, runs in results.items():
             print(f"{kind:6s} median wall {statistics.median(r['wall_s'] for r in runs):.1f} s, "
                   f"cpu {statistics.median(r['cpu_s'] for r in runs):.1f} s, "

@@ -29,10 +29,17 @@ class AfterWindow:
         # referral worlds: the trajectory worlds, then world 0 with its own referrals
         worlds = st.ref_count.shape[0]
         traj = [min(r, WORLDS - 1) if r < WORLDS else 0 for r in range(worlds)]
+        # a customer dead in two worlds has the same (empty) future in both; a coupon that has
+        # run out no longer matters
+        cw = st.s.coupon_weeks
+        running = st.offer_week + cw > st.s.campaign_end
+        offer = np.where(running, st.offer_week, -1)
+        lift = st.coupon_lift * running
         same = np.ones((WORLDS, m), bool)
-        for name in ("alive", "hazard", "fp", "stock", "offer_week", "coupon_lift"):
-            a = getattr(st, name)
+        for a in (st.hazard, st.fp, st.stock, offer, lift):
             same &= a == a[:1]
+        same |= ~st.alive[:1]  # dead in world 0 and (below) in the other
+        same &= st.alive == st.alive[:1]
         owner_w, owner_c = [np.zeros(m, np.int8)], [np.arange(m)]
         self.shared = np.zeros((worlds, m), bool)  # worlds that take world 0's life (from world 1 on)
         for r in range(1, worlds):

@@ -113,7 +113,7 @@ class LifecycleSettings:
     fatigue_free: float = 3.0  # fatigue (decayed messages) tolerated without harm; assumption
     fatigue_penalty: float = 0.15  # log purchase rate lost per unit of fatigue above that; assumption
     unsubscribe_rate: float = 0.003  # unsubscribe chance per message at no fatigue, rising with the
-    # square of fatigue over fatigue_free; assumption
+    # square of fatigue over fatigue_free (a week's chance: that times its messages); assumption
     # -- 4. loyalty rewards (Kivetz, Urminsky & Zheng 2006; Liu 2007; Gopalakrishnan et al. 2021) -----
     loyalty_share: float = 0.5  # share *offered* the programme; assumption
     join_rate: float = 0.3  # enrolment of a typical offered customer; assumption

@@ -126,6 +126,7 @@ class WorldState:
         self.loyal_drop = (1.0 - s.loyalty_dropout_cut * g * self.loyal_w).astype(_F32)
         self.h_buy = (-np.log1p(-c.dropout)).astype(_F32)
         self.rate32 = c.rate.astype(_F32)
+        self.joiners = np.flatnonzero(c.would_join)  # positions that would join if offered
         # a member's extra (negative) hazard per purchase, her dropout cut by loyal_drop
         self.h_member_gap = (-np.log1p(-c.dropout * self.loyal_drop)).astype(_F32) - self.h_buy
         self.deal32 = c.deal.astype(_F32)
@@ -172,7 +173,6 @@ class WorldState:
         rate = self.rate32[sl] * self.fp[:, sl]
         cost = np.zeros(alive.shape, _F32) if window else None
         discount = None
-        drop_mult = None
 
         promo_week = window and t in self.promo
         if promo_week:
@@ -189,21 +189,22 @@ class WorldState:
             on_w = self.on["win_back"][:, sl]
             lapse = t - self.last_buy[:, sl]
             offer = on_w & (self.offer_week[:, sl] < 0) & (lapse >= s.lapse_weeks) & (tenure > 0)
-            if offer.any():
-                fade = np.exp((lapse - s.lapse_weeks).astype(_F32) * _F32(-1 / s.win_back_decay))
-                self.offer_week[:, sl] += offer * np.int16(t + 1)  # from -1 to t where offered
-                self.coupon_lift[:, sl] += offer * (_F32(s.win_back_lift) * fade)
-                cost += offer * _F32(s.win_back_cost)
-                comes_back = c.revive[sl] < s.win_back_revival * fade
-                revived = offer & ~alive & self.failed_exit[:, sl] & comes_back
-                o0 = offer[0]
-                why = np.where(self.failed_exit[0, sl][o0], 3, 2)
-                self.lapse_reason[sl][o0] = np.where(alive[0, o0], 1, why)
-                self.offer_lapse[sl][o0] = lapse[0, o0]
-                if revived.any():
-                    alive |= revived
-                    self.hazard[:, sl] *= ~revived
-                    self.failed_exit[:, sl] &= ~revived
+            w, i = np.nonzero(offer)
+            if w.size:
+                lap = lapse[w, i]
+                fade = np.exp((lap - s.lapse_weeks).astype(_F32) * _F32(-1 / s.win_back_decay))
+                self.offer_week[w, i] = t
+                self.coupon_lift[w, i] = _F32(s.win_back_lift) * fade
+                cost[w, i] += _F32(s.win_back_cost)
+                was_alive, left_failed = alive[w, i], self.failed_exit[w, i]
+                zero = w == 0
+                self.lapse_reason[i[zero]] = np.where(was_alive[zero], 1, np.where(left_failed[zero], 3, 2))
+                self.offer_lapse[i[zero]] = lap[zero]
+                back = ~was_alive & left_failed & (c.revive[i] < s.win_back_revival * fade)
+                w, i = w[back], i[back]
+                alive[w, i] = True
+                self.hazard[w, i] = 0
+                self.failed_exit[w, i] = False
 
             # messages: regular cadence, check-ins, birthdays and anniversaries
             on_m = self.on["messages"][:, sl] & self.subscribed[:, sl]
@@ -228,16 +229,15 @@ class WorldState:
             rate *= 1 + on_m * (mult - 1)
             cost += sent * _F32(s.message_cost)
             tired = fat / _F32(s.fatigue_free)
-            p_keep = 1 - np.minimum(_F32(s.unsubscribe_rate) * (1 + tired * tired), _F32(1))
-            unsub = on_m & (u_unsub[sl] < 1 - p_keep ** sent)
+            unsub = on_m & (u_unsub[sl] < _F32(s.unsubscribe_rate) * (1 + tired * tired) * sent)
             self.subscribed[:, sl] &= ~unsub
 
-            # loyalty: members buy more, faster near a reward, and drop out less
-            member = self.on["loyalty"][:, sl] & c.would_join[sl]
-            near = self.points[:, sl] * _F32(1 / s.reward_threshold)
+            # loyalty: members (offered and willing) buy more, faster near a reward, and drop out less
+            jn = self.joiners[: np.searchsorted(self.joiners, hi)]
+            member = self.on["loyalty"][:, jn]
+            near = self.points[:, jn] * _F32(1 / s.reward_threshold)
             near = near * near * near
-            rate *= 1 + member * (self.loyal_rate[sl] * (1 + _F32(s.goal_lift) * near) - 1)
-            drop_mult = member
+            rate[:, jn] *= 1 + member * (self.loyal_rate[jn] * (1 + _F32(s.goal_lift) * near) - 1)
 
         # a win-back coupon, while it lasts (it may run past the window)
         if s.campaign_start <= t < s.campaign_end + s.coupon_weeks:
@@ -271,12 +271,10 @@ class WorldState:
             margin = gross * (_F32(s.gross_margin) - discount)
 
         if window:
-            member = self.on["loyalty"][:, sl] & c.would_join[sl]
-            pts = self.points[:, sl]
-            pts += paid * member * _F32(s.reward_rate)
+            pts = self.points[:, jn] + paid[:, jn] * member * _F32(s.reward_rate)
             rewards = np.floor(pts / _F32(s.reward_threshold))
-            pts -= rewards * _F32(s.reward_threshold)
-            cost += rewards * _F32(s.reward_threshold * s.redemption_rate)
+            self.points[:, jn] = pts - rewards * _F32(s.reward_threshold)
+            cost[:, jn] += rewards * _F32(s.reward_threshold * s.redemption_rate)
 
         # service failures, recovery and dropout
         failed = k >= first_failure(u_fail[sl], s.failure_rate)
@@ -287,11 +285,10 @@ class WorldState:
             fail_hazard -= recovered * (self.h_fail - self.h_recovered)
         repeat = k.astype(_F32)
         repeat[:, lo:hi] -= 1
-        h = self.h_buy[sl]
-        if drop_mult is not None:
-            h = h + drop_mult * self.h_member_gap[sl]
         hazard = self.hazard[:, sl]
-        hazard += repeat * h
+        hazard += repeat * self.h_buy[sl]
+        if window:  # members drop out less
+            hazard[:, jn] += repeat[:, jn] * member * self.h_member_gap[jn]
         hazard += fail_hazard
         died = alive & (hazard > self.budget32[sl])
         alive &= ~died
