@@ -24,6 +24,7 @@ __all__ = [
     "child_rng",
     "draw_cohort",
     "extra_orders",
+    "failure_hazard",
     "first_failure",
     "poisson_inverse",
     "simulate_referred",
@@ -85,6 +86,12 @@ def poisson_inverse(u: np.ndarray, rate: np.ndarray) -> np.ndarray:
             flat[idx] += 1
             j += 1
     return k
+
+
+def failure_hazard(chance: float) -> float:
+    """Hazard that makes a customer leave with ``chance``: ``-log(1 - chance)``, capped at 50 (an Exp(1)
+    budget above it has chance e^-50), so a certain exit stays a finite number."""
+    return min(float(-np.log1p(-min(chance, float(np.nextafter(1.0, 0.0))))), 50.0)
 
 
 def first_failure(u: np.ndarray, failure_rate: float) -> np.ndarray:
@@ -227,7 +234,7 @@ def simulate_referred(s: LifecycleSettings, rng: np.random.Generator, n: int, we
     hazard = np.zeros(n)
     alive = np.ones(n, bool)
     h_buy = -np.log1p(-dropout)
-    h_fail = -np.log1p(-s.failure_dropout) if s.failure_dropout < 1 else np.inf
+    h_fail = failure_hazard(s.failure_dropout)
     for w in range(weeks):
         u = r.random((3, n))
         k = np.ones(n, np.int16) if w == 0 else poisson_inverse(u[0], np.where(alive, rate, 0.0))

@@ -44,6 +44,7 @@ from experiments.simulate.lifecycle_acquire import (
     Cohort,
     OrderValues,
     extra_orders,
+    failure_hazard,
     first_failure,
     poisson_inverse,
     week_uniforms,
@@ -133,9 +134,8 @@ class WorldState:
         self.budget32 = c.budget.astype(_F32)
         self.promo_gain = (s.promo_lift * s.discount_depth * c.deal).astype(_F32)
         # hazard of a failure (capped at 50: an Exp(1) budget above it has chance e^-50)
-        self.h_fail = _F32(min(-np.log1p(-min(s.failure_dropout, 1 - 1e-22)), 50.0))
-        rest = min(s.failure_dropout * (1 - s.recovery_effect), 1 - 1e-22)
-        self.h_recovered = _F32(min(-np.log1p(-rest), 50.0))
+        self.h_fail = _F32(failure_hazard(s.failure_dropout))
+        self.h_recovered = _F32(failure_hazard(s.failure_dropout * (1 - s.recovery_effect)))
         self.promo = set(s.campaign_start + w for w in s.promo_weeks)
         self.cadence = s.messages_per_month * 12.0 / 52.0
 
