@@ -37,7 +37,7 @@ SMALL = LifecycleSettings(n_customers=30_000, horizon_weeks=78, acquisition_week
                           campaign_weeks=20, long_weeks=38)
 # A tiny one for the layout tests: two chunks, the second one short.
 TINY = LifecycleSettings(n_customers=CHUNK_SIZE + 1_500, horizon_weeks=24, acquisition_weeks=10,
-                         campaign_start=6, campaign_weeks=8, long_weeks=10, promo_weeks=(1, 4))
+                         campaign_start=6, campaign_weeks=8, long_weeks=10, promo_weeks=(1, 4), lapse_weeks=4)
 # One short chunk of it, for the tests that need no layout.
 ONE = replace(TINY, n_customers=20_000)
 
@@ -164,6 +164,13 @@ def test_observed_outcome_is_the_assigned_arms_potential_outcome():
                 on, off = (pl.col(truth_column(measure, h, lever, x)) for x in ("on", "off"))
                 mismatch = c.filter(pl.when(side).then(on).otherwise(off) != pl.col(f"{measure}_{h}"))
                 assert mismatch.height == 0, (lever, h, measure)
+    # a lever spends nothing on its holdout, and something on its arm; its spend is in the costs
+    for lever in LEVERS:
+        spend = c.group_by(f"arm_{lever}").agg(pl.col(f"spend_{lever}").sum())
+        by_arm = dict(zip(spend[f"arm_{lever}"], spend[f"spend_{lever}"], strict=True))
+        assert by_arm[False] == 0 and by_arm[True] > 0, lever
+    given = pl.sum_horizontal(pl.col(f"spend_{lever}") for lever in LEVERS)
+    assert c.filter(pl.col("lever_cost") > given + 1e-6).height == 0
     # the purchases table is the observed world: it adds up to each customer's purchases and revenue
     sums = sim.purchases.group_by("customer_id").agg(pl.col("purchases").sum().alias("p"),
                                                      pl.col("revenue").sum().alias("r"))

@@ -80,7 +80,8 @@ class LifecycleSimulation:
     null); observed ``member``, ``unsubscribed``, ``win_back_offered``, ``lapse_reason`` (truth: why
     the offered customer had lapsed), ``win_back_lapse_weeks`` (weeks since her last purchase at the
     offer), ``failures``, ``referrals``, ``alive_end``, ``purchases``, ``revenue``,
-    ``margin_first_52w`` (margin in her first 52 weeks), ``lever_cost`` (whole horizon) and, from
+    ``margin_first_52w`` (margin in her first 52 weeks), ``lever_cost`` and ``spend_<lever>`` (what
+    the levers cost, and each lever's part, with the discounts and coupons given; whole horizon) and, from
     the window's first week, ``purchases_short``, ``purchases_long``, ``purchases_promo``,
     ``value_short``, ``value_long``; the truth ``value_<h>__<lever>_<side>``,
     ``purchases_<h>__<lever>_<side>`` and ``purchases_promo__discount_<side>``.
@@ -192,6 +193,7 @@ def _chunk(s: LifecycleSettings, values: OrderValues, rng: np.random.Generator, 
         "revenue": back(state.revenue_total),
         "margin_first_52w": back(state.margin_52),
         "lever_cost": back(state.cost_total),
+        **{f"spend_{lever}": back(state.spend[k]) for k, lever in enumerate(LEVERS)},
         "purchases_short": back(purchases["short"][0]),
         "purchases_long": back(purchases["long"][0]),
         "purchases_promo": back(state.p_promo[0]),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.simulate.lifecycle_acquire import extra_orders, first_failure, poisson_inverse, week_uniforms
+from experiments.simulate.lifecycle_settings import LEVERS
 from experiments.simulate.lifecycle_week import WORLDS, Week, WorldState
 
 __all__ = ["AfterWindow"]
@@ -124,6 +125,8 @@ class AfterWindow:
             self.v_long += margin
         k0, paid0, margin0 = k[:m], paid[:m], margin[:m]
         st.failures += failed[:m]
+        if discount is not None:  # coupons given after the window
+            st.spend[LEVERS.index("win_back")] += gross[:m] * discount[:m]
         st.purchases_total += k0
         st.revenue_total += paid0
         st.margin_52 += margin0 * (st.c.acq_week > t - 52)

@@ -102,7 +102,8 @@ class LifecycleSettings:
     # -- 3. lifecycle messages -------------------------------------------------------------------
     messages_share: float = 0.5  # assumption
     messages_per_month: float = 2.0  # cadence of regular messages; assumption
-    message_cost: float = 0.01  # per message; e-mail ~$0.0001 each plus tooling (REFERENCES unit costs)
+    message_cost: float = 0.01  # per message, with tooling and content; assumption (sending an e-mail
+    # costs about $0.0001, Amazon SES, REFERENCES unit costs)
     message_lift: float = 0.6  # purchase-rate lift of the week's first message; Hillstrom's one e-mail
     # raised two-week conversion 54-119% (MineThatData 2008)
     message_diminishing: float = 0.5  # each further message that week adds this share of the last's lift

@@ -58,6 +58,8 @@ TRAJECTORY_LEVERS: tuple[str, ...] = ("discount", "win_back", "messages", "loyal
 #: Worlds simulated in the window: the observed one and one per trajectory lever.
 WORLDS: int = 1 + len(TRAJECTORY_LEVERS)
 _REFERRAL_WORLDS = WORLDS + 1
+_DISCOUNT, _WIN_BACK, _MESSAGES, _LOYALTY, _RECOVERY, _REFERRAL = (LEVERS.index(x) for x in (
+    "discount", "win_back", "messages", "loyalty", "recovery", "referral"))
 _F32 = np.float32
 
 
@@ -116,6 +118,9 @@ class WorldState:
         self.offer_lapse = np.full(m, -1, np.int16)  # weeks since the last purchase at the offer
         self.margin_52 = np.zeros(m, np.float64)
         self.cost_total = np.zeros(m, np.float64)
+        # what each lever spent on the customer (LEVERS order): discounts and coupons given, offers,
+        # messages, rewards, recovery and referral rewards
+        self.spend = np.zeros((len(LEVERS), m), np.float64)
         self.purchases_total = np.zeros(m, np.int32)
         self.revenue_total = np.zeros(m, np.float64)
         # lever on in each world: (world, customer), filled when the window opens
@@ -173,6 +178,7 @@ class WorldState:
         rate = self.rate32[sl] * self.fp[:, sl]
         cost = np.zeros(alive.shape, _F32) if window else None
         discount = None
+        coupon_cut = None
 
         promo_week = window and t in self.promo
         if promo_week:
@@ -196,6 +202,7 @@ class WorldState:
                 self.offer_week[w, i] = t
                 self.coupon_lift[w, i] = _F32(s.win_back_lift) * fade
                 cost[w, i] += _F32(s.win_back_cost)
+                self.spend[_WIN_BACK, i[w == 0]] += s.win_back_cost
                 was_alive, left_failed = alive[w, i], self.failed_exit[w, i]
                 zero = w == 0
                 self.lapse_reason[i[zero]] = np.where(was_alive[zero], 1, np.where(left_failed[zero], 3, 2))
@@ -228,6 +235,7 @@ class WorldState:
             mult = (_F32(1 + gain_reg) + trig) * np.exp(-_F32(s.fatigue_penalty) * over)
             rate *= 1 + on_m * (mult - 1)
             cost += sent * _F32(s.message_cost)
+            self.spend[_MESSAGES, sl] += sent[0] * _F32(s.message_cost)
             tired = fat / _F32(s.fatigue_free)
             unsub = on_m & (u_unsub[sl] < _F32(s.unsubscribe_rate) * (1 + tired * tired) * sent)
             self.subscribed[:, sl] &= ~unsub
@@ -245,8 +253,8 @@ class WorldState:
             coupon = (ow >= 0) & (t < ow + s.coupon_weeks)
             if coupon.any():
                 rate *= 1 + self.coupon_lift[:, sl] * coupon
-                cut = coupon * _F32(s.win_back_discount)
-                discount = cut if discount is None else 1 - (1 - discount) * (1 - cut)
+                coupon_cut = coupon * _F32(s.win_back_discount)
+                discount = coupon_cut if discount is None else 1 - (1 - discount) * (1 - coupon_cut)
 
         # the stockpile of earlier promotions pays back out of this week's rate
         if not promo_week and self.stocked:
@@ -274,7 +282,9 @@ class WorldState:
             pts = self.points[:, jn] + paid[:, jn] * member * _F32(s.reward_rate)
             rewards = np.floor(pts / _F32(s.reward_threshold))
             self.points[:, jn] = pts - rewards * _F32(s.reward_threshold)
-            cost[:, jn] += rewards * _F32(s.reward_threshold * s.redemption_rate)
+            redeemed = rewards * _F32(s.reward_threshold * s.redemption_rate)
+            cost[:, jn] += redeemed
+            self.spend[_LOYALTY, jn] += redeemed[0]
 
         # service failures, recovery and dropout
         failed = k >= first_failure(u_fail[sl], s.failure_rate)
@@ -282,6 +292,7 @@ class WorldState:
         if window:
             recovered = failed & self.on["recovery"][:, sl]
             cost += recovered * _F32(s.recovery_cost)
+            self.spend[_RECOVERY, sl] += recovered[0] * _F32(s.recovery_cost)
             fail_hazard -= recovered * (self.h_fail - self.h_recovered)
         repeat = k.astype(_F32)
         repeat[:, lo:hi] -= 1
@@ -330,6 +341,12 @@ class WorldState:
             self.cost_total[sl] += cost[0]
         if ref_cost is not None:
             self.cost_total[sl] += ref_cost[0]
+            self.spend[_REFERRAL, sl] += ref_cost[0]
+        promo_cut = on_d[0] * _F32(s.discount_depth) if promo_week else 0
+        if promo_week:
+            self.spend[_DISCOUNT, sl] += gross[0] * promo_cut
+        if coupon_cut is not None:
+            self.spend[_WIN_BACK, sl] += gross[0] * (1 - promo_cut) * coupon_cut[0]
         self.purchases_total[sl] += k0
         self.revenue_total[sl] += paid0
         self.margin_52[sl] += margin0 * (c.acq_week[sl] > t - 52)
