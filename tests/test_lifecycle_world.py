@@ -164,6 +164,10 @@ def test_observed_outcome_is_the_assigned_arms_potential_outcome():
                 on, off = (pl.col(truth_column(measure, h, lever, x)) for x in ("on", "off"))
                 mismatch = c.filter(pl.when(side).then(on).otherwise(off) != pl.col(f"{measure}_{h}"))
                 assert mismatch.height == 0, (lever, h, measure)
+    # the summary is the means of the truth columns
+    summary = sim.lever_truth().filter((pl.col("lever") == "loyalty") & (pl.col("horizon") == "long")
+                                       & (pl.col("measure") == "value"))
+    assert summary["effect"].item() == pytest.approx(c.select(_effect("loyalty")).item(), rel=1e-9)
     # a lever spends nothing on its holdout, and something on its arm; its spend is in the costs
     for lever in LEVERS:
         spend = c.group_by(f"arm_{lever}").agg(pl.col(f"spend_{lever}").sum())

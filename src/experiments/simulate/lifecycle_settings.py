@@ -65,7 +65,7 @@ class LifecycleSettings:
     campaign_start: int = 26  # first week of every lever; assumption
     campaign_weeks: int = 26  # the levers' window, the short horizon; assumption
     long_weeks: int = 52  # the long horizon runs this many weeks past the window; assumption
-    sources: tuple[Source, ...] = field(default_factory=default_sources)
+    sources: tuple[Source, ...] = field(default_factory=default_sources)  # assumptions (default_sources)
     gross_margin: float = 0.30  # margin on full-price revenue; assumption
     # -- BG/NBD and Gamma-Gamma (CDNOW, Fader, Hardie & Lee 2005; weeks) ---------------------------
     bgnbd_r: float = 0.243  # Fader, Hardie & Lee 2005
@@ -106,7 +106,8 @@ class LifecycleSettings:
     # costs about $0.0001, Amazon SES, REFERENCES unit costs)
     message_lift: float = 0.6  # purchase-rate lift of the week's first message; Hillstrom's one e-mail
     # raised two-week conversion 54-119% (MineThatData 2008)
-    message_diminishing: float = 0.5  # each further message that week adds this share of the last's lift
+    message_diminishing: float = 0.5  # each further message that week adds this share of the last's
+    # lift; assumption
     checkin_lift: float = 0.4  # lift of the after-sale check-in, the week after a purchase; assumption
     birthday_lift: float = 0.6  # lift of a birthday or acquisition-anniversary message; assumption
     trigger_decay: float = 0.5  # a triggered message's lift kept the next week; assumption
@@ -145,7 +146,8 @@ class LifecycleSettings:
     referral_half: float = 10.0  # reward at which half of that rise is reached; assumption
     referred_dropout: float = 0.75  # referred customers' dropout multiplier: higher retention that
     # persists (Schmitt, Skiera & Van den Bulte 2011); size an assumption
-    referred_spend: float = 0.15  # referred customers' extra order value, eroding (same source)
+    referred_spend: float = 0.15  # referred customers' extra order value, eroding: higher margins whose
+    # advantage erodes (Schmitt, Skiera & Van den Bulte 2011); size an assumption
     referred_spend_half_life: float = 26.0  # weeks for that premium to halve; assumption
     max_referrals: int = 4  # referred customers simulated per customer (more are not); assumption
 
