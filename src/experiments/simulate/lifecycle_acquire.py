@@ -65,7 +65,8 @@ class OrderValues:
 def poisson_inverse(u: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """Poisson counts of mean ``rate`` (any shape) by inversion of the uniforms ``u`` (broadcast to
     it): the same uniform gives a count that never falls when the rate rises (common random numbers).
-    Within 1 of numpy's own draws in distribution (tested against scipy's ``poisson.ppf``)."""
+    Equal to scipy's ``poisson.ppf(u, rate)`` but where float32 rounding puts ``u`` on a step of the
+    distribution function (then off by one; tested)."""
     rate = np.asarray(rate)
     u = np.broadcast_to(u, rate.shape)
     p = np.exp(-rate.astype(np.float32, copy=False))
