@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from experiments.simulate.lifecycle import (
     HORIZONS,
     LEVERS,
     LifecycleSettings,
+    LifecycleSimulation,
     simulate_lifecycle,
     truth_column,
     write_lifecycle,
@@ -42,9 +43,13 @@ TINY = LifecycleSettings(n_customers=CHUNK_SIZE + 1_500, horizon_weeks=24, acqui
 ONE = replace(TINY, n_customers=20_000)
 
 
-@cache
+@lru_cache(maxsize=4)
+def _sim(settings: LifecycleSettings, seed: int = 3) -> LifecycleSimulation:
+    return simulate_lifecycle(settings, seed=seed)
+
+
 def _run(settings: LifecycleSettings, seed: int = 3) -> pl.DataFrame:
-    return simulate_lifecycle(settings, seed=seed).customers.filter(pl.col("in_experiment"))
+    return _sim(settings, seed).customers.filter(pl.col("in_experiment"))
 
 
 def _effect(lever: str, measure: str = "value", horizon: str = "long") -> pl.Expr:
@@ -319,7 +324,7 @@ def test_referral_reward_brings_more_and_more_valuable_customers():
 
 
 def test_sources_differ_in_cost_and_quality():
-    sim = simulate_lifecycle(SMALL, seed=3).customers
+    sim = _sim(SMALL).customers
     by = {r["source"]: r for r in sim.group_by("source").agg(
         pl.col("acquisition_cost").mean(), pl.col("true_rate").mean(), pl.col("margin_first_52w").mean(),
         pl.len()).iter_rows(named=True)}
