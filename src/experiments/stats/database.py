@@ -249,7 +249,8 @@ def _value(col: ir.Column, dtype: pl.DataType, nonfinite: NonFinite) -> ir.Float
         low = col.strip().lower()
         return ibis.cases((low.isin(sorted(TRUE_SPELLINGS)), 1.0), (low.isin(sorted(FALSE_SPELLINGS)), 0.0),
                           else_=ibis.null("float64"))
-    x = col.cast("float64")
+    # booleans through integers: PostgreSQL casts no boolean to a float
+    x = (col.cast("int32") if dtype == pl.Boolean else col).cast("float64")
     if nonfinite == "drop" and dtype.is_float():
         x = _when(_finite(x), x)
     return x

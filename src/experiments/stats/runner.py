@@ -110,6 +110,7 @@ class AnalysisResult:
     caps: tuple[Cap, ...] = ()
     capped_results: tuple[CappedEffect, ...] = ()
     quantile_results: tuple[QuantileEffect, ...] = ()
+    database: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``experiments analyze --json``."""
@@ -149,6 +150,8 @@ class AnalysisResult:
                 "prior_sd": first.prior_sd, "credible_interval": "relative lift",
                 "values": {b.metric: b.value.amount for b in self.bayesian if b.value is not None},
             }
+        if self.database is not None:
+            d["database"] = dict(self.database)
         return d
 
     def to_frame(self) -> pl.DataFrame:
@@ -429,6 +432,7 @@ def analyze(
         ratio_results=tuple(out.ratio_results), bootstrap=tuple(boot), seed=seed if bootstrap else None,
         bayesian=out.bayesian,
         caps=tuple(cap_list), capped_results=tuple(capped), quantile_results=tuple(quantile_effects),
+        database=db.to_dict() if db is not None else None,
     )
 
 

@@ -1,0 +1,226 @@
+"""Experiment tables in a database (``analyze --db``): the same numbers as a file of the same rows.
+
+The same rows are written as a parquet file, a DuckDB table and a PostgreSQL table (a throwaway server,
+see ``tests/pg_server.py``); every number of ``analyze``'s JSON must agree within 1e-12. PostgreSQL is
+skipped (with the reason) where no server binaries are installed, and a failure when ``CI=true``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import pytest
+
+from experiments.cli import main
+from tests.pg_server import find_binaries, postgres_server
+
+ODD = 'spend "x"; DROP TABLE t; --'  # a column name that must be quoted, never pasted into SQL
+TABLE = "exp table"
+BASE = ["--arm", "arm", "--control", "ctrl", "--metric", "converted", "--metric", "revenue", "--metric",
+        "flag", "--metric", "items", "--metric", ODD, "--covariate", "pre", "--segment", "region", "--ratio",
+        "revenue/orders", "--unit", "user"]
+
+
+def _frame() -> pl.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 5_000
+    arm = pl.Series(rng.choice(["ctrl", "A", "B"], n)).set(pl.Series(rng.random(n) < 0.004), None)
+    pre = rng.gamma(1, 20, n)
+    conv = rng.random(n) < 0.07
+    region = pl.Series(rng.choice(["north", "south", "west"], n)).set(pl.Series(rng.random(n) < 0.01), None)
+    orders = (rng.poisson(1.0, n) + conv).astype(float)
+    return pl.DataFrame({
+        "user": np.arange(n) % 4_950, "arm": arm, "converted": np.where(conv, "Yes", "no"),
+        "revenue": conv * rng.gamma(2, 30, n) + 0.2 * pre - 4.0, "pre": pre, "region": region,
+        "flag": rng.random(n) < 0.3, "items": pl.Series(rng.integers(0, 6, n), dtype=pl.Int16),
+        ODD: rng.normal(1e6, 3e5, n), "orders": pl.Series(orders).set(pl.Series(rng.random(n) < 0.02), None),
+    })
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    d = tmp_path_factory.mktemp("db")
+    frame = _frame()
+    parquet = d / "exp.parquet"
+    frame.write_parquet(parquet)
+    odd = frame.with_columns(
+        pl.when(pl.col("user") % 500 == 1).then(float("nan")).otherwise(pl.col("revenue")).alias("revenue"),
+        pl.when(pl.col("user") == 7).then(float("-inf")).otherwise(pl.col("pre")).alias("pre"),
+        pl.when(pl.col("user") == 9).then(pl.lit("maybe")).otherwise(pl.col("converted")).alias("text"))
+    nonfinite = d / "nonfinite.parquet"
+    odd.write_parquet(nonfinite)
+    db = d / "exp.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute(f"CREATE TABLE \"{TABLE}\" AS SELECT * FROM read_parquet('{parquet}')")
+        con.execute(f"CREATE TABLE nonfinite AS SELECT * FROM read_parquet('{nonfinite}')")
+    return {"frame": frame, "odd": odd, "parquet": parquet, "nonfinite": nonfinite, "duckdb": db}
+
+
+_PG_TYPES = {pl.String: "text", pl.Int64: "bigint", pl.Int16: "smallint", pl.Float64: "double precision",
+             pl.Boolean: "boolean"}
+
+
+def _load_postgres(url: str, tables: dict[str, pl.DataFrame]) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as con, con.cursor() as cur:
+        for name, frame in tables.items():
+            cols = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_PG_TYPES[t]))
+                                      for c, t in frame.schema.items())
+            cur.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier(name), cols))
+            copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, frame.columns)))
+            with cur.copy(copy) as out:
+                for row in frame.iter_rows():
+                    out.write_row(row)
+
+
+@pytest.fixture(scope="module")
+def postgres(data: dict[str, Any]) -> Iterator[str]:
+    """URL of a throwaway PostgreSQL server holding the test tables."""
+    bin_dir = find_binaries()
+    if bin_dir is None:
+        reason = ("PostgreSQL is not installed (initdb and pg_ctl are neither under "
+                  "/usr/lib/postgresql/*/bin nor on PATH)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI installs it (.ci/run)")
+        pytest.skip(reason)
+    with postgres_server(bin_dir) as url:
+        _load_postgres(url, {TABLE: data["frame"], "nonfinite": data["odd"]})
+        yield url
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def db_url(request: pytest.FixtureRequest, data: dict[str, Any]) -> str:
+    if request.param == "duckdb":
+        return f"duckdb:///{data['duckdb']}"
+    return str(request.getfixturevalue("postgres"))
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["analyze", *args])
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
+    code, out, err = _run(capsys, *args, "--json", "-")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def _assert_same(a: Any, b: Any, path: str = "") -> None:
+    """Equal structure and text; numbers within 1e-12 (relative, or absolute near zero)."""
+    if isinstance(a, dict):
+        assert set(a) == set(b), (path, set(a) ^ set(b))
+        for k in a:
+            _assert_same(a[k], b[k], f"{path}/{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and isinstance(b, float):
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), \
+            (path, a, b)
+    else:
+        assert a == b, (path, a, b)
+
+
+def test_database_table_gives_the_numbers_of_the_file(data: dict[str, Any], db_url: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Every metric kind (yes/no text, amounts, booleans, small integers, a column named like SQL), CUPED,
+    segments, a ratio with missing values, unit checks, missing arms: the JSON of the file and of the
+    table agree to 1e-12."""
+    from_file = _json(capsys, str(data["parquet"]), *BASE)
+    from_db = _json(capsys, "--db", db_url, "--table", TABLE, *BASE)
+    assert from_db.pop("database") == {"url": db_url, "table": TABLE, "query": None}
+    _assert_same(from_file, from_db)
+    assert from_db["metrics"] == {"converted": "binary", "revenue": "continuous", "flag": "binary",
+                                  "items": "continuous", ODD: "continuous"}
+    assert from_db["data_quality"]["missing"]["arm"] > 0 and from_db["data_quality"]["duplicate_units"] == 50
+    assert len(from_db["ratio_results"]) == 2 and len(from_db["adjusted_results"]) == 2 * 5
+
+
+def test_nonfinite_values_are_refused_or_dropped_alike(data: dict[str, Any], db_url: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--arm", "arm", "--control", "ctrl", "--metric", "revenue", "--metric", "pre"]
+    code_f, _, err_f = _run(capsys, str(data["nonfinite"]), *args)
+    code_d, _, err_d = _run(capsys, "--db", db_url, "--table", "nonfinite", *args)
+    assert code_f == code_d == 2 and err_f == err_d and "NaN" in err_d and "'B'" in err_d
+    from_file = _json(capsys, str(data["nonfinite"]), *args, "--drop-nonfinite")
+    from_db = _json(capsys, "--db", db_url, "--table", "nonfinite", *args, "--drop-nonfinite")
+    del from_db["database"]
+    _assert_same(from_file, from_db)
+    assert from_db["data_quality"]["nan"]["revenue"] > 0 and from_db["data_quality"]["infinite"]["pre"] > 0
+    # a yes/no column with a third spelling: the same line, with the same example
+    code_f, _, err_f = _run(capsys, str(data["nonfinite"]), "--arm", "arm", "--control", "ctrl", "--metric",
+                            "text")
+    code_d, _, err_d = _run(capsys, "--db", db_url, "--table", "nonfinite", "--arm", "arm", "--control",
+                            "ctrl", "--metric", "text")
+    assert code_f == code_d == 2 and err_f == err_d and "'maybe'" in err_d
+
+
+def test_duckdb_query_reads_a_parquet_file_in_place(data: dict[str, Any],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``--db duckdb:// --query``: DuckDB in memory scans the file itself (for files beyond memory)."""
+    query = f"SELECT * FROM read_parquet('{data['parquet']}') WHERE arm IS NOT NULL"
+    from_db = _json(capsys, "--db", "duckdb://", "--query", query, *BASE)
+    from_file = _json(capsys, str(data["parquet"]), *BASE)
+    assert from_db["n_rows"] == from_file["n_rows"] - from_file["data_quality"]["missing"]["arm"]
+    assert from_db["arms"] == from_file["arms"]
+    for a, b in zip(from_db["results"], from_file["results"], strict=True):
+        assert a["estimate"] == pytest.approx(b["estimate"], rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--table", "nope"], ["--table", "'nope'", "no such table", "exp table"]),
+    (["--table", TABLE, "--metric", "nope"], ["unknown column 'nope'", "revenue"]),
+    (["--query", "SELECT * FROM nowhere"], ["--query failed", "nowhere"]),
+    ([], ["--table", "exactly one of --table NAME or --query SQL"]),
+    (["--table", TABLE, "--query", "SELECT 1"], ["exactly one of --table NAME or --query SQL"]),
+    (["--table", TABLE, "--bootstrap", "100"], ["bootstrap", "rows"]),
+])
+def test_bad_database_input_is_one_line(data: dict[str, Any], tmp_path: Path, args: list[str],
+                                        words: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    code, _, err = _run(capsys, "--db", f"duckdb:///{data['duckdb']}", "--arm", "arm", "--control", "ctrl",
+                        "--metric", "revenue", *args, "--json", str(out))
+    assert code == 2 and err.count("\n") == 1 and not out.exists(), err
+    assert all(w in err for w in words), err
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["FILE", "--db", "duckdb://", "--table", "t"], ["'db'", "exactly one of FILE or --db"]),
+    (["--db", "postgres://me:secret@127.0.0.1:1/db", "FILE", "--table", "t"], ["***", "exactly one"]),
+    (["FILE", "--table", "t"], ["'table'", "without --db"]),
+    ([], ["exactly one of FILE or --db"]),
+    (["--db", "duckdb:///no/such/file.duckdb", "--table", "t"], ["no DuckDB file", "/no/such/file.duckdb"]),
+    (["--db", "nonsense", "--table", "t"], ["'db'", "connection URL"]),
+    (["--db", "postgres://me:secret@127.0.0.1:1/db", "--table", "t"], ["cannot connect", "***"]),
+])
+def test_bad_source_options_are_one_line(data: dict[str, Any], args: list[str], words: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    args = [str(data["parquet"]) if a == "FILE" else a for a in args]
+    code, _, err = _run(capsys, *args, "--arm", "arm", "--control", "ctrl", "--metric", "revenue")
+    assert code == 2 and err.count("\n") == 1 and "secret" not in err, err
+    assert all(w in err for w in words), err
+
+
+def test_help_imports_no_database_library() -> None:
+    code = ("import sys\nfrom experiments.cli import main\n"
+            "try:\n    main(['analyze', '--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = {'duckdb', 'ibis', 'polars', 'psycopg', 'pyarrow'} & set(sys.modules)\n"
+            "assert not heavy, heavy\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
