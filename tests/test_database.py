@@ -24,6 +24,8 @@ import pytest
 from experiments.cli import main
 from tests.pg_server import find_binaries, postgres_server
 
+CDNOW = Path(__file__).parent / "fixtures" / "cdnow_sample.csv"
+
 ODD = 'spend "x"; DROP TABLE t; --'  # a column name that must be quoted, never pasted into SQL
 TABLE = "exp table"
 BASE = ["--arm", "arm", "--control", "ctrl", "--metric", "converted", "--metric", "revenue", "--metric",
@@ -59,15 +61,25 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         pl.when(pl.col("user") == 9).then(pl.lit("maybe")).otherwise(pl.col("converted")).alias("text"))
     nonfinite = d / "nonfinite.parquet"
     odd.write_parquet(nonfinite)
+    # CDNOW transactions with dates, plus a second purchase on some days (amounts added per day)
+    cdnow = pl.read_csv(CDNOW).select(
+        "customer_id", pl.col("date").cast(pl.String).str.to_date("%Y%m%d"), "amount")
+    tx = pl.concat([cdnow, cdnow.filter(pl.col("customer_id") % 3 == 0)
+                    .with_columns(pl.col("amount") * 0.37 + 0.013)])
+    transactions = d / "tx.parquet"
+    tx.write_parquet(transactions)
     db = d / "exp.duckdb"
     with duckdb.connect(str(db)) as con:
-        con.execute(f"CREATE TABLE \"{TABLE}\" AS SELECT * FROM read_parquet('{parquet}')")
-        con.execute(f"CREATE TABLE nonfinite AS SELECT * FROM read_parquet('{nonfinite}')")
-    return {"frame": frame, "odd": odd, "parquet": parquet, "nonfinite": nonfinite, "duckdb": db}
+        for name, path in ((TABLE, parquet), ("nonfinite", nonfinite), ("tx", transactions)):
+            con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM read_parquet('{path}')")
+        con.execute("CREATE TABLE tx_text AS SELECT customer_id, CAST(date AS VARCHAR) AS date, amount "
+                    "FROM tx")
+    return {"frame": frame, "odd": odd, "parquet": parquet, "nonfinite": nonfinite, "duckdb": db, "tx": tx,
+            "transactions": transactions}
 
 
 _PG_TYPES = {pl.String: "text", pl.Int64: "bigint", pl.Int16: "smallint", pl.Float64: "double precision",
-             pl.Boolean: "boolean"}
+             pl.Boolean: "boolean", pl.Date: "date"}
 
 
 def _load_postgres(url: str, tables: dict[str, pl.DataFrame]) -> None:
@@ -97,7 +109,7 @@ def postgres(data: dict[str, Any]) -> Iterator[str]:
             pytest.fail(reason + "; CI installs it (.ci/run)")
         pytest.skip(reason)
     with postgres_server(bin_dir) as url:
-        _load_postgres(url, {TABLE: data["frame"], "nonfinite": data["odd"]})
+        _load_postgres(url, {TABLE: data["frame"], "nonfinite": data["odd"], "tx": data["tx"]})
         yield url
 
 
@@ -224,3 +236,54 @@ def test_help_imports_no_database_library() -> None:
             "assert not heavy, heavy\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+CLV = ["--customer", "customer_id", "--date", "date", "--amount", "amount", "--calibration-end", "1997-09-30",
+       "--holdout-end", "1998-06-30", "--pareto", "--json", "-"]
+
+
+def test_clv_summary_in_the_database_equals_the_file(data: dict[str, Any], db_url: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The per-customer RFM summary computed in SQL is the file path's (to 1e-12; in fact to the bit,
+    days with two purchases included), so the fits and the JSON agree too."""
+    import datetime as dt
+
+    from experiments.stats.database import open_table, rfm_summary_db
+    from experiments.transactions import load_transactions, rfm_summary
+
+    cols = {"customer": "customer_id", "date": "date", "amount": "amount"}
+    tx = load_transactions(data["transactions"], **cols)
+    ends = {"calibration_end": dt.date(1997, 9, 30), "holdout_end": dt.date(1998, 6, 30)}
+    want = rfm_summary(tx, **ends).frame
+    n, got = rfm_summary_db(open_table(db_url, table="tx"), **cols, **ends)
+    assert n == tx.height and got.frame.columns == want.columns and got.frame.height == want.height == 2357
+    assert got.frame["customer"].to_list() == want["customer"].to_list()
+    for c in want.columns[1:]:
+        assert np.allclose(got.frame[c].to_numpy(), want[c].to_numpy(), rtol=1e-12, atol=0), c
+    assert got.frame.equals(want)  # the same bits
+    assert main(["clv", str(data["transactions"]), *CLV]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert main(["clv", "--db", db_url, "--table", "tx", *CLV]) == 0
+    from_db = json.loads(capsys.readouterr().out)
+    assert from_db.pop("database")["table"] == "tx" and from_db.pop("file") is None
+    del from_file["file"]
+    _assert_same(from_file, from_db)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--table", "tx_text"], ["date column 'date'", "DATE or TIMESTAMP"]),
+    (["--table", "tx", "--amount", "nope"], ["--amount column 'nope'", "customer_id"]),
+    (["--query", "SELECT customer_id, date, -amount AS amount FROM tx"], ["negative amounts"]),
+    (["--query", "SELECT * FROM tx WHERE amount < 0"], ["holds no transactions"]),
+    (["--table", "tx", "--calibration-end", "2001-01-01"], ["calibration end 2001-01-01 lies outside"]),
+])
+def test_clv_bad_database_input_is_one_line(data: dict[str, Any], args: list[str], words: list[str],
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    base = {"--customer": "customer_id", "--date": "date", "--amount": "amount",
+            "--calibration-end": "1997-09-30"}
+    for flag in [a for a in args if a in base]:
+        del base[flag]
+    argv = ["clv", "--db", f"duckdb:///{data['duckdb']}", *args, *[x for kv in base.items() for x in kv]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and all(w in err for w in words), err

@@ -32,9 +32,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and --amount; a missing customer id; a date that is missing or does not parse (YYYY-MM-DD, "
         "YYYYMMDD, YYYY/MM/DD, DD/MM/YYYY, MM/DD/YYYY, optionally with a time); an amount that is "
         "missing, not a number, NaN, infinite or negative; a calibration end outside the dates. "
+        "With --db URL and --table NAME (or --query SQL) in place of FILE, the per-customer summary "
+        "(frequency, recency, T, monetary value) is computed by the database in SQL (DuckDB embedded, "
+        "PostgreSQL, any engine Ibis connects to), the same numbers as from a file; the date column must "
+        "then be a DATE or TIMESTAMP. "
         + OUTPUT_RULE,
     )
-    p.add_argument("file", help="transaction log, .csv or .parquet")
+    p.add_argument("file", nargs="?", help="transaction log, .csv or .parquet (or --db instead)")
+    p.add_argument("--db", metavar="URL", help="read the transactions from a database instead of FILE: an "
+                   "Ibis URL, e.g. duckdb:///path/file.duckdb or postgres://user:pass@host:5432/db")
+    p.add_argument("--table", metavar="NAME", help="with --db: the transaction table")
+    p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the transaction table")
     p.add_argument("--customer", required=True, help="customer id column")
     p.add_argument("--date", required=True, help="transaction date column")
     p.add_argument("--amount", required=True, help="transaction amount column")
@@ -63,8 +71,15 @@ def run_clv(
     holdout_end: str | None = None,
     time_unit: str = "week",
     pareto: bool = False,
+    db: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> dict[str, Any]:
-    """Load, summarise and fit; return the JSON-ready result (raises on bad input or no convergence)."""
+    """Load, summarise and fit; return the JSON-ready result (raises on bad input or no convergence).
+
+    With ``db`` (and ``table`` or ``query``; ``file`` unused) the per-customer summary is one SQL
+    query in that database (:func:`experiments.stats.database.rfm_summary_db`).
+    """
     from experiments.models.clv import fit_bgnbd, fit_gamma_gamma, fit_pareto_nbd
     from experiments.transactions import load_transactions, parse_date, rfm_summary
     from experiments.validation import as_choice
@@ -72,15 +87,24 @@ def run_clv(
     unit = as_choice("time_unit", time_unit, ("day", "week"))
     cal_end = parse_date("calibration_end", calibration_end)
     hold_end = parse_date("holdout_end", holdout_end) if holdout_end is not None else None
-    tx = load_transactions(file, customer=customer, date=date, amount=amount)
-    rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
+    if db is not None:
+        from experiments.stats.database import open_table, rfm_summary_db
+
+        source = open_table(db, table=table, query=query)
+        n_transactions, rfm = rfm_summary_db(source, customer=customer, date=date, amount=amount,
+                                             calibration_end=cal_end, holdout_end=hold_end,
+                                             time_unit=unit)  # type: ignore[arg-type]
+    else:
+        tx = load_transactions(file, customer=customer, date=date, amount=amount)
+        n_transactions = tx.height
+        rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
     f = rfm.frame
     x, tx_, big_t = f["frequency"].to_numpy(), f["recency"].to_numpy(), f["T"].to_numpy()
     bg = fit_bgnbd(x, tx_, big_t)
     gg = fit_gamma_gamma(x, f["monetary_value"].to_numpy())
     out: dict[str, Any] = {
-        "file": str(file),
-        "n_transactions": tx.height,
+        "file": None if db is not None else str(file),
+        "n_transactions": n_transactions,
         "n_customers": rfm.n_customers,
         "n_repeat_customers": rfm.n_repeat_customers,
         "first_date": str(rfm.first_date),
@@ -97,6 +121,8 @@ def run_clv(
             "mean_order_value": _clean(gg.mean_order_value),
         },
     }
+    if db is not None:
+        out["database"] = source.to_dict()
     if pareto:
         pn = fit_pareto_nbd(x, tx_, big_t)
         out["pareto_nbd"] = {k: getattr(pn, k) for k in ("r", "alpha", "s", "beta", "log_likelihood")}
@@ -129,6 +155,10 @@ def _summary_text(r: dict[str, Any]) -> str:
         f"Gamma-Gamma p={gg['p']:.4f} q={gg['q']:.4f} v={gg['v']:.4f} "
         f"(mean order value {gg['mean_order_value'] or float('inf'):.2f})",
     ]
+    if "database" in r:
+        d = r["database"]
+        what = f"table {d['table']!r}" if d["table"] is not None else "query"
+        lines.insert(0, f"Summarised per customer in the database: {what} in {d['url']}")
     if "pareto_nbd" in r:
         pn = r["pareto_nbd"]
         lines.append(
@@ -147,8 +177,14 @@ def _summary_text(r: dict[str, Any]) -> str:
 
 def handler(args: argparse.Namespace) -> int:
     """Run ``experiments clv``; returns the exit status."""
+    from experiments.errors import ParameterError
     from experiments.outputs import atomic_write_text, check_output
 
+    if (args.file is None) == (args.db is None):
+        raise ParameterError("db", args.db and "(given)", "exactly one of FILE or --db URL")
+    for name in ("table", "query"):
+        if args.db is None and getattr(args, name) is not None:
+            raise ParameterError(name, getattr(args, name), "nothing without --db URL")
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     result = run_clv(
         args.file,
@@ -159,6 +195,9 @@ def handler(args: argparse.Namespace) -> int:
         holdout_end=args.holdout_end,
         time_unit=args.time_unit,
         pareto=args.pareto,
+        db=args.db,
+        table=args.table,
+        query=args.query,
     )
     if args.json == "-":
         sys.stdout.write(json.dumps(result) + "\n")

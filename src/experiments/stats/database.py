@@ -18,6 +18,7 @@ Ibis; no SQL is written from user text other than the user's own ``query``.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,14 +28,15 @@ from urllib.parse import urlsplit, urlunsplit
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.exact_sums import PARTS
+from experiments.exact_sums import PARTS, read_sums
 from experiments.stats.quality import FALSE_SPELLINGS, HUGE, ROWS, TRUE_SPELLINGS, NonFinite
 from experiments.stats.sufficient import SMALL_INTEGERS, statistic_columns
+from experiments.transactions import RFMSummary, TimeUnit
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["DatabaseTable", "open_table", "redact"]
+__all__ = ["DatabaseTable", "open_table", "redact", "rfm_summary_db"]
 
 # Separator of a column name and a check name in the checks' output names (ROWS is that separator + "n").
 _Q = ROWS[:-1]
@@ -346,3 +348,123 @@ def _as_polars_pass(frame: pl.DataFrame, source: DatabaseTable, keys: Sequence[s
         frame = frame.with_columns(
             pl.Series(f"{c}{_Q}examples", [found] + [[]] * (frame.height - 1), dtype=pl.List(pl.String)))
     return frame
+
+
+def _split_days(t: ir.Table, customer: ir.Value, day: ir.Value, amount: ir.FloatingValue) -> ir.Table:
+    """Per customer and day, the amounts added as the file path adds them: ``(customer, day, amount)``.
+
+    The float of each day is :func:`experiments.exact_sums.sum_expr` of the day's exact parts, to the bit:
+    the 2**-62 fraction parts are summed in two 31-bit halves (integers every engine adds exactly in 64
+    bits), the carry and remainder are found by integer arithmetic below 2**53, and the float is put
+    together by the same three IEEE operations as polars. Exact while a day's total is below 2**53 and a
+    customer has under 2**22 transactions a day.
+    """
+    import ibis
+
+    small = _when((amount >= -_LARGE) & (amount < _LARGE), amount)
+    whole = small.floor()
+    frac = small - whole
+    upper = (frac * 2.0**31).floor()
+    lower = (frac * _UNIT).floor() - upper * 2**31
+    days = t.group_by([customer.name("customer"), day.name("date")]).aggregate(
+        hi=whole.sum(), up=upper.sum(), low=lower.sum(),
+        big=_when((amount >= _LARGE) | (amount < -_LARGE), amount).sum())
+    half = 2**31
+    carry_low = days.low // half
+    upper_total = days.up + carry_low
+    carry = upper_total // half
+    rest = (upper_total % half) * half + days.low % half  # the fraction in 2**-62 units, below 2**62
+    value = ((days.hi + carry).cast("float64") + rest.cast("float64") * 2.0**-62
+             + days.big.coalesce(ibis.literal(0.0)))
+    return days.select("customer", "date", amount=value)
+
+
+def rfm_summary_db(source: DatabaseTable, *, customer: str, date: str, amount: str,
+                   calibration_end: dt.date, holdout_end: dt.date | None = None,
+                   time_unit: TimeUnit = "week") -> tuple[int, RFMSummary]:
+    """:func:`experiments.transactions.rfm_summary` of a transaction table in a database, in SQL.
+
+    Two queries: one checks the table (rows, missing ids and dates, amounts that are missing, NaN,
+    infinite or negative, the first and last date), one returns a row per customer. The numbers equal
+    those of a file of the same transactions (the same bits: see :func:`_split_days`).
+
+    Returns
+    -------
+    (int, RFMSummary)
+        The number of transactions and the summary.
+    """
+    import ibis
+
+    if time_unit not in ("day", "week"):
+        raise ParameterError("time_unit", time_unit, "day or week")
+    schema = source.schema
+    for role, col in (("customer", customer), ("date", date), ("amount", amount)):
+        if col not in schema:
+            raise DataError(f"--{role} column {col!r} not in {source.name}; columns: {', '.join(schema)}")
+    if len({customer, date, amount}) < 3:
+        raise DataError("the customer, date and amount columns must be three different columns")
+    if schema[date] not in (pl.Date, pl.Datetime):
+        raise DataError(f"date column {date!r} has type {schema[date]}; with --db allowed: a DATE or "
+                        f"TIMESTAMP column (convert text with --query, e.g. SELECT CAST(... AS DATE) ...)")
+    if not schema[amount].is_numeric():
+        raise DataError(f"amount column {amount!r} has type {schema[amount]}; allowed: numbers")
+    t = source.expr
+    cust = t[customer]
+    day = t[date] if schema[date] == pl.Date else t[date].date()
+    amt = t[amount].cast("float64")
+    no_id = (cust.isnull() | (cust.strip() == "")) if schema[customer] == pl.String else cust.isnull()
+    checks = source._execute(t.aggregate(
+        n=t.count(), no_id=no_id.sum(), no_date=day.isnull().sum(),
+        no_amount=(amt.isnull() | amt.isnan()).sum(), inf=amt.isinf().sum(), neg=(amt < 0).sum(),
+        lowest=amt.min(), first=day.min(), last=day.max(),
+    )).row(0, named=True)
+    if not checks["n"]:
+        raise DataError(f"{source.name} holds no transactions")
+    if checks["no_id"]:
+        raise DataError(f"customer column {customer!r} has {checks['no_id']} missing ids")
+    if checks["no_date"]:
+        raise DataError(f"date column {date!r} has {checks['no_date']} missing dates")
+    if checks["no_amount"]:
+        raise DataError(f"amount column {amount!r} has {checks['no_amount']} missing values or NaN")
+    if checks["inf"]:
+        raise DataError(f"amount column {amount!r} has infinite values")
+    if checks["neg"]:
+        raise DataError(f"amount column {amount!r} has negative amounts (e.g. {checks['lowest']!r})")
+    first, last = checks["first"], checks["last"]
+    if calibration_end < first or calibration_end >= last:
+        raise DataError(
+            f"calibration end {calibration_end} lies outside the transactions "
+            f"({first} to {last}); it must be on or after the first and before the last date"
+        )
+    if holdout_end is not None and holdout_end <= calibration_end:
+        raise DataError(f"holdout end {holdout_end} must be after the calibration end {calibration_end}")
+
+    days = _split_days(t, cust, day, amt)
+    end = ibis.literal(calibration_end)
+    in_cal = days.date <= end
+    days = days.mutate(first_day=_when(in_cal, days.date).min().over(group_by=days.customer))
+    repeat = _when(in_cal & (days.date > days.first_day), days.amount)
+    aggs: dict[str, ir.Scalar] = {
+        "days": in_cal.sum(), "first_day": days.first_day.min(), "last_day": _when(in_cal, days.date).max(),
+        "repeats": repeat.count(), **{f"m{i}": e for i, e in enumerate(_sum_parts(repeat, "m").values())},
+    }
+    if holdout_end is not None:
+        aggs["holdout"] = ((days.date > end) & (days.date <= ibis.literal(holdout_end))).sum()
+    per_customer = days.group_by("customer").aggregate(**aggs)
+    frame = source._execute(per_customer.filter(per_customer.days > 0))
+    frame = frame.rename({f"m{i}": "monetary_value" + p for i, p in enumerate(PARTS)})
+    frame = _as_polars_pass(frame, source, ["customer"], [], {})
+    unit = {"day": 1.0, "week": 7.0}[time_unit]
+    first_day = pl.col("first_day").cast(pl.Date)
+    summary = read_sums(frame, ["monetary_value"]).select(
+        "customer",
+        (pl.col("days") - 1).cast(pl.Int64).alias("frequency"),
+        ((pl.col("last_day").cast(pl.Date) - first_day).dt.total_days() / unit).alias("recency"),
+        ((pl.lit(calibration_end) - first_day).dt.total_days() / unit).alias("T"),
+        pl.when(pl.col("repeats") > 0).then(pl.col("monetary_value") / pl.col("repeats")).otherwise(0.0)
+        .alias("monetary_value"),
+        *([pl.col("holdout").cast(pl.Int64).alias("holdout_purchases")] if holdout_end is not None else []),
+    ).sort("customer")
+    return int(checks["n"]), RFMSummary(frame=summary, first_date=first, last_date=last,
+                                        calibration_end=calibration_end, holdout_end=holdout_end,
+                                        time_unit=time_unit)
