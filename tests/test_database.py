@@ -116,7 +116,7 @@ def postgres(data: dict[str, Any]) -> Iterator[str]:
 @pytest.fixture(params=["duckdb", "postgres"])
 def db_url(request: pytest.FixtureRequest, data: dict[str, Any]) -> str:
     if request.param == "duckdb":
-        return f"duckdb:///{data['duckdb']}"
+        return f"duckdb://{data['duckdb']}"
     return str(request.getfixturevalue("postgres"))
 
 
@@ -206,7 +206,7 @@ def test_duckdb_query_reads_a_parquet_file_in_place(data: dict[str, Any],
 def test_bad_database_input_is_one_line(data: dict[str, Any], tmp_path: Path, args: list[str],
                                         words: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "r.json"
-    code, _, err = _run(capsys, "--db", f"duckdb:///{data['duckdb']}", "--arm", "arm", "--control", "ctrl",
+    code, _, err = _run(capsys, "--db", f"duckdb://{data['duckdb']}", "--arm", "arm", "--control", "ctrl",
                         "--metric", "revenue", *args, "--json", str(out))
     assert code == 2 and err.count("\n") == 1 and not out.exists(), err
     assert all(w in err for w in words), err
@@ -217,7 +217,8 @@ def test_bad_database_input_is_one_line(data: dict[str, Any], tmp_path: Path, ar
     (["--db", "postgres://me:secret@127.0.0.1:1/db", "FILE", "--table", "t"], ["***", "exactly one"]),
     (["FILE", "--table", "t"], ["'table'", "without --db"]),
     ([], ["exactly one of FILE or --db"]),
-    (["--db", "duckdb:///no/such/file.duckdb", "--table", "t"], ["no DuckDB file", "/no/such/file.duckdb"]),
+    (["--db", "duckdb:///no/such/file.duckdb", "--table", "t"], ["no DuckDB file", "'/no/such/file.duckdb'"]),
+    (["--db", "duckdb://no/such.duckdb", "--table", "t"], ["no DuckDB file", f"'{Path.cwd()}/no/such."]),
     (["--db", "nonsense", "--table", "t"], ["'db'", "connection URL"]),
     (["--db", "postgres://me:secret@127.0.0.1:1/db", "--table", "t"], ["cannot connect", "***"]),
 ])
@@ -283,7 +284,7 @@ def test_clv_bad_database_input_is_one_line(data: dict[str, Any], args: list[str
             "--calibration-end": "1997-09-30"}
     for flag in [a for a in args if a in base]:
         del base[flag]
-    argv = ["clv", "--db", f"duckdb:///{data['duckdb']}", *args, *[x for kv in base.items() for x in kv]]
+    argv = ["clv", "--db", f"duckdb://{data['duckdb']}", *args, *[x for kv in base.items() for x in kv]]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and all(w in err for w in words), err

@@ -37,10 +37,11 @@ quantiled, nor can summary-statistics input (no rows).
 A table in a database (--db URL with --table NAME or --query SQL, in place of FILE) is analysed where it
 lives: the per-arm sums and checks are one SQL aggregation run by the database (through Ibis), and only
 one row per arm (and segment) comes back; the numbers equal those of a file of the same rows. DuckDB is
-embedded: --db duckdb:///path/file.duckdb, or --db duckdb:// with --query "SELECT * FROM
-read_parquet('big/*.parquet')" for files larger than memory. Other engines take their Ibis URL, e.g.
-postgres://user:password@host:5432/database (bigquery://, snowflake://... with that Ibis extra
-installed). --unit runs as a query of its own; --bootstrap needs the rows and is refused with --db.
+embedded: --db duckdb://relative/file.duckdb or duckdb:///absolute/file.duckdb, or --db duckdb:// with
+--query "SELECT * FROM read_parquet('big/*.parquet')" for files larger than memory. Other engines take
+their Ibis URL, e.g. postgres://user:password@host:5432/database (bigquery://, snowflake://... with that
+Ibis extra installed). --unit runs as a query of its own; --bootstrap needs the rows and is refused with
+--db.
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
@@ -78,7 +79,8 @@ def register(subparsers: Any) -> None:
                    help="CSV or parquet file, folder of parquet parts, or glob (or --db instead)")
     p.add_argument("--db", metavar="URL",
                    help="analyse a table in a database instead of FILE: an Ibis connection URL, e.g. "
-                   "duckdb:///path/file.duckdb, duckdb:// (in memory) or postgres://user:pass@host:5432/db")
+                   "duckdb://file.duckdb (relative), duckdb:///abs/file.duckdb, duckdb:// (in memory) or "
+                   "postgres://user:pass@host:5432/db")
     p.add_argument("--table", metavar="NAME", help="with --db: the table to analyse")
     p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the table to analyse")
     p.add_argument("--arm", required=True, metavar="COLUMN", help="column with the arm label")

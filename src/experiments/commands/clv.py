@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", nargs="?", help="transaction log, .csv or .parquet (or --db instead)")
     p.add_argument("--db", metavar="URL", help="read the transactions from a database instead of FILE: an "
-                   "Ibis URL, e.g. duckdb:///path/file.duckdb or postgres://user:pass@host:5432/db")
+                   "Ibis URL, e.g. duckdb://file.duckdb or postgres://user:pass@host:5432/db")
     p.add_argument("--table", metavar="NAME", help="with --db: the transaction table")
     p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the transaction table")
     p.add_argument("--customer", required=True, help="customer id column")

@@ -1,13 +1,15 @@
 """Experiment tables that live in a database: the per-arm sufficient statistics as one SQL aggregation.
 
 A :class:`DatabaseTable` names a table (or a query) behind an Ibis connection URL: DuckDB embedded
-(``duckdb:///path/file.duckdb``, or ``duckdb://`` in memory, whose queries can read large parquet and CSV
-files lazily with ``read_parquet(...)``) or any engine Ibis connects to (``postgres://user:pass@host:5432/db``,
-BigQuery, Snowflake...). :meth:`DatabaseTable.gather` builds one ``GROUP BY arm[, segment]`` query with
-Ibis that returns the same grouped frame as the polars pass of :func:`experiments.stats.runner.analyze`:
-the same column names, counts, checks (:mod:`experiments.stats.quality`) and sums
+(``duckdb://relative/file.duckdb``, ``duckdb:///absolute/file.duckdb``, or ``duckdb://`` in memory, whose
+queries can read large parquet and CSV files lazily with ``read_parquet(...)``) or any engine Ibis
+connects to (``postgres://user:pass@host:5432/db``, BigQuery, Snowflake...).
+:meth:`DatabaseTable.gather` builds one ``GROUP BY arm[, segment]`` query with Ibis that returns the same
+grouped frame as the polars pass of :func:`experiments.stats.runner.analyze`: the same column names,
+counts, checks (:mod:`experiments.stats.quality`) and sums
 (:func:`experiments.stats.sufficient.statistic_columns`). The rows never leave the database; only one row
-per arm (and segment) does.
+per arm (and segment) does. :func:`rfm_summary_db` does the same for the per-customer summary of a
+transaction table (``experiments clv --db``).
 
 Sums of floats are gathered as the same two exact integer parts the polars pass adds
 (:mod:`experiments.exact_sums`: the floor of each value, and its fraction in units of 2**-62, both summed
@@ -100,15 +102,16 @@ class DatabaseTable:
         """The Ibis table expression (connects on first use)."""
         import ibis
 
-        scheme = urlsplit(self.url).scheme.lower()
+        parts = urlsplit(self.url)
         kwargs: dict[str, Any] = {}
-        if scheme == "duckdb":
-            path = self.url.split("://", 1)[1] if "://" in self.url else ""
-            if path not in ("", "/", ":memory:", "/:memory:"):
+        if parts.scheme.lower() == "duckdb":
+            # as Ibis reads it: duckdb://relative/file.duckdb, duckdb:///absolute/file.duckdb
+            path = "/".join(p for p in (parts.netloc, parts.path[bool(parts.netloc):]) if p)
+            if path and path != ":memory:":
                 from pathlib import Path
 
                 if not Path(path).is_file():
-                    raise DataError(f"--db {self.url!r}: no DuckDB file at {path!r}")
+                    raise DataError(f"--db {self.url!r}: no DuckDB file at {str(Path(path).absolute())!r}")
                 kwargs["read_only"] = True
         try:
             con = ibis.connect(self.url, **kwargs)
@@ -222,7 +225,7 @@ def open_table(url: str, *, table: str | None = None, query: str | None = None) 
     if (table is None) == (query is None):
         raise ParameterError("table", table, "exactly one of --table NAME or --query SQL with --db")
     if "://" not in url:
-        raise ParameterError("db", url, "a connection URL such as duckdb:///path/file.duckdb, duckdb:// "
+        raise ParameterError("db", url, "a connection URL such as duckdb://file.duckdb, duckdb:// "
                              "or postgres://user:password@host:5432/database")
     for option, text in (("table", table), ("query", query)):
         if text is not None and not text.strip():
