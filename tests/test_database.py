@@ -288,3 +288,26 @@ def test_clv_bad_database_input_is_one_line(data: dict[str, Any], args: list[str
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and all(w in err for w in words), err
+
+
+def test_engines_with_64_bit_sums_take_the_split_fractions(
+        data: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """On an engine whose SUM(BIGINT) is 64 bits (BigQuery), each fraction part is summed as two 31-bit
+    halves: forced here on DuckDB, the numbers are still the file's."""
+    import datetime as dt
+
+    from experiments.stats import database
+    from experiments.stats.database import open_table, rfm_summary_db
+    from experiments.transactions import load_transactions, rfm_summary
+
+    monkeypatch.setattr(database, "WIDE_SUMS", frozenset())
+    url = f"duckdb://{data['duckdb']}"
+    assert not open_table(url, table="tx").wide_sums
+    from_file = _json(capsys, str(data["parquet"]), *BASE)
+    from_db = _json(capsys, "--db", url, "--table", TABLE, *BASE)
+    del from_db["database"]
+    _assert_same(from_file, from_db)
+    cols = {"customer": "customer_id", "date": "date", "amount": "amount"}
+    want = rfm_summary(load_transactions(data["transactions"], **cols), calibration_end=dt.date(1997, 9, 30))
+    _, got = rfm_summary_db(open_table(url, table="tx"), **cols, calibration_end=dt.date(1997, 9, 30))
+    assert got.frame.equals(want.frame)

@@ -38,13 +38,17 @@ from experiments.transactions import RFMSummary, TimeUnit
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["DatabaseTable", "open_table", "redact", "rfm_summary_db"]
+__all__ = ["WIDE_SUMS", "DatabaseTable", "open_table", "redact", "rfm_summary_db"]
 
 # Separator of a column name and a check name in the checks' output names (ROWS is that separator + "n").
 _Q = ROWS[:-1]
 _LARGE = 2.0**63
 _UNIT = 2.0**62  # the fraction's unit, as in experiments.exact_sums
-_WIDE = "decimal(38, 0)"  # exact sums of up to 2**64 parts of 2**62
+_WIDE = "decimal(38, 0)"  # holds exact sums of up to 2**64 parts of 2**62
+#: Ibis backends whose SUM of BIGINT is exact and wide (HUGEINT, NUMERIC, NUMBER(38)), never overflowing.
+WIDE_SUMS = frozenset({"duckdb", "postgres", "snowflake", "mysql", "risingwave"})
+_HALF = 2**31
+_SPLIT = ("\x02up", "\x02low")  # the two 31-bit halves of a fraction part, on engines that sum in 64 bits
 
 
 def redact(url: str) -> str:
@@ -133,6 +137,12 @@ class DatabaseTable:
                             f"{tables}") from None
 
     @functools.cached_property
+    def wide_sums(self) -> bool:
+        """Whether the engine adds BIGINTs exactly past 64 bits (:data:`WIDE_SUMS`); otherwise each sum's
+        fraction part is gathered as two 31-bit halves whose 64-bit sums cannot overflow."""
+        return str(self.expr.get_backend().name) in WIDE_SUMS
+
+    @functools.cached_property
     def schema(self) -> pl.Schema:
         """Column names and the polars types a file of the same table would have."""
         return pl.Schema({c: _polars_type(t) for c, t in self.expr.schema().items()})
@@ -187,11 +197,13 @@ class DatabaseTable:
             aggs[unit_missing[0]] = t[unit_missing[1]].isnull().sum()
         for c in value_cols:
             aggs.update(_checks(t[c], c, dtypes[c], metric=c in metrics or dtypes[c] == pl.String))
-        aggs.update(_sums(values, dtypes, metrics=metrics, covariates=covariates))
+        wide = self.wide_sums
+        aggs.update(_sums(values, dtypes, metrics=metrics, covariates=covariates, wide=wide))
         for i, (num, den) in enumerate(pairs):
             both = values[num].notnull() & values[den].notnull()
             masked = {c: _when(both, values[c]) for c in (num, den)}
-            aggs.update(_sums(masked, dtypes, metrics=[num, den], pairs=[(num, den)], prefix=f"\x00r{i}\x00"))
+            aggs.update(_sums(masked, dtypes, metrics=[num, den], pairs=[(num, den)], prefix=f"\x00r{i}\x00",
+                              wide=wide))
         # SQL names are plain (a0, a1...): the output names hold NUL, which not every engine accepts
         safe = {f"a{i}": name for i, name in enumerate(aggs)}
         group = [t[col].name(f"k{i}") for i, col in enumerate(keys.values())]
@@ -293,7 +305,7 @@ def _checks(col: ir.Column, name: str, dtype: pl.DataType, *, metric: bool) -> d
 
 def _sums(values: Mapping[str, ir.FloatingValue], dtypes: Mapping[str, pl.DataType], *,
           metrics: Sequence[str], covariates: Sequence[str] = (), pairs: Sequence[tuple[str, str]] = (),
-          prefix: str = "") -> dict[str, ir.Scalar]:
+          prefix: str = "", wide: bool = True) -> dict[str, ir.Scalar]:
     """:func:`experiments.stats.sufficient.gather_exprs` in SQL: the same names, integers and parts."""
 
     def small(c: str) -> bool:
@@ -310,28 +322,43 @@ def _sums(values: Mapping[str, ir.FloatingValue], dtypes: Mapping[str, pl.DataTy
             out[key] = (ints[0] if len(ints) == 1 else ints[0] * ints[1]).sum()
         else:
             x = values[cols[0]] if len(cols) == 1 else values[cols[0]] * values[cols[1]]
-            out.update(_sum_parts(x, key))
+            out.update(_sum_parts(x, key, wide=wide))
     return out
 
 
-def _sum_parts(x: ir.FloatingValue, name: str) -> dict[str, ir.Scalar]:
+def _sum_parts(x: ir.FloatingValue, name: str, *, wide: bool = True) -> dict[str, ir.Scalar]:
     """:func:`experiments.exact_sums.sum_aggs` in SQL: floor and 2**-62 fraction summed exactly, values
     beyond 2**63 (and NaN, infinity) as floats beside. ``x - floor(x)`` is polars' ``x % 1.0`` to the bit
-    (both round the same exact difference once)."""
+    (both round the same exact difference once).
+
+    BIGINT parts are summed and the sum cast to ``DECIMAL(38, 0)`` (exact on :data:`WIDE_SUMS` engines,
+    and over twice as fast in DuckDB as a cast of every value); elsewhere (``wide=False``) the fraction
+    part is summed as two 31-bit halves, put together by :func:`_as_polars_pass`.
+    """
     hi, lo, big = PARTS
     small = _when((x >= -_LARGE) & (x < _LARGE), x)  # NaN compares above every number, as in polars
     whole = small.floor()
-    return {
-        name + hi: whole.cast(_WIDE).sum(),
-        name + lo: ((small - whole) * _UNIT).floor().cast(_WIDE).sum(),
-        name + big: _when((x >= _LARGE) | (x < -_LARGE), x).sum(),
-    }
+    frac = small - whole
+    out = {name + hi: whole.sum().cast(_WIDE)}
+    if wide:
+        out[name + lo] = (frac * _UNIT).floor().sum().cast(_WIDE)
+    else:
+        up = (frac * float(_HALF)).floor()
+        out[name + lo + _SPLIT[0]] = up.sum().cast(_WIDE)
+        out[name + lo + _SPLIT[1]] = ((frac * _UNIT).floor() - up * _HALF).sum().cast(_WIDE)
+    out[name + big] = _when((x >= _LARGE) | (x < -_LARGE), x).sum()
+    return out
 
 
 def _as_polars_pass(frame: pl.DataFrame, source: DatabaseTable, keys: Sequence[str],
                     value_cols: Sequence[str], dtypes: Mapping[str, pl.DataType]) -> pl.DataFrame:
     """Types and empty sums as polars gives them (a SQL ``SUM`` of nothing is NULL, polars' is 0), and the
     up to three sorted ``examples`` of text metrics with other text (one small query each, only then)."""
+    halves = [c[: -len(_SPLIT[0])] for c in frame.columns if c.endswith(_SPLIT[0])]
+    frame = frame.with_columns(
+        (pl.col(c + _SPLIT[0]).cast(pl.Int128).fill_null(0) * _HALF + pl.col(c + _SPLIT[1]).cast(pl.Int128)
+         .fill_null(0)).alias(c) for c in halves
+    ).drop([c + h for c in halves for h in _SPLIT])
     fixes = []
     for c, t in frame.schema.items():
         if c.endswith((PARTS[0], PARTS[1])):
@@ -447,15 +474,17 @@ def rfm_summary_db(source: DatabaseTable, *, customer: str, date: str, amount: s
     in_cal = days.date <= end
     days = days.mutate(first_day=_when(in_cal, days.date).min().over(group_by=days.customer))
     repeat = _when(in_cal & (days.date > days.first_day), days.amount)
+    parts = _sum_parts(repeat, "monetary_value", wide=source.wide_sums)
+    safe = {f"m{i}": name for i, name in enumerate(parts)}  # SQL names without control characters
     aggs: dict[str, ir.Scalar] = {
         "days": in_cal.sum(), "first_day": days.first_day.min(), "last_day": _when(in_cal, days.date).max(),
-        "repeats": repeat.count(), **{f"m{i}": e for i, e in enumerate(_sum_parts(repeat, "m").values())},
+        "repeats": repeat.count(), **{k: parts[name] for k, name in safe.items()},
     }
     if holdout_end is not None:
         aggs["holdout"] = ((days.date > end) & (days.date <= ibis.literal(holdout_end))).sum()
     per_customer = days.group_by("customer").aggregate(**aggs)
     frame = source._execute(per_customer.filter(per_customer.days > 0))
-    frame = frame.rename({f"m{i}": "monetary_value" + p for i, p in enumerate(PARTS)})
+    frame = frame.rename(safe)
     frame = _as_polars_pass(frame, source, ["customer"], [], {})
     unit = {"day": 1.0, "week": 7.0}[time_unit]
     first_day = pl.col("first_day").cast(pl.Date)
