@@ -81,7 +81,8 @@ def register(subparsers: Any) -> None:
                    help="analyse a table in a database instead of FILE: an Ibis connection URL, e.g. "
                    "duckdb://file.duckdb (relative), duckdb:///abs/file.duckdb, duckdb:// (in memory) or "
                    "postgres://user:pass@host:5432/db")
-    p.add_argument("--table", metavar="NAME", help="with --db: the table to analyse")
+    p.add_argument("--table", metavar="NAME", help="with --db: the table to analyse (one in another schema: "
+                   "--query 'SELECT * FROM schema.table')")
     p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the table to analyse")
     p.add_argument("--arm", required=True, metavar="COLUMN", help="column with the arm label")
     p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")

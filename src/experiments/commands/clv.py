@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("file", nargs="?", help="transaction log, .csv or .parquet (or --db instead)")
     p.add_argument("--db", metavar="URL", help="read the transactions from a database instead of FILE: an "
                    "Ibis URL, e.g. duckdb://file.duckdb or postgres://user:pass@host:5432/db")
-    p.add_argument("--table", metavar="NAME", help="with --db: the transaction table")
+    p.add_argument("--table", metavar="NAME", help="with --db: the transaction table (one in another schema: "
+                   "--query 'SELECT * FROM schema.table')")
     p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the transaction table")
     p.add_argument("--customer", required=True, help="customer id column")
     p.add_argument("--date", required=True, help="transaction date column")
@@ -181,7 +182,9 @@ def handler(args: argparse.Namespace) -> int:
     from experiments.outputs import atomic_write_text, check_output
 
     if (args.file is None) == (args.db is None):
-        raise ParameterError("db", args.db and "(given)", "exactly one of FILE or --db URL")
+        from experiments.stats.database import redact
+
+        raise ParameterError("db", args.db and redact(args.db), "exactly one of FILE or --db URL")
     for name in ("table", "query"):
         if args.db is None and getattr(args, name) is not None:
             raise ParameterError(name, getattr(args, name), "nothing without --db URL")
