@@ -230,13 +230,16 @@ def test_bad_source_options_are_one_line(data: dict[str, Any], args: list[str], 
     assert all(w in err for w in words), err
 
 
-def test_help_imports_no_database_library() -> None:
+@pytest.mark.parametrize("argv", [["--help"], ["analyze", "--help"], ["clv", "--help"]])
+def test_help_imports_no_database_library(argv: list[str]) -> None:
     code = ("import sys\nfrom experiments.cli import main\n"
-            "try:\n    main(['analyze', '--help'])\nexcept SystemExit:\n    pass\n"
-            "heavy = {'duckdb', 'ibis', 'polars', 'psycopg', 'pyarrow'} & set(sys.modules)\n"
+            f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+            "heavy = {'duckdb', 'ibis', 'psycopg', 'pyarrow', 'polars', 'scipy', 'statsmodels', 'altair',\n"
+            "         'sklearn'} & set(sys.modules)\n"
             "assert not heavy, heavy\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert "--db" in done.stdout or argv == ["--help"]
 
 
 CLV = ["--customer", "customer_id", "--date", "date", "--amount", "amount", "--calibration-end", "1997-09-30",
