@@ -30,7 +30,7 @@ ODD = 'spend "x"; DROP TABLE t; --'  # a column name that must be quoted, never 
 TABLE = "exp table"
 BASE = ["--arm", "arm", "--control", "ctrl", "--metric", "converted", "--metric", "revenue", "--metric",
         "flag", "--metric", "items", "--metric", ODD, "--covariate", "pre", "--segment", "region", "--ratio",
-        "revenue/orders", "--unit", "user"]
+        "revenue/orders", "--unit", "user", "--bayesian"]
 
 
 def _frame() -> pl.DataFrame:
@@ -202,6 +202,9 @@ def test_duckdb_query_reads_a_parquet_file_in_place(data: dict[str, Any],
     ([], ["--table", "exactly one of --table NAME or --query SQL"]),
     (["--table", TABLE, "--query", "SELECT 1"], ["exactly one of --table NAME or --query SQL"]),
     (["--table", TABLE, "--bootstrap", "100"], ["bootstrap", "rows"]),
+    (["--table", TABLE, "--cap", "revenue=p99"], ["'cap'", "rows"]),
+    (["--table", TABLE, "--quantile", "revenue=0.5"], ["'quantile'", "rows"]),
+    (["--table", TABLE, "--time", "user"], ["'time'", "--db"]),
 ])
 def test_bad_database_input_is_one_line(data: dict[str, Any], tmp_path: Path, args: list[str],
                                         words: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,8 +40,8 @@ one row per arm (and segment) comes back; the numbers equal those of a file of t
 embedded: --db duckdb://relative/file.duckdb or duckdb:///absolute/file.duckdb, or --db duckdb:// with
 --query "SELECT * FROM read_parquet('big/*.parquet')" for files larger than memory. Other engines take
 their Ibis URL, e.g. postgres://user:password@host:5432/database (bigquery://, snowflake://... with that
-Ibis extra installed). --unit runs as a query of its own; --bootstrap needs the rows and is refused with
---db.
+Ibis extra installed). --unit runs as a query of its own; --bootstrap, --cap, --quantile and --time are
+refused with --db (they read the rows, or per-look sums, from a file).
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
@@ -203,6 +203,10 @@ def analyze_db(url: str, *, table: str | None = None, query: str | None = None, 
 
     if not options.get("metrics"):
         raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
+    for name in ("time", "look_every", "planned_n"):
+        if options.pop(name, None) is not None:
+            raise ParameterError(name.replace("_", "-"), True, "nothing with a database table (--db): the "
+                                 "looks of sequential monitoring are read from files")
     return analyze(open_table(url, table=table, query=query), **options)
 
 
