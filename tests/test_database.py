@@ -317,3 +317,13 @@ def test_engines_with_64_bit_sums_take_the_split_fractions(
     want = rfm_summary(load_transactions(data["transactions"], **cols), calibration_end=dt.date(1997, 9, 30))
     _, got = rfm_summary_db(open_table(url, table="tx"), **cols, calibration_end=dt.date(1997, 9, 30))
     assert got.frame.equals(want.frame)
+
+
+def test_html_page_names_the_table_and_hides_the_password(data: dict[str, Any], tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "r.html"
+    code, out, err = _run(capsys, "--db", f"duckdb://{data['duckdb']}", "--table", TABLE, "--arm", "arm",
+                          "--control", "ctrl", "--metric", "revenue", "--html", str(page))
+    assert code == 0, err
+    assert f"Aggregated in the database: table {TABLE!r} in duckdb://" in out
+    assert "<h1>Experiment analysis: table &#x27;exp table&#x27; in duckdb://" in page.read_text()
