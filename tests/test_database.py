@@ -319,8 +319,12 @@ def test_engines_with_64_bit_sums_take_the_split_fractions(
     assert got.frame.equals(want.frame)
 
 
-def test_html_page_names_the_table_and_hides_the_password(data: dict[str, Any], tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_html_page_and_text_name_the_table(data: dict[str, Any], tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from experiments.stats.database import DatabaseTable, redact
+
+    assert redact("postgres://me:s3cret@db.example:5432/shop") == "postgres://me:***@db.example:5432/shop"
+    assert "s3cret" not in str(DatabaseTable("postgres://me:s3cret@h/db", table="t").to_dict())
     page = tmp_path / "r.html"
     code, out, err = _run(capsys, "--db", f"duckdb://{data['duckdb']}", "--table", TABLE, "--arm", "arm",
                           "--control", "ctrl", "--metric", "revenue", "--html", str(page))
