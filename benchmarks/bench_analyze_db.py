@@ -4,7 +4,8 @@ Makes a table of ``--rows`` rows inside DuckDB with SQL (``range()`` and ``rando
 an arm of three, a 0/1 conversion, a revenue amount, a pre-period covariate and a region), then runs
 ``experiments analyze --db duckdb:///FILE --table experiment`` as a subprocess (metrics conversion and
 revenue, covariate pre, segment region) and prints the wall time and the process's peak resident memory
-(``os.wait4``'s ``ru_maxrss``: the Python process that embeds DuckDB, so DuckDB's own memory is in it).
+(``os.wait4``'s ``ru_maxrss``: the Python process that embeds DuckDB, so DuckDB's own memory is in it),
+with its CPU time (user + system, all threads: the figure to compare on a shared machine).
 ``--file`` also exports the table to parquet and times the polars path on that file, for comparison
 (the two JSON results are checked to agree). ``--keep`` keeps the DuckDB file for another run::
 
@@ -43,8 +44,8 @@ FROM (SELECT i, random() AS u, random() AS c, random() AS r, round(50 * random()
 """
 
 
-def _timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MiB, stdout of one subprocess."""
+def _timed(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system, all threads), peak RSS in MiB, stdout of one subprocess."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
@@ -55,7 +56,7 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
         if proc.returncode:
             raise SystemExit(f"{' '.join(cmd[:3])}... failed: {err}")
         out.seek(0)
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out.read().decode()
 
 
 def main() -> None:
@@ -76,21 +77,22 @@ def main() -> None:
         print(f"made {a.rows:,} rows in DuckDB in {time.perf_counter() - start:.1f} s "
               f"({db.stat().st_size / 2**20:,.0f} MiB on disk)")
     try:
-        wall, rss, out = _timed([str(EXPERIMENTS), "analyze", "--db", f"duckdb://{db}", "--table",
+        wall, cpu, rss, out = _timed([str(EXPERIMENTS), "analyze", "--db", f"duckdb://{db}", "--table",
                                  "experiment", *ARGS])
         res = json.loads(out)
-        print(f"analyze --db (DuckDB, {os.cpu_count()} cores): {wall:.1f} s wall, peak RSS {rss:,.0f} MiB; "
+        print(f"analyze --db (DuckDB, {os.cpu_count()} cores): {wall:.1f} s wall, {cpu:.1f} s CPU, "
+              f"peak RSS {rss:,.0f} MiB; "
               f"{res['n_rows']:,} rows")
         if a.file:
             parquet = folder / f"experiment-{a.rows}.parquet"
             with duckdb.connect(str(db), read_only=True) as con:
                 con.execute(f"COPY experiment TO '{parquet}' (FORMAT parquet)")
-            fwall, frss, fout = _timed([str(EXPERIMENTS), "analyze", str(parquet), *ARGS])
+            fwall, fcpu, frss, fout = _timed([str(EXPERIMENTS), "analyze", str(parquet), *ARGS])
             fres = json.loads(fout)
             same = all(abs(x["estimate"] - y["estimate"]) <= 1e-12 * max(1.0, abs(y["estimate"]))
                        for x, y in zip(res["results"], fres["results"], strict=True))
-            print(f"analyze FILE (polars, parquet): {fwall:.1f} s wall, peak RSS {frss:,.0f} MiB; "
-                  f"estimates agree to 1e-12: {same}")
+            print(f"analyze FILE (polars, parquet): {fwall:.1f} s wall, {fcpu:.1f} s CPU, "
+                  f"peak RSS {frss:,.0f} MiB; estimates agree to 1e-12: {same}")
             parquet.unlink()
     finally:
         if not a.keep:
