@@ -147,7 +147,8 @@ class DatabaseTable:
         """Column names and the polars types a file of the same table would have."""
         return pl.Schema({c: _polars_type(t) for c, t in self.expr.schema().items()})
 
-    def _execute(self, expr: ir.Table) -> pl.DataFrame:
+    def execute(self, expr: ir.Table) -> pl.DataFrame:
+        """Run an Ibis expression on this table's connection; its result as polars (one line on error)."""
         try:
             return pl.from_arrow(expr.to_pyarrow())  # type: ignore[return-value]
         except Exception as exc:
@@ -208,7 +209,7 @@ class DatabaseTable:
         safe = {f"a{i}": name for i, name in enumerate(aggs)}
         group = [t[col].name(f"k{i}") for i, col in enumerate(keys.values())]
         query = t.group_by(group).aggregate(**{s: aggs[n] for s, n in safe.items()})
-        frame = self._execute(query)
+        frame = self.execute(query)
         frame = frame.rename({f"k{i}": name for i, name in enumerate(keys)} | safe)
         return _as_polars_pass(frame, self, list(keys), value_cols, dtypes)
 
@@ -218,7 +219,7 @@ class DatabaseTable:
         known = t.filter(t[unit].notnull())
         per_unit = known.group_by(known[unit].name("u")).aggregate(rows=known.count(),
                                                                     arms=known[arm].nunique())
-        out = self._execute(per_unit.aggregate(dup=(per_unit.rows - 1).sum(),
+        out = self.execute(per_unit.aggregate(dup=(per_unit.rows - 1).sum(),
                                                several=(per_unit.arms > 1).sum()))
         row = out.row(0, named=True)
         return int(row["dup"] or 0), int(row["several"] or 0)
@@ -374,7 +375,7 @@ def _as_polars_pass(frame: pl.DataFrame, source: DatabaseTable, keys: Sequence[s
             continue
         low = t[c].strip().lower()
         other = t.filter(t[c].notnull() & ~low.isin(sorted(TRUE_SPELLINGS | FALSE_SPELLINGS)))
-        found = source._execute(other.select(v=t[c]).distinct().order_by("v").limit(3))["v"].to_list()
+        found = source.execute(other.select(v=t[c]).distinct().order_by("v").limit(3))["v"].to_list()
         frame = frame.with_columns(
             pl.Series(f"{c}{_Q}examples", [found] + [[]] * (frame.height - 1), dtype=pl.List(pl.String)))
     return frame
@@ -443,7 +444,7 @@ def rfm_summary_db(source: DatabaseTable, *, customer: str, date: str, amount: s
     day = t[date] if schema[date] == pl.Date else t[date].date()
     amt = t[amount].cast("float64")
     no_id = (cust.isnull() | (cust.strip() == "")) if schema[customer] == pl.String else cust.isnull()
-    checks = source._execute(t.aggregate(
+    checks = source.execute(t.aggregate(
         n=t.count(), no_id=no_id.sum(), no_date=day.isnull().sum(),
         no_amount=(amt.isnull() | amt.isnan()).sum(), inf=amt.isinf().sum(), neg=(amt < 0).sum(),
         lowest=amt.min(), first=day.min(), last=day.max(),
@@ -483,7 +484,7 @@ def rfm_summary_db(source: DatabaseTable, *, customer: str, date: str, amount: s
     if holdout_end is not None:
         aggs["holdout"] = ((days.date > end) & (days.date <= ibis.literal(holdout_end))).sum()
     per_customer = days.group_by("customer").aggregate(**aggs)
-    frame = source._execute(per_customer.filter(per_customer.days > 0))
+    frame = source.execute(per_customer.filter(per_customer.days > 0))
     frame = frame.rename(safe)
     frame = _as_polars_pass(frame, source, ["customer"], [], {})
     unit = {"day": 1.0, "week": 7.0}[time_unit]
