@@ -1,0 +1,56 @@
+"""``experiments analyze``: the newer options (--cap, --quantile, --bayesian, --time) combined with the
+older ones on independent data, checked against scipy / numpy / statsmodels references; regressions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from experiments.cli import main
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(2026)
+    n = 4_000
+    arm = rng.choice(["ctl", "t1", "t2"], n)
+    conv = rng.random(n) < np.where(arm == "t2", 0.14, 0.1)
+    df = pl.DataFrame({
+        "arm": arm, "conv_txt": np.where(conv, "yes", "no"), "conv_int": conv.astype(np.int64),
+        "rev": np.where(conv, rng.lognormal(3, 1.5, n), 0.0), "zero": np.zeros(n),
+        "neg": rng.normal(-5, 3, n), "day": rng.integers(0, 14, n),
+    })
+    path = tmp_path_factory.mktemp("review") / "rows.csv"
+    df.write_csv(path)
+    return path
+
+
+def _json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code = main(["analyze", *args, "--json", "-"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    return json.loads(cap.out)
+
+
+def test_time_reads_yes_no_text_like_the_other_tests(rows: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A yes/no metric is binary for the fixed-horizon tests; --time gives it looks too (it was refused)."""
+    base = ["--arm", "arm", "--control", "ctl", "--time", "day"]
+    text = _json(capsys, str(rows), *base, "--metric", "conv_txt")
+    ints = _json(capsys, str(rows), *base, "--metric", "conv_int")
+    assert len(text["sequential"]) == 2
+    for a, b in zip(text["sequential"], ints["sequential"], strict=True):
+        assert a["arm"] == b["arm"]
+        assert a["by_look"] == b["by_look"]
+
+
+def test_time_leaves_out_a_constant_metric(rows: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A metric constant in every arm has nothing to test; the other metrics' looks are still given
+    (the whole run was refused with 'no look has a positive variance')."""
+    out = _json(capsys, str(rows), "--arm", "arm", "--control", "ctl", "--metric", "zero", "--metric", "neg",
+                "--time", "day")
+    assert sorted((s["metric"], s["arm"]) for s in out["sequential"]) == [("neg", "t1"), ("neg", "t2")]
+    assert {r["metric"] for r in out["results"]} == {"zero", "neg"}
