@@ -54,3 +54,16 @@ def test_time_leaves_out_a_constant_metric(rows: Path, capsys: pytest.CaptureFix
                 "--time", "day")
     assert sorted((s["metric"], s["arm"]) for s in out["sequential"]) == [("neg", "t1"), ("neg", "t2")]
     assert {r["metric"] for r in out["results"]} == {"zero", "neg"}
+
+
+@pytest.mark.parametrize("planned", ["1e20", "4000000000001"])
+def test_planned_n_beyond_the_plans_limit_is_refused(rows: Path, planned: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """--planned-n above 2 x 10^12 (the sequential plan's limit of 10^12 units per arm) is refused, with
+    nothing written (1e20 gave a confidence sequence of +-4e8 'tuned for 10^20 units')."""
+    out = tmp_path / "r.json"
+    code = main(["analyze", str(rows), "--arm", "arm", "--control", "ctl", "--metric", "rev", "--time", "day",
+                 "--planned-n", planned, "--json", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "planned-n" in err[0] and "2_000_000_000_000" in err[0]
+    assert not out.exists()

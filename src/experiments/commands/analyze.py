@@ -184,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
     import gc
 
     from experiments.outputs import check_distinct, check_output, write_results
+    from experiments.stats.power import MAX_N_PER_ARM
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
     from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, tail_lines, text_table
     from experiments.validation import as_int
@@ -203,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
         nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
-        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
+        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2,
+                                                             high=2 * MAX_N_PER_ARM),
         bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
         caps=args.cap, quantiles=args.quantile,
     )
