@@ -3,6 +3,7 @@ older ones on independent data, checked against scipy / numpy / statsmodels refe
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -67,3 +68,32 @@ def test_planned_n_beyond_the_plans_limit_is_refused(rows: Path, planned: str, t
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "planned-n" in err[0] and "2_000_000_000_000" in err[0]
     assert not out.exists()
+
+
+def test_empty_confidence_sequence_gives_no_decision(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """Looks whose difference flips from +1 to -1 (sd 1, 1,000 units a look): the sequence intersected
+    over the looks becomes empty at look 3 (it read 'CI +0.90 to -0.93' and decided 'positive')."""
+    rows = ["arm,metric,count,mean,variance,look"]
+    for look, diff in enumerate([1.0, 1.0, -1.0, -1.0], 1):
+        rows += [f"c,m,{1000 * look},0,1,{look}", f"t,m,{1000 * look},{diff},1,{look}"]
+    path = tmp_path / "looks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = _json(capsys, str(path), "--arm", "arm", "--control", "c", "--time", "look")
+    (s,) = out["sequential"]
+    cs = s["confidence_sequence"]
+    assert cs["ci_low"] > cs["ci_high"]  # what the intersection gives; the decision must not read it
+    assert cs["empty_at"] == 2 and cs["decision"] == "inconsistent"
+    assert main(["analyze", str(path), "--arm", "arm", "--control", "c", "--time", "look"]) == 0
+    text = capsys.readouterr().out
+    assert "empty from look 3" in text and "decision inconsistent" in text and "+0.90" not in text
+
+
+def test_consistent_looks_have_no_empty_sequence(rows: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(capsys, str(rows), "--arm", "arm", "--control", "ctl", "--metric", "rev", "--time", "day")
+    for s in out["sequential"]:
+        lo, hi = s["by_look"]["cs_low"], s["by_look"]["cs_high"]
+        assert all(b >= a for a, b in itertools.pairwise(lo))  # intersected: never narrows back
+        assert all(b <= a for a, b in itertools.pairwise(hi))
+        assert s["confidence_sequence"]["empty_at"] is None
+        assert s["confidence_sequence"]["decision"] in ("positive", "negative", "inconclusive")

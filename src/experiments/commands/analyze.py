@@ -94,7 +94,8 @@ def register(subparsers: Any) -> None:
                    "since the start) that is grouped into looks (--look-every); for summary input, the look "
                    "column (default: look, time or time_since_start). Each treatment arm x metric gets the "
                    "always-valid mSPRT and the asymptotic confidence sequence (Waudby-Smith et al. 2023) at "
-                   "every look, and the decision they allow")
+                   "every look, and the decision they allow (inconsistent when the sequence, intersected "
+                   "over the looks, is empty: no fixed effect fits every look)")
     p.add_argument("--look-every", choices=["day", "week"],
                    help="with --time on rows: one look at the end of every day or week (day)")
     p.add_argument("--planned-n", metavar="N",
