@@ -97,3 +97,21 @@ def test_consistent_looks_have_no_empty_sequence(rows: Path, capsys: pytest.Capt
         assert all(b <= a for a, b in itertools.pairwise(hi))
         assert s["confidence_sequence"]["empty_at"] is None
         assert s["confidence_sequence"]["decision"] in ("positive", "negative", "inconclusive")
+
+
+@pytest.mark.parametrize(("option", "shown"), [
+    (["--cap", "rev=p99"], "parameter 'cap': got 'rev=p99'"),
+    (["--quantile", "rev=0.5", "--quantile", "rev=0.9"], "parameter 'quantile': got 'rev=0.5, rev=0.9'"),
+    (["--covariate", "pre"], "parameter 'covariate': got 'pre'"),
+])
+def test_summary_input_refusals_name_the_option_and_value_as_typed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], option: list[str], shown: str) -> None:
+    """Row-only options on summary statistics: the option's name and its values as given (they read
+    "got ['rev=p99']" and "parameter 'covariates'")."""
+    path = tmp_path / "summary.csv"
+    path.write_text("arm,metric,count,mean,variance\nc,rev,100,1.0,2.0\nt,rev,100,1.2,2.0\n")
+    out = tmp_path / "r.html"
+    code = main(["analyze", str(path), "--arm", "arm", "--control", "c", *option, "--html", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and shown in err[0] and "[" not in err[0]
+    assert not out.exists()

@@ -143,11 +143,13 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
         if every is not None:
             raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
         options.update(look=time, planned_n=planned_n)
-        rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
+        rows_only = {"covariates": "covariate", "segment": "segment", "unit": "unit", "ratios": "ratio",
                      "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
         for key, name in rows_only.items():
             if options.get(key):
-                raise ParameterError(name, options[key], "nothing: summary-statistics input has no rows")
+                given = options[key]  # the repeatable options' values as typed, not a Python list
+                given = ", ".join(map(str, given)) if isinstance(given, list | tuple) else given
+                raise ParameterError(name, given, "nothing: summary-statistics input has no rows")
         if options.get("nonfinite", "refuse") != "refuse":
             raise ParameterError("drop-nonfinite", True, "nothing: summary-statistics input has no rows")
         drop = (*rows_only, "seed", "nonfinite")
