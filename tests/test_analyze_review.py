@@ -115,3 +115,25 @@ def test_summary_input_refusals_name_the_option_and_value_as_typed(
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and shown in err[0] and "[" not in err[0]
     assert not out.exists()
+
+
+def test_an_arm_of_one_unit_has_no_interval(rows: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """One unit in an arm: its variance is unknown, so the Welch, capped and quantile effects have no
+    interval (they gave a zero-width one, 'CI +77.87 to +77.87', and blamed the cap for it)."""
+    df = pl.read_csv(rows)
+    path = tmp_path / "solo.csv"
+    pl.concat([df, df.filter(pl.col("rev") > 0).head(1).with_columns(arm=pl.lit("solo"))]).write_csv(path)
+    args = [str(path), "--arm", "arm", "--control", "ctl", "--metric", "rev", "--cap", "rev=p99",
+            "--quantile", "rev=0.9"]
+    out = _json(capsys, *args)
+    for key in ("results", "capped_results", "quantile_results"):
+        solo = [r for r in out[key] if r["arm"] == "solo"]
+        assert len(solo) == 1 and solo[0]["n_arm"] == 1
+        assert solo[0]["estimate"] is not None
+        assert solo[0]["ci_low"] is None and solo[0]["ci_high"] is None and solo[0]["p_value"] is None
+        others = [r for r in out[key] if r["arm"] != "solo"]
+        assert all(r["ci_low"] < r["ci_high"] for r in others)  # the other arms keep their intervals
+    assert main(["analyze", *args]) == 0
+    text = capsys.readouterr().out
+    assert "an arm with one unit has no variance" in text and "the cap is too low" not in text

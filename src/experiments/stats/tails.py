@@ -357,7 +357,8 @@ def _effect(*, metric: str, arm: str, control: str, q: float, n1: int, n0: int, 
     se1 = float(_se(qs1[0], qs1[2], lo1, hi1, n1, q))
     se0 = float(_se(qs0[0], qs0[2], lo0, hi0, n0, q))
     estimate = float(qs1[1] - qs0[1])
-    se = math.sqrt(se1**2 + se0**2)
+    # one value in an arm: its quantile has no spread to estimate (an interval would be the point)
+    se = math.sqrt(se1**2 + se0**2) if min(n1, n0) >= 2 else float("nan")
     stat, p, low, high = (float(v) for v in _interval(estimate, se, alpha))
     rel = qs1[1] / qs0[1] - 1 if qs0[1] > 0 and qs1[1] >= 0 else float("nan")
     return QuantileEffect(metric=metric, arm=arm, control=control, quantile=q, n_arm=int(n1),

@@ -188,7 +188,9 @@ def capped_sentence(c: CappedEffect, uncapped: Effect | None = None) -> str:
             f"{_p_words(e.p_value, e.p_value_adjusted)}")
     if uncapped is not None:
         text += f"; uncapped {_interval_words(uncapped.estimate, uncapped.ci_low, uncapped.ci_high, level)}"
-    if not e.se > 0:
+    if min(e.n_arm, e.n_control) < 2:
+        text += " (an arm with one unit has no variance: no interval)"
+    elif not e.se > 0:
         text += " (once capped, no value varies: the cap is too low; choose a higher one)"
     return text + "."
 
