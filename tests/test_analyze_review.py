@@ -137,3 +137,25 @@ def test_an_arm_of_one_unit_has_no_interval(rows: Path, tmp_path: Path,
     assert main(["analyze", *args]) == 0
     text = capsys.readouterr().out
     assert "an arm with one unit has no variance" in text and "the cap is too low" not in text
+
+
+def test_time_reads_iso_text_with_an_offset_in_utc(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """ISO datetimes with an offset in a CSV ('2026-03-01T23:30:00+02:00') were refused with polars'
+    'called with no format and no time zone'; they are read in UTC, like the same instants written
+    naive in UTC."""
+    rng = np.random.default_rng(4)
+    n = 600
+    hours = rng.integers(0, 24 * 6, n)
+    utc = [np.datetime64("2026-03-01T00:00") + np.timedelta64(int(h), "h") for h in hours]
+    offset = [str((t + np.timedelta64(2, "h")).astype("datetime64[s]")) + "+02:00" for t in utc]
+    df = pl.DataFrame({"arm": rng.choice(["c", "t"], n), "y": rng.normal(0, 1, n),
+                       "naive": [str(t.astype("datetime64[s]")) for t in utc], "offset": offset})
+    path = tmp_path / "tz.csv"
+    df.write_csv(path)
+    base = [str(path), "--arm", "arm", "--control", "c", "--metric", "y"]
+    with_offset = _json(capsys, *base, "--time", "offset")["sequential"]
+    naive = _json(capsys, *base, "--time", "naive")["sequential"]
+    assert with_offset[0]["looks"] == 6
+    assert with_offset[0]["look_labels"] == naive[0]["look_labels"]
+    assert with_offset[0]["by_look"] == naive[0]["by_look"]

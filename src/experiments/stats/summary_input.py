@@ -140,7 +140,7 @@ def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[
     dtype = schema[time]
     t = pl.col(time)
     if dtype == pl.String:
-        t = t.str.to_datetime(strict=False)
+        t = t.str.to_datetime(strict=False, time_zone="UTC")  # ISO text with an offset is read in UTC
     elif dtype.is_numeric():
         t = (t.cast(pl.Float64) / (7 if every == "week" else 1)).floor() * (7 if every == "week" else 1)
     elif not isinstance(dtype, pl.Date | pl.Datetime):
