@@ -90,8 +90,9 @@ def register(subparsers: Any) -> None:
                    "distinct values it costs about rows x N random draws) (0: none)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
     p.add_argument("--time", metavar="COLUMN",
-                   help="sequential monitoring: for rows, a column of dates, datetimes or numbers (days "
-                   "since the start) that is grouped into looks (--look-every); for summary input, the look "
+                   help="sequential monitoring: for rows, a column of dates, datetimes (ISO text with an "
+                   "offset is read in UTC) or numbers (days since the start) that is grouped into looks "
+                   "(--look-every); for summary input, the look "
                    "column (default: look, time or time_since_start). Each treatment arm x metric gets the "
                    "always-valid mSPRT and the asymptotic confidence sequence (Waudby-Smith et al. 2023) at "
                    "every look, and the decision they allow (inconsistent when the sequence, intersected "
