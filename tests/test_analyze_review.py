@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,19 @@ def test_time_reads_iso_text_with_an_offset_in_utc(tmp_path: Path,
     assert with_offset[0]["looks"] == 6
     assert with_offset[0]["look_labels"] == naive[0]["look_labels"]
     assert with_offset[0]["by_look"] == naive[0]["by_look"]
+
+
+def test_chart_title_does_not_deny_a_significant_effect_it_cannot_draw() -> None:
+    """A control mean of 0 leaves the relative lift undefined, so the chart draws nothing; its title
+    said 'No arm moved a metric beyond chance' under a verdict of p < 0.001."""
+    from experiments.charts.analysis import effects_chart
+    from experiments.stats.effects import mean_effect
+    from experiments.stats.sufficient import SampleStats
+
+    e = mean_effect(SampleStats.from_moments(4000, -1.0, 1.0), SampleStats.from_moments(4000, 0.0, 1.0),
+                    metric="m", arm="t", control_label="c")
+    assert e.p_value < 1e-6 and not math.isfinite(e.rel_lift)
+    title = effects_chart([e]).to_dict()["title"]
+    assert "No arm moved" not in title and "see the table" in title
+    null = mean_effect(SampleStats.from_moments(4000, 0.01, 1.0), SampleStats.from_moments(4000, 0.0, 1.0))
+    assert effects_chart([null]).to_dict()["title"] == "No arm moved a metric beyond chance"
