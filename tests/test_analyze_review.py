@@ -176,3 +176,29 @@ def test_chart_title_does_not_deny_a_significant_effect_it_cannot_draw() -> None
     assert "No arm moved" not in title and "see the table" in title
     null = mean_effect(SampleStats.from_moments(4000, 0.01, 1.0), SampleStats.from_moments(4000, 0.0, 1.0))
     assert effects_chart([null]).to_dict()["title"] == "No arm moved a metric beyond chance"
+
+
+@pytest.mark.parametrize(("option", "name"), [
+    (["--bayesian", "--prior-sd", "1e-300"], "prior-sd"),  # was ZeroDivisionError (1 / sd**2)
+    (["--bayesian", "--prior-sd", "1e300"], "prior-sd"),  # was OverflowError (sd**2)
+    (["--cap", "rev=-1e300"], "cap"),  # was OverflowError in the capped sums of squares
+    (["--cap", "rev=1e101"], "cap"),
+    (["--bayesian", "--value", "rev=1e300"], "value"),  # the loss in money overflowed to inf
+])
+def test_extreme_values_of_the_new_options_are_refused(rows: Path, tmp_path: Path, option: list[str],
+                                                       name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    code = main(["analyze", str(rows), "--arm", "arm", "--control", "ctl", "--metric", "rev", *option,
+                 "--json", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and f"parameter '{name}'" in err[0]
+    assert option[-1].split("=")[-1] in err[0]
+    assert not out.exists()
+
+
+def test_bounds_of_the_new_options_are_accepted(rows: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _json(capsys, str(rows), "--arm", "arm", "--control", "ctl", "--metric", "rev", "--bayesian",
+                "--prior-sd", "1e-6", "--value", "rev=1e100", "--cap", "rev=-1e100")
+    r = out["results"][0]
+    assert 0 <= r["chance_to_beat_control"] <= 1 and math.isfinite(r["expected_loss_money"])
+    assert out["capped_results"][0]["cap"]["value"] == -1e100
