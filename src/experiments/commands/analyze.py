@@ -108,7 +108,7 @@ def register(subparsers: Any) -> None:
                    "shipped, credible interval of the relative lift")
     p.add_argument("--prior-sd", metavar="X",
                    help="with --bayesian: normal prior on the relative lift, mean 0, standard deviation X "
-                   "> 0 (e.g. 0.3); default: flat prior")
+                   "from 1e-6 to 1e6 (e.g. 0.3); default: flat prior")
     p.add_argument("--value", action="append", default=[], metavar="METRIC=AMOUNT",
                    help="with --bayesian: money per unit of METRIC (e.g. converted=12.5 or "
                    "converted=£12.5), for the expected loss in money (repeatable)")
