@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,25 @@ def test_bounds_of_the_new_options_are_accepted(rows: Path, capsys: pytest.Captu
     r = out["results"][0]
     assert 0 <= r["chance_to_beat_control"] <= 1 and math.isfinite(r["expected_loss_money"])
     assert out["capped_results"][0]["cap"]["value"] == -1e100
+
+
+def test_html_sequential_section_names_the_control_and_escapes_labels(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hostile arm and metric labels in the sequential and Bayesian sections of the page are escaped; the
+    sequential lines name the comparison ('arm vs control', as the printed text does)."""
+    arm, ctl, metric = "</script><b>t", 'c"&', "m<i>"
+    rows = ["arm,metric,count,mean,variance,look"]
+    for look, diff in enumerate([1.0, 1.0, -1.0, -1.0], 1):
+        rows += [f'"{ctl.replace(chr(34), chr(34) * 2)}",{metric},{1000 * look},1,1,{look}',
+                 f"{arm},{metric},{1000 * look},{1 + diff},1,{look}"]
+    path = tmp_path / "looks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    page = tmp_path / "r.html"
+    code = main(["analyze", str(path), "--arm", "arm", "--control", ctl, "--time", "look", "--bayesian",
+                 "--html", str(page)])
+    assert code == 0, capsys.readouterr().err
+    text = page.read_text()
+    body = re.sub(r"<script.*?</script>", "", text, flags=re.S)
+    assert "<b>t" not in body and "m<i>" not in body
+    assert "m&lt;i&gt;: &lt;/script&gt;&lt;b&gt;t vs c&quot;&amp;:" in body
+    assert "decision inconsistent" in body

@@ -331,6 +331,7 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
                                   title="Does the effect differ across segments?").data)
     if result.sequential:
         blocks.append(assumptions([line for s in result.sequential for line in (
-            f"{s.metric}: {s.arm}: {s.summary()}", f"{s.metric}: {s.arm}: {s.cs_summary()}")],
+            f"{s.metric}: {s.arm} vs {s.control}: {s.summary()}",
+            f"{s.metric}: {s.arm} vs {s.control}: {s.cs_summary()}")],
             title="Always-valid sequential monitoring (mSPRT and confidence sequence)").data)
     return render_page(f"Experiment analysis: {source}", blocks)
