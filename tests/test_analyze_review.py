@@ -225,3 +225,17 @@ def test_html_sequential_section_names_the_control_and_escapes_labels(
     assert "<b>t" not in body and "m<i>" not in body
     assert "m&lt;i&gt;: &lt;/script&gt;&lt;b&gt;t vs c&quot;&amp;:" in body
     assert "decision inconsistent" in body
+
+
+def test_planned_n_on_summary_without_looks_is_refused(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """--planned-n tunes the sequential tests; a summary with no look column has none (it was silently
+    ignored, while on rows it is refused without --time)."""
+    path = tmp_path / "summary.csv"
+    path.write_text("arm,metric,count,mean,variance\nc,rev,100,1.0,2.0\nt,rev,100,1.2,2.0\n")
+    out = tmp_path / "r.json"
+    code = main(["analyze", str(path), "--arm", "arm", "--control", "c", "--planned-n", "500",
+                 "--json", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "parameter 'planned-n': got 500" in err[0] and "look" in err[0]
+    assert not out.exists()

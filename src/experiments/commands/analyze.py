@@ -134,7 +134,7 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
     from experiments.datasets import scan_table
     from experiments.stats.runner import analyze
-    from experiments.stats.summary_input import analyze_summary, is_summary_frame
+    from experiments.stats.summary_input import LOOK_NAMES, analyze_summary, is_summary_frame
 
     lf = scan_table(path)
     columns = list(lf.collect_schema())
@@ -143,6 +143,9 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     if is_summary_frame(columns) and options.get("arm") in columns:
         if every is not None:
             raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
+        if planned_n is not None and time is None and not any(c in columns for c in LOOK_NAMES):
+            raise ParameterError("planned-n", planned_n, "used with looks: a look column (" + ", ".join(
+                LOOK_NAMES) + ") or --time COLUMN; this summary has one look")
         options.update(look=time, planned_n=planned_n)
         rows_only = {"covariates": "covariate", "segment": "segment", "unit": "unit", "ratios": "ratio",
                      "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
