@@ -239,3 +239,24 @@ def test_planned_n_on_summary_without_looks_is_refused(tmp_path: Path,
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "parameter 'planned-n': got 500" in err[0] and "look" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.parametrize("dtype", [pl.Categorical, pl.Enum(["no", "yes"])])
+def test_categorical_yes_no_metric_in_parquet_reads_like_text(rows: Path, tmp_path: Path, dtype: pl.DataType,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """pandas writes text columns as categoricals; a categorical yes/no metric was refused with polars'
+    'cannot cast categorical types to Float64'. It now gives the numbers of the same text column."""
+    df = pl.read_csv(rows)
+    text, coded = tmp_path / "text.parquet", tmp_path / "coded.parquet"
+    df.write_parquet(text)
+    df.with_columns(pl.col("conv_txt").cast(dtype), pl.col("arm").cast(pl.Categorical)).write_parquet(coded)
+    args = ["--arm", "arm", "--control", "ctl", "--metric", "conv_txt", "--time", "day", "--bayesian"]
+    a, b = _json(capsys, str(text), *args), _json(capsys, str(coded), *args)
+    assert a["results"] == b["results"] and a["sequential"] == b["sequential"]
+    assert a["metrics"] == {"conv_txt": "binary"}
+    bad = tmp_path / "bad.parquet"
+    df.with_columns(pl.Series("conv_txt", ["red", "blue"] * (df.height // 2), dtype=pl.Categorical)
+                    ).write_parquet(bad)
+    assert main(["analyze", str(bad), "--arm", "arm", "--control", "ctl", "--metric", "conv_txt"]) == 2
+    err = capsys.readouterr().err
+    assert "conv_txt" in err and "cast" not in err and err.count("\n") == 1

@@ -340,6 +340,11 @@ def analyze(
     cap_specs, quantile_specs = tails.parse_caps(caps, metrics), tails.parse_quantiles(quantiles, metrics)
     lf = data.lazy()
     schema = lf.collect_schema()
+    # categorical / enum metrics (parquet from pandas) are read as their text, true/false spellings included
+    coded = [m for m in metrics if m in schema and isinstance(schema[m], pl.Categorical | pl.Enum)]
+    if coded:
+        lf = lf.with_columns(pl.col(m).cast(pl.String) for m in coded)
+        schema = lf.collect_schema()
     wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else [])]
     for c in wanted:
         if c not in schema:

@@ -155,10 +155,13 @@ def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[
     lf = lf.select(pl.col(arm).cast(pl.String), t.alias("look"), *metrics)
     aggs = []
     for i, m in enumerate(metrics):
-        if not (schema[m].is_numeric() or schema[m] in (pl.Boolean, pl.String)):
-            raise DataError(f"metric {m!r} holds {schema[m]}; sequential looks need numbers, booleans or "
+        dtype = schema[m]
+        if isinstance(dtype, pl.Categorical | pl.Enum):  # categorical text, as the other tests read it
+            lf, dtype = lf.with_columns(pl.col(m).cast(pl.String)), pl.String
+        if not (dtype.is_numeric() or dtype in (pl.Boolean, pl.String)):
+            raise DataError(f"metric {m!r} holds {dtype}; sequential looks need numbers, booleans or "
                             "true/false text")
-        x = binary_expr(m, schema[m])  # yes/no text as 0/1, as the other tests read it
+        x = binary_expr(m, dtype)  # yes/no text as 0/1, as the other tests read it
         x = pl.when(x.is_finite()).then(x)  # NaN and infinity count as empty (refused earlier unless dropped)
         aggs += [x.count().alias(f"n{i}"), x.sum().alias(f"s{i}"), (x * x).sum().alias(f"ss{i}")]
     wide = lf.filter(pl.col("look").is_not_null()).group_by(arm, "look").agg(aggs)  # one pass over the rows
