@@ -8,6 +8,7 @@ scheduler), each point a normal run in the registry, then writes the sweep repor
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from experiments.commands.run import coerce_cli_value, parse_overrides
+    from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
     from experiments.report.progress import wanted
@@ -61,8 +62,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise ExperimentsError(f"--workers: got {args.workers}; allowed: an integer >= 1")
     check_folder(args.reports_dir if args.reports_dir is not None else REPORTS_DIR, option="--reports-dir")
-    fixed = parse_overrides(args.parameter)
-    axes = [parse_axis(text, coerce_cli_value) for text in args.grid]
+    kinds = parameter_kinds(args.study)
+    fixed = parse_overrides(args.parameter, kinds)
+    axes = [parse_axis(text, functools.partial(coerce_cli_value,
+                                               kind=kinds.get(text.partition("=")[0].strip())))
+            for text in args.grid]
     grid = build_grid(args.study, axes, fixed)
     progress = wanted() if args.progress is None else args.progress
     result = run_sweep(grid, reports_dir=args.reports_dir, workers=args.workers, scheduler=args.scheduler,
