@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["dask_cluster", "free_port", "http_listener", "silent_listener"]
+__all__ = ["dask_cluster", "free_port", "full_listener", "http_listener", "silent_listener"]
 
 _BIN = Path(sys.executable).parent
 
@@ -116,4 +116,28 @@ def silent_listener() -> Iterator[int]:
         thread.join(timeout=5)
         for conn in held:
             conn.close()
+        server.close()
+
+
+@contextlib.contextmanager
+def full_listener() -> Iterator[int]:
+    """A socket on 127.0.0.1 whose queue of pending connections is full, so a new connection gets no
+    answer at all (as from a host that drops it): yields its port."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    waiting = []
+    for _ in range(3):  # fill the queue; never accepted
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            c.connect(("127.0.0.1", port))
+        waiting.append(c)
+    time.sleep(0.2)
+    try:
+        yield port
+    finally:
+        for c in waiting:
+            c.close()
         server.close()

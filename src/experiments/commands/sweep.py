@@ -55,12 +55,14 @@ def _run(args: argparse.Namespace) -> int:
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
     from experiments.report.progress import wanted
-    from experiments.report.sweep import build_grid, parse_axis, run_sweep
+    from experiments.report.sweep import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
 
-    if args.workers is not None and args.scheduler:
+    if args.workers is not None and args.scheduler is not None:
         raise ExperimentsError("give --workers (local cluster) or --scheduler (existing cluster), not both")
     if args.workers is not None and args.workers < 1:
         raise ExperimentsError(f"--workers: got {args.workers}; allowed: an integer >= 1")
+    if args.scheduler is not None:  # before any work: a wrong address fails in seconds, in one line
+        check_scheduler(args.scheduler)
     check_folder(args.reports_dir if args.reports_dir is not None else REPORTS_DIR, option="--reports-dir")
     kinds = parameter_kinds(args.study)
     fixed = parse_overrides(args.parameter, kinds)
@@ -68,6 +70,11 @@ def _run(args: argparse.Namespace) -> int:
                                                kind=kinds.get(text.partition("=")[0].strip())))
             for text in args.grid]
     grid = build_grid(args.study, axes, fixed)
+    if args.workers is not None:
+        most, why = worker_bound(grid)
+        if args.workers > most:
+            raise ExperimentsError(f"--workers: got {args.workers}; allowed: at most {most} on this machine "
+                                   f"({why})")
     progress = wanted() if args.progress is None else args.progress
     result = run_sweep(grid, reports_dir=args.reports_dir, workers=args.workers, scheduler=args.scheduler,
                        kernel=args.kernel, verbose=args.verbose, progress=progress,
