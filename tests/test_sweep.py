@@ -314,3 +314,46 @@ def test_workers_are_bounded_by_cores_and_memory(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1 and "--workers" in lines[0], done.stderr
     assert f"at most {most} on this machine" in lines[0] and "core" in lines[0] and "memory" in lines[0]
+
+
+# ------------------------------------------------------------ the best point is one a user can deploy
+def _policy_point(i: int, share: float, uplift: float, oracle: float) -> dict[str, Any]:
+    figs = [{"name": "policy_profit", "label": f"Incremental profit per 1,000 customers ({g})", "estimate": v,
+             "ci_low": v - 50, "ci_high": v + 50, "truth": v, "unit": "$", "group": g}
+            for g, v in (("uplift", uplift), ("likely buyers", uplift - 100), ("oracle", oracle))]
+    return {"index": i, "point": {"policy_share": share}, "run_id": f"R{i}", "html": f"targeting/R{i}/t.html",
+            "headline": {"headline": "Target.", "tone": "good", "details": [], "figures": figs}}
+
+
+def test_every_study_declares_one_deployable_sweep_figure() -> None:
+    from experiments.studies import registry
+    from experiments.studies.base import SweepFigure
+
+    for study in registry.all_studies():
+        figure = study.sweep_figure
+        assert isinstance(figure, SweepFigure) and figure.label, study.name
+        assert figure.group not in ("oracle", "true incrementality"), study.name
+    assert registry.get("targeting").sweep_figure.group == "uplift"
+
+
+def test_a_targeting_sweep_never_ranks_by_the_oracle() -> None:
+    """The oracle earns most at every point (it knows each customer's true effect); the sweep ranks by the
+    uplift policy, which one can deploy: point 1, not point 0 where the oracle peaks."""
+    from experiments.studies import registry
+
+    figure = registry.get("targeting").sweep_figure
+    points = [_policy_point(0, 0.2, uplift=300.0, oracle=900.0),
+              _policy_point(1, 0.35, uplift=500.0, oracle=600.0)]
+    best = best_point(points, figure)
+    assert best is not None and best["index"] == 1 and best["figure"]["group"] == "uplift"
+    meta = _meta(points, study="targeting", grid={"policy_share": [0.2, 0.35]}, sweep_figure=figure.to_dict(),
+                 ranked_by=figure.words())
+    meta["best"] = best
+    from experiments.report.sweep_page import best_sentence
+
+    sentence = best_sentence(best, meta)
+    assert sentence.startswith("Best of 2 points by the uplift policy's incremental profit per 1,000 "
+                               "customers (policy_profit, group uplift): policy_share = 0.35"), sentence
+    page = render_sweep(meta)
+    assert "(policy_profit, group uplift)" in page[: page.index('class="chart"')]
+    assert best_point(points, "policy_profit")["figure"]["group"] == "oracle"  # what a bare name would do

@@ -79,10 +79,13 @@ def _run(args: argparse.Namespace) -> int:
     result = run_sweep(grid, reports_dir=args.reports_dir, workers=args.workers, scheduler=args.scheduler,
                        kernel=args.kernel, verbose=args.verbose, progress=progress,
                        reuse_kernels=not args.fresh_kernels)
+    # the first line names the figure the points are ranked by, and the best point
+    if result.best is not None:
+        print(result.best["sentence"], file=sys.stderr)
+    else:
+        print(f"No point of the sweep has {result.ranked_by}.", file=sys.stderr)
     for p in result.failed:
         words = ", ".join(f"{k}={v}" for k, v in p["point"].items())
         print(f"experiments sweep: point {words} failed: {p['error']}", file=sys.stderr)
-    if result.best is not None:
-        print(result.best["sentence"], file=sys.stderr)
     print(str(result.html))
     return 1 if result.failed else 0

@@ -33,10 +33,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.report.staging import STAGING
+
+if TYPE_CHECKING:
+    from experiments.studies.base import SweepFigure
 
 __all__ = [
     "CONNECT_TIMEOUT",
@@ -294,6 +297,8 @@ class SweepResult:
     points: list[dict[str, Any]]
     best: dict[str, Any] | None
     seconds: float
+    #: What the points are ranked by, in words (the study's sweep figure).
+    ranked_by: str = "the first figure"
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -308,27 +313,46 @@ def _sweep_id(grid: Grid) -> str:
     return f"{stamp[:15]}{stamp[21:]}-{stamp[15:21]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
 
 
-def best_point(points: Sequence[Mapping[str, Any]], figure: str | None) -> dict[str, Any] | None:
-    """The point whose figure ``figure`` (any group) has the highest estimate; None when no point has it.
+def best_point(points: Sequence[Mapping[str, Any]], figure: SweepFigure | str | None,
+               parameters: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+               ) -> dict[str, Any] | None:
+    """The point whose ranked figure has the highest estimate; None when no point has it.
 
-    ``figure`` None ranks by the first figure of the first finished point.
+    Parameters
+    ----------
+    points
+        The sweep's points (``{index, point, headline: {figures}, ...}``).
+    figure
+        The study's :class:`~experiments.studies.base.SweepFigure` (name and group); a bare name ranks by
+        that figure in any group; None ranks by the first figure (and group) of the first finished point.
+    parameters
+        ``point -> its parameters`` (fills ``{parameter}`` fields of the figure's name); the point's own
+        swept values when None.
     """
+    from experiments.studies.base import SweepFigure
+
     done = [p for p in points if not p.get("error") and (p.get("headline") or {}).get("figures")]
     if not done:
         return None
     if figure is None:
-        figure = done[0]["headline"]["figures"][0]["name"]
+        first = done[0]["headline"]["figures"][0]
+        figure = SweepFigure(first["name"], first.get("group") or "",
+                             str(first.get("label") or first["name"]))
+    elif isinstance(figure, str):
+        figure = SweepFigure(figure, None, figure.replace("_", " "))
     best: tuple[float, Mapping[str, Any], Mapping[str, Any]] | None = None
     for p in done:
+        params = parameters(p) if parameters is not None else p.get("point") or {}
         for f in p["headline"]["figures"]:
-            if f.get("name") == figure and isinstance(f.get("estimate"), (int, float)):
+            if figure.matches(f, params) and isinstance(f.get("estimate"), (int, float)):
                 if best is None or f["estimate"] > best[0]:
                     best = (float(f["estimate"]), p, f)
     if best is None:
         return None
     _, p, f = best
     return {"index": p["index"], "point": dict(p["point"]), "run_id": p.get("run_id"), "html": p.get("html"),
-            "figure": dict(f), "tone": (p.get("headline") or {}).get("tone") or "neutral",
+            "figure": dict(f), "ranked_by": figure.to_dict(), "ranked_words": figure.words(),
+            "tone": (p.get("headline") or {}).get("tone") or "neutral",
             "headline_text": (p.get("headline") or {}).get("headline") or ""}
 
 
@@ -475,7 +499,8 @@ def run_sweep(
         raise
     RunRegistry(root).add_sweep(meta)
     write_index(root)
-    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, meta["best"], meta["seconds"])
+    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, meta["best"], meta["seconds"],
+                       meta["ranked_by"])
 
 
 def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list[dict[str, Any]], *,
@@ -487,12 +512,15 @@ def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list
         "sweep_id": sweep_id, "study": grid.study, "question": spec.question,
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started, 2), "grid": {k: list(v) for k, v in grid.axes.items()},
-        "fixed": grid.fixed, "sweep_figure": spec.sweep_figure, "engine": engine, "kernel": kernel,
+        "fixed": grid.fixed, "sweep_figure": spec.sweep_figure.to_dict() if spec.sweep_figure else None,
+        "ranked_by": spec.sweep_figure.words() if spec.sweep_figure else "the first figure",
+        "engine": engine, "kernel": kernel,
         "kernels": "one per worker, reset between points" if reuse_kernels else "a fresh kernel per point",
         "points": done, "failed": sum(1 for r in done if r.get("error")),
         "best": None, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
-    best = best_point(done, spec.sweep_figure)
+    best = best_point(done, spec.sweep_figure,
+                      lambda p: spec.scenario.merged(grid.parameters(p.get("point") or {})))
     if best is not None:
         best["sentence"] = best_sentence(best, meta)
     meta["best"] = best

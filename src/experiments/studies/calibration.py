@@ -20,7 +20,7 @@ from experiments.scenarios.calibration import CalibrationScenario
 from experiments.stats.calibration import CupedStudy, PeekingStudy, PowerStudy, Rate, ReplicationStudy
 from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import SequentialResult, msprt
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.calibration_checks import binary_study, cuped_study, peeking_study, power_study
 
 __all__ = ["STUDY", "CalibrationReport", "run"]
@@ -317,5 +317,6 @@ STUDY = Study(
     "does CUPED gain, and what does peeking cost?",
     scenario=CalibrationScenario,
     run=run,
-    sweep_figure="coverage",
+    sweep_figure=SweepFigure("coverage", "",
+                             "the interval coverage of the conversion test"),
 )
