@@ -193,7 +193,9 @@ def _prepare(example: Example, cwd: Path, scheduler: str) -> list[str]:
         key = (f"{argv[i - 2]} {prev}" if i >= 2 and argv[i - 2] == "-p" else prev, word)
         if key in SMALLER:
             word = SMALLER[key]
-        elif word == README_SCHEDULER:
+        elif prev == "--scheduler":  # only the README's example address, and only ever replaced
+            assert word == README_SCHEDULER, f"{example.where}: map the scheduler {word!r} in the test"
+            assert scheduler.startswith("tcp://127.0.0.1:")
             word = scheduler
         elif word in FIXTURES:
             FIXTURES[word](cwd / word)
@@ -252,6 +254,16 @@ def test_readme_examples_are_found() -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_example_runs(example: Example, outcomes: dict[str, Outcome]) -> None:
     got = outcomes[example.id]
+    print(f"{example.id}: exit {got.returncode} in {got.seconds:.1f} s")  # seen with -s
     shown = f"{' '.join(got.argv)}\nexit {got.returncode} after {got.seconds:.1f} s\n{got.stderr[-3000:]}"
     assert got.returncode == 0, shown
     assert "Traceback" not in got.stderr and "Traceback" not in got.stdout, shown
+
+
+def test_examples_are_read_over_continuations_and_comments() -> None:
+    lines = ["# a comment", ".venv/bin/experiments power --baseline 0.05 \\", "    --mde 0.1  # per arm",
+             "python3 -m venv .venv", "experiments studies", "papermill a.ipynb b.ipynb -p seed 3", "echo x"]
+    got = list(_commands(lines, "X", first=10))
+    assert [e.where for e in got] == ["X:11", "X:14", "X:15"]
+    assert got[0].argv == (".venv/bin/experiments", "power", "--baseline", "0.05", "--mde", "0.1")
+    assert got[2].argv[0] == "papermill"

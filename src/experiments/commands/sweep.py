@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "-p values fixed) on a Dask cluster, each point a normal run recorded in the run registry; then "
         "write the sweep report (headline figures against each swept parameter, with intervals and truth; "
         "the best point by the study's sweep figure; the grid with links to each run). Every point is "
-        "validated before anything runs. The last line printed is the path of the sweep report.",
+        "validated before anything runs. The first line printed names the figure the points are ranked by "
+        "(one a user can deploy, e.g. targeting: the uplift policy's profit, never the oracle's) and the "
+        "best point; the last line is the path of the sweep report.",
     )
     p.add_argument("study", help="study name (see: experiments studies)")
     p.add_argument("-g", "--grid", action="append", default=[], metavar="NAME=V1,V2,...",
@@ -35,10 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="a fixed parameter value for every point (repeatable)")
     p.add_argument("--workers", type=int, default=None,
-                   help="worker processes of the local Dask cluster (default: the number of cores)")
+                   help="worker processes of the local Dask cluster: at most one per core and as many as fit "
+                   "in memory with their largest point (default: that bound; a larger N is refused)")
     p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="address of an existing Dask scheduler (e.g. tcp://10.0.0.5:8786) instead of a local "
-                   "cluster; its workers must see --reports-dir at the same path")
+                   help="address of an existing Dask scheduler (tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786) "
+                   "instead of a local cluster; its workers must see --reports-dir at the same path. Checked "
+                   "before any work: a refused connection, no answer within 5 s or no Dask scheduler there "
+                   "is one line")
     p.add_argument("--reports-dir", type=Path, default=None, help="root folder of reports (default reports/)")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel name (default python3)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

@@ -186,7 +186,7 @@ class SweepFigure:
 
     def words(self) -> str:
         """``label (name, group G)``: what a sweep's first line and page say it ranks by."""
-        group = "the best group" if self.group is None else (f"group {self.group}" if self.group else "")
+        group = "best of its groups" if self.group is None else (f"group {self.group}" if self.group else "")
         return f"{self.label} ({self.name}{', ' + group if group else ''})"
 
     def to_dict(self) -> dict[str, Any]:
