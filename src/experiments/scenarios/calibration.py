@@ -104,28 +104,7 @@ class CalibrationScenario(Scenario):
         """The planned power must exceed alpha."""
         if typed["power"] <= typed["alpha"]:
             raise ParameterError("power", typed["power"], f"a planned power above alpha ({typed['alpha']})")
-        cls._check_replay(typed)
         return typed
-
-    @classmethod
-    def _check_replay(cls, typed: dict[str, Any]) -> None:
-        """The experiment, variant and metric to replay are in the ASOS file (one lazy query)."""
-        import polars as pl
-
-        path = Path(typed["asos_path"]) if typed["asos_path"] else ASOS_PARQUET
-        exp = typed["asos_experiment"]
-        try:
-            have = (pl.scan_parquet(path).filter(pl.col("experiment_id") == exp)
-                    .select("variant_id", "metric_id").unique().collect())
-        except (pl.exceptions.PolarsError, OSError):
-            return  # an unreadable shipped file is reported, with its checksum, when it is read
-        if have.height == 0:
-            raise ParameterError("asos_experiment", exp, f"an experiment id of {path.name} such as 08bcc2")
-        pairs = set(have.iter_rows())
-        if (typed["asos_variant"], typed["asos_metric"]) not in pairs:
-            name = "asos_variant" if typed["asos_variant"] not in {v for v, _ in pairs} else "asos_metric"
-            listed = ", ".join(f"variant {v} metric {m}" for v, m in sorted(pairs))
-            raise ParameterError(name, typed[name], f"a {name[5:]} that experiment {exp} has ({listed})")
 
     @property
     def asos_file(self) -> Path:
