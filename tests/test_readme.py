@@ -199,7 +199,8 @@ def _prepare(example: Example, cwd: Path, scheduler: str) -> list[str]:
             word = scheduler
         elif word in FIXTURES:
             FIXTURES[word](cwd / word)
-        elif _FILE.match(word) and not (ROOT / word).exists() and prev not in ("--json", "--html", "--out"):
+        elif _FILE.match(word) and not (ROOT / word).exists() and not prev.startswith("-"):
+            # an input (a positional file, or a -p value): outputs follow an option (--json, --html, --out)
             raise AssertionError(f"{example.where}: no fixture for the README's file {word!r}: add a builder "
                                  f"to FIXTURES in tests/test_readme.py")
         elif "/" in word and not word.startswith("-") and (ROOT / word).exists():
