@@ -221,6 +221,7 @@ def _identity(address: str, timeout: float) -> str | None:
     """The ``type`` a Dask server at ``address`` reports (``Scheduler``, ``Worker``, ...); None when nothing
     completes Dask's handshake within ``timeout`` seconds."""
     import asyncio
+    import concurrent.futures
 
     from distributed.comm import connect
 
@@ -232,12 +233,12 @@ def _identity(address: str, timeout: float) -> str | None:
         finally:
             comm.abort()
 
-    try:
-        reply = asyncio.run(asyncio.wait_for(ask(), timeout))
-    except (OSError, TimeoutError, ValueError, TypeError, EOFError):
-        return None
-    except Exception:  # a reply that is not Dask's protocol: whatever distributed raised reading it
-        return None
+    # in a thread of its own: the caller may be inside a running event loop (a notebook, a Dask client)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            reply = pool.submit(asyncio.run, asyncio.wait_for(ask(), timeout)).result()
+        except Exception:  # refused, timed out, or a reply outside Dask's protocol (whatever it raised)
+            return None
     return str(reply.get("type") or "server") if isinstance(reply, dict) else None
 
 
