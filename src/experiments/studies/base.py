@@ -233,9 +233,10 @@ class Study:
         return [p.to_dict() for p in self.scenario.parameters]
 
     def to_dict(self) -> dict[str, Any]:
-        """``{name, question, notebook, parameters}``: the JSON of ``experiments studies``."""
+        """``{name, question, notebook, parameters, sweep_figure}``: the JSON of ``experiments studies``."""
         return {"name": self.name, "question": self.question, "notebook": self.notebook,
-                "simulated": self.simulate is not None, "parameters": self.parameters()}
+                "simulated": self.simulate is not None, "parameters": self.parameters(),
+                "sweep_figure": self.sweep_figure.to_dict() if self.sweep_figure else None}
 
     def parameters_cell(self) -> str:
         """The source of the notebook's ``parameters`` cell, one ``name: type = default  # help`` a line."""

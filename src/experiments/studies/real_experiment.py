@@ -432,5 +432,5 @@ STUDY = Study(
     scenario=RealExperimentScenario,
     run=run,
     sweep_figure=SweepFigure("effect_{decision_metric}", None,
-                             "the best arm's effect on the decision metric (the e-mail one would send)"),
+                             "the best arm's effect on the decision metric: the e-mail one would send"),
 )
