@@ -333,6 +333,7 @@ def test_every_study_declares_one_deployable_sweep_figure() -> None:
         figure = study.sweep_figure
         assert isinstance(figure, SweepFigure) and figure.label, study.name
         assert figure.group not in ("oracle", "true incrementality"), study.name
+        assert study.to_dict()["sweep_figure"] == figure.to_dict()  # shown by experiments studies
     assert registry.get("targeting").sweep_figure.group == "uplift"
 
 

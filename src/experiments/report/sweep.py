@@ -31,7 +31,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -351,8 +351,9 @@ def best_point(points: Sequence[Mapping[str, Any]], figure: SweepFigure | str | 
     if best is None:
         return None
     _, p, f = best
+    named = replace(figure, name=str(f["name"]))  # ``{parameter}`` fields filled, as at the best point
     return {"index": p["index"], "point": dict(p["point"]), "run_id": p.get("run_id"), "html": p.get("html"),
-            "figure": dict(f), "ranked_by": figure.to_dict(), "ranked_words": figure.words(),
+            "figure": dict(f), "ranked_by": named.to_dict(), "ranked_words": named.words(),
             "tone": (p.get("headline") or {}).get("tone") or "neutral",
             "headline_text": (p.get("headline") or {}).get("headline") or ""}
 
