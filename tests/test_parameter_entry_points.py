@@ -281,3 +281,20 @@ def test_targeting_sweep_over_policy_share(tmp_path: Path) -> None:
     uplift = {p["index"]: f["estimate"] for p in meta["points"] for f in p["headline"]["figures"]
               if f["name"] == "policy_profit" and f["group"] == "uplift"}
     assert meta["best"]["index"] == max(uplift, key=uplift.get)
+
+
+def test_text_like_rules_take_what_reads_as_a_number() -> None:
+    """The class of the policy_share case: text, one-of and list rules whose values may read as numbers take
+    them as papermill and a parameters cell hand them over (an int, a float), and still refuse booleans,
+    non-finite numbers and None."""
+    from experiments.scenarios import params as P
+
+    text = P.text("label", "a", "h")
+    choice = P.choice("period", "7", "h", ("7", "30", "0.5"))
+    many = P.choices("days", "7", "h", ("7", "30"))
+    assert text.parse(12) == "12" and text.parse(0.35) == "0.35" and text.parse(" x ") == "x"
+    assert choice.parse(30) == "30" and choice.parse(0.5) == "0.5" and many.parse(30) == ("30",)
+    for param in (text, choice, many):
+        for bad in (True, float("nan"), None):
+            with pytest.raises(ExperimentsError, match=repr(param.name)):
+                param.parse(bad)

@@ -108,8 +108,12 @@ def boolean(name: str, default: bool, help: str, *, source: str = "") -> Param:
 def choice(name: str, default: str, help: str, options: Sequence[str], *, source: str = "") -> Param:
     """One of ``options``."""
     opts = tuple(options)
-    return Param(name, default, help, "one of " + ", ".join(opts), "str", source,
-                 parse=lambda v: as_choice(name, v.strip() if isinstance(v, str) else v, opts))
+
+    def parse(value: Any) -> str:
+        got = as_text(value)  # an option that reads as a number may arrive as one (plain papermill)
+        return as_choice(name, value if got is None else got, opts)
+
+    return Param(name, default, help, "one of " + ", ".join(opts), "str", source, parse=parse)
 
 
 def choices(name: str, default: str, help: str, options: Sequence[str], *, min_count: int = 1,
@@ -118,7 +122,8 @@ def choices(name: str, default: str, help: str, options: Sequence[str], *, min_c
     opts = tuple(options)
 
     def parse(value: Any) -> tuple[str, ...]:
-        picked = as_choices(name, value, opts, min_count=min_count)
+        got = as_text(value) if not isinstance(value, list | tuple) else None
+        picked = as_choices(name, value if got is None else got, opts, min_count=min_count)
         return tuple(o for o in opts if o in picked) if ordered else picked
 
     rule = f"{'at least one' if min_count else 'any'} of " + ", ".join(opts) + " (comma-separated)"
