@@ -52,8 +52,10 @@ def dask_cluster(workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
     address = f"tcp://127.0.0.1:{port}"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}  # workers start kernels (processes)
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    # the scheduler's and workers' HTTP servers (health, metrics) also stay on 127.0.0.1, at a free port
+    http = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
     procs = [subprocess.Popen([str(_BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], env=env, **quiet)]
+                               *http], env=env, **quiet)]
     try:
         deadline = time.monotonic() + timeout
         while True:  # the scheduler listens
@@ -63,7 +65,7 @@ def dask_cluster(workers: int = 1, timeout: float = 60.0) -> Iterator[str]:
                 raise RuntimeError(f"dask scheduler did not start on {address}")
             time.sleep(0.1)
         procs.append(subprocess.Popen([str(_BIN / "dask"), "worker", address, "--nworkers", str(workers),
-                                       "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                                       "--nthreads", "1", *http, "--host", "127.0.0.1"],
                                       env=env, **quiet))
         with Client(address, timeout=timeout) as client:
             client.wait_for_workers(workers, timeout=timeout)
