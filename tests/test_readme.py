@@ -14,8 +14,9 @@ How a command is run (the same rules for lines added later, so a new example is 
   is ever contacted.
 - Sizes: the README's own values run as written, except those in :data:`SMALLER` (each says why).
 
-The commands run three at a time (about 60 s on two cores; the 500,000-customer run and the sweeps are
-the longest). Fixtures: :func:`test_readme_examples_are_found` states how many examples there are.
+The commands run three at a time (59 s measured on two shared cores, longer when they are busy; the
+500,000-customer run and the sweeps are the longest). :func:`test_readme_examples_are_found` checks that
+the examples are found (18 in the README when this was written, 6 of them on the fixtures).
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ README_SCHEDULER = "tcp://10.0.0.5:8786"
 #: Values the README gives that are too slow for a test, and the smaller ones used instead (an
 #: option's value: ``(option, README value) -> test value``; a ``-p`` value: ``("-p NAME", value)``).
 SMALLER: dict[tuple[str, str], str] = {
-    # 10 million customers streamed to parquet take about 40 s on two cores; 20,000 take a second
+    # 10 million customers streamed to parquet: far the longest command, and a 10-million-row file
     ("--n-customers", "10000000"): "20000",
-    # 12 points of 100,000 customers take about 26 s on two cores; 12 of 20,000 about 12 s
+    # 12 points of 100,000 customers took 26 s alone on two cores: the longest lane of the test
     ("-p n_customers", "100000"): "20000",
 }
 #: A sweep at the study's default size (200,000 customers) on one worker is slow: a sweep line without
