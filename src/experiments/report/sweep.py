@@ -438,9 +438,11 @@ def run_sweep(
     reports_dir
         Root of all reports (default ``reports/``); it must be shared with the workers.
     workers
-        Worker processes of the local cluster (default: the number of cores); not with ``scheduler``.
+        Worker processes of the local cluster, at most :func:`worker_bound` (the default); not with
+        ``scheduler``.
     scheduler
-        Address of an existing Dask scheduler (``tcp://host:8786``) instead of a local cluster.
+        Address of an existing Dask scheduler (``tcp://host:8786``) instead of a local cluster; checked
+        first (:func:`check_scheduler`).
     kernel, verbose
         Jupyter kernel name, and whether the kernels' stderr comes through.
     progress
@@ -452,7 +454,8 @@ def run_sweep(
     Raises
     ------
     ExperimentsError
-        The scheduler cannot be reached, or the kernel is not installed (before any point runs).
+        The scheduler cannot be reached or is not one, more workers than the machine holds, or the kernel
+        is not installed (before any point runs).
     """
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
