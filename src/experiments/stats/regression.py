@@ -88,14 +88,15 @@ def lin_moments(table: ArmStatistics, arm: str, metric: str, covariates: Sequenc
             )
     size = len(cols) + 1
     r = np.zeros((size,) * 4)
-    cache: dict[tuple[int, ...], float] = {}
+    keys = sorted({tuple(sorted(i for i in index if i)) for index in np.ndindex(*r.shape)} - {()})
+    keys = [k for k in keys if k.count(1) <= 2]
+    values = table.products(arm, [[cols[i - 1] for i in k] for k in keys], segment)
+    sums = dict(zip(keys, values, strict=True))
+    sums[()] = float(y.n)
     for index in np.ndindex(*r.shape):
         key = tuple(sorted(i for i in index if i))
-        if key.count(1) > 2:
-            continue
-        if key not in cache:
-            cache[key] = float(y.n) if not key else table.product(arm, [cols[i - 1] for i in key], segment)
-        r[index] = cache[key]
+        if key.count(1) <= 2:
+            r[index] = sums[key]
     if not np.all(np.isfinite(r)):
         raise DataError(f"the third and fourth powers of {metric!r} and covariates {list(covariates)} "
                         f"overflow in arm {arm!r}; rescale the columns")
