@@ -165,8 +165,10 @@ def run(args: argparse.Namespace) -> int:
     print(result.data_quality.summary())
     print()
     print(text_table(result))
-    for line in adjustment_lines(result):
-        print(line)
+    lines = adjustment_lines(result)
+    if lines:
+        print()
+        print("\n".join(lines))
     if result.bootstrap:
         print()
         print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")

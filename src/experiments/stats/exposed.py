@@ -70,7 +70,8 @@ class Exposure:
         if not self.one_sided:
             line += (f" {self.exposed[self.control]:,} control unit(s) were exposed: non-compliance is "
                      "two-sided, and the effect on the exposed is the effect on the compliers only under "
-                     "monotonicity (no unit exposed only when assigned to the control).")
+                     "monotonicity (no unit exposed only when assigned to the control); a ghost-ad flag "
+                     "(would have been shown) in the control is no exposure.")
         return line
 
 

@@ -130,8 +130,7 @@ def adjustment_lines(result: AnalysisResult) -> list[str]:
                      f"{_amount(e, result.metrics.get(e.metric, 'continuous'))}{width}.")
     if result.exposure is not None:
         reach = result.exposure
-        if not reach.one_sided:
-            lines.append(reach.summary())
+        lines.append(reach.summary())
         for e in result.exposed_results:
             lines.append(f"{e.metric}, {e.arm}: On the exposed ({reach.rate[e.arm]:.0%} of the treatment arm "
                          f"was reached, {reach.rate[reach.control]:.0%} of the control): "
@@ -225,8 +224,6 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
                          *([assumptions(adjustment_lines(result),
                                         title="Adjusted and on the exposed").data]
                            if adjustment_lines(result) else []),
-                         *([assumptions([result.exposure.summary()], title="Exposure").data]
-                           if result.exposure is not None else []),
                          assumptions([srm_sentence(result)], title="Sample-ratio check").data,
                          assumptions(quality, title="Data quality").data]
     if result.heterogeneity:
