@@ -10,7 +10,7 @@ experiments knows the truth and passes it in; nothing here simulates.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,9 @@ class Coverage:
     """Share of intervals that hold the truth, with the mean estimate and mean interval width.
 
     ``widths`` holds the mean interval width of each estimator compared (``lin``, ``cuped``,
-    ``unadjusted``; ``exposed``, ``itt``), ``covered`` the coverage of each.
+    ``unadjusted``; ``exposed``, ``itt``), ``covered`` the coverage of each, and ``covered_reference``
+    their coverage of a second truth when one was given (e.g. the population's average effect when
+    ``truth`` is each experiment's own).
     """
 
     n_experiments: int
@@ -36,11 +38,13 @@ class Coverage:
     mean_width: float
     widths: Mapping[str, float]
     covered: Mapping[str, float]
+    covered_reference: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
         d = asdict(self)
         d["widths"], d["covered"] = dict(self.widths), dict(self.covered)
+        d["covered_reference"] = dict(self.covered_reference)
         return d
 
 
@@ -59,17 +63,20 @@ def _check(name: str, a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _summary(estimates: dict[str, list[float]], lows: dict[str, list[float]], highs: dict[str, list[float]],
-             truth: np.ndarray, main: str) -> Coverage:
-    covered = {k: float(np.mean((np.array(lows[k]) <= truth) & (truth <= np.array(highs[k]))))
-               for k in estimates}
+             truth: np.ndarray, main: str, reference: np.ndarray | None) -> Coverage:
+    def covered(t: np.ndarray) -> dict[str, float]:
+        return {k: float(np.mean((np.array(lows[k]) <= t) & (t <= np.array(highs[k])))) for k in estimates}
+
     widths = {k: float(np.mean(np.array(highs[k]) - np.array(lows[k]))) for k in estimates}
+    hit = covered(truth)
     return Coverage(n_experiments=len(truth), truth=float(np.mean(truth)),
-                    mean_estimate=float(np.mean(estimates[main])), coverage=covered[main],
-                    mean_width=widths[main], widths=widths, covered=covered)
+                    mean_estimate=float(np.mean(estimates[main])), coverage=hit[main],
+                    mean_width=widths[main], widths=widths, covered=hit,
+                    covered_reference=covered(reference) if reference is not None else {})
 
 
 def lin_coverage(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray, truth: float | np.ndarray, *,
-                 alpha: float = 0.05) -> Coverage:
+                 alpha: float = 0.05, reference: float | np.ndarray | None = None) -> Coverage:
     """Coverage of Lin (2013)-adjusted intervals, beside CUPED on the first covariate and no adjustment.
 
     Parameters
@@ -84,6 +91,8 @@ def lin_coverage(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray, tru
         The average effect each experiment estimates (a number, or one per experiment).
     alpha
         1 - confidence level.
+    reference
+        A second truth whose coverage is also measured (``covered_reference``).
 
     Returns
     -------
@@ -121,7 +130,9 @@ def lin_coverage(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray, tru
             est[k].append(e.estimate)
             low[k].append(e.ci_low)
             high[k].append(e.ci_high)
-    return _summary(est, low, high, _truths(truth, y.shape[0]), "lin")
+    n = y.shape[0]
+    return _summary(est, low, high, _truths(truth, n), "lin",
+                    None if reference is None else _truths(reference, n))
 
 
 def exposed_coverage(y: np.ndarray, treated: np.ndarray, exposed: np.ndarray, truth: float | np.ndarray, *,
@@ -167,4 +178,4 @@ def exposed_coverage(y: np.ndarray, treated: np.ndarray, exposed: np.ndarray, tr
             est[k].append(e.estimate)
             low[k].append(e.ci_low)
             high[k].append(e.ci_high)
-    return _summary(est, low, high, _truths(truth, y.shape[0]), "exposed")
+    return _summary(est, low, high, _truths(truth, y.shape[0]), "exposed", None)

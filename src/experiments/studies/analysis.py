@@ -123,9 +123,9 @@ def adjustment_lines(result: AnalysisResult) -> list[str]:
     for e in result.adjusted_results:
         how = "Lin 2013, HC1" if e.method.startswith("Lin") else "CUPED"
         ratio = result.width_ratio(e)
-        width = "" if ratio is None else (
-            f", interval {100 * (1 - ratio):.0f}% narrower" if ratio <= 1 else
-            f", interval {100 * (ratio - 1):.0f}% wider")
+        change = None if ratio is None else 100 * abs(1 - ratio)
+        width = "" if change is None else (
+            f", interval {change:.{1 if change < 10 else 0}f}% {'narrower' if ratio <= 1 else 'wider'}")
         lines.append(f"{e.metric}, {e.arm}: Adjusted for {', '.join(result.covariates)} ({how}): "
                      f"{_amount(e, result.metrics.get(e.metric, 'continuous'))}{width}.")
     if result.exposure is not None:
