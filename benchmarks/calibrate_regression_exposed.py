@@ -1,6 +1,6 @@
 """Coverage of Lin-adjusted intervals (3 covariates) and of effect-on-the-exposed intervals, by simulation.
 
-Run: ``.venv/bin/python benchmarks/calibrate_regression_exposed.py [--experiments 1000] [--units 4000]``.
+Run: ``.venv/bin/python benchmarks/calibrate_regression_exposed.py [--experiments 2000] [--units 4000]``.
 
 (a) Spend with three pre-period covariates (history, recency, frequency) whose effect differs by customer
     (so the interacted regression has something to gain over CUPED); the truth is each experiment's own
@@ -90,7 +90,7 @@ def fixture(path: str) -> None:
 def main() -> None:
     """Simulate, measure, print."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--experiments", type=int, default=1000)
+    ap.add_argument("--experiments", type=int, default=2000)
     ap.add_argument("--units", type=int, default=4000)
     ap.add_argument("--seed", type=int, default=20261206)
     ap.add_argument("--fixture", metavar="PATH", help="write the example file instead")
