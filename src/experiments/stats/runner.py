@@ -41,7 +41,7 @@ from experiments.stats.quality import (
     value_expr,
 )
 from experiments.stats.results import Effect, SRMResult, effects_frame
-from experiments.stats.sufficient import from_groups, gather_exprs
+from experiments.stats.sufficient import from_groups, gather_exprs, product_columns
 from experiments.validation import as_int
 
 if TYPE_CHECKING:
@@ -344,8 +344,9 @@ def analyze(
     aggs = [pl.len().alias(_N), *([pl.col(unit).null_count().alias("\x00unit missing")] if unit else [])]
     for c in value_cols:  # covariates and numeric ratio parts need no 0/1 checks
         aggs += column_checks(c, schema[c], metric=c in metrics or c == exposure or schema[c] == pl.String)
-    aggs += gather_exprs(metrics=metrics, covariates=covariates, products=products, values=values,
-                         dtypes=schema)
+    extra = product_columns(products, values)  # computed once per row, then summed exactly
+    aggs += gather_exprs(metrics=metrics, covariates=covariates, products=products,
+                         values={**values, **{c: pl.col(c) for c in extra}}, dtypes=schema)
     if exposure:
         aggs += gather_exprs(metrics=[exposure], values=values, prefix="\x00x\x00", dtypes=schema)
         for i, m in enumerate(metrics):
@@ -358,7 +359,7 @@ def analyze(
         masked = {c: pl.when(both).then(values[c]) for c in (num, den)}
         aggs += gather_exprs(metrics=[num, den], pairs=[(num, den)], values=masked, prefix=f"\x00r{i}\x00",
                              dtypes=schema)
-    groups = lf.group_by(keys).agg(aggs).collect()
+    groups = (lf.with_columns(**extra) if extra else lf).group_by(keys).agg(aggs).collect()
 
     checks = read_checks(groups, {c: schema[c] for c in value_cols}, arm=_ARM)
     kinds = classify(checks, metrics)

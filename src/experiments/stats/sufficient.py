@@ -19,7 +19,14 @@ from experiments.errors import DataError
 from experiments.exact_sums import PARTS, read_sums, sum_aggs
 
 __all__ = [
-    "SMALL_INTEGERS", "ArmStatistics", "SampleStats", "from_groups", "gather", "gather_exprs", "product_name",
+    "SMALL_INTEGERS",
+    "ArmStatistics",
+    "SampleStats",
+    "from_groups",
+    "gather",
+    "gather_exprs",
+    "product_columns",
+    "product_name",
 ]
 
 _SEP = "."
@@ -204,9 +211,11 @@ def gather(
     keys = [arm] + ([segment] if segment else [])
     schema = lf.collect_schema()
     dtypes = {c: schema[c] for c in (*metrics, *covariates, *(c for p in pairs for c in p)) if c in schema}
+    extra = product_columns(products)
     aggs = [pl.len().alias("n"), *gather_exprs(metrics=metrics, covariates=covariates, pairs=pairs,
-                                               products=products, dtypes=dtypes)]
-    frame = lf.group_by(keys).agg(aggs).collect()
+                                               products=products, dtypes=dtypes,
+                                               values={c: pl.col(c) for c in extra})]
+    frame = lf.with_columns(**extra).group_by(keys).agg(aggs).collect()
     return from_groups(frame, arm=arm, metrics=metrics, covariates=covariates, segment=segment, pairs=pairs,
                        products=products, keep_missing=True)
 
@@ -303,12 +312,31 @@ def gather_exprs(
             ints = [value(c).cast(pl.Int64) if c in values else pl.col(c).cast(pl.Int64) for c in cols]
             product = ints[0] if len(ints) == 1 else ints[0] * ints[1]
             aggs.append(product.sum().alias(out))
+        elif name in values:  # a product computed beforehand (:func:`product_columns`)
+            aggs += sum_aggs(values[name], out)
         else:
             x = value(cols[0])
             for c in cols[1:]:
                 x = x * value(c)
             aggs += sum_aggs(x, out)
     return aggs
+
+
+def product_columns(products: Sequence[Sequence[str]], values: Mapping[str, pl.Expr] | None = None
+                    ) -> dict[str, pl.Expr]:
+    """The products of :func:`gather_exprs` as columns to add before the ``group_by``, by output name.
+
+    Pass ``{name: pl.col(name)}`` for each of them in ``values``: each product is then computed once per
+    row instead of once for each of the three parts of its exact sum (about three times faster).
+    """
+    values = values or {}
+    out: dict[str, pl.Expr] = {}
+    for p in products:
+        x = values.get(p[0], pl.col(p[0]).cast(pl.Float64))
+        for c in p[1:]:
+            x = x * values.get(c, pl.col(c).cast(pl.Float64))
+        out[product_name(p)] = x
+    return out
 
 
 def from_groups(
