@@ -205,7 +205,7 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
     if result.exposed_results:
         tables.append(_html_table(list(result.exposed_results),
                                   "Effect on the exposed: 2SLS with assignment as the instrument for "
-                                  f"exposure, robust errors ({correction}, a family of its own)"))
+                                  f"exposure, robust HC0 errors ({correction}, a family of its own)"))
     if result.ratio_results:
         tables.append(_html_table(list(result.ratio_results),
                                   f"Ratio metrics: sum(numerator) / sum(denominator) per arm, delta method "
