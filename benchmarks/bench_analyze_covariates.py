@@ -4,11 +4,12 @@ Run: ``.venv/bin/python benchmarks/bench_analyze_covariates.py [--rows 10000000]
 
 Writes a parquet file of ``--rows`` customers (the example file's world: arms holdout, display, email;
 covariates history, recency, frequency; 0/1 exposed; metrics converted and spend) to a temporary folder,
-then runs the console script on it, alternately (order swapped each pair): metrics only; the same with
-``--covariate`` history, recency, frequency (Lin 2013: the third and fourth moments join the one pass);
-and the same with ``--exposed`` too. Prints each side's median wall time, its runs and its peak RSS
-(``os.wait4``), and each side's median over the plain side's. The file is written by a child process:
-on Linux a child's peak RSS starts at its parent's size when forked, so the timing parent stays small.
+then runs the console script on it, alternately (order swapped each pair): metrics only; with
+``--covariate history`` (CUPED); with ``--covariate`` history, recency, frequency (Lin 2013: the third and
+fourth moments join the one pass); and the same with ``--exposed`` too. Prints each side's median wall
+time, its runs and its peak RSS (``os.wait4``), and each side's median over the plain side's. The file
+is written by a child process: on Linux a child's peak RSS starts at its parent's size when forked, so
+the timing parent stays small.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def main() -> None:
         base = [*_command(), "analyze", str(path), "--arm", "arm", "--control", "holdout", "--metric",
                 "converted", "--metric", "spend", "--json", "-"]
         covs = ["--covariate", "history", "--covariate", "recency", "--covariate", "frequency"]
-        sides = {"no covariate": base, "3 covariates": [*base, *covs],
+        sides = {"no covariate": base, "1 covariate (CUPED)": [*base, *covs[:2]],
+                 "3 covariates": [*base, *covs],
                  "3 covariates + exposed": [*base, *covs, "--exposed", "exposed"]}
         for cmd in sides.values():
             timed(cmd)  # warm the file cache and byte-code once, not counted
