@@ -7,7 +7,8 @@ How a command is run (the same rules for lines added later, so a new example is 
   working directory is a temporary folder, so relative outputs (``--html report.html``, ``--out
   data/...``) land there, and ``EXPERIMENTS_REPORTS_DIR`` points the reports there too.
 - A path that exists in the repository (``data/real/...``, ``notebooks/...``, ``tests/fixtures/...``) is
-  made absolute. A placeholder file name (``data.csv``, ``orders.parquet``, ...) is mapped by its name to
+  made absolute, also where it is quoted inside a word (``read_csv('data/real/...')`` in a ``--query``).
+  A placeholder file name (``data.csv``, ``orders.parquet``, ...) is mapped by its name to
   a small file built here (:data:`FIXTURES`); a name with no builder fails the test, naming it.
 - ``--scheduler tcp://10.0.0.5:8786`` (a private address the README uses as an example) is replaced by a
   real ``dask scheduler`` with one ``dask worker`` started on 127.0.0.1 for this module; no other address
@@ -183,6 +184,10 @@ def help_examples() -> list[Example]:
 EXAMPLES = readme_examples() + help_examples()
 
 
+#: A repository path quoted inside a word (``read_csv('data/real/...')`` in a ``--query``).
+_QUOTED_PATH = re.compile(r"(?<=')(?:data|tests|notebooks)/[^']+(?=')")
+
+
 def _prepare(example: Example, cwd: Path, scheduler: str) -> list[str]:
     """The command as it runs here (see the module's docstring)."""
     argv = list(example.argv)
@@ -206,6 +211,8 @@ def _prepare(example: Example, cwd: Path, scheduler: str) -> list[str]:
                                  f"to FIXTURES in tests/test_readme.py")
         elif "/" in word and not word.startswith("-") and (ROOT / word).exists():
             word = str(ROOT / word)
+        elif _QUOTED_PATH.search(word):  # a repository file named inside a --query's SQL string
+            word = _QUOTED_PATH.sub(lambda m: str(ROOT / m[0]) if (ROOT / m[0]).exists() else m[0], word)
         out.append(word)
     if head != "papermill" and argv[0] == "sweep" and "n_customers" not in argv:
         out += ["-p", "n_customers", SWEEP_SIZE]
