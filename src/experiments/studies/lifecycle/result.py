@@ -149,8 +149,9 @@ class LifecycleResult:
 
         short, (long, _) = self.short_pick(), self.long_pick()
         frame = self.reads.filter((pl.col("measure") == "value") & (pl.col("horizon") != "after"))
+        weeks = self.scenario.campaign_weeks + self.scenario.long_weeks
         title = (f"The {self.scenario.campaign_weeks}-week read favours {short.replace('_', ' ')}, the "
-                 f"{self.long_label} read {long.replace('_', ' ')}" if short != long else
+                 f"{weeks}-week read {long.replace('_', ' ')}" if short != long else
                  f"Short and long reads agree: {short.replace('_', ' ')} adds most per customer")
         return charts.lever_reads(frame.select("lever", "horizon", "estimate", "ci_low", "ci_high", "truth"),
                                   title=title)
