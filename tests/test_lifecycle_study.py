@@ -160,3 +160,15 @@ def test_simulate_command_is_byte_identical_whatever_the_workers(tmp_path) -> No
     customers = pl.read_parquet(a)
     assert customers.filter(pl.col("in_experiment")).height == 1200
     assert "value_long__discount_on" in customers.columns
+
+
+def test_bad_parameter_fails_in_the_notebook_validation_cell(tmp_path) -> None:
+    import papermill as pm
+
+    from experiments.paths import NOTEBOOKS_DIR
+
+    with pytest.raises(pm.PapermillExecutionError) as info:
+        pm.execute_notebook(NOTEBOOKS_DIR / "lifecycle.ipynb", tmp_path / "out.ipynb",
+                            parameters={"long_weeks": 70}, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+                            progress_bar=False)
+    assert info.value.ename == "ParameterError" and "'long_weeks'" in info.value.evalue
