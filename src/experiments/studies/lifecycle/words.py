@@ -35,7 +35,11 @@ def best_route_sentence(returns: tuple[MarginalReturn, ...], long_label: str) ->
             f"margin over {long_label} ({_ci(best.ci_low, best.ci_high, digits=0)}), against {others}")
     if clear:
         return head + ".", "good"
-    return head + "; not proven, as the intervals overlap or include the budget back.", "neutral"
+    if best.ci_low <= best.budget:
+        return head + "; not proven that it even brings the budget back.", "neutral"
+    rivals = [m for m in rest if m.ci_high >= best.ci_low]
+    names = " and of ".join(f"{_route(m)}, {_ci(m.ci_low, m.ci_high, digits=0)}," for m in rivals)
+    return head + f"; the lead is not proven: the interval of {names} reaches it.", "neutral"
 
 
 def timing(reads: pl.DataFrame) -> pl.DataFrame:
