@@ -73,7 +73,7 @@ class LifecycleResult:
                                   r["estimate"], r["ci_low"], r["ci_high"], r["truth"], "$", r["lever"]))
         for m in self.returns:
             out.append(Figure("marginal_return", f"Margin back from the next {money(m.budget, 0)} on "
-                              f"{words.ROUTE_WORDS[m.route]} ({m.lever.replace('_', ' ')})", m.estimate,
+                              f"{words.route_label(m)}", m.estimate,
                               m.ci_low, m.ci_high, m.truth, "$", m.route))
         return tuple(out)
 
@@ -161,7 +161,7 @@ class LifecycleResult:
         from experiments.charts import lifecycle as charts
 
         best = max(self.returns, key=lambda m: m.estimate)
-        frame = pl.DataFrame([{"label": f"{words.ROUTE_WORDS[m.route]} ({m.lever.replace('_', ' ')})",
+        frame = pl.DataFrame([{"label": words.route_label(m),
                                "estimate": m.estimate, "ci_low": m.ci_low, "ci_high": m.ci_high,
                                "truth": m.truth} for m in self.returns])
         return charts.marginal_returns(

@@ -8,7 +8,8 @@ from experiments.formatting import fmt, money
 from experiments.studies.base import Tone
 from experiments.studies.lifecycle.numbers import MarginalReturn
 
-__all__ = ["ROUTE_WORDS", "assumptions", "best_route_sentence", "timing", "timing_sentences", "verdict_text"]
+__all__ = ["ROUTE_WORDS", "assumptions", "best_route_sentence", "route_label", "timing", "timing_sentences",
+           "verdict_text"]
 
 #: How each route of the next budget is named in prose.
 ROUTE_WORDS: dict[str, str] = {"acquisition": "acquisition", "retention": "retention", "win_back": "win-back"}
@@ -18,7 +19,7 @@ def _ci(low: float, high: float, unit: str = "money", digits: int = 1) -> str:
     return f"95% CI {fmt(low, unit, digits)} to {fmt(high, unit, digits)}"
 
 
-def _route(m: MarginalReturn) -> str:
+def route_label(m: MarginalReturn) -> str:
     """``acquisition (organic)``; a route that is one lever is named once."""
     lever = m.lever.replace("_", " ")
     word = ROUTE_WORDS[m.route]
@@ -30,15 +31,16 @@ def best_route_sentence(returns: tuple[MarginalReturn, ...], long_label: str) ->
     ranked = sorted(returns, key=lambda m: m.estimate, reverse=True)
     best, rest = ranked[0], ranked[1:]
     clear = best.ci_low > max(m.ci_high for m in rest) and best.ci_low > best.budget
-    others = " and ".join(f"{money(m.estimate, 0)} in {_route(m)}" for m in rest)
-    head = (f"The next {money(best.budget, 0)} earns most in {_route(best)}: {money(best.estimate, 0)} of "
-            f"margin over {long_label} ({_ci(best.ci_low, best.ci_high, digits=0)}), against {others}")
+    others = " and ".join(f"{money(m.estimate, 0)} in {route_label(m)}" for m in rest)
+    head = (f"The next {money(best.budget, 0)} earns most in {route_label(best)}: "
+            f"{money(best.estimate, 0)} of margin over {long_label} "
+            f"({_ci(best.ci_low, best.ci_high, digits=0)}), against {others}")
     if clear:
         return head + ".", "good"
     if best.ci_low <= best.budget:
         return head + "; not proven that it even brings the budget back.", "neutral"
     rivals = [m for m in rest if m.ci_high >= best.ci_low]
-    names = " and of ".join(f"{_route(m)}, {_ci(m.ci_low, m.ci_high, digits=0)}," for m in rivals)
+    names = " and of ".join(f"{route_label(m)}, {_ci(m.ci_low, m.ci_high, digits=0)}," for m in rivals)
     return head + f"; the lead is not proven: the interval of {names} reaches it.", "neutral"
 
 
