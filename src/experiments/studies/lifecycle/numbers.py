@@ -20,6 +20,7 @@ from experiments.simulate.lifecycle import LEVERS, LifecycleSimulation, simulate
 from experiments.stats.effects import mean_effect
 from experiments.stats.special import stdtrit
 from experiments.stats.sufficient import SampleStats
+from experiments.studies.lifecycle.scenario import LifecycleScenario
 
 __all__ = [
     "READS",
@@ -41,7 +42,8 @@ READS: tuple[str, ...] = ("short", "long", "after")
 RETENTION_LEVERS: tuple[str, ...] = ("messages", "loyalty", "recovery")
 
 
-def simulate(scenario, *, block_size: int = 1_048_576, workers: int = 1, **_: object) -> LifecycleSimulation:
+def simulate(scenario: LifecycleScenario, *, block_size: int = 1_048_576, workers: int = 1,
+             **_: object) -> LifecycleSimulation:
     """The scenario's world (``experiments simulate lifecycle`` streams the same tables to parquet)."""
     return simulate_lifecycle(scenario.settings(), seed=scenario.seed, block_size=block_size, workers=workers)
 
@@ -164,6 +166,10 @@ class MarginalReturn:
         """Return less the budget."""
         return self.estimate - self.budget
 
+    def to_frame(self) -> pl.DataFrame:
+        """One row: :meth:`to_dict`."""
+        return pl.DataFrame([self.to_dict()])
+
     def to_dict(self) -> dict[str, object]:
         """Plain dict."""
         return {"route": self.route, "lever": self.lever, "budget": self.budget, "estimate": self.estimate,
@@ -251,7 +257,8 @@ def projection(sim: LifecycleSimulation, reads: pl.DataFrame) -> pl.DataFrame:
     return out.join(effects, on="lever").join(short, on="lever")
 
 
-def replicate(scenario, replications: int, *, n_customers: int = 4000, project: bool = False) -> pl.DataFrame:
+def replicate(scenario: LifecycleScenario, replications: int, *, n_customers: int = 4000,
+              project: bool = False) -> pl.DataFrame:
     """``replications`` independent runs of the scenario at ``n_customers`` (seeds ``seed + i``): every
     lever's short and long read with its truth, and (``project``) the projection's errors.
 
