@@ -9,7 +9,8 @@ every lever at the short and the long horizon. Printed:
   highest true long-run value), against how often the long read does, with Wilson intervals;
 - with ``--project``, the long run projected from the short test (BG/NBD per arm, Gamma-Gamma): the median
   absolute error of the arms' projected values for the discount (forward buying) and for the other
-  levers, the quartiles across seeds, and the share of seeds where the discount's error is the larger.
+  levers, the quartiles across seeds, the share of seeds where the discount's error is the larger, and
+  the miss of the projected long-run effect ($ per customer) by lever.
 
 Usage::
 
@@ -74,6 +75,13 @@ def main() -> None:
               f"{d.quantile(0.75):.1%}; others {o.quantile(0.25):.1%} / {o.median():.1%} / "
               f"{o.quantile(0.75):.1%}")
         print(f"  seeds where the discount's error is the larger: {_share(int((d > o).sum()), runs)}")
+        print(f"projected long-run effect, median absolute miss per customer: discount "
+              f"${s['effect_miss_discount']:.2f}, other levers ${s['effect_miss_others']:.2f}")
+        by = (frame.group_by("lever", maintain_order=True)
+              .agg(miss=(pl.col("projected_effect") - pl.col("true_effect")).abs().median(),
+                   bias=(pl.col("projected_effect") - pl.col("true_effect")).mean()))
+        print("  by lever (median miss / mean bias): " + ", ".join(
+            f"{r['lever']} ${r['miss']:.2f} / ${r['bias']:+.2f}" for r in by.iter_rows(named=True)))
 
 
 if __name__ == "__main__":

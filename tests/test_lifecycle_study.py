@@ -127,6 +127,7 @@ def test_replications_and_their_summary(scenario) -> None:
     assert summary["replications"] == 2
     for key in ("coverage", "wrong_pick_short", "projection_error_discount", "projection_error_others"):
         assert 0 <= summary[key] <= 1
+    assert summary["effect_miss_discount"] >= 0 and summary["effect_miss_others"] >= 0
     with pytest.raises(ParameterError, match="replications"):
         numbers.replicate(scenario, 0)
 

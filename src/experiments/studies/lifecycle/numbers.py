@@ -263,7 +263,8 @@ def replicate(scenario: LifecycleScenario, replications: int, *, n_customers: in
     lever's short and long read with its truth, and (``project``) the projection's errors.
 
     Returns one row per replication and lever: ``replication, lever, short, short_truth, long,
-    long_low, long_high, long_truth`` and, with ``project``, ``error_on, error_off``.
+    long_low, long_high, long_truth`` and, with ``project``, ``error_on, error_off`` (the arms'
+    projection errors), ``projected_effect, true_effect`` (long run, $).
     """
     from experiments.errors import ParameterError
 
@@ -281,7 +282,10 @@ def replicate(scenario: LifecycleScenario, replications: int, *, n_customers: in
                     "lever", long="estimate", long_low="ci_low", long_high="ci_high", long_truth="truth"),
                     on="lever", maintain_order="left"))
         if project:
-            p = projection(sim, reads).pivot("side", index="lever", values="error")
+            proj = projection(sim, reads)
+            p = proj.pivot("side", index="lever", values="error").join(
+                proj.filter(pl.col("side") == "on").select("lever", "projected_effect", "true_effect"),
+                on="lever")
             wide = wide.join(p.rename({"on": "error_on", "off": "error_off"}), on="lever",
                              maintain_order="left")
         parts.append(wide.with_columns(replication=pl.lit(i)))
@@ -291,7 +295,8 @@ def replicate(scenario: LifecycleScenario, replications: int, *, n_customers: in
 def replication_summary(frame: pl.DataFrame) -> dict[str, float]:
     """Coverage of the long-run intervals, the share of replications where the short read's best lever
     is not the long run's true best, and (when present) the projection's median absolute error for the
-    discount's arms and for the other levers' arms."""
+    discount's arms and for the other levers' arms, and the median absolute miss of the projected
+    long-run effect ($ per customer) for each."""
     runs = frame["replication"].n_unique()
     picks = (frame.group_by("replication").agg(
         short=pl.col("lever").sort_by("short").last(), best=pl.col("lever").sort_by("long_truth").last(),
@@ -308,4 +313,7 @@ def replication_summary(frame: pl.DataFrame) -> dict[str, float]:
         discount = pl.col("lever") == "discount"
         out["projection_error_discount"] = float(errors.filter(discount)["value"].median())
         out["projection_error_others"] = float(errors.filter(~discount)["value"].median())
+        miss = frame.select("lever", miss=(pl.col("projected_effect") - pl.col("true_effect")).abs())
+        out["effect_miss_discount"] = float(miss.filter(discount)["miss"].median())
+        out["effect_miss_others"] = float(miss.filter(~discount)["miss"].median())
     return out
