@@ -55,7 +55,9 @@ class LifecycleResult:
         err = self.projection_errors()
         project = (f"Projecting the long run from the short test (BG/NBD and Gamma-Gamma) misses each arm's "
                    f"value by a median {fmt(err['others'], 'pct')} for the levers without forward buying and "
-                   f"{fmt(err['discount'], 'pct')} for the discount's arms.")
+                   f"{fmt(err['discount'], 'pct')} for the discount's arms; effects, a small difference of "
+                   "two values, miss more: "
+                   + self.worst_projection_words() + ".")
         ratio = (f"Acquiring a customer costs {money(self.acquisition_cost)} on average; the retention "
                  f"levers cost {money(self.retention_cost)} per customer they reach: a ratio of "
                  f"{self.cost_ratio:.0f} to 1, and yet the next dollar's return, not this ratio, says where "
@@ -121,6 +123,14 @@ class LifecycleResult:
         p = self.projection
         return {"discount": float(p.filter(pl.col("lever") == "discount")["error"].median()),
                 "others": float(p.filter(pl.col("lever") != "discount")["error"].median())}
+
+    def worst_projection_words(self) -> str:
+        """The lever whose projected long-run effect misses its truth most, in words."""
+        p = (self.projection.filter(pl.col("side") == "on")
+             .with_columns(miss=(pl.col("projected_effect") - pl.col("true_effect")).abs()).sort("miss"))
+        r = p.row(-1, named=True)
+        return (f"the {r['lever'].replace('_', ' ')} lever's long-run effect is projected at "
+                f"{money(r['projected_effect'])} per customer against a true {money(r['true_effect'])}")
 
     # ------------------------------------------------------------------ tables and charts
     def lever_table(self) -> pl.DataFrame:
