@@ -15,7 +15,7 @@ from typing import Any
 
 from experiments.errors import DataError, ParameterError
 
-__all__ = ["analyze_file", "register", "run"]
+__all__ = ["analyze_db", "analyze_file", "register", "run"]
 
 _DESCRIPTION = """\
 Effects of every treatment arm against the control on every metric, with intervals, multiple-testing
@@ -34,12 +34,26 @@ and reports its effects again, capped, beside the uncapped ones; --quantile METR
 difference of the 90th percentiles with an order-statistic interval. Binary metrics cannot be capped or
 quantiled, nor can summary-statistics input (no rows).
 
+A table in a database (--db URL with --table NAME or --query SQL, in place of FILE) is analysed where it
+lives: the per-arm sums and checks are one SQL aggregation run by the database (through Ibis), and only
+one row per arm (and segment) comes back; the numbers equal those of a file of the same rows. DuckDB is
+embedded: --db duckdb://relative/file.duckdb or duckdb:///absolute/file.duckdb, or --db duckdb:// with
+--query "SELECT * FROM read_parquet('big/*.parquet')" for files larger than memory. Other engines take
+their Ibis URL, e.g. postgres://user:password@host:5432/database (bigquery://, snowflake://... with that
+Ibis extra installed). --unit runs as a query of its own; --bootstrap, --cap, --quantile and --time are
+refused with --db (they read the rows, or per-look sums, from a file).
+
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
 holding text other than true/false spellings, or three different spellings; NaN or infinity in a
 metric, covariate or ratio column (named with counts and arms; --drop-nonfinite drops them instead and
 reports it); summary rows with a negative, fractional or below-2 count, a negative variance, or a NaN
-or infinite count, mean or variance (the rows are named).
+or infinite count, mean or variance (the rows are named); an --exposed column that is not 0/1 on every
+row, that has another role, or that is 0 on every row of a treatment arm; --exposed with summary input.
+
+Effects on the exposed carry "estimand": "exposed" in the JSON, every other effect "estimand": "itt"
+(everyone assigned). Several --covariate give Lin (2013)'s interacted regression; each adjusted entry
+has "width_ratio", its interval's width over the unadjusted one's.
 
 Reported in data_quality (JSON, printed, HTML): missing values (left out of that column's statistics),
 dropped NaN/infinity, duplicated units and units in several arms, numeric metrics that are 0/1
@@ -66,13 +80,26 @@ def register(subparsers: Any) -> None:
         "analyze", help="test an experiment file (CSV or parquet)", description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="CSV or parquet file, folder of parquet parts, or glob")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="CSV or parquet file, folder of parquet parts, or glob (or --db instead)")
+    p.add_argument("--db", metavar="URL",
+                   help="analyse a table in a database instead of FILE: an Ibis connection URL, e.g. "
+                   "duckdb://file.duckdb (relative), duckdb:///abs/file.duckdb, duckdb:// (in memory) or "
+                   "postgres://user:pass@host:5432/db")
+    p.add_argument("--table", metavar="NAME", help="with --db: the table to analyse (one in another schema: "
+                   "--query 'SELECT * FROM schema.table')")
+    p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the table to analyse")
     p.add_argument("--arm", required=True, metavar="COLUMN", help="column with the arm label")
     p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
     p.add_argument("--metric", action="append", metavar="COLUMN",
                    help="metric column (repeat for several); required for row input")
     p.add_argument("--covariate", action="append", default=[], metavar="COLUMN",
-                   help="pre-period covariate for CUPED adjustment (repeatable)")
+                   help="pre-period covariate (repeatable): one gives CUPED; several, Lin (2013)'s "
+                   "regression on the centred covariates and their interactions with the arm, HC1 robust "
+                   "errors")
+    p.add_argument("--exposed", metavar="COLUMN",
+                   help="0/1 column: was the unit reached; adds the exposure rate per arm and the effect on "
+                   "the exposed (2SLS, assignment instruments exposure; robust HC0 errors)")
     p.add_argument("--ratio", action="append", default=[], metavar="NUM/DEN",
                    help="ratio metric sum(NUM)/sum(DEN) per arm, e.g. revenue/orders, by the delta method "
                    "on units with both values; corrected with the other effects (repeatable)")
@@ -90,11 +117,13 @@ def register(subparsers: Any) -> None:
                    "distinct values it costs about rows x N random draws) (0: none)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
     p.add_argument("--time", metavar="COLUMN",
-                   help="sequential monitoring: for rows, a column of dates, datetimes or numbers (days "
-                   "since the start) that is grouped into looks (--look-every); for summary input, the look "
+                   help="sequential monitoring: for rows, a column of dates, datetimes (ISO text with an "
+                   "offset is read in UTC) or numbers (days since the start) that is grouped into looks "
+                   "(--look-every); for summary input, the look "
                    "column (default: look, time or time_since_start). Each treatment arm x metric gets the "
                    "always-valid mSPRT and the asymptotic confidence sequence (Waudby-Smith et al. 2023) at "
-                   "every look, and the decision they allow")
+                   "every look, and the decision they allow (inconsistent when the sequence, intersected "
+                   "over the looks, is empty: no fixed effect fits every look)")
     p.add_argument("--look-every", choices=["day", "week"],
                    help="with --time on rows: one look at the end of every day or week (day)")
     p.add_argument("--planned-n", metavar="N",
@@ -106,7 +135,7 @@ def register(subparsers: Any) -> None:
                    "shipped, credible interval of the relative lift")
     p.add_argument("--prior-sd", metavar="X",
                    help="with --bayesian: normal prior on the relative lift, mean 0, standard deviation X "
-                   "> 0 (e.g. 0.3); default: flat prior")
+                   "from 1e-6 to 1e6 (e.g. 0.3); default: flat prior")
     p.add_argument("--value", action="append", default=[], metavar="METRIC=AMOUNT",
                    help="with --bayesian: money per unit of METRIC (e.g. converted=12.5 or "
                    "converted=£12.5), for the expected loss in money (repeatable)")
@@ -132,7 +161,7 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
     from experiments.datasets import scan_table
     from experiments.stats.runner import analyze
-    from experiments.stats.summary_input import analyze_summary, is_summary_frame
+    from experiments.stats.summary_input import LOOK_NAMES, analyze_summary, is_summary_frame
 
     lf = scan_table(path)
     columns = list(lf.collect_schema())
@@ -141,12 +170,18 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     if is_summary_frame(columns) and options.get("arm") in columns:
         if every is not None:
             raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
+        if planned_n is not None and time is None and not any(c in columns for c in LOOK_NAMES):
+            raise ParameterError("planned-n", planned_n, "used with looks: a look column (" + ", ".join(
+                LOOK_NAMES) + ") or --time COLUMN; this summary has one look")
         options.update(look=time, planned_n=planned_n)
-        rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
-                     "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
+        rows_only = {"covariates": "covariate", "segment": "segment", "unit": "unit", "ratios": "ratio",
+                     "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile",
+                     "exposure": "exposed"}
         for key, name in rows_only.items():
             if options.get(key):
-                raise ParameterError(name, options[key], "nothing: summary-statistics input has no rows")
+                given = options[key]  # the repeatable options' values as typed, not a Python list
+                given = ", ".join(map(str, given)) if isinstance(given, list | tuple) else given
+                raise ParameterError(name, given, "nothing: summary-statistics input has no rows")
         if options.get("nonfinite", "refuse") != "refuse":
             raise ParameterError("drop-nonfinite", True, "nothing: summary-statistics input has no rows")
         drop = (*rows_only, "seed", "nonfinite")
@@ -179,49 +214,103 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     raise AssertionError("unreachable")
 
 
+def analyze_db(url: str, *, table: str | None = None, query: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
+    """Run :func:`analyze` on a table (or a query's result) in a database: one SQL aggregation there."""
+    from experiments.stats.database import open_table
+    from experiments.stats.runner import analyze
+
+    if not options.get("metrics"):
+        raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
+    for name in ("time", "look_every", "planned_n"):
+        if options.pop(name, None) is not None:
+            raise ParameterError(name.replace("_", "-"), True, "nothing with a database table (--db): the "
+                                 "looks of sequential monitoring are read from files")
+    return analyze(open_table(url, table=table, query=query), **options)
+
+
+def _check_source(args: argparse.Namespace) -> None:
+    """Exactly one of FILE and --db; with --db exactly one of --table and --query, and neither without."""
+    from experiments.stats.database import redact
+
+    if (args.file is None) == (args.db is None):
+        allowed = ("exactly one of FILE or --db URL" if args.file is None
+                   else "nothing when FILE is given (exactly one of FILE or --db URL)")
+        raise ParameterError("db", args.db and redact(args.db), allowed)
+    if args.db is None:
+        for name in ("table", "query"):
+            if getattr(args, name) is not None:
+                raise ParameterError(name, getattr(args, name), "nothing without --db URL")
+    elif (args.table is None) == (args.query is None):
+        raise ParameterError("table", args.table, "exactly one of --table NAME or --query SQL with --db")
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
     import gc
 
     from experiments.outputs import check_distinct, check_output, write_results
+    from experiments.stats.power import MAX_N_PER_ARM
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
-    from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, tail_lines, text_table
+    from experiments.studies.analysis import (
+        adjustment_lines,
+        bayesian_lines,
+        bootstrap_table,
+        headline,
+        tail_lines,
+        text_table,
+    )
     from experiments.validation import as_int
 
     # What is imported by now lives as long as the process: keep it out of every later garbage
     # collection (statsmodels' multipletests calls gc.collect(), which otherwise walks all of it).
     gc.freeze()
 
+    _check_source(args)
     alpha, correction, shares = check_options(args.alpha, args.correction, args.shares)
     n_boot = as_int("bootstrap", args.bootstrap, low=0, high=MAX_BOOTSTRAP)
     seed = as_int("seed", args.seed, low=0)
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_out = check_output(args.html, option="--html", overwrite=args.overwrite)
     check_distinct(("--json", json_out), ("--html", html_out))
-    result = analyze_file(
-        args.file, arm=args.arm, control=args.control, metrics=args.metric or None,
+    options = dict(
+        arm=args.arm, control=args.control, metrics=args.metric or None,
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
         nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
-        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
+        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2,
+                                                             high=2 * MAX_N_PER_ARM),
         bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
-        caps=args.cap, quantiles=args.quantile,
+        caps=args.cap, quantiles=args.quantile, exposure=args.exposed,
     )
+    if args.db is not None:
+        from experiments.stats.database import DatabaseTable
+
+        source = DatabaseTable(args.db, table=args.table, query=args.query).name
+        result = analyze_db(args.db, table=args.table, query=args.query, **options)
+    else:
+        source = Path(args.file).name
+        result = analyze_file(args.file, **options)
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
     if args.html:
         from experiments.studies.analysis import render_html
 
-        page = render_html(result, source=Path(args.file).name)
+        page = render_html(result, source=source)
     if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     print(headline(result))
     print()
+    if args.db is not None:
+        print(f"Aggregated in the database: {source}")
     print(f"{result.n_rows:,} rows; arms: " + ", ".join(f"{a} {n:,}" for a, n in result.arms.items()))
     print(result.srm.summary())
     print(result.data_quality.summary())
     print()
     print(text_table(result))
+    lines = adjustment_lines(result)
+    if lines:
+        print()
+        print("\n".join(lines))
     if result.bootstrap:
         print()
         print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")

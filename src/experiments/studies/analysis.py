@@ -24,6 +24,7 @@ __all__ = [
     "BOOTSTRAP_HEAD",
     "QUANTILE_HEAD",
     "TABLE_HEAD",
+    "adjustment_lines",
     "bayesian_lines",
     "bayesian_sentence",
     "bootstrap_row",
@@ -113,9 +114,40 @@ def _text(head: list[str], rows: list[list[str]]) -> str:
 
 
 def text_table(result: AnalysisResult) -> str:
-    """The readable table printed by the command: effects, CUPED-adjusted effects, ratio metrics."""
-    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results, *result.ratio_results]]
+    """The readable table printed by the command: effects, adjusted effects, ratio metrics, effects on
+    the exposed."""
+    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results, *result.ratio_results,
+                                    *result.exposed_results]]
     return _text(TABLE_HEAD, rows)
+
+
+def _amount(e: Effect, kind: str) -> str:
+    level = round(100 * (1 - e.alpha))
+    if kind == "binary":
+        return (f"{100 * e.estimate:+.2f} pp ({level}% CI {100 * e.ci_low:+.2f} to {100 * e.ci_high:+.2f} "
+                "pp)")
+    return f"{e.estimate:+.4g} per unit ({level}% CI {e.ci_low:+.4g} to {e.ci_high:+.4g})"
+
+
+def adjustment_lines(result: AnalysisResult) -> list[str]:
+    """Covariate-adjusted effects and effects on the exposed, one sentence each (empty when neither)."""
+    lines: list[str] = []
+    for e in result.adjusted_results:
+        how = "Lin 2013, HC1" if e.method.startswith("Lin") else "CUPED"
+        ratio = result.width_ratio(e)
+        change = None if ratio is None else 100 * abs(1 - ratio)
+        width = "" if change is None else (
+            f", interval {change:.{1 if change < 10 else 0}f}% {'narrower' if ratio <= 1 else 'wider'}")
+        lines.append(f"{e.metric}, {e.arm}: Adjusted for {', '.join(result.covariates)} ({how}): "
+                     f"{_amount(e, result.metrics.get(e.metric, 'continuous'))}{width}.")
+    if result.exposure is not None:
+        reach = result.exposure
+        lines.append(reach.summary())
+        for e in result.exposed_results:
+            lines.append(f"{e.metric}, {e.arm}: On the exposed ({reach.rate[e.arm]:.0%} of the treatment arm "
+                         f"was reached, {reach.rate[reach.control]:.0%} of the control): "
+                         f"{_amount(e, result.metrics.get(e.metric, 'continuous'))} (2SLS).")
+    return lines
 
 
 def bootstrap_row(b: BootstrapEffect) -> list[str]:
@@ -188,7 +220,9 @@ def capped_sentence(c: CappedEffect, uncapped: Effect | None = None) -> str:
             f"{_p_words(e.p_value, e.p_value_adjusted)}")
     if uncapped is not None:
         text += f"; uncapped {_interval_words(uncapped.estimate, uncapped.ci_low, uncapped.ci_high, level)}"
-    if not e.se > 0:
+    if min(e.n_arm, e.n_control) < 2:
+        text += " (an arm with one unit has no variance: no interval)"
+    elif not e.se > 0:
         text += " (once capped, no value varies: the cap is too low; choose a higher one)"
     return text + "."
 
@@ -292,8 +326,14 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
     correction = f"{level}% intervals; p_adj: {result.correction} correction"
     tables = [_html_table(overall, f"Effects against {result.control} ({correction})")]
     if result.adjusted_results:
+        how = ("Lin 2013 interacted regression, HC1 robust errors" if len(result.covariates) > 1 else "CUPED")
         tables.append(_html_table(list(result.adjusted_results),
-                                  f"Adjusted for pre-period covariates (CUPED; {correction})"))
+                                  f"Adjusted for pre-period covariates {', '.join(result.covariates)} "
+                                  f"({how}; {correction})"))
+    if result.exposed_results:
+        tables.append(_html_table(list(result.exposed_results),
+                                  "Effect on the exposed: 2SLS with assignment as the instrument for "
+                                  f"exposure, robust HC0 errors ({correction}, a family of its own)"))
     if result.ratio_results:
         tables.append(_html_table(list(result.ratio_results),
                                   f"Ratio metrics: sum(numerator) / sum(denominator) per arm, delta method "
@@ -319,6 +359,9 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
     chart = effects_chart([*overall, *result.adjusted_results, *result.ratio_results])
     blocks: list[Any] = [f"<h1>Experiment analysis: {html.escape(source)}</h1>",
                          verdict_box(verdict(result, source=source)), tables[0], chart, *tables[1:],
+                         *([assumptions(adjustment_lines(result),
+                                        title="Adjusted and on the exposed").data]
+                           if adjustment_lines(result) else []),
                          assumptions([srm_sentence(result)], title="Sample-ratio check").data,
                          assumptions(quality, title="Data quality").data]
     if result.bayesian:
@@ -329,6 +372,7 @@ def render_html(result: AnalysisResult, *, source: str) -> str:
                                   title="Does the effect differ across segments?").data)
     if result.sequential:
         blocks.append(assumptions([line for s in result.sequential for line in (
-            f"{s.metric}: {s.arm}: {s.summary()}", f"{s.metric}: {s.arm}: {s.cs_summary()}")],
+            f"{s.metric}: {s.arm} vs {s.control}: {s.summary()}",
+            f"{s.metric}: {s.arm} vs {s.control}: {s.cs_summary()}")],
             title="Always-valid sequential monitoring (mSPRT and confidence sequence)").data)
     return render_page(f"Experiment analysis: {source}", blocks)

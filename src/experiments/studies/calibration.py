@@ -27,7 +27,7 @@ from experiments.stats.calibration import (
 )
 from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import SequentialResult, msprt
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.calibration_checks import (
     binary_study,
     cuped_study,
@@ -403,5 +403,6 @@ STUDY = Study(
     "does CUPED gain, and what does peeking cost?",
     scenario=CalibrationScenario,
     run=run,
-    sweep_figure="coverage",
+    sweep_figure=SweepFigure("coverage", "",
+                             "the interval coverage of the conversion test"),
 )

@@ -14,7 +14,7 @@ from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
     import altair as alt
@@ -235,5 +235,6 @@ STUDY = Study(
     scenario=LoyaltyScenario,
     run=run,
     simulate=simulate_loyalty,
-    sweep_figure="net_value",
+    sweep_figure=SweepFigure("net_value", "",
+                             "the net value per offered customer"),
 )

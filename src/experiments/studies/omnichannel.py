@@ -20,7 +20,7 @@ import polars as pl
 from experiments.charts import omnichannel as oc
 from experiments.formatting import fmt, money
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.omnichannel_parts import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
@@ -374,5 +374,7 @@ STUDY = Study(
     scenario=OmnichannelScenario,
     run=run,
     simulate=simulate_log,
-    sweep_figure="experiment_plan_profit_change",
+    # the plan one can make: the truth's plan needs every channel's true incrementality, which no one knows
+    sweep_figure=SweepFigure("experiment_plan_profit_change", EXPERIMENT_PLAN,
+                             "the true profit change of the budget plan made from the channel experiments"),
 )

@@ -27,7 +27,7 @@ from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.real_experiment_uplift import (
     _LEARNER_NAMES,
     uplift_decile_chart,
@@ -431,4 +431,6 @@ STUDY = Study(
     "64,000 customers) or of any experiment file.",
     scenario=RealExperimentScenario,
     run=run,
+    sweep_figure=SweepFigure("effect_{decision_metric}", None,
+                             "the best arm's effect on the decision metric: the e-mail one would send"),
 )

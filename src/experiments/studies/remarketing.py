@@ -13,7 +13,7 @@ import polars as pl
 
 from experiments.formatting import fmt, unit_value
 from experiments.scenarios.remarketing import RemarketingScenario
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.remarketing_analysis import (
     INCENTIVE_SUFFIX,
     METRICS,
@@ -293,5 +293,7 @@ STUDY = Study(
     scenario=RemarketingScenario,
     run=run,
     simulate=_simulate,
-    sweep_figure="incremental_profit",
+    # each arm is a campaign one can send: the best arm's profit is a setting one can deploy
+    sweep_figure=SweepFigure("incremental_profit", None,
+                             "the best arm's incremental profit"),
 )
