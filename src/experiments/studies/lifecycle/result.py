@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from experiments.formatting import fmt, money
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.lifecycle import numbers, words
 from experiments.studies.lifecycle.scenario import LifecycleScenario
 
@@ -236,5 +236,7 @@ STUDY = Study(
     scenario=LifecycleScenario,
     run=run,
     simulate=numbers.simulate,
-    sweep_figure="marginal_return",
+    # every route is a place the budget can go: the best route's return is a setting one can deploy
+    sweep_figure=SweepFigure("marginal_return", None,
+                             "the margin back from the next budget on its best route"),
 )
