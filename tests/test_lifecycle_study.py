@@ -173,3 +173,27 @@ def test_bad_parameter_fails_in_the_notebook_validation_cell(tmp_path) -> None:
                             parameters={"long_weeks": 70}, kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
                             progress_bar=False)
     assert info.value.ename == "ParameterError" and "'long_weeks'" in info.value.evalue
+
+
+_RUN = """
+import json, sys
+from experiments.studies import lifecycle as study
+r = study.run(study.STUDY.scenario.from_params({"n_customers": 3000, "seed": 4}))
+print(json.dumps({"figures": [[f.name, f.group, *(float(v).hex() for v in (f.estimate, f.ci_low, f.ci_high,
+                                                                         f.truth))] for f in r.figures()],
+                  "tables": {k: t.write_csv() for k, t in r.tables().items()}}))
+"""
+
+
+def test_same_bits_whatever_polars_threads() -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = []
+    for threads in ("1", "4"):
+        env = {**os.environ, "POLARS_MAX_THREADS": threads}
+        done = subprocess.run([sys.executable, "-c", _RUN], env=env, capture_output=True, text=True,
+                              check=True)
+        out.append(json.loads(done.stdout))
+    assert out[0] == out[1] and out[0]["figures"]

@@ -15,8 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from experiments.exact_sums import group_sums, read_sums, sum_aggs
 from experiments.models.clv import fit_purchases, fit_spend
-from experiments.simulate.lifecycle import LEVERS, LifecycleSimulation, simulate_lifecycle, truth_column
+from experiments.simulate.lifecycle import (
+    HORIZONS,
+    LEVERS,
+    LifecycleSimulation,
+    simulate_lifecycle,
+    truth_column,
+)
 from experiments.stats.effects import mean_effect
 from experiments.stats.special import stdtrit
 from experiments.stats.sufficient import SampleStats
@@ -48,13 +55,16 @@ def simulate(scenario: LifecycleScenario, *, block_size: int = 1_048_576, worker
     return simulate_lifecycle(scenario.settings(), seed=scenario.seed, block_size=block_size, workers=workers)
 
 
-def _stats_exprs(value: str, arm: str) -> list[pl.Expr]:
-    out = []
+def _stats_exprs(value: str, arm: str) -> tuple[list[pl.Expr], list[str]]:
+    """Per-arm count, and order-free sum and sum of squares of ``value`` (see
+    :mod:`experiments.exact_sums`), and the names of the sums."""
+    out, names = [], []
     for side, cond in (("on", pl.col(arm)), ("off", ~pl.col(arm))):
         v = pl.col(value).filter(cond)
         key = f"{value}|{arm}|{side}"
-        out += [v.len().alias(f"{key}|n"), v.sum().alias(f"{key}|sum"), (v * v).sum().alias(f"{key}|sumsq")]
-    return out
+        out += [v.len().alias(f"{key}|n"), *sum_aggs(v, f"{key}|sum"), *sum_aggs(v * v, f"{key}|sumsq")]
+        names += [f"{key}|sum", f"{key}|sumsq"]
+    return out, names
 
 
 def lever_reads(sim: LifecycleSimulation, *, alpha: float = 0.05) -> pl.DataFrame:
@@ -72,15 +82,25 @@ def lever_reads(sim: LifecycleSimulation, *, alpha: float = 0.05) -> pl.DataFram
     measures = ("value", "purchases")
     c = sim.customers.lazy().filter(pl.col("in_experiment")).with_columns(
         (pl.col(f"{m}_long") - pl.col(f"{m}_short")).alias(f"{m}_after") for m in measures)
-    exprs = [e for lever in LEVERS for m in measures for h in READS
-             for e in _stats_exprs(f"{m}_{h}", f"arm_{lever}")]
-    exprs += [pl.col(f"spend_{lever}").filter(pl.col(f"arm_{lever}")).mean().alias(f"spend|{lever}")
-              for lever in LEVERS]
-    row = c.select(exprs).collect().row(0, named=True)
-    truth = {(r["lever"], r["measure"], r["horizon"]): r["effect"]
-             for r in sim.lever_truth().iter_rows(named=True)}
+    exprs, names = [pl.len().alias("n")], []
     for lever in LEVERS:
         for m in measures:
+            for h in READS:
+                e, n = _stats_exprs(f"{m}_{h}", f"arm_{lever}")
+                exprs, names = exprs + e, names + n
+        spend = f"spend|{lever}"
+        exprs += sum_aggs(pl.col(f"spend_{lever}").filter(pl.col(f"arm_{lever}")), spend)
+        names.append(spend)
+    truths = [truth_column(m, h, lever, side) for lever in LEVERS for m in measures for h in HORIZONS
+              for side in ("on", "off")]
+    exprs += [e for col in truths for e in sum_aggs(pl.col(col), col)]
+    row = read_sums(c.select(exprs).collect(), [*names, *truths]).row(0, named=True)
+    truth = {}
+    for lever in LEVERS:
+        for m in measures:
+            for h in HORIZONS:
+                on, off = (row[truth_column(m, h, lever, side)] for side in ("on", "off"))
+                truth[(lever, m, h)] = (on - off) / row["n"]
             truth[(lever, m, "after")] = truth[(lever, m, "long")] - truth[(lever, m, "short")]
     rows = []
     for lever in LEVERS:
@@ -94,7 +114,7 @@ def lever_reads(sim: LifecycleSimulation, *, alpha: float = 0.05) -> pl.DataFram
                              "n_holdout": e.n_control, "mean_arm": e.mean_arm, "mean_holdout": e.mean_control,
                              "estimate": e.estimate, "ci_low": e.ci_low, "ci_high": e.ci_high,
                              "p_value": e.p_value, "truth": truth[(lever, m, h)],
-                             "spend": float(row[f"spend|{lever}"] or 0.0)})
+                             "spend": float(row[f"spend|{lever}"]) / on.n if on.n else 0.0})
     return pl.DataFrame(rows).with_columns(
         covered=(pl.col("ci_low") <= pl.col("truth")) & (pl.col("truth") <= pl.col("ci_high")))
 
@@ -127,18 +147,22 @@ def acquisition_values(sim: LifecycleSimulation, costs: dict[str, float], *, wee
     s = sim.settings
     last = s.horizon_weeks - weeks
     seen = sim.customers.lazy().filter(pl.col("in_experiment") & (pl.col("acquisition_week") <= last))
-    margin = (sim.purchases.lazy().join(seen.select("customer_id", "acquisition_week"), on="customer_id")
-              .filter(pl.col("week") < pl.col("acquisition_week").cast(pl.Int32) + weeks)
-              .group_by("customer_id").agg(pl.col("margin").sum().alias("value")))
-    per = (seen.select("customer_id", "source", "true_rate", "true_dropout", "true_order_value")
-           .join(margin, on="customer_id", how="left").with_columns(pl.col("value").fill_null(0.0)).collect())
+    margin = group_sums(
+        sim.purchases.lazy().join(seen.select("customer_id", "acquisition_week"), on="customer_id")
+        .filter(pl.col("week") < pl.col("acquisition_week").cast(pl.Int32) + weeks),
+        ["customer_id"], {"value": pl.col("margin")})
+    per = (seen.select("customer_id", "source", "true_rate", "true_dropout", "true_order_value").collect()
+           .join(margin, on="customer_id", how="left").with_columns(pl.col("value").fill_null(0.0)))
     per = per.with_columns(truth=pl.Series(expected_margin(
         per["true_rate"].to_numpy(), per["true_dropout"].to_numpy(), per["true_order_value"].to_numpy(),
         weeks=weeks, gross_margin=s.gross_margin, failure_rate=s.failure_rate,
-        failure_dropout=s.failure_dropout)))
-    out = (per.group_by(pl.col("source").cast(pl.String)).agg(
-        n=pl.len(), value=pl.col("value").mean(), sd=pl.col("value").std(), truth=pl.col("truth").mean())
-        .filter(pl.col("n") >= 2))
+        failure_dropout=s.failure_dropout)), source=pl.col("source").cast(pl.String))
+    out = (group_sums(per, ["source"], {"sum": pl.col("value"), "sumsq": pl.col("value") ** 2,
+                                         "truth_sum": pl.col("truth")}, aggs=[pl.len().alias("n")])
+           .filter(pl.col("n") >= 2)
+           .with_columns(value=pl.col("sum") / pl.col("n"), truth=pl.col("truth_sum") / pl.col("n"),
+                         sd=((pl.col("sumsq") - pl.col("sum") ** 2 / pl.col("n")) / (pl.col("n") - 1))
+                         .clip(0.0).sqrt()))
     q = np.array([float(stdtrit(n - 1, 1 - alpha / 2)) for n in out["n"].to_list()])
     half = q * out["sd"].to_numpy() / np.sqrt(out["n"].to_numpy())
     cost = pl.Series([costs[name] for name in out["source"].to_list()], dtype=pl.Float64)
@@ -218,25 +242,24 @@ def projection(sim: LifecycleSimulation, reads: pl.DataFrame) -> pl.DataFrame:
     s = sim.settings
     end = s.campaign_end
     c = sim.customers.lazy().filter(pl.col("in_experiment") & (pl.col("acquisition_week") < end))
-    hist = (sim.purchases.lazy().filter(pl.col("week") < end).join(c.select("customer_id"), on="customer_id")
-            .group_by("customer_id").agg(
-                n=pl.col("purchases").sum(), last=pl.col("week").max(),
-                gross=(pl.col("revenue") - pl.col("margin")).sum() / (1 - s.gross_margin)))
+    hist = group_sums(
+        sim.purchases.lazy().filter(pl.col("week") < end).join(c.select("customer_id"), on="customer_id"),
+        ["customer_id"], {"gross": (pl.col("revenue") - pl.col("margin")) / (1 - s.gross_margin)},
+        aggs=[pl.col("purchases").sum().alias("n"), pl.col("week").max().alias("last")])
     truth_cols = [truth_column("value", "long", lever, side) for lever in LEVERS for side in ("on", "off")]
     per = (c.select("customer_id", "acquisition_week", "value_short", *(f"arm_{lever}" for lever in LEVERS),
-                    *truth_cols)
-           .join(hist, on="customer_id", how="left")
+                    *truth_cols).collect()
+           .join(hist, on="customer_id", how="left").sort("customer_id")
            .with_columns(frequency=(pl.col("n").fill_null(1) - 1).cast(pl.Float64),
                          recency=(pl.col("last").fill_null(pl.col("acquisition_week"))
                                   - pl.col("acquisition_week")).cast(pl.Float64),
                          T=(end - pl.col("acquisition_week")).cast(pl.Float64),
-                         monetary=pl.col("gross").fill_null(0.0) / pl.col("n").fill_null(1))
-           .collect())
+                         monetary=pl.col("gross").fill_null(0.0) / pl.col("n").fill_null(1)))
     x_all, m_all = per["frequency"].to_numpy(), per["monetary"].to_numpy()
     order_margin = fit_spend(x_all, m_all).fit.conditional_expected_value(x_all, m_all) * s.gross_margin
     summary = [per[k].to_numpy() for k in ("frequency", "recency", "T")]
     value_short = per["value_short"].to_numpy()
-    truth = per.select(pl.col(truth_cols).mean()).row(0, named=True)
+    truth = {col: float(np.mean(per[col].to_numpy())) for col in truth_cols}  # numpy: the same bits
     rows = []
     for lever in LEVERS:
         arm = per[f"arm_{lever}"].to_numpy()
