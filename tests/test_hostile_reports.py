@@ -134,6 +134,7 @@ def _study_runs(hostile: dict[str, Path]) -> dict[str, dict[str, object]]:
                         "n_per_look": 100, "asos_path": str(asos)},
         "omnichannel": {"n_customers": 20000, "seed": 3},
         "targeting": {"n_customers": 8000, "seed": 3},
+        "lifecycle": {"n_customers": 4000, "seed": 3},
     }
 
 
@@ -155,7 +156,8 @@ def runs(hostile: dict[str, Path]) -> dict[str, Path]:
     return pages | {"index": root / "index.html"}
 
 
-STUDIES = ["remarketing", "loyalty", "real_experiment", "calibration", "omnichannel", "targeting"]
+STUDIES = ["remarketing", "loyalty", "real_experiment", "calibration", "omnichannel", "targeting",
+           "lifecycle"]
 
 
 @pytest.mark.parametrize("study", STUDIES)

@@ -52,10 +52,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "simulate",
         help="simulate a study's data with its truth and write it to parquet",
         description="Simulate a study's data (remarketing, loyalty: one row per customer with the outcome "
-        "under every arm; omnichannel: the observed touch log with its truth) and stream it into a parquet "
+        "under every arm; omnichannel: the observed touch log with its truth; lifecycle: one row per "
+        "customer with every lever's value on and off) and stream it into a parquet "
         "file, row group by row group, as blocks of customers are made in parallel: memory does not grow "
         "with the number of customers, and the file is byte-identical whatever --workers and "
-        "--block-size. Other tables of the study (loyalty: purchases) go beside it as "
+        "--block-size. Other tables of the study (loyalty, lifecycle: purchases) go beside it as "
         "<stem>.<table>.parquet; the path is printed last. --n-customers may go past what a study run in "
         "memory allows (the parameter's own bound holds); --block-size is bounded by this machine's "
         "memory. " + OUTPUT_RULE,

@@ -25,6 +25,7 @@ STUDY_MODULES: dict[str, str] = {
     "calibration": "experiments.studies.calibration",
     "omnichannel": "experiments.studies.omnichannel",
     "targeting": "experiments.studies.targeting",
+    "lifecycle": "experiments.studies.lifecycle",
 }
 
 
