@@ -251,6 +251,7 @@ def test_calibration_study_report_and_charts() -> None:
             "exposed_coverage", "itt_covers_exposed"} <= set(numbers)
     assert {"capping", "regression", "exposure"} <= set(report.tables()) and len(report.more_sentences()) == 3
     assert {f.name for f in report.figures()} >= {"capped_p99_coverage", "lin_coverage", "exposed_coverage"}
+    assert "intent-to-treat" not in json.dumps(report.rates_chart().to_dict())  # a miss by design, not a rate
     assert checks.filter(pl.col("check").str.contains("confidence sequence"))["check"].to_list() == [
         "daily peeking over 8 looks, confidence sequence",
         "daily peeking over 100 looks, confidence sequence"]
