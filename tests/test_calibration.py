@@ -228,11 +228,30 @@ def test_calibration_study_report_and_charts() -> None:
     from experiments.studies.calibration import run
 
     scenario = CalibrationScenario.from_params({"replications": 400, "n_per_arm": 2000,
-                                                "cuped_n_per_arm": 300, "looks": 8})
+                                                "cuped_n_per_arm": 300, "looks": 8,
+                                                "capping_replications": 100, "coverage_replications": 20})
     asos = _asos_like()
     report = run(scenario.replace(asos_experiment="e1"), asos)
     checks = report.checks()
-    assert checks.height == 13 and checks["experiments"].to_list() == [400] * 13
+    assert checks.height == 18 and checks["experiments"].to_list() == [400] * 13 + [100] * 2 + [20] * 3
+    more = checks.tail(5)
+    assert more["check"].to_list() == [
+        "coverage of the capped effect, spend capped at p99",
+        "coverage of the capped effect, spend capped at p99.9",
+        "coverage of the true effect, spend (Lin, 3 covariates)",
+        "coverage of the effect on the exposed, 40% of treated never reached (2SLS)",
+        "coverage of the effect on the exposed, 40% of treated never reached, by the intent-to-treat "
+        "interval"]
+    # bands widen to two binomial standard errors with few experiments, inside [0, 1]
+    assert more["band_low"].to_list()[2] == pytest.approx(0.95 - 2 * (0.95 * 0.05 / 20) ** 0.5)
+    assert more["band_high"].to_list()[2] == 1.0
+    assert not more["passed"].to_list()[-1]  # the intent-to-treat interval misses the exposed effect
+    numbers = report.headline_numbers()
+    assert {"capped_p99_relative_bias", "capped_p99_9_variance_ratio", "lin_coverage", "lin_width_ratio",
+            "exposed_coverage", "itt_covers_exposed"} <= set(numbers)
+    assert {"capping", "regression", "exposure"} <= set(report.tables()) and len(report.more_sentences()) == 3
+    assert {f.name for f in report.figures()} >= {"capped_p99_coverage", "lin_coverage", "exposed_coverage"}
+    assert "intent-to-treat" not in json.dumps(report.rates_chart().to_dict())  # a miss by design, not a rate
     assert checks.filter(pl.col("check").str.contains("confidence sequence"))["check"].to_list() == [
         "daily peeking over 8 looks, confidence sequence",
         "daily peeking over 100 looks, confidence sequence"]
@@ -242,7 +261,8 @@ def test_calibration_study_report_and_charts() -> None:
     assert set(parts) == {"headline", "details", "tone", "numbers"} and parts["tone"] in {"good", "bad"}
     assert "e1" in report.replay_sentence()
     for chart in (report.rates_chart(), report.peeking_chart(), report.cuped_chart(), report.replay_chart(),
-                  report.sequence_chart()):
+                  report.sequence_chart(), report.capping_chart(), report.regression_chart(),
+                  report.exposure_chart()):
         spec = chart.to_dict()
         assert spec["title"] and json.loads(json.dumps(spec)) == spec
     assert len(report.assumptions()) >= 4
@@ -258,6 +278,97 @@ def test_calibration_scenario_validation() -> None:
     for params, name in [({"replications": 10}, "replications"), ({"alpha": 0}, "alpha"),
                          ({"power": 0.01}, "power"), ({"asos_path": "/nope.parquet"}, "asos_path"),
                          ({"looks": 1}, "looks"), ({"bogus": 1}, "bogus"),
+                         ({"coverage_replications": 10}, "coverage_replications"),
+                         ({"capping_replications": 0}, "capping_replications"),
                          ({"asos_experiment": " "}, "asos_experiment")]:
         with pytest.raises(ParameterError, match=re.escape(repr(name))):
             CalibrationScenario.from_params(params)
+
+
+# ---------------------------------------------------------------- capping, regression adjustment, exposure
+def test_heavy_spend_truth_matches_scipy() -> None:
+    from scipy import integrate, optimize, stats
+
+    m = sim.HeavySpendModel()
+    assert m.cv == pytest.approx(10.0, abs=0.05)  # Lewis & Rao (2015): CV about 10
+    # reference: scipy's lognormal; E[min(Y, c)] = integral of P(Y > t) over [0, c]
+    arms = [(m.buy, stats.lognorm(s=m.sigma, scale=np.exp(m.mu))),
+            (m.buy * (1 + m.buy_lift), stats.lognorm(s=m.sigma, scale=np.exp(m.mu) * (1 + m.amount_lift)))]
+    assert np.sqrt(arms[0][0] * arms[0][1].moment(2) - (arms[0][0] * arms[0][1].mean()) ** 2) / (
+        arms[0][0] * arms[0][1].mean()) == pytest.approx(m.cv, rel=1e-9)
+    for pct in (99.0, 99.9):
+        t = m.truth(pct)
+
+        def pooled_cdf(c: float) -> float:
+            return sum(0.5 * (1 - b + b * d.cdf(c)) for b, d in arms)
+
+        cap = optimize.brentq(lambda c: pooled_cdf(c) - pct / 100, 1e-6, 1e8, xtol=1e-10)  # noqa: B023
+        assert t["cap"] == pytest.approx(cap, rel=1e-8)
+        capped = [b * integrate.quad(d.sf, 0, cap, limit=200)[0] for b, d in arms]
+        assert t["capped_diff"] == pytest.approx(capped[1] - capped[0], rel=1e-7)
+        means = [b * d.mean() for b, d in arms]
+        assert t["mean_diff"] == pytest.approx(means[1] - means[0], rel=1e-12)
+    with pytest.raises(ParameterError, match="cap_percentile"):
+        m.truth(90.0)  # below the share of zeros
+
+
+def test_heavy_spend_draws_follow_the_model() -> None:
+    m = sim.HeavySpendModel()
+    (c0, t0), = sim.heavy_spend_blocks(replications=1, n_per_arm=400_000, seed=3)
+    means = [b * np.exp(mu + m.sigma**2 / 2) for b, mu in ((m.buy, m.mu), (m.buy * 1.1, m.mu + np.log(1.05)))]
+    assert c0.mean() == pytest.approx(means[0], rel=0.06) and t0.mean() == pytest.approx(means[1], rel=0.06)
+    assert (c0 == 0).mean() == pytest.approx(1 - m.buy, abs=0.002)
+    again = next(iter(sim.heavy_spend_blocks(replications=1, n_per_arm=400_000, seed=3)))
+    assert np.array_equal(again[0], c0)
+
+
+def test_capping_trades_bias_for_variance_and_covers_its_estimand() -> None:
+    s = checks.capping_study(replications=400, n_per_arm=3000, seed=5)
+    p99, p999 = s.levels
+    truth = sim.HeavySpendModel().truth(99.0)
+    assert p99.true_mean_diff == pytest.approx(truth["mean_diff"]) and s.true_diff == p99.true_mean_diff
+    assert p99.true_capped_diff == pytest.approx(truth["capped_diff"])
+    # capping at p99 biases towards zero far beyond Monte Carlo error, and p99 more than p99.9
+    assert p99.bias_capped < -5 * p99.sd_capped / np.sqrt(400) and p99.bias_capped < p999.bias_capped < 0
+    assert p99.variance_ratio < p999.variance_ratio < 1 and p99.width_ratio < 1
+    assert abs(p99.bias_mean) < 4 * p99.sd_mean / np.sqrt(400)  # uncapped is unbiased
+    for r in s.capped_coverage:
+        assert 0.91 <= r.rate <= 0.99 and r.trials == 400
+    frame = s.to_frame()
+    assert frame["method"].to_list() == ["uncapped", "capped at p99", "capped at p99.9"]
+    assert frame["relative_bias"][1] == pytest.approx(p99.bias_capped / p99.true_mean_diff)
+    assert "capped at p99.9" in s.summary() and len(s.to_dict()["levels"]) == 2
+
+
+def test_lin_adjustment_narrows_and_covers() -> None:
+    s = checks.regression_study(replications=30, units=1000, seed=6)
+    assert s.covariates == 3 and s.lin.trials == 30
+    assert s.width_ratio < 0.7 and s.cuped_width_ratio < 0.9  # three covariates beat one, which beats none
+    assert s.lin.rate >= 0.8 and s.unadjusted.rate >= 0.8
+    assert s.truth == pytest.approx(2.0, abs=0.3) and s.mean_estimate == pytest.approx(s.truth, abs=0.3)
+    assert s.to_frame()["method"].to_list()[-1] == "Lin regression on 3 covariates"
+    assert s.to_dict()["width_ratio"] == pytest.approx(s.width_ratio)
+
+
+def test_exposed_interval_covers_and_intent_to_treat_misses() -> None:
+    w, truth = sim.simulate_cookie_loss(replications=3, units=50_000, seed=2)
+    assert truth == pytest.approx(5 / 3)
+    reach = w["exposed"].sum() / w["treated"].sum()
+    assert reach == pytest.approx(0.6, abs=0.01) and not (w["exposed"] & ~w["treated"]).any()
+    s = checks.exposure_study(replications=40, units=2000, seed=7)
+    assert s.truth == pytest.approx(5 / 3) and s.reach == pytest.approx(0.6, abs=0.01)
+    assert s.exposed.rate >= 0.85 and s.itt.rate <= 0.3
+    assert s.mean_estimate == pytest.approx(5 / 3, abs=0.15)
+    assert s.to_frame().height == 2 and "2SLS" in s.summary()
+    with pytest.raises(ParameterError, match="reach_active"):
+        sim.simulate_cookie_loss(replications=1, units=10, reach_active=1.5)
+
+
+def test_covariate_spend_truth_is_each_experiments_average_effect() -> None:
+    w = sim.simulate_covariate_spend(replications=2, units=200_000, seed=1)
+    assert w["effect"].mean() == pytest.approx(2.0, abs=0.05)  # the population's average effect
+    treated = w["treated"]
+    # the difference of means in a large experiment lands on its own average effect
+    for r in range(2):
+        diff = w["spend"][r][treated[r]].mean() - w["spend"][r][~treated[r]].mean()
+        assert diff == pytest.approx(w["effect"][r].mean(), abs=0.6)

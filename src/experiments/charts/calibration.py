@@ -7,7 +7,8 @@ import polars as pl
 
 from experiments.charts import PALETTE
 
-__all__ = ["cuped_widths", "peeking_curve", "rates_against_targets", "replay_looks", "sequence_curves"]
+__all__ = ["adjustment_widths", "capping_tradeoff", "cuped_widths", "exposure_coverage", "peeking_curve",
+           "rates_against_targets", "replay_looks", "sequence_curves"]
 
 
 
@@ -162,3 +163,90 @@ def replay_looks(frame: pl.DataFrame, *, title: str) -> alt.FacetChart:
     return (band + line + dots + zero).properties(width=260, height=220).facet(
         column=alt.Column("method:N", title=None, sort=["naive test at each look", "always-valid (mSPRT)"])
     ).properties(title=title)
+
+
+def capping_tradeoff(summary: pl.DataFrame, *, title: str | list[str]) -> alt.LayerChart:
+    """Where the uncapped and capped estimates land on average, how wide their intervals are, against the
+    true uncapped difference (red tick) and each one's own estimand (grey tick).
+
+    Parameters
+    ----------
+    summary
+        Columns ``method, true_diff, estimand, bias, mean_width`` (from ``CappingStudy.to_frame()``); plus
+        ``relative_bias, variance_ratio, rmse, coverage`` for the tooltip.
+    title
+        The finding (a list gives several lines).
+    """
+    frame = summary.with_columns(mean_estimate=pl.col("true_diff") + pl.col("bias")).with_columns(
+        low=pl.col("mean_estimate") - pl.col("mean_width") / 2,
+        high=pl.col("mean_estimate") + pl.col("mean_width") / 2,
+    )
+    base = alt.Chart(frame).encode(
+        y=alt.Y("method:N", title=None, sort=frame["method"].to_list()),
+        tooltip=[alt.Tooltip("method:N"), alt.Tooltip("mean_estimate:Q", format=",.3f"),
+                 alt.Tooltip("true_diff:Q", format=",.3f", title="true difference"),
+                 alt.Tooltip("estimand:Q", format=",.3f", title="its own estimand"),
+                 alt.Tooltip("relative_bias:Q", format="+.1%", title="bias / true difference"),
+                 alt.Tooltip("variance_ratio:Q", format=".3f", title="variance / uncapped"),
+                 alt.Tooltip("rmse:Q", format=",.3f", title="RMSE"),
+                 alt.Tooltip("coverage:Q", format=".1%", title="coverage of its estimand")],
+    )
+    bars = base.mark_rule(strokeWidth=6, color=PALETTE[1], opacity=0.6).encode(
+        x=alt.X("low:Q", title="average estimate ± half the average interval width ($ per customer)"),
+        x2="high:Q",
+    )
+    points = base.mark_point(filled=True, size=110, color=PALETTE[0]).encode(x="mean_estimate:Q")
+    own = base.mark_tick(color="grey", thickness=2, size=22).encode(x="estimand:Q")
+    truth = base.mark_tick(color=PALETTE[2], thickness=3, size=30).encode(x="true_diff:Q")
+    return (bars + points + own + truth).properties(title=title, height=40 * summary.height)
+
+
+def adjustment_widths(summary: pl.DataFrame, *, title: str) -> alt.LayerChart:
+    """Mean interval width of each estimator (bars), labelled with its coverage.
+
+    Parameters
+    ----------
+    summary
+        Columns ``method, mean_width, coverage`` (from ``RegressionStudy.to_frame()``), plus ``ci_low,
+        ci_high, width_ratio`` for the tooltip.
+    """
+    frame = summary.with_columns(
+        label=pl.format("coverage {}%", (pl.col("coverage") * 100).round(1)))
+    base = alt.Chart(frame).encode(
+        y=alt.Y("method:N", title=None, sort=frame["method"].to_list(), axis=alt.Axis(labelLimit=300)),
+        x=alt.X("mean_width:Q", title="average 95% interval width ($ per customer)"),
+        tooltip=[alt.Tooltip("method:N"), alt.Tooltip("mean_width:Q", format=",.3f"),
+                 alt.Tooltip("width_ratio:Q", format=".3f", title="width / unadjusted"),
+                 alt.Tooltip("coverage:Q", format=".1%"),
+                 alt.Tooltip("ci_low:Q", format=".1%", title="95% low"),
+                 alt.Tooltip("ci_high:Q", format=".1%", title="95% high")],
+    )
+    bars = base.mark_bar(color=PALETTE[1], opacity=0.8)
+    text = base.mark_text(align="left", dx=4).encode(text="label:N")
+    return (bars + text).properties(title=title, height=40 * summary.height)
+
+
+def exposure_coverage(summary: pl.DataFrame, *, level: float, title: str) -> alt.LayerChart:
+    """Coverage of one truth by several intervals, with Wilson intervals, against the nominal level.
+
+    Parameters
+    ----------
+    summary
+        Columns ``method, coverage, ci_low, ci_high`` (from ``ExposureStudy.to_frame()``).
+    level
+        The nominal coverage (dashed line).
+    """
+    base = alt.Chart(summary).encode(
+        y=alt.Y("method:N", title=None, sort=summary["method"].to_list(), axis=alt.Axis(labelLimit=300)),
+        tooltip=[alt.Tooltip("method:N"), alt.Tooltip("coverage:Q", format=".1%"),
+                 alt.Tooltip("ci_low:Q", format=".1%", title="95% low"),
+                 alt.Tooltip("ci_high:Q", format=".1%", title="95% high"),
+                 alt.Tooltip("mean_width:Q", format=",.3f", title="mean interval width")],
+    )
+    bars = base.mark_bar(color=PALETTE[1], opacity=0.7).encode(
+        x=alt.X("coverage:Q", title="share of intervals holding the effect on the exposed",
+                scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")))
+    whiskers = base.mark_rule(strokeWidth=2, color=PALETTE[0]).encode(x="ci_low:Q", x2="ci_high:Q")
+    rule = alt.Chart(pl.DataFrame({"level": [level]})).mark_rule(strokeDash=[4, 4], color="black").encode(
+        x="level:Q")
+    return (bars + whiskers + rule).properties(title=title, height=40 * summary.height)

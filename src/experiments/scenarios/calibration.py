@@ -62,6 +62,11 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.integer("n_per_look", 500, "new customers per arm between two looks", low=10, high=1_000_000),
     P.integer("long_looks", 100, "daily looks of the longer monitoring check: confidence sequence against "
               "mSPRT (2 to 1000)", low=2, high=1000),
+    P.integer("capping_replications", 500, "simulated heavy-tailed experiments in the capping check "
+              "(50 to 1,000,000)", low=50, high=1_000_000, source="assumption"),
+    P.integer("coverage_replications", 50, "simulated experiments in each of the regression and "
+              "exposed-effect checks (20 to 100,000; each goes through the analysis path, one at a time)",
+              low=20, high=100_000, source="assumption"),
     P.text("asos_path", "", "ASOS parquet file; empty for the copy shipped in data/real/asos",
            allowed=_ASOS_PATH_RULE, check=_asos_path),
     P.text("asos_experiment", "08bcc2", "ASOS experiment id to replay",
@@ -97,6 +102,8 @@ class CalibrationScenario(Scenario):
     looks: int
     n_per_look: int
     long_looks: int
+    capping_replications: int
+    coverage_replications: int
     asos_path: str
     asos_experiment: str
     asos_variant: int

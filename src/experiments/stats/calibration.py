@@ -19,13 +19,18 @@ import polars as pl
 from experiments.errors import ParameterError
 from experiments.stats.power import PowerResult
 from experiments.stats.rates import wilson_interval
+from experiments.stats.regression_coverage import Coverage
+from experiments.stats.tails import TailCalibration
 
 __all__ = [
     "TAU_FACTOR",
+    "CappingStudy",
     "CupedStudy",
+    "ExposureStudy",
     "PeekingStudy",
     "PowerStudy",
     "Rate",
+    "RegressionStudy",
     "ReplicationStudy",
     "SequenceStudy",
     "check_alpha",
@@ -359,6 +364,187 @@ class PowerStudy:
     def summary(self) -> str:
         """Readable lines."""
         return f"plan: {self.plan.summary()}\n{self.study.summary()}"
+
+
+@dataclass(frozen=True)
+class CappingStudy:
+    """Capping heavy-tailed spend at pooled percentiles: bias, variance and coverage over simulated
+    experiments.
+
+    ``levels`` holds one :class:`~experiments.stats.tails.TailCalibration` per cap percentile (all on the
+    same experiments); ``capped_coverage`` the coverage of each capped interval for its capped estimand,
+    ``uncapped_coverage`` that of the uncapped interval for the true difference.
+    """
+
+    replications: int
+    n_per_arm: int
+    cv: float
+    alpha: float
+    levels: tuple[TailCalibration, ...]
+    capped_coverage: tuple[Rate, ...]
+    uncapped_coverage: Rate
+
+    @property
+    def true_diff(self) -> float:
+        """True uncapped difference of mean spend per customer."""
+        return self.levels[0].true_mean_diff
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return {"replications": self.replications, "n_per_arm": self.n_per_arm, "cv": self.cv,
+                "alpha": self.alpha, "levels": [lv.to_dict() for lv in self.levels],
+                "capped_coverage": [r.to_dict() for r in self.capped_coverage],
+                "uncapped_coverage": self.uncapped_coverage.to_dict()}
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per estimate (uncapped, then each cap): bias against the true uncapped difference (and
+        as a share of it), variance and interval width relative to uncapped, RMSE, coverage of its own
+        estimand."""
+        first = self.levels[0]
+        truth = first.true_mean_diff
+        rows = [("uncapped", truth, first.bias_mean, 1.0, first.rmse_mean, first.width_mean, 1.0,
+                 self.uncapped_coverage.rate)]
+        rows += [(f"capped at p{lv.cap_percentile:g}", lv.true_capped_diff, lv.bias_capped, lv.variance_ratio,
+                  lv.rmse_capped, lv.width_capped, lv.width_ratio, r.rate)
+                 for lv, r in zip(self.levels, self.capped_coverage, strict=True)]
+        names = ("method", "estimand", "bias", "variance_ratio", "rmse", "mean_width", "width_ratio",
+                 "coverage")
+        frame = pl.DataFrame(rows, schema=names, orient="row")
+        return frame.with_columns(true_diff=pl.lit(truth), relative_bias=pl.col("bias") / truth).select(
+            "method", "true_diff", "estimand", "bias", "relative_bias", "variance_ratio", "rmse",
+            "mean_width", "width_ratio", "coverage")
+
+    def summary(self) -> str:
+        """Readable lines."""
+        first = self.levels[0]
+        lines = [f"{self.replications:,} experiments of {self.n_per_arm:,} customers per arm, spend CV "
+                 f"{self.cv:.1f}, true difference {self.true_diff:+.4g}",
+                 f"  uncapped: bias {first.bias_mean:+.4g}, sd {first.sd_mean:.4g}, RMSE "
+                 f"{first.rmse_mean:.4g}, mean width {first.width_mean:.4g}; "
+                 f"{self.uncapped_coverage.summary()}"]
+        for lv, r in zip(self.levels, self.capped_coverage, strict=True):
+            lines.append(
+                f"  capped at p{lv.cap_percentile:g}: bias {lv.bias_capped:+.4g} "
+                f"({lv.bias_capped / lv.true_mean_diff:+.1%} of the true difference), variance "
+                f"x{lv.variance_ratio:.3f}, RMSE {lv.rmse_capped:.4g}, interval width x{lv.width_ratio:.3f}; "
+                f"capped estimand {lv.true_capped_diff:+.4g}, {r.summary()}")
+        return "\n".join(lines)
+
+
+def _coverage_rate(name: str, share: float, trials: int, target: float) -> Rate:
+    return measured_rate(name, round(share * trials), trials, target=target)
+
+
+@dataclass(frozen=True)
+class RegressionStudy:
+    """Lin (2013)'s regression adjustment on several covariates beside CUPED on one and no adjustment.
+
+    ``lin``, ``cuped`` and ``unadjusted`` are the coverages of each interval for each experiment's true
+    average effect, ``widths`` their mean interval widths (same experiments).
+    """
+
+    replications: int
+    units: int
+    covariates: int
+    alpha: float
+    truth: float
+    mean_estimate: float
+    lin: Rate
+    cuped: Rate
+    unadjusted: Rate
+    widths: dict[str, float]
+
+    @classmethod
+    def from_coverage(cls, cov: Coverage, *, units: int, covariates: int, alpha: float) -> RegressionStudy:
+        """From :func:`experiments.stats.regression_coverage.lin_coverage`'s result."""
+        n, target = cov.n_experiments, 1 - alpha
+        names = {"lin": f"Lin regression on {covariates} covariates", "cuped": "CUPED on one covariate",
+                 "unadjusted": "unadjusted difference"}
+        rates = {k: _coverage_rate(f"coverage, {v}", cov.covered[k], n, target) for k, v in names.items()}
+        return cls(replications=n, units=units, covariates=covariates, alpha=alpha, truth=cov.truth,
+                   mean_estimate=cov.mean_estimate, widths=dict(cov.widths), **rates)
+
+    @property
+    def width_ratio(self) -> float:
+        """Mean Lin interval width over the unadjusted one."""
+        return self.widths["lin"] / self.widths["unadjusted"]
+
+    @property
+    def cuped_width_ratio(self) -> float:
+        """Mean Lin interval width over CUPED's on one covariate."""
+        return self.widths["lin"] / self.widths["cuped"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        out = asdict(self) | {k: getattr(self, k).to_dict() for k in ("lin", "cuped", "unadjusted")}
+        return out | {"width_ratio": self.width_ratio, "cuped_width_ratio": self.cuped_width_ratio}
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per estimator: coverage, mean width, width relative to unadjusted."""
+        keys = ("unadjusted", "cuped", "lin")
+        rates = [getattr(self, k) for k in keys]
+        return pl.DataFrame({
+            "method": [r.name.removeprefix("coverage, ") for r in rates],
+            "coverage": [r.rate for r in rates], "ci_low": [r.ci_low for r in rates],
+            "ci_high": [r.ci_high for r in rates],
+            "mean_width": [self.widths[k] for k in keys],
+            "width_ratio": [self.widths[k] / self.widths["unadjusted"] for k in keys],
+        })
+
+    def summary(self) -> str:
+        """Readable lines."""
+        return (f"{self.replications:,} experiments of {self.units:,} customers, true average effect "
+                f"{self.truth:.4g} (mean Lin estimate {self.mean_estimate:.4g})\n  {self.lin.summary()}\n  "
+                f"{self.cuped.summary()}\n  {self.unadjusted.summary()}\n  mean width: Lin / unadjusted "
+                f"{self.width_ratio:.3f}, Lin / CUPED {self.cuped_width_ratio:.3f}")
+
+
+@dataclass(frozen=True)
+class ExposureStudy:
+    """The effect on the exposed (2SLS) when part of the treatment arm is never reached, beside the
+    intent-to-treat interval judged against the same truth."""
+
+    replications: int
+    units: int
+    reach: float
+    alpha: float
+    truth: float
+    mean_estimate: float
+    exposed: Rate
+    itt: Rate
+    widths: dict[str, float]
+
+    @classmethod
+    def from_coverage(cls, cov: Coverage, *, units: int, reach: float, alpha: float) -> ExposureStudy:
+        """From :func:`experiments.stats.regression_coverage.exposed_coverage`'s result."""
+        n, target = cov.n_experiments, 1 - alpha
+        return cls(replications=n, units=units, reach=reach, alpha=alpha, truth=cov.truth,
+                   mean_estimate=cov.mean_estimate,
+                   exposed=_coverage_rate("coverage of the effect on the exposed, 2SLS",
+                                          cov.covered["exposed"], n, target),
+                   itt=_coverage_rate("intent-to-treat interval holding the effect on the exposed",
+                                      cov.covered["itt"], n, target),
+                   widths=dict(cov.widths))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict."""
+        return asdict(self) | {"exposed": self.exposed.to_dict(), "itt": self.itt.to_dict()}
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per interval: its coverage of the effect on the exposed, with Wilson interval."""
+        rates = [self.exposed, self.itt]
+        return pl.DataFrame({
+            "method": ["effect on the exposed (2SLS)", "intent-to-treat"],
+            "coverage": [r.rate for r in rates], "ci_low": [r.ci_low for r in rates],
+            "ci_high": [r.ci_high for r in rates], "target": [r.target for r in rates],
+            "mean_width": [self.widths["exposed"], self.widths["itt"]],
+        })
+
+    def summary(self) -> str:
+        """Readable lines."""
+        return (f"{self.replications:,} experiments of {self.units:,} customers, {self.reach:.0%} of the "
+                f"treated reached; effect on the exposed {self.truth:.4g} (mean 2SLS estimate "
+                f"{self.mean_estimate:.4g})\n  {self.exposed.summary()}\n  {self.itt.summary()}")
 
 
 def check_alpha(alpha: float) -> float:

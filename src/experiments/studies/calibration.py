@@ -18,10 +18,13 @@ from experiments.charts import calibration as cc
 from experiments.formatting import fmt
 from experiments.scenarios.calibration import CalibrationScenario
 from experiments.stats.calibration import (
+    CappingStudy,
     CupedStudy,
+    ExposureStudy,
     PeekingStudy,
     PowerStudy,
     Rate,
+    RegressionStudy,
     ReplicationStudy,
     SequenceStudy,
 )
@@ -30,9 +33,12 @@ from experiments.stats.sequential import SequentialResult, msprt
 from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.calibration_checks import (
     binary_study,
+    capping_study,
     cuped_study,
+    exposure_study,
     peeking_study,
     power_study,
+    regression_study,
     sequence_study,
 )
 
@@ -59,6 +65,12 @@ class CalibrationReport:
     replay_table: pl.DataFrame
     #: The confidence sequence against the mSPRT and naive peeking, over ``looks`` and ``long_looks``.
     sequences: tuple[SequenceStudy, ...] = ()
+    #: Capping heavy-tailed spend at p99 and p99.9: bias, variance, coverage of the capped estimand.
+    capping: CappingStudy | None = None
+    #: Lin's regression adjustment on three covariates, beside CUPED on one and no adjustment.
+    regression: RegressionStudy | None = None
+    #: The effect on the exposed when part of the treatment arm is never reached.
+    exposure: ExposureStudy | None = None
 
     # ------------------------------------------------------------------ checks
     def checks(self) -> pl.DataFrame:
@@ -79,6 +91,7 @@ class CalibrationReport:
             ("daily peeking, always-valid (mSPRT)", self.peeking.always_valid, (0.0, a)),
             ("daily peeking, naive test at every look", self.peeking.naive, (0.0, a)),
             *self.sequence_rows(),
+            *self.capping_rows(), *self.regression_rows(), *self.exposure_rows(),
         ]
         return pl.DataFrame(
             {
@@ -107,6 +120,109 @@ class CalibrationReport:
                          (f"{over}, naive test at every look", sq.naive, (0.0, a))]
         return rows
 
+    def coverage_band(self, rate: Rate) -> tuple[float, float]:
+        """1 - alpha ± 1 point, widened to two binomial standard errors when fewer experiments were run
+        (the capping, regression and exposure checks run fewer: each goes through the analysis path)."""
+        level = 1 - self.scenario.alpha
+        half = max(COVERAGE_BAND, 2 * (level * (1 - level) / rate.trials) ** 0.5)
+        return max(0.0, level - half), min(1.0, level + half)
+
+    def capping_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Coverage of each capped interval for its capped estimand (heavy-tailed spend)."""
+        if self.capping is None:
+            return []
+        return [(f"coverage of the capped effect, spend capped at p{lv.cap_percentile:g}", r,
+                 self.coverage_band(r))
+                for lv, r in zip(self.capping.levels, self.capping.capped_coverage, strict=True)]
+
+    def regression_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Coverage of Lin's interval on three covariates."""
+        rg = self.regression
+        if rg is None:
+            return []
+        return [(f"coverage of the true effect, spend (Lin, {rg.covariates} covariates)", rg.lin,
+                 self.coverage_band(rg.lin))]
+
+    def exposure_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Coverage of the effect on the exposed by the 2SLS interval, and by the intent-to-treat interval
+        (expected to fail: it estimates the effect on everyone assigned)."""
+        ex = self.exposure
+        if ex is None:
+            return []
+        lost = f"{fmt(1 - ex.reach, 'pct', 0)} of treated never reached"
+        return [(f"coverage of the effect on the exposed, {lost} (2SLS)", ex.exposed,
+                 self.coverage_band(ex.exposed)),
+                (f"coverage of the effect on the exposed, {lost}, by the intent-to-treat interval", ex.itt,
+                 self.coverage_band(ex.itt))]
+
+    def more_sentences(self) -> list[str]:
+        """What capping, regression adjustment and the exposed effect showed (those that were run)."""
+        out = []
+        if (cp := self.capping) is not None:
+            parts = [f"at p{lv.cap_percentile:g} it moves the estimate by "
+                     f"{lv.bias_capped / lv.true_mean_diff:+.0%} of the true difference while cutting its "
+                     f"variance by {fmt(1 - lv.variance_ratio, 'pct', 0)} (RMSE {lv.rmse_capped:.3f} "
+                     f"against {lv.rmse_mean:.3f} $ uncapped; intervals "
+                     f"{lv.width_ratio:.2f}x as wide; {fmt(r.rate, 'pct')} cover the capped difference)"
+                     for lv, r in zip(cp.levels, cp.capped_coverage, strict=True)]
+            out.append(f"Capping heavy-tailed spend (coefficient of variation {cp.cv:.0f}, Lewis & Rao "
+                       "2015): " + "; ".join(parts) + f"; the uncapped interval covers the truth in "
+                       f"{fmt(cp.uncapped_coverage.rate, 'pct')}.")
+        if (rg := self.regression) is not None:
+            out.append(f"Regression adjustment (Lin 2013) on {rg.covariates} covariates covers the true "
+                       f"effect in {fmt(rg.lin.rate, 'pct')} of experiments with intervals "
+                       f"{fmt(1 - rg.width_ratio, 'pct', 0)} narrower than unadjusted and "
+                       f"{fmt(1 - rg.cuped_width_ratio, 'pct', 0)} narrower than CUPED on one covariate "
+                       f"(which covers {fmt(rg.cuped.rate, 'pct')}).")
+        if (ex := self.exposure) is not None:
+            out.append(f"With {fmt(1 - ex.reach, 'pct', 0)} of the treated never reached, the interval for "
+                       f"the effect on the exposed covers its truth ({ex.truth:.2f} $) in "
+                       f"{fmt(ex.exposed.rate, 'pct')} of experiments; the intent-to-treat interval holds it "
+                       f"in only {fmt(ex.itt.rate, 'pct')}: it measures the effect diluted over everyone "
+                       "assigned.")
+        return out
+
+    def more_numbers(self, digits: int) -> dict[str, float]:
+        """Headline figures of capping, regression adjustment and the exposed effect (those run)."""
+        out: dict[str, float] = {}
+        if (cp := self.capping) is not None:
+            for lv in cp.levels:
+                tag = f"p{lv.cap_percentile:g}".replace(".", "_")
+                out[f"capped_{tag}_relative_bias"] = round(lv.bias_capped / lv.true_mean_diff, digits)
+                out[f"capped_{tag}_variance_ratio"] = round(lv.variance_ratio, digits)
+        if (rg := self.regression) is not None:
+            out["lin_coverage"] = round(rg.lin.rate, digits)
+            out["lin_width_ratio"] = round(rg.width_ratio, digits)
+        if (ex := self.exposure) is not None:
+            out["exposed_coverage"] = round(ex.exposed.rate, digits)
+            out["itt_covers_exposed"] = round(ex.itt.rate, digits)
+        return out
+
+    def more_figures(self) -> list[Figure]:
+        """Headline figures of the capping, regression and exposure checks (those run)."""
+        a = self.scenario.alpha
+        out = []
+        if (cp := self.capping) is not None:
+            for lv, r in zip(cp.levels, cp.capped_coverage, strict=True):
+                tag = f"p{lv.cap_percentile:g}".replace(".", "_")
+                at = f"Capped at p{lv.cap_percentile:g}"
+                out += [Figure(f"capped_{tag}_relative_bias", f"{at}: bias / true difference",
+                               lv.bias_capped / lv.true_mean_diff, truth=0.0, unit="%"),
+                        Figure(f"capped_{tag}_variance_ratio", f"{at}: variance / uncapped",
+                               lv.variance_ratio, unit="x"),
+                        Figure(f"capped_{tag}_coverage", f"{at}: coverage of the capped effect", r.rate,
+                               r.ci_low, r.ci_high, 1 - a, "%")]
+        if (rg := self.regression) is not None:
+            out += [Figure("lin_coverage", f"Interval coverage (Lin, {rg.covariates} covariates)",
+                           rg.lin.rate, rg.lin.ci_low, rg.lin.ci_high, 1 - a, "%"),
+                    Figure("lin_width_ratio", "Lin interval width / unadjusted", rg.width_ratio, unit="x")]
+        if (ex := self.exposure) is not None:
+            out += [Figure("exposed_coverage", "Coverage of the effect on the exposed (2SLS)",
+                           ex.exposed.rate, ex.exposed.ci_low, ex.exposed.ci_high, 1 - a, "%"),
+                    Figure("itt_covers_exposed", "Intent-to-treat interval holding the effect on the exposed",
+                           ex.itt.rate, ex.itt.ci_low, ex.itt.ci_high, 1 - a, "%")]
+        return out
+
     def sequence_sentence(self) -> str:
         """What the confidence sequence costs and holds against the mSPRT (empty without the study)."""
         if not self.sequences:
@@ -126,7 +242,7 @@ class CalibrationReport:
     def all_pass(self) -> bool:
         """Every check but the naive-peeking one (which is expected to fail) is within its band."""
         c = self.checks()
-        return bool(c.filter(~pl.col("check").str.contains("naive"))["passed"].all())
+        return bool(c.filter(~pl.col("check").str.contains("naive|intent-to-treat"))["passed"].all())
 
     # ------------------------------------------------------------------ verdict
     def verdict_parts(self) -> dict[str, Any]:
@@ -161,6 +277,7 @@ class CalibrationReport:
             f"{fmt(pk.always_valid.ci_high, 'pct')}); one test at the end {fmt(pk.final_look.rate, 'pct')}.",
             self.replay_sentence(),
             *([self.sequence_sentence()] if self.sequences else []),
+            *self.more_sentences(),
         ]
         numbers = {
             "false_positive_rate": round(fpr.rate, 4), "coverage": round(cov.rate, 4),
@@ -168,6 +285,7 @@ class CalibrationReport:
             "power": round(pw.measured.rate, 4), "planned_power": s.power,
             "cuped_width_ratio": round(cu.width_ratio, 4),
             **self.sequence_numbers(4),
+            **self.more_numbers(4),
         }
         return {"headline": head, "details": details, "tone": tone, "numbers": numbers}
 
@@ -209,6 +327,7 @@ class CalibrationReport:
             "always_valid_fpr": round(self.peeking.always_valid.rate, 3),
             "cuped_width_ratio": round(self.cuped.width_ratio, 3),
             **self.sequence_numbers(3),
+            **self.more_numbers(3),
         }
 
     def checks_table(self) -> pl.DataFrame:
@@ -227,8 +346,9 @@ class CalibrationReport:
         """How the experiments were simulated, in plain words."""
         s = self.scenario
         return [
-            f"Every study runs {s.replications:,} independent experiments from seed {s.seed}; rates carry "
-            "Wilson 95% intervals (statsmodels).",
+            f"Every study runs {s.replications:,} independent experiments from seed {s.seed} (the "
+            "capping, regression and exposure checks fewer, as below); rates carry Wilson 95% intervals "
+            "(statsmodels).",
             f"Conversion: {s.n_per_arm:,} customers per arm, control rate {fmt(s.base_rate, 'pct')}; "
             "conversions drawn as binomial counts; tested with the package's Wald difference of proportions.",
             f"Spend: {s.cuped_n_per_arm:,} customers per arm; a latent customer value (gamma) drives both "
@@ -241,8 +361,20 @@ class CalibrationReport:
             "the asymptotic confidence sequence of Waudby-Smith et al. (2023) tuned for the planned total at "
             "the last look, its variance re-estimated at each look; widths are those reported at each look "
             "(running intersections), averaged over looks and experiments.",
+            f"Capping: {s.capping_replications:,} experiments of 5,000 customers per arm whose spend is zero "
+            "or a lognormal order (5% buy, coefficient of variation 10 as Lewis & Rao 2015 report for "
+            "retail); the treatment lifts buying 10% and order size 5%; the truths (uncapped difference, "
+            "difference of means capped at the population's pooled p99 and p99.9) are exact.",
+            f"Regression adjustment: {s.coverage_replications:,} experiments of 2,000 customers, spend "
+            "driven by three pre-period covariates (history, recency, frequency) whose effect differs by "
+            "customer; truth: each experiment's own average effect; each experiment goes through the path of "
+            "`experiments analyze --covariate` (three times).",
+            f"Cookie loss: {s.coverage_replications:,} experiments of 2,000 customers; 80% of active and "
+            "40% of inactive customers reachable (60% overall), reachable customers spend more anyway; the "
+            "effect on the exposed (5/3 $) is estimated by 2SLS as `experiments analyze --exposed` does.",
             "Bands: false-positive rates within alpha ± 20% (4–6% at 5%), coverage within 1 − alpha ± 1 "
-            "point, measured power within 3 points of the plan, always-valid peeking at or below alpha.",
+            "point (widened to two binomial standard errors for the checks run on fewer experiments), "
+            "measured power within 3 points of the plan, always-valid peeking at or below alpha.",
             "The ASOS file holds per-arm cumulative counts, means and variances per look, not customers; "
             "its datasheet warns of sample-ratio mismatch and telemetry loss in some experiments.",
         ]
@@ -254,6 +386,8 @@ class CalibrationReport:
             "aa_spend": self.aa_spend.to_dict(), "power": self.power.to_dict(),
             "cuped": self.cuped.to_dict(), "peeking": self.peeking.to_dict(), "replay": self.replay.to_dict(),
             "sequences": [sq.to_dict() for sq in self.sequences],
+            **{k: v.to_dict() for k, v in (("capping", self.capping), ("regression", self.regression),
+                                           ("exposure", self.exposure)) if v is not None},
         }
 
     # ------------------------------------------------------------------ the study contract
@@ -283,23 +417,32 @@ class CalibrationReport:
         if self.sequences:
             out.append(Figure("sequence_width_ratio", "Confidence sequence width / mSPRT width",
                               self.sequences[-1].width_ratio, unit="x"))
+        out += self.more_figures()
         return tuple(out)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        return {"checks": self.checks_table(), "cuped": self.cuped_table(), "replay": self.replay_table}
+        more = {k: v.to_frame() for k, v in (("capping", self.capping), ("regression", self.regression),
+                                             ("exposure", self.exposure)) if v is not None}
+        return {"checks": self.checks_table(), "cuped": self.cuped_table(), "replay": self.replay_table,
+                **more}
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
         return {"rates": self.rates_chart(), "cuped": self.cuped_chart(), "peeking": self.peeking_chart(),
                 "replay": self.replay_chart(),
-                **({"sequence": self.sequence_chart()} if self.sequences else {})}
+                **({"sequence": self.sequence_chart()} if self.sequences else {}),
+                **({"capping": self.capping_chart()} if self.capping else {}),
+                **({"regression": self.regression_chart()} if self.regression else {}),
+                **({"exposure": self.exposure_chart()} if self.exposure else {})}
 
     def data_checks(self) -> list[str]:
         """The real experiment replayed, and the checks within their bands."""
         c = self.checks()
         passed = int(c["passed"].sum())
-        return [f"{passed} of {c.height} checks are within their acceptance band (the naive-peeking check is "
+        expected = ("the naive-peeking and intent-to-treat checks are" if self.exposure else
+                    "the naive-peeking check is")
+        return [f"{passed} of {c.height} checks are within their acceptance band ({expected} "
                 "expected to fail).", self.replay_sentence()]
 
     def headline_text(self) -> str:
@@ -309,7 +452,7 @@ class CalibrationReport:
     # ------------------------------------------------------------------ charts
     def rates_chart(self) -> alt.LayerChart:
         """Every calibration rate against its target."""
-        c = self.checks().filter(~pl.col("check").str.contains("power|peeking"))
+        c = self.checks().filter(~pl.col("check").str.contains("power|peeking|intent-to-treat"))
         worst = c.with_columns(off=(pl.col("rate") - pl.col("target")).abs()).sort("off")["off"][-1]
         return cc.rates_against_targets(
             c, title=f"Every false-positive rate and coverage lands within {100 * worst:.1f} points of "
@@ -335,6 +478,43 @@ class CalibrationReport:
                    f"and the mSPRT ({fmt(sq.msprt.rate, 'pct')}) {verb} below {fmt(sq.alpha, 'pct', 0)}; "
                    f"naive peeking reaches {fmt(sq.naive.rate, 'pct', 0)}",
                    f"the confidence sequence is {sq.width_ratio:.2f}x as wide as the mSPRT on average"],
+        )
+
+    def capping_chart(self) -> alt.LayerChart:
+        """Capped against uncapped: where each estimate lands, how wide, against the true difference."""
+        cp = self.capping
+        assert cp is not None
+        lo, hi = cp.levels[0], cp.levels[-1]
+        return cc.capping_tradeoff(
+            cp.to_frame(),
+            title=[f"Capping at p{lo.cap_percentile:g} cuts the variance by "
+                   f"{fmt(1 - lo.variance_ratio, 'pct', 0)} but shifts the estimate by "
+                   f"{lo.bias_capped / lo.true_mean_diff:+.0%} of the true effect",
+                   f"at p{hi.cap_percentile:g}: variance {fmt(1 - hi.variance_ratio, 'pct', 0)} lower, shift "
+                   f"{hi.bias_capped / hi.true_mean_diff:+.0%}"],
+        )
+
+    def regression_chart(self) -> alt.LayerChart:
+        """Interval widths of unadjusted, CUPED and Lin, with their coverage."""
+        rg = self.regression
+        assert rg is not None
+        return cc.adjustment_widths(
+            rg.to_frame(),
+            title=f"Lin's adjustment on {rg.covariates} covariates: intervals "
+                  f"{fmt(1 - rg.width_ratio, 'pct', 0)} narrower than unadjusted, "
+                  f"{fmt(1 - rg.cuped_width_ratio, 'pct', 0)} narrower than CUPED, "
+                  f"coverage {fmt(rg.lin.rate, 'pct')}",
+        )
+
+    def exposure_chart(self) -> alt.LayerChart:
+        """Coverage of the effect on the exposed: 2SLS against intent-to-treat."""
+        ex = self.exposure
+        assert ex is not None
+        return cc.exposure_coverage(
+            ex.to_frame(), level=1 - ex.alpha,
+            title=f"{fmt(1 - ex.reach, 'pct', 0)} of the treated never reached: the exposed-effect interval "
+                  f"covers in {fmt(ex.exposed.rate, 'pct')}, the intent-to-treat one in "
+                  f"{fmt(ex.itt.rate, 'pct')}",
         )
 
     def cuped_chart(self) -> alt.LayerChart:
@@ -370,7 +550,7 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
         :func:`experiments.datasets.load_asos` when None.
     """
     s = scenario
-    seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(s.seed).spawn(6)]
+    seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(s.seed).spawn(9)]
     aa_binary = binary_study(replications=s.replications, n_per_arm=s.n_per_arm, base_rate=s.base_rate,
                              alpha=s.alpha, seed=seeds[0])
     aa_spend = cuped_study(replications=s.replications, n_per_arm=s.cuped_n_per_arm, lift=0.0,
@@ -394,7 +574,13 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
     replay = msprt(looks, alpha=s.alpha, metric=f"metric {s.asos_metric}",
                    arm=f"variant {s.asos_variant}", control="control")
     return CalibrationReport(s, aa_binary, aa_spend, power, cuped, peeking, replay,
-                             replay_frame(looks, replay), sequences=sequences)
+                             replay_frame(looks, replay), sequences=sequences,
+                             capping=capping_study(replications=s.capping_replications, alpha=s.alpha,
+                                                   seed=seeds[6]),
+                             regression=regression_study(replications=s.coverage_replications, alpha=s.alpha,
+                                                         seed=seeds[7]),
+                             exposure=exposure_study(replications=s.coverage_replications, alpha=s.alpha,
+                                                     seed=seeds[8]))
 
 
 STUDY = Study(

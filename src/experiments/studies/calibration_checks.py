@@ -2,8 +2,9 @@
 vectorised twins of the package's estimators (:mod:`experiments.stats.calibration`).
 
 Each check measures a rate with its Wilson interval: false positives of A/A tests, coverage of the true
-difference, power at the planned detectable effect, CUPED's gain, what daily peeking does, and the
-asymptotic confidence sequence against the mSPRT.
+difference, power at the planned detectable effect, CUPED's gain, what daily peeking does, the
+asymptotic confidence sequence against the mSPRT, capping's bias and variance on heavy-tailed spend,
+regression adjustment on three covariates, and the effect on the exposed under cookie loss.
 """
 
 from __future__ import annotations
@@ -14,18 +15,31 @@ from typing import Literal
 import numpy as np
 
 from experiments.errors import ParameterError
-from experiments.simulate.replications import SpendModel, simulate_looks, simulate_proportions, simulate_spend
+from experiments.simulate.replications import (
+    HeavySpendModel,
+    SpendModel,
+    heavy_spend_blocks,
+    simulate_cookie_loss,
+    simulate_covariate_spend,
+    simulate_looks,
+    simulate_proportions,
+    simulate_spend,
+)
 from experiments.stats.calibration import (
     TAU_FACTOR,
+    CappingStudy,
     CupedStudy,
+    ExposureStudy,
     PeekingStudy,
     PowerStudy,
+    RegressionStudy,
     ReplicationStudy,
     SequenceStudy,
     check_alpha,
     measured_rate,
 )
 from experiments.stats.power import minimum_detectable_effect
+from experiments.stats.regression_coverage import exposed_coverage, lin_coverage
 from experiments.stats.sequential import (
     always_valid_pvalues,
     asymptotic_confidence_sequence,
@@ -33,10 +47,11 @@ from experiments.stats.sequential import (
     confidence_sequence,
     tuning_rho,
 )
+from experiments.stats.tails import tail_calibration, tail_replications
 from experiments.stats.vectorised import ArmSums, EffectArrays, cuped_arrays, proportion_arrays, welch_arrays
 
-__all__ = ["binary_study", "continuous_study", "cuped_study", "peeking_study", "power_study",
-           "sequence_study"]
+__all__ = ["binary_study", "capping_study", "continuous_study", "cuped_study", "exposure_study",
+           "peeking_study", "power_study", "regression_study", "sequence_study"]
 
 MetricKind = Literal["binary", "continuous"]
 
@@ -228,3 +243,76 @@ def sequence_study(
         msprt_by_look=tuple(float(v) for v in by_look["msprt"].mean(axis=0)),
         sequence_by_look=tuple(float(v) for v in by_look["sequence"].mean(axis=0)),
     )
+
+
+def capping_study(
+    *, replications: int = 500, n_per_arm: int = 5000, cap_percentiles: tuple[float, ...] = (99.0, 99.9),
+    alpha: float = 0.05, seed: int = 0, model: HeavySpendModel | None = None,
+) -> CappingStudy:
+    """Capped against uncapped differences of heavy-tailed spend (coefficient of variation near 10).
+
+    The same simulated experiments are capped at each pooled percentile of ``cap_percentiles`` by
+    :func:`experiments.stats.tails.tail_replications` and judged by
+    :func:`~experiments.stats.tails.tail_calibration` against the exact truths of
+    :meth:`~experiments.simulate.replications.HeavySpendModel.truth`: the capped estimate is biased
+    towards zero against the true uncapped difference, with less variance; its interval should cover the
+    capped estimand ``1 - alpha`` of the time.
+    """
+    alpha = check_alpha(alpha)
+    model = model or HeavySpendModel()
+    truths = [model.truth(p) for p in cap_percentiles]
+    batches: list[list] = [[] for _ in cap_percentiles]
+    for control, treatment in heavy_spend_blocks(replications=replications, n_per_arm=n_per_arm, seed=seed,
+                                                 model=model):
+        for i, p in enumerate(cap_percentiles):
+            batches[i].append(tail_replications(control, treatment, quantile=0.5, cap_percentile=p,
+                                                alpha=alpha))
+    levels = tuple(tail_calibration(b, true_mean_diff=t["mean_diff"], true_capped_diff=t["capped_diff"],
+                                    true_quantile_diff=0.0)
+                   for b, t in zip(batches, truths, strict=True))
+    target = 1 - alpha
+    capped = tuple(measured_rate(f"coverage of the capped effect, cap at p{lv.cap_percentile:g}",
+                                 round(lv.coverage_capped * lv.n_reps), lv.n_reps, target=target)
+                   for lv in levels)
+    first = levels[0]
+    uncapped = measured_rate("coverage of the true effect, uncapped",
+                             round(first.coverage_mean * first.n_reps), first.n_reps, target=target)
+    return CappingStudy(replications=replications, n_per_arm=n_per_arm, cv=model.cv, alpha=alpha,
+                        levels=levels, capped_coverage=capped, uncapped_coverage=uncapped)
+
+
+def regression_study(
+    *, replications: int = 50, units: int = 2000, alpha: float = 0.05, seed: int = 0,
+) -> RegressionStudy:
+    """Coverage and width of Lin (2013)'s interval on three covariates, against CUPED and no adjustment.
+
+    Spend comes from :func:`experiments.simulate.replications.simulate_covariate_spend` (effects that vary
+    with the covariates); every experiment goes through
+    :func:`experiments.stats.regression_coverage.lin_coverage`, the path of ``experiments analyze
+    --covariate``. The truth is each experiment's own average effect (the simulator knows each
+    customer's).
+    """
+    alpha = check_alpha(alpha)
+    w = simulate_covariate_spend(replications=replications, units=units, seed=seed)
+    x = np.stack([w["history"], w["recency"], w["frequency"]], axis=-1)
+    cov = lin_coverage(w["spend"], w["treated"], x, w["effect"].mean(axis=1), alpha=alpha)
+    return RegressionStudy.from_coverage(cov, units=units, covariates=x.shape[2], alpha=alpha)
+
+
+def exposure_study(
+    *, replications: int = 50, units: int = 2000, reach_active: float = 0.8, reach_inactive: float = 0.4,
+    alpha: float = 0.05, seed: int = 0,
+) -> ExposureStudy:
+    """Coverage of the effect-on-the-exposed interval when part of the treatment arm is never reached.
+
+    Experiments from :func:`experiments.simulate.replications.simulate_cookie_loss` (by default 40 % of
+    the treated never reached) go through :func:`experiments.stats.regression_coverage.exposed_coverage`
+    (2SLS, as ``experiments analyze --exposed``); the intent-to-treat interval is judged against the
+    same truth, which it does not estimate.
+    """
+    alpha = check_alpha(alpha)
+    w, truth = simulate_cookie_loss(replications=replications, units=units, reach_active=reach_active,
+                                    reach_inactive=reach_inactive, seed=seed)
+    cov = exposed_coverage(w["spend"], w["treated"], w["exposed"], truth, alpha=alpha)
+    reach = float(w["exposed"].sum() / w["treated"].sum())
+    return ExposureStudy.from_coverage(cov, units=units, reach=reach, alpha=alpha)
