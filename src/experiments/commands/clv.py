@@ -154,7 +154,7 @@ def run_clv(
     replaced by its limiting model (``limit`` in its entry, and a line in ``warnings``); one that cannot
     be fitted at all gets an ``error`` entry and a warning, and the others still run.
     """
-    from experiments.errors import FitError
+    from experiments.errors import FitError, ParameterError
     from experiments.models.clv import fit_purchases, fit_spend
     from experiments.transactions import load_transactions, parse_date, rfm_summary
     from experiments.validation import as_choice
@@ -179,6 +179,9 @@ def run_clv(
         rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
     f = rfm.frame
     x, tx_, big_t = f["frequency"].to_numpy(), f["recency"].to_numpy(), f["T"].to_numpy()
+    if not (big_t > 0).any():
+        raise ParameterError("calibration_end", str(cal_end), "a date after some customer's first purchase "
+                             "day (every customer's calibration period T is 0 up to it: nothing to fit)")
     warnings: list[str] = []
     out: dict[str, Any] = {
         "file": None if db is not None else str(file),
