@@ -91,3 +91,16 @@ def test_postgres_query_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str])
             r.pop("database", None)
             results.append(r)
     assert results[0]["results"] and results[0] == results[1]
+
+
+@pytest.mark.parametrize("url", ["nosuch://me:Hush7Word@db.example/shop", "me:Hush7Word@db.example/shop"])
+@pytest.mark.parametrize("command", ["analyze", "clv"])
+def test_password_is_never_printed(url: str, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown scheme printed the driver's message quoting the whole URL, and a URL without a scheme
+    was echoed as given: both showed the password."""
+    args = (["--arm", "a", "--control", "c", "--metric", "m"] if command == "analyze" else
+            ["--customer", "c", "--date", "d", "--amount", "a", "--calibration-end", "2020-01-01"])
+    assert main([command, "--db", url, "--table", "t", *args]) == 2
+    cap = capsys.readouterr()
+    assert cap.err.count("\n") == 1 and "me:***@db.example" in cap.err, cap.err
+    assert "Hush7Word" not in cap.err + cap.out
