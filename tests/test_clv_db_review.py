@@ -104,3 +104,21 @@ def test_password_is_never_printed(url: str, command: str, capsys: pytest.Captur
     cap = capsys.readouterr()
     assert cap.err.count("\n") == 1 and "me:***@db.example" in cap.err, cap.err
     assert "Hush7Word" not in cap.err + cap.out
+
+
+def test_row_only_options_with_db_are_named_as_typed(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """--cap / --quantile with --db were refused as "got ['spend=p99']" (a Python list), unlike the
+    summary-statistics refusals of the same options."""
+    import duckdb
+
+    db = tmp_path / "e.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE t AS SELECT (i % 2)::VARCHAR AS arm, (i % 7)::DOUBLE AS y "
+                    "FROM range(100) r(i)")
+    for flag, value in (("--cap", "y=p99"), ("--quantile", "y=0.5")):
+        argv = ["analyze", "--db", f"duckdb://{db}", "--table", "t", "--arm", "arm", "--control", "0",
+                "--metric", "y", flag, value]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"got '{value}'" in err and "[" not in err, err
