@@ -122,3 +122,17 @@ def test_row_only_options_with_db_are_named_as_typed(tmp_path: Path,
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"got '{value}'" in err and "[" not in err, err
+
+
+def test_bgbb_rows_out_of_range_name_the_columns_and_row(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A row with recency below frequency was refused with 'each row needs frequency <= recency <= ...':
+    no column, no row, no value."""
+    path = tmp_path / "o.csv"
+    pl.DataFrame({"x": [0, 2, 3], "last": [0, 5, 2], "n": [6, 6, 6]}).write_csv(path)
+    out = tmp_path / "r.json"
+    assert main(["clv", str(path), "--kind", "opportunities", "--frequency", "x", "--recency", "last",
+                 "--opportunities", "n", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "row 3" in err and "--recency 'last' 2" in err, err
+    assert not out.exists()

@@ -323,6 +323,7 @@ def run_clv_opportunities(
     """Fit the BG/BB model to a table of discrete purchase opportunities; predict the next ``horizon``."""
     import numpy as np
 
+    from experiments.errors import DataError
     from experiments.models.clv import fit_bgbb
     from experiments.transactions import load_columns
 
@@ -332,6 +333,21 @@ def run_clv_opportunities(
     table = load_columns(file, columns)
     x, tx, n = (table[c].to_numpy() for c in ("frequency", "recency", "opportunities"))
     w = table["weight"].to_numpy() if weight else np.ones_like(x)
+    for option, values in (("--frequency", x), ("--recency", tx), ("--opportunities", n),
+                           *((("--weight", w),) if weight else ())):
+        bad = (values < 0) | (np.floor(values) != values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{option} column {columns[option]!r}: {values[row]:g} at row {row + 1} is not a "
+                            "whole number >= 0")
+    bad = (x > tx) | (tx > n) | ((x == 0) != (tx == 0)) | (n < 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"row {row + 1} has --frequency {frequency!r} {x[row]:g}, --recency {recency!r} {tx[row]:g}, "
+            f"--opportunities {opportunities!r} {n[row]:g}; allowed: 1 <= opportunities, "
+            "frequency <= recency <= opportunities, and recency 0 exactly when frequency is 0"
+        )
     warnings: list[str] = []
     fit, error = _fit_or_warn("BG/BB", lambda: fit_bgbb(x, tx, n, weights=w), warnings)
     out: dict[str, Any] = {"file": str(file), "kind": "opportunities", "model": "BG/BB", "horizon": horizon,
