@@ -136,3 +136,17 @@ def test_bgbb_rows_out_of_range_name_the_columns_and_row(tmp_path: Path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "row 3" in err and "--recency 'last' 2" in err, err
     assert not out.exists()
+
+
+def test_bgbb_with_no_transaction_is_not_fitted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Nobody ever transacting gave a silent 'fit' (alpha -> 0, gamma -> inf) and a mean P(alive) of 1e-10,
+    though dropout cannot be told from never buying; now a warning and an error entry, as sBG without
+    churn."""
+    path = tmp_path / "o.csv"
+    pl.DataFrame({"x": [0, 0], "tx": [0, 0], "n": [5, 5], "w": [40, 60]}).write_csv(path)
+    assert main(["clv", str(path), "--kind", "opportunities", "--frequency", "x", "--recency", "tx",
+                 "--opportunities", "n", "--weight", "w", "--json", "-"]) == 0
+    cap = capsys.readouterr()
+    r = json.loads(cap.out)
+    assert "nobody transacted" in r["bgbb"]["error"] and "mean_probability_alive" not in r
+    assert "warning: BG/BB not fitted" in cap.err
