@@ -150,3 +150,17 @@ def test_bgbb_with_no_transaction_is_not_fitted(tmp_path: Path, capsys: pytest.C
     r = json.loads(cap.out)
     assert "nobody transacted" in r["bgbb"]["error"] and "mean_probability_alive" not in r
     assert "warning: BG/BB not fitted" in cap.err
+
+
+def test_sbg_when_everyone_churns_at_once_is_not_fitted(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Survivors 1000, 0, 0 gave a silent 'fit' at the edge (alpha 2679, beta 0.0009) with retention rates
+    rising from 3e-7; now a warning and an error entry, as when nobody churns."""
+    path = tmp_path / "s.csv"
+    pl.DataFrame({"t": [0, 1, 2], "s": [1000, 0, 0]}).write_csv(path)
+    assert main(["clv", str(path), "--kind", "survival", "--period", "t", "--survivors", "s",
+                 "--json", "-"]) == 0
+    cap = capsys.readouterr()
+    cohort = json.loads(cap.out)["cohorts"][0]
+    assert "everyone churned" in cohort["error"] and "alpha" not in cohort
+    assert "warning: sBG not fitted" in cap.err
