@@ -32,7 +32,9 @@ __all__ = ["DATE_FORMATS", "RFMSummary", "load_columns", "load_transactions", "p
 TimeUnit = Literal["day", "week"]
 #: Date spellings tried in turn (the first that parses every value wins).
 DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y%m%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y")
-_DATETIME_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+_DATETIME_FORMATS: tuple[str, ...] = tuple(
+    f"{day}{sep}{time}" for day in DATE_FORMATS if "/" in day or "-" in day
+    for sep in ((" ", "T") if "-" in day else (" ",)) for time in ("%H:%M:%S", "%H:%M"))
 _UNIT_DAYS = {"day": 1.0, "week": 7.0}
 
 
@@ -98,7 +100,8 @@ def _to_dates(values: pl.Series, column: str) -> pl.Series:
     assert best is not None
     bad = text.filter(best.is_null()).head(1).to_list()
     raise DataError(
-        f"date column {column!r}: cannot parse {bad[0]!r} as a date; allowed: YYYY-MM-DD or YYYYMMDD"
+        f"date column {column!r}: cannot parse {bad[0]!r} as a date; allowed: YYYY-MM-DD, YYYYMMDD, "
+        "YYYY/MM/DD, DD/MM/YYYY or MM/DD/YYYY (all in one column), optionally with a time HH:MM[:SS]"
     )
 
 

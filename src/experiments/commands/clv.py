@@ -57,9 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "file with a header but no rows; an unknown column; one column for two roles; an option of "
         "another --kind; a missing customer id; a date that is missing or does not parse (YYYY-MM-DD, "
         "YYYYMMDD, YYYY/MM/DD, DD/MM/YYYY, MM/DD/YYYY, optionally with a time); an amount that is "
-        "missing, not a number, NaN, infinite or negative; a calibration end outside the dates; survivors "
-        "that rise or periods that are not 0, 1, 2, ...; opportunities rows with recency outside "
-        "[frequency, opportunities]. "
+        "missing, not a number, NaN, infinite or negative; a calibration end outside the dates or on every "
+        "customer's first day; survivors that rise, periods that are not 0, 1, 2, ..., or fewer than 2 "
+        "periods to fit; opportunities rows with recency outside [frequency, opportunities]. "
         "With --db URL and --table NAME (or --query SQL) in place of FILE (--kind transactions), the "
         "per-customer summary (frequency, recency, T, monetary value) is computed by the database in SQL "
         "(DuckDB embedded, PostgreSQL, any engine Ibis connects to), the same numbers as from a file; the "
@@ -154,7 +154,7 @@ def run_clv(
     replaced by its limiting model (``limit`` in its entry, and a line in ``warnings``); one that cannot
     be fitted at all gets an ``error`` entry and a warning, and the others still run.
     """
-    from experiments.errors import FitError
+    from experiments.errors import FitError, ParameterError
     from experiments.models.clv import fit_purchases, fit_spend
     from experiments.transactions import load_transactions, parse_date, rfm_summary
     from experiments.validation import as_choice
@@ -179,6 +179,9 @@ def run_clv(
         rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
     f = rfm.frame
     x, tx_, big_t = f["frequency"].to_numpy(), f["recency"].to_numpy(), f["T"].to_numpy()
+    if not (big_t > 0).any():
+        raise ParameterError("calibration_end", str(cal_end), "a date after some customer's first purchase "
+                             "day (every customer's calibration period T is 0 up to it: nothing to fit)")
     warnings: list[str] = []
     out: dict[str, Any] = {
         "file": None if db is not None else str(file),
@@ -320,6 +323,7 @@ def run_clv_opportunities(
     """Fit the BG/BB model to a table of discrete purchase opportunities; predict the next ``horizon``."""
     import numpy as np
 
+    from experiments.errors import DataError
     from experiments.models.clv import fit_bgbb
     from experiments.transactions import load_columns
 
@@ -329,6 +333,21 @@ def run_clv_opportunities(
     table = load_columns(file, columns)
     x, tx, n = (table[c].to_numpy() for c in ("frequency", "recency", "opportunities"))
     w = table["weight"].to_numpy() if weight else np.ones_like(x)
+    for option, values in (("--frequency", x), ("--recency", tx), ("--opportunities", n),
+                           *((("--weight", w),) if weight else ())):
+        bad = (values < 0) | (np.floor(values) != values)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{option} column {columns[option]!r}: {values[row]:g} at row {row + 1} is not a "
+                            "whole number >= 0")
+    bad = (x > tx) | (tx > n) | ((x == 0) != (tx == 0)) | (n < 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"row {row + 1} has --frequency {frequency!r} {x[row]:g}, --recency {recency!r} {tx[row]:g}, "
+            f"--opportunities {opportunities!r} {n[row]:g}; allowed: 1 <= opportunities, "
+            "frequency <= recency <= opportunities, and recency 0 exactly when frequency is 0"
+        )
     warnings: list[str] = []
     fit, error = _fit_or_warn("BG/BB", lambda: fit_bgbb(x, tx, n, weights=w), warnings)
     out: dict[str, Any] = {"file": str(file), "kind": "opportunities", "model": "BG/BB", "horizon": horizon,

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import polars as pl
 
@@ -52,18 +53,27 @@ _SPLIT = ("\x02up", "\x02low")  # the two 31-bit halves of a fraction part, on e
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and reports)."""
+    """``url`` with its password replaced by ``***`` (for messages and reports); also in text that is not
+    a URL with a scheme (``user:password@host/db``)."""
     parts = urlsplit(url)
     if parts.password is None:
-        return url
+        return re.sub(r"(?<=:)[^:/@]+(?=@)", "***", url) if "@" in url else url
     host = parts.hostname or ""
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, url: str | None = None) -> str:
+    """The first line of a driver's message; with ``url``, its password (a driver may quote the URL)
+    replaced by ``***``."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    if url is not None:
+        password = urlsplit(url).password
+        line = line.replace(url, redact(url))
+        for secret in {password, password and unquote(password)} - {None, ""}:
+            line = line.replace(secret, "***")  # type: ignore[arg-type]
+    return line
 
 
 def _polars_type(dtype: Any) -> pl.DataType:
@@ -120,12 +130,14 @@ class DatabaseTable:
         try:
             con = ibis.connect(self.url, **kwargs)
         except Exception as exc:  # drivers raise their own types: one line, whatever they are
-            raise DataError(f"--db {redact(self.url)!r}: cannot connect: {_first_line(exc)}") from None
+            raise DataError(f"--db {redact(self.url)!r}: cannot connect: "
+                            f"{_first_line(exc, self.url)}") from None
         if self.query is not None:
             try:
                 return con.sql(self.query)
             except Exception as exc:
-                raise DataError(f"--query failed in {redact(self.url)!r}: {_first_line(exc)}") from None
+                raise DataError(f"--query failed in {redact(self.url)!r}: "
+                                f"{_first_line(exc, self.url)}") from None
         try:
             return con.table(self.table)
         except Exception:
@@ -153,7 +165,7 @@ class DatabaseTable:
             return pl.from_arrow(expr.to_pyarrow())  # type: ignore[return-value]
         except Exception as exc:
             raise DataError(f"the database {redact(self.url)!r} refused the aggregation: "
-                            f"{_first_line(exc)}") from None
+                            f"{_first_line(exc, self.url)}") from None
 
     def gather(
         self,
@@ -238,7 +250,7 @@ def open_table(url: str, *, table: str | None = None, query: str | None = None) 
     if (table is None) == (query is None):
         raise ParameterError("table", table, "exactly one of --table NAME or --query SQL with --db")
     if "://" not in url:
-        raise ParameterError("db", url, "a connection URL such as duckdb://file.duckdb, duckdb:// "
+        raise ParameterError("db", redact(url), "a connection URL such as duckdb://file.duckdb, duckdb:// "
                              "or postgres://user:password@host:5432/database")
     for option, text in (("table", table), ("query", query)):
         if text is not None and not text.strip():

@@ -381,7 +381,8 @@ def analyze(
     if db is not None:  # what needs the rows themselves stays with files
         for name, given in (("bootstrap", bootstrap), ("cap", caps), ("quantile", quantiles),
                             ("exposed", exposure)):
-            if given:
+            if given:  # the repeatable options' values as typed, not a Python list
+                given = ", ".join(map(str, given)) if isinstance(given, list | tuple) else given
                 raise ParameterError(name, given, "nothing with a database table (--db): it reads the rows, "
                                      "which stay in the database")
         if len(set(covariates)) > 1:

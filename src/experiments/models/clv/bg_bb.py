@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, gammaln, logsumexp
 
-from experiments.errors import DataError
+from experiments.errors import DataError, FitError
 from experiments.models.clv._common import FittedModel, minimise
 
 __all__ = ["BGBBFit", "bgbb_log_likelihood", "fit_bgbb"]
@@ -135,11 +135,14 @@ def fit_bgbb(frequency, recency, n, *, weights=None, start=(1.0, 1.0, 1.0, 1.0))
     DataError
         Rows that are not whole numbers with ``frequency <= recency <= n``.
     BoundaryOptimum, FitError
-        When the maximum lies at the edge of the parameter space, or the optimiser fails.
+        Nobody transacted, the maximum lies at the edge of the parameter space, or the optimiser fails.
     """
     x, tx, m, w = _check(frequency, recency, n, weights)
     keep = w > 0
     x, tx, m, w = x[keep], tx[keep], m[keep], w[keep]
+    if not (x > 0).any():
+        raise FitError("BG/BB: nobody transacted at any opportunity; the transaction probability's maximum "
+                       "is at 0 and dropout cannot be told from never buying, no model to fit")
     total = float(w.sum())
 
     def objective(theta):

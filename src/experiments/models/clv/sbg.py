@@ -118,11 +118,20 @@ def fit_sbg(survivors, *, start=(1.0, 1.0)) -> SBGFit:
     Raises
     ------
     DataError
-        Fewer than two values, values that are not whole numbers >= 0, or survivors that increase.
+        Fewer than three values (one period's retention cannot tell alpha from beta), values that are not
+        whole numbers >= 0, or survivors that increase.
     BoundaryOptimum, FitError
-        Nobody churned, the maximum lies at the edge of the parameter space, or the optimiser fails.
+        Nobody churned or everyone in the first period, the maximum lies at the edge of the parameter
+        space, or the optimiser fails.
     """
     s = _check(survivors)
+    if s.size < 3:
+        raise DataError("sBG needs the survivors of at least 2 periods (--fit-periods 2 or more): one "
+                        "period's retention fits every alpha, beta with the same alpha / (alpha + beta) "
+                        "equally well, so the projection would be arbitrary")
+    if s[1] == 0:
+        raise FitError("sBG: everyone churned in the first period; the churn probability's maximum is at 1, "
+                       "no model to fit")
     if s[-1] == s[0]:
         raise FitError(f"sBG: nobody churned in {s.size - 1} periods; the churn probability's maximum "
                        "is at 0, no model to fit")
