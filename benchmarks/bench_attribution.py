@@ -161,7 +161,7 @@ import json, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
 from experiments.scenarios.omnichannel import OmnichannelScenario
 from experiments.simulate.journeys import draw_world
-from experiments.studies.omnichannel_parts import analyse, headline_numbers
+from experiments.studies.omnichannel.numbers import analyse, headline_numbers
 s = OmnichannelScenario.from_params({})
 t1 = time.perf_counter()
 world = draw_world(s)

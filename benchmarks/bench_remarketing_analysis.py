@@ -21,7 +21,7 @@ def main() -> None:
     from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
     from experiments.simulate.truth import true_effects
-    from experiments.studies.remarketing import analyse
+    from experiments.studies.remarketing.result import analyse
 
     s = RemarketingScenario.from_params({"n_customers": args.n})
     t0 = time.perf_counter()

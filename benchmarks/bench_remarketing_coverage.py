@@ -20,7 +20,7 @@ def one(seed: int, n: int) -> dict[str, bool]:
     from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
     from experiments.simulate.truth import true_effects
-    from experiments.studies.remarketing import analyse
+    from experiments.studies.remarketing.result import analyse
 
     s = RemarketingScenario.from_params({"n_customers": n, "seed": seed})
     frame = simulate_remarketing(s)

@@ -27,7 +27,7 @@ POLICIES = ("uplift", "likely buyers", "everyone", "oracle")
 
 def one(args: tuple[int, dict[str, object]]) -> dict[str, float]:
     """One replication: covered flags, share of the oracle and the propensity gap."""
-    from experiments.studies.targeting import STUDY, _simulate, analyse
+    from experiments.studies.targeting.result import STUDY, _simulate, analyse
 
     seed, params = args
     scenario = STUDY.scenario.from_params({**params, "seed": seed})

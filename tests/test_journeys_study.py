@@ -20,7 +20,7 @@ from experiments.simulate.journeys import (
     play,
     user_holdout_table,
 )
-from experiments.studies.omnichannel_parts import (
+from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
     analyse,

@@ -18,7 +18,7 @@ from experiments.simulate.journeys import draw_world, observed_log
 from experiments.studies import omnichannel as study
 from experiments.studies import registry
 from experiments.studies.base import record
-from experiments.studies.omnichannel_parts import EXPERIMENT_PLAN, TRUTH_PLAN
+from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN
 
 
 def _same(value: object) -> str:

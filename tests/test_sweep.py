@@ -14,11 +14,11 @@ import pytest
 
 from experiments.commands.run import coerce_cli_value
 from experiments.errors import ExperimentsError, ParameterError
-from experiments.report.index import collect_sweeps
-from experiments.report.run_registry import RunRegistry
-from experiments.report.runner import run_study
-from experiments.report.sweep import MAX_POINTS, SweepResult, best_point, build_grid, parse_axis, run_sweep
-from experiments.report.sweep_page import render_sweep
+from experiments.render.index import collect_sweeps
+from experiments.render.sweep_page import render_sweep
+from experiments.runs.registry import RunRegistry
+from experiments.runs.study_run import run_study
+from experiments.runs.sweeps import MAX_POINTS, SweepResult, best_point, build_grid, parse_axis, run_sweep
 from tests.conftest import dump_dom
 
 HOSTILE = '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"><!--'

@@ -12,7 +12,7 @@ from experiments.errors import ParameterError
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.scenarios.targeting import DEFAULTS, LEARNERS, WORLD, TargetingScenario
 from experiments.studies import targeting as study
-from experiments.studies.targeting_analysis import _seeds
+from experiments.studies.targeting.numbers import _seeds
 
 SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share": "0.5"}
 

@@ -75,8 +75,8 @@ def _run(args: argparse.Namespace) -> int:
         if overrides:
             raise ExperimentsError("--all runs every study at its defaults; -p is not allowed with it")
         return _run_all(args)
-    from experiments.report.progress import wanted
-    from experiments.report.runner import run_study
+    from experiments.runs.progress import wanted
+    from experiments.runs.study_run import run_study
 
     progress = wanted() if args.progress is None else args.progress
     result = run_study(args.study, overrides, reports_dir=args.reports_dir, kernel=args.kernel,
@@ -92,9 +92,9 @@ def _run_all(args: argparse.Namespace) -> int:
 
     from experiments.outputs import check_folder
     from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
-    from experiments.report.kernel import WarmKernels, check_kernel
-    from experiments.report.progress import wanted
-    from experiments.report.runner import run_study, study_modules
+    from experiments.runs.kernels import WarmKernels, check_kernel
+    from experiments.runs.progress import wanted
+    from experiments.runs.study_run import run_study, study_modules
     from experiments.studies import registry
     from experiments.studies.base import first_sentence
 

@@ -53,8 +53,8 @@ def _run(args: argparse.Namespace) -> int:
     from experiments.commands.run import coerce_cli_value, parse_overrides
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
-    from experiments.report.progress import wanted
-    from experiments.report.sweep import build_grid, parse_axis, run_sweep
+    from experiments.runs.progress import wanted
+    from experiments.runs.sweeps import build_grid, parse_axis, run_sweep
 
     if args.workers is not None and args.scheduler:
         raise ExperimentsError("give --workers (local cluster) or --scheduler (existing cluster), not both")

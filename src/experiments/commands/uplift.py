@@ -284,8 +284,8 @@ def render_html(result: dict[str, Any], evaluation: Any, *, source: str) -> str:
     import polars as pl
 
     import experiments.charts  # noqa: F401  (house theme)
-    from experiments.report.display import assumptions, table, verdict_box
-    from experiments.report.standalone import render_page
+    from experiments.render.display import assumptions, table, verdict_box
+    from experiments.render.page import render_page
     from experiments.studies.base import Verdict
 
     headline, details, tone = _headline(result)

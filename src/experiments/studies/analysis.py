@@ -178,7 +178,7 @@ def quality_lines(result: AnalysisResult) -> list[str]:
 def _html_rows(head: list[str], rows: list[list[str]], caption: str) -> str:
     import polars as pl
 
-    from experiments.report.display import table
+    from experiments.render.display import table
 
     frame = pl.DataFrame([dict(zip(head, r, strict=True)) for r in rows], schema={h: pl.String for h in head})
     return table(frame, caption=caption).data
@@ -194,8 +194,8 @@ def _html_table(effects: list[Effect], caption: str) -> str:
 def render_html(result: AnalysisResult, *, source: str) -> str:
     """The one-page offline report: verdict first, results table, SRM and data quality, effects chart."""
     from experiments.charts.analysis import effects_chart
-    from experiments.report.display import assumptions, verdict_box
-    from experiments.report.standalone import render_page
+    from experiments.render.display import assumptions, verdict_box
+    from experiments.render.page import render_page
 
     level = round(100 * (1 - result.alpha))
     overall = [e for e in result.results if e.segment is None]

@@ -70,8 +70,8 @@ def render_html(result: AttributionResult, *, source: str) -> str:
     import polars as pl
 
     from experiments.charts.omnichannel import credit_shares
-    from experiments.report.display import assumptions, table, verdict_box
-    from experiments.report.standalone import render_page
+    from experiments.render.display import assumptions, table, verdict_box
+    from experiments.render.page import render_page
 
     box = verdict_box(verdict(result))
     frame = result.to_frame()

@@ -15,7 +15,7 @@ training part and an evaluation part:
   incremental profit per 1,000 customers with a 95% interval, next to its true value from the table.
 
 Numbers come from :mod:`experiments.models.uplift` and :mod:`experiments.simulate.targeting`, put
-together in :mod:`experiments.studies.targeting_analysis`; the prose (verdict, titles) lives here.
+together in :mod:`experiments.studies.targeting.numbers`; the prose (verdict, titles) lives here.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from experiments.charts import uplift as uc
 from experiments.formatting import fmt, money
 from experiments.scenarios.targeting import LEARNER_NAMES, TargetingScenario
 from experiments.studies.base import Figure, Study, Verdict
-from experiments.studies.targeting_analysis import (
+from experiments.studies.targeting.numbers import (
     DELAY_CUSTOMERS,
     DELAYS,
     POLICIES,
@@ -177,7 +177,7 @@ class TargetingResult:
 
     def assumptions(self) -> list[str]:
         """How the study is set up, and what the world assumes."""
-        from experiments.studies.remarketing import assumptions as world_assumptions
+        from experiments.studies.remarketing.result import assumptions as world_assumptions
 
         s = self.scenario
         share = ("the share with the highest inverse-propensity profit of its out-of-fold scores on the "
@@ -350,7 +350,7 @@ def analyse(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: boo
 
     ``frame`` is :func:`~experiments.simulate.targeting.simulate_targeting`'s table for ``scenario``;
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty
-    (:func:`experiments.studies.targeting_analysis.measure`).
+    (:func:`experiments.studies.targeting.numbers.measure`).
     """
     return TargetingResult(**measure(frame, scenario, with_delay=with_delay))
 

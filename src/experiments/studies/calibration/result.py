@@ -1,6 +1,6 @@
 """The calibration study: do the package's tests do what they promise, on experiments whose truth is known?
 
-Runs every check of :mod:`experiments.studies.calibration_checks` from one :class:`CalibrationScenario`,
+Runs every check of :mod:`experiments.studies.calibration.numbers` from one :class:`CalibrationScenario`,
 replays one real ASOS experiment look by look, and turns the results into the verdict, the checks
 table and the charts of ``notebooks/calibration.ipynb``.
 """
@@ -28,7 +28,7 @@ from experiments.stats.calibration import (
 from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import SequentialResult, msprt
 from experiments.studies.base import Figure, Study, Verdict
-from experiments.studies.calibration_checks import (
+from experiments.studies.calibration.numbers import (
     binary_study,
     cuped_study,
     peeking_study,
@@ -130,7 +130,7 @@ class CalibrationReport:
 
     # ------------------------------------------------------------------ verdict
     def verdict_parts(self) -> dict[str, Any]:
-        """Headline, details, tone and key numbers for :func:`experiments.report.verdict`."""
+        """Headline, details, tone and key numbers for :func:`experiments.render.display.verdict`."""
         s, a = self.scenario, self.scenario.alpha
         fpr, cov = self.aa_binary.reject, self.power.study.coverage
         pk = self.peeking

@@ -10,7 +10,7 @@ the JSON the script reads).
 Sweeps are listed below the runs: when, the study, the grid, the best point and the link to the sweep
 report; the study buttons filter them too.
 
-The index is rebuilt from the run registry (:mod:`experiments.report.run_registry`), synced with the
+The index is rebuilt from the run registry (:mod:`experiments.runs.registry`), synced with the
 run folders first, so it always matches what is on disk (a failed run, which leaves no folder, never
 appears; a folder deleted by hand drops out) and is written atomically.
 """
@@ -23,8 +23,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from experiments.report.run_registry import RunRegistry
-from experiments.report.standalone import script_json
+from experiments.render.page import script_json
+from experiments.runs.registry import RunRegistry
 
 __all__ = ["INDEX_TEMP", "collect_runs", "collect_sweeps", "render_index", "write_index"]
 

@@ -1,6 +1,6 @@
 """The remarketing study: a simulated retargeting campaign analysed, each estimate next to the truth.
 
-:func:`run` simulates the scenario, analyses the table (:mod:`experiments.studies.remarketing_analysis`)
+:func:`run` simulates the scenario, analyses the table (:mod:`experiments.studies.remarketing.numbers`)
 and returns a :class:`RemarketingResult` with the verdict, figures, tables, charts and assumptions.
 """
 
@@ -14,7 +14,7 @@ import polars as pl
 from experiments.formatting import fmt, unit_value
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Figure, Study, Verdict
-from experiments.studies.remarketing_analysis import (
+from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
     METRICS,
     IncentiveComparison,

@@ -1,7 +1,7 @@
 """What runs on a Dask worker during a sweep: warm kernels per worker, and one sweep point per task.
 
 :class:`WarmKernelPlugin` is registered with the client; each worker (present or joining later) builds
-its own :class:`~experiments.report.kernel.WarmKernels` in ``setup``: its kernel starts, and imports the
+its own :class:`~experiments.runs.kernels.WarmKernels` in ``setup``: its kernel starts, and imports the
 study, before the first task arrives, and is kept for every point the worker runs, reset between points
 (the user namespace, history and execution count of a fresh kernel; the study's modules stay imported).
 Kernel start-up and imports are thus paid once per worker. ``teardown`` shuts the kernel down. With
@@ -32,7 +32,7 @@ _LOCK = threading.Lock()
 
 def _kernels(kernel: str, verbose: bool, preload: Sequence[str], reuse: bool) -> Any:
     from experiments.paths import NOTEBOOKS_DIR
-    from experiments.report.kernel import WarmKernels
+    from experiments.runs.kernels import WarmKernels
 
     return WarmKernels(kernel, verbose=verbose, preload=tuple(preload), cwd=NOTEBOOKS_DIR, reuse=reuse)
 
@@ -86,7 +86,7 @@ def run_point(study: str, parameters: dict[str, Any], reports_dir: str, kernel: 
         with the run's one-line failure (exceptions are returned as text: they travel back to the driver
         whatever their class).
     """
-    from experiments.report.runner import run_study, study_modules
+    from experiments.runs.study_run import run_study, study_modules
 
     try:
         plugin = get_worker().plugins.get(PLUGIN)

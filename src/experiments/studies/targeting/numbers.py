@@ -5,7 +5,7 @@ learner is cross-fitted on the training part and scores the evaluation part; a p
 ranks it the common way; five policies (:data:`POLICIES`) are judged there by inverse-propensity
 weighting beside their true values. :func:`measure` returns the numbers and frames of
 :class:`~experiments.studies.targeting.TargetingResult`; the words are in
-:mod:`experiments.studies.targeting`.
+:mod:`experiments.studies.targeting.result`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from experiments.formatting import fmt, p_value
 
 if TYPE_CHECKING:
     from experiments.models.uplift.results import LearnerEvaluation
-    from experiments.studies.real_experiment import RealExperimentReport
+    from experiments.studies.real_experiment.result import RealExperimentReport
 
 __all__ = [
     "uplift_decile_chart",

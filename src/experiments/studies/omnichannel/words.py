@@ -1,7 +1,7 @@
 """The omnichannel study's words: model and channel names, the verdict, the assumptions, the data checks.
 
-Numbers come from :class:`~experiments.studies.omnichannel_parts.OmnichannelAnalysis`; the sentences that
-word them live here, the tables and charts in :mod:`experiments.studies.omnichannel`.
+Numbers come from :class:`~experiments.studies.omnichannel.numbers.OmnichannelAnalysis`; the sentences that
+word them live here, the tables and charts in :mod:`experiments.studies.omnichannel.result`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import polars as pl
 from experiments.formatting import fmt, money
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Verdict
-from experiments.studies.omnichannel_parts import EXPERIMENT_PLAN, TRUTH_PLAN, OmnichannelAnalysis
+from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN, OmnichannelAnalysis
 
 __all__ = [
     "CHANNEL_NAMES",

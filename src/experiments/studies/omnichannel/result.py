@@ -1,11 +1,11 @@
 """The omnichannel study: what each attribution model credits, against what each channel really causes.
 
-:func:`run` draws the journey world and analyses it (:func:`experiments.studies.omnichannel_parts.analyse`:
+:func:`run` draws the journey world and analyses it (:func:`experiments.studies.omnichannel.numbers.analyse`:
 every attribution model on the touch log, every channel switched off for its true incremental purchases,
 a randomised holdout per channel, each model's budget plan re-simulated). :class:`OmnichannelResult`
 words it: the verdict, figures, tables, charts (titles state the finding), assumptions and data checks;
 the sentences of the verdict, assumptions and data checks are in
-:mod:`experiments.studies.omnichannel_verdict`.
+:mod:`experiments.studies.omnichannel.words`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from experiments.charts import omnichannel as oc
 from experiments.formatting import fmt, money
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Figure, Study, Verdict
-from experiments.studies.omnichannel_parts import (
+from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
     OmnichannelAnalysis,
@@ -29,7 +29,7 @@ from experiments.studies.omnichannel_parts import (
     costs_long,
     marginal_returns,
 )
-from experiments.studies.omnichannel_verdict import (
+from experiments.studies.omnichannel.words import (
     CHANNEL_NAMES,
     HEADLINE_MODEL,
     MODEL_NAMES,

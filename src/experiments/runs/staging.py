@@ -42,8 +42,8 @@ def _stale(name: str) -> bool:
 def clean_stale_staging(reports_dir: Path) -> list[Path]:
     """Remove what runs that were killed left: staging folders of runs and sweeps, and half-written index
     files, whose process no longer exists."""
-    from experiments.report.index import INDEX_TEMP
-    from experiments.report.run_registry import SWEEPS_DIR
+    from experiments.render.index import INDEX_TEMP
+    from experiments.runs.registry import SWEEPS_DIR
 
     removed = []
     candidates = [*reports_dir.glob(f"*/{STAGING}*"), *reports_dir.glob(f"*/{SWEEPS_DIR}/{STAGING}*")]

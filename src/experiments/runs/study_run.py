@@ -38,7 +38,7 @@ from typing import Any
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.outputs import check_folder
 from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
-from experiments.report.run_metadata import (
+from experiments.runs.metadata import (
     git_revision,
     lock_hash,
     notebook_parameters,
@@ -46,7 +46,7 @@ from experiments.report.run_metadata import (
     study_modules,
     study_question,
 )
-from experiments.report.staging import STAGING, clean_stale_staging
+from experiments.runs.staging import STAGING, clean_stale_staging
 
 __all__ = [
     "RunFailed",
@@ -132,7 +132,7 @@ class _Background:
 
 
 def _stop(km: Any) -> dict[str, Any]:
-    from experiments.report.kernel import shutdown
+    from experiments.runs.kernels import shutdown
 
     shutdown(km)
     return {}
@@ -140,7 +140,7 @@ def _stop(km: Any) -> dict[str, Any]:
 
 def _prepare(study: str) -> dict[str, Any]:
     """What the run needs besides the executed notebook: the HTML exporter ready, and the metadata."""
-    from experiments.report import render
+    from experiments.render import notebook_html as render
 
     render.warm()
     return {"revision": git_revision(), "versions": package_versions(), "lock": lock_hash(),
@@ -177,8 +177,8 @@ def _cell_times(nb: Any) -> tuple[float | None, float | None]:
 
 def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
     """Record a run whose folder is in place in the registry, and rewrite the index."""
-    from experiments.report.index import write_index
-    from experiments.report.run_registry import RunRegistry
+    from experiments.render.index import write_index
+    from experiments.runs.registry import RunRegistry
 
     RunRegistry(root).add_run(meta)
     if index:
@@ -229,7 +229,7 @@ def run_study(
     km
         A started kernel manager to run on; it is shut down afterwards.
     kernels
-        A :class:`~experiments.report.kernel.WarmKernels` to take the kernel from and hand it back to
+        A :class:`~experiments.runs.kernels.WarmKernels` to take the kernel from and hand it back to
         (kept and reset for the next run, unless the run was interrupted). With neither ``km`` nor
         ``kernels``, a fresh kernel is launched first thing.
     sweep_id
@@ -244,7 +244,7 @@ def run_study(
     RunFailed
         The notebook raised; the staging folder is removed and the index is unchanged.
     """
-    from experiments.report.kernel import clean_stale_kernel_folders, shutdown, start_kernel
+    from experiments.runs.kernels import clean_stale_kernel_folders, shutdown, start_kernel
     from experiments.studies import registry
     from experiments.validation import reject_unknown
 
@@ -323,7 +323,7 @@ def run_study(
             "question": prepared["question"],
         }
         (staging / "params.json").write_text(json.dumps(params, indent=2, default=str) + "\n")
-        from experiments.report.render import notebook_to_html
+        from experiments.render.notebook_html import notebook_to_html
 
         footer = f"Run {run_id} · seed {params.get('seed', 'n/a')} · revision {revision[:12]}"
         page = notebook_to_html(nb, title=f"{study.replace('_', ' ').title()} report", footer=footer)

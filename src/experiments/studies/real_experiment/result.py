@@ -9,7 +9,7 @@ The uplift section asks whom one arm moves: cross-fitted uplift learners
 (:func:`experiments.models.uplift.compare_learners`) score every customer out of fold, and each ranking
 is judged by its Qini coefficient against random (bootstrap interval over customers) and by the uplift
 in each decile of it; its sentences, tables and charts are in
-:mod:`experiments.studies.real_experiment_uplift`.
+:mod:`experiments.studies.real_experiment.uplift`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
 from experiments.studies.base import Figure, Study, Verdict
-from experiments.studies.real_experiment_uplift import (
+from experiments.studies.real_experiment.uplift import (
     _LEARNER_NAMES,
     uplift_decile_chart,
     uplift_decile_table,
@@ -171,7 +171,7 @@ class RealExperimentReport:
                 f"{n(metric, per * e.ci_high)})")
 
     def verdict_parts(self) -> dict[str, Any]:
-        """Headline, details, tone and numbers for :func:`experiments.report.verdict`."""
+        """Headline, details, tone and numbers for :func:`experiments.render.display.verdict`."""
         s = self.scenario
         best = self.best_arm
         d = self.decision_effect(best)

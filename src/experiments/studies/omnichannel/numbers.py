@@ -5,10 +5,10 @@ attribution model (:mod:`experiments.models.attribution`); every channel is swit
 world for its true incremental purchases, and tested with a randomised holdout (user-level or geo-level)
 through :mod:`experiments.stats`. Each model's credit then sets a budget plan (more money where its
 credited cost per conversion is lower), and the world is re-run under each plan for its true profit
-(:mod:`experiments.studies.omnichannel_budget`).
+(:mod:`experiments.studies.omnichannel.budget`).
 
 :func:`analyse` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the words of the report
-(verdict, labels, chart titles) are in :mod:`experiments.studies.omnichannel`.
+(verdict, labels, chart titles) are in :mod:`experiments.studies.omnichannel.result`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from experiments.simulate.journeys import (
     user_holdout_table,
 )
 from experiments.stats import gather, mean_effect, proportion_effect, srm_test
-from experiments.studies.omnichannel_budget import (
+from experiments.studies.omnichannel.budget import (
     cost_per_conversion,
     costs_long,
     marginal_returns,

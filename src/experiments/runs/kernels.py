@@ -35,7 +35,7 @@ from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 
 from experiments.errors import ParameterError
-from experiments.report.staging import process_alive
+from experiments.runs.staging import process_alive
 
 __all__ = [
     "RESET_CODE",

@@ -5,7 +5,7 @@ the tone of that run's own verdict), then for each swept parameter one chart of 
 against it (estimate, 95% interval and, for simulated studies, the truth; one colour per group, one
 column per value of the other swept parameters), the grid as a table with a link to each run's report,
 and the sweep's settings. Everything is built from ``sweep.json`` (the runs' records), escaped, and drawn
-with :func:`~experiments.report.standalone.render_page` (vega inlined once, no network).
+with :func:`~experiments.render.page.render_page` (vega inlined once, no network).
 """
 
 from __future__ import annotations
@@ -239,7 +239,7 @@ dl.settings dt { font-weight: 600; } dl.settings dd { margin: 0 0 6px 14px; word
 
 def render_sweep(meta: Mapping[str, Any]) -> str:
     """The whole ``sweep.html`` page for a sweep's ``sweep.json``."""
-    from experiments.report.standalone import render_page
+    from experiments.render.page import render_page
 
     study = str(meta.get("study", ""))
     grid = meta.get("grid") or {}

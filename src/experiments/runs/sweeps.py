@@ -3,18 +3,18 @@
 A :class:`Grid` is the cartesian product of the swept values (``-g NAME=V1,V2,...``) over fixed values
 (``-p NAME VALUE``). Every point is validated with the study's scenario before anything runs, so a bad
 value fails the whole grid with one line and nothing written. Each point is then a normal run
-(:func:`~experiments.report.runner.run_study`), executed by a Dask worker and recorded in the run
+(:func:`~experiments.runs.study_run.run_study`), executed by a Dask worker and recorded in the run
 registry with the sweep's id.
 
 The engine is a ``distributed`` client: a :class:`~distributed.LocalCluster` of N single-threaded
 worker processes, or an existing scheduler's address (how a team moves the same sweep onto a cluster).
-Each worker keeps :class:`~experiments.report.kernel.WarmKernels` through a worker plugin
-(:mod:`experiments.report.sweep_worker`): one kernel per worker, started with the study's imports when
+Each worker keeps :class:`~experiments.runs.kernels.WarmKernels` through a worker plugin
+(:mod:`experiments.runs.sweep_worker`): one kernel per worker, started with the study's imports when
 the worker joins and reset between points, so kernel start-up and the study's imports are paid once per
 worker, not once per point.
 
 When every point has finished, the sweep's folder ``<reports_dir>/<study>/sweeps/<sweep-id>/`` gets
-``sweep.json`` and ``sweep.html`` (:mod:`experiments.report.sweep_page`), built in a staging folder and
+``sweep.json`` and ``sweep.html`` (:mod:`experiments.render.sweep_page`), built in a staging folder and
 renamed into place, then the sweep is recorded in the registry and the index is rewritten.
 """
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.errors import ExperimentsError, ParameterError
-from experiments.report.staging import STAGING
+from experiments.runs.staging import STAGING
 
 __all__ = ["MAX_POINTS", "Grid", "SweepResult", "best_point", "build_grid", "parse_axis", "run_sweep"]
 
@@ -270,10 +270,10 @@ def run_sweep(
     """
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
-    from experiments.report.index import write_index
-    from experiments.report.kernel import check_kernel
-    from experiments.report.run_registry import RunRegistry
-    from experiments.report.runner import clean_stale_staging
+    from experiments.render.index import write_index
+    from experiments.runs.kernels import check_kernel
+    from experiments.runs.registry import RunRegistry
+    from experiments.runs.study_run import clean_stale_staging
     from experiments.studies import registry
 
     if workers is not None and scheduler:
@@ -314,7 +314,7 @@ def run_sweep(
 def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list[dict[str, Any]], *,
                 engine: str, kernel: str, reuse_kernels: bool) -> dict[str, Any]:
     """The sweep's ``sweep.json``: settings, every point's result, and the best point."""
-    from experiments.report.sweep_page import best_sentence
+    from experiments.render.sweep_page import best_sentence
 
     meta: dict[str, Any] = {
         "sweep_id": sweep_id, "study": grid.study, "question": spec.question,
@@ -334,8 +334,8 @@ def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list
 
 def _write_sweep(root: Path, meta: dict[str, Any]) -> Path:
     """Write ``sweep.json`` and ``sweep.html`` in a staging folder and rename it into place."""
-    from experiments.report.run_registry import SWEEPS_DIR
-    from experiments.report.sweep_page import render_sweep
+    from experiments.render.sweep_page import render_sweep
+    from experiments.runs.registry import SWEEPS_DIR
 
     folder = root / meta["study"] / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -358,9 +358,9 @@ def _run_points(grid: Grid, points: list[dict[str, Any]], results: list[dict[str
     """Submit every point to the cluster and gather the results in grid order; returns the engine's name."""
     from distributed import as_completed
 
-    from experiments.report import sweep_worker
-    from experiments.report.progress import bar
-    from experiments.report.runner import study_modules
+    from experiments.runs import sweep_worker
+    from experiments.runs.progress import bar
+    from experiments.runs.study_run import study_modules
 
     with _client(workers, scheduler, verbose) as (client, engine):
         plugin = sweep_worker.WarmKernelPlugin(kernel, verbose=verbose, preload=study_modules(grid.study),

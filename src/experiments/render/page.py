@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from experiments.escaping import chart_spec, script_json
-from experiments.report.offline import vega_bundle
+from experiments.render.offline import vega_bundle
 
 if TYPE_CHECKING:
     import altair as alt

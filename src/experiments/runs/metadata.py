@@ -121,4 +121,4 @@ def study_modules(study: str) -> tuple[str, ...]:
     """The modules a study's notebook imports first (what its kernel can import while it starts)."""
     from experiments.studies.registry import STUDY_MODULES
 
-    return ("experiments.report.display", "experiments.charts", STUDY_MODULES[study])
+    return ("experiments.render.display", "experiments.charts", STUDY_MODULES[study])

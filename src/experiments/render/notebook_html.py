@@ -58,7 +58,7 @@ def _exporter() -> Any:
 
 @functools.cache
 def _assets() -> dict[str, str]:
-    from experiments.report.offline import vega_bundle, vega_debug
+    from experiments.render.offline import vega_bundle, vega_debug
 
     return {"vega_bundle": vega_bundle(), "vega_debug": vega_debug()}
 
