@@ -104,9 +104,10 @@ def command_content(argv: list[str]) -> dict[str, Any]:
         with contextlib.redirect_stdout(stdout):
             status = main([*argv, "--json", str(out_json), "--html", str(out_html)])
         page = _BUNDLE.sub("<script>BUNDLE</script>", out_html.read_text())
-        return {"status": status, "text": stdout.getvalue(),
-                "json": _plain(json.loads(out_json.read_text())),
-                "page": _COUNTER_NAMES.sub(r"\1_N", page)}
+        root = str(ROOT)  # the checkout's own path is not the report's content
+        return {"status": status, "text": stdout.getvalue().replace(root, "<root>"),
+                "json": _plain(json.loads(out_json.read_text().replace(root, "<root>"))),
+                "page": _COUNTER_NAMES.sub(r"\1_N", page.replace(root, "<root>"))}
 
 
 COMMANDS: dict[str, list[str]] = {

@@ -12,7 +12,7 @@ from experiments.errors import ParameterError
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.scenarios.targeting import DEFAULTS, LEARNERS, WORLD, TargetingScenario
 from experiments.studies import targeting as study
-from experiments.studies.targeting.numbers import _seeds
+from experiments.studies.targeting.numbers import split_seeds
 
 SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share": "0.5"}
 
@@ -87,7 +87,7 @@ def test_true_values_come_from_the_truth_columns(small) -> None:  # type: ignore
     scenario, frame, r = small
     col = f"cate_margin__{scenario.arm}"
     # treat everyone: the mean true effect over the evaluation part (the same split the study draws)
-    split, _ = _seeds(scenario.seed)
+    split, _ = split_seeds(scenario.seed)
     train = np.zeros(frame.height, dtype=bool)
     train[split.permutation(frame.height)[: r.n_train]] = True
     part = frame.filter(pl.Series(~train))
@@ -116,7 +116,7 @@ def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ig
     from experiments.models.uplift import cross_fit, design_matrix, make_learner, profit_curve
     from experiments.simulate.targeting import FEATURES
 
-    split, seed = _seeds(scenario.seed)
+    split, seed = split_seeds(scenario.seed)
     train = np.zeros(frame.height, dtype=bool)
     train[split.permutation(frame.height)[: r.n_train]] = True
     X = design_matrix(frame, FEATURES).X[train]

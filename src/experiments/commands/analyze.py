@@ -195,9 +195,10 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
     if args.html:
-        from experiments.studies.analysis import render_html
+        from experiments.render.page import page_html
+        from experiments.studies.analysis import page as analysis_page
 
-        page = render_html(result, source=Path(args.file).name)
+        page = page_html(analysis_page(result, source=Path(args.file).name))
     if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     print(headline(result))

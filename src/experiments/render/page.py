@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from experiments.escaping import chart_spec, script_json
+from experiments.render.display import assumptions, table, verdict_box
 from experiments.render.offline import vega_bundle
+from experiments.studies.base import Verdict
+from experiments.studies.pages import Heading, Notes, Page, Table
 
 if TYPE_CHECKING:
     import altair as alt
 
-__all__ = ["PAGE_CSS", "render_page", "script_json"]
+__all__ = ["PAGE_CSS", "page_html", "render_page", "script_json"]
 
 PAGE_CSS = """
 body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 1040px;
@@ -64,3 +67,20 @@ def render_page(title: str, blocks: Sequence[str | alt.TopLevelMixin]) -> str:
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )
+
+
+def _block(block: object) -> str | alt.TopLevelMixin:
+    if isinstance(block, Heading):
+        return f"<h1>{html.escape(block.text)}</h1>"
+    if isinstance(block, Verdict):
+        return verdict_box(block)
+    if isinstance(block, Table):
+        return table(block.frame, caption=block.caption, formats=block.formats).data
+    if isinstance(block, Notes):
+        return assumptions(block.lines, title=block.title).data
+    return block  # type: ignore[return-value]  # an altair chart
+
+
+def page_html(page: Page) -> str:
+    """The offline HTML of ``page``: headings and text escaped, tables formatted, charts drawn."""
+    return render_page(page.title, [_block(b) for b in page.blocks])

@@ -42,7 +42,7 @@ def _stale(name: str) -> bool:
 def clean_stale_staging(reports_dir: Path) -> list[Path]:
     """Remove what runs that were killed left: staging folders of runs and sweeps, and half-written index
     files, whose process no longer exists."""
-    from experiments.render.index import INDEX_TEMP
+    from experiments.runs.index_file import INDEX_TEMP
     from experiments.runs.registry import SWEEPS_DIR
 
     removed = []

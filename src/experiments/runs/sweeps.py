@@ -270,7 +270,7 @@ def run_sweep(
     """
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
-    from experiments.render.index import write_index
+    from experiments.runs.index_file import write_index
     from experiments.runs.kernels import check_kernel
     from experiments.runs.registry import RunRegistry
     from experiments.runs.study_run import clean_stale_staging

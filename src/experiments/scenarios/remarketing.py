@@ -39,6 +39,7 @@ __all__ = [
     "PARAMETERS",
     "CampaignFields",
     "RemarketingScenario",
+    "targeting_scenario",
 ]
 
 #: Arm vocabulary, holdout first (the holdout sees no ads; ghost-ad flag records would-be exposure).
@@ -260,3 +261,15 @@ class RemarketingScenario(CampaignFields):
             "native": self.cpm_native * k,
         }
 
+
+def targeting_scenario(
+    scenario: RemarketingScenario, *, arm: str | None = None, treated_share: float = 0.5
+) -> RemarketingScenario:
+    """``scenario`` as a two-arm test: ``holdout`` against ``arm`` (default ``scenario.main_arm``)."""
+    arm = scenario.main_arm if arm is None else arm
+    if arm not in ARMS or arm == "holdout":
+        raise ParameterError("arm", arm, "a treatment arm: " + ", ".join(ARMS[1:]))
+    if not 0.0 < float(treated_share) < 1.0:
+        raise ParameterError("treated_share", treated_share, "a number > 0 and < 1")
+    share = float(treated_share)
+    return scenario.replace(arm_shares=f"holdout:{1.0 - share!r},{arm}:{share!r}")

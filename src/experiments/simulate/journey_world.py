@@ -25,9 +25,9 @@ DEVICES: tuple[str, ...] = ("desktop", "mobile")
 PURCHASES: tuple[str, ...] = ("none", "online", "store")
 #: Days between the touches logged in one site session (keeps them in channel order).
 SESSION_STEP: float = 1e-5
-_K = len(CHANNELS)
+N_CHANNELS = len(CHANNELS)
 #: The channel that means "no referrer": logged on a session only when no other channel caught it.
-_DIRECT = CHANNELS.index("direct")
+DIRECT = CHANNELS.index("direct")
 _LN2 = math.log(2.0)
 
 
@@ -50,7 +50,7 @@ class _LaneIndex:
         bucket = (mark.astype(np.float64) * _BUCKETS).astype(np.uint16)  # exact: a power-of-two scaling
         key = lane.astype(np.uint16) * np.uint16(_BUCKETS) + bucket
         order = np.argsort(key, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=2 * _K * _BUCKETS))])
+        starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=2 * N_CHANNELS * _BUCKETS))])
         return cls(order=order, starts=starts, marks=mark[order])
 
     def kept(self, lane: int, threshold: np.float32) -> tuple[slice, np.ndarray]:
@@ -116,7 +116,7 @@ class JourneyWorld:
     def touch_channel(self) -> np.ndarray:
         """Channel code of every candidate touch."""
         if "channel" not in self._cache:
-            self._cache["channel"] = (self.touch_lane % _K).astype(np.int8)
+            self._cache["channel"] = (self.touch_lane % N_CHANNELS).astype(np.int8)
         return self._cache["channel"]
 
     def _index(self) -> _LaneIndex:
@@ -134,8 +134,8 @@ class JourneyWorld:
         other channel caught)."""
         s = self.scenario
         lanes = [k for k, c in enumerate(CHANNELS) if s.lift[c] > 0 and s.targeting[c] != "session"]
-        lanes += [_K + k for k, c in enumerate(CHANNELS)
-                  if s.lift[c] > 0 and s.targeting[c] == "session" and k != _DIRECT]
+        lanes += [N_CHANNELS + k for k, c in enumerate(CHANNELS)
+                  if s.lift[c] > 0 and s.targeting[c] == "session" and k != DIRECT]
         return lanes
 
     def _kept_lane(self, thresholds: np.ndarray, lane: int) -> np.ndarray:
@@ -147,8 +147,8 @@ class JourneyWorld:
     def lane_counts(self, thresholds: np.ndarray) -> np.ndarray:
         """Candidates each lane keeps under ``thresholds``."""
         index = self._index()
-        out = np.zeros(2 * _K, dtype=np.int64)
-        for lane in range(2 * _K):
+        out = np.zeros(2 * N_CHANNELS, dtype=np.int64)
+        for lane in range(2 * N_CHANNELS):
             prefix, partial = index.kept(lane, thresholds[lane])
             out[lane] = prefix.stop - prefix.start + partial.size
         return out
@@ -156,15 +156,16 @@ class JourneyWorld:
     def kept_captures(self, thresholds: np.ndarray) -> np.ndarray:
         """Indices of the captured sessions a plan keeps; ``direct`` only where no other channel caught
         the session."""
-        other = np.concatenate([self._kept_lane(thresholds, _K + k) for k in range(_K) if k != _DIRECT])
-        direct = self._kept_lane(thresholds, _K + _DIRECT)
+        other = np.concatenate([self._kept_lane(thresholds, N_CHANNELS + k)
+                                for k in range(N_CHANNELS) if k != DIRECT])
+        direct = self._kept_lane(thresholds, N_CHANNELS + DIRECT)
         taken = np.zeros(self.session_customer.size, dtype=bool)
         taken[self.touch_session[other]] = True
         return np.concatenate([other, direct[~taken[self.touch_session[direct]]]])
 
     def kept_touches(self, thresholds: np.ndarray) -> np.ndarray:
         """Indices of the candidate touches (scheduled and captured) a plan keeps, in no set order."""
-        return np.concatenate([*(self._kept_lane(thresholds, k) for k in range(_K)),
+        return np.concatenate([*(self._kept_lane(thresholds, k) for k in range(N_CHANNELS)),
                                self.kept_captures(thresholds)])
 
     def multipliers(self, changes: Mapping[str, float] | None = None) -> np.ndarray:
@@ -175,7 +176,7 @@ class JourneyWorld:
         ParameterError
             An unknown channel, or a multiplier outside ``[0, max_budget_multiplier]``.
         """
-        m = np.ones(_K)
+        m = np.ones(N_CHANNELS)
         top = self.scenario.max_budget_multiplier
         for channel, value in (changes or {}).items():
             if channel not in CHANNELS:
@@ -236,6 +237,6 @@ class Outcome:
         return self.margin * self.revenue - self.total_spend
 
 
-def _decay_integral(lift: np.ndarray | float, half: np.ndarray | float, elapsed: np.ndarray) -> np.ndarray:
+def decay_integral(lift: np.ndarray | float, half: np.ndarray | float, elapsed: np.ndarray) -> np.ndarray:
     """``lift * integral_0^elapsed 2**(-u / half) du``: the cumulative extra hazard of one touch."""
     return lift * (half / _LN2) * -np.expm1(-_LN2 * np.maximum(elapsed, 0.0) / half)

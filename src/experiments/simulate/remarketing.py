@@ -207,7 +207,8 @@ def _assemble(scenario: RemarketingScenario, parts: list[dict[str, np.ndarray]])
                               for name, categories in _categories(scenario).items())
 
 
-def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+def simulate_chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int,
+                   stop: int) -> pl.DataFrame:
     """The table's rows ``start..stop-1``."""
     return _assemble(scenario, [_chunk_columns(scenario, rng, start, stop)])
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.battery import Battery, _unsegmented, battery, check_bayes, check_options
+from experiments.stats.battery import Battery, battery, check_bayes, check_options, unsegmented
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import (
     ROWS,
@@ -362,7 +362,7 @@ def analyze(
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
                   covariates=covariates, ratios=ratio_tables, bayes=bayes)
     quality = with_small_counts(quality, out.small_counts)
-    arms = _unsegmented(table).counts()
+    arms = unsegmented(table).counts()
     boot: list[BootstrapEffect] = []
     if bootstrap:
         boot = _bootstrap(lf, arm=arm, control=control, arms=[a for a in arms if a != control],

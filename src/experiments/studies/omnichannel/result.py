@@ -34,15 +34,15 @@ from experiments.studies.omnichannel.words import (
     HEADLINE_MODEL,
     MODEL_NAMES,
     OVERSTATEMENT,
-    _cap,
-    _gap,
-    _pct,
-    _points,
     assumptions,
+    capitalised,
     channel_name,
+    credit_gap,
     data_checks,
     focus_channels,
     model_name,
+    pct,
+    pts,
     verdict,
 )
 
@@ -106,14 +106,15 @@ class OmnichannelResult:
             Figure("truth_plan_profit_change", f"{moved} true incrementality",
                    a.plan(TRUTH_PLAN)["profit_change"], unit="$", group=TRUTH_PLAN),
         ]
-        out += [Figure("model_error", f"{_cap(model_name(m))}: mean gap between credit share and true share",
+        out += [Figure("model_error",
+                       f"{capitalised(model_name(m))}: mean gap between credit share and true share",
                        err, unit="pp", group=m)
                 for m, err in a.errors.select("model", "mean_abs_error").iter_rows()]
-        out += [Figure("incremental_purchases", f"{_cap(channel_name(s, r['channel']))}: incremental "
+        out += [Figure("incremental_purchases", f"{capitalised(channel_name(s, r['channel']))}: incremental "
                        f"purchases ({r['design']}-level holdout)", r["estimate"], r["ci_low"], r["ci_high"],
                        r["truth"], "orders", r["channel"])
                 for r in a.experiments.filter(pl.col("covered").is_not_null()).iter_rows(named=True)]
-        out += [Figure("credit_share", f"{_cap(channel_name(s, r['channel']))}: share of "
+        out += [Figure("credit_share", f"{capitalised(channel_name(s, r['channel']))}: share of "
                        f"{model_name(HEADLINE_MODEL)} credit", r["credit_share"], truth=r["true_share"],
                        unit="%", group=r["channel"])
                 for r in a.comparison.filter(pl.col("model") == HEADLINE_MODEL).iter_rows(named=True)]
@@ -161,7 +162,7 @@ class OmnichannelResult:
         rows |= {f"{model_name(m)} credit": a.comparison.filter(pl.col("model") == m)["credit_share"]
                  for m in a.attribution.models}
         columns = [channel_name(s, c) for c in first["channel"]]
-        return pl.DataFrame([{"share": name, **{c: _pct(v) for c, v in zip(columns, values, strict=True)}}
+        return pl.DataFrame([{"share": name, **{c: pct(v) for c, v in zip(columns, values, strict=True)}}
                              for name, values in rows.items()])
 
     def errors_table(self) -> pl.DataFrame:
@@ -169,10 +170,10 @@ class OmnichannelResult:
         e, s = self.analysis.errors, self.scenario
         return pl.DataFrame({
             "model": [model_name(m) for m in e["model"]],
-            "mean gap (points)": [_points(v) for v in e["mean_abs_error"]],
-            "largest gap (points)": [_points(v) for v in e["max_abs_error"]],
+            "mean gap (points)": [pts(v) for v in e["mean_abs_error"]],
+            "largest gap (points)": [pts(v) for v in e["max_abs_error"]],
             "most over-credited": [channel_name(s, c) for c in e["most_overstated"]],
-            "by (points)": [_points(v) for v in e["overstated_by"]],
+            "by (points)": [pts(v) for v in e["overstated_by"]],
         })
 
     def experiments_table(self) -> pl.DataFrame:
@@ -225,7 +226,7 @@ class OmnichannelResult:
         """Budget cut and raised by the scenario's change: marginal against average cost per extra sale."""
         s = self.scenario
         m = marginal_returns(self.analysis.budget, self.analysis.truth)
-        step = _pct(s.budget_change)
+        step = pct(s.budget_change)
         return pl.DataFrame({
             "channel": [channel_name(s, c) for c in m["channel"]],
             f"extra sales, -{step} to +{step}": [fmt(v, "int") for v in m["extra_conversions"]],
@@ -252,7 +253,7 @@ class OmnichannelResult:
         for (m,), part in self.analysis.cross_device["shift"].group_by("model", maintain_order=True):
             top = part.sort(pl.col("change").abs(), descending=True).row(0, named=True)
             rows.append({"model": model_name(str(m)),
-                         "mean shift (points)": _points(part["change"].abs().mean()),
+                         "mean shift (points)": pts(part["change"].abs().mean()),
                          "largest shift": channel_name(s, top["channel"]),
                          "split minus matched (points)": f"{100 * top['change']:+.1f}"})
         return pl.DataFrame(rows)
@@ -261,20 +262,20 @@ class OmnichannelResult:
     def credit_chart(self) -> alt.FacetChart:
         """Each model's credit share per channel against the true share and the experiments' share."""
         a, s = self.analysis, self.scenario
-        c = (focus_channels(a) or [max(CHANNELS, key=lambda x: _gap(a, HEADLINE_MODEL, x))])[0]
-        over = sum(_gap(a, m, c) > OVERSTATEMENT for m in a.attribution.models)
+        c = (focus_channels(a) or [max(CHANNELS, key=lambda x: credit_gap(a, HEADLINE_MODEL, x))])[0]
+        over = sum(credit_gap(a, m, c) > OVERSTATEMENT for m in a.attribution.models)
         credit, true = a.share(HEADLINE_MODEL, c)
         title = (f"{over} of {len(a.attribution.models)} models over-credit {channel_name(s, c)} "
-                 f"({model_name(HEADLINE_MODEL)}: {_pct(credit)} of the credit for {_pct(true)} of the extra "
+                 f"({model_name(HEADLINE_MODEL)}: {pct(credit)} of the credit for {pct(true)} of the extra "
                  "sales)")
         return oc.credit_vs_truth(_named(_named(a.comparison, s), s, column="model"), title=title)
 
     def errors_chart(self) -> alt.Chart:
         """Each model's mean gap to the truth."""
         e = self.analysis.errors
-        title = (f"{_cap(model_name(e['model'][0]))} comes closest to the truth, "
-                 f"{model_name(e['model'][-1])} is furthest ({_points(e['mean_abs_error'][0])} against "
-                 f"{_points(e['mean_abs_error'][-1])} points per channel)")
+        title = (f"{capitalised(model_name(e['model'][0]))} comes closest to the truth, "
+                 f"{model_name(e['model'][-1])} is furthest ({pts(e['mean_abs_error'][0])} against "
+                 f"{pts(e['mean_abs_error'][-1])} points per channel)")
         return oc.model_errors(_named(e, self.scenario, column="model"), title=title)
 
     def experiments_chart(self) -> alt.LayerChart:
@@ -296,7 +297,7 @@ class OmnichannelResult:
         title = "Cost per conversion: credited against true"
         if both.height:
             r = both.row(int((both["true_cost"] / both[col]).arg_max()), named=True)
-            title = (f"{_cap(model_name(HEADLINE_MODEL))} makes {channel_name(s, r['channel'])} look "
+            title = (f"{capitalised(model_name(HEADLINE_MODEL))} makes {channel_name(s, r['channel'])} look "
                      f"{r['true_cost'] / r[col]:,.0f} times cheaper than it is ({_money(r[col])} per "
                      f"credited sale, {_money(r['true_cost'])} per extra sale)")
         return oc.cost_per_incremental(_named(long, s), title=title)
@@ -316,15 +317,15 @@ class OmnichannelResult:
     def store_chart(self) -> alt.Chart:
         """True extra purchases per channel, online and in store."""
         b = self.analysis.blind_spot
-        title = (f"{_pct(b['incremental_store_share'])} of the extra sales the channels cause happen in a "
+        title = (f"{pct(b['incremental_store_share'])} of the extra sales the channels cause happen in a "
                  "store, out of the log's sight")
         return oc.blind_spot(_named(b["by_channel"], self.scenario), title=title)
 
     def cross_device_chart(self) -> alt.Chart:
         """Online buyers' touches on the buying journey and on an unmatched device's journey."""
         x = self.analysis.cross_device
-        title = (f"Unmatched devices hide {_pct(x['touches_lost_share'])} of online buyers' touches from the "
-                 f"buying journey ({_pct(x['converting_customers_split'])} of buyers are split)")
+        title = (f"Unmatched devices hide {pct(x['touches_lost_share'])} of online buyers' touches from the "
+                 f"buying journey ({pct(x['converting_customers_split'])} of buyers are split)")
         return oc.split_journeys(_named(x["by_channel"], self.scenario), title=title)
 
     def headline_text(self) -> str:

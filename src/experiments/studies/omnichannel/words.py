@@ -21,10 +21,14 @@ __all__ = [
     "MODEL_NAMES",
     "OVERSTATEMENT",
     "assumptions",
+    "capitalised",
     "channel_name",
+    "credit_gap",
     "data_checks",
     "focus_channels",
     "model_name",
+    "pct",
+    "pts",
     "verdict",
 ]
 
@@ -57,7 +61,7 @@ def channel_name(scenario: OmnichannelScenario, channel: str) -> str:
     return f"{name} retargeting" if scenario.targeting[channel] == "retarget" else name
 
 
-def _cap(text: str) -> str:
+def capitalised(text: str) -> str:
     """First letter upper case, the rest untouched (``str.capitalize`` would lower "SMS")."""
     return text[:1].upper() + text[1:]
 
@@ -72,15 +76,18 @@ def _days(x: float) -> str:
     return f"{x:g} day" + ("" if x == 1 else "s")
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
+    """A share as a whole percentage (``0.25`` -> ``25%``)."""
     return fmt(x, "pct", 0)
 
 
-def _points(x: float) -> str:
+def pts(x: float) -> str:
+    """A difference of shares in percentage points, one decimal (``0.031`` -> ``3.1``)."""
     return f"{100 * x:.1f}"
 
 
-def _gap(a: OmnichannelAnalysis, model: str, channel: str) -> float:
+def credit_gap(a: OmnichannelAnalysis, model: str, channel: str) -> float:
+    """The channel's credit share under ``model`` less its true share of the incremental sales."""
     credit, true = a.share(model, channel)
     return credit - true
 
@@ -90,11 +97,11 @@ def focus_channels(a: OmnichannelAnalysis, model: str = HEADLINE_MODEL) -> list[
     by more than :data:`OVERSTATEMENT`; else the paid channel it over-credits most; else none."""
     s = a.scenario
     candidates = [c for c in CHANNELS if s.targeting[c] == "retarget"] + ["search_brand"]
-    over = [c for c in dict.fromkeys(candidates) if _gap(a, model, c) > OVERSTATEMENT]
+    over = [c for c in dict.fromkeys(candidates) if credit_gap(a, model, c) > OVERSTATEMENT]
     if over:
         return over[:2]
-    paid = [c for c in s.paid_channels if _gap(a, model, c) > OVERSTATEMENT]
-    return [max(paid, key=lambda c: _gap(a, model, c))] if paid else []
+    paid = [c for c in s.paid_channels if credit_gap(a, model, c) > OVERSTATEMENT]
+    return [max(paid, key=lambda c: credit_gap(a, model, c))] if paid else []
 
 
 def verdict(a: OmnichannelAnalysis, model: str = HEADLINE_MODEL) -> Verdict:
@@ -105,22 +112,22 @@ def verdict(a: OmnichannelAnalysis, model: str = HEADLINE_MODEL) -> Verdict:
     shares = [a.share(model, c) for c in focus]
     names = [channel_name(s, c) for c in focus]
     if len(focus) == 2:
-        first = (f"{_cap(name)} gives {names[0]} {_pct(shares[0][0])} of the credit and {names[1]} "
-                 f"{_pct(shares[1][0])}; they caused {_pct(shares[0][1])} and {_pct(shares[1][1])} of the "
+        first = (f"{capitalised(name)} gives {names[0]} {pct(shares[0][0])} of the credit and {names[1]} "
+                 f"{pct(shares[1][0])}; they caused {pct(shares[0][1])} and {pct(shares[1][1])} of the "
                  "extra sales.")
     elif focus:
-        first = (f"{_cap(name)} gives {names[0]} {_pct(shares[0][0])} of the credit; it caused "
-                 f"{_pct(shares[0][1])} of the extra sales.")
+        first = (f"{capitalised(name)} gives {names[0]} {pct(shares[0][0])} of the credit; it caused "
+                 f"{pct(shares[0][1])} of the extra sales.")
     elif a.attribution.n_conversions <= 0:
         first = f"The touch log holds no online purchase, so {name} has nothing to credit."
     else:
-        far = max(CHANNELS, key=lambda c: abs(_gap(a, model, c)))
-        worst = abs(_gap(a, model, far))
+        far = max(CHANNELS, key=lambda c: abs(credit_gap(a, model, c)))
+        worst = abs(credit_gap(a, model, far))
         credit, true = a.share(model, far)
-        first = (f"{_cap(name)} credits every channel within {_points(worst)} points of its true share of "
+        first = (f"{capitalised(name)} credits every channel within {pts(worst)} points of its true share of "
                  "the extra sales." if worst <= OVERSTATEMENT else
-                 f"{_cap(name)} is off by up to {_points(worst)} points of share: it gives "
-                 f"{channel_name(s, far)} {_pct(credit)} of the credit for {_pct(true)} of the extra sales.")
+                 f"{capitalised(name)} is off by up to {pts(worst)} points of share: it gives "
+                 f"{channel_name(s, far)} {pct(credit)} of the credit for {pct(true)} of the extra sales.")
     loss = a.plan(model)["profit_change"]
     gain = a.plan(EXPERIMENT_PLAN)["profit_change"]
     second = (f"Moving budget by {name} {'loses' if loss < 0 else 'gains'} {money(abs(loss), 0)} of profit "
@@ -135,14 +142,14 @@ def _details(a: OmnichannelAnalysis, model: str, focus: Sequence[str]) -> list[s
     plans, the store sales and the devices."""
     s, name = a.scenario, model_name(model)
     out = []
-    under = sorted((c for c in CHANNELS if _gap(a, model, c) < -OVERSTATEMENT),
-                   key=lambda c: _gap(a, model, c))
+    under = sorted((c for c in CHANNELS if credit_gap(a, model, c) < -OVERSTATEMENT),
+                   key=lambda c: credit_gap(a, model, c))
     if under:
-        parts = [f"{channel_name(s, c)} gets {_pct(a.share(model, c)[0])} of the credit for "
-                 f"{_pct(a.share(model, c)[1])} of the extra sales" for c in under[:1]]
-        parts += [f"{channel_name(s, c)} {_pct(a.share(model, c)[0])} for {_pct(a.share(model, c)[1])}"
+        parts = [f"{channel_name(s, c)} gets {pct(a.share(model, c)[0])} of the credit for "
+                 f"{pct(a.share(model, c)[1])} of the extra sales" for c in under[:1]]
+        parts += [f"{channel_name(s, c)} {pct(a.share(model, c)[0])} for {pct(a.share(model, c)[1])}"
                   for c in under[1:2]]
-        out.append(f"{_cap(name)} under-credits the channels that create sales: {', '.join(parts)}.")
+        out.append(f"{capitalised(name)} under-credits the channels that create sales: {', '.join(parts)}.")
     tested = a.experiments.filter(pl.col("covered").is_not_null())
     if tested.height:
         rows = {r["channel"]: r for r in tested.iter_rows(named=True)}
@@ -157,12 +164,12 @@ def _details(a: OmnichannelAnalysis, model: str, focus: Sequence[str]) -> list[s
                    f"{tested.height} channels.")
     errors = dict(a.errors.select("model", "mean_abs_error").iter_rows())
     best, worst = a.errors["model"][0], a.errors["model"][-1]
-    line = (f"Closest model to the truth: {model_name(best)}, off by {_points(errors[best])} points of share "
-            f"per channel on average; furthest: {model_name(worst)}, {_points(errors[worst])}")
+    line = (f"Closest model to the truth: {model_name(best)}, off by {pts(errors[best])} points of share "
+            f"per channel on average; furthest: {model_name(worst)}, {pts(errors[worst])}")
     data_driven = [m for m in ("markov", "shapley") if m in errors and m not in (best, worst)]
     if data_driven:
         line += (f"; the data-driven {_and([model_name(m) for m in data_driven])}: "
-                 f"{_and([_points(errors[m]) for m in data_driven])}")
+                 f"{_and([pts(errors[m]) for m in data_driven])}")
     out.append(line + ".")
     best_plan = max(a.attribution.models, key=lambda m: a.plan(m)["profit_change"])
     change = a.plan(best_plan)["profit_change"]
@@ -171,10 +178,10 @@ def _details(a: OmnichannelAnalysis, model: str, focus: Sequence[str]) -> list[s
                f"{'gains' if change >= 0 else 'loses'} {money(abs(change), 0)}; budgets in proportion to "
                f"the true extra sales {'gain' if truth >= 0 else 'lose'} {money(abs(truth), 0)}.")
     b, x = a.blind_spot, a.cross_device
-    out.append(f"{_pct(b['store_share'])} of purchases happen in a store, where no online log sees them; "
-               f"{_pct(b['incremental_store_share'])} of the extra sales the channels cause are among them.")
-    out.append(f"Unmatched devices split the journeys of {_pct(x['converting_customers_split'])} of online "
-               f"buyers; {_pct(x['touches_lost_share'])} of their touches sit on a journey that shows no "
+    out.append(f"{pct(b['store_share'])} of purchases happen in a store, where no online log sees them; "
+               f"{pct(b['incremental_store_share'])} of the extra sales the channels cause are among them.")
+    out.append(f"Unmatched devices split the journeys of {pct(x['converting_customers_split'])} of online "
+               f"buyers; {pct(x['touches_lost_share'])} of their touches sit on a journey that shows no "
                "purchase.")
     return out
 
@@ -187,9 +194,9 @@ def assumptions(a: OmnichannelAnalysis, s: OmnichannelScenario) -> list[str]:
         return _and([channel_name(s, c) for c in channels])
 
     lifts = ", ".join(f"{channel_name(s, c)} none" if s.lift[c] == 0 else
-                      f"{channel_name(s, c)} +{_pct(s.lift[c])} ({_days(s.half_life[c])})"
+                      f"{channel_name(s, c)} +{pct(s.lift[c])} ({_days(s.half_life[c])})"
                       for c in CHANNELS)
-    reach = ", ".join(f"{channel_name(s, c)} {_pct(s.reach[c])}" for c in CHANNELS)
+    reach = ", ".join(f"{channel_name(s, c)} {pct(s.reach[c])}" for c in CHANNELS)
     retarget = [c for c in CHANNELS if s.targeting[c] == "retarget"]
     sessions = [c for c in CHANNELS if s.targeting[c] == "session" and s.capture[c] > 0]
     push = [c for c in CHANNELS if s.targeting[c] == "push"]
@@ -197,13 +204,13 @@ def assumptions(a: OmnichannelAnalysis, s: OmnichannelScenario) -> list[str]:
     cold = [c for c in CHANNELS if s.audience_tilt[c] < 0]
     who = [f"Who each channel reaches (share of customers): {reach}."]
     if retarget:
-        who.append(f"{_cap(named(retarget))} only runs in the {s.retarget_window_days:g} days after a "
+        who.append(f"{capitalised(named(retarget))} only runs in the {s.retarget_window_days:g} days after a "
                    "site visit, so it finds people who are already shopping.")
     if sessions:
-        who.append(f"{_cap(named(sessions))} touch nobody on their own: they catch the customer's own "
+        who.append(f"{capitalised(named(sessions))} touch nobody on their own: they catch the customer's own "
                    "visits, the buying visit included.")
     if push:
-        who.append(f"{_cap(named(push))} reach their audience on their own schedule.")
+        who.append(f"{capitalised(named(push))} reach their audience on their own schedule.")
     if warm or cold:
         who.append("Audiences lean to the likely buyers" + (f" for {named(warm)}" if warm else "")
                    + (f" and to the cold for {named(cold)}" if cold else "") + " (assumptions).")
@@ -211,7 +218,7 @@ def assumptions(a: OmnichannelAnalysis, s: OmnichannelScenario) -> list[str]:
     for c in CHANNELS:
         cost, label = s.unit_cost[c], channel_name(s, c)
         if c == "affiliate" and s.affiliate_commission > 0:
-            costs.append(f"{label} {_pct(s.affiliate_commission)} of the order")
+            costs.append(f"{label} {pct(s.affiliate_commission)} of the order")
         elif cost > 0 and s.targeting[c] == "session":
             costs.append(f"{label} {money(cost)} per click")
         elif cost >= 0.1:
@@ -223,16 +230,16 @@ def assumptions(a: OmnichannelAnalysis, s: OmnichannelScenario) -> list[str]:
     untested = [c for c in CHANNELS if s.experiment_design[c] == "none"]
     tests = []
     if users:
-        tests.append(f"user-level holdouts of {_pct(s.user_holdout_share)} of the eligible customers for "
+        tests.append(f"user-level holdouts of {pct(s.user_holdout_share)} of the eligible customers for "
                      f"{named(users)}")
     if geos:
-        tests.append(f"geo-level holdouts of {_pct(s.geo_holdout_share)} of {s.n_geos} regions for "
+        tests.append(f"geo-level holdouts of {pct(s.geo_holdout_share)} of {s.n_geos} regions for "
                      f"{named(geos)}")
     if untested:
         tests.append(f"{named(untested)} cannot be switched off and is not tested")
     return [
         f"{s.n_customers:,} simulated customers over a {s.weeks}-week media plan (seed {s.seed}); "
-        f"{_pct(s.base_conversion)} would buy with no marketing; purchase intent varies across customers "
+        f"{pct(s.base_conversion)} would buy with no marketing; purchase intent varies across customers "
         f"(log-scale spread {s.intent_sigma:g}) and regions, and their own site visits raise it for a "
         "day or two (assumptions).",
         f"True effect of one touch on the purchase hazard, and the days for it to halve: {lifts}. "
@@ -244,11 +251,11 @@ def assumptions(a: OmnichannelAnalysis, s: OmnichannelScenario) -> list[str]:
         f"Costs: {'; '.join(costs)}. Social at about $10 per 1,000 (Meta CPM, Right Side Up / Varos), "
         "SMS at about $0.012 a message (Twilio); retargeting priced above the $1.7-1.8 average "
         "programmatic CPM (DataBeat 2024); search clicks and e-mail tooling are assumptions. Margin "
-        f"{_pct(s.margin)} of revenue, mean order {money(s.mean_order_value, 0)} (assumptions).",
-        f"{_pct(s.store_share)} of purchases happen in a store: real, counted by the experiments "
+        f"{pct(s.margin)} of revenue, mean order {money(s.mean_order_value, 0)} (assumptions).",
+        f"{pct(s.store_share)} of purchases happen in a store: real, counted by the experiments "
         "(customers known by account or card), invisible to the online log. "
-        f"{_pct(s.multi_device_share)} of customers use a second device for "
-        f"{_pct(s.secondary_device_share)} of their touches; {_pct(s.identity_match_rate)} of them are "
+        f"{pct(s.multi_device_share)} of customers use a second device for "
+        f"{pct(s.secondary_device_share)} of their touches; {pct(s.identity_match_rate)} of them are "
         "matched, the rest leave two journeys (assumptions).",
         "The truth: the same world re-run with each channel switched off (the same customers, visits and "
         "touches: common random numbers), so each difference is that channel's doing.",
@@ -279,12 +286,12 @@ def data_checks(a: OmnichannelAnalysis, s: OmnichannelScenario) -> list[str]:
         "log: no model can credit them.",
     ]
     for r in a.experiments.iter_rows(named=True):
-        name = _cap(channel_name(s, r["channel"]))
+        name = capitalised(channel_name(s, r["channel"]))
         if r["design"] == "user":
             share = r["holdout_units"] / r["units"] if r["units"] else float("nan")
             lines.append(f"{name} (user-level test): {r['units']:,} eligible customers, "
                          f"{r['holdout_units']:,} held out ({fmt(share, 'pct')}, intended "
-                         f"{_pct(s.user_holdout_share)}); sample-ratio p = "
+                         f"{pct(s.user_holdout_share)}); sample-ratio p = "
                          f"{fmt(r['srm_p_value'], 'number', 2)}.")
         elif r["design"] == "geo":
             lines.append(f"{name} (geo-level test): {r['units']:,} regions with customers, "

@@ -23,13 +23,13 @@ import polars as pl
 from experiments.charts import real_experiment as rc
 from experiments.formatting import fmt
 from experiments.scenarios.real_experiment import RealExperimentScenario
+from experiments.scenarios.targeting import LEARNER_NAMES
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
 from experiments.studies.base import Figure, Study, Verdict
 from experiments.studies.real_experiment.uplift import (
-    _LEARNER_NAMES,
     uplift_decile_chart,
     uplift_decile_table,
     uplift_qini_chart,
@@ -244,7 +244,7 @@ class RealExperimentReport:
         if self.uplift is not None:
             for ev in self.uplift.evaluations:
                 q = ev.qini
-                out.append(Figure("uplift_qini", f"Qini coefficient of the {_LEARNER_NAMES[ev.learner]} "
+                out.append(Figure("uplift_qini", f"Qini coefficient of the {LEARNER_NAMES[ev.learner]} "
                                   f"({s.uplift_arm}, {s.uplift_outcome})", q.estimate, q.ci_low,
                                   q.ci_high, None, "", group=ev.learner))
         return tuple(out)
@@ -313,7 +313,7 @@ class RealExperimentReport:
             f"Effects are stated per {s.per:,} recipients assigned, whether they opened the e-mail or not "
             "(intent to treat).",
             *([] if self.uplift is None else [
-                f"Uplift models: {', '.join(_LEARNER_NAMES[n] for n in UPLIFT_LEARNERS)} on histogram "
+                f"Uplift models: {', '.join(LEARNER_NAMES[n] for n in UPLIFT_LEARNERS)} on histogram "
                 f"gradient boosting of {s.uplift_outcome} from {', '.join(s.uplift_features)}; every "
                 f"customer is scored by models fitted on the other {UPLIFT_FOLDS - 1} of {UPLIFT_FOLDS} "
                 f"folds (seed {UPLIFT_SEED}), so no ranking is judged on customers its model saw.",

@@ -7,17 +7,18 @@ word the main learner's Qini coefficient against random and its uplift per decil
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import altair as alt
 import polars as pl
 
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, p_value
+from experiments.scenarios.real_experiment import RealExperimentScenario
+from experiments.scenarios.targeting import LEARNER_NAMES
 
 if TYPE_CHECKING:
-    from experiments.models.uplift.results import LearnerEvaluation
-    from experiments.studies.real_experiment.result import RealExperimentReport
+    from experiments.models.uplift.results import LearnerComparison, LearnerEvaluation
 
 __all__ = [
     "uplift_decile_chart",
@@ -27,21 +28,30 @@ __all__ = [
     "uplift_table",
 ]
 
-_LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner", "transformed": "transformed outcome"}
 
 
-def _main(r: RealExperimentReport) -> LearnerEvaluation:
+class _Report(Protocol):
+    """What the uplift section reads of the report: its scenario and its learners' comparison."""
+
+    @property
+    def scenario(self) -> RealExperimentScenario: ...
+
+    @property
+    def uplift(self) -> LearnerComparison | None: ...
+
+
+def _main(r: _Report) -> LearnerEvaluation:
     assert r.uplift is not None
     return r.uplift.evaluations[0]
 
 
-def uplift_sentences(r: RealExperimentReport) -> list[str]:
+def uplift_sentences(r: _Report) -> list[str]:
     """Whom the uplift arm moves, in words: the main learner's Qini against random and its deciles."""
     if r.uplift is None:
         return [_SKIPPED]
     s, ev = r.scenario, _main(r)
     q, rows = ev.qini, ev.bins.rows
-    name = _LEARNER_NAMES[ev.learner]
+    name = LEARNER_NAMES[ev.learner]
     level = round(100 * (1 - q.alpha))
     p = "< 0.001" if q.p_value < 0.001 else f"= {q.p_value:.3f}"
     if q.ci_low > 0:
@@ -56,12 +66,12 @@ def uplift_sentences(r: RealExperimentReport) -> list[str]:
            f"{_per(r, bottom.estimate)}."]
     for other in r.uplift.evaluations[1:]:
         oq = other.qini
-        out.append(f"{_LEARNER_NAMES[other.learner]}: Qini coefficient {oq.estimate:.3f} ({level}% CI "
+        out.append(f"{LEARNER_NAMES[other.learner]}: Qini coefficient {oq.estimate:.3f} ({level}% CI "
                    f"{oq.ci_low:.3f} to {oq.ci_high:.3f}).")
     return out
 
 
-def _per(r: RealExperimentReport, x: float) -> str:
+def _per(r: _Report, x: float) -> str:
     assert r.uplift is not None
     per = r.scenario.per * x
     return ("+" if per >= 0 else "") + (fmt(per, "money") if not r.uplift.binary
@@ -69,19 +79,19 @@ def _per(r: RealExperimentReport, x: float) -> str:
                                         else f"{per:,.1f}")
 
 
-def uplift_table(r: RealExperimentReport) -> pl.DataFrame:
+def uplift_table(r: _Report) -> pl.DataFrame:
     """Each uplift learner: Qini coefficient with its bootstrap interval and p-value, uplift at 30%."""
     if r.uplift is None:
         return _skipped()
     per = r.scenario.per
     return pl.DataFrame([{
-        "learner": _LEARNER_NAMES[ev.learner], "Qini coefficient": ev.qini.estimate,
+        "learner": LEARNER_NAMES[ev.learner], "Qini coefficient": ev.qini.estimate,
         "95% low": ev.qini.ci_low, "95% high": ev.qini.ci_high, "bootstrap p": p_value(ev.qini.p_value),
         f"uplift among the top {ev.metrics.k:.0%}, per {per:,}": per * ev.metrics.uplift_at_k,
     } for ev in r.uplift.evaluations])
 
 
-def uplift_decile_table(r: RealExperimentReport) -> pl.DataFrame:
+def uplift_decile_table(r: _Report) -> pl.DataFrame:
     """Uplift per decile of the main learner's ranking, per ``per`` recipients, with intervals."""
     if r.uplift is None:
         return _skipped()
@@ -94,7 +104,7 @@ def uplift_decile_table(r: RealExperimentReport) -> pl.DataFrame:
         (pl.col("ci_low") * per).alias("95% low"), (pl.col("ci_high") * per).alias("95% high"))
 
 
-def uplift_qini_chart(r: RealExperimentReport) -> alt.Chart:
+def uplift_qini_chart(r: _Report) -> alt.Chart:
     """Qini curves of every learner and of a random ranking."""
     if r.uplift is None:
         return _skipped_chart()
@@ -102,11 +112,11 @@ def uplift_qini_chart(r: RealExperimentReport) -> alt.Chart:
     frames = []
     for e in r.uplift.evaluations:
         frames.append(e.metrics.to_frame().select("share", pl.col("qini").alias("value"),
-                                                  pl.lit(_LEARNER_NAMES[e.learner]).alias("ranking")))
+                                                  pl.lit(LEARNER_NAMES[e.learner]).alias("ranking")))
     frames.append(ev.metrics.to_frame().select("share", pl.col("qini_random").alias("value"),
                                                pl.lit("random").alias("ranking")))
     verdict = "above" if ev.qini.ci_low > 0 else "not clearly above"
-    title = (f"The {_LEARNER_NAMES[ev.learner]}'s ranking is {verdict} random: Qini coefficient "
+    title = (f"The {LEARNER_NAMES[ev.learner]}'s ranking is {verdict} random: Qini coefficient "
              f"{ev.qini.estimate:.3f} (95% CI {ev.qini.ci_low:.3f} to {ev.qini.ci_high:.3f})")
     outcome = r.uplift.outcome
     return uc.qini_curves(pl.concat(frames), title=title, y_title=f"incremental {outcome}",
@@ -114,7 +124,7 @@ def uplift_qini_chart(r: RealExperimentReport) -> alt.Chart:
                           f"predicted uplift of the {s.uplift_arm} (out of fold)")
 
 
-def uplift_decile_chart(r: RealExperimentReport) -> alt.LayerChart | alt.Chart:
+def uplift_decile_chart(r: _Report) -> alt.LayerChart | alt.Chart:
     """Uplift per decile of the main learner's ranking."""
     if r.uplift is None:
         return _skipped_chart()
@@ -127,7 +137,7 @@ def uplift_decile_chart(r: RealExperimentReport) -> alt.LayerChart | alt.Chart:
              f"with the highest predicted uplift, {_per(r, bottom.estimate)} in the lowest")
     return uc.uplift_by_bin(frame, title=title, y_title=f"uplift per {s.per:,} recipients",
                             subtitle=f"{s.uplift_arm} minus {s.control}, per decile of the "
-                            f"{_LEARNER_NAMES[ev.learner]}'s predicted uplift (1 = highest), 95% "
+                            f"{LEARNER_NAMES[ev.learner]}'s predicted uplift (1 = highest), 95% "
                             "intervals")
 
 

@@ -60,7 +60,7 @@ class LearnerPolicy:
     policy: PolicyResult
 
 
-def _seeds(seed: int) -> tuple[np.random.Generator, int]:
+def split_seeds(seed: int) -> tuple[np.random.Generator, int]:
     """The split's generator and the models' seed (a 32-bit integer), both derived from ``seed``."""
     ss = np.random.SeedSequence(seed)
     split, models = ss.spawn(2)
@@ -94,7 +94,7 @@ def measure(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: boo
 
     s, arm, p = scenario, scenario.arm, scenario.treated_share
     n = frame.height
-    split_rng, model_seed = _seeds(s.seed)
+    split_rng, model_seed = split_seeds(s.seed)
     train = np.zeros(n, dtype=bool)
     train[split_rng.permutation(n)[: round(s.train_share * n)]] = True
     X = design_matrix(frame, FEATURES).X
