@@ -7,20 +7,16 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.metadata as md
-import json
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any
 
-from experiments.errors import ExperimentsError
-from experiments.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from experiments.paths import PROJECT_ROOT
 
 __all__ = [
     "LOCK_FILES",
     "git_revision",
     "lock_hash",
-    "notebook_parameters",
     "package_versions",
     "study_modules",
     "study_question",
@@ -64,34 +60,6 @@ def git_revision(root: Path = PROJECT_ROOT) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return rev + ("+dirty" if dirty else "")
-
-
-def notebook_parameters(study: str) -> dict[str, Any]:
-    """``{name: default}`` of the study notebook's ``parameters`` cell (read without importing the study).
-
-    The cell is the study's ``parameters_cell()``, one ``name: type = literal  # help`` a line (a test
-    checks that they agree), so its names are the scenario's parameter names.
-    """
-    path = NOTEBOOKS_DIR / f"{study}.ipynb"
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ExperimentsError(f"notebook {str(path)!r} cannot be read: {exc}") from None
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            out: dict[str, Any] = {}
-            for node in ast.parse(source).body:
-                target = node.target if isinstance(node, ast.AnnAssign) else (
-                    node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None)
-                if isinstance(target, ast.Name) and getattr(node, "value", None) is not None:
-                    try:
-                        out[target.id] = ast.literal_eval(node.value)  # type: ignore[arg-type]
-                    except ValueError:
-                        out[target.id] = None
-            return out
-    return {}
 
 
 def study_question(study: str) -> str:

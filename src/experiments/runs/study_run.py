@@ -9,8 +9,8 @@ the next run.
 
 Parameters are validated once, by the scenario, in the notebook's validation cell; a bad value fails
 that cell and comes back as one line. Parameter *names* are checked before the kernel starts, against
-the notebook's parameters cell. The verdict and headline figures come back in the executed notebook
-itself (the run record its verdict cell displays).
+the scenario's declaration (its light module, without the numerical stack). The verdict and headline
+figures come back in the executed notebook itself (the run record its verdict cell displays).
 
 Where the time goes, and what overlaps: the kernel is launched first, with the study's modules to import
 while it starts; meanwhile this process imports papermill, builds the HTML exporter and gathers the
@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -41,7 +42,6 @@ from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
 from experiments.runs.metadata import (
     git_revision,
     lock_hash,
-    notebook_parameters,
     package_versions,
     study_modules,
     study_question,
@@ -52,8 +52,8 @@ __all__ = [
     "RunFailed",
     "RunResult",
     "clean_stale_staging",
+    "declared_defaults",
     "lock_hash",
-    "notebook_parameters",
     "package_versions",
     "read_record",
     "run_study",
@@ -177,7 +177,7 @@ def _cell_times(nb: Any) -> tuple[float | None, float | None]:
 
 def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
     """Record a run whose folder is in place in the registry, and rewrite the index."""
-    from experiments.render.index import write_index
+    from experiments.runs.index_file import write_index
     from experiments.runs.registry import RunRegistry
 
     RunRegistry(root).add_run(meta)
@@ -195,6 +195,149 @@ def _quiet_libraries() -> None:
 
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
+def declared_defaults(study: str) -> dict[str, Any]:
+    """``{name: default}`` of a study's parameters, from its scenario's declaration.
+
+    The scenario module imports only the parameter declarations (no numerical stack), so the names are
+    checked before the kernel starts at no cost; the notebook's ``parameters`` cell is the same
+    declaration written out (``tests/test_notebooks.py`` holds them equal).
+    """
+    from experiments.studies import registry
+
+    if study not in registry.STUDY_MODULES:
+        registry.get(study)  # raises the one-line error naming the studies
+    return dict(importlib.import_module(f"experiments.scenarios.{study}").DEFAULTS)
+
+
+@dataclass
+class _Run:
+    """What one run has made so far, for the cleanup when it fails: the kernel it holds, the folders it
+    created, the staging folder and the kernel being stopped in the background."""
+
+    km: Any = None
+    created: list[Path] = field(default_factory=list)
+    staging: Path | None = None
+    stopping: _Background | None = None
+
+    def clean_up(self) -> None:
+        """Stop the kernel, remove the staging folder and any folder this run created."""
+        from experiments.runs.kernels import shutdown
+
+        with _no_interrupt():
+            if self.km is not None:
+                shutdown(self.km)
+            if self.stopping is not None:
+                with contextlib.suppress(BaseException):
+                    self.stopping.result()
+            if self.staging is not None:
+                shutil.rmtree(self.staging, ignore_errors=True)
+            for folder in reversed(self.created):  # leave no empty folder made by this run
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+
+
+def _open_kernel(study: str, kernel: str, *, verbose: bool, km: Any, kernels: Any) -> tuple[Any, str]:
+    """The kernel to run on (given, taken from ``kernels`` or launched) and its name."""
+    from experiments.runs.kernels import clean_stale_kernel_folders, start_kernel
+
+    if km is None and kernels is None:
+        clean_stale_kernel_folders()
+        km = start_kernel(kernel, verbose=verbose, preload=study_modules(study), cwd=NOTEBOOKS_DIR)
+    elif km is None:
+        km = kernels.take()
+        kernel = km.kernel_name
+    return km, kernel
+
+
+def _stage(run: _Run, root: Path, study: str, run_id: str) -> Path:
+    """Create the study's folder (if needed) and the run's hidden staging folder in it."""
+    study_dir = root / study
+    run.created = [d for d in (root, study_dir) if not d.exists()]
+    try:
+        study_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError("reports-dir", str(root),
+                             f"a folder that can be created ({exc.strerror})") from None
+    clean_stale_staging(root)
+    run.staging = study_dir / f"{STAGING}{run_id}-{os.getpid()}"
+    run.staging.mkdir()
+    return run.staging
+
+
+def _execute(run: _Run, study: str, executed: Path, overrides: Mapping[str, Any], *, kernel: str,
+             progress: bool, kernels: Any) -> Any:
+    """Execute the notebook with papermill into ``executed``; hand the kernel back (or stop it meanwhile)."""
+    import papermill as pm
+
+    from experiments.runs.kernels import shutdown
+
+    try:
+        return pm.execute_notebook(
+            str(NOTEBOOKS_DIR / f"{study}.ipynb"), str(executed), parameters=dict(overrides),
+            kernel_name=kernel, cwd=str(NOTEBOOKS_DIR), progress_bar=progress, log_output=False,
+            request_save_on_cell_execute=False, km=run.km,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise _failure(study, exc) from None
+    finally:
+        used, run.km = run.km, None
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            shutdown(used)
+        elif kernels is None:  # off the critical path: the kernel stops while the report renders
+            run.stopping = _Background(lambda: _stop(used))
+        else:
+            kernels.give_back(used)  # reset for the next run (or shut down when it cannot be)
+
+
+def _metadata(study: str, run_id: str, record: Mapping[str, Any], prepared: Mapping[str, Any], *,
+              params: Mapping[str, Any], overrides: Mapping[str, Any], started: float,
+              sweep_id: str | None) -> dict[str, Any]:
+    """The run's ``run.json`` (without its timings)."""
+    return {
+        "study": study, "run_id": run_id,
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
+        "seconds": 0.0, "params": dict(params), "overrides": dict(overrides),
+        "changed": record.get("changed", {}), "seed": params.get("seed"),
+        "git_revision": prepared["revision"], "versions": prepared["versions"], "lock": prepared["lock"],
+        "sweep_id": sweep_id, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "headline": {k: record.get(k) for k in ("headline", "tone", "details", "figures")},
+        "question": prepared["question"],
+    }
+
+
+def _render(staging: Path, study: str, nb: Any, meta: Mapping[str, Any]) -> None:
+    """Write the report (code hidden) and ``params.json`` into the staging folder."""
+    from experiments.render.notebook_html import notebook_to_html
+
+    params = meta["params"]
+    (staging / "params.json").write_text(json.dumps(params, indent=2, default=str) + "\n")
+    footer = f"Run {meta['run_id']} · seed {params.get('seed', 'n/a')} · revision {meta['git_revision'][:12]}"
+    page = notebook_to_html(nb, title=f"{study.replace('_', ' ').title()} report", footer=footer)
+    (staging / f"{study}.html").write_text(page, encoding="utf-8")
+
+
+def _phases(nb: Any, *, started: float, launched: float, executed: float,
+            rendered: float) -> dict[str, float]:
+    """Where the run's time went: start, kernel ready, cells, after the cells, render."""
+    first_cell, last_cell = _cell_times(nb)
+    return {
+        "start": round(launched - started, 3),
+        "kernel_ready": round((first_cell or launched) - launched, 3),
+        "cells": round((last_cell or executed) - (first_cell or launched), 3),
+        "after_cells": round(executed - (last_cell or executed), 3),
+        "render": round(rendered - executed, 3),
+    }
+
+
+def _land(run: _Run, final: Path, root: Path, meta: Mapping[str, Any], *, index: bool) -> None:
+    """Rename the complete run into place, record it and rewrite the index, uninterrupted."""
+    with _no_interrupt():  # from here the run is complete: it lands, is recorded and indexed whole
+        assert run.staging is not None
+        run.staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
+        run.staging = None
+        _record(root, meta, index)
 
 
 def run_study(
@@ -244,119 +387,44 @@ def run_study(
     RunFailed
         The notebook raised; the staging folder is removed and the index is unchanged.
     """
-    from experiments.runs.kernels import clean_stale_kernel_folders, shutdown, start_kernel
-    from experiments.studies import registry
     from experiments.validation import reject_unknown
 
     if not verbose:
         _quiet_libraries()
     started = time.time()
-    if study not in registry.STUDY_MODULES:
-        registry.get(study)  # raises the one-line error naming the studies
+    defaults = declared_defaults(study)
     overrides = dict(overrides or {})
-    defaults = notebook_parameters(study)
+    run = _Run(km=km)
     try:
         reject_unknown(overrides, defaults)
         root = check_folder(reports_dir if reports_dir is not None else REPORTS_DIR, option="--reports-dir")
-        if km is None and kernels is None:
-            clean_stale_kernel_folders()
-            km = start_kernel(kernel, verbose=verbose, preload=study_modules(study), cwd=NOTEBOOKS_DIR)
+        run.km, kernel = _open_kernel(study, kernel, verbose=verbose, km=km, kernels=kernels)
     except BaseException:
-        if km is not None:
-            with _no_interrupt():
-                shutdown(km)
+        run.clean_up()
         raise
-    if km is None:
-        km = kernels.take()
-        kernel = km.kernel_name
     launched = time.time()
-    staging: Path | None = None
-    created: list[Path] = []
-    stopping: _Background | None = None
     try:
         background = _Background(lambda: _prepare(study))
-        study_dir = root / study
-        created = [d for d in (root, study_dir) if not d.exists()]
-        try:
-            study_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ParameterError("reports-dir", str(root),
-                                 f"a folder that can be created ({exc.strerror})") from None
-        clean_stale_staging(root)
         run_id = _run_id({"study": study, **overrides})
-        staging = study_dir / f"{STAGING}{run_id}-{os.getpid()}"
-        staging.mkdir()
-        executed = staging / f"{study}.ipynb"
-
-        import papermill as pm
-
-        try:
-            nb = pm.execute_notebook(
-                str(NOTEBOOKS_DIR / f"{study}.ipynb"), str(executed), parameters=overrides,
-                kernel_name=kernel, cwd=str(NOTEBOOKS_DIR), progress_bar=progress, log_output=False,
-                request_save_on_cell_execute=False, km=km,
-            )
-        except pm.PapermillExecutionError as exc:
-            raise _failure(study, exc) from None
-        finally:
-            used, km = km, None
-            if isinstance(sys.exc_info()[1], KeyboardInterrupt):
-                shutdown(used)
-            elif kernels is None:  # off the critical path: the kernel stops while the report renders
-                stopping = _Background(lambda: _stop(used))
-            else:
-                kernels.give_back(used)  # reset for the next run (or shut down when it cannot be)
-        executed_at = time.time()
-        first_cell, last_cell = _cell_times(nb)
+        staging = _stage(run, root, study, run_id)
+        nb = _execute(run, study, staging / f"{study}.ipynb", overrides, kernel=kernel, progress=progress,
+                      kernels=kernels)
+        executed = time.time()
         record = read_record(nb)
         params = record.get("parameters") or {**defaults, **overrides}
-        prepared = background.result()
-        revision = prepared["revision"]
-        meta = {
-            "study": study, "run_id": run_id,
-            "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
-            "seconds": 0.0, "params": params, "overrides": overrides, "changed": record.get("changed", {}),
-            "seed": params.get("seed"), "git_revision": revision, "versions": prepared["versions"],
-            "lock": prepared["lock"], "sweep_id": sweep_id,
-            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "headline": {k: record.get(k) for k in ("headline", "tone", "details", "figures")},
-            "question": prepared["question"],
-        }
-        (staging / "params.json").write_text(json.dumps(params, indent=2, default=str) + "\n")
-        from experiments.render.notebook_html import notebook_to_html
-
-        footer = f"Run {run_id} · seed {params.get('seed', 'n/a')} · revision {revision[:12]}"
-        page = notebook_to_html(nb, title=f"{study.replace('_', ' ').title()} report", footer=footer)
-        (staging / f"{study}.html").write_text(page, encoding="utf-8")
+        meta = _metadata(study, run_id, record, background.result(), params=params, overrides=overrides,
+                         started=started, sweep_id=sweep_id)
+        _render(staging, study, nb, meta)
         rendered = time.time()
         meta["seconds"] = round(rendered - started, 2)
-        meta["phases"] = {
-            "start": round(launched - started, 3),
-            "kernel_ready": round((first_cell or launched) - launched, 3),
-            "cells": round((last_cell or executed_at) - (first_cell or launched), 3),
-            "after_cells": round(executed_at - (last_cell or executed_at), 3),
-            "render": round(rendered - executed_at, 3),
-        }
+        meta["phases"] = _phases(nb, started=started, launched=launched, executed=executed, rendered=rendered)
         (staging / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-        if stopping is not None:
-            stopping.result()
-        final = study_dir / run_id
-        with _no_interrupt():  # from here the run is complete: it lands, is recorded and indexed whole
-            staging.rename(final)  # fails rather than overwrite: run ids are unique per microsecond
-            staging = None
-            _record(root, meta, index)
+        if run.stopping is not None:
+            run.stopping.result()
+        final = staging.parent / run_id
+        _land(run, final, root, meta, index=index)
     except BaseException:
-        with _no_interrupt():
-            if km is not None:
-                shutdown(km)
-            if stopping is not None:
-                with contextlib.suppress(BaseException):
-                    stopping.result()
-            if staging is not None:
-                shutil.rmtree(staging, ignore_errors=True)
-            for folder in reversed(created):  # leave no empty folder made by this run
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
+        run.clean_up()
         raise
     meta["phases"]["record"] = round(time.time() - rendered, 3)
     return RunResult(study, run_id, final, final / f"{study}.html", final / f"{study}.ipynb",
