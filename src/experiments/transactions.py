@@ -11,7 +11,8 @@ Rules (as for the published CDNOW analyses, Fader, Hardie & Lee 2005):
 - ``monetary_value`` is the mean value of the repeat purchase days (0 without one);
 - with ``holdout_end``, ``holdout_purchases`` counts purchase days in ``(calibration_end, holdout_end]``.
 
-Files are read lazily with polars (CSV or parquet) and only the three named columns are loaded.
+Files are read lazily with polars (CSV, gzip-compressed CSV or parquet) and only the named columns are
+loaded.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import polars as pl
 from experiments.errors import DataError, ParameterError
 from experiments.exact_sums import read_sums, sum_aggs
 
-__all__ = ["DATE_FORMATS", "RFMSummary", "load_transactions", "parse_date", "rfm_summary"]
+__all__ = ["DATE_FORMATS", "RFMSummary", "load_columns", "load_transactions", "parse_date", "rfm_summary"]
 
 TimeUnit = Literal["day", "week"]
 #: Date spellings tried in turn (the first that parses every value wins).
@@ -54,6 +55,8 @@ def _scan(path: Path) -> pl.LazyFrame:
     if not path.is_file():
         raise DataError(f"transaction file not found: {str(path)!r}")
     suffix = path.suffix.lower()
+    if suffix == ".gz" and Path(path.stem).suffix.lower() in {".csv", ".tsv"}:  # gzip-compressed CSV
+        suffix = Path(path.stem).suffix.lower()
     try:
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
@@ -64,7 +67,9 @@ def _scan(path: Path) -> pl.LazyFrame:
                                                 infer_schema_length=10_000))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
-    raise DataError(f"unsupported file type {suffix!r} for {str(path)!r}; allowed: .csv, .tsv, .parquet")
+    raise DataError(
+        f"unsupported file type {suffix!r} for {str(path)!r}; allowed: .csv, .tsv (optionally .gz), .parquet"
+    )
 
 
 def _to_dates(values: pl.Series, column: str) -> pl.Series:
@@ -152,6 +157,52 @@ def load_transactions(path: str | Path, *, customer: str, date: str, amount: str
     if (amt < 0).any():
         raise DataError(f"amount column {amount!r} has negative amounts (e.g. {amt.filter(amt < 0)[0]!r})")
     return frame.with_columns(date=_to_dates(frame["date"], date), amount=amt)
+
+
+def load_columns(path: str | Path, columns: dict[str, str]) -> pl.DataFrame:
+    """Read the named columns of a CSV or parquet table as numbers; ``columns`` maps an option (``--period``)
+    to its column, and the frame's columns are named after the options (without the dashes).
+
+    Raises
+    ------
+    DataError
+        A missing or unreadable file, a missing column, one column in two roles, no rows, or a cell that
+        is missing or not a finite number.
+    """
+    path = Path(path)
+    lazy = _scan(path)
+    try:
+        names = lazy.collect_schema().names()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    for option, col in columns.items():
+        if col not in names:
+            raise DataError(f"{option} column {col!r} not in {path.name}; columns: {', '.join(names)}")
+    if len(set(columns.values())) < len(columns):
+        raise DataError(f"the columns of {', '.join(columns)} must be different columns")
+    try:
+        frame = lazy.select(pl.col(c).alias(o.lstrip("-")) for o, c in columns.items()).collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataError(f"cannot read {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    if frame.height == 0:
+        raise DataError(f"{path.name} holds no rows")
+    out = {}
+    for option, col in columns.items():
+        values = frame[option.lstrip("-")]
+        if option == "--cohort":
+            if values.is_null().any():
+                raise DataError(f"{option} column {col!r} has missing values")
+            out[option.lstrip("-")] = values.cast(pl.String)
+            continue
+        number = values.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        bad = number.is_null() | number.is_nan() | number.is_infinite()
+        if bad.any():
+            row = int(bad.arg_true()[0])
+            raise DataError(
+                f"{option} column {col!r}: {values[row]!r} at row {row + 1} is not a finite number"
+            )
+        out[option.lstrip("-")] = number
+    return pl.DataFrame(out)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,15 @@ parts or a glob pattern, with one row per unit, or per-arm summary statistics (c
 mean, variance, optionally look).
 
 Rows are read in one pass: per-arm sums give every test and every check. A second pass is made only for
---unit (duplicate and cross-arm checks), for --bootstrap (it resamples the values themselves) and for
---time (per-arm sums by day or week, made cumulative: the looks of the sequential tests).
+--unit (duplicate and cross-arm checks), for --bootstrap (it resamples the values themselves), for
+--time (per-arm sums by day or week, made cumulative: the looks of the sequential tests), and for
+percentile caps and --quantile (exact order statistics, one pass for all of them, before the sums).
+
+Heavy tails: --cap METRIC=p99 (the 99th percentile of all arms pooled, numpy's default "linear"
+definition) or --cap METRIC=500 (an absolute value) sets the metric's values above the cap to the cap
+and reports its effects again, capped, beside the uncapped ones; --quantile METRIC=0.9 gives the
+difference of the 90th percentiles with an order-statistic interval. Binary metrics cannot be capped or
+quantiled, nor can summary-statistics input (no rows).
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
@@ -103,6 +110,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--value", action="append", default=[], metavar="METRIC=AMOUNT",
                    help="with --bayesian: money per unit of METRIC (e.g. converted=12.5 or "
                    "converted=£12.5), for the expected loss in money (repeatable)")
+    p.add_argument("--cap", action="append", default=[], metavar="METRIC=pNN|VALUE",
+                   help="also report METRIC's effects with values above a cap set to the cap: pNN is the "
+                   "NN-th percentile of the pooled arms (e.g. p99, p99.9; exact), VALUE an absolute cap "
+                   "(repeatable, one cap per metric)")
+    p.add_argument("--quantile", action="append", default=[], metavar="METRIC=Q",
+                   help="difference of the Q-quantiles (0 < Q < 1, e.g. 0.5 for the median) of METRIC "
+                   "between each treatment arm and the control, with an interval (repeatable)")
     p.add_argument("--drop-nonfinite", action="store_true",
                    help="drop NaN and infinite values like missing ones and report them, instead of "
                    "refusing the file")
@@ -129,7 +143,7 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
             raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
         options.update(look=time, planned_n=planned_n)
         rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
-                     "bootstrap": "bootstrap"}
+                     "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
         for key, name in rows_only.items():
             if options.get(key):
                 raise ParameterError(name, options[key], "nothing: summary-statistics input has no rows")
@@ -171,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
 
     from experiments.outputs import check_distinct, check_output, write_results
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
-    from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, text_table
+    from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, tail_lines, text_table
     from experiments.validation import as_int
 
     # What is imported by now lives as long as the process: keep it out of every later garbage
@@ -191,6 +205,7 @@ def run(args: argparse.Namespace) -> int:
         nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
         planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
         bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
+        caps=args.cap, quantiles=args.quantile,
     )
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
@@ -212,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")
         print(bootstrap_table(result))
+    for line in tail_lines(result):
+        print(line)
     if result.bayesian:
         print()
         print(*bayesian_lines(result), sep="\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from experiments.simulate.lifecycle import LifecycleSettings, simulate_lifecycle
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.targeting import (
     FEATURES,
@@ -23,6 +24,7 @@ from experiments.simulate.truth import (
 
 __all__ = [
     "FEATURES",
+    "LifecycleSettings",
     "PolicyValue",
     "delivery_curve",
     "first_touch_curve",
@@ -32,6 +34,7 @@ __all__ = [
     "picked_by_group",
     "policy_value",
     "profit_by_share",
+    "simulate_lifecycle",
     "simulate_remarketing",
     "simulate_targeting",
     "top_share",

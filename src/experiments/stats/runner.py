@@ -3,9 +3,11 @@
 :func:`analyze` reads the table in one lazy pass (it is never loaded whole): one
 ``group_by(arm[, segment])`` gathers the per-arm sufficient statistics of every metric, covariate and
 ratio metric together with what the metric classification and the data-quality checks need
-(:mod:`experiments.stats.quality`); both are then added up over the groups. Only two things take a
+(:mod:`experiments.stats.quality`); both are then added up over the groups. Only three things take a
 pass of their own, and only when asked: the duplicate-unit checks (``unit``), which cannot be added up
-per arm, and the bootstrap (``bootstrap``), which resamples the values themselves.
+per arm, the bootstrap (``bootstrap``), which resamples the values themselves, and the exact order
+statistics of percentile caps and quantiles (``caps``, ``quantiles``; :mod:`experiments.stats.tails`),
+one pass before the sums (the capped sums join the one pass).
 
 Results are corrected for multiple testing over the family of metrics × treatment arms, ratio metrics
 included; CUPED-adjusted effects and per-segment effects are corrected as families of their own (the
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.stats import tails
 from experiments.stats.battery import Battery, battery, check_bayes, check_options, unsegmented
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import (
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from experiments.stats.effects import MetricKind
     from experiments.stats.heterogeneity import HeterogeneityResult
     from experiments.stats.sequential import SequentialResult
+    from experiments.stats.tails import Cap, CappedEffect, CapSpec, QuantileEffect
 
 __all__ = [
     "DEFAULT_SEED",
@@ -102,6 +106,9 @@ class AnalysisResult:
     bootstrap: tuple[BootstrapEffect, ...] = ()
     seed: int | None = None
     bayesian: tuple[BayesianEffect, ...] = ()  # one per entry of ``results``, in order (empty: not asked)
+    caps: tuple[Cap, ...] = ()
+    capped_results: tuple[CappedEffect, ...] = ()
+    quantile_results: tuple[QuantileEffect, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``experiments analyze --json``."""
@@ -125,6 +132,10 @@ class AnalysisResult:
             "covariates": list(self.covariates),
             "segment": self.segment,
             "heterogeneity": [h.to_dict() for h in self.heterogeneity],
+            "capped_results": [{**_entry(c.effect), "estimand": "itt", "cap": c.cap.to_dict(),
+                                "n_capped_arm": c.n_capped_arm, "n_capped_control": c.n_capped_control}
+                               for c in self.capped_results],
+            "quantile_results": [q.to_dict() for q in self.quantile_results],
         }
         if self.sequential:
             d["sequential"] = [s.to_dict() for s in self.sequential]
@@ -163,6 +174,10 @@ class AnalysisResult:
             lines += ["", "Bootstrap:", *[b.summary() for b in self.bootstrap]]
         if self.bayesian:
             lines += ["", "Bayesian:", *[b.summary() for b in self.bayesian]]
+        if self.capped_results:
+            lines += ["", "Capped metrics:", *[c.summary() for c in self.capped_results]]
+        if self.quantile_results:
+            lines += ["", "Quantiles:", *[q.summary() for q in self.quantile_results]]
         if self.heterogeneity:
             lines += ["", *[h.summary() for h in self.heterogeneity]]
         if self.sequential:
@@ -251,6 +266,8 @@ def analyze(
     bayesian: bool = False,
     prior_sd: float | None = None,
     values: Mapping[str, float | str] | Sequence[str] | None = None,
+    caps: Sequence[str | CapSpec] = (),
+    quantiles: Sequence[str | tuple[str, float]] = (),
 ) -> AnalysisResult:
     """Run the whole battery on an experiment table (one row per unit), in one pass over the data.
 
@@ -293,6 +310,15 @@ def analyze(
     values
         Money per unit of some metrics (``{"converted": 12.5}`` or ``["converted=$12.5"]``), for the
         expected loss in money.
+    caps
+        ``"METRIC=pNN"`` (the NN-th percentile of the pooled arms) or ``"METRIC=VALUE"``: the metric's
+        values above the cap are set to it and its effects reported again, capped (adds ``caps`` and
+        ``capped_results``, a multiple-testing family of their own; :mod:`experiments.stats.tails`).
+        A percentile cap takes a pass of its own before the sufficient statistics.
+    quantiles
+        ``"METRIC=Q"``: the difference of the Q-quantiles of each treatment arm and the control with
+        its interval (adds ``quantile_results``, a family of their own; one pass, shared with the
+        percentile caps).
 
     Raises
     ------
@@ -311,6 +337,7 @@ def analyze(
     if not metrics:
         raise ParameterError("metrics", metrics, "at least one metric column")
     bayes = check_bayes(bayesian, prior_sd, values, metrics)
+    cap_specs, quantile_specs = tails.parse_caps(caps, metrics), tails.parse_quantiles(quantiles, metrics)
     lf = data.lazy()
     schema = lf.collect_schema()
     wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else [])]
@@ -327,13 +354,18 @@ def analyze(
     roles = {**{c: "ratio column" for c in ratio_cols}, **{c: "covariate" for c in covariates},
              **{m: "metric" for m in metrics}}
 
-    # the one pass: sufficient statistics and checks per arm (and segment)
     values = {c: value_expr(c, schema[c], nonfinite=nonfinite) for c in value_cols}
+    # percentile caps and quantiles: exact order statistics, in a pass of their own before the sums
+    cap_values, quantile_groups = tails.tail_prepass(lf, arm=arm, values=values, caps=cap_specs,
+                                                     quantiles=quantile_specs, alpha=alpha, key=_ARM)
+
+    # the one pass: sufficient statistics and checks per arm (and segment)
     keys = [pl.col(arm).alias(_ARM), *([pl.col(segment).alias(_SEG)] if segment else [])]
     aggs = [pl.len().alias(_N), *([pl.col(unit).null_count().alias("\x00unit missing")] if unit else [])]
     for c in value_cols:  # covariates and numeric ratio parts need no 0/1 checks
         aggs += column_checks(c, schema[c], metric=c in metrics or schema[c] == pl.String)
     aggs += gather_exprs(metrics=metrics, covariates=covariates, values=values, dtypes=schema)
+    aggs += tails.capped_aggs(values, cap_values)
     for i, (num, den) in enumerate(pairs):
         both = values[num].is_not_null() & values[den].is_not_null()
         masked = {c: pl.when(both).then(values[c]) for c in (num, den)}
@@ -343,6 +375,7 @@ def analyze(
 
     checks = read_checks(groups, {c: schema[c] for c in value_cols}, arm=_ARM)
     kinds = classify(checks, metrics)
+    tails.refuse_binary(kinds, cap_specs, quantile_specs)
     classify(checks, [c for c in ratio_cols if c not in kinds], role="ratio column")
     if nonfinite == "refuse":
         refuse_nonfinite(checks, roles)
@@ -363,6 +396,13 @@ def analyze(
                   covariates=covariates, ratios=ratio_tables, bayes=bayes)
     quality = with_small_counts(quality, out.small_counts)
     arms = unsegmented(table).counts()
+    treatments = [a for a in arms if a != control]
+    cap_list, capped = tails.read_capped_effects(
+        groups, arm=_ARM, control=control, treatments=treatments, caps=cap_specs, cap_values=cap_values,
+        alpha=alpha, correction=correction, count=_N) if cap_specs else ([], [])
+    quantile_effects = tails.read_prepass_quantiles(
+        quantile_groups, arm=_ARM, control=control, treatments=treatments, quantiles=quantile_specs,
+        alpha=alpha, correction=correction) if quantile_groups is not None else []
     boot: list[BootstrapEffect] = []
     if bootstrap:
         boot = _bootstrap(lf, arm=arm, control=control, arms=[a for a in arms if a != control],
@@ -373,6 +413,7 @@ def analyze(
         heterogeneity=tuple(out.heterogeneity), covariates=tuple(covariates), segment=segment, unit=unit,
         ratio_results=tuple(out.ratio_results), bootstrap=tuple(boot), seed=seed if bootstrap else None,
         bayesian=out.bayesian,
+        caps=tuple(cap_list), capped_results=tuple(capped), quantile_results=tuple(quantile_effects),
     )
 
 

@@ -18,18 +18,25 @@ if TYPE_CHECKING:
     from experiments.stats.bootstrap import BootstrapEffect
     from experiments.stats.results import Effect
     from experiments.stats.runner import AnalysisResult
+    from experiments.stats.tails import CappedEffect, QuantileEffect
 
 __all__ = [
     "BOOTSTRAP_HEAD",
+    "QUANTILE_HEAD",
     "TABLE_HEAD",
     "bayesian_lines",
     "bayesian_sentence",
     "bootstrap_row",
     "bootstrap_table",
+    "capped_sentence",
     "effect_row",
     "headline",
     "page",
     "quality_lines",
+    "quantile_name",
+    "quantile_row",
+    "quantile_sentence",
+    "tail_lines",
     "text_table",
     "verdict",
 ]
@@ -39,6 +46,8 @@ TABLE_HEAD = ["metric", "arm", "segment", "n_arm", "mean_arm", "mean_ctrl", "dif
               "p_adj", "method"]
 #: Columns of the printed (and HTML) table of bootstrap intervals.
 BOOTSTRAP_HEAD = ["metric", "arm", "n_arm", "diff", "bootstrap CI", "p", "resamples"]
+#: Columns of the HTML table of quantile differences.
+QUANTILE_HEAD = ["metric", "arm", "quantile", "n_arm", "q_arm", "q_ctrl", "diff", "CI", "p", "p_adj"]
 
 
 def _best(result: AnalysisResult) -> Effect | None:
@@ -157,6 +166,86 @@ def bayesian_lines(result: AnalysisResult) -> list[str]:
     return lines
 
 
+def _p_words(p: float, p_adjusted: float | None) -> str:
+    if p_adjusted is None:
+        return "p = n/a" if math.isnan(p) else f"p = {p_value(p)}".replace("= <", "< ")
+    return "p_adj = n/a" if math.isnan(p_adjusted) else f"p_adj = {p_value(p_adjusted)}".replace("= <", "< ")
+
+
+def _interval_words(estimate: float, low: float, high: float, level: int) -> str:
+    return f"{number(estimate, '+,.4g')} ({level}% CI {number(low, '+,.4g')} to {number(high, '+,.4g')})"
+
+
+def capped_sentence(c: CappedEffect, uncapped: Effect | None = None) -> str:
+    """One capped effect in words, with the cap, how many values it capped and the uncapped effect."""
+    e, cap = c.effect, c.cap
+    level = round(100 * (1 - e.alpha))
+    how = f"p{cap.percentile:g} of all arms" if cap.percentile is not None else "an absolute cap"
+    total = sum(cap.n_capped.values())
+    text = (f"{e.metric} capped at {number(cap.value, ',.6g')} ({how}; {total:,} values capped: {e.arm} "
+            f"{c.n_capped_arm:,}, {e.control} {c.n_capped_control:,}): {e.arm} vs {e.control} "
+            f"{_interval_words(e.estimate, e.ci_low, e.ci_high, level)} per unit, "
+            f"{_p_words(e.p_value, e.p_value_adjusted)}")
+    if uncapped is not None:
+        text += f"; uncapped {_interval_words(uncapped.estimate, uncapped.ci_low, uncapped.ci_high, level)}"
+    if not e.se > 0:
+        text += " (once capped, no value varies: the cap is too low; choose a higher one)"
+    return text + "."
+
+
+def quantile_name(q: float) -> str:
+    """``median`` for 0.5, ``90th percentile`` for 0.9, ``99.9th percentile`` for 0.999."""
+    if q == 0.5:
+        return "median"
+    pct = round(100 * q, 10)
+    whole = int(pct) if float(pct).is_integer() else None
+    suffix = "th"
+    if whole is not None and whole % 100 not in (11, 12, 13):
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(whole % 10, "th")
+    return f"{pct:g}{suffix} percentile"
+
+
+def quantile_sentence(e: QuantileEffect) -> str:
+    """One quantile difference in words."""
+    level = round(100 * (1 - e.alpha))
+    return (f"{e.metric}, {quantile_name(e.quantile)}: {e.arm} {number(e.quantile_arm, ',.4g')} vs "
+            f"{e.control} {number(e.quantile_control, ',.4g')}, difference "
+            f"{_interval_words(e.estimate, e.ci_low, e.ci_high, level)}, "
+            f"{_p_words(e.p_value, e.p_value_adjusted)}.")
+
+
+def quantile_row(e: QuantileEffect) -> list[str]:
+    """One quantile difference as the cells of :data:`QUANTILE_HEAD`."""
+    return [e.metric, e.arm, f"{e.quantile:g}", f"{e.n_arm:,}", number(e.quantile_arm, ".4g"),
+            number(e.quantile_control, ".4g"), number(e.estimate, "+.4g"),
+            f"[{number(e.ci_low, '+.4g')}, {number(e.ci_high, '+.4g')}]", p_value(e.p_value),
+            p_value(e.p_value_adjusted)]
+
+
+def _uncapped(result: AnalysisResult, c: CappedEffect) -> Effect | None:
+    return next((e for e in result.overall() if (e.metric, e.arm) == (c.effect.metric, c.effect.arm)), None)
+
+
+def _tail_captions(result: AnalysisResult) -> tuple[str, str]:
+    level = round(100 * (1 - result.alpha))
+    family = f"{level}% intervals; p_adj: {result.correction} correction within this family"
+    return (f"Capped metrics: values above the cap set to the cap, Welch t ({family})",
+            f"Quantiles: difference of each arm's quantile from the control's, order-statistic standard "
+            f"errors ({family})")
+
+
+def tail_lines(result: AnalysisResult) -> list[str]:
+    """The capped effects and quantile differences as printed lines (none when neither was asked for)."""
+    capped_title, quantile_title = _tail_captions(result)
+    lines: list[str] = []
+    if result.capped_results:
+        lines += ["", capped_title + ":", *[capped_sentence(c, _uncapped(result, c))
+                                            for c in result.capped_results]]
+    if result.quantile_results:
+        lines += ["", quantile_title + ":", *[quantile_sentence(e) for e in result.quantile_results]]
+    return lines
+
+
 def quality_lines(result: AnalysisResult) -> list[str]:
     """The data-quality findings as sentences, then the counts per column (for the HTML page)."""
     q = result.data_quality
@@ -210,6 +299,16 @@ def page(result: AnalysisResult, *, source: str) -> Page:
         tables.append(_table_rows(BOOTSTRAP_HEAD, [bootstrap_row(x) for x in result.bootstrap],
                                   f"Percentile bootstrap of the difference of means ({level}% intervals, "
                                   f"{b.n_resamples:,} resamples, seed {result.seed})"))
+    capped_title, quantile_title = _tail_captions(result)
+    if result.capped_results:
+        tables.append(_effects_table([c.effect for c in result.capped_results], capped_title))
+        tables.append(Notes([capped_sentence(c, _uncapped(result, c)) for c in result.capped_results],
+                            title="Capped metrics in words"))
+    if result.quantile_results:
+        tables.append(_table_rows(QUANTILE_HEAD, [quantile_row(e) for e in result.quantile_results],
+                                  quantile_title))
+        tables.append(Notes([quantile_sentence(e) for e in result.quantile_results],
+                            title="Quantiles in words"))
     if by_segment:
         tables.append(_effects_table(by_segment, f"Effects by {result.segment} ({correction})"))
     quality = quality_lines(result)

@@ -11,7 +11,32 @@ import polars as pl
 
 from experiments.errors import DataError, FitError
 
-__all__ = ["FittedModel", "as_arrays", "collapse_summary", "minimise"]
+__all__ = ["BOUND", "BoundaryOptimum", "FittedModel", "as_arrays", "collapse_summary", "minimise"]
+
+#: Range of every log-parameter searched by :func:`minimise`: ``exp(±12)`` is about ``6e-6`` and ``1.6e5``.
+BOUND = 12.0
+#: A log-parameter this close to ``±BOUND`` has run to the edge (a flat ridge may stop the search short).
+EDGE = 0.05
+
+
+class BoundaryOptimum(FitError):
+    """The likelihood is largest at the edge of the parameter space: some parameters ran to ``0`` or ``inf``.
+
+    ``lower`` and ``upper`` name the parameters that ran to 0 and to infinity; ``estimates`` holds the
+    parameters where the optimiser stopped and ``log_likelihood`` the mean log-likelihood there.
+    """
+
+    def __init__(self, model: str, names: tuple[str, ...], theta: np.ndarray, mean_ll: float) -> None:
+        self.model = model
+        self.lower = tuple(n for n, t in zip(names, theta, strict=True) if t <= -BOUND + EDGE)
+        self.upper = tuple(n for n, t in zip(names, theta, strict=True) if t >= BOUND - EDGE)
+        self.estimates = np.exp(theta)
+        self.mean_log_likelihood = mean_ll
+        edges = [f"{n} -> 0" for n in self.lower] + [f"{n} -> inf" for n in self.upper]
+        super().__init__(
+            f"{model} fit did not converge (maximum at the edge of the parameter space: {', '.join(edges)}); "
+            "no estimates reported"
+        )
 
 
 def as_arrays(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,8 +76,15 @@ def minimise(
     *,
     jac: bool,
     model: str,
+    names: tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, float, int]:
-    bounds = [(-12.0, 12.0)] * len(start)
+    """Minimise ``fun`` over log-parameters in ``[-BOUND, BOUND]``; return the parameters, the
+    maximised mean log-likelihood and the iterations.
+
+    Raises :class:`BoundaryOptimum` (a :class:`FitError`) when the optimiser converged to the edge of
+    that range and ``names`` are given, and :class:`FitError` for any other failure.
+    """
+    bounds = [(-BOUND, BOUND)] * len(start)
     from scipy import optimize  # imported on first fit: simulators and reports that never fit skip it
 
     res = optimize.minimize(
@@ -63,7 +95,25 @@ def minimise(
         bounds=bounds,
         options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7},
     )
-    at_bound = np.any(np.abs(np.abs(res.x) - 12.0) < 1e-6)
+    if not res.success and np.all(np.isfinite(res.x)):
+        # a line search that failed far from the optimum: restart once with a fresh curvature estimate
+        res = optimize.minimize(fun, res.x, jac=jac, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7})
+    if not res.success and np.all(np.isfinite(res.x)):
+        # a flat ridge (often towards an edge) where the gradient's line search keeps failing: Powell's
+        # derivative-free search, then L-BFGS-B again from where it stopped to polish
+        value = (lambda th: fun(th)[0]) if jac else fun
+        powell = optimize.minimize(value, res.x, method="Powell", bounds=bounds,
+                                   options={"maxiter": 20_000, "xtol": 1e-10, "ftol": 1e-14})
+        if powell.success and np.all(np.isfinite(powell.x)):
+            res = optimize.minimize(fun, powell.x, jac=jac, method="L-BFGS-B", bounds=bounds,
+                                    options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7})
+            if not res.success and powell.fun <= res.fun:
+                res = powell
+                res.nit = int(getattr(powell, "nit", 0))
+    at_bound = np.any(np.abs(np.abs(res.x) - BOUND) < EDGE)
+    if at_bound and names is not None and np.all(np.isfinite(res.x)) and np.isfinite(res.fun):
+        raise BoundaryOptimum(model, names, res.x, -float(res.fun))
     if not res.success or not np.all(np.isfinite(res.x)) or at_bound:
         why = "a parameter ran off to its bound" if at_bound else str(res.message)
         raise FitError(f"{model} fit did not converge ({why}); no estimates reported")

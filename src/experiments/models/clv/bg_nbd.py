@@ -130,8 +130,11 @@ def fit_bgnbd(frequency, recency, T, *, start: tuple[float, float, float, float]
 
     Raises
     ------
+    BoundaryOptimum
+        When the maximum lies at the edge of the parameter space (:func:`~experiments.models.clv.limits.
+        fit_purchases` fits the limiting model instead).
     FitError
-        When the optimiser does not converge or a parameter runs to the edge of its range.
+        When the optimiser does not converge.
     """
     xs, txs, ts, w = collapse_summary(frequency, recency, T)
     total = w.sum()
@@ -147,6 +150,7 @@ def fit_bgnbd(frequency, recency, T, *, start: tuple[float, float, float, float]
             theta0,
             jac=True,
             model="BG/NBD",
+            names=BGNBDFit.NAMES,
         )
     return BGNBDFit.from_estimates(
         est,

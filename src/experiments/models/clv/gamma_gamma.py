@@ -63,6 +63,7 @@ class GammaGammaFit(FittedModel):
     log_likelihood: float
     n_customers: int
     iterations: int
+    n_zero_value: int = 0
     method: str = "Gamma-Gamma maximum likelihood (L-BFGS-B)"
 
     @property
@@ -81,13 +82,16 @@ class GammaGammaFit(FittedModel):
         return (
             f"Gamma-Gamma on {self.n_customers:,} repeat customers: p={self.p:.4g}, q={self.q:.4g}, "
             f"v={self.v:.4g}, mean order value {self.mean_order_value:.2f}"
+            + (f" ({self.n_zero_value:,} with value 0 left out)" if self.n_zero_value else "")
         )
 
 
 def fit_gamma_gamma(frequency, monetary_value, *, start=(1.0, 1.0, 1.0)) -> GammaGammaFit:
-    """Fit the Gamma-Gamma model on customers with at least one repeat purchase.
+    """Fit the Gamma-Gamma model on customers with at least one repeat purchase of positive value.
 
-    Customers with ``frequency == 0`` are dropped; ``monetary_value`` must be > 0 for the others.
+    Customers with ``frequency == 0`` are dropped, and so are repeat customers whose mean repeat
+    purchase value is 0 (their number is ``n_zero_value`` of the fit), as lifetimes does; a negative or
+    non-finite ``monetary_value`` raises :class:`DataError`.
     """
     x = np.asarray(frequency, float)
     m = np.asarray(monetary_value, float)
@@ -95,20 +99,27 @@ def fit_gamma_gamma(frequency, monetary_value, *, start=(1.0, 1.0, 1.0)) -> Gamm
         raise DataError("frequency and monetary_value must have the same length")
     keep = x > 0
     x, m = x[keep], m[keep]
+    if not np.isfinite(m).all() or (m < 0).any():
+        raise DataError("monetary value must be a number >= 0 for every repeat customer")
+    zero = m == 0
+    x, m = x[~zero], m[~zero]
     if x.size < 3:
-        raise DataError(f"Gamma-Gamma needs at least 3 repeat customers; got {x.size}")
-    if not np.isfinite(m).all() or (m <= 0).any():
-        raise DataError("monetary value must be a positive number for every repeat customer")
+        raise DataError(
+            f"Gamma-Gamma needs at least 3 repeat customers with a positive monetary value; got {x.size}"
+            + (f" ({int(zero.sum())} more with value 0)" if zero.any() else "")
+        )
     total = float(x.size)
     theta0 = np.log(np.asarray(start, float))
     theta0[2] = np.log(max(float(np.mean(m)), 1e-6))
     with np.errstate(all="ignore"):
         est, ll, nit = minimise(
-            lambda th: _gg_objective(th, x, m, total), theta0, jac=True, model="Gamma-Gamma"
+            lambda th: _gg_objective(th, x, m, total), theta0, jac=True, model="Gamma-Gamma",
+            names=GammaGammaFit.NAMES,
         )
     return GammaGammaFit.from_estimates(
         est,
         log_likelihood=ll * total,
         n_customers=int(total),
         iterations=nit,
+        n_zero_value=int(zero.sum()),
     )

@@ -103,7 +103,8 @@ def fit_pareto_nbd(frequency, recency, T, *, start=None) -> ParetoNBDFit:
         return value if np.isfinite(value) else 1e10
 
     with np.errstate(all="ignore"):
-        est, ll, nit = minimise(objective, np.log(np.asarray(start, float)), jac=False, model="Pareto/NBD")
+        est, ll, nit = minimise(objective, np.log(np.asarray(start, float)), jac=False, model="Pareto/NBD",
+                               names=ParetoNBDFit.NAMES)
     return ParetoNBDFit.from_estimates(
         est,
         log_likelihood=ll * total,
