@@ -14,7 +14,7 @@ from experiments.stats import SampleStats, gather, mean_effect, proportion_effec
 from experiments.stats import calibration as cal
 from experiments.stats import vectorised as vec
 from experiments.stats.cuped import cuped_effect
-from experiments.studies.calibration.result import numbers as checks
+from experiments.studies.calibration import numbers as checks
 
 
 # ---------------------------------------------------------------- vectorised twins == package

@@ -19,12 +19,12 @@ __all__ = ["STUDY_MODULES", "all_studies", "get", "names"]
 
 #: Study name → module defining ``STUDY``, in the order ``run --all`` renders them.
 STUDY_MODULES: dict[str, str] = {
-    "remarketing": "experiments.studies.remarketing.result",
-    "loyalty": "experiments.studies.loyalty.result",
-    "real_experiment": "experiments.studies.real_experiment.result",
-    "calibration": "experiments.studies.calibration.result",
-    "omnichannel": "experiments.studies.omnichannel.result",
-    "targeting": "experiments.studies.targeting.result",
+    "remarketing": "experiments.studies.remarketing",
+    "loyalty": "experiments.studies.loyalty",
+    "real_experiment": "experiments.studies.real_experiment",
+    "calibration": "experiments.studies.calibration",
+    "omnichannel": "experiments.studies.omnichannel",
+    "targeting": "experiments.studies.targeting",
 }
 
 

@@ -1,7 +1,21 @@
-"""The calibration study: its numbers, its words and its result; ``STUDY`` is what the registry lists."""
+"""The calibration study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+
+Inside the package: ``numbers`` computes, ``result`` holds what the report shows.
+"""
 
 from __future__ import annotations
 
-from experiments.studies.calibration.result import STUDY, run
+from experiments.scenarios.calibration import CalibrationScenario
+from experiments.studies.base import Study
+from experiments.studies.calibration.result import run
 
 __all__ = ["STUDY", "run"]
+
+STUDY = Study(
+    name="calibration",
+    question="Proof by simulation: do the tests keep their false-positive rate, coverage and power, what "
+    "does CUPED gain, and what does peeking cost?",
+    scenario=CalibrationScenario,
+    run=run,
+    sweep_figure="coverage",
+)

@@ -27,7 +27,7 @@ from experiments.stats.calibration import (
 )
 from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import SequentialResult, msprt
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Verdict
 from experiments.studies.calibration.numbers import (
     binary_study,
     cuped_study,
@@ -36,7 +36,7 @@ from experiments.studies.calibration.numbers import (
     sequence_study,
 )
 
-__all__ = ["STUDY", "CalibrationReport", "run"]
+__all__ = ["CalibrationResult", "run"]
 
 #: Acceptance bands of the study, as fractions of the nominal level: a measured false-positive rate
 #: within alpha ± 20% (4–6% at alpha 5%), coverage within 1 - alpha ± 1 point (94–96% at 95%).
@@ -46,7 +46,7 @@ POWER_BAND = 0.03
 
 
 @dataclass(frozen=True)
-class CalibrationReport:
+class CalibrationResult:
     """Every measured figure of the calibration study, with the real-experiment replay."""
 
     scenario: CalibrationScenario
@@ -358,7 +358,7 @@ class CalibrationReport:
         return cc.replay_looks(self.replay_table, title=title)
 
 
-def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> CalibrationReport:
+def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> CalibrationResult:
     """Run every calibration study of ``scenario`` and the ASOS replay.
 
     Parameters
@@ -393,15 +393,5 @@ def run(scenario: CalibrationScenario, asos: pl.DataFrame | None = None) -> Cali
     looks = asos_looks(asos, experiment=s.asos_experiment, variant=s.asos_variant, metric=s.asos_metric)
     replay = msprt(looks, alpha=s.alpha, metric=f"metric {s.asos_metric}",
                    arm=f"variant {s.asos_variant}", control="control")
-    return CalibrationReport(s, aa_binary, aa_spend, power, cuped, peeking, replay,
+    return CalibrationResult(s, aa_binary, aa_spend, power, cuped, peeking, replay,
                              replay_frame(looks, replay), sequences=sequences)
-
-
-STUDY = Study(
-    name="calibration",
-    question="Proof by simulation: do the tests keep their false-positive rate, coverage and power, what "
-    "does CUPED gain, and what does peeking cost?",
-    scenario=CalibrationScenario,
-    run=run,
-    sweep_figure="coverage",
-)

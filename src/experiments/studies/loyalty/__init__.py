@@ -1,7 +1,23 @@
-"""The loyalty study: its numbers, its words and its result; ``STUDY`` is what the registry lists."""
+"""The loyalty study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+
+Inside the package: ``result`` holds what the report shows.
+"""
 
 from __future__ import annotations
 
-from experiments.studies.loyalty.result import STUDY, run
+from experiments.scenarios.loyalty import LoyaltyScenario
+from experiments.simulate.loyalty import simulate_loyalty
+from experiments.studies.base import Study
+from experiments.studies.loyalty.result import run
 
 __all__ = ["STUDY", "run"]
+
+STUDY = Study(
+    name="loyalty",
+    question="Does a loyalty programme raise repeat purchases and lifetime value by more than its rewards "
+    "cost?",
+    scenario=LoyaltyScenario,
+    run=run,
+    simulate=simulate_loyalty,
+    sweep_figure="net_value",
+)

@@ -14,12 +14,12 @@ from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Verdict
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
     import altair as alt
 
-__all__ = ["STUDY", "LoyaltyResult", "run", "verdict_text"]
+__all__ = ["LoyaltyResult", "run", "verdict_text"]
 
 
 def verdict_text(economics: econ.ProgrammeEconomics, *, unit: str = "offered customer") -> tuple[str, str]:
@@ -226,14 +226,3 @@ def run(scenario: LoyaltyScenario) -> LoyaltyResult:
         arm_measures=retention.arm_measures(customers),
         cumulative=retention.cumulative_by_period(purchases, customers, n_periods=s.horizon),
     )
-
-
-STUDY = Study(
-    name="loyalty",
-    question="Does a loyalty programme raise repeat purchases and lifetime value by more than its rewards "
-    "cost?",
-    scenario=LoyaltyScenario,
-    run=run,
-    simulate=simulate_loyalty,
-    sweep_figure="net_value",
-)

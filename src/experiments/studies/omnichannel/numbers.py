@@ -7,7 +7,7 @@ through :mod:`experiments.stats`. Each model's credit then sets a budget plan (m
 credited cost per conversion is lower), and the world is re-run under each plan for its true profit
 (:mod:`experiments.studies.omnichannel.budget`).
 
-:func:`analyse` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the words of the report
+:func:`measure` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the words of the report
 (verdict, labels, chart titles) are in :mod:`experiments.studies.omnichannel.result`.
 """
 
@@ -47,7 +47,6 @@ __all__ = [
     "EXPERIMENT_PLAN",
     "TRUTH_PLAN",
     "OmnichannelAnalysis",
-    "analyse",
     "attribute_log",
     "channel_experiments",
     "cost_per_conversion",
@@ -56,6 +55,7 @@ __all__ = [
     "cross_device_break",
     "headline_numbers",
     "marginal_returns",
+    "measure",
     "model_errors",
     "plan_profits",
     "reallocate",
@@ -304,7 +304,7 @@ class OmnichannelAnalysis:
         return row["credit_share"], row["true_share"]
 
 
-def analyse(scenario: OmnichannelScenario, *, world: JourneyWorld | None = None,
+def measure(scenario: OmnichannelScenario, *, world: JourneyWorld | None = None,
             workers: int = 1) -> OmnichannelAnalysis:
     """Draw the world, attribute its log, measure the truth and the experiments, re-run every plan.
 

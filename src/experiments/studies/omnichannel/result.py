@@ -1,6 +1,6 @@
 """The omnichannel study: what each attribution model credits, against what each channel really causes.
 
-:func:`run` draws the journey world and analyses it (:func:`experiments.studies.omnichannel.numbers.analyse`:
+:func:`run` draws the journey world and analyses it (:func:`experiments.studies.omnichannel.numbers.measure`:
 every attribution model on the touch log, every channel switched off for its true incremental purchases,
 a randomised holdout per channel, each model's budget plan re-simulated). :class:`OmnichannelResult`
 words it: the verdict, figures, tables, charts (titles state the finding), assumptions and data checks;
@@ -20,14 +20,14 @@ import polars as pl
 from experiments.charts import omnichannel as oc
 from experiments.formatting import fmt, money
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Verdict
 from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
     OmnichannelAnalysis,
-    analyse,
     costs_long,
     marginal_returns,
+    measure,
 )
 from experiments.studies.omnichannel.words import (
     CHANNEL_NAMES,
@@ -51,7 +51,6 @@ __all__ = [
     "HEADLINE_MODEL",
     "MODEL_NAMES",
     "OVERSTATEMENT",
-    "STUDY",
     "OmnichannelResult",
     "channel_name",
     "focus_channels",
@@ -351,7 +350,7 @@ class OmnichannelResult:
 
 def run(scenario: OmnichannelScenario) -> OmnichannelResult:
     """Draw the world, attribute its log, measure the truth and the experiments, re-run every plan."""
-    return OmnichannelResult(scenario=scenario, analysis=analyse(scenario))
+    return OmnichannelResult(scenario=scenario, analysis=measure(scenario))
 
 
 def simulate_log(scenario: OmnichannelScenario, *, block_size: int | None = None, workers: int = 1,
@@ -366,14 +365,3 @@ def simulate_log(scenario: OmnichannelScenario, *, block_size: int | None = None
     from experiments.simulate.journeys import draw_world, observed_log
 
     return observed_log(draw_world(scenario, workers=workers))
-
-
-STUDY = Study(
-    name="omnichannel",
-    question="Which channels does each attribution model credit, against the sales each channel really "
-    "causes, and what does moving budget by that credit do to profit?",
-    scenario=OmnichannelScenario,
-    run=run,
-    simulate=simulate_log,
-    sweep_figure="experiment_plan_profit_change",
-)

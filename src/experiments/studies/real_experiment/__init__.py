@@ -1,7 +1,20 @@
-"""The real experiment study: its numbers, its words and its result; ``STUDY`` is what the registry lists."""
+"""The real experiment study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+
+Inside the package: ``uplift`` words the uplift section, ``result`` holds what the report shows.
+"""
 
 from __future__ import annotations
 
-from experiments.studies.real_experiment.result import STUDY, run
+from experiments.scenarios.real_experiment import RealExperimentScenario
+from experiments.studies.base import Study
+from experiments.studies.real_experiment.result import run
 
 __all__ = ["STUDY", "run"]
+
+STUDY = Study(
+    name="real_experiment",
+    question="Which e-mail should we send? The full analysis of a real randomised campaign (Hillstrom, "
+    "64,000 customers) or of any experiment file.",
+    scenario=RealExperimentScenario,
+    run=run,
+)

@@ -28,7 +28,7 @@ from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Verdict
 from experiments.studies.real_experiment.uplift import (
     uplift_decile_chart,
     uplift_decile_table,
@@ -40,8 +40,8 @@ from experiments.studies.real_experiment.uplift import (
 if TYPE_CHECKING:
     from experiments.models.uplift.results import LearnerComparison
 
-__all__ = ["STUDY", "UPLIFT_FOLDS", "UPLIFT_LEARNERS", "UPLIFT_RESAMPLES", "UPLIFT_SEED",
-           "RealExperimentReport", "run"]
+__all__ = ["UPLIFT_FOLDS", "UPLIFT_LEARNERS", "UPLIFT_RESAMPLES", "UPLIFT_SEED",
+           "RealExperimentResult", "run"]
 
 #: Learners of the uplift section (the first one's deciles are shown), on histogram gradient boosting.
 UPLIFT_LEARNERS: tuple[str, ...] = ("x", "t")
@@ -50,7 +50,7 @@ UPLIFT_FOLDS, UPLIFT_SEED, UPLIFT_RESAMPLES = 3, 2008, 200
 
 
 @dataclass(frozen=True)
-class RealExperimentReport:
+class RealExperimentResult:
     """Everything the real-experiment report states."""
 
     scenario: RealExperimentScenario
@@ -387,7 +387,7 @@ class RealExperimentReport:
 
 
 def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | None = None
-        ) -> RealExperimentReport:
+        ) -> RealExperimentResult:
     """Analyse the experiment file of ``scenario`` (or ``data`` when given).
 
     The default file is read with :func:`experiments.datasets.load_hillstrom` (sha256-checked),
@@ -422,13 +422,4 @@ def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | No
             lf, arm=s.arm, treatment=s.uplift_arm, control=s.control, outcome=s.uplift_outcome,
             features=list(s.uplift_features), learners=UPLIFT_LEARNERS, folds=UPLIFT_FOLDS, seed=UPLIFT_SEED,
             n_resamples=UPLIFT_RESAMPLES, alpha=s.alpha)
-    return RealExperimentReport(s, result, segs, gap, uplift)
-
-
-STUDY = Study(
-    name="real_experiment",
-    question="Which e-mail should we send? The full analysis of a real randomised campaign (Hillstrom, "
-    "64,000 customers) or of any experiment file.",
-    scenario=RealExperimentScenario,
-    run=run,
-)
+    return RealExperimentResult(s, result, segs, gap, uplift)

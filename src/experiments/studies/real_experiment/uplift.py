@@ -2,7 +2,7 @@
 
 :func:`experiments.models.uplift.compare_learners` scores every customer out of fold; the functions here
 word the main learner's Qini coefficient against random and its uplift per decile for
-:class:`~experiments.studies.real_experiment.RealExperimentReport`, or say that no model was fitted.
+:class:`~experiments.studies.real_experiment.RealExperimentResult`, or say that no model was fitted.
 """
 
 from __future__ import annotations

@@ -1,7 +1,22 @@
-"""The remarketing study: its numbers, its words and its result; ``STUDY`` is what the registry lists."""
+"""The remarketing study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+
+Inside the package: ``numbers`` computes, ``result`` holds what the report shows.
+"""
 
 from __future__ import annotations
 
-from experiments.studies.remarketing.result import STUDY, run
+from experiments.scenarios.remarketing import RemarketingScenario
+from experiments.studies.base import Study
+from experiments.studies.remarketing.result import run, simulate_table
 
 __all__ = ["STUDY", "run"]
+
+STUDY = Study(
+    name="remarketing",
+    question="Does a retargeting campaign create purchases that would not have happened anyway, at what cost "
+    "each, and does it pay back?",
+    scenario=RemarketingScenario,
+    run=run,
+    simulate=simulate_table,
+    sweep_figure="incremental_profit",
+)

@@ -32,7 +32,7 @@ from experiments.stats.rates import arm_means
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
     import altair as alt
 
-__all__ = ["INCENTIVE_SUFFIX", "METRICS", "IncentiveComparison", "RemarketingAnalysis", "analyse"]
+__all__ = ["INCENTIVE_SUFFIX", "METRICS", "IncentiveComparison", "RemarketingAnalysis", "measure"]
 
 #: Arms named ``<base>_incentive`` are compared with ``<base>`` to price the incentive.
 INCENTIVE_SUFFIX = "_incentive"
@@ -236,7 +236,7 @@ class RemarketingAnalysis:
         )
 
 
-def analyse(
+def measure(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     arms: Sequence[str],

@@ -13,13 +13,13 @@ import polars as pl
 
 from experiments.formatting import fmt, unit_value
 from experiments.scenarios.remarketing import RemarketingScenario
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Verdict
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
     METRICS,
     IncentiveComparison,
     RemarketingAnalysis,
-    analyse,
+    measure,
 )
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
@@ -30,11 +30,9 @@ __all__ = [
     "FREQUENCY_CAPS",
     "INCENTIVE_SUFFIX",
     "METRICS",
-    "STUDY",
     "IncentiveComparison",
     "RemarketingAnalysis",
     "RemarketingResult",
-    "analyse",
     "assumptions",
     "curve_size",
     "data_checks",
@@ -42,7 +40,9 @@ __all__ = [
     "funnel_chart",
     "headline_figures",
     "itt_vs_exposed",
+    "measure",
     "run",
+    "simulate_table",
     "truth_table",
 ]
 
@@ -274,24 +274,13 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
 
     frame = simulate_remarketing(scenario)
-    analysis = analyse(frame, arms=scenario.arms, shares=scenario.shares,
+    analysis = measure(frame, arms=scenario.arms, shares=scenario.shares,
                        truth=true_effects(frame, scenario.arms))
     curve = frequency_curve(scenario, caps=FREQUENCY_CAPS, n_customers=curve_size(scenario))
     return RemarketingResult(scenario, analysis, funnel_summary(frame), curve)
 
 
-def _simulate(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
+def simulate_table(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
     from experiments.simulate.remarketing import simulate_remarketing
 
     return simulate_remarketing(scenario, **options)  # type: ignore[arg-type]
-
-
-STUDY = Study(
-    name="remarketing",
-    question="Does a retargeting campaign create purchases that would not have happened anyway, at what cost "
-    "each, and does it pay back?",
-    scenario=RemarketingScenario,
-    run=run,
-    simulate=_simulate,
-    sweep_figure="incremental_profit",
-)

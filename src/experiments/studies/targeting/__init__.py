@@ -1,7 +1,22 @@
-"""The targeting study: its numbers, its words and its result; ``STUDY`` is what the registry lists."""
+"""The targeting study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+
+Inside the package: ``numbers`` computes, ``result`` holds what the report shows.
+"""
 
 from __future__ import annotations
 
-from experiments.studies.targeting.result import STUDY, run
+from experiments.scenarios.targeting import TargetingScenario
+from experiments.studies.base import Study
+from experiments.studies.targeting.result import run, simulate_table
 
 __all__ = ["STUDY", "run"]
+
+STUDY = Study(
+    name="targeting",
+    question="Whom should a remarketing campaign treat? Uplift models against targeting likely buyers, "
+    "judged on a randomised hold-out against the true effect of every customer.",
+    scenario=TargetingScenario,
+    run=run,
+    simulate=simulate_table,
+    sweep_figure="policy_profit",
+)

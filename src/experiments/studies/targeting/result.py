@@ -29,7 +29,7 @@ import polars as pl
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, money
 from experiments.scenarios.targeting import LEARNER_NAMES, TargetingScenario
-from experiments.studies.base import Figure, Study, Verdict
+from experiments.studies.base import Figure, Verdict
 from experiments.studies.targeting.numbers import (
     DELAY_CUSTOMERS,
     DELAYS,
@@ -42,12 +42,12 @@ from experiments.studies.targeting.numbers import (
 __all__ = [
     "DELAYS",
     "POLICIES",
-    "STUDY",
     "LearnerPolicy",
     "PolicyResult",
     "TargetingResult",
-    "analyse",
+    "result_from_table",
     "run",
+    "simulate_table",
 ]
 
 
@@ -345,7 +345,8 @@ def _hours(h: float) -> str:
     return f"{h / 24:g} days"
 
 
-def analyse(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: bool = True) -> TargetingResult:
+def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
+                      with_delay: bool = True) -> TargetingResult:
     """Split, fit, rank and judge: everything :class:`TargetingResult` states, from a simulated table.
 
     ``frame`` is :func:`~experiments.simulate.targeting.simulate_targeting`'s table for ``scenario``;
@@ -357,22 +358,11 @@ def analyse(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: boo
 
 def run(scenario: TargetingScenario) -> TargetingResult:
     """Simulate the randomised campaign, fit and judge the policies, and trace the first-touch curve."""
-    return analyse(_simulate(scenario), scenario)
+    return result_from_table(simulate_table(scenario), scenario)
 
 
-def _simulate(scenario: TargetingScenario, **options: Any) -> pl.DataFrame:
+def simulate_table(scenario: TargetingScenario, **options: Any) -> pl.DataFrame:
     from experiments.simulate.targeting import simulate_targeting
 
     return simulate_targeting(scenario.world(), arm=scenario.arm, treated_share=scenario.treated_share,
                               **options)
-
-
-STUDY = Study(
-    name="targeting",
-    question="Whom should a remarketing campaign treat? Uplift models against targeting likely buyers, "
-    "judged on a randomised hold-out against the true effect of every customer.",
-    scenario=TargetingScenario,
-    run=run,
-    simulate=_simulate,
-    sweep_figure="policy_profit",
-)
