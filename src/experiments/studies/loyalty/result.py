@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from experiments.formatting import fmt, money
+from experiments.formatting import fmt
 from experiments.models import clv as clv_models
 from experiments.models import survival
 from experiments.scenarios.loyalty import LoyaltyScenario
@@ -15,26 +15,12 @@ from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.loyalty.words import verdict_text
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
     import altair as alt
 
-__all__ = ["LoyaltyResult", "run", "verdict_text"]
-
-
-def verdict_text(economics: econ.ProgrammeEconomics, *, unit: str = "offered customer") -> tuple[str, str]:
-    """Headline sentence and tone (good / bad / neutral) of the programme's verdict."""
-    n = economics.net_value
-    interval = f"(95% CI {money(n.ci_low)} to {money(n.ci_high)})"
-    if economics.pays_for_itself:
-        return (f"The programme pays for itself: it adds {money(n.estimate)} net per {unit} {interval}.",
-                "good")
-    if economics.pays_for_itself is False:
-        return (f"The programme does not pay for itself: it loses {money(-n.estimate)} per {unit} "
-                f"{interval}.", "bad")
-    verb = "adds" if n.estimate >= 0 else "loses"
-    return (f"Not proven that the programme pays for itself: it {verb} {money(abs(n.estimate))} net per "
-            f"{unit} {interval}, an interval that includes zero.", "neutral")
+__all__ = ["LoyaltyResult", "run"]
 
 
 @dataclass(frozen=True)

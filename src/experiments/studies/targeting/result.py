@@ -177,7 +177,7 @@ class TargetingResult:
 
     def assumptions(self) -> list[str]:
         """How the study is set up, and what the world assumes."""
-        from experiments.studies.remarketing.result import assumptions as world_assumptions
+        from experiments.studies.remarketing.words import assumptions as world_assumptions
 
         s = self.scenario
         share = ("the share with the highest inverse-propensity profit of its out-of-fold scores on the "
