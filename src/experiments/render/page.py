@@ -10,7 +10,7 @@ from experiments.escaping import chart_spec, script_json
 from experiments.render.display import assumptions, table, verdict_box
 from experiments.render.offline import vega_bundle
 from experiments.studies.base import Verdict
-from experiments.studies.pages import Heading, Notes, Page, Table
+from experiments.studies.pages import Heading, Notes, Page, Section, Table
 
 if TYPE_CHECKING:
     import altair as alt
@@ -72,6 +72,8 @@ def render_page(title: str, blocks: Sequence[str | alt.TopLevelMixin]) -> str:
 def _block(block: object) -> str | alt.TopLevelMixin:
     if isinstance(block, Heading):
         return f"<h1>{html.escape(block.text)}</h1>"
+    if isinstance(block, Section):
+        return f"<h2>{html.escape(block.text)}</h2>"
     if isinstance(block, Verdict):
         return verdict_box(block)
     if isinstance(block, Table):

@@ -15,12 +15,19 @@ from experiments.studies.base import Verdict
 if TYPE_CHECKING:
     import polars as pl
 
-__all__ = ["Block", "Heading", "Notes", "Page", "Table"]
+__all__ = ["Block", "Heading", "Notes", "Page", "Section", "Table"]
 
 
 @dataclass(frozen=True)
 class Heading:
     """The page's title line."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section's heading."""
 
     text: str
 
@@ -45,8 +52,8 @@ class Notes:
         object.__setattr__(self, "lines", tuple(self.lines))
 
 
-#: A block: a heading, the verdict, a table, notes, or an altair chart.
-Block = Heading | Verdict | Table | Notes | Any
+#: A block: a heading, a section heading, the verdict, a table, notes, or an altair chart.
+Block = Heading | Section | Verdict | Table | Notes | Any
 
 
 @dataclass(frozen=True)
