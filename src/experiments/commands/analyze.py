@@ -15,7 +15,7 @@ from typing import Any
 
 from experiments.errors import DataError, ParameterError
 
-__all__ = ["analyze_file", "register", "run"]
+__all__ = ["analyze_db", "analyze_file", "register", "run"]
 
 _DESCRIPTION = """\
 Effects of every treatment arm against the control on every metric, with intervals, multiple-testing
@@ -33,6 +33,15 @@ definition) or --cap METRIC=500 (an absolute value) sets the metric's values abo
 and reports its effects again, capped, beside the uncapped ones; --quantile METRIC=0.9 gives the
 difference of the 90th percentiles with an order-statistic interval. Binary metrics cannot be capped or
 quantiled, nor can summary-statistics input (no rows).
+
+A table in a database (--db URL with --table NAME or --query SQL, in place of FILE) is analysed where it
+lives: the per-arm sums and checks are one SQL aggregation run by the database (through Ibis), and only
+one row per arm (and segment) comes back; the numbers equal those of a file of the same rows. DuckDB is
+embedded: --db duckdb://relative/file.duckdb or duckdb:///absolute/file.duckdb, or --db duckdb:// with
+--query "SELECT * FROM read_parquet('big/*.parquet')" for files larger than memory. Other engines take
+their Ibis URL, e.g. postgres://user:password@host:5432/database (bigquery://, snowflake://... with that
+Ibis extra installed). --unit runs as a query of its own; --bootstrap, --cap, --quantile and --time are
+refused with --db (they read the rows, or per-look sums, from a file).
 
 Refused (one line on stderr, exit 2, nothing written): an unknown column; one column in two roles (the
 arm column as a metric, covariate, segment, unit or ratio part; a metric also a covariate); a metric
@@ -66,7 +75,15 @@ def register(subparsers: Any) -> None:
         "analyze", help="test an experiment file (CSV or parquet)", description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("file", metavar="FILE", help="CSV or parquet file, folder of parquet parts, or glob")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="CSV or parquet file, folder of parquet parts, or glob (or --db instead)")
+    p.add_argument("--db", metavar="URL",
+                   help="analyse a table in a database instead of FILE: an Ibis connection URL, e.g. "
+                   "duckdb://file.duckdb (relative), duckdb:///abs/file.duckdb, duckdb:// (in memory) or "
+                   "postgres://user:pass@host:5432/db")
+    p.add_argument("--table", metavar="NAME", help="with --db: the table to analyse (one in another schema: "
+                   "--query 'SELECT * FROM schema.table')")
+    p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the table to analyse")
     p.add_argument("--arm", required=True, metavar="COLUMN", help="column with the arm label")
     p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
     p.add_argument("--metric", action="append", metavar="COLUMN",
@@ -179,6 +196,36 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     raise AssertionError("unreachable")
 
 
+def analyze_db(url: str, *, table: str | None = None, query: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
+    """Run :func:`analyze` on a table (or a query's result) in a database: one SQL aggregation there."""
+    from experiments.stats.database import open_table
+    from experiments.stats.runner import analyze
+
+    if not options.get("metrics"):
+        raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
+    for name in ("time", "look_every", "planned_n"):
+        if options.pop(name, None) is not None:
+            raise ParameterError(name.replace("_", "-"), True, "nothing with a database table (--db): the "
+                                 "looks of sequential monitoring are read from files")
+    return analyze(open_table(url, table=table, query=query), **options)
+
+
+def _check_source(args: argparse.Namespace) -> None:
+    """Exactly one of FILE and --db; with --db exactly one of --table and --query, and neither without."""
+    from experiments.stats.database import redact
+
+    if (args.file is None) == (args.db is None):
+        allowed = ("exactly one of FILE or --db URL" if args.file is None
+                   else "nothing when FILE is given (exactly one of FILE or --db URL)")
+        raise ParameterError("db", args.db and redact(args.db), allowed)
+    if args.db is None:
+        for name in ("table", "query"):
+            if getattr(args, name) is not None:
+                raise ParameterError(name, getattr(args, name), "nothing without --db URL")
+    elif (args.table is None) == (args.query is None):
+        raise ParameterError("table", args.table, "exactly one of --table NAME or --query SQL with --db")
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
     import gc
@@ -192,14 +239,15 @@ def run(args: argparse.Namespace) -> int:
     # collection (statsmodels' multipletests calls gc.collect(), which otherwise walks all of it).
     gc.freeze()
 
+    _check_source(args)
     alpha, correction, shares = check_options(args.alpha, args.correction, args.shares)
     n_boot = as_int("bootstrap", args.bootstrap, low=0, high=MAX_BOOTSTRAP)
     seed = as_int("seed", args.seed, low=0)
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_out = check_output(args.html, option="--html", overwrite=args.overwrite)
     check_distinct(("--json", json_out), ("--html", html_out))
-    result = analyze_file(
-        args.file, arm=args.arm, control=args.control, metrics=args.metric or None,
+    options = dict(
+        arm=args.arm, control=args.control, metrics=args.metric or None,
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
         nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
@@ -207,17 +255,27 @@ def run(args: argparse.Namespace) -> int:
         bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
         caps=args.cap, quantiles=args.quantile,
     )
+    if args.db is not None:
+        from experiments.stats.database import DatabaseTable
+
+        source = DatabaseTable(args.db, table=args.table, query=args.query).name
+        result = analyze_db(args.db, table=args.table, query=args.query, **options)
+    else:
+        source = Path(args.file).name
+        result = analyze_file(args.file, **options)
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
     if args.html:
         from experiments.render.page import page_html
         from experiments.studies.analysis import page as analysis_page
 
-        page = page_html(analysis_page(result, source=Path(args.file).name))
+        page = page_html(analysis_page(result, source=source))
     if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     print(headline(result))
     print()
+    if args.db is not None:
+        print(f"Aggregated in the database: {source}")
     print(f"{result.n_rows:,} rows; arms: " + ", ".join(f"{a} {n:,}" for a, n in result.arms.items()))
     print(result.srm.summary())
     print(result.data_quality.summary())

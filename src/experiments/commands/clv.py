@@ -60,10 +60,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "missing, not a number, NaN, infinite or negative; a calibration end outside the dates; survivors "
         "that rise or periods that are not 0, 1, 2, ...; opportunities rows with recency outside "
         "[frequency, opportunities]. "
+        "With --db URL and --table NAME (or --query SQL) in place of FILE (--kind transactions), the "
+        "per-customer summary (frequency, recency, T, monetary value) is computed by the database in SQL "
+        "(DuckDB embedded, PostgreSQL, any engine Ibis connects to), the same numbers as from a file; the "
+        "date column must then be a DATE or TIMESTAMP. "
         + OUTPUT_RULE,
     )
-    p.add_argument("file",
-                   help="transaction log, survival table or opportunities table: .csv, .csv.gz or .parquet")
+    p.add_argument("file", nargs="?",
+                   help="transaction log, survival table or opportunities table: .csv, .csv.gz or .parquet "
+                   "(or --db instead, for a transaction table)")
+    p.add_argument("--db", metavar="URL", help="read the transactions from a database instead of FILE: an "
+                   "Ibis URL, e.g. duckdb://file.duckdb or postgres://user:pass@host:5432/db")
+    p.add_argument("--table", metavar="NAME", help="with --db: the transaction table (one in another schema: "
+                   "--query 'SELECT * FROM schema.table')")
+    p.add_argument("--query", metavar="SQL", help="with --db: a query whose result is the transaction table")
     p.add_argument("--kind", default="transactions",
                    help="what FILE holds: transactions (default), survival or opportunities")
     g = p.add_argument_group("--kind transactions")
@@ -129,9 +139,15 @@ def run_clv(
     time_unit: str = "week",
     pareto: bool = False,
     models: tuple[str, ...] | list[str] | None = None,
+    db: str | None = None,
+    table: str | None = None,
+    query: str | None = None,
 ) -> dict[str, Any]:
     """Load, summarise and fit; return the JSON-ready result (raises on bad input, or when no purchase
     model could be fitted).
+
+    With ``db`` (and ``table`` or ``query``; ``file`` unused) the per-customer summary is one SQL
+    query in that database (:func:`experiments.stats.database.rfm_summary_db`).
 
     ``models`` are purchase models by name (``bgnbd``, ``mbgnbd``, ``paretonbd``; default ``bgnbd``),
     ``pareto`` adds ``paretonbd``. A model whose maximum lies at the edge of its parameter space is
@@ -150,14 +166,23 @@ def run_clv(
     chosen = list(dict.fromkeys(chosen))
     cal_end = parse_date("calibration_end", calibration_end)
     hold_end = parse_date("holdout_end", holdout_end) if holdout_end is not None else None
-    tx = load_transactions(file, customer=customer, date=date, amount=amount)
-    rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
+    if db is not None:
+        from experiments.stats.database import open_table, rfm_summary_db
+
+        source = open_table(db, table=table, query=query)
+        n_transactions, rfm = rfm_summary_db(source, customer=customer, date=date, amount=amount,
+                                             calibration_end=cal_end, holdout_end=hold_end,
+                                             time_unit=unit)  # type: ignore[arg-type]
+    else:
+        tx = load_transactions(file, customer=customer, date=date, amount=amount)
+        n_transactions = tx.height
+        rfm = rfm_summary(tx, calibration_end=cal_end, holdout_end=hold_end, time_unit=unit)  # type: ignore[arg-type]
     f = rfm.frame
     x, tx_, big_t = f["frequency"].to_numpy(), f["recency"].to_numpy(), f["T"].to_numpy()
     warnings: list[str] = []
     out: dict[str, Any] = {
-        "file": str(file),
-        "n_transactions": tx.height,
+        "file": None if db is not None else str(file),
+        "n_transactions": n_transactions,
         "n_customers": rfm.n_customers,
         "n_repeat_customers": rfm.n_repeat_customers,
         "first_date": str(rfm.first_date),
@@ -166,6 +191,8 @@ def run_clv(
         "time_unit": unit,
         "models": chosen,
     }
+    if db is not None:
+        out["database"] = source.to_dict()
     fits = {}
     for m in chosen:
         fit, error = _fit_or_warn(_LABELS[m], lambda m=m: fit_purchases(m, x, tx_, big_t), warnings)
@@ -354,7 +381,11 @@ def _summary_text(r: dict[str, Any]) -> str:
             f"Next {r['horizon']} opportunities: {r['expected_transactions_next']:,.1f} transactions "
             f"expected; mean P(alive) {r['mean_probability_alive']:.3f}",
         ])
-    lines = [
+    lines = [] if "database" not in r else [
+        "Summarised per customer in the database: "
+        + (f"table {r['database']['table']!r}" if r["database"]["table"] is not None else "query")
+        + f" in {r['database']['url']}"]
+    lines += [
         f"{r['n_transactions']:,} transactions, {r['n_customers']:,} customers "
         f"({r['n_repeat_customers']:,} with a repeat purchase) up to {r['calibration_end']} "
         f"(time unit: {r['time_unit']})",
@@ -419,10 +450,19 @@ def _check_kind(args: argparse.Namespace) -> str:
 
 def handler(args: argparse.Namespace) -> int:
     """Run ``experiments clv``; returns the exit status."""
+    from experiments.errors import ParameterError
     from experiments.outputs import atomic_write_text, check_output
+    from experiments.stats.database import redact
     from experiments.validation import as_float, as_int
 
     kind = _check_kind(args)
+    if kind != "transactions" and args.db is not None:
+        raise ParameterError("db", redact(args.db), "only with --kind transactions (a FILE otherwise)")
+    if (args.file is None) == (args.db is None):
+        raise ParameterError("db", args.db and redact(args.db), "exactly one of FILE or --db URL")
+    for name in ("table", "query"):
+        if args.db is None and getattr(args, name) is not None:
+            raise ParameterError(name, getattr(args, name), "nothing without --db URL")
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     if kind == "transactions":
         result = run_clv(
@@ -435,6 +475,9 @@ def handler(args: argparse.Namespace) -> int:
             time_unit=args.time_unit or "week",
             pareto=bool(args.pareto),
             models=args.model,
+            db=args.db,
+            table=args.table,
+            query=args.query,
         )
     elif kind == "survival":
         result = run_clv_survival(

@@ -26,6 +26,7 @@ import polars as pl
 from experiments.errors import DataError, ParameterError
 from experiments.stats import tails
 from experiments.stats.battery import Battery, battery, check_bayes, check_options, unsegmented
+from experiments.stats.database import DatabaseTable
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import (
     ROWS,
@@ -109,6 +110,7 @@ class AnalysisResult:
     caps: tuple[Cap, ...] = ()
     capped_results: tuple[CappedEffect, ...] = ()
     quantile_results: tuple[QuantileEffect, ...] = ()
+    database: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``experiments analyze --json``."""
@@ -148,6 +150,8 @@ class AnalysisResult:
                 "prior_sd": first.prior_sd, "credible_interval": "relative lift",
                 "values": {b.metric: b.value.amount for b in self.bayesian if b.value is not None},
             }
+        if self.database is not None:
+            d["database"] = dict(self.database)
         return d
 
     def to_frame(self) -> pl.DataFrame:
@@ -248,7 +252,7 @@ def _check_roles(arm: str, metrics: Sequence[str], covariates: Sequence[str], se
 
 
 def analyze(
-    data: pl.DataFrame | pl.LazyFrame,
+    data: pl.DataFrame | pl.LazyFrame | DatabaseTable,
     *,
     arm: str,
     control: str,
@@ -274,7 +278,9 @@ def analyze(
     Parameters
     ----------
     data
-        Rows (a ``LazyFrame`` from ``pl.scan_csv`` / ``pl.scan_parquet`` is scanned, not loaded).
+        Rows (a ``LazyFrame`` from ``pl.scan_csv`` / ``pl.scan_parquet`` is scanned, not loaded), or a
+        table in a database (:class:`~experiments.stats.database.DatabaseTable`): the same statistics are
+        then one SQL aggregation run by the database, and the unit checks a query of their own.
     arm, control
         Arm column and the control's label.
     metrics
@@ -338,8 +344,14 @@ def analyze(
         raise ParameterError("metrics", metrics, "at least one metric column")
     bayes = check_bayes(bayesian, prior_sd, values, metrics)
     cap_specs, quantile_specs = tails.parse_caps(caps, metrics), tails.parse_quantiles(quantiles, metrics)
-    lf = data.lazy()
-    schema = lf.collect_schema()
+    db = data if isinstance(data, DatabaseTable) else None
+    if db is not None:  # what needs the rows themselves stays with files
+        for name, given in (("bootstrap", bootstrap), ("cap", caps), ("quantile", quantiles)):
+            if given:
+                raise ParameterError(name, given, "nothing with a database table (--db): it reads the rows, "
+                                     "which stay in the database")
+    lf = None if db is not None else data.lazy()
+    schema = db.schema if db is not None else lf.collect_schema()
     wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else [])]
     for c in wanted:
         if c not in schema:
@@ -371,7 +383,12 @@ def analyze(
         masked = {c: pl.when(both).then(values[c]) for c in (num, den)}
         aggs += gather_exprs(metrics=[num, den], pairs=[(num, den)], values=masked, prefix=f"\x00r{i}\x00",
                              dtypes=schema)
-    groups = lf.group_by(keys).agg(aggs).collect()
+    if db is not None:  # the same grouped frame, from one SQL aggregation in the database
+        groups = db.gather(keys={_ARM: arm, **({_SEG: segment} if segment else {})}, count=_N,
+                           metrics=metrics, covariates=covariates, pairs=pairs, nonfinite=nonfinite,
+                           unit_missing=("\x00unit missing", unit) if unit else None)
+    else:
+        groups = lf.group_by(keys).agg(aggs).collect()
 
     checks = read_checks(groups, {c: schema[c] for c in value_cols}, arm=_ARM)
     kinds = classify(checks, metrics)
@@ -380,8 +397,9 @@ def analyze(
     if nonfinite == "refuse":
         refuse_nonfinite(checks, roles)
     refuse_huge(checks, roles)
-    quality = _quality(groups, checks, arm=arm, segment=segment, unit=unit, kinds=kinds,
-                       units=unit_checks(lf, unit=unit, arm=arm) if unit else None, nonfinite=nonfinite)
+    units = _unit_checks(db or lf, unit=unit, arm=arm) if unit else None
+    quality = _quality(groups, checks, arm=arm, segment=segment, unit=unit, kinds=kinds, units=units,
+                       nonfinite=nonfinite)
     if quality.n_rows == 0:
         raise DataError("the data has no rows")
     seg_key = _SEG if segment else None
@@ -414,6 +432,7 @@ def analyze(
         ratio_results=tuple(out.ratio_results), bootstrap=tuple(boot), seed=seed if bootstrap else None,
         bayesian=out.bayesian,
         caps=tuple(cap_list), capped_results=tuple(capped), quantile_results=tuple(quantile_effects),
+        database=db.to_dict() if db is not None else None,
     )
 
 
@@ -431,6 +450,13 @@ def _quality(groups: pl.DataFrame, checks: Mapping[str, ColumnCheck], *, arm: st
         continuous=[m for m, k in kinds.items() if k == "continuous"], unit=unit, units=units,
         nonfinite=nonfinite,
     )
+
+
+def _unit_checks(data: pl.LazyFrame | DatabaseTable, *, unit: str, arm: str) -> tuple[int, int]:
+    """Duplicate units and units in several arms: a pass of polars, or a query in the database."""
+    if isinstance(data, DatabaseTable):
+        return data.unit_checks(unit=unit, arm=arm)
+    return unit_checks(data, unit=unit, arm=arm)
 
 
 def _bootstrap(lf: pl.LazyFrame, *, arm: str, control: str, arms: Sequence[str],

@@ -18,7 +18,10 @@ import polars as pl
 from experiments.errors import DataError
 from experiments.exact_sums import PARTS, read_sums, sum_aggs
 
-__all__ = ["SMALL_INTEGERS", "ArmStatistics", "SampleStats", "from_groups", "gather", "gather_exprs"]
+__all__ = [
+    "SMALL_INTEGERS", "ArmStatistics", "SampleStats", "from_groups", "gather", "gather_exprs",
+    "statistic_columns",
+]
 
 _SEP = "."
 
@@ -205,6 +208,15 @@ def _statistics(
                 moments(c)
         out.append((f"{a}{_SEP}{b}{_SEP}sumxy", (a, b)))
     return out
+
+
+def statistic_columns(
+    metrics: Sequence[str], covariates: Sequence[str] = (), pairs: Sequence[tuple[str, str]] = ()
+) -> list[tuple[str, tuple[str, ...]]]:
+    """``(output name, columns)`` of every statistic :func:`gather_exprs` gathers, in its order: a
+    count (name ending ``.n``), a sum or a sum of squares of one column, or the cross-product of two
+    (another engine, e.g. a database, gathers the same names and :func:`from_groups` reads them)."""
+    return _statistics(metrics, covariates, pairs)
 
 
 def gather_exprs(
