@@ -15,10 +15,6 @@ from experiments.studies.pages import Heading, Notes, Page, Table
 __all__ = ["page", "summary_lines", "text_table", "verdict"]
 
 
-def _pct(x: float) -> str:
-    return fmt(x, "pct")
-
-
 def _name(model: str) -> str:
     return model.replace("_", " ")
 
@@ -37,17 +33,17 @@ def summary_lines(result: AttributionResult) -> list[str]:
         spread.append((shares[hi] - shares[lo], c, lo, shares[lo], hi, shares[hi]))
     _, c, lo, slo, hi, shi = max(spread)
     if len(result.models) > 1:
-        lines.insert(0, f"The models disagree most on {c}: from {_pct(slo)} of the credit ({_name(lo)}) "
-                        f"to {_pct(shi)} ({_name(hi)}).")
+        lines.insert(0, f"The models disagree most on {c}: from {fmt(slo, 'pct')} of the credit "
+                        f"({_name(lo)}) to {fmt(shi, 'pct')} ({_name(hi)}).")
     for m in ("last_touch", "markov"):
         if m in result.credits:
             top = max(result.channels, key=result.shares(m).__getitem__)
             lines.append(f"{_name(m).capitalize()} gives the most credit to {top} "
-                         f"({_pct(result.shares(m)[top])}).")
+                         f"({fmt(result.shares(m)[top], 'pct')}).")
     if result.removal_effects:
         top = max(result.channels, key=result.removal_effects.__getitem__)
-        lines.append(f"Largest removal effect: {top} (the chain converts {_pct(result.removal_effects[top])} "
-                     "less without it).")
+        lines.append(f"Largest removal effect: {top} (the chain converts "
+                     f"{fmt(result.removal_effects[top], 'pct')} less without it).")
     lines.extend(f"Skipped {m}: {why}." for m, why in result.skipped.items())
     return lines
 

@@ -7,10 +7,9 @@ draws.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from experiments.formatting import money
+from experiments.formatting import money, p_phrase, spec_or_na
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Section, Table
 
@@ -19,14 +18,6 @@ __all__ = ["LEARNER_NAMES", "page", "summary_text", "verdict"]
 #: The learners' names in the command's words.
 LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
                  "transformed": "transformed-outcome learner"}
-
-
-def _num(x: float | None, spec: str) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
-
-
-def _p(x: float | None) -> str:
-    return "n/a" if x is None else ("< 0.001" if x < 0.001 else f"= {x:.3f}")
 
 
 def _per_1000(x: float | None) -> str:
@@ -50,12 +41,12 @@ def verdict(r: dict[str, Any]) -> Verdict:
                     f"{_per_1000(everyone['estimate'])} for treating everyone.")
     if q["ci_low"] is not None and q["ci_low"] > 0:
         ranking = (f"The {name} ranks customers better than random: Qini coefficient "
-                   f"{_num(q['estimate'], '.3f')} ({level}% CI {_num(q['ci_low'], '.3f')} to "
-                   f"{_num(q['ci_high'], '.3f')}, bootstrap p {_p(q['p_value'])}).")
+                   f"{spec_or_na(q['estimate'], '.3f')} ({level}% CI {spec_or_na(q['ci_low'], '.3f')} to "
+                   f"{spec_or_na(q['ci_high'], '.3f')}, bootstrap p {p_phrase(q['p_value'])}).")
     else:
         ranking = (f"The {name}'s ranking is not distinguishable from random: Qini coefficient "
-                   f"{_num(q['estimate'], '.3f')} ({level}% CI {_num(q['ci_low'], '.3f')} to "
-                   f"{_num(q['ci_high'], '.3f')}); targeting by it rests on chance.")
+                   f"{spec_or_na(q['estimate'], '.3f')} ({level}% CI {spec_or_na(q['ci_low'], '.3f')} to "
+                   f"{spec_or_na(q['ci_high'], '.3f')}); targeting by it rests on chance.")
     details = [
         ranking,
         f"Economics: {money(pol['value_per_outcome'])} per unit of {r['outcome']}, "
@@ -76,11 +67,12 @@ def summary_text(r: dict[str, Any]) -> str:
     v = verdict(r)
     headline, details = v.headline, list(v.details)
     level = round(100 * (1 - r["qini"]["alpha"]))
-    bins = "; ".join(f"{b['bin']}: {_num(b['estimate'], '+.3g')} [{_num(b['ci_low'], '+.3g')}, "
-                     f"{_num(b['ci_high'], '+.3g')}]" for b in r["bins"])
+    bins = "; ".join(f"{b['bin']}: {spec_or_na(b['estimate'], '+.3g')} [{spec_or_na(b['ci_low'], '+.3g')}, "
+                     f"{spec_or_na(b['ci_high'], '+.3g')}]" for b in r["bins"])
     lines = [headline, *details,
-             f"Qini coefficient {_num(r['qini_auc'], '.4f')}, uplift AUC {_num(r['uplift_auc'], '.4f')}, "
-             f"uplift among the top {r['k']:.0%}: {_num(r['uplift_at_k'], '+.4g')}",
+             f"Qini coefficient {spec_or_na(r['qini_auc'], '.4f')}, "
+             f"uplift AUC {spec_or_na(r['uplift_auc'], '.4f')}, "
+             f"uplift among the top {r['k']:.0%}: {spec_or_na(r['uplift_at_k'], '+.4g')}",
              f"uplift by bin, top first (treated minus control mean {r['outcome']}, {level}% CI): {bins}"]
     return "\n".join(lines)
 
@@ -102,7 +94,8 @@ def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
     verdict = "above" if q["ci_low"] is not None and q["ci_low"] > 0 else "not clearly above"
     return qini_curves(
         long,
-        title=f"The ranking's Qini curve is {verdict} random (coefficient {_num(q['estimate'], '.3f')})",
+        title=f"The ranking's Qini curve is {verdict} random "
+        f"(coefficient {spec_or_na(q['estimate'], '.3f')})",
         subtitle=f"incremental {r['outcome']} among the first share of customers ranked by predicted uplift",
         y_title=f"incremental {r['outcome']}")
 
@@ -113,8 +106,8 @@ def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
     frame = ev.bins.to_frame().select("bin", "estimate", "ci_low", "ci_high", "n_treatment", "n_control")
     top, bottom = frame.row(0, named=True), frame.row(frame.height - 1, named=True)
     return uplift_by_bin(
-        frame, title=f"Uplift in the top bin {_num(top['estimate'], '+.3g')}, in the bottom bin "
-        f"{_num(bottom['estimate'], '+.3g')}",
+        frame, title=f"Uplift in the top bin {spec_or_na(top['estimate'], '+.3g')}, in the bottom bin "
+        f"{spec_or_na(bottom['estimate'], '+.3g')}",
         subtitle=f"treated minus control mean {r['outcome']} per bin of predicted uplift (1 = highest), "
         f"{round(100 * (1 - ev.bins.alpha))}% intervals", y_title=f"uplift in {r['outcome']}")
 

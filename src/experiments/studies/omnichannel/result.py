@@ -18,7 +18,7 @@ import altair as alt
 import polars as pl
 
 from experiments.charts import omnichannel as oc
-from experiments.formatting import fmt, money
+from experiments.formatting import fmt, money, points, signed_money
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.omnichannel.numbers import (
@@ -42,7 +42,6 @@ from experiments.studies.omnichannel.words import (
     focus_channels,
     model_name,
     pct,
-    pts,
     verdict,
 )
 
@@ -74,10 +73,6 @@ def _money(x: float | None, digits: int = 2) -> str:
     if x is None or not math.isfinite(x):
         return "n/a"
     return fmt(x, "money") if digits == 0 else money(x, digits)
-
-
-def _sign_money(x: float) -> str:
-    return ("+" if x >= 0 else "") + money(x, 0)
 
 
 @dataclass(frozen=True)
@@ -169,10 +164,10 @@ class OmnichannelResult:
         e, s = self.analysis.errors, self.scenario
         return pl.DataFrame({
             "model": [model_name(m) for m in e["model"]],
-            "mean gap (points)": [pts(v) for v in e["mean_abs_error"]],
-            "largest gap (points)": [pts(v) for v in e["max_abs_error"]],
+            "mean gap (points)": [points(v) for v in e["mean_abs_error"]],
+            "largest gap (points)": [points(v) for v in e["max_abs_error"]],
             "most over-credited": [channel_name(s, c) for c in e["most_overstated"]],
-            "by (points)": [pts(v) for v in e["overstated_by"]],
+            "by (points)": [points(v) for v in e["overstated_by"]],
         })
 
     def experiments_table(self) -> pl.DataFrame:
@@ -218,7 +213,7 @@ class OmnichannelResult:
                                for c in s.plan_channels)
         return out.with_columns(
             pl.Series("sales", [f"{v:,}" for v in p["conversions"]]),
-            pl.Series("profit change", [_sign_money(v) for v in p["profit_change"]]),
+            pl.Series("profit change", [signed_money(v) for v in p["profit_change"]]),
         )
 
     def marginal_table(self) -> pl.DataFrame:
@@ -231,8 +226,8 @@ class OmnichannelResult:
             f"extra sales, -{step} to +{step}": [fmt(v, "int") for v in m["extra_conversions"]],
             "marginal cost per sale": [_money(v) for v in m["marginal_cost"]],
             "average cost per sale": [_money(v) for v in m["average_cost"]],
-            f"profit at +{step}": [_sign_money(v) for v in m["profit_change_up"]],
-            f"profit at -{step}": [_sign_money(v) for v in m["profit_change_down"]],
+            f"profit at +{step}": [signed_money(v) for v in m["profit_change_up"]],
+            f"profit at -{step}": [signed_money(v) for v in m["profit_change_down"]],
         })
 
     def store_table(self) -> pl.DataFrame:
@@ -252,7 +247,7 @@ class OmnichannelResult:
         for (m,), part in self.analysis.cross_device["shift"].group_by("model", maintain_order=True):
             top = part.sort(pl.col("change").abs(), descending=True).row(0, named=True)
             rows.append({"model": model_name(str(m)),
-                         "mean shift (points)": pts(part["change"].abs().mean()),
+                         "mean shift (points)": points(part["change"].abs().mean()),
                          "largest shift": channel_name(s, top["channel"]),
                          "split minus matched (points)": f"{100 * top['change']:+.1f}"})
         return pl.DataFrame(rows)
@@ -273,8 +268,8 @@ class OmnichannelResult:
         """Each model's mean gap to the truth."""
         e = self.analysis.errors
         title = (f"{capitalised(model_name(e['model'][0]))} comes closest to the truth, "
-                 f"{model_name(e['model'][-1])} is furthest ({pts(e['mean_abs_error'][0])} against "
-                 f"{pts(e['mean_abs_error'][-1])} points per channel)")
+                 f"{model_name(e['model'][-1])} is furthest ({points(e['mean_abs_error'][0])} against "
+                 f"{points(e['mean_abs_error'][-1])} points per channel)")
         return oc.model_errors(_named(e, self.scenario, column="model"), title=title)
 
     def experiments_chart(self) -> alt.LayerChart:

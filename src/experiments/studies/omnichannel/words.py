@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from experiments.formatting import fmt, money
+from experiments.formatting import fmt, money, points
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Verdict
 from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN, OmnichannelAnalysis
@@ -28,7 +28,6 @@ __all__ = [
     "focus_channels",
     "model_name",
     "pct",
-    "pts",
     "verdict",
 ]
 
@@ -81,11 +80,6 @@ def pct(x: float) -> str:
     return fmt(x, "pct", 0)
 
 
-def pts(x: float) -> str:
-    """A difference of shares in percentage points, one decimal (``0.031`` -> ``3.1``)."""
-    return f"{100 * x:.1f}"
-
-
 def credit_gap(a: OmnichannelAnalysis, model: str, channel: str) -> float:
     """The channel's credit share under ``model`` less its true share of the incremental sales."""
     credit, true = a.share(model, channel)
@@ -124,9 +118,9 @@ def verdict(a: OmnichannelAnalysis, model: str = HEADLINE_MODEL) -> Verdict:
         far = max(CHANNELS, key=lambda c: abs(credit_gap(a, model, c)))
         worst = abs(credit_gap(a, model, far))
         credit, true = a.share(model, far)
-        first = (f"{capitalised(name)} credits every channel within {pts(worst)} points of its true share of "
-                 "the extra sales." if worst <= OVERSTATEMENT else
-                 f"{capitalised(name)} is off by up to {pts(worst)} points of share: it gives "
+        first = (f"{capitalised(name)} credits every channel within {points(worst)} points of its true "
+                 "share of the extra sales." if worst <= OVERSTATEMENT else
+                 f"{capitalised(name)} is off by up to {points(worst)} points of share: it gives "
                  f"{channel_name(s, far)} {pct(credit)} of the credit for {pct(true)} of the extra sales.")
     loss = a.plan(model)["profit_change"]
     gain = a.plan(EXPERIMENT_PLAN)["profit_change"]
@@ -164,12 +158,12 @@ def _details(a: OmnichannelAnalysis, model: str, focus: Sequence[str]) -> list[s
                    f"{tested.height} channels.")
     errors = dict(a.errors.select("model", "mean_abs_error").iter_rows())
     best, worst = a.errors["model"][0], a.errors["model"][-1]
-    line = (f"Closest model to the truth: {model_name(best)}, off by {pts(errors[best])} points of share "
-            f"per channel on average; furthest: {model_name(worst)}, {pts(errors[worst])}")
+    line = (f"Closest model to the truth: {model_name(best)}, off by {points(errors[best])} points of share "
+            f"per channel on average; furthest: {model_name(worst)}, {points(errors[worst])}")
     data_driven = [m for m in ("markov", "shapley") if m in errors and m not in (best, worst)]
     if data_driven:
         line += (f"; the data-driven {_and([model_name(m) for m in data_driven])}: "
-                 f"{_and([pts(errors[m]) for m in data_driven])}")
+                 f"{_and([points(errors[m]) for m in data_driven])}")
     out.append(line + ".")
     best_plan = max(a.attribution.models, key=lambda m: a.plan(m)["profit_change"])
     change = a.plan(best_plan)["profit_change"]
