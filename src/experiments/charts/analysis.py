@@ -45,6 +45,9 @@ def effects_chart(
             top = sig.sort("estimate", descending=True).row(0, named=True)
             amount = f"{top['estimate']:+.0%}" if relative else f"{top['estimate']:+.3g}"
             title = f"{top['label']} lifts {top['metric']} the most ({amount})"
+        elif any(e.significant for e in effects):  # significant, but with no lift to draw (control mean 0)
+            title = ("Significant effects have no relative lift to draw (control mean 0); see the table"
+                     if relative else "Significant effects have no interval to draw; see the table")
         else:
             title = "No arm moved a metric beyond chance"
     fmt = ".0%" if relative else ".3g"

@@ -107,11 +107,13 @@ def register(subparsers: Any) -> None:
                    "distinct values it costs about rows x N random draws) (0: none)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of the bootstrap (0)")
     p.add_argument("--time", metavar="COLUMN",
-                   help="sequential monitoring: for rows, a column of dates, datetimes or numbers (days "
-                   "since the start) that is grouped into looks (--look-every); for summary input, the look "
+                   help="sequential monitoring: for rows, a column of dates, datetimes (ISO text with an "
+                   "offset is read in UTC) or numbers (days since the start) that is grouped into looks "
+                   "(--look-every); for summary input, the look "
                    "column (default: look, time or time_since_start). Each treatment arm x metric gets the "
                    "always-valid mSPRT and the asymptotic confidence sequence (Waudby-Smith et al. 2023) at "
-                   "every look, and the decision they allow")
+                   "every look, and the decision they allow (inconsistent when the sequence, intersected "
+                   "over the looks, is empty: no fixed effect fits every look)")
     p.add_argument("--look-every", choices=["day", "week"],
                    help="with --time on rows: one look at the end of every day or week (day)")
     p.add_argument("--planned-n", metavar="N",
@@ -123,7 +125,7 @@ def register(subparsers: Any) -> None:
                    "shipped, credible interval of the relative lift")
     p.add_argument("--prior-sd", metavar="X",
                    help="with --bayesian: normal prior on the relative lift, mean 0, standard deviation X "
-                   "> 0 (e.g. 0.3); default: flat prior")
+                   "from 1e-6 to 1e6 (e.g. 0.3); default: flat prior")
     p.add_argument("--value", action="append", default=[], metavar="METRIC=AMOUNT",
                    help="with --bayesian: money per unit of METRIC (e.g. converted=12.5 or "
                    "converted=£12.5), for the expected loss in money (repeatable)")
@@ -149,7 +151,7 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
     from experiments.datasets import scan_table
     from experiments.stats.runner import analyze
-    from experiments.stats.summary_input import analyze_summary, is_summary_frame
+    from experiments.stats.summary_input import LOOK_NAMES, analyze_summary, is_summary_frame
 
     lf = scan_table(path)
     columns = list(lf.collect_schema())
@@ -158,12 +160,17 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     if is_summary_frame(columns) and options.get("arm") in columns:
         if every is not None:
             raise ParameterError("look-every", every, "nothing: summary-statistics looks are given per row")
+        if planned_n is not None and time is None and not any(c in columns for c in LOOK_NAMES):
+            raise ParameterError("planned-n", planned_n, "used with looks: a look column (" + ", ".join(
+                LOOK_NAMES) + ") or --time COLUMN; this summary has one look")
         options.update(look=time, planned_n=planned_n)
-        rows_only = {"covariates": "covariates", "segment": "segment", "unit": "unit", "ratios": "ratio",
+        rows_only = {"covariates": "covariate", "segment": "segment", "unit": "unit", "ratios": "ratio",
                      "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
         for key, name in rows_only.items():
             if options.get(key):
-                raise ParameterError(name, options[key], "nothing: summary-statistics input has no rows")
+                given = options[key]  # the repeatable options' values as typed, not a Python list
+                given = ", ".join(map(str, given)) if isinstance(given, list | tuple) else given
+                raise ParameterError(name, given, "nothing: summary-statistics input has no rows")
         if options.get("nonfinite", "refuse") != "refuse":
             raise ParameterError("drop-nonfinite", True, "nothing: summary-statistics input has no rows")
         drop = (*rows_only, "seed", "nonfinite")
@@ -231,6 +238,7 @@ def run(args: argparse.Namespace) -> int:
     import gc
 
     from experiments.outputs import check_distinct, check_output, write_results
+    from experiments.stats.power import MAX_N_PER_ARM
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
     from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, tail_lines, text_table
     from experiments.validation import as_int
@@ -251,7 +259,8 @@ def run(args: argparse.Namespace) -> int:
         covariates=args.covariate, segment=args.segment, unit=args.unit, shares=shares, alpha=alpha,
         correction=correction, ratios=args.ratio, bootstrap=n_boot, seed=seed,
         nonfinite="drop" if args.drop_nonfinite else "refuse", time=args.time, look_every=args.look_every,
-        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2),
+        planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2,
+                                                             high=2 * MAX_N_PER_ARM),
         bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
         caps=args.cap, quantiles=args.quantile,
     )

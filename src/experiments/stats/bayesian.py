@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.stats.quality import HUGE
 from experiments.stats.results import plain_value
 from experiments.stats.special import ndtr, ndtri
 from experiments.stats.sufficient import SampleStats
@@ -51,6 +52,7 @@ __all__ = [
 #: Fields added to each entry of ``results`` in the JSON of ``experiments analyze --bayesian``.
 BAYES_KEYS: tuple[str, ...] = ("chance_to_beat_control", "expected_loss", "credible_low", "credible_high")
 _NAN = float("nan")
+_PRIOR_SD_MIN, _PRIOR_SD_MAX = 1e-6, 1e6
 _AMOUNT = re.compile(r"^\s*([$£€¥]?)\s*([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -126,10 +128,11 @@ def check_prior_sd(prior_sd: Any) -> float | None:
         x = float(prior_sd)
     except (TypeError, ValueError):
         x = _NAN
-    if not (math.isfinite(x) and x > 0) or isinstance(prior_sd, bool):
+    # bounded so that its precision 1 / sd² is a finite, positive float (1e-300 divided by zero)
+    if not (_PRIOR_SD_MIN <= x <= _PRIOR_SD_MAX) or isinstance(prior_sd, bool):
         raise ParameterError("prior-sd", prior_sd, "a positive number: the prior's standard deviation of "
-                             "the relative lift (e.g. 0.3 for a 30% lift being unusual); leave it out for "
-                             "the flat prior")
+                             "the relative lift (e.g. 0.3 for a 30% lift being unusual), from 1e-06 to "
+                             "1e+06; leave it out for the flat prior")
     return x
 
 
@@ -164,9 +167,9 @@ def parse_values(specs: Mapping[str, Any] | Sequence[str] | None, metrics: Seque
                 currency, x = (m.group(1), float(m.group(2))) if m else ("", _NAN)
             except ValueError:
                 x = _NAN
-        if not (math.isfinite(x) and x > 0):
-            raise ParameterError("value", spec, "METRIC=AMOUNT with AMOUNT a positive number (money per "
-                                 "unit of the metric), optionally after $, £, € or ¥")
+        if not (0 < x <= HUGE):  # bounded like the data, so that the loss in money stays finite
+            raise ParameterError("value", spec, "METRIC=AMOUNT with AMOUNT a positive number up to 1e100 "
+                                 "(money per unit of the metric), optionally after $, £, € or ¥")
         out[metric] = MetricValue(x, currency)
     return out
 

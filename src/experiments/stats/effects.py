@@ -205,8 +205,8 @@ def mean_effect(
         stat = diff / se
         pval = float(2 * stdtr(df, -abs(stat)))  # scipy.stats.t.sf(|t|, df)
         half = float(stdtrit(df, 1 - alpha / 2)) * se  # scipy.stats.t.ppf
-    else:
-        stat, pval, half = _NAN, _NAN, 0.0
+    else:  # no variation: the interval is the point; an arm of one unit (no variance): no interval
+        stat, pval, half = _NAN, _NAN, (0.0 if se == 0 else _NAN)
     rel, rel_low, rel_high = relative_lift_delta(treatment, control, alpha)
     return Effect(
         metric=metric, arm=arm, control=control_label, n_arm=n1, n_control=n0,

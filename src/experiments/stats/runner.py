@@ -352,6 +352,12 @@ def analyze(
                                      "which stay in the database")
     lf = None if db is not None else data.lazy()
     schema = db.schema if db is not None else lf.collect_schema()
+    # categorical / enum metrics (parquet from pandas) are read as their text, true/false spellings included
+    coded = [m for m in metrics if lf is not None and m in schema
+             and isinstance(schema[m], pl.Categorical | pl.Enum)]
+    if coded:
+        lf = lf.with_columns(pl.col(m).cast(pl.String) for m in coded)
+        schema = lf.collect_schema()
     wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else [])]
     for c in wanted:
         if c not in schema:

@@ -238,13 +238,25 @@ class SequentialResult:
         """What the confidence sequence lets one conclude at the last look.
 
         ``"positive"`` or ``"negative"`` once it excludes 0 (the experiment may stop: the sign holds
-        whatever the looks), else ``"inconclusive"`` (keep collecting up to the planned size).
+        whatever the looks), else ``"inconclusive"`` (keep collecting up to the planned size);
+        ``"inconsistent"`` when the running intersection is empty (:attr:`cs_empty_at`): no single fixed
+        effect fits all the looks, so the sequence supports no decision.
         """
         if not self.cs_low:
             return "inconclusive"
+        if self.cs_empty_at is not None:
+            return "inconsistent"
         if self.cs_low[-1] > 0:
             return "positive"
         return "negative" if self.cs_high[-1] < 0 else "inconclusive"
+
+    @property
+    def cs_empty_at(self) -> int | None:
+        """First look where the confidence sequence, intersected over the looks, is empty (low > high):
+        the looks contradict one fixed effect (an effect that changes over time, or looks that are not
+        cumulative statistics of the same units). None if never or not computed."""
+        return next((i for i, (lo, hi) in enumerate(zip(self.cs_low, self.cs_high, strict=True)) if lo > hi),
+                    None)
 
     @property
     def naive_rejected_at(self) -> int | None:
@@ -279,7 +291,7 @@ class SequentialResult:
                 "method": self.cs_method, "planned_n": self.planned_n, "rho": plain_value(self.rho),
                 "ci_low": plain_value(self.cs_low[last]), "ci_high": plain_value(self.cs_high[last]),
                 "p_value": plain_value(self.cs_p_value[last]), "rejected_at": self.cs_rejected_at,
-                "decision": self.decision}} if self.cs_low else {}),
+                "empty_at": self.cs_empty_at, "decision": self.decision}} if self.cs_low else {}),
             "by_look": {k: [plain_value(float(v)) for v in vals] for k, vals in self.to_frame().to_dict(
                 as_series=False).items() if k != "look"},
         }
@@ -289,9 +301,13 @@ class SequentialResult:
         last = self.looks - 1
         level = round(100 * (1 - self.alpha))
         when = "never" if self.rejected_at is None else f"at look {self.rejected_at + 1}"
+        empty = next((i for i, (lo, hi) in enumerate(zip(self.ci_low, self.ci_high, strict=True)) if lo > hi),
+                     None)
+        ci = (f"{self.ci_low[last]:+.4g} to {self.ci_high[last]:+.4g}" if empty is None else
+              f"empty from look {empty + 1}: the looks contradict one fixed effect")
         return (
             f"after {self.looks} looks: diff {self.estimate[last]:+.4g} (always-valid {level}% CI "
-            f"{self.ci_low[last]:+.4g} to {self.ci_high[last]:+.4g}), always-valid p = "
+            f"{ci}), always-valid p = "
             f"{self.p_value[last]:.3g}; significant {when} (naive peeking: "
             f"{'never' if self.naive_rejected_at is None else f'look {self.naive_rejected_at + 1}'})"
         )
@@ -302,7 +318,11 @@ class SequentialResult:
             return ""
         last = self.looks - 1
         level = round(100 * (1 - self.alpha))
-        at = self.cs_rejected_at
+        at, empty = self.cs_rejected_at, self.cs_empty_at
+        if empty is not None:
+            return (f"{level}% confidence sequence (tuned for {self.planned_n:,} units) empty from look "
+                    f"{empty + 1}: no fixed effect fits every look (an effect that changes over time, or "
+                    f"looks that are not cumulative): decision {self.decision}")
         when = "never excludes 0" if at is None else f"excludes 0 from look {at + 1}"
         return (
             f"{level}% confidence sequence (tuned for {self.planned_n:,} units) {self.cs_low[last]:+.4g} to "

@@ -25,7 +25,7 @@ import polars as pl
 from experiments.errors import DataError, ParameterError
 from experiments.stats.battery import check_bayes
 from experiments.stats.multiple import Correction
-from experiments.stats.quality import HUGE, DataQuality, with_small_counts
+from experiments.stats.quality import HUGE, DataQuality, binary_expr, with_small_counts
 from experiments.stats.runner import AnalysisResult, battery, check_options
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
@@ -86,8 +86,9 @@ def sequential_results(
 
     ``df`` has the arm column, ``metric``, ``count``, ``mean``, ``variance`` and ``look`` (cumulative
     statistics per look, as :func:`row_looks` makes them); looks missing in one of the two arms are
-    left out of that comparison. Each result names its looks (``look_labels``, the look column's values
-    as text) and ``every`` (how rows were grouped into looks, None for given looks).
+    left out of that comparison, and so is a comparison whose looks all have zero variance (a metric
+    constant in both arms: nothing to test). Each result names its looks (``look_labels``, the look
+    column's values as text) and ``every`` (how rows were grouped into looks, None for given looks).
     """
     import dataclasses
 
@@ -104,7 +105,9 @@ def sequential_results(
             t = sub.filter(pl.col(arm) == a).select(look, "count", "mean", "variance")
             both = t.join(c, on=look, suffix="_c").sort(look).rename(
                 {"count": "count_t", "mean": "mean_t", "variance": "variance_t"})
-            if both.height:
+            se2 = both.select(pl.col("variance_t") / pl.col("count_t")
+                              + pl.col("variance_c") / pl.col("count_c")).to_series()
+            if both.height and (tau is not None or (se2 > 0).any()):  # a constant metric: nothing to test
                 r = msprt(both, alpha=alpha, tau=tau, planned_n=planned_n, metric=m, arm=a, control=control)
                 out.append(dataclasses.replace(r, look_labels=tuple(both[look].cast(pl.String).to_list()),
                                                look_column=look, look_every=every))
@@ -137,7 +140,7 @@ def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[
     dtype = schema[time]
     t = pl.col(time)
     if dtype == pl.String:
-        t = t.str.to_datetime(strict=False)
+        t = t.str.to_datetime(strict=False, time_zone="UTC")  # ISO text with an offset is read in UTC
     elif dtype.is_numeric():
         t = (t.cast(pl.Float64) / (7 if every == "week" else 1)).floor() * (7 if every == "week" else 1)
     elif not isinstance(dtype, pl.Date | pl.Datetime):
@@ -152,9 +155,13 @@ def row_looks(data: pl.DataFrame | pl.LazyFrame, *, arm: str, metrics: Sequence[
     lf = lf.select(pl.col(arm).cast(pl.String), t.alias("look"), *metrics)
     aggs = []
     for i, m in enumerate(metrics):
-        if not (schema[m].is_numeric() or schema[m] == pl.Boolean):
-            raise DataError(f"metric {m!r} holds {schema[m]}; sequential looks need numbers or booleans")
-        x = pl.col(m).cast(pl.Float64)
+        dtype = schema[m]
+        if isinstance(dtype, pl.Categorical | pl.Enum):  # categorical text, as the other tests read it
+            lf, dtype = lf.with_columns(pl.col(m).cast(pl.String)), pl.String
+        if not (dtype.is_numeric() or dtype in (pl.Boolean, pl.String)):
+            raise DataError(f"metric {m!r} holds {dtype}; sequential looks need numbers, booleans or "
+                            "true/false text")
+        x = binary_expr(m, dtype)  # yes/no text as 0/1, as the other tests read it
         x = pl.when(x.is_finite()).then(x)  # NaN and infinity count as empty (refused earlier unless dropped)
         aggs += [x.count().alias(f"n{i}"), x.sum().alias(f"s{i}"), (x * x).sum().alias(f"ss{i}")]
     wide = lf.filter(pl.col("look").is_not_null()).group_by(arm, "look").agg(aggs)  # one pass over the rows

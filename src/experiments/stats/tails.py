@@ -43,6 +43,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
+from experiments.stats.quality import HUGE
 from experiments.stats.results import Effect, plain_value
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 
@@ -84,7 +85,7 @@ CapKind = Literal["percentile", "absolute"]
 
 #: What ``--cap`` accepts.
 CAP_RULE = ("METRIC=pNN (a percentile of the pooled arms, NN in (0, 100], e.g. p99, p99.9) or "
-            "METRIC=VALUE (a finite number in the metric's units)")
+            "METRIC=VALUE (a number in the metric's units, within ±1e100 like the data)")
 #: What ``--quantile`` accepts.
 QUANTILE_RULE = "METRIC=Q with Q a number strictly between 0 and 1 (e.g. revenue=0.5)"
 #: ``method`` of every :class:`QuantileEffect`.
@@ -131,7 +132,7 @@ def parse_cap(spec: str | CapSpec, metrics: Sequence[str] | None = None) -> CapS
         if spec.kind == "percentile":
             ok = 0 < spec.level <= 100
         else:
-            ok = spec.kind == "absolute" and math.isfinite(spec.level)
+            ok = spec.kind == "absolute" and abs(spec.level) <= HUGE
         if not ok:
             raise ParameterError("cap", spec, CAP_RULE)
         return spec
@@ -145,7 +146,7 @@ def parse_cap(spec: str | CapSpec, metrics: Sequence[str] | None = None) -> CapS
     level = float(value)
     if kind == "percentile" and not 0 < level <= 100:
         raise ParameterError("cap", spec, f"a percentile in (0, 100] after 'p'; {CAP_RULE}")
-    if not math.isfinite(level):
+    if not abs(level) <= HUGE:  # beyond it the sums of squares overflow (data beyond it is refused too)
         raise ParameterError("cap", spec, CAP_RULE)
     return CapSpec(metric, kind, level)
 
@@ -357,7 +358,8 @@ def _effect(*, metric: str, arm: str, control: str, q: float, n1: int, n0: int, 
     se1 = float(_se(qs1[0], qs1[2], lo1, hi1, n1, q))
     se0 = float(_se(qs0[0], qs0[2], lo0, hi0, n0, q))
     estimate = float(qs1[1] - qs0[1])
-    se = math.sqrt(se1**2 + se0**2)
+    # one value in an arm: its quantile has no spread to estimate (an interval would be the point)
+    se = math.sqrt(se1**2 + se0**2) if min(n1, n0) >= 2 else float("nan")
     stat, p, low, high = (float(v) for v in _interval(estimate, se, alpha))
     rel = qs1[1] / qs0[1] - 1 if qs0[1] > 0 and qs1[1] >= 0 else float("nan")
     return QuantileEffect(metric=metric, arm=arm, control=control, quantile=q, n_arm=int(n1),

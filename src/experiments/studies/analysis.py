@@ -188,7 +188,9 @@ def capped_sentence(c: CappedEffect, uncapped: Effect | None = None) -> str:
             f"{_p_words(e.p_value, e.p_value_adjusted)}")
     if uncapped is not None:
         text += f"; uncapped {_interval_words(uncapped.estimate, uncapped.ci_low, uncapped.ci_high, level)}"
-    if not e.se > 0:
+    if min(e.n_arm, e.n_control) < 2:
+        text += " (an arm with one unit has no variance: no interval)"
+    elif not e.se > 0:
         text += " (once capped, no value varies: the cap is too low; choose a higher one)"
     return text + "."
 
@@ -324,6 +326,7 @@ def page(result: AnalysisResult, *, source: str) -> Page:
                             title="Does the effect differ across segments?"))
     if result.sequential:
         blocks.append(Notes([line for s in result.sequential for line in (
-            f"{s.metric}: {s.arm}: {s.summary()}", f"{s.metric}: {s.arm}: {s.cs_summary()}")],
+            f"{s.metric}: {s.arm} vs {s.control}: {s.summary()}",
+            f"{s.metric}: {s.arm} vs {s.control}: {s.cs_summary()}")],
             title="Always-valid sequential monitoring (mSPRT and confidence sequence)"))
     return Page(f"Experiment analysis: {source}", blocks)
