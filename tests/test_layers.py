@@ -18,9 +18,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "experiments"
 #: lower one, never a higher one.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"", "errors", "formatting", "validation", "paths", "escaping", "exact_sums", "outputs",
-               "resources", "datasets", "transactions", "net_value"}),
-    frozenset({"scenarios"}),
+               "resources", "datasets", "transactions", "net_value", "worlds"}),
     frozenset({"simulate", "stats", "models", "charts"}),
+    frozenset({"scenarios"}),
     frozenset({"studies"}),
     frozenset({"render"}),
     frozenset({"runs"}),

@@ -29,6 +29,7 @@ from typing import Any
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
+from experiments.worlds import ARMS, AUDIENCES, CAMPAIGN_CHANNELS
 
 __all__ = [
     "ARMS",
@@ -39,20 +40,10 @@ __all__ = [
     "PARAMETERS",
     "CampaignFields",
     "RemarketingScenario",
-    "targeting_scenario",
 ]
 
-#: Arm vocabulary, holdout first (the holdout sees no ads; ghost-ad flag records would-be exposure).
-ARMS: tuple[str, ...] = ("holdout", "generic", "dynamic", "generic_incentive", "dynamic_incentive")
-AUDIENCES: tuple[str, ...] = (
-    "cart_abandoners",
-    "browse_abandoners",
-    "product_viewers",
-    "past_purchasers",
-    "lapsed_visitors",
-    "all",
-)
-CHANNELS: tuple[str, ...] = ("display", "social", "email", "sms", "native")
+#: The world's vocabulary (arms, audiences, channels) is the simulator's own.
+CHANNELS: tuple[str, ...] = CAMPAIGN_CHANNELS
 INCENTIVES: tuple[str, ...] = ("none", "discount", "free_shipping")
 
 _A = "assumption"
@@ -260,16 +251,3 @@ class RemarketingScenario(CampaignFields):
             "sms": self.cost_sms,
             "native": self.cpm_native * k,
         }
-
-
-def targeting_scenario(
-    scenario: RemarketingScenario, *, arm: str | None = None, treated_share: float = 0.5
-) -> RemarketingScenario:
-    """``scenario`` as a two-arm test: ``holdout`` against ``arm`` (default ``scenario.main_arm``)."""
-    arm = scenario.main_arm if arm is None else arm
-    if arm not in ARMS or arm == "holdout":
-        raise ParameterError("arm", arm, "a treatment arm: " + ", ".join(ARMS[1:]))
-    if not 0.0 < float(treated_share) < 1.0:
-        raise ParameterError("treated_share", treated_share, "a number > 0 and < 1")
-    share = float(treated_share)
-    return scenario.replace(arm_shares=f"holdout:{1.0 - share!r},{arm}:{share!r}")

@@ -20,7 +20,8 @@ from typing import Any
 
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
-from experiments.scenarios.remarketing import ARMS, CampaignFields, RemarketingScenario, targeting_scenario
+from experiments.scenarios.remarketing import ARMS, CampaignFields, RemarketingScenario
+from experiments.worlds import targeting_scenario
 
 __all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.blocks import chunk_bounds, chunk_rng
 from experiments.simulate.journey_world import N_CHANNELS, SESSION_STEP, JourneyWorld, decay_integral
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
+from experiments.worlds import JourneySettings
 
 __all__ = ["STREAM", "base_hazard_scale", "draw_world"]
 
@@ -60,7 +61,7 @@ def base_hazard_scale(
     return math.exp((lo + hi) / 2)
 
 
-def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, stop: int,
+def _draw_chunk(s: JourneySettings, rng: np.random.Generator, start: int, stop: int,
                 scale: float, region_effect: np.ndarray) -> dict[str, Any]:
     n = stop - start
     days, top = s.days, s.max_budget_multiplier
@@ -160,14 +161,14 @@ def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, st
 
 
 def draw_world(
-    scenario: OmnichannelScenario, *, workers: int = 1, executor: Executor | None = None
+    scenario: JourneySettings, *, workers: int = 1, executor: Executor | None = None
 ) -> JourneyWorld:
     """Draw the customers, their sessions and every candidate touch of ``scenario``'s world.
 
     Parameters
     ----------
     scenario
-        Validated parameters (:class:`~experiments.scenarios.omnichannel.OmnichannelScenario`).
+        The world's settings (:class:`~experiments.worlds.JourneySettings`).
     workers, executor
         Threads (or any :class:`concurrent.futures.Executor`) drawing customer chunks; neither changes
         the world.

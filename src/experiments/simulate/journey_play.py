@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
-from experiments.scenarios.omnichannel import CHANNELS
 from experiments.simulate.journey_world import (
     DEVICES,
     DIRECT,
@@ -24,6 +23,7 @@ from experiments.simulate.journey_world import (
     Outcome,
     decay_integral,
 )
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
 
 __all__ = ["observed_log", "play"]
 

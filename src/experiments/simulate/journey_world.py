@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from experiments.errors import ParameterError
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
+from experiments.worlds import JourneySettings
 
 __all__ = ["DEVICES", "PURCHASES", "SESSION_STEP", "JourneyWorld", "Outcome"]
 
@@ -77,7 +78,7 @@ class JourneyWorld:
     (``purchase_marks``).
     """
 
-    scenario: OmnichannelScenario
+    scenario: JourneySettings
     base_hazard: np.ndarray
     threshold: np.ndarray
     order_value: np.ndarray
@@ -203,7 +204,7 @@ class Outcome:
     """What one plan (budget multipliers) gives in a world: purchases, touches, spend, profit.
 
     ``purchased`` and ``online`` are per-customer flags; ``touches`` and ``spend`` are per channel in
-    :data:`~experiments.scenarios.omnichannel.CHANNELS` order (touches include purchase-session clicks;
+    :data:`~experiments.worlds.JOURNEY_CHANNELS` order (touches include purchase-session clicks;
     spend includes the affiliate commission).
     """
 

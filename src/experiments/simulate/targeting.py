@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario, targeting_scenario
 from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.campaign import UPLIFT_GROUPS
 from experiments.simulate.remarketing import STREAM, cate_column, potential_column
 from experiments.simulate.remarketing import simulate_chunk as _remarketing_chunk
+from experiments.worlds import CampaignWorld, targeting_scenario
 
 __all__ = [
     "FEATURES",
@@ -46,7 +46,7 @@ Policy = np.ndarray | pl.Series | Sequence[bool]
 
 
 def simulate_targeting(
-    scenario: RemarketingScenario,
+    scenario: CampaignWorld,
     *,
     arm: str | None = None,
     treated_share: float = 0.5,
