@@ -284,3 +284,14 @@ def test_summary_sentences():
     assert table[-1].split()[:4] == ["total", "3.00", "3.00", "3.00"]
     nothing = attribute(journeys_from_lists([["a"]], [0], [2]))
     assert summary_lines(nothing)[-1] == "Nothing converted: every model credits 0 to every channel."
+
+
+def test_sep_names_itself_when_it_switches_input_form(touch_file, capsys):
+    """--sep switches to path input: with touchpoint options the refusal names --sep, not a missing --path."""
+    assert main(["attribute", str(touch_file), *TOUCH, "--sep", ">"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'--sep'" in err[0] and "path input" in err[0] and "--journey" in err[0]
+    assert "None" not in err[0]
+    assert main(["attribute", str(touch_file), "--sep", ">"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--sep '>' asks for path input" in err[0] and "None" not in err[0]

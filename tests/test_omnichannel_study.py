@@ -101,7 +101,7 @@ def test_figures(result: study.OmnichannelResult) -> None:
     for f in figures:
         by_name.setdefault(f.name, []).append(f)
     assert [f.group for f in by_name["model_plan_profit_change"]] == list(MODELS)
-    assert len(by_name[STUDY.sweep_figure]) == 1  # a sweep ranks runs by one number
+    assert len(by_name[STUDY.sweep_figure.name]) == 1  # a sweep ranks runs by one number
     assert by_name["experiment_plan_profit_change"][0].estimate == a.plan(EXPERIMENT_PLAN)["profit_change"]
     tests = by_name["incremental_purchases"]
     assert len(tests) == 7 and all(f.ci_low <= f.estimate <= f.ci_high and f.truth is not None for f in tests)

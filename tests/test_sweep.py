@@ -199,3 +199,162 @@ def test_ctrl_c_stops_a_sweep_in_one_line(tmp_path: Path) -> None:
     _, err = p.communicate(timeout=180)
     assert p.returncode == 130 and err.strip().splitlines() == ["experiments sweep: interrupted"], err
     assert not list(tmp_path.rglob(".staging-*"))
+
+
+# ------------------------------------------------------------ clusters: a real scheduler, and what is not one
+def test_sweep_through_a_real_scheduler_equals_the_local_sweep(
+    small_sweep: tuple[Path, SweepResult], tmp_path: Path
+) -> None:
+    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1; two of the local sweep's points."""
+    from tests.dask_local import dask_cluster
+
+    local = {tuple(p["point"].items()): p["headline"]["figures"] for p in small_sweep[1].points}
+    from distributed import Client
+
+    from experiments.runs.sweeps import check_scheduler
+
+    with dask_cluster(workers=1) as address:
+        check_scheduler(address)
+        done = _cli("sweep", "remarketing", "-g", "frequency_cap=2,8", "-p", "discount", "0.05",
+                    *(a for k, v in SMALL.items() for a in ("-p", k, str(v))), "--scheduler", address,
+                    "--reports-dir", str(tmp_path))
+        with Client(address, timeout=10) as client:
+            (worker,) = client.scheduler_info()["workers"]
+        with pytest.raises(ExperimentsError, match="a Dask Worker answers there, not a scheduler"):
+            check_scheduler(worker)  # a worker's address given by mistake
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((Path(done.stdout.strip().splitlines()[-1]).parent / "sweep.json").read_text())
+    assert meta["engine"] == f"scheduler at {address}" and len(meta["points"]) == 2
+    for p in meta["points"]:
+        assert p["headline"]["figures"] == local[(("frequency_cap", p["point"]["frequency_cap"]),
+                                                  ("discount", 0.05))]
+
+
+@pytest.mark.parametrize("address", ["", "  ", "10.0.0.5:notaport", "http://127.0.0.1:8786", "tcp://127.0.0.1",
+                                     "tcp://127.0.0.1:70000", "tcp://:8786", "ucx://127.0.0.1:8786"])
+def test_scheduler_address_syntax_is_refused_before_anything(address: str) -> None:
+    from experiments.runs.sweeps import check_scheduler
+
+    with pytest.raises(ParameterError, match=r"--scheduler.*tcp://HOST:PORT"):
+        check_scheduler(address)  # refused by the parser: nothing is contacted
+
+
+def _refusal_seconds(address: str, fragment: str) -> float:
+    import time
+
+    from experiments.runs.sweeps import check_scheduler
+
+    start = time.monotonic()
+    with pytest.raises(ExperimentsError) as info:
+        check_scheduler(address)
+    seconds = time.monotonic() - start
+    message = str(info.value)
+    assert len(message.splitlines()) == 1 and address in message and fragment in message, message
+    return seconds
+
+
+def test_refused_port_fails_at_once() -> None:
+    from tests.dask_local import free_port
+
+    assert _refusal_seconds(f"tcp://127.0.0.1:{free_port()}", "connection refused") < 2
+
+
+def test_http_server_is_not_a_scheduler(tmp_path: Path) -> None:
+    """A plain HTTP server on 127.0.0.1: the command ends in one line within 10 s, naming the address."""
+    import time
+
+    from tests.dask_local import http_listener
+
+    with http_listener() as port:
+        address = f"tcp://127.0.0.1:{port}"
+        start = time.monotonic()
+        done = _cli("sweep", "remarketing", "-g", "frequency_cap=2,4", "--scheduler", address,
+                    "--reports-dir", str(tmp_path / "r"))
+        seconds = time.monotonic() - start
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert address in lines[0] and "an HTTP server answers there, not a Dask scheduler" in lines[0]
+    assert seconds < 10 and not (tmp_path / "r").exists()
+
+
+def test_silent_listener_fails_on_the_handshake_timeout() -> None:
+    """A socket that accepts and never answers: Dask's handshake times out (5 s), then one line."""
+    from tests.dask_local import silent_listener
+
+    with silent_listener() as port:
+        assert _refusal_seconds(f"tcp://127.0.0.1:{port}", "no Dask scheduler answered the handshake") < 10
+
+
+def test_unanswered_connection_fails_on_the_connect_timeout() -> None:
+    """A listener whose queue is full answers no connection (as a host that drops it): the 5 s connect
+    timeout ends it."""
+    from tests.dask_local import full_listener
+
+    with full_listener() as port:
+        assert _refusal_seconds(f"tcp://127.0.0.1:{port}", "no answer to the connection within 5 s") < 10
+
+
+def test_workers_are_bounded_by_cores_and_memory(tmp_path: Path) -> None:
+    from experiments.runs.sweeps import WORKER_BYTES, worker_bound
+
+    cores = os.cpu_count() or 1
+    small = build_grid("remarketing", [("frequency_cap", (2, 4))], SMALL)
+    most, why = worker_bound(small)
+    assert most <= cores and f"{cores} core" in why
+    # a point of 20 million customers needs 12 GB in memory: far fewer of those fit at once
+    big = build_grid("remarketing", [("frequency_cap", (2, 4))], {"n_customers": 20_000_000})
+    big_most, _ = worker_bound(big)
+    from experiments.resources import memory_budget
+
+    budget = memory_budget()
+    assert budget is not None
+    assert big_most == min(cores, max(1, budget // (WORKER_BYTES + 20_000_000 * 600)))
+    done = _cli("sweep", "remarketing", "-g", "frequency_cap=2,4", "--workers", str(cores + 1),
+                "--reports-dir", str(tmp_path / "r"))
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "--workers" in lines[0], done.stderr
+    assert f"at most {most} on this machine" in lines[0] and "core" in lines[0] and "memory" in lines[0]
+
+
+# ------------------------------------------------------------ the best point is one a user can deploy
+def _policy_point(i: int, share: float, uplift: float, oracle: float) -> dict[str, Any]:
+    figs = [{"name": "policy_profit", "label": f"Incremental profit per 1,000 customers ({g})", "estimate": v,
+             "ci_low": v - 50, "ci_high": v + 50, "truth": v, "unit": "$", "group": g}
+            for g, v in (("uplift", uplift), ("likely buyers", uplift - 100), ("oracle", oracle))]
+    return {"index": i, "point": {"policy_share": share}, "run_id": f"R{i}", "html": f"targeting/R{i}/t.html",
+            "headline": {"headline": "Target.", "tone": "good", "details": [], "figures": figs}}
+
+
+def test_every_study_declares_one_deployable_sweep_figure() -> None:
+    from experiments.studies import registry
+    from experiments.studies.base import SweepFigure
+
+    for study in registry.all_studies():
+        figure = study.sweep_figure
+        assert isinstance(figure, SweepFigure) and figure.label, study.name
+        assert figure.group not in ("oracle", "true incrementality"), study.name
+        assert study.to_dict()["sweep_figure"] == figure.to_dict()  # shown by experiments studies
+    assert registry.get("targeting").sweep_figure.group == "uplift"
+
+
+def test_a_targeting_sweep_never_ranks_by_the_oracle() -> None:
+    """The oracle earns most at every point (it knows each customer's true effect); the sweep ranks by the
+    uplift policy, which one can deploy: point 1, not point 0 where the oracle peaks."""
+    from experiments.studies import registry
+
+    figure = registry.get("targeting").sweep_figure
+    points = [_policy_point(0, 0.2, uplift=300.0, oracle=900.0),
+              _policy_point(1, 0.35, uplift=500.0, oracle=600.0)]
+    best = best_point(points, figure)
+    assert best is not None and best["index"] == 1 and best["figure"]["group"] == "uplift"
+    meta = _meta(points, study="targeting", grid={"policy_share": [0.2, 0.35]}, sweep_figure=figure.to_dict(),
+                 ranked_by=figure.words())
+    meta["best"] = best
+    from experiments.render.sweep_page import best_sentence
+
+    sentence = best_sentence(best, meta)
+    assert sentence.startswith("Best of 2 points by the uplift policy's incremental profit per 1,000 "
+                               "customers (policy_profit, group uplift): policy_share = 0.35"), sentence
+    page = render_sweep(meta)
+    assert "(policy_profit, group uplift)" in page[: page.index('class="chart"')]
+    assert best_point(points, "policy_profit")["figure"]["group"] == "oracle"  # what a bare name would do

@@ -19,10 +19,12 @@ from experiments import paths
 from experiments.errors import DataError
 
 __all__ = [
+    "ASOS_COLUMNS",
     "ASOS_SHA256",
     "HILLSTROM_ARMS",
     "HILLSTROM_CSV_SHA256",
     "HILLSTROM_SHA256",
+    "check_asos_format",
     "csv_header_names",
     "load_asos",
     "load_hillstrom",
@@ -37,6 +39,13 @@ HILLSTROM_CSV_SHA256 = "0e5893329d8b93cefecc571777672028290ab69865718020c78c7284
 #: Control first, as published.
 HILLSTROM_ARMS: tuple[str, ...] = ("No E-Mail", "Mens E-Mail", "Womens E-Mail")
 ASOS_SHA256 = "bdf88b27185d3f7e65912cbb421129a32ae347c2fb0d9442fe54d74266551524"
+#: The ASOS table's columns and the kind of each: a user's own file in this format is read as well (checked
+#: by its columns and types; the shipped file by its sha256).
+ASOS_COLUMNS: dict[str, str] = {
+    "experiment_id": "text", "variant_id": "integer", "metric_id": "integer", "time_since_start": "number",
+    "count_c": "number", "count_t": "number", "mean_c": "number", "mean_t": "number",
+    "variance_c": "number", "variance_t": "number",
+}
 
 _HILLSTROM_SCHEMA = {
     "recency": pl.Int64, "history_segment": pl.String, "history": pl.Float64, "mens": pl.Int64,
@@ -77,10 +86,51 @@ def load_hillstrom(path: str | Path | None = None) -> pl.DataFrame:
     return pl.read_csv(target, schema=_HILLSTROM_SCHEMA)
 
 
+def _is_shipped(path: Path, shipped: Path) -> bool:
+    try:
+        return path.resolve() == shipped.resolve()
+    except OSError:
+        return False
+
+
+def check_asos_format(path: str | Path) -> None:
+    """Check that ``path`` is a parquet file in the ASOS table's format (:data:`ASOS_COLUMNS`).
+
+    Raises
+    ------
+    DataError
+        Not a readable parquet file, or the first column that is missing or of the wrong kind.
+    """
+    target = Path(path)
+    if not target.is_file():
+        raise DataError(f"no file at {str(target)!r}")
+    try:
+        schema = pl.scan_parquet(target).collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"not a readable parquet file ({why})") from None
+    for name, kind in ASOS_COLUMNS.items():
+        dtype = schema.get(name)
+        if dtype is None:
+            raise DataError(f"column {name!r} is missing (an ASOS-format file has "
+                            + ", ".join(ASOS_COLUMNS) + ")")
+        ok = (dtype == pl.String if kind == "text" else dtype.is_integer() if kind == "integer"
+              else dtype.is_numeric())
+        if not ok:
+            raise DataError(f"column {name!r} is {dtype}, not {kind}")
+
+
 def load_asos(path: str | Path | None = None) -> pl.DataFrame:
-    """The ASOS digital experiments dataset (24,153 rows of per-arm summary statistics), sha256-verified."""
+    """The ASOS digital experiments dataset (24,153 rows of per-arm summary statistics).
+
+    The shipped file (``path`` None or that file) is verified by its sha256; any other file must be in the
+    same format (:func:`check_asos_format`: the columns of :data:`ASOS_COLUMNS`, of their kinds).
+    """
     target = Path(path) if path is not None else paths.ASOS_PARQUET
-    _verify(target, ASOS_SHA256, "ASOS file")
+    if _is_shipped(target, paths.ASOS_PARQUET):
+        _verify(target, ASOS_SHA256, "ASOS file")
+    else:
+        check_asos_format(target)
     return pl.read_parquet(target)
 
 

@@ -48,7 +48,12 @@ arm column as a metric, covariate, segment, unit or ratio part; a metric also a 
 holding text other than true/false spellings, or three different spellings; NaN or infinity in a
 metric, covariate or ratio column (named with counts and arms; --drop-nonfinite drops them instead and
 reports it); summary rows with a negative, fractional or below-2 count, a negative variance, or a NaN
-or infinite count, mean or variance (the rows are named).
+or infinite count, mean or variance (the rows are named); an --exposed column that is not 0/1 on every
+row, that has another role, or that is 0 on every row of a treatment arm; --exposed with summary input.
+
+Effects on the exposed carry "estimand": "exposed" in the JSON, every other effect "estimand": "itt"
+(everyone assigned). Several --covariate give Lin (2013)'s interacted regression; each adjusted entry
+has "width_ratio", its interval's width over the unadjusted one's.
 
 Reported in data_quality (JSON, printed, HTML): missing values (left out of that column's statistics),
 dropped NaN/infinity, duplicated units and units in several arms, numeric metrics that are 0/1
@@ -89,7 +94,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--metric", action="append", metavar="COLUMN",
                    help="metric column (repeat for several); required for row input")
     p.add_argument("--covariate", action="append", default=[], metavar="COLUMN",
-                   help="pre-period covariate for CUPED adjustment (repeatable)")
+                   help="pre-period covariate (repeatable): one gives CUPED; several, Lin (2013)'s "
+                   "regression on the centred covariates and their interactions with the arm, HC1 robust "
+                   "errors")
+    p.add_argument("--exposed", metavar="COLUMN",
+                   help="0/1 column: was the unit reached; adds the exposure rate per arm and the effect on "
+                   "the exposed (2SLS, assignment instruments exposure; robust HC0 errors)")
     p.add_argument("--ratio", action="append", default=[], metavar="NUM/DEN",
                    help="ratio metric sum(NUM)/sum(DEN) per arm, e.g. revenue/orders, by the delta method "
                    "on units with both values; corrected with the other effects (repeatable)")
@@ -165,7 +175,8 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
                 LOOK_NAMES) + ") or --time COLUMN; this summary has one look")
         options.update(look=time, planned_n=planned_n)
         rows_only = {"covariates": "covariate", "segment": "segment", "unit": "unit", "ratios": "ratio",
-                     "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile"}
+                     "bootstrap": "bootstrap", "caps": "cap", "quantiles": "quantile",
+                     "exposure": "exposed"}
         for key, name in rows_only.items():
             if options.get(key):
                 given = options[key]  # the repeatable options' values as typed, not a Python list
@@ -240,7 +251,14 @@ def run(args: argparse.Namespace) -> int:
     from experiments.outputs import check_distinct, check_output, write_results
     from experiments.stats.power import MAX_N_PER_ARM
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
-    from experiments.studies.analysis import bayesian_lines, bootstrap_table, headline, tail_lines, text_table
+    from experiments.studies.analysis import (
+        adjustment_lines,
+        bayesian_lines,
+        bootstrap_table,
+        headline,
+        tail_lines,
+        text_table,
+    )
     from experiments.validation import as_int
 
     # What is imported by now lives as long as the process: keep it out of every later garbage
@@ -262,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
         planned_n=None if args.planned_n is None else as_int("planned-n", args.planned_n, low=2,
                                                              high=2 * MAX_N_PER_ARM),
         bayesian=args.bayesian, prior_sd=args.prior_sd, values=args.value,
-        caps=args.cap, quantiles=args.quantile,
+        caps=args.cap, quantiles=args.quantile, exposure=args.exposed,
     )
     if args.db is not None:
         from experiments.stats.database import DatabaseTable
@@ -290,6 +308,10 @@ def run(args: argparse.Namespace) -> int:
     print(result.data_quality.summary())
     print()
     print(text_table(result))
+    lines = adjustment_lines(result)
+    if lines:
+        print()
+        print("\n".join(lines))
     if result.bootstrap:
         print()
         print(f"Bootstrap ({round(100 * (1 - alpha))}% percentile intervals, seed {result.seed}):")

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from experiments.errors import ParameterError
+from experiments.errors import ExperimentsError, ParameterError
 from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["attribute_file", "register", "run"]
@@ -81,16 +81,23 @@ def _form(args: argparse.Namespace) -> str:
         raise ParameterError("--" + given_path[0], getattr(args, given_path[0]),
                              "nothing with touchpoint options (--journey, --time, --channel, --converted); "
                              "give one input form")
+    if args.sep is not None and given_touch:
+        touch = ", ".join("--" + o for o in given_touch)
+        raise ParameterError("--sep", args.sep, "only with path input (--path, --conversions, --nulls): "
+                             f"--sep switches to aggregated paths, yet touchpoint options were given "
+                             f"({touch}); leave --sep out for touchpoint rows")
     if given_path or args.sep is not None:
         missing = [o for o in _PATH if getattr(args, o) is None]
         if missing:
-            raise ParameterError("--" + missing[0], None, "a column name: path input needs --path, "
-                                 "--conversions and --nulls")
+            given = ", ".join(f"--{o}" for o in given_path) or f"--sep {args.sep!r}"
+            raise ExperimentsError(f"{given} asks for path input, which needs --path, --conversions and "
+                                   f"--nulls; missing: " + ", ".join("--" + o for o in missing))
         return "paths"
     missing = [o for o in _TOUCH if getattr(args, o) is None]
     if missing:
-        raise ParameterError("--" + missing[0], None, "a column name: give --journey, --time, --channel and "
-                             "--converted (touchpoint rows) or --path, --conversions and --nulls (paths)")
+        raise ExperimentsError("give --journey, --time, --channel and --converted (touchpoint rows) or "
+                               "--path, --conversions and --nulls (paths); missing: "
+                               + ", ".join("--" + o for o in missing))
     return "touches"
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from experiments.errors import ExperimentsError
 
-__all__ = ["coerce_cli_value", "parse_overrides", "register"]
+__all__ = ["coerce_cli_value", "parameter_kinds", "parse_overrides", "register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,11 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def coerce_cli_value(text: str) -> Any:
+def coerce_cli_value(text: str, kind: str | None = None) -> Any:
     """Read a ``-p NAME VALUE`` value: an int or a float when it reads as one, true/false, else the text.
 
-    The words ``none`` and ``null`` stay text (``-p incentive none`` means the incentive called none).
+    ``kind`` is the parameter's declared type (``int``, ``float``, ``str``, ``bool``): a text parameter
+    (``str``) keeps the text as typed, so ``-p asos_experiment 012345`` stays ``"012345"`` and ``-p
+    policy_share 0.35`` is the text ``"0.35"`` its rule reads. The words ``none`` and ``null`` stay text
+    (``-p incentive none`` means the incentive called none).
     """
+    if kind == "str":
+        return text
     for cast in (int, float):
         try:
             return cast(text)
@@ -49,14 +55,28 @@ def coerce_cli_value(text: str) -> Any:
     return text
 
 
-def parse_overrides(pairs: list[list[str]] | list[tuple[str, str]]) -> dict[str, Any]:
-    """``-p NAME VALUE`` pairs as a dict; a name given twice is an error."""
+def parse_overrides(pairs: list[list[str]] | list[tuple[str, str]],
+                    kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs as a dict, each value read by its parameter's declared type in ``kinds``
+    (``{name: "int" | "float" | "str" | "bool"}``, see :func:`parameter_kinds`); a name given twice is an
+    error."""
     overrides: dict[str, Any] = {}
     for name, value in pairs:
         if name in overrides:
             raise ExperimentsError(f"parameter {name!r} given twice")
-        overrides[name] = coerce_cli_value(value)
+        overrides[name] = coerce_cli_value(value, (kinds or {}).get(name))
     return overrides
+
+
+def parameter_kinds(study: str | None) -> dict[str, str]:
+    """``{name: type}`` of a study's parameters, the types of their declared defaults (read from the
+    scenario's declaration, without importing the study); empty for an unknown study (refused later, in
+    one line)."""
+    from experiments.studies import registry
+
+    if study not in registry.STUDY_MODULES:
+        return {}
+    return {name: type(value).__name__ for name, value in registry.defaults(study).items()}
 
 
 def _say(text: str, *, err: bool = False) -> None:
@@ -70,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.all == bool(args.study):
         raise ExperimentsError("give either a study name or --all (studies: "
                                + ", ".join(registry.names()) + ")")
-    overrides = parse_overrides(args.parameter)
+    overrides = parse_overrides(args.parameter, parameter_kinds(args.study))
     if args.all:
         if overrides:
             raise ExperimentsError("--all runs every study at its defaults; -p is not allowed with it")

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the studies, their questions and parameters",
         description="List every study with its question, notebook and parameters (name, default, what is "
         "allowed, help). The JSON is a list of {name, question, notebook, parameters: [{name, default, "
-        "allowed, help}]}; notebook paths are relative to the project root. " + OUTPUT_RULE,
+        "allowed, help}], sweep_figure: {name, group, label}} (the figure a sweep ranks its points by); "
+        "notebook paths are relative to the project root. " + OUTPUT_RULE,
     )
     p.add_argument("--json", metavar="PATH|-", help="write the list as JSON ('-' = standard output)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
@@ -28,6 +29,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from experiments.outputs import atomic_write_text, check_output
     from experiments.studies import registry
+    from experiments.studies.base import SweepFigure
 
     target = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     studies = [s.to_dict() for s in registry.all_studies()]
@@ -41,6 +43,8 @@ def _run(args: argparse.Namespace) -> int:
     for s in studies:
         print(f"{s['name']}  ({s['notebook']})")
         print(f"  {s['question']}")
+        if s.get("sweep_figure"):
+            print(f"  sweeps rank by {SweepFigure(**s['sweep_figure']).words()}")
         for p in s["parameters"]:
             print(f"    {p['name']} = {p['default']!r}: {p['help']} [{p['allowed']}]")
         print()

@@ -60,8 +60,29 @@ def best_sentence(best: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     truth = f"; truth {_num(f['truth'], unit)}" if f.get("truth") is not None else ""
     n = len(meta.get("points") or [])
     points = f"{n} point{'s' if n != 1 else ''}"
-    return (f"Best of {points} by {_title(f).lower()}: {_point_words(best['point'])}, "
+    ranked = best.get("ranked_words") or _ranked_words(meta) or _title(f).lower()
+    return (f"Best of {points} by {ranked}: {_point_words(best['point'])}, "
             f"with {f.get('label')} {_num(f.get('estimate'), unit)}{interval}{truth}.")
+
+
+def _ranked_words(meta: Mapping[str, Any]) -> str:
+    """What the sweep ranks by, in words (the study's sweep figure: label, name and group)."""
+    words = meta.get("ranked_by")
+    if isinstance(words, str) and words:
+        return words
+    figure = meta.get("sweep_figure")
+    if isinstance(figure, Mapping):
+        return str(figure.get("label") or figure.get("name") or "")
+    return str(figure or "")
+
+
+def _ranked_name(meta: Mapping[str, Any]) -> str | None:
+    """The ranked figure's name: the best point's, else the study's declaration."""
+    best = (meta.get("best") or {}).get("figure") or {}
+    if best.get("name"):
+        return str(best["name"])
+    figure = meta.get("sweep_figure")
+    return str(figure.get("name")) if isinstance(figure, Mapping) else figure
 
 
 def figure_rows(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -125,7 +146,7 @@ def sweep_chart(meta: Mapping[str, Any], axis: str) -> Any:
     width = 360 if combos == 1 or combos > _MAX_COLUMNS else {2: 230, 3: 170}[combos]
     layer = alt.layer(bars, line, dots, truth).properties(width=width, height=130)
     order = list(dict.fromkeys(r["figure"] for r in rows))  # as the study lists them, the ranked one first
-    ranked = (meta.get("best") or {}).get("figure", {}).get("name") or meta.get("sweep_figure")
+    ranked = _ranked_name(meta)
     order.sort(key=lambda label: 0 if any(r["figure"] == label and r["name"] == ranked for r in rows) else 1)
     facet = {"row": alt.Row("figure:N", title=None, sort=order,
                             header=alt.Header(labelAngle=0, labelAlign="left"))}
@@ -188,7 +209,7 @@ def _verdict_box(meta: Mapping[str, Any]) -> str:
 def _table(meta: Mapping[str, Any]) -> str:
     axes = list((meta.get("grid") or {}).keys())
     best = meta.get("best") or {}
-    name = (best.get("figure") or {}).get("name") or meta.get("sweep_figure")
+    name = _ranked_name(meta)
     groups: list[str] = []
     for p in meta.get("points") or []:
         for f in (p.get("headline") or {}).get("figures") or []:
@@ -263,7 +284,7 @@ def render_sweep(meta: Mapping[str, Any]) -> str:
     settings = {
         "swept": "; ".join(f"{k}: {', '.join(_v(v) for v in vals)}" for k, vals in grid.items()),
         "fixed": ", ".join(f"{k} = {_v(v)}" for k, v in fixed.items()) or "defaults",
-        "ranked by": str(meta.get("sweep_figure") or "the first figure"),
+        "ranked by": _ranked_words(meta) or "the first figure",
         "engine": str(meta.get("engine", "")),
         "time": f"{meta.get('seconds', 0)} s from {meta.get('started', '')}",
         "sweep id": str(meta.get("sweep_id", "")),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -52,7 +51,6 @@ __all__ = [
     "RunFailed",
     "RunResult",
     "clean_stale_staging",
-    "declared_defaults",
     "lock_hash",
     "package_versions",
     "read_record",
@@ -195,20 +193,6 @@ def _quiet_libraries() -> None:
 
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
-
-
-def declared_defaults(study: str) -> dict[str, Any]:
-    """``{name: default}`` of a study's parameters, from its scenario's declaration.
-
-    The scenario module imports only the parameter declarations (no numerical stack), so the names are
-    checked before the kernel starts at no cost; the notebook's ``parameters`` cell is the same
-    declaration written out (``tests/test_notebooks.py`` holds them equal).
-    """
-    from experiments.studies import registry
-
-    if study not in registry.STUDY_MODULES:
-        registry.get(study)  # raises the one-line error naming the studies
-    return dict(importlib.import_module(f"experiments.scenarios.{study}").DEFAULTS)
 
 
 @dataclass
@@ -387,12 +371,13 @@ def run_study(
     RunFailed
         The notebook raised; the staging folder is removed and the index is unchanged.
     """
+    from experiments.studies import registry
     from experiments.validation import reject_unknown
 
     if not verbose:
         _quiet_libraries()
     started = time.time()
-    defaults = declared_defaults(study)
+    defaults = registry.defaults(study)
     overrides = dict(overrides or {})
     run = _Run(km=km)
     try:

@@ -31,17 +31,39 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.runs.staging import STAGING
 
-__all__ = ["MAX_POINTS", "Grid", "SweepResult", "best_point", "build_grid", "parse_axis", "run_sweep"]
+if TYPE_CHECKING:
+    from experiments.studies.base import SweepFigure
+
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "MAX_POINTS",
+    "WORKER_BYTES",
+    "Grid",
+    "SweepResult",
+    "best_point",
+    "build_grid",
+    "check_scheduler",
+    "parse_axis",
+    "parse_scheduler",
+    "run_sweep",
+    "worker_bound",
+]
 
 #: Most points one sweep may have (a larger grid is refused before anything runs).
 MAX_POINTS = 1000
+#: Seconds a scheduler has to accept the connection, and again to answer Dask's handshake.
+CONNECT_TIMEOUT = 5.0
+#: Memory one local worker needs besides its point's data: the worker process and its kernel with the
+#: study's imports (a run's processes peaked at 160 to 270 MiB at 2,000 customers, by study; with margin).
+WORKER_BYTES = 512 * 2**20
+_SCHEMES = ("tcp", "tls")
 
 
 @dataclass(frozen=True)
@@ -123,6 +145,148 @@ def build_grid(study: str, axes: Sequence[tuple[str, tuple[Any, ...]]], fixed: M
     return grid
 
 
+def parse_scheduler(address: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a scheduler address, read by ``distributed``'s own parser (``tcp://`` is
+    assumed when no scheme is given, as ``distributed.Client`` does).
+
+    Raises
+    ------
+    ParameterError
+        An empty address, a scheme other than tcp or tls, no host, or a port outside 1 to 65535.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    rule = "a Dask scheduler address: tcp://HOST:PORT (or tls://HOST:PORT), e.g. tcp://10.0.0.5:8786"
+    if not isinstance(address, str) or not address.strip():
+        raise ParameterError("--scheduler", address, rule)
+    try:
+        scheme, location = parse_address(address.strip(), strict=False)
+        if scheme not in _SCHEMES:
+            raise ValueError(scheme)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError):
+        raise ParameterError("--scheduler", address, rule) from None
+    if not host or not 0 < int(port) < 65536:
+        raise ParameterError("--scheduler", address, rule)
+    return scheme, host, int(port)
+
+
+def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Check that a Dask scheduler answers at ``address``, within ``timeout`` seconds for the connection
+    and again for the handshake, before any work starts.
+
+    Raises
+    ------
+    ParameterError
+        The address is malformed (:func:`parse_scheduler`).
+    ExperimentsError
+        One line naming the address and what failed: the connection refused, the host not found or
+        unreachable, no answer in time, or something other than a Dask scheduler answering there (an
+        HTTP server, say, or a Dask worker).
+    """
+    import socket
+
+    scheme, host, port = parse_scheduler(address)
+
+    def fail(what: str) -> ExperimentsError:
+        return ExperimentsError(f"--scheduler {address}: {what}")
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except ConnectionRefusedError:
+        raise fail(f"connection refused: nothing listens on port {port} of {host} (is the scheduler "
+                   "running?)") from None
+    except socket.gaierror:
+        raise fail(f"host {host!r} not found") from None
+    except TimeoutError:
+        raise fail(f"no answer to the connection within {timeout:g} s: {host} is unreachable or a firewall "
+                   "drops the connection") from None
+    except OSError as exc:
+        raise fail(f"cannot connect: {exc.strerror or exc}") from None
+    if scheme != "tcp":  # a TLS handshake needs the cluster's certificates: the client's own check follows
+        return
+    kind = _identity(address, timeout)
+    if kind != "Scheduler":
+        if kind is None:
+            other = _http_server(host, port)
+            raise fail("the connection was accepted, but " + (
+                "an HTTP server answers there, not a Dask scheduler" if other else
+                f"no Dask scheduler answered the handshake within {timeout:g} s (something else listens "
+                "there)"))
+        raise fail(f"a Dask {kind} answers there, not a scheduler (give the scheduler's address)")
+
+
+def _identity(address: str, timeout: float) -> str | None:
+    """The ``type`` a Dask server at ``address`` reports (``Scheduler``, ``Worker``, ...); None when nothing
+    completes Dask's handshake within ``timeout`` seconds."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed.comm import connect
+
+    async def ask() -> Any:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    # in a thread of its own: the caller may be inside a running event loop (a notebook, a Dask client)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        try:
+            reply = pool.submit(asyncio.run, asyncio.wait_for(ask(), timeout)).result()
+        except Exception:  # refused, timed out, or a reply outside Dask's protocol (whatever it raised)
+            return None
+    return str(reply.get("type") or "server") if isinstance(reply, dict) else None
+
+
+def _http_server(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether an HTTP server answers at ``host:port`` (asked once nothing completed Dask's handshake)."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"HEAD / HTTP/1.0\r\nHost: " + host.encode("ascii", "replace") + b"\r\n\r\n")
+            return sock.recv(5) == b"HTTP/"
+    except (OSError, UnicodeError):
+        return False
+
+
+def worker_bound(grid: Grid) -> tuple[int, str]:
+    """The most local workers this machine holds for ``grid``, and why, in words.
+
+    One worker per core; and all of them at once within the memory an in-memory run may plan to use
+    (:func:`~experiments.resources.memory_budget`), each holding :data:`WORKER_BYTES` plus the largest
+    point's data (the study's measured bytes per unit of its size parameters).
+    """
+    from experiments.resources import MEMORY_SHARE, gib, memory_budget, physical_memory
+    from experiments.studies import registry
+
+    cores = os.cpu_count() or 1
+    scenario = registry.get(grid.study).scenario
+    budget = memory_budget()
+    if budget is None:
+        return cores, f"{cores} core{'s' if cores != 1 else ''}"
+    data = 0
+    if scenario.memory is not None:
+        names, per_unit = scenario.memory
+        for point in grid.points():
+            merged = scenario.merged(grid.parameters(point))
+            size = 1
+            for name in names:
+                size *= int(scenario.param(name).parse(merged[name]))
+            data = max(data, size * per_unit)
+    each = WORKER_BYTES + data
+    by_memory = max(1, budget // each)
+    total = physical_memory() or budget
+    why = (f"{cores} core{'s' if cores != 1 else ''}; {MEMORY_SHARE:.0%} of {gib(total)} memory holds "
+           f"{by_memory} worker{'s' if by_memory != 1 else ''} of about {gib(each)} each")
+    return min(cores, by_memory), why
+
+
 @dataclass(frozen=True)
 class SweepResult:
     """Where a sweep landed: its folder, report, points (one dict each, in grid order) and best point."""
@@ -134,6 +298,8 @@ class SweepResult:
     points: list[dict[str, Any]]
     best: dict[str, Any] | None
     seconds: float
+    #: What the points are ranked by, in words (the study's sweep figure).
+    ranked_by: str = "the first figure"
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -148,27 +314,47 @@ def _sweep_id(grid: Grid) -> str:
     return f"{stamp[:15]}{stamp[21:]}-{stamp[15:21]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
 
 
-def best_point(points: Sequence[Mapping[str, Any]], figure: str | None) -> dict[str, Any] | None:
-    """The point whose figure ``figure`` (any group) has the highest estimate; None when no point has it.
+def best_point(points: Sequence[Mapping[str, Any]], figure: SweepFigure | str | None,
+               parameters: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+               ) -> dict[str, Any] | None:
+    """The point whose ranked figure has the highest estimate; None when no point has it.
 
-    ``figure`` None ranks by the first figure of the first finished point.
+    Parameters
+    ----------
+    points
+        The sweep's points (``{index, point, headline: {figures}, ...}``).
+    figure
+        The study's :class:`~experiments.studies.base.SweepFigure` (name and group); a bare name ranks by
+        that figure in any group; None ranks by the first figure (and group) of the first finished point.
+    parameters
+        ``point -> its parameters`` (fills ``{parameter}`` fields of the figure's name); the point's own
+        swept values when None.
     """
+    from experiments.studies.base import SweepFigure
+
     done = [p for p in points if not p.get("error") and (p.get("headline") or {}).get("figures")]
     if not done:
         return None
     if figure is None:
-        figure = done[0]["headline"]["figures"][0]["name"]
+        first = done[0]["headline"]["figures"][0]
+        figure = SweepFigure(first["name"], first.get("group") or "",
+                             str(first.get("label") or first["name"]))
+    elif isinstance(figure, str):
+        figure = SweepFigure(figure, None, figure.replace("_", " "))
     best: tuple[float, Mapping[str, Any], Mapping[str, Any]] | None = None
     for p in done:
+        params = parameters(p) if parameters is not None else p.get("point") or {}
         for f in p["headline"]["figures"]:
-            if f.get("name") == figure and isinstance(f.get("estimate"), (int, float)):
+            if figure.matches(f, params) and isinstance(f.get("estimate"), (int, float)):
                 if best is None or f["estimate"] > best[0]:
                     best = (float(f["estimate"]), p, f)
     if best is None:
         return None
     _, p, f = best
+    named = replace(figure, name=str(f["name"]))  # ``{parameter}`` fields filled, as at the best point
     return {"index": p["index"], "point": dict(p["point"]), "run_id": p.get("run_id"), "html": p.get("html"),
-            "figure": dict(f), "tone": (p.get("headline") or {}).get("tone") or "neutral",
+            "figure": dict(f), "ranked_by": named.to_dict(), "ranked_words": named.words(),
+            "tone": (p.get("headline") or {}).get("tone") or "neutral",
             "headline_text": (p.get("headline") or {}).get("headline") or ""}
 
 
@@ -179,9 +365,9 @@ def _client(workers: int | None, scheduler: str | None, verbose: bool) -> Iterat
 
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT:g}s")
         except (OSError, TimeoutError) as exc:
-            raise ExperimentsError(f"--scheduler {scheduler!r}: cannot connect ({exc})") from None
+            raise ExperimentsError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         with client:
             yield client, f"scheduler at {scheduler}"
         return
@@ -252,9 +438,11 @@ def run_sweep(
     reports_dir
         Root of all reports (default ``reports/``); it must be shared with the workers.
     workers
-        Worker processes of the local cluster (default: the number of cores); not with ``scheduler``.
+        Worker processes of the local cluster, at most :func:`worker_bound` (the default); not with
+        ``scheduler``.
     scheduler
-        Address of an existing Dask scheduler (``tcp://host:8786``) instead of a local cluster.
+        Address of an existing Dask scheduler (``tcp://host:8786``) instead of a local cluster; checked
+        first (:func:`check_scheduler`).
     kernel, verbose
         Jupyter kernel name, and whether the kernels' stderr comes through.
     progress
@@ -266,7 +454,8 @@ def run_sweep(
     Raises
     ------
     ExperimentsError
-        The scheduler cannot be reached, or the kernel is not installed (before any point runs).
+        The scheduler cannot be reached or is not one, more workers than the machine holds, or the kernel
+        is not installed (before any point runs).
     """
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
@@ -279,7 +468,14 @@ def run_sweep(
     if workers is not None and scheduler:
         raise ExperimentsError("--workers sizes the local cluster; with --scheduler the cluster has its own")
     if workers is not None and workers < 1:
-        raise ParameterError("workers", workers, "an integer >= 1")
+        raise ParameterError("--workers", workers, "an integer >= 1")
+    if scheduler is not None:
+        check_scheduler(scheduler)
+    else:
+        most, why = worker_bound(grid)
+        if workers is not None and workers > most:
+            raise ParameterError("--workers", workers, f"at most {most} on this machine ({why})")
+        workers = workers or most
     root = check_folder(reports_dir if reports_dir is not None else REPORTS_DIR, option="--reports-dir")
     check_kernel(kernel)
     spec = registry.get(grid.study)
@@ -308,7 +504,8 @@ def run_sweep(
         raise
     RunRegistry(root).add_sweep(meta)
     write_index(root)
-    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, meta["best"], meta["seconds"])
+    return SweepResult(sweep_id, grid.study, final, final / "sweep.html", done, meta["best"], meta["seconds"],
+                       meta["ranked_by"])
 
 
 def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list[dict[str, Any]], *,
@@ -320,12 +517,15 @@ def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list
         "sweep_id": sweep_id, "study": grid.study, "question": spec.question,
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
         "seconds": round(time.time() - started, 2), "grid": {k: list(v) for k, v in grid.axes.items()},
-        "fixed": grid.fixed, "sweep_figure": spec.sweep_figure, "engine": engine, "kernel": kernel,
+        "fixed": grid.fixed, "sweep_figure": spec.sweep_figure.to_dict() if spec.sweep_figure else None,
+        "ranked_by": spec.sweep_figure.words() if spec.sweep_figure else "the first figure",
+        "engine": engine, "kernel": kernel,
         "kernels": "one per worker, reset between points" if reuse_kernels else "a fresh kernel per point",
         "points": done, "failed": sum(1 for r in done if r.get("error")),
         "best": None, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
     }
-    best = best_point(done, spec.sweep_figure)
+    best = best_point(done, spec.sweep_figure,
+                      lambda p: spec.scenario.merged(grid.parameters(p.get("point") or {})))
     if best is not None:
         best["sentence"] = best_sentence(best, meta)
     meta["best"] = best

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experiments.errors import ParameterError
+from experiments.errors import DataError, ParameterError
 from experiments.paths import ASOS_PARQUET
 from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
@@ -19,16 +19,29 @@ from experiments.scenarios.base import Scenario
 __all__ = ["DEFAULTS", "PARAMETERS", "CalibrationScenario"]
 
 
+_ASOS_PATH_RULE = "a parquet file in the ASOS dataset's format, or empty for the shipped one"
+
+
 def _asos_path(value: str) -> str:
-    if value and not Path(value).is_file():
-        raise ParameterError("asos_path", value, "an existing .parquet file, or empty for the shipped one")
+    """Empty, or a file in the ASOS format (checked by its columns and types; the shipped copy by sha256
+    when it is read)."""
+    if not value:
+        return value
+    from experiments.datasets import check_asos_format
+
+    try:
+        check_asos_format(value)
+    except DataError as exc:
+        raise ParameterError("asos_path", value, f"{_ASOS_PATH_RULE}: {exc}") from None
     return value
 
 
 def _experiment_id(value: str) -> str:
+    """A non-empty id. ASOS ids are six hex digits: one that reads as a number (``058875``) reaches a
+    notebook as an integer under plain papermill (``58875``), so all-digit ids are padded back to six."""
     if not value:
         raise ParameterError("asos_experiment", value, "an experiment id such as 08bcc2")
-    return value
+    return value.zfill(6) if value.isdigit() else value
 
 
 #: Every parameter, declared once: default, rule, help and source.
@@ -50,7 +63,7 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.integer("long_looks", 100, "daily looks of the longer monitoring check: confidence sequence against "
               "mSPRT (2 to 1000)", low=2, high=1000),
     P.text("asos_path", "", "ASOS parquet file; empty for the copy shipped in data/real/asos",
-           allowed="an existing .parquet file, or empty for the shipped one", check=_asos_path),
+           allowed=_ASOS_PATH_RULE, check=_asos_path),
     P.text("asos_experiment", "08bcc2", "ASOS experiment id to replay",
            allowed="an experiment id such as 08bcc2", check=_experiment_id),
     P.integer("asos_variant", 1, "treatment arm of that experiment (1 to 10)", low=1, high=10),

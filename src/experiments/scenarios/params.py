@@ -8,6 +8,7 @@ what is allowed, and how to turn the typed value back into the literal. The note
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from experiments.validation import (
 
 __all__ = [
     "Param",
+    "as_text",
     "boolean",
     "choice",
     "choices",
@@ -106,8 +108,12 @@ def boolean(name: str, default: bool, help: str, *, source: str = "") -> Param:
 def choice(name: str, default: str, help: str, options: Sequence[str], *, source: str = "") -> Param:
     """One of ``options``."""
     opts = tuple(options)
-    return Param(name, default, help, "one of " + ", ".join(opts), "str", source,
-                 parse=lambda v: as_choice(name, v.strip() if isinstance(v, str) else v, opts))
+
+    def parse(value: Any) -> str:
+        got = as_text(value)  # an option that reads as a number may arrive as one (plain papermill)
+        return as_choice(name, value if got is None else got, opts)
+
+    return Param(name, default, help, "one of " + ", ".join(opts), "str", source, parse=parse)
 
 
 def choices(name: str, default: str, help: str, options: Sequence[str], *, min_count: int = 1,
@@ -116,7 +122,8 @@ def choices(name: str, default: str, help: str, options: Sequence[str], *, min_c
     opts = tuple(options)
 
     def parse(value: Any) -> tuple[str, ...]:
-        picked = as_choices(name, value, opts, min_count=min_count)
+        got = as_text(value) if not isinstance(value, list | tuple) else None
+        picked = as_choices(name, value if got is None else got, opts, min_count=min_count)
         return tuple(o for o in opts if o in picked) if ordered else picked
 
     rule = f"{'at least one' if min_count else 'any'} of " + ", ".join(opts) + " (comma-separated)"
@@ -136,15 +143,33 @@ def shares(name: str, default: str, help: str, options: Sequence[str], *, source
                  render=lambda v: ",".join(f"{a}:{s!r}" for a, s in v))
 
 
+def as_text(value: Any) -> str | None:
+    """``value`` as the text it was written as: a string stripped, a number (not a boolean) as its literal
+    (``0.35`` -> ``"0.35"``, ``123456`` -> ``"123456"``); None for anything else.
+
+    A text parameter may hold what reads as a number (a share, an experiment id, an arm label): plain
+    papermill (``-p policy_share 0.35``) and a float literal typed into the parameters cell hand it over
+    as a number, ``experiments run -p`` as text; all three mean the same value.
+    """
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return repr(value)
+
+
 def text(name: str, default: str, help: str, *, allowed: str = "any text", source: str = "",
          check: Callable[[str], str] | None = None) -> Param:
-    """A text parameter, stripped; ``check`` may reject or normalise it."""
+    """A text parameter, stripped (a number is taken as its literal, see :func:`as_text`); ``check`` may
+    reject or normalise it."""
     from experiments.errors import ParameterError
 
     def parse(value: Any) -> str:
-        if not isinstance(value, str):
+        got = as_text(value)
+        if got is None:
             raise ParameterError(name, value, allowed)
-        value = value.strip()
-        return check(value) if check is not None else value
+        return check(got) if check is not None else got
 
     return Param(name, default, help, allowed, "str", source, parse=parse)

@@ -38,9 +38,10 @@ def _column_list(name: str, default: str, help: str, allowed: str) -> P.Param:
     def parse(value: Any) -> tuple[str, ...]:
         if isinstance(value, list | tuple):
             return tuple(str(v).strip() for v in value)
-        if not isinstance(value, str):
+        text = P.as_text(value)  # one column whose name reads as a number arrives as a number
+        if text is None:
             raise ParameterError(name, value, allowed)
-        return tuple(v.strip() for v in value.split(",") if v.strip())
+        return tuple(v.strip() for v in text.split(",") if v.strip())
 
     return P.Param(name, default, help, allowed, "str", parse=parse, render=lambda v: ",".join(v))
 

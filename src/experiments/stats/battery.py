@@ -82,6 +82,7 @@ class Battery(NamedTuple):
     ratio_results: list[Effect]
     small_counts: tuple[SmallCount, ...] = ()
     bayesian: tuple[BayesianEffect, ...] = ()  # one per effect, in the order of ``effects``
+    exposed: tuple[Effect, ...] = ()
 
 
 class Bayes(NamedTuple):
@@ -128,13 +129,19 @@ def battery(
     covariates: Sequence[str] = (),
     ratios: Sequence[tuple[str, str, ArmStatistics]] = (),
     bayes: Bayes | None = None,
+    exposure: str | None = None,
+    exposed: Sequence[tuple[str, ArmStatistics]] = (),
 ) -> Battery:
     """SRM, effects, CUPED, ratio metrics and segment effects from gathered statistics.
 
     Shared by rows and summaries. ``ratios`` holds ``(numerator, denominator, statistics)`` gathered
     on the units where both are present; their effects join the family of the plain effects for the
     multiple-testing correction. With ``bayes``, each plain and segment effect also gets its Bayesian
-    result (``Battery.bayesian``, in the order of ``Battery.effects``).
+    result (``Battery.bayesian``, in the order of ``Battery.effects``). One covariate gives CUPED;
+    several, Lin (2013)'s interacted regression (``table`` then holds its products,
+    :func:`experiments.stats.regression.lin_products`). ``exposed`` holds ``(metric, statistics of
+    metric and exposure)`` gathered on the rows where both are present: the effect on the exposed
+    (2SLS), a family of its own.
     """
     from experiments.stats.srm import srm_test
 
@@ -168,13 +175,28 @@ def battery(
     family = adjust([*plain, *ratio_effects], correction)
     effects, ratio_results = family[: len(plain)], family[len(plain):]
     adjusted: list[Effect] = []
-    if covariates:
+    if len(covariates) == 1:
         from experiments.stats.cuped import cuped_effect
 
         adjusted = adjust([
             cuped_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha)
             for m in kinds for a in treatments
         ], correction)
+    elif covariates:
+        from experiments.stats.regression import lin_effect
+
+        adjusted = adjust([
+            lin_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha)
+            for m in kinds for a in treatments
+        ], correction)
+    on_exposed: tuple[Effect, ...] = ()
+    if exposure:
+        from experiments.stats.exposed import exposed_effect
+
+        on_exposed = tuple(adjust([
+            exposed_effect(unsegmented(t), arm=a, control=control, metric=m, exposure=exposure, alpha=alpha)
+            for m, t in exposed for a in treatments
+        ], correction))
     hetero: list[HeterogeneityResult] = []
     if table.segment:
         from experiments.stats.heterogeneity import heterogeneity_tests, segment_effects
@@ -184,4 +206,5 @@ def battery(
         effects += seg
         hetero = heterogeneity_tests(seg)
     bayesian = _bayesian(table, effects, kinds, alpha, bayes) if bayes is not None else ()
-    return Battery(srm, effects, adjusted, hetero, ratio_results, _small_counts(effects), bayesian)
+    return Battery(srm, effects, adjusted, hetero, ratio_results, _small_counts(effects), bayesian,
+                   tuple(on_exposed))

@@ -12,7 +12,11 @@ one pass before the sums (the capped sums join the one pass).
 Results are corrected for multiple testing over the family of metrics × treatment arms, ratio metrics
 included; CUPED-adjusted effects and per-segment effects are corrected as families of their own (the
 tests on the gathered statistics are in :mod:`experiments.stats.battery`). With ``bayesian=True`` each
-effect of ``results`` also gets gbstats' Bayesian result (:mod:`experiments.stats.bayesian`).
+effect of ``results`` also gets gbstats' Bayesian result (:mod:`experiments.stats.bayesian`). With several
+covariates the adjusted effects are Lin (2013)'s interacted regression
+(:mod:`experiments.stats.regression`), whose robust variance needs third and fourth moments, gathered in
+the same pass. With an exposure column the effect on the exposed (2SLS, :mod:`experiments.stats.exposed`)
+is a further family of its own.
 """
 
 from __future__ import annotations
@@ -44,13 +48,14 @@ from experiments.stats.quality import (
     with_small_counts,
 )
 from experiments.stats.results import Effect, SRMResult, effects_frame
-from experiments.stats.sufficient import from_groups, gather_exprs
+from experiments.stats.sufficient import from_groups, gather_exprs, product_columns
 from experiments.validation import as_int
 
 if TYPE_CHECKING:
     from experiments.stats.bayesian import BayesianEffect
     from experiments.stats.bootstrap import BootstrapEffect
     from experiments.stats.effects import MetricKind
+    from experiments.stats.exposed import Exposure
     from experiments.stats.heterogeneity import HeterogeneityResult
     from experiments.stats.sequential import SequentialResult
     from experiments.stats.tails import Cap, CappedEffect, CapSpec, QuantileEffect
@@ -111,6 +116,8 @@ class AnalysisResult:
     capped_results: tuple[CappedEffect, ...] = ()
     quantile_results: tuple[QuantileEffect, ...] = ()
     database: Mapping[str, Any] | None = None
+    exposed_results: tuple[Effect, ...] = ()
+    exposure: Exposure | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of ``experiments analyze --json``."""
@@ -127,9 +134,10 @@ class AnalysisResult:
                     "expected": srm["expected"], "mismatch": srm["mismatch"]},
             "data_quality": self.data_quality.to_dict(),
             "results": [_entry(e) for e in self.results],
-            "adjusted_results": [_entry(e) for e in self.adjusted_results],
+            "adjusted_results": [_entry(e) | {"width_ratio": self.width_ratio(e)}
+                                 for e in self.adjusted_results],
             "ratio_results": [_entry(e) for e in self.ratio_results],
-            "bootstrap": [b.to_dict() for b in self.bootstrap],
+            "bootstrap": [b.to_dict() | {"estimand": "itt"} for b in self.bootstrap],
             "seed": self.seed,
             "covariates": list(self.covariates),
             "segment": self.segment,
@@ -139,8 +147,11 @@ class AnalysisResult:
                                for c in self.capped_results],
             "quantile_results": [q.to_dict() for q in self.quantile_results],
         }
+        if self.exposure is not None:
+            d["exposure"] = self.exposure.to_dict()
+            d["exposed_results"] = [_entry(e, "exposed") for e in self.exposed_results]
         if self.sequential:
-            d["sequential"] = [s.to_dict() for s in self.sequential]
+            d["sequential"] = [s.to_dict() | {"estimand": "itt"} for s in self.sequential]
         if self.bayesian:
             for entry, b in zip(d["results"], self.bayesian, strict=True):
                 entry.update(b.fields())
@@ -153,6 +164,14 @@ class AnalysisResult:
         if self.database is not None:
             d["database"] = dict(self.database)
         return d
+
+    def width_ratio(self, adjusted: Effect) -> float | None:
+        """Width of an adjusted effect's interval over that of the unadjusted one (below 1: narrower)."""
+        for e in self.results:
+            if (e.metric, e.arm, e.segment) == (adjusted.metric, adjusted.arm, adjusted.segment):
+                width = e.ci_high - e.ci_low
+                return (adjusted.ci_high - adjusted.ci_low) / width if width > 0 else None
+        return None
 
     def to_frame(self) -> pl.DataFrame:
         """Every effect (plain, CUPED-adjusted, then ratio metrics), one row each."""
@@ -172,6 +191,9 @@ class AnalysisResult:
         if self.adjusted_results:
             lines += ["", f"Adjusted for {', '.join(self.covariates)}:"]
             lines += [e.summary() for e in self.adjusted_results]
+        if self.exposure is not None:
+            lines += ["", self.exposure.summary(), "On the exposed:",
+                      *[e.summary() for e in self.exposed_results]]
         if self.ratio_results:
             lines += ["", "Ratio metrics:", *[e.summary() for e in self.ratio_results]]
         if self.bootstrap:
@@ -189,10 +211,11 @@ class AnalysisResult:
         return "\n".join(lines)
 
 
-def _entry(e: Effect) -> dict[str, Any]:
+def _entry(e: Effect, estimand: str = "itt") -> dict[str, Any]:
     d = e.to_dict()
     out = {k: d[k] for k in RESULT_KEYS}
     out["diff"] = d["estimate"]  # the name this field had first; kept for scripts that read it
+    out["estimand"] = estimand  # itt: everyone assigned; exposed: the units reached (2SLS)
     return out
 
 
@@ -234,7 +257,7 @@ def classify_metrics(lf: pl.LazyFrame, metrics: Sequence[str]) -> dict[str, Metr
 
 
 def _check_roles(arm: str, metrics: Sequence[str], covariates: Sequence[str], segment: str | None,
-                 unit: str | None, ratios: Sequence[tuple[str, str]]) -> None:
+                 unit: str | None, ratios: Sequence[tuple[str, str]], exposure: str | None = None) -> None:
     """One column, one role: refuse a column used as the arm and as something else, and the like."""
     roles = [*[(m, "metric") for m in metrics], *[(c, "covariate") for c in covariates],
              *([(segment, "segment")] if segment else []), *([(unit, "unit")] if unit else []),
@@ -242,6 +265,11 @@ def _check_roles(arm: str, metrics: Sequence[str], covariates: Sequence[str], se
     for col, role in roles:
         if col == arm:
             raise DataError(f"column {arm!r} is the arm column; it cannot also be the {role}")
+    if exposure is not None:
+        for col, role in [(arm, "arm column"), *roles]:
+            if col == exposure:
+                raise DataError(f"--exposed {exposure!r} is also the {role}; the exposure column needs a "
+                                "role of its own")
     for c in covariates:
         if c in metrics:
             raise DataError(f"column {c!r} is both a metric and a covariate; a covariate is measured "
@@ -272,6 +300,7 @@ def analyze(
     values: Mapping[str, float | str] | Sequence[str] | None = None,
     caps: Sequence[str | CapSpec] = (),
     quantiles: Sequence[str | tuple[str, float]] = (),
+    exposure: str | None = None,
 ) -> AnalysisResult:
     """Run the whole battery on an experiment table (one row per unit), in one pass over the data.
 
@@ -287,7 +316,8 @@ def analyze(
         Outcome columns; binary ones are recognised from their values (a number is binary only when
         every value is 0 or 1; booleans and true/false text too).
     covariates
-        Pre-period columns for CUPED (adds ``adjusted_results``).
+        Pre-period columns (adds ``adjusted_results``): one is CUPED (pooled theta); several are Lin
+        (2013)'s interacted regression with HC1 errors, whose third and fourth moments join the pass.
     segment
         Column to split effects by (adds per-segment effects and Cochran's Q tests); rows without a
         segment count in the overall effects only.
@@ -325,6 +355,9 @@ def analyze(
         ``"METRIC=Q"``: the difference of the Q-quantiles of each treatment arm and the control with
         its interval (adds ``quantile_results``, a family of their own; one pass, shared with the
         percentile caps).
+    exposure
+        0/1 column: was the unit reached (adds ``exposure``, the rate per arm, and ``exposed_results``,
+        the effect on the exposed of each treatment arm on each metric by 2SLS).
 
     Raises
     ------
@@ -346,10 +379,15 @@ def analyze(
     cap_specs, quantile_specs = tails.parse_caps(caps, metrics), tails.parse_quantiles(quantiles, metrics)
     db = data if isinstance(data, DatabaseTable) else None
     if db is not None:  # what needs the rows themselves stays with files
-        for name, given in (("bootstrap", bootstrap), ("cap", caps), ("quantile", quantiles)):
+        for name, given in (("bootstrap", bootstrap), ("cap", caps), ("quantile", quantiles),
+                            ("exposed", exposure)):
             if given:
                 raise ParameterError(name, given, "nothing with a database table (--db): it reads the rows, "
                                      "which stay in the database")
+        if len(set(covariates)) > 1:
+            raise ParameterError("covariate", ", ".join(dict.fromkeys(covariates)),
+                                 "one covariate with a database table (--db): regression on several "
+                                 "covariates needs their products, gathered from files only")
     lf = None if db is not None else data.lazy()
     schema = db.schema if db is not None else lf.collect_schema()
     # categorical / enum metrics (parquet from pandas) are read as their text, true/false spellings included
@@ -358,19 +396,25 @@ def analyze(
     if coded:
         lf = lf.with_columns(pl.col(m).cast(pl.String) for m in coded)
         schema = lf.collect_schema()
-    wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else [])]
+    wanted = [arm, *metrics, *covariates, *([segment] if segment else []), *([unit] if unit else []),
+              *([exposure] if exposure else [])]
     for c in wanted:
         if c not in schema:
             raise DataError(f"unknown column {c!r}; the data has columns: {', '.join(schema)}")
     pairs = list(dict.fromkeys(parse_ratio(r, list(schema)) for r in ratios))
-    _check_roles(arm, metrics, covariates, segment, unit, pairs)
+    _check_roles(arm, metrics, covariates, segment, unit, pairs, exposure)
     for c in covariates:
         if not (schema[c].is_numeric() or schema[c] == pl.Boolean):
             raise DataError(f"covariate {c!r} has type {schema[c]}; allowed: numbers")
     ratio_cols = [c for pair in pairs for c in pair]
-    value_cols = list(dict.fromkeys([*metrics, *covariates, *ratio_cols]))
+    value_cols = list(dict.fromkeys([*metrics, *covariates, *ratio_cols, *([exposure] if exposure else [])]))
     roles = {**{c: "ratio column" for c in ratio_cols}, **{c: "covariate" for c in covariates},
-             **{m: "metric" for m in metrics}}
+             **{m: "metric" for m in metrics}, **({exposure: "exposure"} if exposure else {})}
+    products = []
+    if len(covariates) > 1:
+        from experiments.stats.regression import lin_products
+
+        products = lin_products(metrics, covariates)
 
     values = {c: value_expr(c, schema[c], nonfinite=nonfinite) for c in value_cols}
     # percentile caps and quantiles: exact order statistics, in a pass of their own before the sums
@@ -381,9 +425,18 @@ def analyze(
     keys = [pl.col(arm).alias(_ARM), *([pl.col(segment).alias(_SEG)] if segment else [])]
     aggs = [pl.len().alias(_N), *([pl.col(unit).null_count().alias("\x00unit missing")] if unit else [])]
     for c in value_cols:  # covariates and numeric ratio parts need no 0/1 checks
-        aggs += column_checks(c, schema[c], metric=c in metrics or schema[c] == pl.String)
-    aggs += gather_exprs(metrics=metrics, covariates=covariates, values=values, dtypes=schema)
+        aggs += column_checks(c, schema[c], metric=c in metrics or c == exposure or schema[c] == pl.String)
+    extra = product_columns(products, values)  # computed once per row, then summed exactly
+    aggs += gather_exprs(metrics=metrics, covariates=covariates, products=products,
+                         values={**values, **{c: pl.col(c) for c in extra}}, dtypes=schema)
     aggs += tails.capped_aggs(values, cap_values)
+    if exposure:
+        aggs += gather_exprs(metrics=[exposure], values=values, prefix="\x00x\x00", dtypes=schema)
+        for i, m in enumerate(metrics):
+            both = values[m].is_not_null() & values[exposure].is_not_null()
+            masked = {c: pl.when(both).then(values[c]) for c in (m, exposure)}
+            aggs += gather_exprs(metrics=[m, exposure], pairs=[(m, exposure)], values=masked,
+                                 prefix=f"\x00e{i}\x00", dtypes=schema)
     for i, (num, den) in enumerate(pairs):
         both = values[num].is_not_null() & values[den].is_not_null()
         masked = {c: pl.when(both).then(values[c]) for c in (num, den)}
@@ -394,12 +447,14 @@ def analyze(
                            metrics=metrics, covariates=covariates, pairs=pairs, nonfinite=nonfinite,
                            unit_missing=("\x00unit missing", unit) if unit else None)
     else:
-        groups = lf.group_by(keys).agg(aggs).collect()
+        groups = (lf.with_columns(**extra) if extra else lf).group_by(keys).agg(aggs).collect()
 
     checks = read_checks(groups, {c: schema[c] for c in value_cols}, arm=_ARM)
     kinds = classify(checks, metrics)
     tails.refuse_binary(kinds, cap_specs, quantile_specs)
     classify(checks, [c for c in ratio_cols if c not in kinds], role="ratio column")
+    if exposure:
+        _check_exposure(checks[exposure])
     if nonfinite == "refuse":
         refuse_nonfinite(checks, roles)
     refuse_huge(checks, roles)
@@ -410,14 +465,20 @@ def analyze(
         raise DataError("the data has no rows")
     seg_key = _SEG if segment else None
     table = from_groups(groups, arm=_ARM, metrics=metrics, covariates=covariates, segment=seg_key,
-                        count=_N)
+                        products=products, count=_N)
     ratio_tables = [
         (num, den, from_groups(groups, arm=_ARM, metrics=[num, den], pairs=[(num, den)], segment=seg_key,
                                count=_N, prefix=f"\x00r{i}\x00"))
         for i, (num, den) in enumerate(pairs)
     ]
+    exposed_tables = [
+        (m, from_groups(groups, arm=_ARM, metrics=[m, exposure], pairs=[(m, exposure)], segment=seg_key,
+                        count=_N, prefix=f"\x00e{i}\x00"))
+        for i, m in enumerate(metrics)
+    ] if exposure else []
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
-                  covariates=covariates, ratios=ratio_tables, bayes=bayes)
+                  covariates=covariates, ratios=ratio_tables, bayes=bayes, exposure=exposure,
+                  exposed=exposed_tables)
     quality = with_small_counts(quality, out.small_counts)
     arms = unsegmented(table).counts()
     treatments = [a for a in arms if a != control]
@@ -427,6 +488,14 @@ def analyze(
     quantile_effects = tails.read_prepass_quantiles(
         quantile_groups, arm=_ARM, control=control, treatments=treatments, quantiles=quantile_specs,
         alpha=alpha, correction=correction) if quantile_groups is not None else []
+    reach = None
+    if exposure:
+        from experiments.stats.exposed import Exposure
+
+        rates = unsegmented(from_groups(groups, arm=_ARM, metrics=[exposure], segment=seg_key, count=_N,
+                                         prefix="\x00x\x00"))
+        reach = Exposure(column=exposure, control=control, n=arms,
+                         exposed={a: round(rates.stats(a, exposure).sum) for a in arms})
     boot: list[BootstrapEffect] = []
     if bootstrap:
         boot = _bootstrap(lf, arm=arm, control=control, arms=[a for a in arms if a != control],
@@ -439,7 +508,22 @@ def analyze(
         bayesian=out.bayesian,
         caps=tuple(cap_list), capped_results=tuple(capped), quantile_results=tuple(quantile_effects),
         database=db.to_dict() if db is not None else None,
+        exposed_results=tuple(out.exposed), exposure=reach,
     )
+
+
+def _check_exposure(ck: ColumnCheck) -> None:
+    """The exposure column holds 0/1 (or true/false) on every row."""
+    name = ck.column
+    if ck.missing:
+        raise DataError(f"exposure {name!r} has {ck.missing:,} missing value(s); allowed: 0/1 on every row")
+    try:
+        kind = classify({name: ck}, [name], role="exposure")[name]
+    except DataError as exc:
+        raise DataError(f"{exc} (--exposed needs 0/1)") from None
+    if kind != "binary":
+        raise DataError(f"exposure {name!r} has {ck.not01:,} value(s) other than 0 and 1 (from {ck.min:g} to "
+                        f"{ck.max:g}); allowed: 0/1 or true/false")
 
 
 def _quality(groups: pl.DataFrame, checks: Mapping[str, ColumnCheck], *, arm: str, segment: str | None,

@@ -24,6 +24,7 @@ __all__ = [
     "BOOTSTRAP_HEAD",
     "QUANTILE_HEAD",
     "TABLE_HEAD",
+    "adjustment_lines",
     "bayesian_lines",
     "bayesian_sentence",
     "bootstrap_row",
@@ -113,9 +114,40 @@ def _text(head: list[str], rows: list[list[str]]) -> str:
 
 
 def text_table(result: AnalysisResult) -> str:
-    """The readable table printed by the command: effects, CUPED-adjusted effects, ratio metrics."""
-    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results, *result.ratio_results]]
+    """The readable table printed by the command: effects, adjusted effects, ratio metrics, effects on
+    the exposed."""
+    rows = [effect_row(e) for e in [*result.results, *result.adjusted_results, *result.ratio_results,
+                                    *result.exposed_results]]
     return _text(TABLE_HEAD, rows)
+
+
+def _amount(e: Effect, kind: str) -> str:
+    level = round(100 * (1 - e.alpha))
+    if kind == "binary":
+        return (f"{100 * e.estimate:+.2f} pp ({level}% CI {100 * e.ci_low:+.2f} to {100 * e.ci_high:+.2f} "
+                "pp)")
+    return f"{e.estimate:+.4g} per unit ({level}% CI {e.ci_low:+.4g} to {e.ci_high:+.4g})"
+
+
+def adjustment_lines(result: AnalysisResult) -> list[str]:
+    """Covariate-adjusted effects and effects on the exposed, one sentence each (empty when neither)."""
+    lines: list[str] = []
+    for e in result.adjusted_results:
+        how = "Lin 2013, HC1" if e.method.startswith("Lin") else "CUPED"
+        ratio = result.width_ratio(e)
+        change = None if ratio is None else 100 * abs(1 - ratio)
+        width = "" if change is None else (
+            f", interval {change:.{1 if change < 10 else 0}f}% {'narrower' if ratio <= 1 else 'wider'}")
+        lines.append(f"{e.metric}, {e.arm}: Adjusted for {', '.join(result.covariates)} ({how}): "
+                     f"{_amount(e, result.metrics.get(e.metric, 'continuous'))}{width}.")
+    if result.exposure is not None:
+        reach = result.exposure
+        lines.append(reach.summary())
+        for e in result.exposed_results:
+            lines.append(f"{e.metric}, {e.arm}: On the exposed ({reach.rate[e.arm]:.0%} of the treatment arm "
+                         f"was reached, {reach.rate[reach.control]:.0%} of the control): "
+                         f"{_amount(e, result.metrics.get(e.metric, 'continuous'))} (2SLS).")
+    return lines
 
 
 def bootstrap_row(b: BootstrapEffect) -> list[str]:
@@ -290,8 +322,14 @@ def page(result: AnalysisResult, *, source: str) -> Page:
     correction = f"{level}% intervals; p_adj: {result.correction} correction"
     tables = [_effects_table(overall, f"Effects against {result.control} ({correction})")]
     if result.adjusted_results:
+        how = ("Lin 2013 interacted regression, HC1 robust errors" if len(result.covariates) > 1 else "CUPED")
         tables.append(_effects_table(list(result.adjusted_results),
-                                     f"Adjusted for pre-period covariates (CUPED; {correction})"))
+                                     f"Adjusted for pre-period covariates {', '.join(result.covariates)} "
+                                     f"({how}; {correction})"))
+    if result.exposed_results:
+        tables.append(_effects_table(list(result.exposed_results),
+                                     "Effect on the exposed: 2SLS with assignment as the instrument for "
+                                     f"exposure, robust HC0 errors ({correction}, a family of its own)"))
     if result.ratio_results:
         tables.append(_effects_table(
             list(result.ratio_results), f"Ratio metrics: sum(numerator) / sum(denominator) per arm, delta "
@@ -316,7 +354,10 @@ def page(result: AnalysisResult, *, source: str) -> Page:
     quality = quality_lines(result)
     chart = effects_chart([*overall, *result.adjusted_results, *result.ratio_results])
     blocks: list[Any] = [Heading(f"Experiment analysis: {source}"), verdict(result, source=source), tables[0],
-                         chart, *tables[1:], Notes([srm_sentence(result)], title="Sample-ratio check"),
+                         chart, *tables[1:],
+                         *([Notes(adjustment_lines(result), title="Adjusted and on the exposed")]
+                           if adjustment_lines(result) else []),
+                         Notes([srm_sentence(result)], title="Sample-ratio check"),
                          Notes(quality, title="Data quality")]
     if result.bayesian:
         head, *lines = bayesian_lines(result)

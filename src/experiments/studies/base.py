@@ -19,7 +19,17 @@ if TYPE_CHECKING:
 
     from experiments.scenarios.base import Scenario
 
-__all__ = ["RECORD_MIME", "Figure", "Study", "StudyResult", "Tone", "Verdict", "first_sentence", "record"]
+__all__ = [
+    "RECORD_MIME",
+    "Figure",
+    "Study",
+    "StudyResult",
+    "SweepFigure",
+    "Tone",
+    "Verdict",
+    "first_sentence",
+    "record",
+]
 
 Tone = Literal["good", "bad", "neutral"]
 #: Mimetype of the run record a notebook's verdict cell displays (read back from the executed notebook).
@@ -137,6 +147,54 @@ def record(study: str, result: StudyResult, scenario: Scenario | None = None) ->
 
 
 @dataclass(frozen=True)
+class SweepFigure:
+    """The one headline figure a sweep ranks its points by: one a user can act on.
+
+    A sweep's "best point" must be a setting someone can deploy, so the figure is the one of the policy or
+    plan that can be carried out (targeting: the uplift model's policy, never the oracle's, which needs
+    every customer's true effect).
+
+    Attributes
+    ----------
+    name
+        The figure's ``name``; ``{parameter}`` fields are filled from the point's parameters (e.g.
+        ``effect_{decision_metric}``).
+    group
+        The figure's ``group`` (``""`` for a figure without groups), or None where every group is an option
+        one can deploy (remarketing's arms: the best arm's figure counts).
+    label
+        What is ranked, in words, for the sweep's first line and page (e.g. "the uplift policy's
+        incremental profit per 1,000 customers").
+    """
+
+    name: str
+    group: str | None
+    label: str
+
+    def name_at(self, parameters: Mapping[str, Any]) -> str:
+        """The figure's name at a point with these parameters."""
+        try:
+            return self.name.format_map(dict(parameters)) if "{" in self.name else self.name
+        except (KeyError, ValueError, IndexError):
+            return self.name
+
+    def matches(self, figure: Mapping[str, Any], parameters: Mapping[str, Any] | None = None) -> bool:
+        """Whether ``figure`` (a figure's ``to_dict()``) is the ranked one at a point with ``parameters``."""
+        if figure.get("name") != self.name_at(parameters or {}):
+            return False
+        return self.group is None or (figure.get("group") or "") == self.group
+
+    def words(self) -> str:
+        """``label (name, group G)``: what a sweep's first line and page say it ranks by."""
+        group = "best of its groups" if self.group is None else (f"group {self.group}" if self.group else "")
+        return f"{self.label} ({self.name}{', ' + group if group else ''})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{name, group, label}``, JSON-ready."""
+        return {"name": self.name, "group": self.group, "label": self.label}
+
+
+@dataclass(frozen=True)
 class Study:
     """One study: a question, a notebook, a scenario class and the call that answers the question.
 
@@ -154,7 +212,8 @@ class Study:
         ``simulate(scenario, *, block_size, workers) -> polars.DataFrame`` for studies whose data are
         simulated (used by ``experiments simulate``); None for studies of real data.
     sweep_figure
-        Name of the figure a sweep ranks points by (e.g. incremental profit); None for the first figure.
+        The one figure a sweep ranks its points by (:class:`SweepFigure`: name, group and words); one a
+        user can act on, never a benchmark such as the oracle's.
     """
 
     name: str
@@ -162,7 +221,7 @@ class Study:
     scenario: type[Scenario]
     run: Callable[[Any], StudyResult]
     simulate: Callable[..., Any] | None = None
-    sweep_figure: str | None = None
+    sweep_figure: SweepFigure | None = None
 
     @property
     def notebook(self) -> str:
@@ -174,9 +233,10 @@ class Study:
         return [p.to_dict() for p in self.scenario.parameters]
 
     def to_dict(self) -> dict[str, Any]:
-        """``{name, question, notebook, parameters}``: the JSON of ``experiments studies``."""
+        """``{name, question, notebook, parameters, sweep_figure}``: the JSON of ``experiments studies``."""
         return {"name": self.name, "question": self.question, "notebook": self.notebook,
-                "simulated": self.simulate is not None, "parameters": self.parameters()}
+                "simulated": self.simulate is not None, "parameters": self.parameters(),
+                "sweep_figure": self.sweep_figure.to_dict() if self.sweep_figure else None}
 
     def parameters_cell(self) -> str:
         """The source of the notebook's ``parameters`` cell, one ``name: type = default  # help`` a line."""

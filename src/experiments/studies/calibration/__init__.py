@@ -6,7 +6,7 @@ Inside the package: ``numbers`` computes, ``result`` holds what the report shows
 from __future__ import annotations
 
 from experiments.scenarios.calibration import CalibrationScenario
-from experiments.studies.base import Study
+from experiments.studies.base import Study, SweepFigure
 from experiments.studies.calibration.result import run
 
 __all__ = ["STUDY", "run"]
@@ -17,5 +17,6 @@ STUDY = Study(
     "does CUPED gain, and what does peeking cost?",
     scenario=CalibrationScenario,
     run=run,
-    sweep_figure="coverage",
+    sweep_figure=SweepFigure("coverage", "",
+                             "the interval coverage of the conversion test"),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
-from experiments.studies.base import Study
+from experiments.studies.base import Study, SweepFigure
 from experiments.studies.loyalty.result import run
 
 __all__ = ["STUDY", "run"]
@@ -19,5 +19,6 @@ STUDY = Study(
     scenario=LoyaltyScenario,
     run=run,
     simulate=simulate_loyalty,
-    sweep_figure="net_value",
+    sweep_figure=SweepFigure("net_value", "",
+                             "the net value per offered customer"),
 )

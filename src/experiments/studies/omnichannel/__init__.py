@@ -7,7 +7,8 @@ what the report shows.
 from __future__ import annotations
 
 from experiments.scenarios.omnichannel import OmnichannelScenario
-from experiments.studies.base import Study
+from experiments.studies.base import Study, SweepFigure
+from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN
 from experiments.studies.omnichannel.result import run, simulate_log
 
 __all__ = ["STUDY", "run"]
@@ -19,5 +20,7 @@ STUDY = Study(
     scenario=OmnichannelScenario,
     run=run,
     simulate=simulate_log,
-    sweep_figure="experiment_plan_profit_change",
+    # the plan one can make: the truth's plan needs every channel's true incrementality, which no one knows
+    sweep_figure=SweepFigure("experiment_plan_profit_change", EXPERIMENT_PLAN,
+                             "the true profit change of the budget plan made from the channel experiments"),
 )

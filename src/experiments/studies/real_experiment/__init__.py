@@ -6,7 +6,7 @@ Inside the package: ``uplift`` words the uplift section, ``result`` holds what t
 from __future__ import annotations
 
 from experiments.scenarios.real_experiment import RealExperimentScenario
-from experiments.studies.base import Study
+from experiments.studies.base import Study, SweepFigure
 from experiments.studies.real_experiment.result import run
 
 __all__ = ["STUDY", "run"]
@@ -17,4 +17,6 @@ STUDY = Study(
     "64,000 customers) or of any experiment file.",
     scenario=RealExperimentScenario,
     run=run,
+    sweep_figure=SweepFigure("effect_{decision_metric}", None,
+                             "the best arm's effect on the decision metric: the e-mail one would send"),
 )

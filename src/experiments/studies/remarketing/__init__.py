@@ -6,7 +6,7 @@ Inside the package: ``numbers`` computes, ``result`` holds what the report shows
 from __future__ import annotations
 
 from experiments.scenarios.remarketing import RemarketingScenario
-from experiments.studies.base import Study
+from experiments.studies.base import Study, SweepFigure
 from experiments.studies.remarketing.result import run, simulate_table
 
 __all__ = ["STUDY", "run"]
@@ -18,5 +18,7 @@ STUDY = Study(
     scenario=RemarketingScenario,
     run=run,
     simulate=simulate_table,
-    sweep_figure="incremental_profit",
+    # each arm is a campaign one can send: the best arm's profit is a setting one can deploy
+    sweep_figure=SweepFigure("incremental_profit", None,
+                             "the best arm's incremental profit"),
 )

@@ -6,7 +6,7 @@ Inside the package: ``numbers`` computes, ``result`` holds what the report shows
 from __future__ import annotations
 
 from experiments.scenarios.targeting import TargetingScenario
-from experiments.studies.base import Study
+from experiments.studies.base import Study, SweepFigure
 from experiments.studies.targeting.result import run, simulate_table
 
 __all__ = ["STUDY", "run"]
@@ -18,5 +18,7 @@ STUDY = Study(
     scenario=TargetingScenario,
     run=run,
     simulate=simulate_table,
-    sweep_figure="policy_profit",
+    # the policy one can deploy: the oracle's needs every customer's true effect, which no one knows
+    sweep_figure=SweepFigure("policy_profit", "uplift",
+                             "the uplift policy's incremental profit per 1,000 customers"),
 )
