@@ -161,12 +161,12 @@ import json, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
 from experiments.scenarios.omnichannel import OmnichannelScenario
 from experiments.simulate.journeys import draw_world
-from experiments.studies.omnichannel_parts import analyse, headline_numbers
+from experiments.studies.omnichannel.numbers import measure, headline_numbers
 s = OmnichannelScenario.from_params({})
 t1 = time.perf_counter()
 world = draw_world(s)
 t2 = time.perf_counter()
-a = analyse(s, world=world)
+a = measure(s, world=world)
 t3, c3 = time.perf_counter(), time.process_time()
 hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
 print(json.dumps({"imports": t1 - t0, "draw": t2 - t1, "rest": t3 - t2, "total": t3 - t0, "cpu": c3 - c0,

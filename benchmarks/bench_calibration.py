@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from experiments.studies import calibration_checks as cal
+from experiments.studies.calibration import numbers as cal
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ def main() -> None:
     from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
     from experiments.simulate.truth import true_effects
-    from experiments.studies.remarketing import analyse
+    from experiments.studies.remarketing.numbers import measure
 
     s = RemarketingScenario.from_params({"n_customers": args.n})
     t0 = time.perf_counter()
@@ -31,7 +31,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        a = analyse(frame, arms=s.arms, shares=s.shares)
+        a = measure(frame, arms=s.arms, shares=s.shares)
         times.append(time.perf_counter() - t0)
     best = min(times)
     print(f"analysis (one pass, {len(a.itt) + len(a.exposed)} effects): best {best:.2f} s of "

@@ -20,12 +20,12 @@ def one(seed: int, n: int) -> dict[str, bool]:
     from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
     from experiments.simulate.truth import true_effects
-    from experiments.studies.remarketing import analyse
+    from experiments.studies.remarketing.numbers import measure
 
     s = RemarketingScenario.from_params({"n_customers": n, "seed": seed})
     frame = simulate_remarketing(s)
     truth = true_effects(frame, s.arms)
-    a = analyse(frame, arms=s.arms, shares=s.shares, truth=truth)
+    a = measure(frame, arms=s.arms, shares=s.shares, truth=truth)
     out = {}
     for row in truth.iter_rows(named=True):
         e = a.effect("converted", row["arm"])

@@ -5,7 +5,7 @@
 Every address is on 127.0.0.1 (listeners started here, torn down after): a refused port, a plain HTTP
 server, a socket that accepts and never answers (Dask's handshake times out), a listener whose queue is
 full (the connection itself times out), and a malformed address. Prints, for each, the median wall time of
-the whole command (Python start-up included) and of :func:`experiments.report.sweep.check_scheduler` alone,
+the whole command (Python start-up included) and of :func:`experiments.runs.sweeps.check_scheduler` alone,
 with the one line the command printed.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from experiments.errors import ExperimentsError
-from experiments.report.sweep import check_scheduler
+from experiments.runs.sweeps import check_scheduler
 from tests.dask_local import free_port, full_listener, http_listener, silent_listener
 
 _EXE = Path(sys.executable).parent / "experiments"

@@ -18,7 +18,7 @@ import numpy as np
 
 from experiments.stats.power import sequential_sample_size
 from experiments.stats.sequential import asymptotic_confidence_sequence, tuning_rho
-from experiments.studies import calibration_checks as cal
+from experiments.studies.calibration import numbers as cal
 
 
 def _plan_check(looks: int, reps: int, seed: int) -> str:

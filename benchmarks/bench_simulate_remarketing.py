@@ -52,7 +52,7 @@ _CURVE = r"""
 import json, sys, time
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.truth import frequency_curve
-from experiments.studies import remarketing as study
+from experiments.studies.remarketing import result as study
 scenario = RemarketingScenario.from_params({})
 t0 = time.perf_counter()
 frequency_curve(scenario, caps=study.FREQUENCY_CAPS, n_customers=study.curve_size(scenario))

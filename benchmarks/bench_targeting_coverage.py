@@ -3,7 +3,7 @@
 Each replication simulates the study's default campaign with its own seed (new customers, new split,
 new folds), fits the targeting learner (the X-learner; the other learners are left out to save time:
 they do not enter the policies) and judges the five policies on the evaluation part
-(:func:`experiments.studies.targeting.analyse`). Prints, over the replications:
+(:func:`experiments.studies.targeting.result.result_from_table`). Prints, over the replications:
 
 - how often each policy's 95% interval (inverse-propensity weighting) holds its true value, and all
   policies pooled ("treat nobody" is exact and left out). Target: 90-98%;
@@ -27,11 +27,12 @@ POLICIES = ("uplift", "likely buyers", "everyone", "oracle")
 
 def one(args: tuple[int, dict[str, object]]) -> dict[str, float]:
     """One replication: covered flags, share of the oracle and the propensity gap."""
-    from experiments.studies.targeting import STUDY, _simulate, analyse
+    from experiments.studies.targeting import STUDY
+    from experiments.studies.targeting.result import result_from_table, simulate_table
 
     seed, params = args
     scenario = STUDY.scenario.from_params({**params, "seed": seed})
-    r = analyse(_simulate(scenario), scenario, with_delay=False)
+    r = result_from_table(simulate_table(scenario), scenario, with_delay=False)
     out: dict[str, float] = {f"covered {p}": float(r.policies[p].covered) for p in POLICIES}
     out["share of oracle"] = r.true_share_of_oracle
     out["gap"] = r.uplift.truth - r.policies["likely buyers"].truth

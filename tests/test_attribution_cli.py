@@ -252,7 +252,7 @@ def test_simulated_log_through_the_command(tmp_path, capsys):
     """The journey simulator's log, written to parquet, gives the command the study's own numbers."""
     from experiments.scenarios.omnichannel import OmnichannelScenario
     from experiments.simulate.journeys import draw_world, observed_log
-    from experiments.studies.omnichannel_parts import attribute_log
+    from experiments.studies.omnichannel.numbers import attribute_log
 
     log = observed_log(draw_world(OmnichannelScenario.from_params({"n_customers": 20_000, "seed": 2})))
     target = tmp_path / "log.parquet"

@@ -14,7 +14,7 @@ from experiments.stats import SampleStats, gather, mean_effect, proportion_effec
 from experiments.stats import calibration as cal
 from experiments.stats import vectorised as vec
 from experiments.stats.cuped import cuped_effect
-from experiments.studies import calibration_checks as checks
+from experiments.studies.calibration import numbers as checks
 
 
 # ---------------------------------------------------------------- vectorised twins == package
@@ -225,7 +225,7 @@ def test_calibration_study_report_and_charts() -> None:
     import json
 
     from experiments.scenarios.calibration import CalibrationScenario
-    from experiments.studies.calibration import run
+    from experiments.studies.calibration.result import run
 
     scenario = CalibrationScenario.from_params({"replications": 400, "n_per_arm": 2000,
                                                 "cuped_n_per_arm": 300, "looks": 8,

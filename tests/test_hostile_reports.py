@@ -142,8 +142,8 @@ def _study_runs(hostile: dict[str, Path]) -> dict[str, dict[str, object]]:
 def runs(hostile: dict[str, Path]) -> dict[str, Path]:
     """Every registered study run once into one reports folder, then a sweep of the real experiment over
     hostile control labels (on a one-worker Dask cluster); the index then lists them all."""
-    from experiments.report.runner import run_study
-    from experiments.report.sweep import build_grid, run_sweep
+    from experiments.runs.study_run import run_study
+    from experiments.runs.sweeps import build_grid, run_sweep
     from experiments.studies import registry
 
     params = _study_runs(hostile)

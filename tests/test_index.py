@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.report.index import collect_runs, render_index, write_index
+from experiments.render.index import render_index
+from experiments.runs.index_file import collect_runs, write_index
 from tests.conftest import dump_dom
 
 HOSTILE = '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"><!--'

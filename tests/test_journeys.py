@@ -11,7 +11,7 @@ import pytest
 from experiments.errors import ParameterError
 from experiments.scenarios.omnichannel import CHANNELS, DEFAULTS, OmnichannelScenario
 from experiments.simulate.journey_play import _purchase_times
-from experiments.simulate.journey_world import _decay_integral
+from experiments.simulate.journey_world import decay_integral
 from experiments.simulate.journeys import (
     SESSION_STEP,
     base_hazard_scale,
@@ -223,10 +223,10 @@ def test_purchase_times_solve_the_cumulative_hazard(world, base):
 
     def cumulative(cust: int, t: float) -> float:
         mine = kept[(world.touch_customer[kept] == cust) & (world.touch_effect[kept] > 0)]
-        extra = float(np.sum(_decay_integral(lift[world.touch_channel[mine]], half[world.touch_channel[mine]],
+        extra = float(np.sum(decay_integral(lift[world.touch_channel[mine]], half[world.touch_channel[mine]],
                                              t - world.touch_time[mine])))
         sess = world.session_time[world.session_customer == cust]
-        extra += float(np.sum(_decay_integral(s.session_lift, s.session_half_life, t - sess)))
+        extra += float(np.sum(decay_integral(s.session_lift, s.session_half_life, t - sess)))
         return float(world.base_hazard[cust] * (t + extra))
 
     for cust, t in zip(buyers.tolist(), when.tolist(), strict=True):

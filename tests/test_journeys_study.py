@@ -20,13 +20,13 @@ from experiments.simulate.journeys import (
     play,
     user_holdout_table,
 )
-from experiments.studies.omnichannel_parts import (
+from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
-    analyse,
     costs_long,
     headline_numbers,
     marginal_returns,
+    measure,
     reallocate,
 )
 
@@ -37,7 +37,7 @@ def _same(value: object) -> str:
 
 @pytest.fixture(scope="module")
 def analysis():
-    return analyse(OmnichannelScenario.from_params({"n_customers": 100_000, "seed": 20261201}))
+    return measure(OmnichannelScenario.from_params({"n_customers": 100_000, "seed": 20261201}))
 
 
 def test_equal_random_channels_every_model_within_2_points_of_the_truth():
@@ -239,7 +239,7 @@ def test_charts_specs(analysis):
 
 
 def test_an_arm_too_small_for_a_test_gives_no_estimate():
-    a = analyse(OmnichannelScenario.from_params({"n_customers": 100}))
+    a = measure(OmnichannelScenario.from_params({"n_customers": 100}))
     exp = a.experiments.filter(pl.col("design") == "user")
     small = exp.filter(pl.min_horizontal("holdout_units", pl.col("units") - pl.col("holdout_units")) < 2)
     assert small.height > 0  # 10% of a few eligible customers

@@ -15,10 +15,11 @@ from experiments.models.attribution import MODELS
 from experiments.paths import NOTEBOOKS_DIR
 from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.journeys import draw_world, observed_log
-from experiments.studies import omnichannel as study
 from experiments.studies import registry
 from experiments.studies.base import record
-from experiments.studies.omnichannel_parts import EXPERIMENT_PLAN, TRUTH_PLAN
+from experiments.studies.omnichannel import STUDY
+from experiments.studies.omnichannel import result as study
+from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN
 
 
 def _same(value: object) -> str:
@@ -36,7 +37,7 @@ def result() -> study.OmnichannelResult:
 
 def test_registered_with_its_scenario_and_simulator() -> None:
     s = registry.get("omnichannel")
-    assert s is study.STUDY and s.scenario is OmnichannelScenario
+    assert s is STUDY and s.scenario is OmnichannelScenario
     assert s.notebook == "notebooks/omnichannel.ipynb"
     assert s.simulate is study.simulate_log and s.question.endswith("?")
 
@@ -100,7 +101,7 @@ def test_figures(result: study.OmnichannelResult) -> None:
     for f in figures:
         by_name.setdefault(f.name, []).append(f)
     assert [f.group for f in by_name["model_plan_profit_change"]] == list(MODELS)
-    assert len(by_name[study.STUDY.sweep_figure.name]) == 1  # a sweep ranks runs by one number
+    assert len(by_name[STUDY.sweep_figure.name]) == 1  # a sweep ranks runs by one number
     assert by_name["experiment_plan_profit_change"][0].estimate == a.plan(EXPERIMENT_PLAN)["profit_change"]
     tests = by_name["incremental_purchases"]
     assert len(tests) == 7 and all(f.ci_low <= f.estimate <= f.ci_high and f.truth is not None for f in tests)
@@ -174,7 +175,7 @@ def test_headline_text_is_rounded(result: study.OmnichannelResult) -> None:
 
 def test_simulate_gives_the_observed_log() -> None:
     s = OmnichannelScenario.from_params({"n_customers": 2_000})
-    log = study.STUDY.simulate(s, block_size=1024, workers=2)
+    log = STUDY.simulate(s, block_size=1024, workers=2)
     assert log.equals(observed_log(draw_world(s)))
     assert log.columns[:6] == ["journey_id", "time", "channel", "device", "converted", "value"]
 

@@ -39,7 +39,7 @@ from papermill.translators import translate_parameters
 from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
 from experiments.errors import ExperimentsError
 from experiments.paths import ASOS_PARQUET, HILLSTROM_CSV, NOTEBOOKS_DIR
-from experiments.report.sweep import build_grid, parse_axis
+from experiments.runs.sweeps import build_grid, parse_axis
 from experiments.scenarios.params import Param
 from experiments.studies import registry
 

@@ -66,7 +66,7 @@ def test_another_file_needs_no_uplift_settings(small_file) -> None:
 
 
 def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
-    from experiments.studies.real_experiment import run
+    from experiments.studies.real_experiment.result import run
 
     path, frame = small_file
     s = RealExperimentScenario.from_params({
@@ -98,7 +98,7 @@ def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
 
 
 def test_hillstrom_verdict() -> None:
-    from experiments.studies.real_experiment import run
+    from experiments.studies.real_experiment.result import run
 
     report = run(RealExperimentScenario.from_params({}))
     assert RealExperimentScenario.from_params({}).to_params() == DEFAULTS
@@ -124,7 +124,7 @@ def test_hillstrom_verdict() -> None:
 
 def test_uplift_section_on_a_small_file(small_file) -> None:
     """The arm's effect grows with the pre-period covariate: the learners rank by it, beating random."""
-    from experiments.studies.real_experiment import UPLIFT_LEARNERS, run
+    from experiments.studies.real_experiment.result import UPLIFT_LEARNERS, run
 
     path, frame = small_file
     rng = np.random.default_rng(8)

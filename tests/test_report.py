@@ -15,9 +15,9 @@ import pytest
 from experiments.commands.run import coerce_cli_value
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.paths import NOTEBOOKS_DIR
-from experiments.report import runner
-from experiments.report.display import table, verdict_box
-from experiments.report.runner import run_study
+from experiments.render.display import table, verdict_box
+from experiments.runs import study_run as runner
+from experiments.runs.study_run import run_study
 from experiments.studies.base import Verdict
 from tests.conftest import dump_dom
 
@@ -235,7 +235,7 @@ def test_kept_kernel_is_reset_between_notebooks_and_keeps_its_imports() -> None:
     import os
     import tempfile
 
-    from experiments.report.kernel import WarmKernels
+    from experiments.runs.kernels import WarmKernels
 
     with WarmKernels(preload=("experiments.formatting",)) as kernels:
         km = kernels.take()
@@ -255,7 +255,7 @@ def test_fresh_kernels_follow_their_preload_plan_and_leave_nothing() -> None:
     import os
     import tempfile
 
-    from experiments.report.kernel import WarmKernels
+    from experiments.runs.kernels import WarmKernels
 
     with WarmKernels(preload=iter([("experiments.formatting",), ()]), reuse=False) as kernels:
         first = kernels.take()
@@ -373,7 +373,7 @@ def test_kill_9_leaves_nothing_the_next_run_does_not_clean_up(tmp_path: Path) ->
     import sqlite3
     import time
 
-    from experiments.report.run_registry import RunRegistry
+    from experiments.runs.registry import RunRegistry
 
     root = tmp_path / "r"
     first = run_study("remarketing", SMALL, reports_dir=root)
@@ -439,7 +439,7 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
 def test_progress_is_wanted_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from experiments.report.progress import bar, wanted
+    from experiments.runs.progress import bar, wanted
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -453,7 +453,7 @@ def test_progress_is_wanted_on_a_terminal_outside_ci(monkeypatch: pytest.MonkeyP
 
 
 def test_studies_in_one_kept_kernel_give_the_numbers_of_fresh_kernels(tmp_path: Path) -> None:
-    from experiments.report.kernel import WarmKernels
+    from experiments.runs.kernels import WarmKernels
 
     plan = [("loyalty", {"n_customers": 3000, "seed": 5}), ("remarketing", {"n_customers": 5000, "seed": 5}),
             ("loyalty", {"n_customers": 3000, "seed": 6})]

@@ -11,7 +11,7 @@ from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
 from experiments.stats import gather, proportion_effect
-from experiments.studies import remarketing as study
+from experiments.studies.remarketing import result as study
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def run() -> tuple[RemarketingScenario, pl.DataFrame, study.RemarketingAnalysis]
     s = RemarketingScenario.from_params({"n_customers": 60_000, "seed": 12})
     frame = simulate_remarketing(s)
     truth = true_effects(frame, s.arms)
-    return s, frame, study.analyse(frame, arms=s.arms, shares=s.shares, truth=truth)
+    return s, frame, study.measure(frame, arms=s.arms, shares=s.shares, truth=truth)
 
 
 def test_itt_effect_equals_a_direct_two_proportion_test(run) -> None:  # type: ignore[no-untyped-def]
@@ -81,7 +81,7 @@ def test_tone_follows_the_profit_interval() -> None:
     tones = []
     for s in (good, bad):
         f = simulate_remarketing(s)
-        tones.append(study.analyse(f, arms=s.arms, shares=s.shares).headline()[2])
+        tones.append(study.measure(f, arms=s.arms, shares=s.shares).headline()[2])
     assert tones == ["good", "bad"]
 
 
@@ -94,7 +94,7 @@ def test_small_sample_coverage_of_conversion_effect() -> None:
         )
         f = simulate_remarketing(s)
         truth = true_effects(f, s.arms).row(0, named=True)
-        e = study.analyse(f, arms=s.arms, shares=s.shares).effect("converted", "dynamic")
+        e = study.measure(f, arms=s.arms, shares=s.shares).effect("converted", "dynamic")
         hits += e.ci_low <= truth["ate_converted"] <= e.ci_high
     assert hits / reps >= 0.85  # nominal 95%; 60 replications leave room for chance, not for bias
 
@@ -123,7 +123,7 @@ def test_missing_arm_is_a_clear_error(run) -> None:  # type: ignore[no-untyped-d
 
     s, frame, _ = run
     with pytest.raises(DataError, match="generic"):
-        study.analyse(frame, arms=(*s.arms, "generic"), shares={**s.shares, "generic": 0.0})
+        study.measure(frame, arms=(*s.arms, "generic"), shares={**s.shares, "generic": 0.0})
 
 
 def test_incentive_is_priced_against_its_base_arm(run) -> None:  # type: ignore[no-untyped-def]

@@ -14,11 +14,11 @@ import pytest
 
 from experiments.commands.run import coerce_cli_value
 from experiments.errors import ExperimentsError, ParameterError
-from experiments.report.index import collect_sweeps
-from experiments.report.run_registry import RunRegistry
-from experiments.report.runner import run_study
-from experiments.report.sweep import MAX_POINTS, SweepResult, best_point, build_grid, parse_axis, run_sweep
-from experiments.report.sweep_page import render_sweep
+from experiments.render.sweep_page import render_sweep
+from experiments.runs.index_file import collect_sweeps
+from experiments.runs.registry import RunRegistry
+from experiments.runs.study_run import run_study
+from experiments.runs.sweeps import MAX_POINTS, SweepResult, best_point, build_grid, parse_axis, run_sweep
 from tests.conftest import dump_dom
 
 HOSTILE = '</script><script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"><!--'
@@ -211,7 +211,7 @@ def test_sweep_through_a_real_scheduler_equals_the_local_sweep(
     local = {tuple(p["point"].items()): p["headline"]["figures"] for p in small_sweep[1].points}
     from distributed import Client
 
-    from experiments.report.sweep import check_scheduler
+    from experiments.runs.sweeps import check_scheduler
 
     with dask_cluster(workers=1) as address:
         check_scheduler(address)
@@ -233,7 +233,7 @@ def test_sweep_through_a_real_scheduler_equals_the_local_sweep(
 @pytest.mark.parametrize("address", ["", "  ", "10.0.0.5:notaport", "http://127.0.0.1:8786", "tcp://127.0.0.1",
                                      "tcp://127.0.0.1:70000", "tcp://:8786", "ucx://127.0.0.1:8786"])
 def test_scheduler_address_syntax_is_refused_before_anything(address: str) -> None:
-    from experiments.report.sweep import check_scheduler
+    from experiments.runs.sweeps import check_scheduler
 
     with pytest.raises(ParameterError, match=r"--scheduler.*tcp://HOST:PORT"):
         check_scheduler(address)  # refused by the parser: nothing is contacted
@@ -242,7 +242,7 @@ def test_scheduler_address_syntax_is_refused_before_anything(address: str) -> No
 def _refusal_seconds(address: str, fragment: str) -> float:
     import time
 
-    from experiments.report.sweep import check_scheduler
+    from experiments.runs.sweeps import check_scheduler
 
     start = time.monotonic()
     with pytest.raises(ExperimentsError) as info:
@@ -295,7 +295,7 @@ def test_unanswered_connection_fails_on_the_connect_timeout() -> None:
 
 
 def test_workers_are_bounded_by_cores_and_memory(tmp_path: Path) -> None:
-    from experiments.report.sweep import WORKER_BYTES, worker_bound
+    from experiments.runs.sweeps import WORKER_BYTES, worker_bound
 
     cores = os.cpu_count() or 1
     small = build_grid("remarketing", [("frequency_cap", (2, 4))], SMALL)
@@ -350,7 +350,7 @@ def test_a_targeting_sweep_never_ranks_by_the_oracle() -> None:
     meta = _meta(points, study="targeting", grid={"policy_share": [0.2, 0.35]}, sweep_figure=figure.to_dict(),
                  ranked_by=figure.words())
     meta["best"] = best
-    from experiments.report.sweep_page import best_sentence
+    from experiments.render.sweep_page import best_sentence
 
     sentence = best_sentence(best, meta)
     assert sentence.startswith("Best of 2 points by the uplift policy's incremental profit per 1,000 "

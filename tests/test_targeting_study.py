@@ -11,8 +11,8 @@ import pytest
 from experiments.errors import ParameterError
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.scenarios.targeting import DEFAULTS, LEARNERS, WORLD, TargetingScenario
-from experiments.studies import targeting as study
-from experiments.studies.targeting_analysis import _seeds
+from experiments.studies.targeting import result as study
+from experiments.studies.targeting.numbers import split_seeds
 
 SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share": "0.5"}
 
@@ -20,8 +20,8 @@ SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share"
 @pytest.fixture(scope="module")
 def small() -> tuple[TargetingScenario, pl.DataFrame, study.TargetingResult]:
     scenario = TargetingScenario.from_params(SMALL)
-    frame = study._simulate(scenario)
-    return scenario, frame, study.analyse(frame, scenario)
+    frame = study.simulate_table(scenario)
+    return scenario, frame, study.result_from_table(frame, scenario)
 
 
 def test_scenario_reuses_the_world_declarations() -> None:
@@ -87,7 +87,7 @@ def test_true_values_come_from_the_truth_columns(small) -> None:  # type: ignore
     scenario, frame, r = small
     col = f"cate_margin__{scenario.arm}"
     # treat everyone: the mean true effect over the evaluation part (the same split the study draws)
-    split, _ = _seeds(scenario.seed)
+    split, _ = split_seeds(scenario.seed)
     train = np.zeros(frame.height, dtype=bool)
     train[split.permutation(frame.height)[: r.n_train]] = True
     part = frame.filter(pl.Series(~train))
@@ -101,7 +101,7 @@ def test_true_values_come_from_the_truth_columns(small) -> None:  # type: ignore
 def test_same_numbers_whatever_else_is_drawn(small) -> None:  # type: ignore[no-untyped-def]
     """The policies depend on the scenario and seed only: not on the other learners, nor on the curve."""
     scenario, frame, r = small
-    again = study.analyse(frame, scenario.replace(other_learners=""), with_delay=False)
+    again = study.result_from_table(frame, scenario.replace(other_learners=""), with_delay=False)
     assert again.headline_text() == r.headline_text()
     assert again.figures() == r.figures()
 
@@ -110,13 +110,14 @@ def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ig
     scenario, frame, r = small
     assert r.uplift.treated_share == pytest.approx(0.5, abs=1e-4)
     assert r.policies["likely buyers"].treated_share == pytest.approx(0.5, abs=1e-4)
-    auto = study.analyse(frame, scenario.replace(policy_share="auto", other_learners=""), with_delay=False)
+    auto = study.result_from_table(frame, scenario.replace(policy_share="auto", other_learners=""),
+                                   with_delay=False)
     assert len(auto.learners) == 1 and auto.delay.height == 0
     # auto: the share with the highest inverse-propensity profit of the out-of-fold training scores
     from experiments.models.uplift import cross_fit, design_matrix, make_learner, profit_curve
     from experiments.simulate.targeting import FEATURES
 
-    split, seed = _seeds(scenario.seed)
+    split, seed = split_seeds(scenario.seed)
     train = np.zeros(frame.height, dtype=bool)
     train[split.permutation(frame.height)[: r.n_train]] = True
     X = design_matrix(frame, FEATURES).X[train]

@@ -19,7 +19,7 @@ from experiments.simulate import (
     top_share,
 )
 from experiments.simulate.campaign import UPLIFT_GROUPS
-from experiments.simulate.targeting import targeting_scenario
+from experiments.worlds import targeting_scenario
 
 ARM = "dynamic_incentive"
 

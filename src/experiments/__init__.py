@@ -1,8 +1,9 @@
 """Simulate and analyse remarketing and loyalty experiments.
 
 Subpackages: :mod:`experiments.simulate` (synthetic customers whose true response is known),
-:mod:`experiments.stats` (uplift tests on per-arm sufficient statistics), :mod:`experiments.charts`
-and :mod:`experiments.report` (offline HTML reports). ``simulate`` and ``stats`` never import each other.
+:mod:`experiments.stats` (uplift tests on per-arm sufficient statistics), :mod:`experiments.charts`,
+:mod:`experiments.render` (offline HTML reports) and :mod:`experiments.runs` (running studies).
+``simulate`` and ``stats`` never import each other.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fmt", "money", "number", "p_value", "unit_value"]
+__all__ = ["fmt", "money", "number", "p_phrase", "p_value", "points", "signed_money", "spec_or_na",
+           "unit_value"]
 
 
 def _bad(x: float | int | None) -> str | None:
@@ -76,3 +77,23 @@ def unit_value(x: float, unit: str) -> str:
     if unit == "%":
         return fmt(x, "pct")
     return fmt(x, "number", 2)
+
+
+def spec_or_na(x: float | None, spec: str) -> str:
+    """``x`` with a format spec; ``n/a`` for None and for a number that is not finite."""
+    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
+
+
+def p_phrase(p: float | None) -> str:
+    """A p-value to follow "p": ``< 0.001`` below a thousandth, else ``= 0.123``; ``n/a`` for None."""
+    return "n/a" if p is None else ("< 0.001" if p < 0.001 else f"= {p:.3f}")
+
+
+def signed_money(x: float) -> str:
+    """Whole dollars with the sign always shown: ``+$1,234``, ``-$56``."""
+    return ("+" if x >= 0 else "") + money(x, 0)
+
+
+def points(x: float) -> str:
+    """A difference of shares in percentage points, one decimal, no unit: ``0.031`` -> ``3.1``."""
+    return f"{100 * x:.1f}"

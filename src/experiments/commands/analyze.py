@@ -293,9 +293,10 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
     if args.html:
-        from experiments.studies.analysis import render_html
+        from experiments.render.page import page_html
+        from experiments.studies.analysis import page as analysis_page
 
-        page = render_html(result, source=source)
+        page = page_html(analysis_page(result, source=source))
     if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     print(headline(result))

@@ -138,7 +138,9 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments attribute``."""
     from experiments.outputs import check_distinct, check_output, write_results
-    from experiments.studies.attribution import render_html, summary_lines, text_table
+    from experiments.render.page import page_html
+    from experiments.studies.attribution import page as attribution_page
+    from experiments.studies.attribution import summary_lines, text_table
 
     form = _form(args)
     options = _options(args)
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     for m, why in result.skipped.items():
         print(f"experiments attribute: warning: {m} skipped: {why}", file=sys.stderr)
     text = json.dumps(result.to_dict(), indent=2)
-    page = render_html(result, source=Path(args.file).name) if args.html else None
+    page = page_html(attribution_page(result, source=Path(args.file).name)) if args.html else None
     if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0
     for line in summary_lines(result):

@@ -69,15 +69,14 @@ def parse_overrides(pairs: list[list[str]] | list[tuple[str, str]],
 
 
 def parameter_kinds(study: str | None) -> dict[str, str]:
-    """``{name: type}`` of a study's parameters, read from its notebook's ``parameters`` cell (the
-    scenario's declarations; a test holds them equal) without importing the study; empty for an unknown
-    study (refused later, in one line)."""
-    from experiments.report.run_metadata import notebook_parameters
-    from experiments.studies.registry import STUDY_MODULES
+    """``{name: type}`` of a study's parameters, the types of their declared defaults (read from the
+    scenario's declaration, without importing the study); empty for an unknown study (refused later, in
+    one line)."""
+    from experiments.studies import registry
 
-    if study not in STUDY_MODULES:
+    if study not in registry.STUDY_MODULES:
         return {}
-    return {name: type(value).__name__ for name, value in notebook_parameters(study).items()}
+    return {name: type(value).__name__ for name, value in registry.defaults(study).items()}
 
 
 def _say(text: str, *, err: bool = False) -> None:
@@ -96,8 +95,8 @@ def _run(args: argparse.Namespace) -> int:
         if overrides:
             raise ExperimentsError("--all runs every study at its defaults; -p is not allowed with it")
         return _run_all(args)
-    from experiments.report.progress import wanted
-    from experiments.report.runner import run_study
+    from experiments.runs.progress import wanted
+    from experiments.runs.study_run import run_study
 
     progress = wanted() if args.progress is None else args.progress
     result = run_study(args.study, overrides, reports_dir=args.reports_dir, kernel=args.kernel,
@@ -113,9 +112,9 @@ def _run_all(args: argparse.Namespace) -> int:
 
     from experiments.outputs import check_folder
     from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
-    from experiments.report.kernel import WarmKernels, check_kernel
-    from experiments.report.progress import wanted
-    from experiments.report.runner import run_study, study_modules
+    from experiments.runs.kernels import WarmKernels, check_kernel
+    from experiments.runs.progress import wanted
+    from experiments.runs.study_run import run_study, study_modules
     from experiments.studies import registry
     from experiments.studies.base import first_sentence
 

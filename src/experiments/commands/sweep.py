@@ -59,8 +59,8 @@ def _run(args: argparse.Namespace) -> int:
     from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
     from experiments.outputs import check_folder
     from experiments.paths import REPORTS_DIR
-    from experiments.report.progress import wanted
-    from experiments.report.sweep import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
+    from experiments.runs.progress import wanted
+    from experiments.runs.sweeps import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
 
     if args.workers is not None and args.scheduler is not None:
         raise ExperimentsError("give --workers (local cluster) or --scheduler (existing cluster), not both")

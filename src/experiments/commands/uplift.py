@@ -15,9 +15,7 @@ before any work; files are written atomically.
 from __future__ import annotations
 
 import argparse
-import html
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +23,7 @@ from experiments.commands.uplift_eval import add_table_arguments
 from experiments.errors import ParameterError
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
 
-__all__ = ["fit_file", "register", "render_html", "run", "summary_text"]
-
-_LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
-                  "transformed": "transformed-outcome learner"}
+__all__ = ["fit_file", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -162,169 +157,6 @@ def fit_file(
     return result, ev, table, fit
 
 
-def _num(x: float | None, spec: str) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
-
-
-def _p(x: float | None) -> str:
-    return "n/a" if x is None else ("< 0.001" if x < 0.001 else f"= {x:.3f}")
-
-
-def _per_1000(x: float | None) -> str:
-    from experiments.formatting import money
-
-    return "n/a" if x is None else money(1000 * x)
-
-
-def _headline(r: dict[str, Any]) -> tuple[str, list[str], str]:
-    """Verdict in plain words: headline, details and tone."""
-    q, pol = r["qini"], r["policy"]
-    best, everyone = pol["best"], pol["treat_all"]
-    level = round(100 * (1 - q["alpha"]))
-    name = _LEARNER_NAMES[r["learner"]]
-    if best["n_targeted"] == 0 or (best["estimate"] or 0) <= 0:
-        headline = (f"Treat nobody: no share of customers, ranked by the {name}'s predicted uplift, "
-                    f"earns more than it costs ({_per_1000(everyone['estimate'])} per 1,000 customers "
-                    "for treating everyone).")
-    else:
-        headline = (f"Treat the {best['share']:.0%} of customers with the highest predicted uplift: about "
-                    f"{_per_1000(best['estimate'])} incremental profit per 1,000 customers ({level}% CI "
-                    f"{_per_1000(best['ci_low'])} to {_per_1000(best['ci_high'])}), against "
-                    f"{_per_1000(everyone['estimate'])} for treating everyone.")
-    if q["ci_low"] is not None and q["ci_low"] > 0:
-        ranking = (f"The {name} ranks customers better than random: Qini coefficient "
-                   f"{_num(q['estimate'], '.3f')} ({level}% CI {_num(q['ci_low'], '.3f')} to "
-                   f"{_num(q['ci_high'], '.3f')}, bootstrap p {_p(q['p_value'])}).")
-    else:
-        ranking = (f"The {name}'s ranking is not distinguishable from random: Qini coefficient "
-                   f"{_num(q['estimate'], '.3f')} ({level}% CI {_num(q['ci_low'], '.3f')} to "
-                   f"{_num(q['ci_high'], '.3f')}); targeting by it rests on chance.")
-    from experiments.formatting import money
-
-    details = [
-        ranking,
-        f"Economics: {money(pol['value_per_outcome'])} per unit of {r['outcome']}, "
-        f"{money(pol['cost_per_treated'])} per treated customer, propensity {pol['propensity']:.3f}.",
-        "The best share is chosen on the same rows it is measured on, so its profit is optimistic; "
-        "confirm it on a fresh randomised test before rolling out.",
-        f"{r['n_rows']:,} customers ({r['n_treatment']:,} {r['treatment']}, {r['n_control']:,} "
-        f"{r['control']}); {r['n_left_out']:,} rows of other arms left out; {r['folds']}-fold cross-fitting, "
-        f"seed {r['seed']}.",
-    ]
-    good = best["ci_low"] is not None and best["ci_low"] > 0 and q["ci_low"] is not None and q["ci_low"] > 0
-    tone = "good" if good else ("bad" if (best["estimate"] or 0) <= 0 else "neutral")
-    return headline, details, tone
-
-
-def summary_text(r: dict[str, Any]) -> str:
-    """The readable summary printed without ``--json -``."""
-    headline, details, _ = _headline(r)
-    level = round(100 * (1 - r["qini"]["alpha"]))
-    bins = "; ".join(f"{b['bin']}: {_num(b['estimate'], '+.3g')} [{_num(b['ci_low'], '+.3g')}, "
-                     f"{_num(b['ci_high'], '+.3g')}]" for b in r["bins"])
-    lines = [headline, *details,
-             f"Qini coefficient {_num(r['qini_auc'], '.4f')}, uplift AUC {_num(r['uplift_auc'], '.4f')}, "
-             f"uplift among the top {r['k']:.0%}: {_num(r['uplift_at_k'], '+.4g')}",
-             f"uplift by bin, top first (treated minus control mean {r['outcome']}, {level}% CI): {bins}"]
-    return "\n".join(lines)
-
-
-# ------------------------------------------------------------------------------------ report
-
-
-def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import qini_curves
-
-    frame = ev.metrics.to_frame()
-    long = pl.concat([
-        frame.select("share", pl.col("qini").alias("value"), pl.lit("model ranking").alias("ranking")),
-        frame.select("share", pl.col("qini_random").alias("value"), pl.lit("random").alias("ranking")),
-    ])
-    q = r["qini"]
-    verdict = "above" if q["ci_low"] is not None and q["ci_low"] > 0 else "not clearly above"
-    return qini_curves(
-        long,
-        title=f"The ranking's Qini curve is {verdict} random (coefficient {_num(q['estimate'], '.3f')})",
-        subtitle=f"incremental {r['outcome']} among the first share of customers ranked by predicted uplift",
-        y_title=f"incremental {r['outcome']}")
-
-
-def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
-    from experiments.charts.uplift import uplift_by_bin
-
-    frame = ev.bins.to_frame().select("bin", "estimate", "ci_low", "ci_high", "n_treatment", "n_control")
-    top, bottom = frame.row(0, named=True), frame.row(frame.height - 1, named=True)
-    return uplift_by_bin(
-        frame, title=f"Uplift in the top bin {_num(top['estimate'], '+.3g')}, in the bottom bin "
-        f"{_num(bottom['estimate'], '+.3g')}",
-        subtitle=f"treated minus control mean {r['outcome']} per bin of predicted uplift (1 = highest), "
-        f"{round(100 * (1 - ev.bins.alpha))}% intervals", y_title=f"uplift in {r['outcome']}")
-
-
-def _profit_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import profit_by_share
-
-    frame = ev.profit.to_frame().select(
-        "share", pl.lit("model ranking").alias("ranking"), pl.lit("estimated").alias("kind"),
-        (pl.col("estimate") * 1000).alias("profit"), (pl.col("ci_low") * 1000).alias("low"),
-        (pl.col("ci_high") * 1000).alias("high"))
-    best = r["policy"]["best"]
-    return profit_by_share(
-        frame, title=f"Profit peaks at treating {best['share']:.0%}: {_per_1000(best['estimate'])} per 1,000 "
-        "customers", subtitle="incremental profit per 1,000 customers against the share treated (top by "
-        "predicted uplift), with its interval", y_title="profit per 1,000")
-
-
-def render_html(result: dict[str, Any], evaluation: Any, *, source: str) -> str:
-    """The one-page offline report: verdict first, then the Qini, decile and profit charts and tables."""
-    import polars as pl
-
-    import experiments.charts  # noqa: F401  (house theme)
-    from experiments.report.display import assumptions, table, verdict_box
-    from experiments.report.standalone import render_page
-    from experiments.studies.base import Verdict
-
-    headline, details, tone = _headline(result)
-    bins = evaluation.bins.to_frame().select(
-        "bin", "share_from", "share_to", "n_treatment", "n_control", "mean_treatment", "mean_control",
-        "estimate", "ci_low", "ci_high", "p_value")
-    pts = [p for p in evaluation.profit.points if round(p.share * 100) % 10 == 0]
-    profit = pl.DataFrame([{"share treated": p.share, "profit per 1,000": 1000 * p.estimate,
-                            "CI low": 1000 * p.ci_low, "CI high": 1000 * p.ci_high} for p in pts])
-    encoded = [f"{e['column']}: {e['kind']}"
-               + (f" ({e['n_columns']} columns)" if e["kind"] == "one-hot" else "")
-               for e in result["encoded_features"]]
-    method = [
-        f"Learner: {_LEARNER_NAMES[result['learner']]} on histogram gradient boosting; every customer scored "
-        f"by the model fitted on the other {result['folds'] - 1} of {result['folds']} folds (stratified on "
-        f"{result['stratified_on']}, seed {result['seed']}).",
-        "Qini coefficient and uplift AUC as scikit-uplift 0.5 defines them; interval from "
-        f"{result['qini']['n_resamples']} bootstrap resamples of customers.",
-        "Profit by inverse-propensity weighting on the randomised rows: value per outcome times the "
-        "incremental outcomes of the treated share, minus the cost of treating it.",
-        "Features: " + "; ".join(encoded) + ".",
-    ]
-    title = f"Uplift model: {source}"
-    blocks: list[Any] = [
-        f"<h1>{html.escape(title)}</h1>",
-        verdict_box(Verdict(headline, tone, tuple(details))),
-        "<h2>Does the model rank customers better than random?</h2>", _qini_chart(evaluation, result),
-        "<h2>Uplift by bin of predicted uplift</h2>", _bins_chart(evaluation, result),
-        table(bins, caption=f"Treated minus control mean {result['outcome']} by bin (1 = highest predicted "
-              "uplift)", formats={"share_from": "pct", "share_to": "pct"}).data,
-        "<h2>How many customers to treat</h2>", _profit_chart(evaluation, result),
-        table(profit, caption="Incremental profit per 1,000 customers by share treated",
-              formats={"share treated": "pct", "profit per 1,000": "money", "CI low": "money",
-                       "CI high": "money"}).data,
-        assumptions(method, title="How it was computed").data,
-    ]
-    return render_page(title, blocks)
-
-
 def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: str) -> None:
     import polars as pl
 
@@ -339,6 +171,10 @@ def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments uplift``."""
+    from experiments.render.page import page_html
+    from experiments.studies.uplift import page as uplift_page
+    from experiments.studies.uplift import summary_text
+
     opts = _options(args)
     json_path = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_path = check_output(args.html, option="--html", overwrite=args.overwrite)
@@ -350,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         args.file, arm=args.arm, treatment=args.treatment, control=args.control, outcome=args.outcome,
         features=list(args.feature), learner=args.learner, **opts)
     result["scores_out"] = str(scores_path) if scores_path is not None else None
-    page = render_html(result, ev, source=Path(args.file).name) if html_path is not None else None
+    page = page_html(uplift_page(result, ev, source=Path(args.file).name)) if html_path is not None else None
     text = json.dumps(result, indent=2)
     if scores_path is not None:
         _write_scores(scores_path, table, fit, treatment=args.treatment, control=args.control)

@@ -37,6 +37,7 @@ from experiments.errors import ParameterError
 from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
 from experiments.validation import as_choice, as_float, as_probability
+from experiments.worlds import JOURNEY_CHANNELS
 
 __all__ = [
     "CHANNELS",
@@ -50,10 +51,8 @@ __all__ = [
     "per_channel",
 ]
 
-#: Channels of the world, in the order the touches of one site session are logged.
-CHANNELS: tuple[str, ...] = (
-    "display", "social", "search_nonbrand", "search_brand", "email", "sms", "affiliate", "direct",
-)
+#: Channels of the world, in the order the touches of one site session are logged (the simulator's own).
+CHANNELS: tuple[str, ...] = JOURNEY_CHANNELS
 #: How a channel schedules touches: ``push`` on its own calendar, ``retarget`` only in the window after
 #: one of the customer's site sessions, ``session`` none (it only catches sessions, see ``capture``).
 TARGETING: tuple[str, ...] = ("push", "retarget", "session")

@@ -29,6 +29,7 @@ from typing import Any
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
+from experiments.worlds import ARMS, AUDIENCES, CAMPAIGN_CHANNELS
 
 __all__ = [
     "ARMS",
@@ -41,17 +42,8 @@ __all__ = [
     "RemarketingScenario",
 ]
 
-#: Arm vocabulary, holdout first (the holdout sees no ads; ghost-ad flag records would-be exposure).
-ARMS: tuple[str, ...] = ("holdout", "generic", "dynamic", "generic_incentive", "dynamic_incentive")
-AUDIENCES: tuple[str, ...] = (
-    "cart_abandoners",
-    "browse_abandoners",
-    "product_viewers",
-    "past_purchasers",
-    "lapsed_visitors",
-    "all",
-)
-CHANNELS: tuple[str, ...] = ("display", "social", "email", "sms", "native")
+#: The world's vocabulary (arms, audiences, channels) is the simulator's own.
+CHANNELS: tuple[str, ...] = CAMPAIGN_CHANNELS
 INCENTIVES: tuple[str, ...] = ("none", "discount", "free_shipping")
 
 _A = "assumption"
@@ -259,4 +251,3 @@ class RemarketingScenario(CampaignFields):
             "sms": self.cost_sms,
             "native": self.cpm_native * k,
         }
-

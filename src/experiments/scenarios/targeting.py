@@ -21,6 +21,7 @@ from typing import Any
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
 from experiments.scenarios.remarketing import ARMS, CampaignFields, RemarketingScenario
+from experiments.worlds import targeting_scenario
 
 __all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
 
@@ -120,8 +121,6 @@ class TargetingScenario(CampaignFields):
 
     @classmethod
     def _world(cls, typed: dict[str, Any]) -> RemarketingScenario:
-        from experiments.simulate.targeting import targeting_scenario
-
         base = RemarketingScenario.from_params(
             {name: RemarketingScenario.param(name).render(typed[name]) for name in WORLD})
         return targeting_scenario(base, arm=typed["arm"], treated_share=typed["treated_share"])

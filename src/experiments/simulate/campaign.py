@@ -41,9 +41,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.scenarios.remarketing import CHANNELS, RemarketingScenario
 from experiments.simulate.funnel import LIST_AUDIENCES, Funnel
 from experiments.simulate.population import Population
+from experiments.worlds import CAMPAIGN_CHANNELS as CHANNELS
+from experiments.worlds import CampaignWorld
 
 __all__ = [
     "AD_DAILY_RATE",
@@ -169,7 +170,7 @@ def _mean_weight(start: np.ndarray, length: np.ndarray, r: float,
     return np.where(length > 1e-9, first * -np.expm1(-k * safe) / (safe * k), first)
 
 
-def message_hours(scenario: RemarketingScenario, channel: str) -> np.ndarray:
+def message_hours(scenario: CampaignWorld, channel: str) -> np.ndarray:
     """Hours after the visit at which the ``channel`` flow (``"email"`` or ``"sms"``) sends, in the window."""
     count = scenario.email_messages if channel == "email" else scenario.sms_messages
     hours = scenario.first_touch_hours + scenario.message_spacing_hours * np.arange(count)
@@ -177,7 +178,7 @@ def message_hours(scenario: RemarketingScenario, channel: str) -> np.ndarray:
 
 
 def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
-            scenario: RemarketingScenario) -> Delivery:
+            scenario: CampaignWorld) -> Delivery:
     """Exposures, cost and timing of a treatment arm for one chunk.
 
     Each paid channel draws its impressions from its own child of ``seed`` and the cap's split from
@@ -262,7 +263,7 @@ def habit(pop: Population) -> np.ndarray:
     return _H_MIN + (_H_MAX - _H_MIN) * orders * recent
 
 
-def baseline_rates(pop: Population, funnel: Funnel, scenario: RemarketingScenario) -> Baseline:
+def baseline_rates(pop: Population, funnel: Funnel, scenario: CampaignWorld) -> Baseline:
     """Conversion and return-visit probabilities over the campaign window without the campaign."""
     aud, dsv = funnel.audience, funnel.days_since_visit
     h = habit(pop)
@@ -286,7 +287,7 @@ def baseline_rates(pop: Population, funnel: Funnel, scenario: RemarketingScenari
 
 
 def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
-            delivery: Delivery, base: Baseline, scenario: RemarketingScenario) -> dict[str, Outcomes]:
+            delivery: Delivery, base: Baseline, scenario: CampaignWorld) -> dict[str, Outcomes]:
     """Potential outcomes of each of ``arms`` from common random numbers ``draws``.
 
     What every treatment arm shares (the delivered exposures, the customer's headroom, reactance,

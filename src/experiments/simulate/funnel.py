@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.scenarios.remarketing import AUDIENCES, RemarketingScenario
+from experiments.worlds import AUDIENCES, CampaignWorld
 
 __all__ = [
     "AUDIENCE_MIX",
@@ -73,7 +73,7 @@ def draw_categories(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarra
     return out
 
 
-def draw_funnel(rng: np.random.Generator, n: int, scenario: RemarketingScenario) -> Funnel:
+def draw_funnel(rng: np.random.Generator, n: int, scenario: CampaignWorld) -> Funnel:
     """Draw the audience, last funnel stage and days since the last visit of ``n`` customers."""
     if scenario.audience == "all":
         audience = draw_categories(rng, np.asarray(AUDIENCE_MIX), n=n)

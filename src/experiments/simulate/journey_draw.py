@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.blocks import chunk_bounds, chunk_rng
-from experiments.simulate.journey_world import _K, SESSION_STEP, JourneyWorld, _decay_integral
+from experiments.simulate.journey_world import N_CHANNELS, SESSION_STEP, JourneyWorld, decay_integral
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
+from experiments.worlds import JourneySettings
 
 __all__ = ["STREAM", "base_hazard_scale", "draw_world"]
 
@@ -45,7 +46,7 @@ def base_hazard_scale(
     weights = weights / weights.sum()
     shape = np.exp(sigma * nodes - sigma**2 / 2)
     v, wv = np.polynomial.legendre.leggauss(40)
-    g = _decay_integral(session_lift, session_half_life, (v + 1) / 2 * days)
+    g = decay_integral(session_lift, session_half_life, (v + 1) / 2 * days)
     wv = wv / 2
 
     def bought(a: float) -> float:
@@ -60,11 +61,11 @@ def base_hazard_scale(
     return math.exp((lo + hi) / 2)
 
 
-def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, stop: int,
+def _draw_chunk(s: JourneySettings, rng: np.random.Generator, start: int, stop: int,
                 scale: float, region_effect: np.ndarray) -> dict[str, Any]:
     n = stop - start
     days, top = s.days, s.max_budget_multiplier
-    r_cust, r_dev, r_sess, r_exp, *r_chan = rng.spawn(4 + _K)
+    r_cust, r_dev, r_sess, r_exp, *r_chan = rng.spawn(4 + N_CHANNELS)
     z = r_cust.standard_normal(n)
     region = r_cust.integers(0, s.n_geos, n).astype(np.int32)
     hazard = scale * np.exp(s.intent_sigma * z - s.intent_sigma**2 / 2) * region_effect[region]
@@ -92,8 +93,8 @@ def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, st
     same_next[:-1] = sess_owner[1:] == sess_owner[:-1]
     next_time = np.where(same_next, np.roll(sess_time, -1), np.inf)
 
-    members = np.empty((n, _K), dtype=bool)
-    purchase_marks = np.empty((n, _K), dtype=np.float32)
+    members = np.empty((n, N_CHANNELS), dtype=bool)
+    purchase_marks = np.empty((n, N_CHANNELS), dtype=np.float32)
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("customer", "lane", "time", "mark", "device",
                                                           "effect", "session")}
     for k, c in enumerate(CHANNELS):
@@ -122,14 +123,14 @@ def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, st
             time = np.zeros(0)
             device = np.zeros(0, dtype=np.int8)
         caught = np.flatnonzero(member[sess_owner]) if s.capture[c] > 0 else np.zeros(0, dtype=np.int64)
-        scheduled_effect = _decay_integral(s.lift[c], s.half_life[c], days - time)
+        scheduled_effect = decay_integral(s.lift[c], s.half_life[c], days - time)
         # a click on a scheduled channel's touch is the customer's own session: no effect of its own
         caught_lift = s.lift[c] if s.targeting[c] == "session" else 0.0
-        caught_effect = _decay_integral(caught_lift, s.half_life[c], days - sess_time[caught])
+        caught_effect = decay_integral(caught_lift, s.half_life[c], days - sess_time[caught])
         owner = np.concatenate([owner, sess_owner[caught]])
         time = np.concatenate([time, sess_time[caught] + k * SESSION_STEP])
         lane = np.concatenate([np.full(owner.size - caught.size, k, dtype=np.int8),
-                               np.full(caught.size, k + _K, dtype=np.int8)])
+                               np.full(caught.size, k + N_CHANNELS, dtype=np.int8)])
         parts["customer"].append(owner + start)
         parts["lane"].append(lane)
         parts["time"].append(time)
@@ -149,25 +150,25 @@ def _draw_chunk(s: OmnichannelScenario, rng: np.random.Generator, start: int, st
         "purchase_device": purchase_device.astype(np.int8),
         "member": members,
         "purchase_marks": purchase_marks,
-        "holdout_draw": r_exp.random((n, _K), dtype=np.float32),
+        "holdout_draw": r_exp.random((n, N_CHANNELS), dtype=np.float32),
         "session_customer": sess_owner + start,
         "session_time": sess_time,
         "session_extra": np.bincount(
-            sess_owner, weights=_decay_integral(s.session_lift, s.session_half_life, days - sess_time),
+            sess_owner, weights=decay_integral(s.session_lift, s.session_half_life, days - sess_time),
             minlength=n),
         **{f"touch_{key}": v for key, v in parts.items()},  # lists: concatenated once over all chunks
     }
 
 
 def draw_world(
-    scenario: OmnichannelScenario, *, workers: int = 1, executor: Executor | None = None
+    scenario: JourneySettings, *, workers: int = 1, executor: Executor | None = None
 ) -> JourneyWorld:
     """Draw the customers, their sessions and every candidate touch of ``scenario``'s world.
 
     Parameters
     ----------
     scenario
-        Validated parameters (:class:`~experiments.scenarios.omnichannel.OmnichannelScenario`).
+        The world's settings (:class:`~experiments.worlds.JourneySettings`).
     workers, executor
         Threads (or any :class:`concurrent.futures.Executor`) drawing customer chunks; neither changes
         the world.
@@ -182,9 +183,9 @@ def draw_world(
     regional = np.random.Generator(np.random.PCG64(
         np.random.SeedSequence(s.seed, spawn_key=(STREAM, _REGION_KEY))))
     region_effect = np.exp(s.geo_sigma * regional.standard_normal(s.n_geos) - s.geo_sigma**2 / 2)
-    geo_holdout = np.zeros((s.n_geos, _K), dtype=bool)
+    geo_holdout = np.zeros((s.n_geos, N_CHANNELS), dtype=bool)
     n_hold = max(1, min(s.n_geos - 1, round(s.geo_holdout_share * s.n_geos)))
-    for k in range(_K):
+    for k in range(N_CHANNELS):
         geo_holdout[regional.permutation(s.n_geos)[:n_hold], k] = True
     scale = base_hazard_scale(s.base_conversion, s.intent_sigma, s.days,
                               sessions_per_purchase=s.sessions_per_purchase, session_lift=s.session_lift,

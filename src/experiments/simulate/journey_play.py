@@ -13,34 +13,34 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
-from experiments.scenarios.omnichannel import CHANNELS
 from experiments.simulate.journey_world import (
-    _DIRECT,
-    _K,
     DEVICES,
+    DIRECT,
+    N_CHANNELS,
     PURCHASES,
     SESSION_STEP,
     JourneyWorld,
     Outcome,
-    _decay_integral,
+    decay_integral,
 )
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
 
 __all__ = ["observed_log", "play"]
 
 
 def _multipliers(world: JourneyWorld, changes: Mapping[str, float] | np.ndarray | None) -> np.ndarray:
     if isinstance(changes, np.ndarray):
-        if changes.shape != (_K,):
-            raise ParameterError("multipliers", changes.shape, f"an array of {_K} multipliers")
+        if changes.shape != (N_CHANNELS,):
+            raise ParameterError("multipliers", changes.shape, f"an array of {N_CHANNELS} multipliers")
         return world.multipliers(dict(zip(CHANNELS, changes.tolist(), strict=True)))
     return world.multipliers(changes)
 
 
 def _purchase_clicks(world: JourneyWorld, buyers: np.ndarray, thr: np.ndarray) -> np.ndarray:
     """``(len(buyers), channels)`` flags: the channels the purchase session arrives through."""
-    clicks = world.member[buyers] & (world.purchase_marks[buyers] < thr[_K:])
-    others = np.delete(clicks, _DIRECT, axis=1).any(axis=1)
-    clicks[:, _DIRECT] &= ~others
+    clicks = world.member[buyers] & (world.purchase_marks[buyers] < thr[N_CHANNELS:])
+    others = np.delete(clicks, DIRECT, axis=1).any(axis=1)
+    clicks[:, DIRECT] &= ~others
     return clicks
 
 
@@ -49,7 +49,7 @@ def _direct_effect(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
     if world.scenario.lift["direct"] <= 0 or world.scenario.targeting["direct"] != "session":
         return np.zeros(0, dtype=np.int64)
     captures = world.kept_captures(thr)
-    direct = captures[world.touch_channel[captures] == _DIRECT]
+    direct = captures[world.touch_channel[captures] == DIRECT]
     return direct[world.touch_effect[direct] > 0]
 
 
@@ -65,7 +65,7 @@ def _lane_extra(world: JourneyWorld, lane: int, threshold: np.float32) -> list[n
     kept (most re-runs change one channel and leave every other lane at its drawn threshold)."""
     drawn = world._cache.get("drawn_thresholds")
     if drawn is None:
-        drawn = world._cache["drawn_thresholds"] = world.thresholds(np.ones(_K))
+        drawn = world._cache["drawn_thresholds"] = world.thresholds(np.ones(N_CHANNELS))
     key = f"lane_extra:{lane}"
     if threshold == drawn[lane] and key in world._cache:
         return world._cache[key]
@@ -116,9 +116,9 @@ def play(world: JourneyWorld, changes: Mapping[str, float] | np.ndarray | None =
     online = purchased & ~world.store
     buyers = np.flatnonzero(online)
     clicks = _purchase_clicks(world, buyers, thr)
-    scheduled = world.lane_counts(thr)[:_K]
+    scheduled = world.lane_counts(thr)[:N_CHANNELS]
     captures = world.kept_captures(thr)
-    captured = np.bincount(world.touch_channel[captures], minlength=_K) + clicks.sum(axis=0)
+    captured = np.bincount(world.touch_channel[captures], minlength=N_CHANNELS) + clicks.sum(axis=0)
     session_only = np.array([s.targeting[c] == "session" for c in CHANNELS])
     cost = np.array([s.unit_cost[c] for c in CHANNELS])
     spend = np.where(session_only, captured, scheduled) * cost
@@ -151,7 +151,7 @@ def _purchase_times(world: JourneyWorld, outcome: Outcome, customers: np.ndarray
     lo, hi = np.zeros(customers.size), np.full(customers.size, s.days)
     for _ in range(36):  # the window / 2**36: under a tenth of a millisecond at 28 days
         mid = (lo + hi) / 2
-        extra = np.bincount(owner, weights=_decay_integral(lift, half, mid[owner] - start),
+        extra = np.bincount(owner, weights=decay_integral(lift, half, mid[owner] - start),
                             minlength=customers.size)
         reached = hazard * (mid + extra) >= target
         hi = np.where(reached, mid, hi)
@@ -233,7 +233,7 @@ def _logged_touches(world: JourneyWorld, out: Outcome) -> dict[str, np.ndarray]:
     rows, cols = np.nonzero(_purchase_clicks(world, buyers, thr))
     p_cust = buyers[rows]
     cust = np.concatenate([world.touch_customer[idx], p_cust])
-    time = np.concatenate([world.touch_time[idx], when[p_cust] - (_K - cols) * SESSION_STEP])
+    time = np.concatenate([world.touch_time[idx], when[p_cust] - (N_CHANNELS - cols) * SESSION_STEP])
     # customer then time in one float key: times lie in [0, days) and no two touches of a customer share
     # a time (touches of one session are SESSION_STEP apart), so the keys are distinct and any sort
     # algorithm gives the same order

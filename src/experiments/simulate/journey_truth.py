@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import polars as pl
 
-from experiments.scenarios.omnichannel import CHANNELS
 from experiments.simulate.journey_play import play
 from experiments.simulate.journey_world import JourneyWorld, Outcome
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
 
 __all__ = ["budget_response", "channel_truth", "geo_holdout_table", "switched_off", "user_holdout_table"]
 

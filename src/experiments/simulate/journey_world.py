@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from experiments.errors import ParameterError
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
+from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
+from experiments.worlds import JourneySettings
 
 __all__ = ["DEVICES", "PURCHASES", "SESSION_STEP", "JourneyWorld", "Outcome"]
 
@@ -25,9 +26,9 @@ DEVICES: tuple[str, ...] = ("desktop", "mobile")
 PURCHASES: tuple[str, ...] = ("none", "online", "store")
 #: Days between the touches logged in one site session (keeps them in channel order).
 SESSION_STEP: float = 1e-5
-_K = len(CHANNELS)
+N_CHANNELS = len(CHANNELS)
 #: The channel that means "no referrer": logged on a session only when no other channel caught it.
-_DIRECT = CHANNELS.index("direct")
+DIRECT = CHANNELS.index("direct")
 _LN2 = math.log(2.0)
 
 
@@ -50,7 +51,7 @@ class _LaneIndex:
         bucket = (mark.astype(np.float64) * _BUCKETS).astype(np.uint16)  # exact: a power-of-two scaling
         key = lane.astype(np.uint16) * np.uint16(_BUCKETS) + bucket
         order = np.argsort(key, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=2 * _K * _BUCKETS))])
+        starts = np.concatenate([[0], np.cumsum(np.bincount(key, minlength=2 * N_CHANNELS * _BUCKETS))])
         return cls(order=order, starts=starts, marks=mark[order])
 
     def kept(self, lane: int, threshold: np.float32) -> tuple[slice, np.ndarray]:
@@ -77,7 +78,7 @@ class JourneyWorld:
     (``purchase_marks``).
     """
 
-    scenario: OmnichannelScenario
+    scenario: JourneySettings
     base_hazard: np.ndarray
     threshold: np.ndarray
     order_value: np.ndarray
@@ -116,7 +117,7 @@ class JourneyWorld:
     def touch_channel(self) -> np.ndarray:
         """Channel code of every candidate touch."""
         if "channel" not in self._cache:
-            self._cache["channel"] = (self.touch_lane % _K).astype(np.int8)
+            self._cache["channel"] = (self.touch_lane % N_CHANNELS).astype(np.int8)
         return self._cache["channel"]
 
     def _index(self) -> _LaneIndex:
@@ -134,8 +135,8 @@ class JourneyWorld:
         other channel caught)."""
         s = self.scenario
         lanes = [k for k, c in enumerate(CHANNELS) if s.lift[c] > 0 and s.targeting[c] != "session"]
-        lanes += [_K + k for k, c in enumerate(CHANNELS)
-                  if s.lift[c] > 0 and s.targeting[c] == "session" and k != _DIRECT]
+        lanes += [N_CHANNELS + k for k, c in enumerate(CHANNELS)
+                  if s.lift[c] > 0 and s.targeting[c] == "session" and k != DIRECT]
         return lanes
 
     def _kept_lane(self, thresholds: np.ndarray, lane: int) -> np.ndarray:
@@ -147,8 +148,8 @@ class JourneyWorld:
     def lane_counts(self, thresholds: np.ndarray) -> np.ndarray:
         """Candidates each lane keeps under ``thresholds``."""
         index = self._index()
-        out = np.zeros(2 * _K, dtype=np.int64)
-        for lane in range(2 * _K):
+        out = np.zeros(2 * N_CHANNELS, dtype=np.int64)
+        for lane in range(2 * N_CHANNELS):
             prefix, partial = index.kept(lane, thresholds[lane])
             out[lane] = prefix.stop - prefix.start + partial.size
         return out
@@ -156,15 +157,16 @@ class JourneyWorld:
     def kept_captures(self, thresholds: np.ndarray) -> np.ndarray:
         """Indices of the captured sessions a plan keeps; ``direct`` only where no other channel caught
         the session."""
-        other = np.concatenate([self._kept_lane(thresholds, _K + k) for k in range(_K) if k != _DIRECT])
-        direct = self._kept_lane(thresholds, _K + _DIRECT)
+        other = np.concatenate([self._kept_lane(thresholds, N_CHANNELS + k)
+                                for k in range(N_CHANNELS) if k != DIRECT])
+        direct = self._kept_lane(thresholds, N_CHANNELS + DIRECT)
         taken = np.zeros(self.session_customer.size, dtype=bool)
         taken[self.touch_session[other]] = True
         return np.concatenate([other, direct[~taken[self.touch_session[direct]]]])
 
     def kept_touches(self, thresholds: np.ndarray) -> np.ndarray:
         """Indices of the candidate touches (scheduled and captured) a plan keeps, in no set order."""
-        return np.concatenate([*(self._kept_lane(thresholds, k) for k in range(_K)),
+        return np.concatenate([*(self._kept_lane(thresholds, k) for k in range(N_CHANNELS)),
                                self.kept_captures(thresholds)])
 
     def multipliers(self, changes: Mapping[str, float] | None = None) -> np.ndarray:
@@ -175,7 +177,7 @@ class JourneyWorld:
         ParameterError
             An unknown channel, or a multiplier outside ``[0, max_budget_multiplier]``.
         """
-        m = np.ones(_K)
+        m = np.ones(N_CHANNELS)
         top = self.scenario.max_budget_multiplier
         for channel, value in (changes or {}).items():
             if channel not in CHANNELS:
@@ -202,7 +204,7 @@ class Outcome:
     """What one plan (budget multipliers) gives in a world: purchases, touches, spend, profit.
 
     ``purchased`` and ``online`` are per-customer flags; ``touches`` and ``spend`` are per channel in
-    :data:`~experiments.scenarios.omnichannel.CHANNELS` order (touches include purchase-session clicks;
+    :data:`~experiments.worlds.JOURNEY_CHANNELS` order (touches include purchase-session clicks;
     spend includes the affiliate commission).
     """
 
@@ -236,6 +238,6 @@ class Outcome:
         return self.margin * self.revenue - self.total_spend
 
 
-def _decay_integral(lift: np.ndarray | float, half: np.ndarray | float, elapsed: np.ndarray) -> np.ndarray:
+def decay_integral(lift: np.ndarray | float, half: np.ndarray | float, elapsed: np.ndarray) -> np.ndarray:
     """``lift * integral_0^elapsed 2**(-u / half) du``: the cumulative extra hazard of one touch."""
     return lift * (half / _LN2) * -np.expm1(-_LN2 * np.maximum(elapsed, 0.0) / half)

@@ -35,8 +35,8 @@ import polars as pl
 from scipy.special import expit, logit, polygamma, psi
 
 from experiments.net_value import net_contribution
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.blocks import simulate_in_blocks
+from experiments.worlds import LoyaltyWorld
 
 __all__ = ["STREAM", "LoyaltySimulation", "simulate_loyalty"]
 
@@ -62,7 +62,7 @@ class LoyaltySimulation:
 
     customers: pl.DataFrame
     purchases: pl.DataFrame
-    scenario: LoyaltyScenario
+    scenario: LoyaltyWorld
 
     def truth(self) -> dict[str, float]:
         """True effects per customer (means over the simulated population)."""
@@ -92,7 +92,7 @@ class LoyaltySimulation:
         return {k: float(v) for k, v in out.items()}
 
 
-def _loyalty_z(lam_week, drop, s: LoyaltyScenario) -> np.ndarray:
+def _loyalty_z(lam_week, drop, s: LoyaltyWorld) -> np.ndarray:
     """Standardised loyalty score: high purchase rate and low dropout, each by its theoretical moments."""
     z_rate = (np.log(lam_week) - (psi(s.bgnbd_r) - np.log(s.bgnbd_alpha))) / np.sqrt(polygamma(1, s.bgnbd_r))
     drop = np.clip(drop, 1e-12, 1 - 1e-12)
@@ -149,7 +149,7 @@ class _Programme:
     most twice, and three passes (no tier, then up to each change) give the exact path.
     """
 
-    def __init__(self, rng: np.random.Generator, s: LoyaltyScenario, lam: np.ndarray, nu: np.ndarray,
+    def __init__(self, rng: np.random.Generator, s: LoyaltyWorld, lam: np.ndarray, nu: np.ndarray,
                  base_mult: np.ndarray, d_with: np.ndarray, own_owner: np.ndarray, own_t: np.ndarray,
                  own_value: np.ndarray) -> None:
         n = lam.size
@@ -217,7 +217,7 @@ def _tier(period: np.ndarray, owner: np.ndarray, silver_from: np.ndarray, level_
     return np.where(period > gold_from[owner], 2, np.where(period > silver_from[owner], level_1[owner], 0))
 
 
-def _chunk(s: LoyaltyScenario):
+def _chunk(s: LoyaltyWorld):
     p_gg = s.gg_p
     msg_per_period = s.message_cost * s.weeks_per_period
     days = 7.0 * s.weeks_per_period
@@ -354,14 +354,14 @@ def _chunk(s: LoyaltyScenario):
 
 
 def simulate_loyalty(
-    scenario: LoyaltyScenario, *, block_size: int = 1_048_576, workers: int = 1
+    scenario: LoyaltyWorld, *, block_size: int = 1_048_576, workers: int = 1
 ) -> LoyaltySimulation:
     """Simulate the loyalty experiment of ``scenario``; identical output for any block size or workers.
 
     Parameters
     ----------
     scenario
-        Validated parameters (:meth:`LoyaltyScenario.from_params`).
+        The world's settings (:class:`~experiments.worlds.LoyaltyWorld`).
     block_size, workers
         Customers per unit of work and threads; they change speed, never the result.
     """

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.funnel import LIST_AUDIENCES, draw_categories
+from experiments.worlds import CampaignWorld
 
 __all__ = ["AGE_BANDS", "DEVICES", "REGIONS", "SEGMENTS", "Population", "draw_population"]
 
@@ -72,7 +72,7 @@ class Population:
 
 
 def draw_population(
-    rng: np.random.Generator, audience: np.ndarray, scenario: RemarketingScenario
+    rng: np.random.Generator, audience: np.ndarray, scenario: CampaignWorld
 ) -> Population:
     """Draw the customers of one chunk given their audience codes."""
     n = audience.shape[0]

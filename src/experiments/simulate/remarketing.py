@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.campaign import (
     UPLIFT_GROUPS,
@@ -38,6 +37,7 @@ from experiments.simulate.population import (
     Population,
     draw_population,
 )
+from experiments.worlds import CampaignWorld
 
 __all__ = [
     "BASELINE",
@@ -105,7 +105,7 @@ class World:
     delivery_seed: np.random.SeedSequence
 
 
-def draw_world(scenario: RemarketingScenario, rng: np.random.Generator, n: int) -> World:
+def draw_world(scenario: CampaignWorld, rng: np.random.Generator, n: int) -> World:
     """Draw the customers, assignment and outcome draws of one chunk from its generator ``rng``."""
     root = rng.bit_generator.seed_seq
     r_funnel, r_pop, r_assign, r_outcome = (
@@ -127,7 +127,7 @@ def draw_world(scenario: RemarketingScenario, rng: np.random.Generator, n: int) 
                  delivery_seed=child_seed(root, 3))
 
 
-def arm_outcomes(world: World, scenario: RemarketingScenario) -> tuple[Delivery, dict[str, Outcomes]]:
+def arm_outcomes(world: World, scenario: CampaignWorld) -> tuple[Delivery, dict[str, Outcomes]]:
     """Delivery and potential outcomes of every arm of ``scenario`` for the customers of ``world``.
 
     ``scenario`` may differ from the one that drew ``world`` in delivery settings (frequency cap,
@@ -138,13 +138,13 @@ def arm_outcomes(world: World, scenario: RemarketingScenario) -> tuple[Delivery,
     return delivery, outcomes
 
 
-def _categories(scenario: RemarketingScenario) -> dict[str, tuple[str, ...]]:
+def _categories(scenario: CampaignWorld) -> dict[str, tuple[str, ...]]:
     """Categories of the table's enum columns (held as uint8 codes until a block is assembled)."""
     return {"arm": scenario.arms, "segment": SEGMENTS, "audience": LIST_AUDIENCES, "funnel_stage": STAGES,
             "age_band": AGE_BANDS, "region": REGIONS, "device": DEVICES, "uplift_group": UPLIFT_GROUPS}
 
 
-def _chunk_columns(scenario: RemarketingScenario, rng: np.random.Generator, start: int,
+def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int,
                    stop: int) -> dict[str, np.ndarray]:
     """The columns of rows ``start..stop-1`` as numpy arrays in the table's order (enum columns as
     uint8 codes into :func:`_categories`)."""
@@ -198,7 +198,7 @@ def _chunk_columns(scenario: RemarketingScenario, rng: np.random.Generator, star
     return columns
 
 
-def _assemble(scenario: RemarketingScenario, parts: list[dict[str, np.ndarray]]) -> pl.DataFrame:
+def _assemble(scenario: CampaignWorld, parts: list[dict[str, np.ndarray]]) -> pl.DataFrame:
     """One frame of the chunks' columns, stacked in order: a memory chunk per chunk of customers (the
     numpy arrays, not copied), enum columns made from their codes once per block."""
     frames = [pl.DataFrame([pl.Series(name, values) for name, values in part.items()]) for part in parts]
@@ -207,7 +207,8 @@ def _assemble(scenario: RemarketingScenario, parts: list[dict[str, np.ndarray]])
                               for name, categories in _categories(scenario).items())
 
 
-def _chunk(scenario: RemarketingScenario, rng: np.random.Generator, start: int, stop: int) -> pl.DataFrame:
+def simulate_chunk(scenario: CampaignWorld, rng: np.random.Generator, start: int,
+                   stop: int) -> pl.DataFrame:
     """The table's rows ``start..stop-1``."""
     return _assemble(scenario, [_chunk_columns(scenario, rng, start, stop)])
 
@@ -221,7 +222,7 @@ def _pick(assigned: list[np.ndarray], values: list[np.ndarray]) -> np.ndarray:
 
 
 def simulate_remarketing(
-    scenario: RemarketingScenario,
+    scenario: CampaignWorld,
     *,
     block_size: int = 1_048_576,
     workers: int = 1,
@@ -232,7 +233,7 @@ def simulate_remarketing(
     Parameters
     ----------
     scenario
-        Validated parameters (:class:`~experiments.scenarios.remarketing.RemarketingScenario`).
+        The world's settings (:class:`~experiments.worlds.CampaignWorld`).
     block_size, workers, executor
         How the work is cut and run (see :func:`~experiments.simulate.blocks.simulate_in_blocks`);
         none of them changes the result.

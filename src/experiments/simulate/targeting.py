@@ -17,11 +17,11 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.scenarios.remarketing import ARMS, RemarketingScenario
 from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.campaign import UPLIFT_GROUPS
 from experiments.simulate.remarketing import STREAM, cate_column, potential_column
-from experiments.simulate.remarketing import _chunk as _remarketing_chunk
+from experiments.simulate.remarketing import simulate_chunk as _remarketing_chunk
+from experiments.worlds import CampaignWorld, targeting_scenario
 
 __all__ = [
     "FEATURES",
@@ -31,7 +31,6 @@ __all__ = [
     "policy_value",
     "profit_by_share",
     "simulate_targeting",
-    "targeting_scenario",
     "top_share",
 ]
 
@@ -46,21 +45,8 @@ FEATURES: tuple[str, ...] = (
 Policy = np.ndarray | pl.Series | Sequence[bool]
 
 
-def targeting_scenario(
-    scenario: RemarketingScenario, *, arm: str | None = None, treated_share: float = 0.5
-) -> RemarketingScenario:
-    """``scenario`` as a two-arm test: ``holdout`` against ``arm`` (default ``scenario.main_arm``)."""
-    arm = scenario.main_arm if arm is None else arm
-    if arm not in ARMS or arm == "holdout":
-        raise ParameterError("arm", arm, "a treatment arm: " + ", ".join(ARMS[1:]))
-    if not 0.0 < float(treated_share) < 1.0:
-        raise ParameterError("treated_share", treated_share, "a number > 0 and < 1")
-    share = float(treated_share)
-    return scenario.replace(arm_shares=f"holdout:{1.0 - share!r},{arm}:{share!r}")
-
-
 def simulate_targeting(
-    scenario: RemarketingScenario,
+    scenario: CampaignWorld,
     *,
     arm: str | None = None,
     treated_share: float = 0.5,

@@ -12,10 +12,10 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.blocks import simulate_in_blocks
 from experiments.simulate.funnel import LIST_AUDIENCES, STAGES
 from experiments.simulate.remarketing import STREAM, arm_outcomes, draw_world
+from experiments.worlds import CampaignWorld
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -138,7 +138,7 @@ def funnel_summary(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def delivery_curve(
-    scenario: RemarketingScenario,
+    scenario: CampaignWorld,
     name: str,
     values: Sequence[object],
     *,
@@ -230,7 +230,7 @@ def delivery_curve(
 
 
 def frequency_curve(
-    scenario: RemarketingScenario,
+    scenario: CampaignWorld,
     caps: Sequence[int],
     *,
     n_customers: int | None = None,
@@ -247,7 +247,7 @@ def frequency_curve(
 
 
 def first_touch_curve(
-    scenario: RemarketingScenario,
+    scenario: CampaignWorld,
     hours: Sequence[float],
     *,
     n_customers: int | None = None,

@@ -57,7 +57,7 @@ def check_bayes(bayesian: bool, prior_sd: Any, values: Any, metrics: Sequence[st
     return Bayes(check_prior_sd(prior_sd), parse_values(values, metrics))
 
 
-def _unsegmented(table: ArmStatistics) -> ArmStatistics:
+def unsegmented(table: ArmStatistics) -> ArmStatistics:
     if not table.segment:
         return table
     sums = [pl.col(c).sum() for c in table.frame.columns if c not in table.keys]
@@ -145,7 +145,7 @@ def battery(
     """
     from experiments.stats.srm import srm_test
 
-    whole = _unsegmented(table)
+    whole = unsegmented(table)
     counts = whole.counts()
     if control not in counts:
         raise DataError(f"control label {control!r} is not an arm of the data; arms are: "
@@ -168,7 +168,7 @@ def battery(
         from experiments.stats.ratio import ratio_effect
 
         ratio_effects = [
-            ratio_effect(_unsegmented(t), arm=a, control=control, numerator=num, denominator=den,
+            ratio_effect(unsegmented(t), arm=a, control=control, numerator=num, denominator=den,
                          alpha=alpha)
             for num, den, t in ratios for a in treatments
         ]
@@ -194,7 +194,7 @@ def battery(
         from experiments.stats.exposed import exposed_effect
 
         on_exposed = tuple(adjust([
-            exposed_effect(_unsegmented(t), arm=a, control=control, metric=m, exposure=exposure, alpha=alpha)
+            exposed_effect(unsegmented(t), arm=a, control=control, metric=m, exposure=exposure, alpha=alpha)
             for m, t in exposed for a in treatments
         ], correction))
     hetero: list[HeterogeneityResult] = []

@@ -4,7 +4,7 @@ Measured rates (false positives, coverage, power) carry a Wilson interval
 (:func:`experiments.stats.rates.wilson_interval`) so "5.1% (4.2% to 6.1%)" can be judged against the
 nominal level. The simulated experiments come from :mod:`experiments.simulate.replications`, the
 estimators that test them from :mod:`experiments.stats.vectorised`; the checks that join the two live
-in :mod:`experiments.studies.calibration_checks`.
+in :mod:`experiments.studies.calibration.numbers`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import polars as pl
 from experiments.errors import DataError
 from experiments.stats.effects import MetricKind, ProportionMethod, compare
 from experiments.stats.multiple import Correction, adjust
-from experiments.stats.results import Effect, _plain
+from experiments.stats.results import Effect, plain_value
 from experiments.stats.special import chdtrc
 from experiments.stats.sufficient import ArmStatistics
 
@@ -47,7 +47,7 @@ class HeterogeneityResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
-        d = {k: _plain(v) for k, v in asdict(self).items()}
+        d = {k: plain_value(v) for k, v in asdict(self).items()}
         d["segments"] = list(self.segments)
         d["chi2"] = d["q"]
         return d

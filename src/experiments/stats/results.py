@@ -65,7 +65,7 @@ class Effect:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: _plain(v) for k, v in asdict(self).items()}
+        return {k: plain_value(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row polars frame."""
@@ -106,7 +106,7 @@ class SRMResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {k: _plain(v) for k, v in asdict(self).items()} | {"mismatch": self.mismatch}
+        return {k: plain_value(v) for k, v in asdict(self).items()} | {"mismatch": self.mismatch}
 
     def to_frame(self) -> pl.DataFrame:
         """One row per arm: observed, expected."""
@@ -135,9 +135,9 @@ def effects_frame(effects: Sequence[Effect]) -> pl.DataFrame:
     return pl.DataFrame([{n: getattr(e, n) for n in names} for e in effects], schema=schema)
 
 
-def _plain(v: Any) -> Any:
+def plain_value(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
+        return {k: plain_value(x) for k, x in v.items()}
     return v

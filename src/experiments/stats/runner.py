@@ -29,7 +29,7 @@ import polars as pl
 
 from experiments.errors import DataError, ParameterError
 from experiments.stats import tails
-from experiments.stats.battery import Battery, _unsegmented, battery, check_bayes, check_options
+from experiments.stats.battery import Battery, battery, check_bayes, check_options, unsegmented
 from experiments.stats.database import DatabaseTable
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import (
@@ -481,7 +481,7 @@ def analyze(
                   covariates=covariates, ratios=ratio_tables, bayes=bayes, exposure=exposure,
                   exposed=exposed_tables)
     quality = with_small_counts(quality, out.small_counts)
-    arms = _unsegmented(table).counts()
+    arms = unsegmented(table).counts()
     treatments = [a for a in arms if a != control]
     cap_list, capped = tails.read_capped_effects(
         groups, arm=_ARM, control=control, treatments=treatments, caps=cap_specs, cap_values=cap_values,
@@ -493,7 +493,7 @@ def analyze(
     if exposure:
         from experiments.stats.exposed import Exposure
 
-        rates = _unsegmented(from_groups(groups, arm=_ARM, metrics=[exposure], segment=seg_key, count=_N,
+        rates = unsegmented(from_groups(groups, arm=_ARM, metrics=[exposure], segment=seg_key, count=_N,
                                          prefix="\x00x\x00"))
         reach = Exposure(column=exposure, control=control, n=arms,
                          exposed={a: round(rates.stats(a, exposure).sum) for a in arms})

@@ -44,7 +44,7 @@ import polars as pl
 
 from experiments.errors import ParameterError
 from experiments.stats.quality import HUGE
-from experiments.stats.results import Effect, _plain
+from experiments.stats.results import Effect, plain_value
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = [
@@ -204,7 +204,7 @@ class Cap:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind", "value", "percentile"}`` (the JSON ``cap`` of each capped effect)."""
-        return {"kind": self.kind, "value": _plain(self.value), "percentile": self.percentile}
+        return {"kind": self.kind, "value": plain_value(self.value), "percentile": self.percentile}
 
 
 def percentile_cap(values: np.ndarray, percentile: float) -> float:
@@ -332,7 +332,7 @@ class QuantileEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``); ``diff`` repeats ``estimate``."""
-        d = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
+        d = {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
         d["diff"] = d["estimate"]
         return d
 
@@ -558,8 +558,9 @@ class TailCalibration:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, with the two ratios."""
-        d = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
-        return d | {"variance_ratio": _plain(self.variance_ratio), "width_ratio": _plain(self.width_ratio)}
+        d = {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
+        return d | {"variance_ratio": plain_value(self.variance_ratio),
+                    "width_ratio": plain_value(self.width_ratio)}
 
     def summary(self) -> str:
         """Readable lines."""

@@ -6,12 +6,12 @@ altair or the report machinery.
 
 from __future__ import annotations
 
-import html
 import math
 from typing import TYPE_CHECKING, Any
 
 from experiments.formatting import number, p_value
 from experiments.studies.base import Verdict
+from experiments.studies.pages import Heading, Notes, Page, Table
 
 if TYPE_CHECKING:
     from experiments.stats.bayesian import BayesianEffect
@@ -32,11 +32,11 @@ __all__ = [
     "capped_sentence",
     "effect_row",
     "headline",
+    "page",
     "quality_lines",
     "quantile_name",
     "quantile_row",
     "quantile_sentence",
-    "render_html",
     "tail_lines",
     "text_table",
     "verdict",
@@ -298,81 +298,76 @@ def quality_lines(result: AnalysisResult) -> list[str]:
     return lines
 
 
-def _html_rows(head: list[str], rows: list[list[str]], caption: str) -> str:
+def _table_rows(head: list[str], rows: list[list[str]], caption: str) -> Table:
     import polars as pl
 
-    from experiments.report.display import table
-
     frame = pl.DataFrame([dict(zip(head, r, strict=True)) for r in rows], schema={h: pl.String for h in head})
-    return table(frame, caption=caption).data
+    return Table(frame, caption)
 
 
-def _html_table(effects: list[Effect], caption: str) -> str:
-    """Effects as an escaped HTML table with the same formatting as the printed one."""
+def _effects_table(effects: list[Effect], caption: str) -> Table:
+    """Effects as a table of text with the same formatting as the printed one."""
     head = [h for h in TABLE_HEAD if h != "segment"] if not any(e.segment for e in effects) else TABLE_HEAD
     rows = [dict(zip(TABLE_HEAD, effect_row(e), strict=True)) for e in effects]
-    return _html_rows(head, [[r[h] for h in head] for r in rows], caption)
+    return _table_rows(head, [[r[h] for h in head] for r in rows], caption)
 
 
-def render_html(result: AnalysisResult, *, source: str) -> str:
-    """The one-page offline report: verdict first, results table, SRM and data quality, effects chart."""
+def page(result: AnalysisResult, *, source: str) -> Page:
+    """The one-page report: verdict first, results table, SRM and data quality, effects chart."""
     from experiments.charts.analysis import effects_chart
-    from experiments.report.display import assumptions, verdict_box
-    from experiments.report.standalone import render_page
 
     level = round(100 * (1 - result.alpha))
     overall = [e for e in result.results if e.segment is None]
     by_segment = [e for e in result.results if e.segment is not None]
     correction = f"{level}% intervals; p_adj: {result.correction} correction"
-    tables = [_html_table(overall, f"Effects against {result.control} ({correction})")]
+    tables = [_effects_table(overall, f"Effects against {result.control} ({correction})")]
     if result.adjusted_results:
         how = ("Lin 2013 interacted regression, HC1 robust errors" if len(result.covariates) > 1 else "CUPED")
-        tables.append(_html_table(list(result.adjusted_results),
-                                  f"Adjusted for pre-period covariates {', '.join(result.covariates)} "
-                                  f"({how}; {correction})"))
+        tables.append(_effects_table(list(result.adjusted_results),
+                                     f"Adjusted for pre-period covariates {', '.join(result.covariates)} "
+                                     f"({how}; {correction})"))
     if result.exposed_results:
-        tables.append(_html_table(list(result.exposed_results),
-                                  "Effect on the exposed: 2SLS with assignment as the instrument for "
-                                  f"exposure, robust HC0 errors ({correction}, a family of its own)"))
+        tables.append(_effects_table(list(result.exposed_results),
+                                     "Effect on the exposed: 2SLS with assignment as the instrument for "
+                                     f"exposure, robust HC0 errors ({correction}, a family of its own)"))
     if result.ratio_results:
-        tables.append(_html_table(list(result.ratio_results),
-                                  f"Ratio metrics: sum(numerator) / sum(denominator) per arm, delta method "
-                                  f"({correction}, in one family with the effects above)"))
+        tables.append(_effects_table(
+            list(result.ratio_results), f"Ratio metrics: sum(numerator) / sum(denominator) per arm, delta "
+            f"method ({correction}, in one family with the effects above)"))
     if result.bootstrap:
         b = result.bootstrap[0]
-        tables.append(_html_rows(BOOTSTRAP_HEAD, [bootstrap_row(x) for x in result.bootstrap],
-                                 f"Percentile bootstrap of the difference of means ({level}% intervals, "
-                                 f"{b.n_resamples:,} resamples, seed {result.seed})"))
+        tables.append(_table_rows(BOOTSTRAP_HEAD, [bootstrap_row(x) for x in result.bootstrap],
+                                  f"Percentile bootstrap of the difference of means ({level}% intervals, "
+                                  f"{b.n_resamples:,} resamples, seed {result.seed})"))
     capped_title, quantile_title = _tail_captions(result)
     if result.capped_results:
-        tables.append(_html_table([c.effect for c in result.capped_results], capped_title))
-        tables.append(assumptions([capped_sentence(c, _uncapped(result, c)) for c in result.capped_results],
-                                  title="Capped metrics in words").data)
+        tables.append(_effects_table([c.effect for c in result.capped_results], capped_title))
+        tables.append(Notes([capped_sentence(c, _uncapped(result, c)) for c in result.capped_results],
+                            title="Capped metrics in words"))
     if result.quantile_results:
-        tables.append(_html_rows(QUANTILE_HEAD, [quantile_row(e) for e in result.quantile_results],
-                                 quantile_title))
-        tables.append(assumptions([quantile_sentence(e) for e in result.quantile_results],
-                                  title="Quantiles in words").data)
+        tables.append(_table_rows(QUANTILE_HEAD, [quantile_row(e) for e in result.quantile_results],
+                                  quantile_title))
+        tables.append(Notes([quantile_sentence(e) for e in result.quantile_results],
+                            title="Quantiles in words"))
     if by_segment:
-        tables.append(_html_table(by_segment, f"Effects by {result.segment} ({correction})"))
+        tables.append(_effects_table(by_segment, f"Effects by {result.segment} ({correction})"))
     quality = quality_lines(result)
     chart = effects_chart([*overall, *result.adjusted_results, *result.ratio_results])
-    blocks: list[Any] = [f"<h1>Experiment analysis: {html.escape(source)}</h1>",
-                         verdict_box(verdict(result, source=source)), tables[0], chart, *tables[1:],
-                         *([assumptions(adjustment_lines(result),
-                                        title="Adjusted and on the exposed").data]
+    blocks: list[Any] = [Heading(f"Experiment analysis: {source}"), verdict(result, source=source), tables[0],
+                         chart, *tables[1:],
+                         *([Notes(adjustment_lines(result), title="Adjusted and on the exposed")]
                            if adjustment_lines(result) else []),
-                         assumptions([srm_sentence(result)], title="Sample-ratio check").data,
-                         assumptions(quality, title="Data quality").data]
+                         Notes([srm_sentence(result)], title="Sample-ratio check"),
+                         Notes(quality, title="Data quality")]
     if result.bayesian:
         head, *lines = bayesian_lines(result)
-        blocks.insert(4, assumptions(lines, title=head.rstrip(":")).data)
+        blocks.insert(4, Notes(lines, title=head.rstrip(":")))
     if result.heterogeneity:
-        blocks.append(assumptions([h.summary() for h in result.heterogeneity],
-                                  title="Does the effect differ across segments?").data)
+        blocks.append(Notes([h.summary() for h in result.heterogeneity],
+                            title="Does the effect differ across segments?"))
     if result.sequential:
-        blocks.append(assumptions([line for s in result.sequential for line in (
+        blocks.append(Notes([line for s in result.sequential for line in (
             f"{s.metric}: {s.arm} vs {s.control}: {s.summary()}",
             f"{s.metric}: {s.arm} vs {s.control}: {s.cs_summary()}")],
-            title="Always-valid sequential monitoring (mSPRT and confidence sequence)").data)
-    return render_page(f"Experiment analysis: {source}", blocks)
+            title="Always-valid sequential monitoring (mSPRT and confidence sequence)"))
+    return Page(f"Experiment analysis: {source}", blocks)

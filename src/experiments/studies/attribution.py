@@ -5,18 +5,14 @@ Numbers come from :mod:`experiments.models.attribution`; the words are here.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from experiments.formatting import fmt
 from experiments.models.attribution import AttributionResult
 from experiments.studies.base import Verdict
+from experiments.studies.pages import Heading, Notes, Page, Table
 
-__all__ = ["render_html", "summary_lines", "text_table", "verdict"]
-
-
-def _pct(x: float) -> str:
-    return fmt(x, "pct")
+__all__ = ["page", "summary_lines", "text_table", "verdict"]
 
 
 def _name(model: str) -> str:
@@ -37,17 +33,17 @@ def summary_lines(result: AttributionResult) -> list[str]:
         spread.append((shares[hi] - shares[lo], c, lo, shares[lo], hi, shares[hi]))
     _, c, lo, slo, hi, shi = max(spread)
     if len(result.models) > 1:
-        lines.insert(0, f"The models disagree most on {c}: from {_pct(slo)} of the credit ({_name(lo)}) "
-                        f"to {_pct(shi)} ({_name(hi)}).")
+        lines.insert(0, f"The models disagree most on {c}: from {fmt(slo, 'pct')} of the credit "
+                        f"({_name(lo)}) to {fmt(shi, 'pct')} ({_name(hi)}).")
     for m in ("last_touch", "markov"):
         if m in result.credits:
             top = max(result.channels, key=result.shares(m).__getitem__)
             lines.append(f"{_name(m).capitalize()} gives the most credit to {top} "
-                         f"({_pct(result.shares(m)[top])}).")
+                         f"({fmt(result.shares(m)[top], 'pct')}).")
     if result.removal_effects:
         top = max(result.channels, key=result.removal_effects.__getitem__)
-        lines.append(f"Largest removal effect: {top} (the chain converts {_pct(result.removal_effects[top])} "
-                     "less without it).")
+        lines.append(f"Largest removal effect: {top} (the chain converts "
+                     f"{fmt(result.removal_effects[top], 'pct')} less without it).")
     lines.extend(f"Skipped {m}: {why}." for m, why in result.skipped.items())
     return lines
 
@@ -65,43 +61,37 @@ def text_table(result: AttributionResult) -> str:
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
 
 
-def render_html(result: AttributionResult, *, source: str) -> str:
-    """The one-page offline report: summary first, credit shares per model, tables, removal effects."""
+def page(result: AttributionResult, *, source: str) -> Page:
+    """The one-page report: summary first, credit shares per model, tables, removal effects."""
     import polars as pl
 
     from experiments.charts.omnichannel import credit_shares
-    from experiments.report.display import assumptions, table, verdict_box
-    from experiments.report.standalone import render_page
 
-    box = verdict_box(verdict(result))
     frame = result.to_frame()
     wide = frame.pivot(on="model", index="channel", values="share").select(["channel", *result.models])
     credits = frame.pivot(on="model", index="channel", values="credit").select(["channel", *result.models])
     removal = pl.DataFrame({"channel": list(result.channels),
                             "removal_effect": [result.removal_effects[c] for c in result.channels]})
     blocks: list[Any] = [
-        f"<h1>Attribution: {html.escape(source)}</h1>", box,
+        Heading(f"Attribution: {source}"), verdict(result),
         credit_shares(frame, title="Share of the credit each model gives each channel"),
-        table(wide, caption="Share of credit", formats=dict.fromkeys(result.models, "pct")).data,
-        table(credits, caption="Credited conversions",
-              formats={m: "number" for m in result.models}).data,
-        table(removal, caption=f"Markov removal effects (order {result.order})",
-              formats={"removal_effect": "pct"}).data,
+        Table(wide, "Share of credit", dict.fromkeys(result.models, "pct")),
+        Table(credits, "Credited conversions", {m: "number" for m in result.models}),
+        Table(removal, f"Markov removal effects (order {result.order})", {"removal_effect": "pct"}),
     ]
     if result.credits_value is not None:
         values = pl.DataFrame([{"channel": c, **{m: result.credits_value[m][c] for m in result.credits_value}}
                                for c in result.channels])
-        blocks.append(table(values, caption="Credited conversion value",
-                            formats={m: "money" for m in result.credits_value}).data)
-    blocks.append(assumptions([
+        blocks.append(Table(values, "Credited conversion value", {m: "money" for m in result.credits_value}))
+    blocks.append(Notes([
         "Credits of each model sum to the number of conversions; they say who was there, not what "
         "caused the sale: only a randomised holdout measures incrementality.",
         f"Time decay: a touch's weight halves every {result.half_life:g} days before the journey's last "
         "touch. Position based: 40% first, 40% last, 20% shared by the touches between.",
         f"Markov: removal effects of the order-{result.order} absorbing chain, solved exactly. Shapley: "
         "coalition value = conversions of the journeys whose channels all lie in the coalition.",
-    ], title="How to read it").data)
-    return render_page(f"Attribution: {source}", blocks)
+    ], title="How to read it"))
+    return Page(f"Attribution: {source}", blocks)
 
 
 def verdict(result: AttributionResult) -> Verdict:

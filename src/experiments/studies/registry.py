@@ -8,14 +8,14 @@ listing names costs nothing.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from experiments.errors import ParameterError
 
 if TYPE_CHECKING:
     from experiments.studies.base import Study
 
-__all__ = ["STUDY_MODULES", "all_studies", "get", "names"]
+__all__ = ["STUDY_MODULES", "all_studies", "defaults", "get", "names"]
 
 #: Study name → module defining ``STUDY``, in the order ``run --all`` renders them.
 STUDY_MODULES: dict[str, str] = {
@@ -50,3 +50,20 @@ def get(name: str) -> Study:
 def all_studies() -> list[Study]:
     """Every study, in run order."""
     return [get(n) for n in STUDY_MODULES]
+
+
+def defaults(name: str) -> dict[str, Any]:
+    """``{parameter: default}`` of the study called ``name``, from its scenario's declaration.
+
+    The scenario module (``experiments.scenarios.<name>``) imports only the declarations, not the numerical
+    stack, so names can be checked before a kernel starts; the notebook's ``parameters`` cell is the same
+    declaration written out (``tests/test_notebooks.py`` holds them equal).
+
+    Raises
+    ------
+    ParameterError
+        ``name`` is not a study (the message lists the studies).
+    """
+    if name not in STUDY_MODULES:
+        raise ParameterError("study", name, "one of " + ", ".join(STUDY_MODULES))
+    return dict(importlib.import_module(f"experiments.scenarios.{name}").DEFAULTS)

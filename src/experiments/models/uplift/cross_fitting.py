@@ -10,18 +10,15 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.uplift.fitting import _arrays
-from experiments.models.uplift.ranking import _is_binary
-
-if TYPE_CHECKING:
-    from experiments.models.uplift.learners import _Learner
+from experiments.models.uplift.fitting import as_arrays
+from experiments.models.uplift.ranking import is_binary
 
 __all__ = ["CrossFit", "cross_fit"]
 
@@ -40,7 +37,7 @@ class CrossFit:
 
 
 def cross_fit(
-    learner: _Learner,
+    learner: BaseEstimator,
     X: Any,
     y: Any,
     treatment: Any,
@@ -75,7 +72,7 @@ def cross_fit(
         raise ParameterError("seed", seed, "an integer >= 0")
     if n_jobs is not None and (isinstance(n_jobs, bool) or not (isinstance(n_jobs, int) and n_jobs >= 1)):
         raise ParameterError("n_jobs", n_jobs, "an integer >= 1, or None for one per core")
-    X, y, t = _arrays(X, y, treatment)
+    X, y, t = as_arrays(X, y, treatment)
     new = None if X_new is None else np.asarray(X_new, dtype=np.float64)
     if new is not None and (new.ndim != 2 or new.shape[1] != X.shape[1]):
         raise DataError(f"X_new has shape {new.shape}; it needs the {X.shape[1]} feature columns of X")
@@ -84,7 +81,7 @@ def cross_fit(
         if count < 2 * folds:
             raise DataError(f"the {name} arm has {count} rows; cross-fitting with {folds} folds needs at "
                             f"least 2 per arm and fold ({2 * folds})")
-    binary = _is_binary(y)
+    binary = is_binary(y)
     strata = 2 * t.astype(np.int64) + (y != 0)
     how: Any = "treatment x outcome" if binary else "treatment x (outcome != 0)"
     counts = np.bincount(strata, minlength=4)

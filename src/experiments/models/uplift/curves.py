@@ -14,13 +14,13 @@ import numpy as np
 
 from experiments.errors import DataError, ParameterError
 from experiments.models.uplift.ranking import (
-    _F,
-    _group_sums,
-    _is_binary,
-    _Ranking,
-    _score_sums,
-    _Sums,
+    FLOAT,
+    BlockSums,
+    Ranking,
     check_arrays,
+    group_sums,
+    is_binary,
+    score_sums,
 )
 
 __all__ = ["perfect_qini_curve", "perfect_uplift_curve", "qini_curve", "uplift_curve"]
@@ -33,7 +33,7 @@ def _cells(y: np.ndarray, t: np.ndarray) -> dict[str, float]:
             "t0y1": float(np.count_nonzero(~t & y1)), "t0y0": float(np.count_nonzero(~t & ~y1))}
 
 
-def _qini_values(s: _Sums) -> np.ndarray:
+def _qini_values(s: BlockSums) -> np.ndarray:
     n_c = s.n_c
     out = np.zeros_like(s.n_t)
     np.divide(s.n_t, n_c, out=out, where=n_c != 0)
@@ -42,7 +42,7 @@ def _qini_values(s: _Sums) -> np.ndarray:
     return out
 
 
-def _uplift_values(s: _Sums) -> np.ndarray:
+def _uplift_values(s: BlockSums) -> np.ndarray:
     n_c = s.n_c
     rate_t = np.zeros_like(s.y_t)
     np.divide(s.y_t, s.n_t, out=rate_t, where=s.n_t != 0)
@@ -58,17 +58,17 @@ def _with_origin(x: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.concatenate(([0], x.astype(np.int64))), np.concatenate(([0.0], values))
 
 
-def _perfect_qini_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> _Sums:
+def _perfect_qini_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> BlockSums:
     if binary:
         c = _cells(y, t)
         # perfect score y*t - y*(1-t): 1 treated responders, 0 non-responders, -1 control responders
-        return _group_sums(np.array([c["t1y1"], c["t1y0"], 0.0]), np.array([0.0, c["t0y0"], c["t0y1"]]),
+        return group_sums(np.array([c["t1y1"], c["t1y0"], 0.0]), np.array([0.0, c["t0y0"], c["t0y1"]]),
                            np.array([c["t1y1"], 0.0, 0.0]), np.array([0.0, 0.0, c["t0y1"]]))
-    tf = t.astype(_F)
-    return _score_sums(y, y * tf - y * (1 - tf), t)
+    tf = t.astype(FLOAT)
+    return score_sums(y, y * tf - y * (1 - tf), t)
 
 
-def _perfect_uplift_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> _Sums:
+def perfect_uplift_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> BlockSums:
     cr_num = np.count_nonzero((y == 1) & ~t)  # control responders
     tn_num = np.count_nonzero((y == 0) & t)  # treated non-responders
     if binary:
@@ -83,17 +83,17 @@ def _perfect_uplift_sums(y: np.ndarray, t: np.ndarray, binary: bool) -> _Sums:
             n_t = np.array([c["t1y1"], 0.0, c["t1y0"], 0.0])
             n_c = np.array([0.0, c["t0y0"], 0.0, c["t0y1"]])
             y_c = np.array([0.0, 0.0, 0.0, c["t0y1"]])
-        return _group_sums(n_t, n_c, np.array([c["t1y1"], 0.0, 0.0, 0.0]), y_c)
-    tf = t.astype(_F)
+        return group_sums(n_t, n_c, np.array([c["t1y1"], 0.0, 0.0, 0.0]), y_c)
+    tf = t.astype(FLOAT)
     score = 2 * (y == tf) + (y if cr_num > tn_num else tf)
-    return _score_sums(y, score, t)
+    return score_sums(y, score, t)
 
 
-def _qini_points(sums: _Sums) -> tuple[np.ndarray, np.ndarray]:
+def _qini_points(sums: BlockSums) -> tuple[np.ndarray, np.ndarray]:
     return sums.num_all, _qini_values(sums)
 
 
-def _uplift_points(sums: _Sums) -> tuple[np.ndarray, np.ndarray]:
+def uplift_points(sums: BlockSums) -> tuple[np.ndarray, np.ndarray]:
     return sums.num_all, _uplift_values(sums)
 
 
@@ -107,13 +107,13 @@ def qini_curve(y_true: Any, uplift: Any, treatment: Any) -> tuple[np.ndarray, np
         ``y_t - y_c * n_t / n_c`` there.
     """
     y, s, t = check_arrays(y_true, uplift, treatment)
-    return _with_origin(*_qini_points(_Ranking(y, s, t).sums()))
+    return _with_origin(*_qini_points(Ranking(y, s, t).sums()))
 
 
 def uplift_curve(y_true: Any, uplift: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray]:
     """Uplift curve: ``(y_t / n_t - y_c / n_c) * n`` among the first customers (scikit-uplift's)."""
     y, s, t = check_arrays(y_true, uplift, treatment)
-    return _with_origin(*_uplift_points(_Ranking(y, s, t).sums()))
+    return _with_origin(*uplift_points(Ranking(y, s, t).sums()))
 
 
 def perfect_qini_curve(
@@ -133,25 +133,25 @@ def perfect_qini_curve(
             raise DataError(f"the perfect Qini curve without negative effects needs a non-negative "
                             f"overall effect; got {r:.6g} incremental outcomes")
         return np.array([0.0, r, float(y.size)]), np.array([0.0, r, r])
-    return _with_origin(*_qini_points(_perfect_qini_sums(y, t, _is_binary(y))))
+    return _with_origin(*_qini_points(_perfect_qini_sums(y, t, is_binary(y))))
 
 
 def perfect_uplift_curve(y_true: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray]:
     """The best possible uplift curve (scikit-uplift's ``perfect_uplift_curve``)."""
     y, t = _outcome_treatment(y_true, treatment)
-    return _with_origin(*_uplift_points(_perfect_uplift_sums(y, t, _is_binary(y))))
+    return _with_origin(*uplift_points(perfect_uplift_sums(y, t, is_binary(y))))
 
 
 def _outcome_treatment(y_true: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray]:
-    y = np.asarray(y_true, dtype=_F).ravel()
+    y = np.asarray(y_true, dtype=FLOAT).ravel()
     y, _, t = check_arrays(y, np.zeros(y.size), treatment)
     return y, t
 
 
-def _perfect_qini_points(
+def perfect_qini_points(
     y: np.ndarray, t: np.ndarray, negative_effect: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     if negative_effect:
-        return _qini_points(_perfect_qini_sums(y, t, _is_binary(y)))
+        return _qini_points(_perfect_qini_sums(y, t, is_binary(y)))
     x, v = perfect_qini_curve(y, t, negative_effect=False)
     return x[1:], v[1:]

@@ -26,7 +26,7 @@ from scipy import stats as sps
 
 from experiments.errors import DataError, ParameterError
 from experiments.models.uplift.metrics import qini_auc_score
-from experiments.models.uplift.ranking import _descending, _is_binary, check_arrays
+from experiments.models.uplift.ranking import check_arrays, descending_order, is_binary
 from experiments.models.uplift.results import (
     BinUplift,
     PolicyComparison,
@@ -117,18 +117,18 @@ class _QiniBootstrap:
     """
 
     def __init__(self, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> None:
-        self.order = _descending(s)
+        self.order = descending_order(s)
         s_sorted = s[self.order]
         self.ends = np.append(np.flatnonzero(np.diff(s_sorted)), s.size - 1)
         self.y, t_sorted = y[self.order], t[self.order]
         self.t = t_sorted.astype(_F)
-        self.binary = _is_binary(y)
+        self.binary = is_binary(y)
         if self.binary:
             code = np.where(t_sorted, np.where(self.y == 1, 0, 1), np.where(self.y == 1, 3, 2))
             self.cells = (code[:, None] == np.arange(4)[None, :]).astype(_F)
         else:
             p_score = self.y * self.t - self.y * (1 - self.t)
-            self.p_order = _descending(p_score)  # positions in the sorted order
+            self.p_order = descending_order(p_score)  # positions in the sorted order
             self.p_ends = np.append(np.flatnonzero(np.diff(p_score[self.p_order])), s.size - 1)
             self.p_y, self.p_t = self.y[self.p_order], self.t[self.p_order]
 

@@ -1,8 +1,9 @@
 """Fitting one scikit-learn estimator for the uplift learners: defaults, clones, probabilities, checks.
 
-:func:`_fit` fits a clone (a constant when a classifier sees one class, a one-line error when the fit
-fails), :func:`_predict` reads a classifier's probability of outcome 1 or a regression's prediction, and
-:func:`_arrays` checks features, outcome and treatment. :func:`response_scores` is the response model of
+:func:`fit_outcome_model` fits a clone (a constant when a classifier sees one class, a one-line error
+when the fit fails), :func:`predict_outcome` reads a classifier's probability of outcome 1 or a regression's
+prediction, and
+:func:`as_arrays` checks features, outcome and treatment. :func:`response_scores` is the response model of
 the common practice ("target those most likely to buy").
 """
 
@@ -15,7 +16,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from experiments.errors import DataError, FitError, ParameterError
-from experiments.models.uplift.ranking import _is_binary
+from experiments.models.uplift.ranking import is_binary
 
 __all__ = ["default_classifier", "default_regressor", "response_scores"]
 
@@ -40,7 +41,7 @@ class _Constant:
         return np.full(X.shape[0], self.value)
 
 
-def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, *, binary: bool,
+def fit_outcome_model(estimator: Any, X: np.ndarray, y: np.ndarray, *, binary: bool,
          sample_weight: np.ndarray | None = None) -> Any:
     """A fitted clone of ``estimator`` (a constant when a classifier sees one class)."""
     if is_classifier(estimator) and not binary:
@@ -62,7 +63,7 @@ def _fit(estimator: Any, X: np.ndarray, y: np.ndarray, *, binary: bool,
     return model
 
 
-def _predict(model: Any, X: np.ndarray) -> np.ndarray:
+def predict_outcome(model: Any, X: np.ndarray) -> np.ndarray:
     """Probability of outcome 1 for a classifier, the prediction for anything else."""
     if isinstance(model, _Constant) or not is_classifier(model):
         return np.asarray(model.predict(X), dtype=np.float64)
@@ -70,7 +71,7 @@ def _predict(model: Any, X: np.ndarray) -> np.ndarray:
     return proba[:, list(model.classes_).index(1)].astype(np.float64)
 
 
-def _arrays(X: Any, y: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def as_arrays(X: Any, y: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     if X.ndim == 1:
         X = X.reshape(-1, 1)
@@ -86,7 +87,7 @@ def _arrays(X: Any, y: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray, np.
     return X, y, t
 
 
-def _propensity(propensity: float | None, t: np.ndarray) -> float:
+def check_propensity(propensity: float | None, t: np.ndarray) -> float:
     if propensity is None:
         p = float(np.count_nonzero(t) / t.size)
     else:
@@ -118,9 +119,9 @@ def response_scores(
         raise DataError(f"X_new has {new.shape[1]} feature columns; X has {X.shape[1]}")
     if not np.isfinite(y).all():
         raise DataError("outcome has missing or infinite values")
-    binary = _is_binary(y)
+    binary = is_binary(y)
     if estimator is None:
         estimator = default_classifier(random_state) if binary else default_regressor(random_state)
     with threadpool_limits(limits=1, user_api="openmp"):
-        model = _fit(estimator, X, y, binary=binary)
-        return _predict(model, new)
+        model = fit_outcome_model(estimator, X, y, binary=binary)
+        return predict_outcome(model, new)

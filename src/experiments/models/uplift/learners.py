@@ -32,15 +32,15 @@ from sklearn.utils.validation import has_fit_parameter
 from experiments.errors import ParameterError
 from experiments.models.uplift.cross_fitting import CrossFit, cross_fit
 from experiments.models.uplift.fitting import (
-    _arrays,
-    _fit,
-    _predict,
-    _propensity,
+    as_arrays,
+    check_propensity,
     default_classifier,
     default_regressor,
+    fit_outcome_model,
+    predict_outcome,
     response_scores,
 )
-from experiments.models.uplift.ranking import _is_binary
+from experiments.models.uplift.ranking import is_binary
 
 __all__ = [
     "LEARNERS",
@@ -95,16 +95,17 @@ class SLearner(_Learner):
 
     def fit(self, X: Any, y: Any, treatment: Any) -> SLearner:
         """Fit the outcome model on ``[X, treatment]``."""
-        X, y, t = _arrays(X, y, treatment)
-        binary = _is_binary(y)
-        self.model_ = _fit(self._outcome_estimator(binary), np.column_stack((X, t)), y, binary=binary)
+        X, y, t = as_arrays(X, y, treatment)
+        binary = is_binary(y)
+        self.model_ = fit_outcome_model(self._outcome_estimator(binary), np.column_stack((X, t)), y,
+                                        binary=binary)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Uplift: prediction with the flag at 1 minus at 0."""
         X = np.asarray(X, dtype=np.float64)
         ones, zeros = np.ones(X.shape[0]), np.zeros(X.shape[0])
-        return _predict(self.model_, np.column_stack((X, ones))) - _predict(
+        return predict_outcome(self.model_, np.column_stack((X, ones))) - predict_outcome(
             self.model_, np.column_stack((X, zeros)))
 
 
@@ -129,18 +130,18 @@ class TLearner(_Learner):
 
     def fit(self, X: Any, y: Any, treatment: Any) -> TLearner:
         """Fit one model on the treated rows and one on the controls."""
-        X, y, t = _arrays(X, y, treatment)
-        binary = _is_binary(y)
+        X, y, t = as_arrays(X, y, treatment)
+        binary = is_binary(y)
         est = self._outcome_estimator(binary)
         est_c = self.estimator_control if self.estimator_control is not None else est
-        self.model_treatment_ = _fit(est, X[t], y[t], binary=binary)
-        self.model_control_ = _fit(est_c, X[~t], y[~t], binary=binary)
+        self.model_treatment_ = fit_outcome_model(est, X[t], y[t], binary=binary)
+        self.model_control_ = fit_outcome_model(est_c, X[~t], y[~t], binary=binary)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Uplift: treated model minus control model."""
         X = np.asarray(X, dtype=np.float64)
-        return _predict(self.model_treatment_, X) - _predict(self.model_control_, X)
+        return predict_outcome(self.model_treatment_, X) - predict_outcome(self.model_control_, X)
 
 
 class XLearner(_Learner):
@@ -167,25 +168,26 @@ class XLearner(_Learner):
 
     def fit(self, X: Any, y: Any, treatment: Any) -> XLearner:
         """First stage per arm, imputed effects, second stage per arm."""
-        X, y, t = _arrays(X, y, treatment)
-        binary = _is_binary(y)
-        self.propensity_ = _propensity(self.propensity, t)
+        X, y, t = as_arrays(X, y, treatment)
+        binary = is_binary(y)
+        self.propensity_ = check_propensity(self.propensity, t)
         est = self._outcome_estimator(binary)
-        mu1 = _fit(est, X[t], y[t], binary=binary)
-        mu0 = _fit(est, X[~t], y[~t], binary=binary)
-        d1 = y[t] - _predict(mu0, X[t])
-        d0 = _predict(mu1, X[~t]) - y[~t]
+        mu1 = fit_outcome_model(est, X[t], y[t], binary=binary)
+        mu0 = fit_outcome_model(est, X[~t], y[~t], binary=binary)
+        d1 = y[t] - predict_outcome(mu0, X[t])
+        d0 = predict_outcome(mu1, X[~t]) - y[~t]
         reg = self.effect_estimator if self.effect_estimator is not None else default_regressor(
             self.random_state)
-        self.effect_treatment_ = _fit(reg, X[t], d1, binary=False)
-        self.effect_control_ = _fit(reg, X[~t], d0, binary=False)
+        self.effect_treatment_ = fit_outcome_model(reg, X[t], d1, binary=False)
+        self.effect_control_ = fit_outcome_model(reg, X[~t], d0, binary=False)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Uplift: ``g tau0(x) + (1 - g) tau1(x)``."""
         X = np.asarray(X, dtype=np.float64)
         g = self.propensity_
-        return g * _predict(self.effect_control_, X) + (1 - g) * _predict(self.effect_treatment_, X)
+        return (g * predict_outcome(self.effect_control_, X)
+                + (1 - g) * predict_outcome(self.effect_treatment_, X))
 
 
 class _PropensityLearner(_Learner):
@@ -208,14 +210,14 @@ class ClassTransformation(_PropensityLearner):
 
     def fit(self, X: Any, y: Any, treatment: Any) -> ClassTransformation:
         """Fit the classifier of the transformed class, weighted to a propensity of one half."""
-        X, y, t = _arrays(X, y, treatment)
-        if not _is_binary(y):
+        X, y, t = as_arrays(X, y, treatment)
+        if not is_binary(y):
             raise ParameterError("outcome", "continuous", "0/1 for the class transformation; "
                                  "use TransformedOutcome for continuous outcomes")
         est = self._outcome_estimator(True)
         if not is_classifier(est):
             raise ParameterError("estimator", type(est).__name__, "a classifier")
-        p = _propensity(self.propensity, t)
+        p = check_propensity(self.propensity, t)
         z = (y == t).astype(np.float64)
         weight = None
         if abs(p - 0.5) > 1e-12:
@@ -224,12 +226,12 @@ class ClassTransformation(_PropensityLearner):
                                      "a classifier accepting sample_weight when the propensity is not 0.5")
             weight = np.where(t, 0.5 / p, 0.5 / (1 - p))
         self.propensity_ = p
-        self.model_ = _fit(est, X, z, binary=True, sample_weight=weight)
+        self.model_ = fit_outcome_model(est, X, z, binary=True, sample_weight=weight)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Uplift: ``2 P(z = 1 | x) - 1``."""
-        return 2 * _predict(self.model_, np.asarray(X, dtype=np.float64)) - 1
+        return 2 * predict_outcome(self.model_, np.asarray(X, dtype=np.float64)) - 1
 
 
 class TransformedOutcome(_PropensityLearner):
@@ -247,18 +249,18 @@ class TransformedOutcome(_PropensityLearner):
 
     def fit(self, X: Any, y: Any, treatment: Any) -> TransformedOutcome:
         """Fit the regression of the transformed outcome."""
-        X, y, t = _arrays(X, y, treatment)
+        X, y, t = as_arrays(X, y, treatment)
         est = self.estimator if self.estimator is not None else default_regressor(self.random_state)
         if is_classifier(est):
             raise ParameterError("estimator", type(est).__name__, "a regressor")
-        p = _propensity(self.propensity, t)
+        p = check_propensity(self.propensity, t)
         self.propensity_ = p
-        self.model_ = _fit(est, X, y * (t - p) / (p * (1 - p)), binary=False)
+        self.model_ = fit_outcome_model(est, X, y * (t - p) / (p * (1 - p)), binary=False)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Uplift: the regression's prediction."""
-        return _predict(self.model_, np.asarray(X, dtype=np.float64))
+        return predict_outcome(self.model_, np.asarray(X, dtype=np.float64))
 
 
 def make_learner(

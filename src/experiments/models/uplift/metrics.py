@@ -34,15 +34,15 @@ import numpy as np
 
 from experiments.errors import ParameterError
 from experiments.models.uplift.curves import (
-    _perfect_qini_points,
-    _perfect_uplift_sums,
-    _uplift_points,
     perfect_qini_curve,
+    perfect_qini_points,
     perfect_uplift_curve,
+    perfect_uplift_sums,
     qini_curve,
     uplift_curve,
+    uplift_points,
 )
-from experiments.models.uplift.ranking import _F, _is_binary, _Ranking, check_arrays
+from experiments.models.uplift.ranking import FLOAT, Ranking, check_arrays, is_binary
 from experiments.models.uplift.results import UpliftMetrics
 
 __all__ = [
@@ -92,7 +92,7 @@ def _segments(prev_x: float, prev_v: float, x: np.ndarray, v: np.ndarray, unit: 
     return float(vv.sum()) / 2.0
 
 
-def _scan(r: _Ranking, grid: np.ndarray) -> _Scan:
+def _scan(r: Ranking, grid: np.ndarray) -> _Scan:
     """One pass over the ranked customers, chunk by chunk, with the same points as the full curves.
 
     ``grid`` holds increasing customer counts at which the piecewise-linear curves are read.
@@ -106,12 +106,12 @@ def _scan(r: _Ranking, grid: np.ndarray) -> _Scan:
         b = min(n, a + _CHUNK)
         ss, c, yy = r.chunk(a, b)
         if yy is None:
-            n_t = np.cumsum(c >= 2, dtype=_F)
-            y_t = np.cumsum(c == 3, dtype=_F)
-            y_c = np.cumsum(c == 1, dtype=_F)
+            n_t = np.cumsum(c >= 2, dtype=FLOAT)
+            y_t = np.cumsum(c == 3, dtype=FLOAT)
+            y_c = np.cumsum(c == 1, dtype=FLOAT)
         else:
             tt = c
-            n_t = np.cumsum(tt, dtype=_F)
+            n_t = np.cumsum(tt, dtype=FLOAT)
             y_t = yy * tt
             y_c = yy - y_t
             np.cumsum(y_t, out=y_t)
@@ -120,7 +120,7 @@ def _scan(r: _Ranking, grid: np.ndarray) -> _Scan:
         y_t += carry[1]
         y_c += carry[2]
         carry[:] = n_t[-1], y_t[-1], y_c[-1]
-        x = np.arange(a + 1, b + 1, dtype=_F)
+        x = np.arange(a + 1, b + 1, dtype=FLOAT)
         ends = ss[:-1] != ss[1:] if b < n else np.append(ss[:-1] != ss[1:], True)
         every = bool(ends.all())
         if not every:
@@ -157,7 +157,7 @@ def _area(x: np.ndarray, v: np.ndarray) -> float:
     """Trapezoid area under ``(0, 0), (x[0], v[0]), ...``, summed like ``numpy.trapezoid``."""
     first = float(x[0]) * float(v[0]) / 2.0
     tail = v[1:] + v[:-1]
-    if not (x.dtype == _F and x.size == x[-1] and x[0] == 1):  # not 1, 2, ..., n: widths differ
+    if not (x.dtype == FLOAT and x.size == x[-1] and x[0] == 1):  # not 1, 2, ..., n: widths differ
         tail *= np.diff(x)
     tail /= 2.0
     return first + float(tail.sum())
@@ -171,15 +171,15 @@ def qini_auc_score(y_true: Any, uplift: Any, treatment: Any, negative_effect: bo
     if not isinstance(negative_effect, bool):
         raise ParameterError("negative_effect", negative_effect, "True or False")
     y, s, t = check_arrays(y_true, uplift, treatment)
-    return _normalised(_scan(_Ranking(y, s, t), np.empty(0)).qini_area,
-                       _perfect_qini_points(y, t, negative_effect))
+    return _normalised(_scan(Ranking(y, s, t), np.empty(0)).qini_area,
+                       perfect_qini_points(y, t, negative_effect))
 
 
 def uplift_auc_score(y_true: Any, uplift: Any, treatment: Any) -> float:
     """Area between the uplift curve and the random line over that of the perfect uplift curve."""
     y, s, t = check_arrays(y_true, uplift, treatment)
-    return _normalised(_scan(_Ranking(y, s, t), np.empty(0)).uplift_area,
-                       _uplift_points(_perfect_uplift_sums(y, t, _is_binary(y))))
+    return _normalised(_scan(Ranking(y, s, t), np.empty(0)).uplift_area,
+                       uplift_points(perfect_uplift_sums(y, t, is_binary(y))))
 
 
 def _top_size(k: float | int, n: int) -> int:
@@ -202,7 +202,7 @@ def uplift_at_k(y_true: Any, uplift: Any, treatment: Any, strategy: str = "overa
         raise ParameterError("strategy", strategy, "'overall'")
     y, s, t = check_arrays(y_true, uplift, treatment)
     size = _top_size(k, y.size)
-    return _Ranking(y, s, t).uplift_at_top(size)
+    return Ranking(y, s, t).uplift_at_top(size)
 
 
 def uplift_metrics(
@@ -229,14 +229,14 @@ def uplift_metrics(
     y, s, t = check_arrays(y_true, uplift, treatment)
     n = y.size
     size = _top_size(k, n)
-    ranking = _Ranking(y, s, t)
+    ranking = Ranking(y, s, t)
     shares = np.linspace(0.0, 1.0, n_points)
     scan = _scan(ranking, shares * n)
     at_k = ranking.uplift_at_top(size)
     del ranking
-    binary = _is_binary(y)
-    qini_auc = _normalised(scan.qini_area, _perfect_qini_points(y, t, True))
-    uplift_auc = _normalised(scan.uplift_area, _uplift_points(_perfect_uplift_sums(y, t, binary)))
+    binary = is_binary(y)
+    qini_auc = _normalised(scan.qini_area, perfect_qini_points(y, t, True))
+    uplift_auc = _normalised(scan.uplift_area, uplift_points(perfect_uplift_sums(y, t, binary)))
     n_t = int(np.count_nonzero(t))
     return UpliftMetrics(
         n_rows=n, n_treatment=n_t, n_control=n - n_t, qini_auc=qini_auc, uplift_auc=uplift_auc,

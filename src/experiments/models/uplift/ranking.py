@@ -1,9 +1,9 @@
 """Customers ranked once by descending score, and the checks of what is ranked.
 
-:func:`check_arrays` validates an outcome, a score and a treatment flag; :class:`_Ranking` sorts the
+:func:`check_arrays` validates an outcome, a score and a treatment flag; :class:`Ranking` sorts the
 customers once (a binary outcome by four sorted runs merged, any other by ``argsort``) and gives what
 every curve, area and uplift at k of :mod:`experiments.models.uplift.metrics` reads from that order:
-the cumulative counts and outcome sums at the end of each block of equal scores (:class:`_Sums`), the
+the cumulative counts and outcome sums at the end of each block of equal scores (:class:`BlockSums`), the
 ranked customers chunk by chunk, and the uplift among the first customers in scikit-uplift's order.
 """
 
@@ -18,7 +18,7 @@ from experiments.errors import DataError
 
 __all__ = ["check_arrays"]
 
-_F = np.float64
+FLOAT = np.float64
 
 
 def check_arrays(
@@ -33,8 +33,8 @@ def check_arrays(
     y_raw = np.asarray(y_true).ravel()
     y = _compact_binary(y_raw)
     if y is None:
-        y = np.asarray(y_raw, dtype=_F)
-    s = np.asarray(uplift, dtype=_F).ravel()
+        y = np.asarray(y_raw, dtype=FLOAT)
+    s = np.asarray(uplift, dtype=FLOAT).ravel()
     t_raw = np.asarray(treatment).ravel()
     if not (y.size == s.size == t_raw.size):
         raise DataError(f"outcome, score and treatment differ in length: {y.size}, {s.size}, {t_raw.size}")
@@ -67,12 +67,12 @@ def _compact_binary(y: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _is_binary(y: np.ndarray) -> bool:
+def is_binary(y: np.ndarray) -> bool:
     return bool(np.all((y == 0) | (y == 1)))
 
 
 @dataclass(frozen=True)
-class _Sums:
+class BlockSums:
     """Cumulative counts and outcome sums at the end of each block of equal scores (descending)."""
 
     num_all: np.ndarray  # customers so far (int64, or float64 when every score differs)
@@ -85,7 +85,7 @@ class _Sums:
         return self.num_all - self.n_t
 
 
-def _descending(score: np.ndarray) -> np.ndarray:
+def descending_order(score: np.ndarray) -> np.ndarray:
     """Positions in descending score order (unstable inside blocks of equal scores)."""
     return np.argsort(score)[::-1]
 
@@ -100,36 +100,37 @@ def _block_ends(score_sorted: np.ndarray) -> np.ndarray | None:
 
 def _at_ends(ends: np.ndarray | None, n: int, *cums: np.ndarray) -> tuple[np.ndarray, ...]:
     if ends is None:
-        return (np.arange(1, n + 1, dtype=_F), *cums)
+        return (np.arange(1, n + 1, dtype=FLOAT), *cums)
     return (ends + 1, *(c[ends] for c in cums))
 
 
-def _sorted_sums(score_sorted: np.ndarray, y_sorted: np.ndarray, t_sorted: np.ndarray) -> _Sums:
+def _sorted_sums(score_sorted: np.ndarray, y_sorted: np.ndarray, t_sorted: np.ndarray) -> BlockSums:
     n = score_sorted.size
-    n_t = np.cumsum(t_sorted, dtype=_F)
-    y_t = np.multiply(y_sorted, t_sorted, dtype=_F)
+    n_t = np.cumsum(t_sorted, dtype=FLOAT)
+    y_t = np.multiply(y_sorted, t_sorted, dtype=FLOAT)
     y_c = y_sorted - y_t  # each row's outcome in one of the two, exactly
     np.cumsum(y_t, out=y_t)
     np.cumsum(y_c, out=y_c)
     num_all, n_t, y_t, y_c = _at_ends(_block_ends(score_sorted), n, n_t, y_t, y_c)
-    return _Sums(num_all, n_t, y_t, y_c)
+    return BlockSums(num_all, n_t, y_t, y_c)
 
 
-def _score_sums(y: np.ndarray, score: np.ndarray, t: np.ndarray, order: np.ndarray | None = None) -> _Sums:
+def score_sums(y: np.ndarray, score: np.ndarray, t: np.ndarray, order: np.ndarray | None = None) -> BlockSums:
     if order is None:
-        order = _descending(score)
+        order = descending_order(score)
     return _sorted_sums(score[order], y[order], t[order])
 
 
-def _group_sums(n_t: np.ndarray, n_c: np.ndarray, y_t: np.ndarray, y_c: np.ndarray) -> _Sums:
+def group_sums(n_t: np.ndarray, n_c: np.ndarray, y_t: np.ndarray, y_c: np.ndarray) -> BlockSums:
     """Sums of groups of equal score given in descending score order; empty groups have no point."""
     keep = (n_t + n_c) > 0
     n_t, n_c, y_t, y_c = n_t[keep], n_c[keep], y_t[keep], y_c[keep]
-    c_t, c_c = np.cumsum(n_t, dtype=_F), np.cumsum(n_c, dtype=_F)
-    return _Sums((c_t + c_c).astype(np.int64), c_t, np.cumsum(y_t, dtype=_F), np.cumsum(y_c, dtype=_F))
+    c_t, c_c = np.cumsum(n_t, dtype=FLOAT), np.cumsum(n_c, dtype=FLOAT)
+    return BlockSums((c_t + c_c).astype(np.int64), c_t, np.cumsum(y_t, dtype=FLOAT),
+                     np.cumsum(y_c, dtype=FLOAT))
 
 
-class _Ranking:
+class Ranking:
     """Customers ranked once by descending score, with what every curve and uplift at k needs.
 
     A binary outcome takes the fast path: each customer is one of four cells (treatment x outcome);
@@ -142,7 +143,7 @@ class _Ranking:
     def __init__(self, y: np.ndarray, s: np.ndarray, t: np.ndarray) -> None:
         self.y, self.s, self.t = y, s, t
         self.n = y.size
-        self.binary = _is_binary(y)
+        self.binary = is_binary(y)
         self.order: np.ndarray | None = None
         if self.binary:
             code = (t.astype(np.int8) << 1) | (y == 1).astype(np.int8)  # 0 c/no, 1 c/yes, 2 t/no, 3 t/yes
@@ -157,7 +158,7 @@ class _Ranking:
                 self.bounds.append(hi)
             self.merged = np.argsort(self.runs, kind="stable")  # a stable sort merges the sorted runs
         else:
-            self.order = _descending(s)
+            self.order = descending_order(s)
 
     def _cells(self, m: np.ndarray) -> np.ndarray:
         cell = (m >= self.bounds[1]).astype(np.int8)
@@ -185,17 +186,17 @@ class _Ranking:
         assert self.order is not None
         return self.s[self.order]
 
-    def sums(self) -> _Sums:
+    def sums(self) -> BlockSums:
         """Cumulative counts and sums at the end of each block of equal scores (the full curves)."""
         if not self.binary:
             assert self.order is not None
             return _sorted_sums(self.s_sorted, self.y[self.order], self.t[self.order])
         c = self._cells(self.merged[::-1])
-        n_t = np.cumsum(c >= 2, dtype=_F)
-        y_t = np.cumsum(c == 3, dtype=_F)
-        y_c = np.cumsum(c == 1, dtype=_F)
+        n_t = np.cumsum(c >= 2, dtype=FLOAT)
+        y_t = np.cumsum(c == 3, dtype=FLOAT)
+        y_c = np.cumsum(c == 1, dtype=FLOAT)
         num_all, n_t, y_t, y_c = _at_ends(_block_ends(self.s_sorted), self.n, n_t, y_t, y_c)
-        return _Sums(num_all, n_t, y_t, y_c)
+        return BlockSums(num_all, n_t, y_t, y_c)
 
     def uplift_at_top(self, size: int) -> float:
         """Uplift among the first ``size`` customers in scikit-uplift's order."""

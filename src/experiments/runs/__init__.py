@@ -1,0 +1,1 @@
+"""Running studies: the runner, kernels, staging folders, the SQLite run registry, Dask sweeps."""

@@ -1,0 +1,161 @@
+"""The package's import graph: no cycle between packages, no circle between modules, imports only go down.
+
+Every module's imports are read with :mod:`ast` (those inside functions and under ``TYPE_CHECKING``
+included: a type-only import is still a dependency), so the graph is the one the code states, whatever
+is imported lazily.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "experiments"
+
+#: Layers, bottom up, by the first name under ``experiments``. A module may import its own layer or a
+#: lower one, never a higher one.
+LAYERS: tuple[frozenset[str], ...] = (
+    frozenset({"", "errors", "formatting", "validation", "paths", "escaping", "exact_sums", "outputs",
+               "resources", "datasets", "transactions", "net_value", "worlds"}),
+    frozenset({"simulate", "stats", "models", "charts"}),
+    frozenset({"scenarios"}),
+    frozenset({"studies"}),
+    frozenset({"render"}),
+    frozenset({"runs"}),
+    frozenset({"commands"}),
+    frozenset({"cli"}),
+)
+#: Pairs of one layer that never import each other (the statistics know nothing of how data were made).
+APART = {("simulate", "stats"), ("simulate", "models"), ("stats", "simulate"), ("models", "simulate")}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = ["experiments", *path.relative_to(PACKAGE).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """The ``experiments`` modules that ``name`` imports (a name imported from a package is its module
+    when it is one, else the package)."""
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in MODULES:
+                target = target.rpartition(".")[0]
+            if target.startswith("experiments") and target != name:
+                found.add(target)
+    return found
+
+
+GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+
+
+def _top(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _layer(module: str) -> int:
+    top = _top(module)
+    for rank, names in enumerate(LAYERS):
+        if top in names:
+            return rank
+    raise AssertionError(f"{module}: {top!r} is in no layer of tests/test_layers.py")
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one node (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in MODULES:
+        _layer(module)
+
+
+def test_imports_only_go_down() -> None:
+    upward = [f"{a} -> {b}" for a, targets in GRAPH.items() for b in sorted(targets)
+              if _layer(b) > _layer(a) or (_top(a), _top(b)) in APART]
+    assert upward == []
+
+
+def test_no_cycle_between_packages() -> None:
+    packages: dict[str, set[str]] = {}
+    for a, targets in GRAPH.items():
+        packages.setdefault(_top(a), set()).update(_top(b) for b in targets if _top(b) != _top(a))
+    assert _circles(packages) == []
+
+
+def test_no_circle_between_modules() -> None:
+    # A package's __init__ importing its own modules is how a package exposes them, not a circle.
+    graph = {a: {b for b in targets if not (a.startswith(b + ".") and MODULES[b].name == "__init__.py")}
+             for a, targets in GRAPH.items()}
+    assert _circles(graph) == []
+
+
+def test_no_private_name_imported_from_another_module() -> None:
+    private = []
+    for name, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("experiments"):
+                private += [f"{name}: {node.module}.{a.name}" for a in node.names
+                            if a.name.startswith("_") and not a.name.startswith("__")]
+    assert private == []
+
+
+@pytest.mark.parametrize("module", ["experiments.stats", "experiments.models"])
+def test_the_graph_reads_real_imports(module: str) -> None:
+    # The reader must see something: stats and models are imported by the studies.
+    assert any(b == module or b.startswith(module + ".") for targets in GRAPH.values() for b in targets)
