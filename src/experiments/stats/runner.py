@@ -410,11 +410,9 @@ def analyze(
     value_cols = list(dict.fromkeys([*metrics, *covariates, *ratio_cols, *([exposure] if exposure else [])]))
     roles = {**{c: "ratio column" for c in ratio_cols}, **{c: "covariate" for c in covariates},
              **{m: "metric" for m in metrics}, **({exposure: "exposure"} if exposure else {})}
-    products = []
-    if len(covariates) > 1:
-        from experiments.stats.regression import lin_products
-
-        products = lin_products(metrics, covariates)
+    # several covariates (Lin 2013): the arms' slopes come from this pass's sums, their robust variance
+    # from a second pass over the residuals (:func:`lin_residual_sums`)
+    products: list[tuple[str, ...]] = []
 
     values = {c: value_expr(c, schema[c], nonfinite=nonfinite) for c in value_cols}
     # percentile caps and quantiles: exact order statistics, in a pass of their own before the sums
@@ -476,9 +474,15 @@ def analyze(
                         count=_N, prefix=f"\x00e{i}\x00"))
         for i, m in enumerate(metrics)
     ] if exposure else []
+    residuals = None
+    if len(covariates) > 1 and lf is not None:
+        from experiments.stats.regression import lin_residual_sums
+
+        residuals = lin_residual_sums(lf, _unsegmented(table), arm=arm, metrics=list(kinds),
+                                      covariates=covariates, values=values)
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
                   covariates=covariates, ratios=ratio_tables, bayes=bayes, exposure=exposure,
-                  exposed=exposed_tables)
+                  exposed=exposed_tables, lin_residuals=residuals)
     quality = with_small_counts(quality, out.small_counts)
     arms = _unsegmented(table).counts()
     treatments = [a for a in arms if a != control]
