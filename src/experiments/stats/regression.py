@@ -329,7 +329,8 @@ def lin_residual_sums(
             sums[f"{e2[m]} {j}"] = pl.col(e2[m]) * pl.col(d[c])
             for ll in range(j, k):
                 sums[f"{e2[m]} {j} {ll}"] = pl.col(e2[m]) * pl.col(d[c]) * pl.col(d[covariates[ll]])
-    groups = group_sums(lf, [key], sums)
+    # each product once per row, then its exact sum (three aggregations read the column)
+    groups = group_sums(lf.with_columns(**sums), [key], {name: pl.col(name) for name in sums})
     out: dict[tuple[str, str], tuple[float, np.ndarray, np.ndarray]] = {}
     for r in groups.iter_rows(named=True):
         a = arms[r[key]]
