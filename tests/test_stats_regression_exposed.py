@@ -135,6 +135,18 @@ def test_lin_refusals() -> None:
                 products=lin_products(["y"], ["x0", "x1"]))
     with pytest.raises(DataError, match="collinear"):
         lin_effect(st, arm="a", control="c", metric="y", covariates=["x0", "x1"])
+    res = lin_residual_sums(dup, st, arm="arm", metrics=["y"], covariates=["x0", "x1"])
+    assert res.sums == {}  # no arm can be fitted; lin_effect says why
+    with pytest.raises(DataError, match="collinear"):
+        lin_effect(st, arm="a", control="c", metric="y", covariates=["x0", "x1"], residuals=res)
+    gaps = df.with_columns(pl.when((pl.col("arm") == "a") & (pl.col("x0") > pl.col("x0").median()))
+                           .then(None).otherwise(pl.col("y")).alias("y"))
+    st = gather(gaps, arm="arm", metrics=["y"], covariates=["x0", "x1"])
+    res = lin_residual_sums(gaps, st, arm="arm", metrics=["y"], covariates=["x0", "x1"])
+    assert set(res.sums) == {("b", "y"), ("c", "y")}
+    assert res.to_dict()["errors"][0]["arm"] == "a" and len(res.to_dict()["sums"]) == 2
+    with pytest.raises(DataError, match="on the same rows"):
+        lin_effect(st, arm="a", control="c", metric="y", covariates=["x0", "x1"], residuals=res)
 
 
 def _iv_rows(n: int, seed: int, control_exposed: float = 0.0) -> pl.DataFrame:

@@ -19,24 +19,32 @@ The sandwich (heteroskedasticity-robust) covariance is block-diagonal by arm, so
               = sum e^2 / n_g^2 + (2 / n_g) a' sum(e^2 d) + a' sum(e^2 d d') a,    a = Sxx_g^-1 delta_g.
 
 The first term alone is the per-arm residual variance over ``n_g`` (what CUPED uses); the other two are
-not zero, since ``xbar_g`` differs from ``xbar`` by chance, and need the sums of ``e^2 d`` and
-``e^2 d d'``: third and fourth moments of ``(y, x)`` with ``y`` at most squared. They are gathered in
-the same one pass (:func:`lin_products`). statsmodels' HC1 multiplies HC0 by ``N / (N - 2 (k + 1))``
-(``N = n_t + n_c``, ``k`` covariates); that is the standard error given here, equal to
-``OLS(...).fit(cov_type="HC1")`` on the rows up to rounding (the tests hold it to 1e-9 relative). HC2,
-which Lin (2013) prefers in small samples, weights each squared residual by ``1 / (1 - h_ii)``, which no
-finite set of sums determines: it would take a second pass. HC1 and HC2 differ by terms of order
-``k / n_g``, a few parts per million at the sizes of marketing experiments.
+not zero, since ``xbar_g`` differs from ``xbar`` by chance, and need the sums of ``e^2``, ``e^2 d`` and
+``e^2 d d'`` per arm. They come either from third and fourth moments of ``(y, x)`` (``y`` at most
+squared) gathered in the one pass (:func:`lin_products`, :func:`lin_moments`), or from a second pass
+over the rows once each arm's means and slopes are known from the second-order sums
+(:func:`lin_residual_sums`): ``1 + k + k (k + 1) / 2`` sums per metric instead of ``O(k^4)``, of
+centred values, so nothing cancels; ``experiments analyze`` takes the second pass (on 10 M rows with
+three covariates and two metrics, about six times faster than the moments in the one pass; see
+benchmarks/bench_analyze_covariates.py). The two agree to rounding.
 
-The raw moments lose precision when a covariate's mean is many standard deviations from zero (fourth
-powers cancel): centre or rescale such a column (e.g. a year, a customer number) before the analysis.
+statsmodels' HC1 multiplies HC0 by ``N / (N - 2 (k + 1))`` (``N = n_t + n_c``, ``k`` covariates); that
+is the standard error given here, equal to ``OLS(...).fit(cov_type="HC1")`` on the rows up to rounding
+(the tests hold it to 1e-9 relative). HC2, which Lin (2013) prefers in small samples, weights each
+squared residual by ``1 / (1 - h_ii)``, which no finite set of sums determines: the second pass could
+weigh it in per row (not done). HC1 and HC2 differ by terms of order ``k / n_g``, a few parts per
+million at the sizes of marketing experiments.
+
+The raw fourth moments lose precision when a covariate's mean is many standard deviations from zero
+(fourth powers cancel): centre or rescale such a column (e.g. a year, a customer number) before the
+analysis, or use the second pass.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations_with_replacement
 
 import numpy as np
@@ -239,14 +247,25 @@ class ResidualSums:
     """
 
     covariates: tuple[str, ...]
-    sums: Mapping[tuple[str, str], tuple[float, np.ndarray, np.ndarray]]
+    sums: Mapping[tuple[str, str], _Meat]
+    #: why an arm's regression of a metric could not be fitted (the :class:`DataError` message)
+    errors: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
-    def meat(self, arm: str, metric: str) -> tuple[float, np.ndarray, np.ndarray]:
-        """``(sum e^2, sum e^2 d, sum e^2 d d')`` of ``metric`` in ``arm``."""
-        try:
+    def meat(self, arm: str, metric: str) -> _Meat:
+        """``(sum e^2, sum e^2 d, sum e^2 d d')`` of ``metric`` in ``arm``; a :class:`DataError` (why)
+        when that regression could not be fitted."""
+        if (arm, metric) in self.sums:
             return self.sums[(arm, metric)]
-        except KeyError:
-            raise DataError(f"no residual sums of {metric!r} in arm {arm!r}") from None
+        raise DataError(self.errors.get((arm, metric), f"no residual sums of {metric!r} in arm {arm!r}"))
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready: the covariates, each arm's and metric's sums, and the reasons of those left out."""
+        return {
+            "covariates": list(self.covariates),
+            "sums": [{"arm": a, "metric": m, "e2": e2, "e2d": e2d.tolist(), "e2dd": e2dd.tolist()}
+                     for (a, m), (e2, e2d, e2dd) in self.sums.items()],
+            "errors": [{"arm": a, "metric": m, "error": why} for (a, m), why in self.errors.items()],
+        }
 
 
 def lin_residual_sums(
@@ -289,20 +308,22 @@ def lin_residual_sums(
     arms = table.arms
     coef: dict[str, list[float]] = {}  # per arm: x means, then per metric: y mean and slopes
     fitted: dict[str, list[str]] = {m: [] for m in metrics}
+    errors: dict[tuple[str, str], str] = {}
     for a in arms:
         xs = [table.stats(a, c) for c in covariates]
         row = [x.sum / x.n if x.n else math.nan for x in xs]
         for m in metrics:
             try:
                 fit = _Arm(second_moments(table, a, m, covariates))
-            except DataError:
+            except DataError as exc:
+                errors[(a, m)] = str(exc)
                 row += [math.nan] * (k + 1)
                 continue
             fitted[m].append(a)
             row += [float(fit.mean[0]), *map(float, fit.beta)]
         coef[a] = row
     if not any(fitted.values()):
-        return ResidualSums(tuple(covariates), {})
+        return ResidualSums(tuple(covariates), {}, errors)
     key = "\x00lin arm"
     index = pl.col(arm).cast(pl.String).replace_strict(arms, list(range(len(arms))), default=None,
                                                       return_dtype=pl.UInt32)
@@ -331,7 +352,7 @@ def lin_residual_sums(
                 sums[f"{e2[m]} {j} {ll}"] = pl.col(e2[m]) * pl.col(d[c]) * pl.col(d[covariates[ll]])
     # each product once per row, then its exact sum (three aggregations read the column)
     groups = group_sums(lf.with_columns(**sums), [key], {name: pl.col(name) for name in sums})
-    out: dict[tuple[str, str], tuple[float, np.ndarray, np.ndarray]] = {}
+    out: dict[tuple[str, str], _Meat] = {}
     for r in groups.iter_rows(named=True):
         a = arms[r[key]]
         for m in metrics:
@@ -343,7 +364,7 @@ def lin_residual_sums(
                 for ll in range(j, k):
                     e2dd[j, ll] = e2dd[ll, j] = r[f"{e2[m]} {j} {ll}"]
             out[(a, m)] = (float(r[e2[m]]), e2d, e2dd)
-    return ResidualSums(tuple(covariates), out)
+    return ResidualSums(tuple(covariates), out, errors)
 
 
 def lin_effect(
