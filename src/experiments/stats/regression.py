@@ -328,8 +328,11 @@ def lin_residual_sums(
     index = pl.col(arm).cast(pl.String).replace_strict(arms, list(range(len(arms))), default=None,
                                                       return_dtype=pl.UInt32)
 
-    def per_arm(i: int) -> pl.Expr:
-        return pl.lit(pl.Series([coef[a][i] for a in arms], dtype=pl.Float64)).gather(pl.col(key))
+    def per_arm(i: int) -> pl.Expr:  # the arm's coefficient i on each row
+        out = pl.lit(coef[arms[-1]][i], pl.Float64)
+        for j in range(len(arms) - 1):
+            out = pl.when(pl.col(key) == j).then(pl.lit(coef[arms[j]][i], pl.Float64)).otherwise(out)
+        return out
 
     lf = data.lazy().with_columns(index.alias(key)).filter(pl.col(key).is_not_null())
     d = {c: f"\x00lin d{j}" for j, c in enumerate(covariates)}
