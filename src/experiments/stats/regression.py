@@ -25,8 +25,8 @@ squared) gathered in the one pass (:func:`lin_products`, :func:`lin_moments`), o
 over the rows once each arm's means and slopes are known from the second-order sums
 (:func:`lin_residual_sums`): ``1 + k + k (k + 1) / 2`` sums per metric instead of ``O(k^4)``, of
 centred values, so nothing cancels; ``experiments analyze`` takes the second pass (on 10 M rows with
-three covariates and two metrics, about six times faster than the moments in the one pass; see
-benchmarks/bench_analyze_covariates.py). The two agree to rounding.
+three covariates and two metrics, about 2.5 times faster than the moments in the one pass, for more
+memory: see benchmarks/bench_analyze_covariates.py). The two agree to rounding.
 
 statsmodels' HC1 multiplies HC0 by ``N / (N - 2 (k + 1))`` (``N = n_t + n_c``, ``k`` covariates); that
 is the standard error given here, equal to ``OLS(...).fit(cov_type="HC1")`` on the rows up to rounding
