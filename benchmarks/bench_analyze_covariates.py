@@ -1,6 +1,7 @@
 """Whole-process time and peak memory of ``experiments analyze`` on 10 M rows: 3 covariates vs none.
 
-Run: ``.venv/bin/python benchmarks/bench_analyze_covariates.py [--rows 10000000] [--pairs 3]``.
+Run: ``.venv/bin/python benchmarks/bench_analyze_covariates.py [--rows 10000000] [--pairs 3]
+[--baseline SRC]``.
 
 Writes a parquet file of ``--rows`` customers (the example file's world: arms holdout, display, email;
 covariates history, recency, frequency; 0/1 exposed; metrics converted and spend) to a temporary folder,
@@ -9,7 +10,9 @@ then runs the console script on it, alternately (order swapped each pair): metri
 fourth moments join the one pass); and the same with ``--exposed`` too. Prints each side's median wall
 time, its runs and its peak RSS (``os.wait4``), and each side's median over the plain side's. The file
 is written by a child process: on Linux a child's peak RSS starts at its parent's size when forked, so
-the timing parent stays small.
+the timing parent stays small. ``--baseline SRC`` adds a side: the 3 covariates run with another copy of
+the package first on ``PYTHONPATH`` (e.g. ``git archive OLD src | tar -x -C /tmp/old`` then
+``--baseline /tmp/old/src``), for paired before/after timings on the same file.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ def _command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "experiments.cli"]
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one subprocess; fails loudly on a non-zero exit."""
+def timed(cmd: list[str], src: str | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one subprocess (``src`` first on its ``PYTHONPATH``); fails
+    loudly on a non-zero exit."""
+    env = {**os.environ, "PYTHONPATH": src} if src else None
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode() if proc.stderr else ""
@@ -70,6 +75,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--baseline", metavar="SRC", help="source folder of another version (its src/)")
     ap.add_argument("--write", metavar="PATH", help=argparse.SUPPRESS)  # the child that writes the file
     args = ap.parse_args()
     if args.write:
@@ -87,14 +93,18 @@ def main() -> None:
         sides = {"no covariate": base, "1 covariate (CUPED)": [*base, *covs[:2]],
                  "3 covariates": [*base, *covs],
                  "3 covariates + exposed": [*base, *covs, "--exposed", "exposed"]}
-        for cmd in sides.values():
-            timed(cmd)  # warm the file cache and byte-code once, not counted
+        source = {name: None for name in sides}
+        if args.baseline:
+            sides["3 covariates, baseline"] = sides["3 covariates"]
+            source["3 covariates, baseline"] = str(Path(args.baseline).resolve())
+        for name, cmd in sides.items():
+            timed(cmd, source[name])  # warm the file cache and byte-code once, not counted
         walls: dict[str, list[float]] = {k: [] for k in sides}
         rss: dict[str, list[float]] = {k: [] for k in sides}
         names = list(sides)
         for i in range(args.pairs):
             for name in names if i % 2 == 0 else names[::-1]:
-                w, r = timed(sides[name])
+                w, r = timed(sides[name], source[name])
                 walls[name].append(w)
                 rss[name].append(r)
     plain = statistics.median(walls["no covariate"])

@@ -16,7 +16,13 @@ from linearmodels.iv import IV2SLS
 
 from experiments.errors import DataError, ParameterError
 from experiments.stats.exposed import exposed_effect, wald_fit
-from experiments.stats.regression import lin_effect, lin_fit, lin_products, raw_moments
+from experiments.stats.regression import (
+    lin_effect,
+    lin_fit,
+    lin_products,
+    lin_residual_sums,
+    raw_moments,
+)
 from experiments.stats.regression_coverage import exposed_coverage, lin_coverage
 from experiments.stats.sufficient import gather
 
@@ -65,6 +71,30 @@ def test_lin_equals_statsmodels_hc1(k: int) -> None:
         assert e.method.startswith("Lin (2013)")
 
 
+@pytest.mark.parametrize("k", [2, 3])
+def test_lin_two_passes_equal_statsmodels_hc1_and_the_one_pass(k: int) -> None:
+    # second pass over the rows: each arm's residual sums in place of the third and fourth moments
+    df = _rows(6_000, k, seed=20 + k)
+    covs = [f"x{j}" for j in range(k)]
+    st = gather(df, arm="arm", metrics=["y"], covariates=covs)  # no products
+    res = lin_residual_sums(df, st, arm="arm", metrics=["y"], covariates=covs)
+    assert set(res.sums) == {(a, "y") for a in ("a", "b", "c")}
+    shuffled = lin_residual_sums(df.sample(fraction=1.0, shuffle=True, seed=3).lazy(), st, arm="arm",
+                                 metrics=["y"], covariates=covs)
+    for key, (e2, e2d, e2dd) in res.sums.items():  # exact sums: the same bits in any row order
+        assert shuffled.sums[key][0] == e2
+        assert np.array_equal(shuffled.sums[key][1], e2d) and np.array_equal(shuffled.sums[key][2], e2dd)
+    one = gather(df, arm="arm", metrics=["y"], covariates=covs, products=lin_products(["y"], covs))
+    for arm in ("a", "b"):
+        e = lin_effect(st, arm=arm, control="c", metric="y", covariates=covs, residuals=res)
+        _assert_equal(e, _ols_hc1(df, arm, covs))
+        ref = lin_effect(one, arm=arm, control="c", metric="y", covariates=covs)
+        assert e.estimate == ref.estimate  # the same first-pass sums
+        assert e.se == pytest.approx(ref.se, rel=REL)
+    with pytest.raises(ParameterError, match="residuals"):
+        lin_effect(st, arm="a", control="c", metric="y", covariates=covs[:1], residuals=res)
+
+
 def test_lin_per_segment_equals_statsmodels_on_the_segment_rows() -> None:
     df = _rows(8_000, 3, seed=11)
     covs = ["x0", "x1", "x2"]
@@ -105,6 +135,18 @@ def test_lin_refusals() -> None:
                 products=lin_products(["y"], ["x0", "x1"]))
     with pytest.raises(DataError, match="collinear"):
         lin_effect(st, arm="a", control="c", metric="y", covariates=["x0", "x1"])
+    res = lin_residual_sums(dup, st, arm="arm", metrics=["y"], covariates=["x0", "x1"])
+    assert res.sums == {}  # no arm can be fitted; lin_effect says why
+    with pytest.raises(DataError, match="collinear"):
+        lin_effect(st, arm="a", control="c", metric="y", covariates=["x0", "x1"], residuals=res)
+    gaps = df.with_columns(pl.when((pl.col("arm") == "a") & (pl.col("x0") > pl.col("x0").median()))
+                           .then(None).otherwise(pl.col("y")).alias("y"))
+    st = gather(gaps, arm="arm", metrics=["y"], covariates=["x0", "x1"])
+    res = lin_residual_sums(gaps, st, arm="arm", metrics=["y"], covariates=["x0", "x1"])
+    assert set(res.sums) == {("b", "y"), ("c", "y")}
+    assert res.to_dict()["errors"][0]["arm"] == "a" and len(res.to_dict()["sums"]) == 2
+    with pytest.raises(DataError, match="on the same rows"):
+        lin_effect(st, arm="a", control="c", metric="y", covariates=["x0", "x1"], residuals=res)
 
 
 def _iv_rows(n: int, seed: int, control_exposed: float = 0.0) -> pl.DataFrame:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from experiments.stats.bayesian import BayesianEffect, MetricValue
     from experiments.stats.effects import MetricKind
     from experiments.stats.heterogeneity import HeterogeneityResult
+    from experiments.stats.regression import ResidualSums
 
 __all__ = ["Battery", "Bayes", "battery", "check_bayes", "check_options"]
 
@@ -131,6 +132,7 @@ def battery(
     bayes: Bayes | None = None,
     exposure: str | None = None,
     exposed: Sequence[tuple[str, ArmStatistics]] = (),
+    lin_residuals: ResidualSums | None = None,
 ) -> Battery:
     """SRM, effects, CUPED, ratio metrics and segment effects from gathered statistics.
 
@@ -139,9 +141,10 @@ def battery(
     multiple-testing correction. With ``bayes``, each plain and segment effect also gets its Bayesian
     result (``Battery.bayesian``, in the order of ``Battery.effects``). One covariate gives CUPED;
     several, Lin (2013)'s interacted regression (``table`` then holds its products,
-    :func:`experiments.stats.regression.lin_products`). ``exposed`` holds ``(metric, statistics of
-    metric and exposure)`` gathered on the rows where both are present: the effect on the exposed
-    (2SLS), a family of its own.
+    :func:`experiments.stats.regression.lin_products`, or ``lin_residuals`` its residual sums from a
+    second pass, :func:`experiments.stats.regression.lin_residual_sums`). ``exposed`` holds ``(metric,
+    statistics of metric and exposure)`` gathered on the rows where both are present: the effect on
+    the exposed (2SLS), a family of its own.
     """
     from experiments.stats.srm import srm_test
 
@@ -186,7 +189,8 @@ def battery(
         from experiments.stats.regression import lin_effect
 
         adjusted = adjust([
-            lin_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha)
+            lin_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha,
+                       residuals=lin_residuals)
             for m in kinds for a in treatments
         ], correction)
     on_exposed: tuple[Effect, ...] = ()

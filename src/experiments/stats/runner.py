@@ -3,20 +3,21 @@
 :func:`analyze` reads the table in one lazy pass (it is never loaded whole): one
 ``group_by(arm[, segment])`` gathers the per-arm sufficient statistics of every metric, covariate and
 ratio metric together with what the metric classification and the data-quality checks need
-(:mod:`experiments.stats.quality`); both are then added up over the groups. Only three things take a
-pass of their own, and only when asked: the duplicate-unit checks (``unit``), which cannot be added up
-per arm, the bootstrap (``bootstrap``), which resamples the values themselves, and the exact order
-statistics of percentile caps and quantiles (``caps``, ``quantiles``; :mod:`experiments.stats.tails`),
-one pass before the sums (the capped sums join the one pass).
+(:mod:`experiments.stats.quality`); both are then added up over the groups. Only four things take a pass
+of their own, and only when asked: the duplicate-unit checks (``unit``), which cannot be added up per
+arm, the bootstrap (``bootstrap``), which resamples the values themselves, the exact order statistics
+of percentile caps and quantiles (``caps``, ``quantiles``; :mod:`experiments.stats.tails`), one pass
+before the sums (the capped sums join the one pass), and the residuals of Lin's regression on several
+covariates (``covariates``; :func:`experiments.stats.regression.lin_residual_sums`), one pass after them.
 
 Results are corrected for multiple testing over the family of metrics × treatment arms, ratio metrics
 included; CUPED-adjusted effects and per-segment effects are corrected as families of their own (the
 tests on the gathered statistics are in :mod:`experiments.stats.battery`). With ``bayesian=True`` each
-effect of ``results`` also gets gbstats' Bayesian result (:mod:`experiments.stats.bayesian`). With several
-covariates the adjusted effects are Lin (2013)'s interacted regression
-(:mod:`experiments.stats.regression`), whose robust variance needs third and fourth moments, gathered in
-the same pass. With an exposure column the effect on the exposed (2SLS, :mod:`experiments.stats.exposed`)
-is a further family of its own.
+effect of ``results`` also gets gbstats' Bayesian result (:mod:`experiments.stats.bayesian`). With
+several covariates the adjusted effects are Lin (2013)'s interacted regression
+(:mod:`experiments.stats.regression`): the arms' slopes come from the sums of the one pass, their robust
+variance from a second pass over the arms' residuals. With an exposure column the effect on the exposed
+(2SLS, :mod:`experiments.stats.exposed`) is a further family of its own.
 """
 
 from __future__ import annotations
@@ -317,7 +318,7 @@ def analyze(
         every value is 0 or 1; booleans and true/false text too).
     covariates
         Pre-period columns (adds ``adjusted_results``): one is CUPED (pooled theta); several are Lin
-        (2013)'s interacted regression with HC1 errors, whose third and fourth moments join the pass.
+        (2013)'s interacted regression with HC1 errors (one more pass, over the arms' residuals).
     segment
         Column to split effects by (adds per-segment effects and Cochran's Q tests); rows without a
         segment count in the overall effects only.
@@ -388,7 +389,7 @@ def analyze(
         if len(set(covariates)) > 1:
             raise ParameterError("covariate", ", ".join(dict.fromkeys(covariates)),
                                  "one covariate with a database table (--db): regression on several "
-                                 "covariates needs their products, gathered from files only")
+                                 "covariates takes a second pass over the rows, from files only")
     lf = None if db is not None else data.lazy()
     schema = db.schema if db is not None else lf.collect_schema()
     # categorical / enum metrics (parquet from pandas) are read as their text, true/false spellings included
@@ -411,11 +412,9 @@ def analyze(
     value_cols = list(dict.fromkeys([*metrics, *covariates, *ratio_cols, *([exposure] if exposure else [])]))
     roles = {**{c: "ratio column" for c in ratio_cols}, **{c: "covariate" for c in covariates},
              **{m: "metric" for m in metrics}, **({exposure: "exposure"} if exposure else {})}
-    products = []
-    if len(covariates) > 1:
-        from experiments.stats.regression import lin_products
-
-        products = lin_products(metrics, covariates)
+    # several covariates (Lin 2013): the arms' slopes come from this pass's sums, their robust variance
+    # from a second pass over the residuals (:func:`lin_residual_sums`)
+    products: list[tuple[str, ...]] = []
 
     values = {c: value_expr(c, schema[c], nonfinite=nonfinite) for c in value_cols}
     # percentile caps and quantiles: exact order statistics, in a pass of their own before the sums
@@ -477,9 +476,15 @@ def analyze(
                         count=_N, prefix=f"\x00e{i}\x00"))
         for i, m in enumerate(metrics)
     ] if exposure else []
+    residuals = None
+    if len(covariates) > 1 and lf is not None:
+        from experiments.stats.regression import lin_residual_sums
+
+        residuals = lin_residual_sums(lf, _unsegmented(table), arm=arm, metrics=list(kinds),
+                                      covariates=covariates, values=values)
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
                   covariates=covariates, ratios=ratio_tables, bayes=bayes, exposure=exposure,
-                  exposed=exposed_tables)
+                  exposed=exposed_tables, lin_residuals=residuals)
     quality = with_small_counts(quality, out.small_counts)
     arms = unsegmented(table).counts()
     treatments = [a for a in arms if a != control]
