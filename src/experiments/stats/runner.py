@@ -480,7 +480,7 @@ def analyze(
     if len(covariates) > 1 and lf is not None:
         from experiments.stats.regression import lin_residual_sums
 
-        residuals = lin_residual_sums(lf, _unsegmented(table), arm=arm, metrics=list(kinds),
+        residuals = lin_residual_sums(lf, unsegmented(table), arm=arm, metrics=list(kinds),
                                       covariates=covariates, values=values)
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
                   covariates=covariates, ratios=ratio_tables, bayes=bayes, exposure=exposure,
