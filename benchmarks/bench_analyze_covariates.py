@@ -7,8 +7,9 @@ Writes a parquet file of ``--rows`` customers (the example file's world: arms ho
 covariates history, recency, frequency; 0/1 exposed; metrics converted and spend) to a temporary folder,
 then runs the console script on it, alternately (order swapped each pair): metrics only; with
 ``--covariate history`` (CUPED); with ``--covariate`` history, recency, frequency (Lin 2013: the third and
-fourth moments join the one pass); and the same with ``--exposed`` too. Prints each side's median wall
-time, its runs and its peak RSS (``os.wait4``), and each side's median over the plain side's. The file
+fourth moments join the one pass); the same with ``--exposed`` too; and with ``--cap spend=p99
+--quantile spend=0.5 --quantile spend=0.9`` beside the 3 covariates (every heavy option at once).
+Prints each side's median wall time, its runs and its peak RSS (``os.wait4``), and each side's median over the plain side's. The file
 is written by a child process: on Linux a child's peak RSS starts at its parent's size when forked, so
 the timing parent stays small. ``--baseline SRC`` adds a side: the 3 covariates run with another copy of
 the package first on ``PYTHONPATH`` (e.g. ``git archive OLD src | tar -x -C /tmp/old`` then
@@ -92,7 +93,9 @@ def main() -> None:
         covs = ["--covariate", "history", "--covariate", "recency", "--covariate", "frequency"]
         sides = {"no covariate": base, "1 covariate (CUPED)": [*base, *covs[:2]],
                  "3 covariates": [*base, *covs],
-                 "3 covariates + exposed": [*base, *covs, "--exposed", "exposed"]}
+                 "3 covariates + exposed": [*base, *covs, "--exposed", "exposed"],
+                 "caps, quantiles, 3 covariates": [*base, *covs, "--cap", "spend=p99", "--quantile",
+                                                   "spend=0.5", "--quantile", "spend=0.9"]}
         source = {name: None for name in sides}
         if args.baseline:
             sides["3 covariates, baseline"] = sides["3 covariates"]
@@ -110,7 +113,7 @@ def main() -> None:
     plain = statistics.median(walls["no covariate"])
     for name in names:
         med = statistics.median(walls[name])
-        print(f"{name:24s} median {med:.2f} s  (runs {', '.join(f'{w:.2f}' for w in walls[name])})  "
+        print(f"{name:30s} median {med:.2f} s  (runs {', '.join(f'{w:.2f}' for w in walls[name])})  "
               f"peak RSS {max(rss[name]):.0f} MB  x{med / plain:.2f} of no covariate")
 
 
