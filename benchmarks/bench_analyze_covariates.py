@@ -6,14 +6,14 @@ Run: ``.venv/bin/python benchmarks/bench_analyze_covariates.py [--rows 10000000]
 Writes a parquet file of ``--rows`` customers (the example file's world: arms holdout, display, email;
 covariates history, recency, frequency; 0/1 exposed; metrics converted and spend) to a temporary folder,
 then runs the console script on it, alternately (order swapped each pair): metrics only; with
-``--covariate history`` (CUPED); with ``--covariate`` history, recency, frequency (Lin 2013: the third and
-fourth moments join the one pass); the same with ``--exposed`` too; and with ``--cap spend=p99
+``--covariate history`` (CUPED); with ``--covariate`` history, recency, frequency (Lin 2013: the third
+and fourth moments from a second pass); the same with ``--exposed`` too; and with ``--cap spend=p99
 --quantile spend=0.5 --quantile spend=0.9`` beside the 3 covariates (every heavy option at once).
-Prints each side's median wall time, its runs and its peak RSS (``os.wait4``), and each side's median over the plain side's. The file
-is written by a child process: on Linux a child's peak RSS starts at its parent's size when forked, so
-the timing parent stays small. ``--baseline SRC`` adds a side: the 3 covariates run with another copy of
-the package first on ``PYTHONPATH`` (e.g. ``git archive OLD src | tar -x -C /tmp/old`` then
-``--baseline /tmp/old/src``), for paired before/after timings on the same file.
+Prints each side's median wall time, its runs and its peak RSS (``os.wait4``), and each side's median
+over the plain side's. The file is written by a child process: on Linux a child's peak RSS starts at
+its parent's size when forked, so the timing parent stays small. ``--baseline SRC`` adds a side: the 3
+covariates run with another copy of the package first on ``PYTHONPATH`` (e.g. ``git archive OLD src |
+tar -x -C /tmp/old`` then ``--baseline /tmp/old/src``), for paired before/after timings on one file.
 """
 
 from __future__ import annotations
