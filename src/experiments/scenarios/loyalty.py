@@ -67,10 +67,9 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("heavy_rate", 0.5, "purchases per week at which the programme's effect is halved", low=0.0,
              low_open=True, source="Liu 2007: heavy buyers do not respond"),
     P.probability("reward_rate", 0.03, "reward value earned per dollar spent", source=_A),
-    P.number("reward_scale", 0.03, "reward rate at which members' lifts reach 63% of their most "
-             "(1 - exp(-reward_rate / reward_scale))", low=0.0, low_open=True, high=1.0,
-             source="assumption (the lifecycle world's; Kivetz, Urminsky & Zheng 2006 show effort rising "
-             "with the reward, no published scale)"),
+    P.number("reward_scale", 0.03, "reward rate that buys 63% of members' most lifts (diminishing returns)",
+             low=0.0, low_open=True, high=1.0,
+             source="assumption (the lifecycle world's reward_scale; no published figure)"),
     P.probability("redemption_rate", 0.7, "share of earned rewards that is redeemed",
                   source="assumption (30% breakage)"),
     P.number("silver_threshold", 100.0, "member spend to reach silver ($)", low=0.0, low_open=True,
