@@ -117,8 +117,9 @@ def _reference_chunk(s: LoyaltyScenario):
         u_death = rng.random(n)
         weight = 1.0 / (1.0 + lam_week / s.heavy_rate)
         d_without = loyalty._geometric_count(u_death, drop)
-        d_with = loyalty._geometric_count(u_death, drop * (1.0 - s.dropout_reduction * weight))
-        base_mult = (1.0 + s.purchase_lift * weight) * (1.0 + s.message_lift)
+        g = 1.0 - np.exp(-s.reward_rate / s.reward_scale)  # share of the most lift the rewards buy
+        d_with = loyalty._geometric_count(u_death, drop * (1.0 - g * s.dropout_reduction * weight))
+        base_mult = (1.0 + g * s.purchase_lift * weight) * (1.0 + s.message_lift)
         member = offered & would_join
         cum_b, cum_p, cum_obs, n_cal, cells = (np.zeros(n, np.int64) for _ in range(5))
         rev_b, rev_p, rew_p, last_t = (np.zeros(n) for _ in range(4))
@@ -129,7 +130,7 @@ def _reference_chunk(s: LoyaltyScenario):
             mb = np.where(alive_b, np.minimum(k, d_without - cum_b), 0)
             rb = np.zeros(n)
             rb[mb > 0] = rng.gamma(s.gg_p * mb[mb > 0], 1.0 / nu[mb > 0])
-            kp = k + rng.poisson(lam * (base_mult * (1.0 + s.tier_lift * tier) - 1.0))
+            kp = k + rng.poisson(lam * (base_mult * (1.0 + g * s.tier_lift * tier) - 1.0))
             mp = np.where(alive_p, np.minimum(kp, d_with - cum_p), 0)
             rp = rb.copy()
             more, fewer = mp > mb, (mp < mb) & (mp > 0)

@@ -166,6 +166,7 @@ class LoyaltyWorld(Protocol):
     referral_bonus: float
     referral_rate: float
     reward_rate: float
+    reward_scale: float
     seed: int
     silver_threshold: float
     tier_lift: float

@@ -10,7 +10,12 @@ Published figures behind the defaults (each parameter also names its source):
   default simulation shows a gap of that order.
 - Effect mostly through retention: a programme launch raised customer value almost 30% over five
   years, over 80% of it through lower attrition (Gopalakrishnan et al. 2021, *Marketing Science*
-  40(3)): ``dropout_reduction`` carries most of the effect, ``purchase_lift`` little.
+  40(3)): ``dropout_reduction`` carries most of the effect, ``purchase_lift`` little; both are the
+  most that generous rewards buy, set so that saturated rewards raise members' revenue by about 28%.
+- Rewards buy behaviour with diminishing returns: the lifts are their most times
+  ``1 - exp(-reward_rate / reward_scale)`` (the lifecycle world's shape; ``reward_scale`` an
+  assumption), so no reward gives no lift and the net value has an interior optimum over the reward
+  rate, near the default.
 - Light and moderate buyers respond, heavy buyers do not (Liu 2007, *Journal of Marketing*): the effect
   on a customer is scaled by ``1 / (1 + rate / heavy_rate)``.
 - Purchases accelerate near a reward (Kivetz, Urminsky & Zheng 2006, *JMR*): ``tier_lift``.
@@ -52,20 +57,27 @@ PARAMETERS: tuple[P.Param, ...] = (
     P.number("join_selection", 2.5, "how much more loyal customers join (log-odds per s.d. of loyalty)",
              low=-5.0, high=5.0,
              source="set so the naive member gap is several times the effect (Leenheer et al. 2007: ~7x)"),
-    P.number("purchase_lift", 0.05, "members' purchase-rate lift (light buyers)", low=0.0, high=5.0,
-             source="Gopalakrishnan et al. 2021: small; most of the effect is retention"),
-    P.probability("dropout_reduction", 0.35, "members' relative cut in dropout (light buyers)",
-                  source="Gopalakrishnan et al. 2021: over 80% of the value through lower attrition"),
+    P.number("purchase_lift", 0.1, "members' most purchase-rate lift (light buyers, generous rewards)",
+             low=0.0, high=5.0,
+             source="Gopalakrishnan et al. 2021: small, most of the effect is retention; size an assumption"),
+    P.probability("dropout_reduction", 0.6, "members' most relative cut in dropout (light buyers, generous "
+                  "rewards)",
+                  source="Gopalakrishnan et al. 2021: almost 30% more customer value, over 80% of it through "
+                  "lower attrition (members' revenue +28% at saturation, +16% at the default reward_rate)"),
     P.number("heavy_rate", 0.5, "purchases per week at which the programme's effect is halved", low=0.0,
              low_open=True, source="Liu 2007: heavy buyers do not respond"),
     P.probability("reward_rate", 0.03, "reward value earned per dollar spent", source=_A),
+    P.number("reward_scale", 0.03, "reward rate that buys 63% of members' most lifts (diminishing returns)",
+             low=0.0, low_open=True, high=1.0,
+             source="assumption (the lifecycle world's reward_scale; no published figure)"),
     P.probability("redemption_rate", 0.7, "share of earned rewards that is redeemed",
                   source="assumption (30% breakage)"),
     P.number("silver_threshold", 100.0, "member spend to reach silver ($)", low=0.0, low_open=True,
              source=_A),
     P.number("gold_threshold", 300.0, "member spend to reach gold ($)", low=0.0, low_open=True, source=_A),
     P.number("tier_reward_boost", 0.5, "extra reward rate per tier level", low=0.0, high=10.0, source=_A),
-    P.number("tier_lift", 0.05, "purchase-rate lift per tier level", low=0.0, high=5.0,
+    P.number("tier_lift", 0.05, "most purchase-rate lift per tier level (generous rewards)", low=0.0,
+             high=5.0,
              source="Kivetz, Urminsky & Zheng 2006: purchases accelerate near a reward"),
     P.number("message_cost", 0.01, "relationship messages, $ per member per week", low=0.0, source=_A),
     P.number("message_lift", 0.02, "purchase-rate lift of relationship messages", low=0.0, high=5.0,
@@ -118,6 +130,7 @@ class LoyaltyScenario(Scenario):
     dropout_reduction: float
     heavy_rate: float
     reward_rate: float
+    reward_scale: float
     redemption_rate: float
     silver_threshold: float
     gold_threshold: float

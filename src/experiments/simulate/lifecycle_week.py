@@ -50,6 +50,7 @@ from experiments.simulate.lifecycle_acquire import (
     week_uniforms,
 )
 from experiments.simulate.lifecycle_settings import LEVERS, LifecycleSettings
+from experiments.simulate.rewards import reward_response
 
 __all__ = ["TRAJECTORY_LEVERS", "WORLDS", "Week", "WorldState", "flip_world"]
 
@@ -127,7 +128,7 @@ class WorldState:
         self.on: dict[str, np.ndarray] = {lv: c.arms[lv][None, :] for lv in LEVERS}
         # per-customer constants of the levers
         self.loyal_w = (1.0 / (1.0 + c.rate / s.heavy_rate)).astype(_F32)
-        g = 1.0 - np.exp(-s.reward_rate / s.reward_scale)
+        g = reward_response(s.reward_rate, s.reward_scale)
         self.loyal_rate = (1.0 + s.loyalty_rate_lift * g * self.loyal_w).astype(_F32)
         self.loyal_drop = (1.0 - s.loyalty_dropout_cut * g * self.loyal_w).astype(_F32)
         self.h_buy = (-np.log1p(-c.dropout)).astype(_F32)

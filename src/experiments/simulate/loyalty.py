@@ -11,7 +11,11 @@ Offered customers join with a probability that grows with their loyalty (high ra
 which is what makes the naive member vs non-member comparison biased. Members buy at a higher rate
 (``purchase_lift``, relationship messages, tiers) and drop out less (``dropout_reduction``), both
 scaled down for heavy buyers (Liu 2007); they earn rewards on what they spend (cost = earned x
-redemption rate) and bring referred customers.
+redemption rate) and bring referred customers. How much the rewards move behaviour depends on how
+generous they are, with diminishing returns: the purchase lift, the dropout cut and the tier lift are
+their most times ``1 - exp(-reward_rate / reward_scale)`` (:func:`~experiments.simulate.rewards.
+reward_response`, the shape of the lifecycle world), so a programme that rewards nothing changes nothing
+but what its messages do, and the net value over the reward rate has an interior optimum.
 
 Both worlds are simulated with common random numbers: arrivals with the programme are the arrivals
 without it plus extra arrivals (superposition of Poisson processes), the dropout draw is shared, and
@@ -36,6 +40,7 @@ from scipy.special import expit, logit, polygamma, psi
 
 from experiments.net_value import net_contribution
 from experiments.simulate.blocks import simulate_in_blocks
+from experiments.simulate.rewards import reward_response
 from experiments.worlds import LoyaltyWorld
 
 __all__ = ["STREAM", "LoyaltySimulation", "simulate_loyalty"]
@@ -154,7 +159,8 @@ class _Programme:
                  own_value: np.ndarray) -> None:
         n = lam.size
         horizon = s.horizon
-        top = base_mult * (1.0 + 2.0 * s.tier_lift)
+        tier_lift = s.tier_lift * reward_response(s.reward_rate, s.reward_scale)
+        top = base_mult * (1.0 + 2.0 * tier_lift)
         extra = rng.poisson(lam * (top - 1.0) * horizon)
         x_owner, x_t = _arrivals(rng, extra, horizon)
         x_mark = rng.random(x_owner.size)
@@ -168,7 +174,7 @@ class _Programme:
         # baseline arrivals always happen; an extra one happens at tier k if mark < keep[owner, k]
         mark = np.concatenate([np.full(own_owner.size, -1.0), x_mark])[order]
         with np.errstate(divide="ignore", invalid="ignore"):
-            keep = (base_mult[:, None] * (1.0 + s.tier_lift * np.arange(3.0)) - 1.0) / (top - 1.0)[:, None]
+            keep = (base_mult[:, None] * (1.0 + tier_lift * np.arange(3.0)) - 1.0) / (top - 1.0)[:, None]
         self.keep_at = np.nan_to_num(keep, nan=0.0)
         self.mark = mark
         self.period = np.minimum(self.t.astype(np.int64), horizon - 1)
@@ -223,6 +229,9 @@ def _chunk(s: LoyaltyWorld):
     days = 7.0 * s.weeks_per_period
     horizon = s.horizon
     cal = s.calibration_periods
+    response = reward_response(s.reward_rate, s.reward_scale)  # share of the most lift the rewards buy
+    purchase_lift = s.purchase_lift * response
+    dropout_reduction = s.dropout_reduction * response
 
     def simulate_chunk(rng: np.random.Generator, start: int, stop: int) -> dict[str, pl.DataFrame]:
         n = stop - start
@@ -235,10 +244,10 @@ def _chunk(s: LoyaltyWorld):
         would_join = rng.random(n) < expit(logit(s.join_rate) + s.join_selection * z)
         u_death = rng.random(n)
         weight = 1.0 / (1.0 + lam_week / s.heavy_rate)  # Liu (2007): heavy buyers do not respond
-        drop_with = drop * (1.0 - s.dropout_reduction * weight)
+        drop_with = drop * (1.0 - dropout_reduction * weight)
         d_without = _geometric_count(u_death, drop)
         d_with = _geometric_count(u_death, drop_with)
-        base_mult = (1.0 + s.purchase_lift * weight) * (1.0 + s.message_lift)
+        base_mult = (1.0 + purchase_lift * weight) * (1.0 + s.message_lift)
         member = offered & would_join
 
         # world without the programme: Poisson arrivals over the horizon, buying until the dropout
