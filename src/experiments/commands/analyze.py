@@ -228,27 +228,12 @@ def analyze_db(url: str, *, table: str | None = None, query: str | None = None, 
     return analyze(open_table(url, table=table, query=query), **options)
 
 
-def _check_source(args: argparse.Namespace) -> None:
-    """Exactly one of FILE and --db; with --db exactly one of --table and --query, and neither without."""
-    from experiments.stats.database import redact
-
-    if (args.file is None) == (args.db is None):
-        allowed = ("exactly one of FILE or --db URL" if args.file is None
-                   else "nothing when FILE is given (exactly one of FILE or --db URL)")
-        raise ParameterError("db", args.db and redact(args.db), allowed)
-    if args.db is None:
-        for name in ("table", "query"):
-            if getattr(args, name) is not None:
-                raise ParameterError(name, getattr(args, name), "nothing without --db URL")
-    elif (args.table is None) == (args.query is None):
-        raise ParameterError("table", args.table, "exactly one of --table NAME or --query SQL with --db")
-
-
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
     import gc
 
     from experiments.outputs import check_distinct, check_output, write_results
+    from experiments.stats.database import check_source
     from experiments.stats.power import MAX_N_PER_ARM
     from experiments.stats.runner import MAX_BOOTSTRAP, check_options
     from experiments.studies.analysis import (
@@ -265,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
     # collection (statsmodels' multipletests calls gc.collect(), which otherwise walks all of it).
     gc.freeze()
 
-    _check_source(args)
+    check_source(args.file, args.db, args.table, args.query)
     alpha, correction, shares = check_options(args.alpha, args.correction, args.shares)
     n_boot = as_int("bootstrap", args.bootstrap, low=0, high=MAX_BOOTSTRAP)
     seed = as_int("seed", args.seed, low=0)

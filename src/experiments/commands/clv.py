@@ -471,17 +471,13 @@ def handler(args: argparse.Namespace) -> int:
     """Run ``experiments clv``; returns the exit status."""
     from experiments.errors import ParameterError
     from experiments.outputs import atomic_write_text, check_output
-    from experiments.stats.database import redact
+    from experiments.stats.database import check_source, redact
     from experiments.validation import as_float, as_int
 
     kind = _check_kind(args)
     if kind != "transactions" and args.db is not None:
         raise ParameterError("db", redact(args.db), "only with --kind transactions (a FILE otherwise)")
-    if (args.file is None) == (args.db is None):
-        raise ParameterError("db", args.db and redact(args.db), "exactly one of FILE or --db URL")
-    for name in ("table", "query"):
-        if args.db is None and getattr(args, name) is not None:
-            raise ParameterError(name, getattr(args, name), "nothing without --db URL")
+    check_source(args.file, args.db, args.table, args.query)
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     if kind == "transactions":
         result = run_clv(

@@ -237,6 +237,21 @@ class DatabaseTable:
         return int(row["dup"] or 0), int(row["several"] or 0)
 
 
+def check_source(file: str | None, db: str | None, table: str | None, query: str | None) -> None:
+    """A command's input: exactly one of FILE and ``--db``; with ``--db`` exactly one of ``--table`` and
+    ``--query``, and neither without it (one :class:`ParameterError` naming the option)."""
+    if (file is None) == (db is None):
+        allowed = ("exactly one of FILE or --db URL" if file is None
+                   else "nothing when FILE is given (exactly one of FILE or --db URL)")
+        raise ParameterError("db", db and redact(db), allowed)
+    if db is None:
+        for name, given in (("table", table), ("query", query)):
+            if given is not None:
+                raise ParameterError(name, given, "nothing without --db URL")
+    elif (table is None) == (query is None):
+        raise ParameterError("table", table, "exactly one of --table NAME or --query SQL with --db")
+
+
 def open_table(url: str, *, table: str | None = None, query: str | None = None) -> DatabaseTable:
     """A :class:`DatabaseTable`, connected and checked (the table exists, the query runs).
 
