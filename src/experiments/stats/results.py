@@ -5,17 +5,42 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import polars as pl
 
-__all__ = ["Alternative", "Effect", "SRMResult", "effects_frame"]
+__all__ = ["Alternative", "Effect", "SRMResult", "TestedDifference", "effects_frame"]
 
 Alternative = Literal["two-sided"]
 
 
+class TestedDifference:
+    """What every tested difference answers, for frozen result dataclasses with the fields ``ci_low``,
+    ``ci_high``, ``p_value``, ``p_value_adjusted`` and ``alpha``."""
+
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_value_adjusted: float | None
+    alpha: float
+
+    @property
+    def significant(self) -> bool:
+        """Whether the (adjusted, when set) p-value is below alpha."""
+        p = self.p_value if self.p_value_adjusted is None else self.p_value_adjusted
+        return bool(p < self.alpha)
+
+    def conf_int(self) -> tuple[float, float]:
+        """Interval of the difference at the result's ``alpha``."""
+        return self.ci_low, self.ci_high
+
+    def with_adjusted(self, p_adjusted: float) -> Self:
+        """A copy carrying a multiplicity-adjusted p-value."""
+        return replace(self, p_value_adjusted=float(p_adjusted))  # type: ignore[type-var]
+
+
 @dataclass(frozen=True)
-class Effect:
+class Effect(TestedDifference):
     """Effect of one treatment arm against the control on one metric.
 
     Unpacks as ``(statistic, p_value)`` like statsmodels' test results. ``diff`` is the absolute
@@ -48,20 +73,6 @@ class Effect:
     def __iter__(self) -> Iterator[float]:
         yield self.statistic
         yield self.p_value
-
-    @property
-    def significant(self) -> bool:
-        """Whether the (adjusted, when set) p-value is below alpha."""
-        p = self.p_value if self.p_value_adjusted is None else self.p_value_adjusted
-        return bool(p < self.alpha)
-
-    def conf_int(self) -> tuple[float, float]:
-        """Interval of the difference at the result's ``alpha``."""
-        return self.ci_low, self.ci_high
-
-    def with_adjusted(self, p_adjusted: float) -> Effect:
-        """A copy carrying a multiplicity-adjusted p-value."""
-        return replace(self, p_value_adjusted=float(p_adjusted))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""

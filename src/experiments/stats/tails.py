@@ -44,7 +44,7 @@ import polars as pl
 
 from experiments.errors import ParameterError
 from experiments.stats.quality import HUGE
-from experiments.stats.results import Effect, plain_value
+from experiments.stats.results import Effect, TestedDifference, plain_value
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = [
@@ -293,7 +293,7 @@ def _interval(estimate: Any, se: Any, alpha: float) -> tuple[Any, Any, Any, Any]
 
 
 @dataclass(frozen=True)
-class QuantileEffect:
+class QuantileEffect(TestedDifference):
     """Difference of the ``quantile``-quantiles of a treatment arm and the control, with its interval."""
 
     metric: str
@@ -315,20 +315,6 @@ class QuantileEffect:
     alpha: float = 0.05
     p_value_adjusted: float | None = None
     estimand: str = "itt"
-
-    @property
-    def significant(self) -> bool:
-        """Whether the (adjusted, when set) p-value is below alpha."""
-        p = self.p_value if self.p_value_adjusted is None else self.p_value_adjusted
-        return bool(p < self.alpha)
-
-    def conf_int(self) -> tuple[float, float]:
-        """Interval of the difference at the result's ``alpha``."""
-        return self.ci_low, self.ci_high
-
-    def with_adjusted(self, p_adjusted: float) -> QuantileEffect:
-        """A copy carrying a multiplicity-adjusted p-value."""
-        return replace(self, p_value_adjusted=float(p_adjusted))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``); ``diff`` repeats ``estimate``."""
