@@ -224,8 +224,8 @@ def test_asos_looks_names_what_exists() -> None:
 def test_calibration_study_report_and_charts() -> None:
     import json
 
-    from experiments.scenarios.calibration import CalibrationScenario
     from experiments.studies.calibration.result import run
+    from experiments.studies.calibration.scenario import CalibrationScenario
 
     scenario = CalibrationScenario.from_params({"replications": 400, "n_per_arm": 2000,
                                                 "cuped_n_per_arm": 300, "looks": 8,
@@ -270,7 +270,7 @@ def test_calibration_study_report_and_charts() -> None:
 
 
 def test_calibration_scenario_validation() -> None:
-    from experiments.scenarios.calibration import DEFAULTS, CalibrationScenario
+    from experiments.studies.calibration.scenario import DEFAULTS, CalibrationScenario
 
     s = CalibrationScenario.from_params({})
     assert s.to_params() == DEFAULTS and s.replace(seed=3).seed == 3

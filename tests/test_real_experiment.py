@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.scenarios.real_experiment import DEFAULTS, RealExperimentScenario
 from experiments.stats import gather, mean_effect
+from experiments.studies.real_experiment.scenario import DEFAULTS, RealExperimentScenario
 
 
 @pytest.fixture()

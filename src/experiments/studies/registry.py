@@ -66,4 +66,4 @@ def defaults(name: str) -> dict[str, Any]:
     """
     if name not in STUDY_MODULES:
         raise ParameterError("study", name, "one of " + ", ".join(STUDY_MODULES))
-    return dict(importlib.import_module(f"experiments.scenarios.{name}").DEFAULTS)
+    return dict(importlib.import_module(f"experiments.studies.{name}.scenario").DEFAULTS)

@@ -5,9 +5,9 @@ Inside the package: ``numbers`` computes, ``result`` holds what the report shows
 
 from __future__ import annotations
 
-from experiments.scenarios.calibration import CalibrationScenario
 from experiments.studies.base import Study, SweepFigure
 from experiments.studies.calibration.result import run
+from experiments.studies.calibration.scenario import CalibrationScenario
 
 __all__ = ["STUDY", "run"]
 

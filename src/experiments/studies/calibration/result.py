@@ -16,7 +16,6 @@ import polars as pl
 
 from experiments.charts import calibration as cc
 from experiments.formatting import fmt
-from experiments.scenarios.calibration import CalibrationScenario
 from experiments.stats.calibration import (
     CappingStudy,
     CupedStudy,
@@ -41,6 +40,7 @@ from experiments.studies.calibration.numbers import (
     regression_study,
     sequence_study,
 )
+from experiments.studies.calibration.scenario import CalibrationScenario
 
 __all__ = ["CalibrationResult", "run"]
 

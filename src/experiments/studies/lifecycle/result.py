@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from experiments.formatting import fmt, money
-from experiments.scenarios.lifecycle import LifecycleScenario
 from experiments.studies.base import Figure, Study, SweepFigure, Verdict
 from experiments.studies.lifecycle import numbers, words
+from experiments.studies.lifecycle.scenario import LifecycleScenario
 
 if TYPE_CHECKING:
     import altair as alt

@@ -5,10 +5,10 @@ Inside the package: ``result`` holds what the report shows.
 
 from __future__ import annotations
 
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.studies.base import Study, SweepFigure
 from experiments.studies.loyalty.result import run
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 __all__ = ["STUDY", "run"]
 

@@ -10,11 +10,11 @@ import polars as pl
 from experiments.formatting import fmt
 from experiments.models import clv as clv_models
 from experiments.models import survival
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 from experiments.studies.loyalty.words import verdict_text
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users

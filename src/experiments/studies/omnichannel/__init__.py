@@ -6,10 +6,10 @@ what the report shows.
 
 from __future__ import annotations
 
-from experiments.scenarios.omnichannel import OmnichannelScenario
 from experiments.studies.base import Study, SweepFigure
 from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN
 from experiments.studies.omnichannel.result import run, simulate_log
+from experiments.studies.omnichannel.scenario import OmnichannelScenario
 
 __all__ = ["STUDY", "run"]
 

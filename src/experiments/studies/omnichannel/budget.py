@@ -15,8 +15,8 @@ from typing import Any
 import polars as pl
 
 from experiments.models.attribution import AttributionResult
-from experiments.scenarios.omnichannel import CHANNELS
 from experiments.simulate.journeys import JourneyWorld, Outcome, play
+from experiments.studies.omnichannel.scenario import CHANNELS
 
 __all__ = ["cost_per_conversion", "costs_long", "marginal_returns", "plan_profits", "reallocate"]
 

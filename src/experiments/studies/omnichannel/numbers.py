@@ -21,7 +21,6 @@ from typing import Any
 import polars as pl
 
 from experiments.models.attribution import AttributionResult, attribute, journeys_from_touches
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.journeys import (
     JourneyWorld,
     Outcome,
@@ -42,6 +41,7 @@ from experiments.studies.omnichannel.budget import (
     plan_profits,
     reallocate,
 )
+from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
 
 __all__ = [
     "EXPERIMENT_PLAN",

@@ -19,7 +19,6 @@ import polars as pl
 
 from experiments.charts import omnichannel as oc
 from experiments.formatting import fmt, money, points, signed_money
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
@@ -29,6 +28,7 @@ from experiments.studies.omnichannel.numbers import (
     marginal_returns,
     measure,
 )
+from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
 from experiments.studies.omnichannel.words import (
     CHANNEL_NAMES,
     HEADLINE_MODEL,

@@ -5,9 +5,9 @@ Inside the package: ``uplift`` words the uplift section, ``result`` holds what t
 
 from __future__ import annotations
 
-from experiments.scenarios.real_experiment import RealExperimentScenario
 from experiments.studies.base import Study, SweepFigure
 from experiments.studies.real_experiment.result import run
+from experiments.studies.real_experiment.scenario import RealExperimentScenario
 
 __all__ = ["STUDY", "run"]
 

@@ -22,13 +22,12 @@ import polars as pl
 
 from experiments.charts import real_experiment as rc
 from experiments.formatting import fmt
-from experiments.scenarios.real_experiment import RealExperimentScenario
-from experiments.scenarios.targeting import LEARNER_NAMES
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect, effects_frame
 from experiments.stats.runner import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.real_experiment.scenario import RealExperimentScenario
 from experiments.studies.real_experiment.uplift import (
     uplift_decile_chart,
     uplift_decile_table,
@@ -36,6 +35,7 @@ from experiments.studies.real_experiment.uplift import (
     uplift_sentences,
     uplift_table,
 )
+from experiments.studies.targeting.scenario import LEARNER_NAMES
 
 if TYPE_CHECKING:
     from experiments.models.uplift.results import LearnerComparison

@@ -14,8 +14,8 @@ import polars as pl
 
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, p_value
-from experiments.scenarios.real_experiment import RealExperimentScenario
-from experiments.scenarios.targeting import LEARNER_NAMES
+from experiments.studies.real_experiment.scenario import RealExperimentScenario
+from experiments.studies.targeting.scenario import LEARNER_NAMES
 
 if TYPE_CHECKING:
     from experiments.models.uplift.results import LearnerComparison, LearnerEvaluation

@@ -5,9 +5,9 @@ Inside the package: ``numbers`` computes, ``result`` holds what the report shows
 
 from __future__ import annotations
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Study, SweepFigure
 from experiments.studies.remarketing.result import run, simulate_table
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 __all__ = ["STUDY", "run"]
 

@@ -5,9 +5,9 @@ Inside the package: ``numbers`` computes, ``result`` holds what the report shows
 
 from __future__ import annotations
 
-from experiments.scenarios.targeting import TargetingScenario
 from experiments.studies.base import Study, SweepFigure
 from experiments.studies.targeting.result import run, simulate_table
+from experiments.studies.targeting.scenario import TargetingScenario
 
 __all__ = ["STUDY", "run"]
 

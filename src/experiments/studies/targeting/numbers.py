@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from experiments.scenarios.targeting import LEARNER_NAMES, TargetingScenario
+from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
 __all__ = ["DELAYS", "DELAY_CUSTOMERS", "POLICIES", "LearnerPolicy", "PolicyResult", "delay_curve", "measure"]
 

@@ -28,7 +28,6 @@ import polars as pl
 
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, money
-from experiments.scenarios.targeting import LEARNER_NAMES, TargetingScenario
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.targeting.numbers import (
     DELAY_CUSTOMERS,
@@ -38,6 +37,7 @@ from experiments.studies.targeting.numbers import (
     PolicyResult,
     measure,
 )
+from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
 __all__ = [
     "DELAYS",
