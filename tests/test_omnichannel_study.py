@@ -39,7 +39,7 @@ def test_registered_with_its_scenario_and_simulator() -> None:
     s = registry.get("omnichannel")
     assert s is STUDY and s.scenario is OmnichannelScenario
     assert s.notebook == "notebooks/omnichannel.ipynb"
-    assert s.simulate is study.simulate_log and s.question.endswith("?")
+    assert s.simulated and s.question.endswith("?")
 
 
 def test_verdict_quotes_the_analysis(result: study.OmnichannelResult) -> None:

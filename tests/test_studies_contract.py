@@ -68,7 +68,7 @@ def test_simulated_studies_put_the_truth_beside_the_estimate(ran: tuple[str, obj
     name, _, result = ran
     study = registry.get(name)
     with_truth = [f for f in result.figures() if f.truth is not None]
-    if study.simulate is not None:
+    if study.simulated:
         assert with_truth, f"{name} is simulated: its figures carry the truth"
 
 

@@ -41,7 +41,12 @@ from experiments.studies.omnichannel.budget import (
     plan_profits,
     reallocate,
 )
-from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
+from experiments.studies.omnichannel.scenario import (
+    CHANNELS,
+    EXPERIMENT_PLAN,
+    TRUTH_PLAN,
+    OmnichannelScenario,
+)
 
 __all__ = [
     "EXPERIMENT_PLAN",
@@ -59,13 +64,10 @@ __all__ = [
     "model_errors",
     "plan_profits",
     "reallocate",
+    "simulate",
     "store_blind_spot",
 ]
 
-#: Name of the plan that follows the channel experiments' estimates.
-EXPERIMENT_PLAN = "channel experiments"
-#: Name of the plan that follows the true incremental purchases (known only to the simulation).
-TRUTH_PLAN = "true incrementality"
 
 
 def attribute_log(log: pl.DataFrame, *, half_life: float = 7.0, order: int = 1) -> AttributionResult:
@@ -358,3 +360,15 @@ def headline_numbers(a: OmnichannelAnalysis, *, model: str = "last_touch",
     out["experiments_covered"] = int(a.experiments["covered"].fill_null(False).sum())
     out["experiments_run"] = int(a.experiments["covered"].is_not_null().sum())
     return out
+
+
+def simulate(scenario: OmnichannelScenario, *, block_size: int | None = None, workers: int = 1,
+             **_: Any) -> pl.DataFrame:
+    """The observed touchpoint log of the world as drawn (``experiments simulate omnichannel``).
+
+    One row per touch: ``journey_id, time, channel, device, converted, value`` and the truth no tracker
+    sees, ``customer_id`` and ``purchase`` (see :func:`experiments.simulate.journeys.observed_log`).
+    ``block_size`` is accepted for the command's sake; the world's chunks are fixed, so neither it nor
+    ``workers`` changes the log.
+    """
+    return observed_log(draw_world(scenario, workers=workers))

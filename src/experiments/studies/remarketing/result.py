@@ -43,7 +43,6 @@ __all__ = [
     "itt_vs_exposed",
     "measure",
     "run",
-    "simulate_table",
     "truth_table",
 ]
 
@@ -219,8 +218,3 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     curve = frequency_curve(scenario, caps=FREQUENCY_CAPS, n_customers=curve_size(scenario))
     return RemarketingResult(scenario, analysis, funnel_summary(frame), curve)
 
-
-def simulate_table(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
-    from experiments.simulate.remarketing import simulate_remarketing
-
-    return simulate_remarketing(scenario, **options)  # type: ignore[arg-type]

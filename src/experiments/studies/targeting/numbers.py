@@ -16,9 +16,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from experiments.simulate.targeting import simulate_targeting
 from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
-__all__ = ["DELAYS", "DELAY_CUSTOMERS", "POLICIES", "LearnerPolicy", "PolicyResult", "delay_curve", "measure"]
+__all__ = [
+    "DELAYS",
+    "DELAY_CUSTOMERS",
+    "POLICIES",
+    "LearnerPolicy",
+    "PolicyResult",
+    "delay_curve",
+    "measure",
+    "simulate",
+]
 
 #: The five policies, in the order the report shows them.
 POLICIES: tuple[str, ...] = ("uplift", "likely buyers", "everyone", "nobody", "oracle")
@@ -209,3 +219,10 @@ def delay_curve(scenario: TargetingScenario) -> pl.DataFrame:
     curve = first_touch_curve(s.world(), hours, n_customers=min(s.n_customers, DELAY_CUSTOMERS))
     return curve.filter(pl.col("arm") == s.arm).select(
         pl.col("first_touch_hours").alias("hours"), pl.col("expected_profit_per_1000").alias("profit"))
+
+
+def simulate(scenario: TargetingScenario, **options: Any) -> pl.DataFrame:
+    """The randomised two-arm campaign's table, with every customer's true effect (``options``:
+    ``block_size``, ``workers``, ...)."""
+    return simulate_targeting(scenario.world(), arm=scenario.arm, treated_share=scenario.treated_share,
+                              **options)

@@ -21,7 +21,6 @@ together in :mod:`experiments.studies.targeting.numbers`; the prose (verdict, ti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import altair as alt
 import polars as pl
@@ -36,6 +35,7 @@ from experiments.studies.targeting.numbers import (
     LearnerPolicy,
     PolicyResult,
     measure,
+    simulate,
 )
 from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
@@ -47,7 +47,6 @@ __all__ = [
     "TargetingResult",
     "result_from_table",
     "run",
-    "simulate_table",
 ]
 
 
@@ -358,11 +357,5 @@ def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
 
 def run(scenario: TargetingScenario) -> TargetingResult:
     """Simulate the randomised campaign, fit and judge the policies, and trace the first-touch curve."""
-    return result_from_table(simulate_table(scenario), scenario)
+    return result_from_table(simulate(scenario), scenario)
 
-
-def simulate_table(scenario: TargetingScenario, **options: Any) -> pl.DataFrame:
-    from experiments.simulate.targeting import simulate_targeting
-
-    return simulate_targeting(scenario.world(), arm=scenario.arm, treated_share=scenario.treated_share,
-                              **options)
