@@ -130,4 +130,3 @@ class CalibrationScenario(Scenario):
     def daily_cells(self) -> int:
         """Simulated arm-looks in the peeking study (replications × looks × 2)."""
         return self.replications * self.looks * 2
-

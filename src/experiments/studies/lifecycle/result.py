@@ -227,4 +227,3 @@ def run(scenario: LifecycleScenario) -> LifecycleResult:
         acquisition_cost=float(exp["acquisition_cost"].mean()), retention_cost=float(spend),
         n_customers=exp.height, n_referred=sim.customers.height - exp.height,
     )
-

@@ -344,4 +344,3 @@ class OmnichannelResult:
 def run(scenario: OmnichannelScenario) -> OmnichannelResult:
     """Draw the world, attribute its log, measure the truth and the experiments, re-run every plan."""
     return OmnichannelResult(scenario=scenario, analysis=measure(scenario))
-

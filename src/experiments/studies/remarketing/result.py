@@ -217,4 +217,3 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
                        truth=true_effects(frame, scenario.arms))
     curve = frequency_curve(scenario, caps=FREQUENCY_CAPS, n_customers=curve_size(scenario))
     return RemarketingResult(scenario, analysis, funnel_summary(frame), curve)
-

@@ -225,4 +225,3 @@ def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
 def run(scenario: TargetingScenario) -> TargetingResult:
     """Simulate the randomised campaign, fit and judge the policies, and trace the first-touch curve."""
     return result_from_table(simulate(scenario), scenario)
-
