@@ -12,7 +12,7 @@ from experiments.errors import ParameterError
 from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.studies.targeting import result as study
 from experiments.studies.targeting.numbers import simulate, split_seeds
-from experiments.studies.targeting.scenario import DEFAULTS, LEARNERS, WORLD, TargetingScenario
+from experiments.studies.targeting.scenario import DEFAULTS, WORLD, TargetingScenario
 
 SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share": "0.5"}
 
@@ -33,9 +33,6 @@ def test_scenario_reuses_the_world_declarations() -> None:
     assert world.arm_shares == (("holdout", 0.5), ("dynamic_incentive", 0.5))
     assert world.n_customers == s.n_customers and world.discount == s.discount
     assert world.cpm_social == RemarketingScenario.defaults["cpm_social"]  # not exposed: the default
-    from experiments.models.uplift.learners import LEARNERS as MODEL_LEARNERS
-
-    assert LEARNERS == MODEL_LEARNERS
     assert s.learners == ("x", "t", "transformed") and s.fixed_share is None
     t = TargetingScenario.from_params({"learner": "t", "policy_share": " 0.35 "})
     assert t.learners == ("t", "transformed") and t.fixed_share == 0.35 and t.policy_share == "0.35"

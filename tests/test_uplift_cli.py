@@ -188,7 +188,7 @@ def test_uplift_prints_a_summary(files: dict[str, Path], capsys: pytest.CaptureF
     code, out, _ = _run(capsys, "uplift", str(files["parquet"]), *FIT, "--learner", "transformed",
                         "--outcome", "spend", "--propensity", "0.5")
     assert code == 0
-    assert "per 1,000 customers" in out and "uplift by bin" in out and "transformed-outcome learner" in out
+    assert "per 1,000 customers" in out and "uplift by bin" in out and "transformed outcome" in out
 
 
 @pytest.mark.parametrize(("extra", "message"), [

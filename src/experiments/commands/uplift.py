@@ -22,6 +22,7 @@ from typing import Any
 from experiments.commands.uplift_eval import add_table_arguments
 from experiments.errors import ParameterError
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
+from experiments.uplift_learners import LEARNERS
 
 __all__ = ["fit_file", "register", "run"]
 
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
     add_table_arguments(p)
     p.add_argument("--feature", required=True, action="append", metavar="COL",
                    help="feature column (repeat for several); text columns are one-hot encoded")
-    p.add_argument("--learner", choices=["s", "t", "x", "transformed"], default="t",
+    p.add_argument("--learner", choices=LEARNERS, default="t",
                    help="S-, T-, X-learner or transformed outcome (class transformation for 0/1) (t)")
     p.add_argument("--folds", default="5", metavar="K", help="cross-fitting folds, >= 2 (5)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of folds, models and bootstrap (0)")

@@ -6,7 +6,7 @@ from experiments.simulate.lifecycle import LifecycleSettings, simulate_lifecycle
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.targeting import (
     FEATURES,
-    PolicyValue,
+    TruePolicyValue,
     oracle_policy,
     picked_by_group,
     policy_value,
@@ -25,7 +25,7 @@ from experiments.simulate.truth import (
 __all__ = [
     "FEATURES",
     "LifecycleSettings",
-    "PolicyValue",
+    "TruePolicyValue",
     "delivery_curve",
     "first_touch_curve",
     "frequency_curve",

@@ -12,12 +12,10 @@ from typing import Any
 from experiments.formatting import money, p_phrase, spec_or_na
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Section, Table
+from experiments.uplift_learners import LEARNER_NAMES
 
-__all__ = ["LEARNER_NAMES", "page", "summary_text", "verdict"]
+__all__ = ["page", "summary_text", "verdict"]
 
-#: The learners' names in the command's words.
-LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
-                 "transformed": "transformed-outcome learner"}
 
 
 def _per_1000(x: float | None) -> str:

@@ -28,7 +28,7 @@ from experiments.studies.base import Figure, Verdict
 from experiments.studies.real_experiment import words
 from experiments.studies.real_experiment.numbers import RealExperimentNumbers, measure
 from experiments.studies.real_experiment.scenario import RealExperimentScenario
-from experiments.studies.targeting.scenario import LEARNER_NAMES
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = ["RealExperimentResult", "run"]
 

@@ -16,7 +16,7 @@ from experiments.studies.real_experiment.numbers import (
     UPLIFT_SEED,
     RealExperimentNumbers,
 )
-from experiments.studies.targeting.scenario import LEARNER_NAMES
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = ["SKIPPED", "assumptions", "data_checks", "uplift_sentences", "verdict_parts"]
 

@@ -17,7 +17,8 @@ import numpy as np
 import polars as pl
 
 from experiments.simulate.targeting import simulate_targeting
-from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
+from experiments.studies.targeting.scenario import TargetingScenario
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = [
     "DELAYS",

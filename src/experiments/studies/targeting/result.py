@@ -39,7 +39,8 @@ from experiments.studies.targeting.numbers import (
     measure,
     simulate,
 )
-from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
+from experiments.studies.targeting.scenario import TargetingScenario
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = [
     "DELAYS",

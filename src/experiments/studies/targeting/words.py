@@ -9,7 +9,7 @@ from experiments.formatting import fmt, money
 from experiments.studies.base import Verdict
 from experiments.studies.campaign_world import world_assumptions
 from experiments.studies.targeting.numbers import DELAY_CUSTOMERS, TargetingNumbers
-from experiments.studies.targeting.scenario import LEARNER_NAMES
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = ["assumptions", "delay_sentence", "group_pct", "hours", "incentive_words", "verdict"]
 
