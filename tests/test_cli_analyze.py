@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from experiments.cli import main
-from experiments.stats.runner import RESULT_KEYS
+from experiments.stats.row_analysis import RESULT_KEYS
 
 
 @pytest.fixture(scope="module")

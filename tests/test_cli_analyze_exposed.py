@@ -15,7 +15,7 @@ import statsmodels.api as sm
 from linearmodels.iv import IV2SLS
 
 from experiments.cli import main
-from experiments.stats.runner import RESULT_KEYS
+from experiments.stats.row_analysis import RESULT_KEYS
 
 FIXTURE = Path(__file__).parent / "fixtures" / "remarketing_exposed.csv.gz"
 COVS = ["history", "recency", "frequency"]

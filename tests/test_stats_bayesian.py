@@ -20,7 +20,7 @@ import pytest
 from experiments.cli import main
 from experiments.errors import ParameterError
 from experiments.stats.bayesian import BAYES_KEYS, bayesian_effect, parse_values
-from experiments.stats.runner import analyze
+from experiments.stats.row_analysis import analyze
 from experiments.stats.sufficient import SampleStats
 from experiments.stats.summary_input import analyze_summary
 

@@ -12,7 +12,7 @@ from statsmodels.stats.multitest import multipletests
 
 from experiments.errors import DataError
 from experiments.stats import SampleStats, gather, mean_effect, proportion_effect
-from experiments.stats.runner import RESULT_KEYS, analyze
+from experiments.stats.row_analysis import RESULT_KEYS, analyze
 from experiments.stats.summary_input import analyze_summary, asos_long
 
 

@@ -160,7 +160,7 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     import polars as pl
 
     from experiments.datasets import scan_table
-    from experiments.stats.runner import analyze
+    from experiments.stats.row_analysis import analyze
     from experiments.stats.summary_input import LOOK_NAMES, analyze_summary, is_summary_frame
 
     lf = scan_table(path)
@@ -217,7 +217,7 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 def analyze_db(url: str, *, table: str | None = None, query: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
     """Run :func:`analyze` on a table (or a query's result) in a database: one SQL aggregation there."""
     from experiments.stats.database import open_table
-    from experiments.stats.runner import analyze
+    from experiments.stats.row_analysis import analyze
 
     if not options.get("metrics"):
         raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
@@ -235,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
     from experiments.outputs import check_distinct, check_output, write_results
     from experiments.stats.database import check_source
     from experiments.stats.power import MAX_N_PER_ARM
-    from experiments.stats.runner import MAX_BOOTSTRAP, check_options
+    from experiments.stats.row_analysis import MAX_BOOTSTRAP, check_options
     from experiments.studies.analysis import (
         adjustment_lines,
         bayesian_lines,

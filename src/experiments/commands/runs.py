@@ -38,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from experiments.outputs import atomic_write_text, check_folder, check_output
     from experiments.paths import REPORTS_DIR
-    from experiments.runs.registry import RunRegistry, public_run
+    from experiments.runs.run_registry import RunRegistry, public_run
     from experiments.studies import registry
 
     target = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)

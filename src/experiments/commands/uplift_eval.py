@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.formatting import spec_or_na as na
 from experiments.outputs import OUTPUT_RULE, check_output, write_results
 
 __all__ = ["add_table_arguments", "evaluate_file", "register", "run", "summary_text"]
@@ -86,10 +87,6 @@ def evaluate_file(
     }
 
 
-def _num(x: float | None, spec: str) -> str:
-    return "n/a" if x is None else format(x, spec)
-
-
 def summary_text(r: dict[str, Any]) -> str:
     """The short readable summary printed without ``--json -``."""
     left = (f"; {r['n_left_out']:,} rows of other arms left out" if r["n_left_out"] else "")
@@ -99,12 +96,12 @@ def summary_text(r: dict[str, Any]) -> str:
     lines = [
         f"{r['n_rows']:,} rows: {r['n_treatment']:,} {r['treatment']!r}, {r['n_control']:,} "
         f"{r['control']!r}{left}",
-        f"Qini coefficient {_num(r['qini_auc'], '.4f')}, uplift AUC {_num(r['uplift_auc'], '.4f')} "
+        f"Qini coefficient {na(r['qini_auc'], '.4f')}, uplift AUC {na(r['uplift_auc'], '.4f')} "
         "(0 = random ranking, 1 = perfect)",
-        f"uplift among the top {r['k']:.0%} by {r['score']!r}: {_num(r['uplift_at_k'], '+.4g')} "
+        f"uplift among the top {r['k']:.0%} by {r['score']!r}: {na(r['uplift_at_k'], '+.4g')} "
         f"(treated minus control mean {r['outcome']!r})",
         f"Qini curve ({unit} among the first share ranked, random ranking in brackets): "
-        + ", ".join(f"{s:.0%}: {_num(curve[s]['qini'], ',.1f')} ({_num(curve[s]['qini_random'], ',.1f')})"
+        + ", ".join(f"{s:.0%}: {na(curve[s]['qini'], ',.1f')} ({na(curve[s]['qini_random'], ',.1f')})"
                     for s in marks),
     ]
     return "\n".join(lines)

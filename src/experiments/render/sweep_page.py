@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import html
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from experiments.formatting import unit_value
+from experiments.formatting import unit_value_or_na as num
 
 __all__ = ["best_sentence", "figure_rows", "render_sweep", "sweep_chart"]
 
@@ -33,10 +32,6 @@ def _e(text: object) -> str:
 def _v(value: Any) -> str:
     return value if isinstance(value, str) else repr(value) if isinstance(value, bool) else f"{value:g}" if (
         isinstance(value, float)) else str(value)
-
-
-def _num(x: Any, unit: str) -> str:
-    return "n/a" if not isinstance(x, (int, float)) or not math.isfinite(x) else unit_value(float(x), unit)
 
 
 def _title(f: Mapping[str, Any]) -> str:
@@ -56,13 +51,13 @@ def best_sentence(best: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     unit = str(f.get("unit") or "")
     interval = ""
     if f.get("ci_low") is not None and f.get("ci_high") is not None:
-        interval = f" (95% interval {_num(f['ci_low'], unit)} to {_num(f['ci_high'], unit)})"
-    truth = f"; truth {_num(f['truth'], unit)}" if f.get("truth") is not None else ""
+        interval = f" (95% interval {num(f['ci_low'], unit)} to {num(f['ci_high'], unit)})"
+    truth = f"; truth {num(f['truth'], unit)}" if f.get("truth") is not None else ""
     n = len(meta.get("points") or [])
     points = f"{n} point{'s' if n != 1 else ''}"
     ranked = best.get("ranked_words") or _ranked_words(meta) or _title(f).lower()
     return (f"Best of {points} by {ranked}: {_point_words(best['point'])}, "
-            f"with {f.get('label')} {_num(f.get('estimate'), unit)}{interval}{truth}.")
+            f"with {f.get('label')} {num(f.get('estimate'), unit)}{interval}{truth}.")
 
 
 def _ranked_words(meta: Mapping[str, Any]) -> str:
@@ -237,10 +232,10 @@ def _table(meta: Mapping[str, Any]) -> str:
                 cells += "<td>-</td>"
                 continue
             unit = str(f.get("unit") or "")
-            low, high = _e(_num(f.get("ci_low"), unit)), _e(_num(f.get("ci_high"), unit))
-            truth = f"; truth {_e(_num(f['truth'], unit))}" if f.get("truth") is not None else ""
+            low, high = _e(num(f.get("ci_low"), unit)), _e(num(f.get("ci_high"), unit))
+            truth = f"; truth {_e(num(f['truth'], unit))}" if f.get("truth") is not None else ""
             ci = f"<div class='muted'>{low} to {high}{truth}</div>"
-            cells += f"<td>{_e(_num(f.get('estimate'), unit))}{ci}</td>"
+            cells += f"<td>{_e(num(f.get('estimate'), unit))}{ci}</td>"
         verdict = first_sentence(str((p.get("headline") or {}).get("headline") or ""))
         href = "../../../" + str(p.get("html") or "")
         cells += f"<td class='verdict-cell'>{_e(verdict)}</td><td><a href='{_e(href)}'>report</a></td>"

@@ -43,7 +43,7 @@ def clean_stale_staging(reports_dir: Path) -> list[Path]:
     """Remove what runs that were killed left: staging folders of runs and sweeps, and half-written index
     files, whose process no longer exists."""
     from experiments.runs.index_file import INDEX_TEMP
-    from experiments.runs.registry import SWEEPS_DIR
+    from experiments.runs.run_registry import SWEEPS_DIR
 
     removed = []
     candidates = [*reports_dir.glob(f"*/{STAGING}*"), *reports_dir.glob(f"*/{SWEEPS_DIR}/{STAGING}*")]

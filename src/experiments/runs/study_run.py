@@ -176,7 +176,7 @@ def _cell_times(nb: Any) -> tuple[float | None, float | None]:
 def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
     """Record a run whose folder is in place in the registry, and rewrite the index."""
     from experiments.runs.index_file import write_index
-    from experiments.runs.registry import RunRegistry
+    from experiments.runs.run_registry import RunRegistry
 
     RunRegistry(root).add_run(meta)
     if index:

@@ -461,7 +461,7 @@ def run_sweep(
     from experiments.paths import REPORTS_DIR
     from experiments.runs.index_file import write_index
     from experiments.runs.kernels import check_kernel
-    from experiments.runs.registry import RunRegistry
+    from experiments.runs.run_registry import RunRegistry
     from experiments.runs.study_run import clean_stale_staging
     from experiments.studies import registry
 
@@ -535,7 +535,7 @@ def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list
 def _write_sweep(root: Path, meta: dict[str, Any]) -> Path:
     """Write ``sweep.json`` and ``sweep.html`` in a staging folder and rename it into place."""
     from experiments.render.sweep_page import render_sweep
-    from experiments.runs.registry import SWEEPS_DIR
+    from experiments.runs.run_registry import SWEEPS_DIR
 
     folder = root / meta["study"] / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The tests on gathered per-arm statistics: SRM, effects, CUPED, ratio metrics, segments, corrections.
 
-:func:`battery` is what row input (:func:`experiments.stats.runner.analyze`) and summary input
+:func:`battery` is what row input (:func:`experiments.stats.row_analysis.analyze`) and summary input
 (:mod:`experiments.stats.summary_input`) share once the sufficient statistics are gathered: the
 sample-ratio test, every effect corrected for multiple testing over metrics × arms (ratio metrics
 included), CUPED-adjusted effects and per-segment effects as families of their own, and, when asked,

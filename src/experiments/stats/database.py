@@ -5,7 +5,7 @@ A :class:`DatabaseTable` names a table (or a query) behind an Ibis connection UR
 queries can read large parquet and CSV files lazily with ``read_parquet(...)``) or any engine Ibis
 connects to (``postgres://user:pass@host:5432/db``, BigQuery, Snowflake...).
 :meth:`DatabaseTable.gather` builds one ``GROUP BY arm[, segment]`` query with Ibis that returns the same
-grouped frame as the polars pass of :func:`experiments.stats.runner.analyze`: the same column names,
+grouped frame as the polars pass of :func:`experiments.stats.row_analysis.analyze`: the same column names,
 counts, checks (:mod:`experiments.stats.quality`) and sums
 (:func:`experiments.stats.sufficient.statistic_columns`). The rows never leave the database; only one row
 per arm (and segment) does. :func:`rfm_summary_db` does the same for the per-customer summary of a
@@ -178,7 +178,7 @@ class DatabaseTable:
         unit_missing: tuple[str, str] | None = None,
         nonfinite: NonFinite = "refuse",
     ) -> pl.DataFrame:
-        """The grouped frame of :func:`experiments.stats.runner.analyze`'s pass, from one SQL query.
+        """The grouped frame of :func:`experiments.stats.row_analysis.analyze`'s pass, from one SQL query.
 
         Parameters
         ----------

@@ -26,7 +26,7 @@ from experiments.errors import DataError, ParameterError
 from experiments.stats.battery import check_bayes
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import HUGE, DataQuality, binary_expr, with_small_counts
-from experiments.stats.runner import AnalysisResult, battery, check_options
+from experiments.stats.row_analysis import AnalysisResult, battery, check_options
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 if TYPE_CHECKING:
@@ -280,7 +280,7 @@ def analyze_summary(
     planned_n
         Planned total units (both arms) the confidence sequence is tuned for (default: the last look's).
     bayesian, prior_sd, values
-        gbstats' Bayesian results, as in :func:`experiments.stats.runner.analyze`.
+        gbstats' Bayesian results, as in :func:`experiments.stats.row_analysis.analyze`.
     """
     alpha, correction, shares = check_options(alpha, correction, shares)
     df = frame.lazy().collect()

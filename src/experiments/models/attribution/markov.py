@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.attribution.paths import Journeys
+from experiments.models.attribution.journeys import Journeys
 
 __all__ = ["MAX_ORDER", "MarkovResult", "markov_attribution", "path_states"]
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from experiments.formatting import fmt, money, points
+from experiments.formatting import fmt, money, pct, points
 from experiments.studies.base import Verdict
 from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN, OmnichannelAnalysis
 from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
@@ -27,7 +27,6 @@ __all__ = [
     "data_checks",
     "focus_channels",
     "model_name",
-    "pct",
     "verdict",
 ]
 
@@ -73,11 +72,6 @@ def _and(items: Sequence[str]) -> str:
 
 def _days(x: float) -> str:
     return f"{x:g} day" + ("" if x == 1 else "s")
-
-
-def pct(x: float) -> str:
-    """A share as a whole percentage (``0.25`` -> ``25%``)."""
-    return fmt(x, "pct", 0)
 
 
 def credit_gap(a: OmnichannelAnalysis, model: str, channel: str) -> float:
