@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "experiments"
 #: lower one, never a higher one.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"", "errors", "formatting", "validation", "paths", "escaping", "exact_sums", "outputs",
-               "resources", "datasets", "transactions", "net_value", "worlds", "uplift_learners"}),
+               "resources", "datasets", "transactions", "net_value", "worlds", "uplift_learners", "plain"}),
     frozenset({"simulate", "stats", "models", "charts"}),
     frozenset({"scenarios"}),
     frozenset({"studies"}),

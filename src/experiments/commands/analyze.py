@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import DataError, ParameterError
 
 __all__ = ["analyze_db", "analyze_file", "register", "run"]
@@ -77,7 +78,7 @@ an existing file is replaced only with --overwrite; - means standard output for 
 def register(subparsers: Any) -> None:
     """Add the ``analyze`` parser."""
     p = subparsers.add_parser(
-        "analyze", help="test an experiment file (CSV or parquet)", description=_DESCRIPTION,
+        "analyze", help=COMMANDS["analyze"], description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", nargs="?",

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.outputs import OUTPUT_RULE
 
@@ -37,7 +38,7 @@ _PATH = ("path", "conversions", "nulls")
 def register(subparsers: Any) -> None:
     """Add the ``attribute`` parser."""
     p = subparsers.add_parser(
-        "attribute", help="attribution models on touchpoints or paths (CSV or parquet)",
+        "attribute", help=COMMANDS["attribute"],
         description="Credit each channel with conversions under rule-based models (first touch, last "
         "touch, last non-direct, linear, time decay, position based), the Markov removal effect and the "
         "Shapley value. FILE holds one row per touch (--journey, --time, --channel, --converted) or one "

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.outputs import OUTPUT_RULE
+from experiments.plain import plain
 
 __all__ = ["KINDS", "handler", "register", "run_clv", "run_clv_opportunities", "run_clv_survival"]
 
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``clv`` parser."""
     p = subparsers.add_parser(
         "clv",
-        help="fit CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, sBG, BG/BB",
+        help=COMMANDS["clv"],
         description="Fit customer lifetime value models. --kind transactions (default): a transaction log, "
         "one row per transaction; purchase models (--model bgnbd, mbgnbd, paretonbd) and Gamma-Gamma "
         "(order value, on the repeat customers whose repeat purchases have a positive value: those with "
@@ -106,12 +107,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", metavar="PATH", help="write the results as JSON to PATH, or to stdout with -")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
     p.set_defaults(func=handler)
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _fit_or_warn(name: str, fit, warnings: list[str], *, data_too: bool = False):
@@ -203,7 +198,7 @@ def run_clv(
             out[_PURCHASE_KEYS[m]] = {"model": _LABELS[m], "error": error}
             continue
         fits[m] = fit
-        out[_PURCHASE_KEYS[m]] = {k: _clean(v) for k, v in fit.to_dict().items()}
+        out[_PURCHASE_KEYS[m]] = {k: plain(v) for k, v in fit.to_dict().items()}
         if fit.warning:
             warnings.append(fit.warning)
     if not fits:
@@ -294,7 +289,7 @@ def run_clv_survival(
             "alpha": fit.alpha,
             "beta": fit.beta,
             "log_likelihood": fit.log_likelihood,
-            "mean_lifetime": _clean(fit.mean_lifetime),
+            "mean_lifetime": plain(fit.mean_lifetime),
             "expected_lifetime_horizon": fit.expected_lifetime(horizon),
             "discounted_expected_lifetime": fit.discounted_expected_lifetime(discount_rate),
             "discounted_expected_residual_lifetime": fit.discounted_expected_residual_lifetime(

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ParameterError
 from experiments.outputs import OUTPUT_RULE
 
@@ -16,7 +17,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``power`` parser."""
     p = subparsers.add_parser(
-        "power", help="sample size per arm or minimum detectable effect",
+        "power", help=COMMANDS["power"],
         description="Sample size per arm to detect an effect (binary rate or continuous mean); with --n, "
         "the minimum detectable effect of that many units per arm. --r2 plans for a regression-adjusted "
         "(CUPED) estimate; --sequential for monitoring at several looks (maximum and expected sizes). "

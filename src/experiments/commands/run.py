@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ExperimentsError
 
 __all__ = ["coerce_cli_value", "parameter_kinds", "parse_overrides", "register"]
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` sub-command."""
     p = sub.add_parser(
         "run",
-        help="execute a study notebook and render its HTML report",
+        help=COMMANDS["run"],
         description="Execute a study's notebook with papermill and write the executed notebook, an "
         "HTML report (code hidden) and the run's metadata to REPORTS_DIR/STUDY/RUN_ID/. "
         "The last line printed is the path of the HTML report (with --all: of the index).",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from experiments.commands import COMMANDS
 from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["register"]
@@ -19,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``runs`` sub-command."""
     p = sub.add_parser(
         "runs",
-        help="list the runs on record (newest first)",
+        help=COMMANDS["runs"],
         description="List the runs recorded in REPORTS_DIR's run registry, newest first: when, the study, "
         "the verdict's first sentence, the parameters changed from the defaults and the report's path. "
         "The JSON is a list of {study, run_id, started, parameters, headline, html, sweep_id}. "

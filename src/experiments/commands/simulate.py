@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import DataError, ParameterError
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_output
 
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cores = _cores()
     p = subparsers.add_parser(
         "simulate",
-        help="simulate a study's data with its truth and write it to parquet",
+        help=COMMANDS["simulate"],
         description="Simulate a study's data (remarketing, loyalty: one row per customer with the outcome "
         "under every arm; omnichannel: the observed touch log with its truth; lifecycle: one row per "
         "customer with every lever's value on and off) and stream it into a parquet "

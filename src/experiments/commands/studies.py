@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from experiments.commands import COMMANDS
 from experiments.outputs import OUTPUT_RULE
 
 __all__ = ["register"]
@@ -13,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``studies`` sub-command."""
     p = sub.add_parser(
         "studies",
-        help="list the studies, their questions and parameters",
+        help=COMMANDS["studies"],
         description="List every study with its question, notebook and parameters (name, default, what is "
         "allowed, help). The JSON is a list of {name, question, notebook, parameters: [{name, default, "
         "allowed, help}], sweep_figure: {name, group, label}} (the figure a sweep ranks its points by); "

@@ -12,6 +12,7 @@ import functools
 import sys
 from pathlib import Path
 
+from experiments.commands import COMMANDS
 from experiments.errors import ExperimentsError
 
 __all__ = ["register"]
@@ -21,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``sweep`` sub-command."""
     p = sub.add_parser(
         "sweep",
-        help="run a study over a grid of parameter values (on Dask) and report the best point",
+        help=COMMANDS["sweep"],
         description="Run STUDY at every point of the grid (the cartesian product of the -g lists, with the "
         "-p values fixed) on a Dask cluster, each point a normal run recorded in the run registry; then "
         "write the sweep report (headline figures against each swept parameter, with intervals and truth; "

@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.commands.uplift_eval import add_table_arguments
 from experiments.errors import ParameterError
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
@@ -30,7 +31,7 @@ __all__ = ["fit_file", "register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``uplift`` parser."""
     p = subparsers.add_parser(
-        "uplift", help="cross-fitted uplift model: whom to treat, and how many",
+        "uplift", help=COMMANDS["uplift"],
         description="Fit an uplift learner with K-fold cross-fitting on a randomised experiment file "
         "(CSV or parquet), score every customer out of fold, and judge the scores: Qini against random "
         "(bootstrap interval), uplift by decile, and the incremental profit of treating each top share. "

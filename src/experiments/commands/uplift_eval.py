@@ -16,6 +16,7 @@ import json
 import math
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ParameterError
 from experiments.formatting import spec_or_na as na
 from experiments.outputs import OUTPUT_RULE, check_output, write_results
@@ -38,7 +39,7 @@ def add_table_arguments(p: argparse.ArgumentParser) -> None:
 def register(subparsers: Any) -> None:
     """Add the ``uplift-eval`` parser."""
     p = subparsers.add_parser(
-        "uplift-eval", help="Qini and uplift areas of an uplift score column (scikit-uplift's definitions)",
+        "uplift-eval", help=COMMANDS["uplift-eval"],
         description="Evaluate an uplift score on a randomised experiment file (CSV or parquet): normalised "
         "Qini and uplift areas, uplift among the top k, and both curves at 101 shares. Same definitions "
         "as scikit-uplift 0.5 (qini_auc_score, uplift_auc_score, uplift_at_k strategy='overall'). "

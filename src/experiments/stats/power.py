@@ -40,7 +40,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
-from experiments.stats.results import plain_value
+from experiments.plain import plain
 from experiments.validation import as_float, as_int
 
 __all__ = ["MAX_ARMS", "MAX_LOOKS", "MAX_N_PER_ARM", "PowerKind", "PowerResult", "SequentialMethod",
@@ -79,7 +79,7 @@ class PowerResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {k: plain_value(v) for k, v in asdict(self).items()}
+        return {k: plain(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row frame."""
@@ -299,7 +299,7 @@ class SequentialPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (the fixed-horizon plan nested under ``fixed``)."""
-        out = {k: plain_value(v) for k, v in asdict(self).items() if k != "fixed"}
+        out = {k: plain(v) for k, v in asdict(self).items() if k != "fixed"}
         return out | {"planned_n": self.planned_n, "fixed": self.fixed.to_dict()}
 
     def to_frame(self) -> pl.DataFrame:

@@ -43,8 +43,9 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
+from experiments.plain import plain
 from experiments.stats.quality import HUGE
-from experiments.stats.results import Effect, TestedDifference, plain_value
+from experiments.stats.results import Effect, TestedDifference
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 
 __all__ = [
@@ -204,7 +205,7 @@ class Cap:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind", "value", "percentile"}`` (the JSON ``cap`` of each capped effect)."""
-        return {"kind": self.kind, "value": plain_value(self.value), "percentile": self.percentile}
+        return {"kind": self.kind, "value": plain(self.value), "percentile": self.percentile}
 
 
 def percentile_cap(values: np.ndarray, percentile: float) -> float:
@@ -318,7 +319,7 @@ class QuantileEffect(TestedDifference):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``); ``diff`` repeats ``estimate``."""
-        d = {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
+        d = {k: plain(getattr(self, k)) for k in self.__dataclass_fields__}
         d["diff"] = d["estimate"]
         return d
 
@@ -544,9 +545,9 @@ class TailCalibration:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, with the two ratios."""
-        d = {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
-        return d | {"variance_ratio": plain_value(self.variance_ratio),
-                    "width_ratio": plain_value(self.width_ratio)}
+        d = {k: plain(getattr(self, k)) for k in self.__dataclass_fields__}
+        return d | {"variance_ratio": plain(self.variance_ratio),
+                    "width_ratio": plain(self.width_ratio)}
 
     def summary(self) -> str:
         """Readable lines."""
