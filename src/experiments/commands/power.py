@@ -9,7 +9,16 @@ from typing import Any
 
 from experiments.commands import COMMANDS
 from experiments.errors import ParameterError
-from experiments.outputs import OUTPUT_RULE
+from experiments.outputs import OUTPUT_RULE, check_output, write_results
+from experiments.stats.power import (
+    MAX_ARMS,
+    MAX_LOOKS,
+    MAX_N_PER_ARM,
+    minimum_detectable_effect,
+    sample_size,
+    sequential_sample_size,
+)
+from experiments.validation import as_float, as_int
 
 __all__ = ["register", "run"]
 
@@ -54,17 +63,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments power``."""
-    from experiments.outputs import check_output, write_results
-    from experiments.stats.power import (
-        MAX_ARMS,
-        MAX_LOOKS,
-        MAX_N_PER_ARM,
-        minimum_detectable_effect,
-        sample_size,
-        sequential_sample_size,
-    )
-    from experiments.validation import as_float, as_int
-
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     common = dict(
         baseline=as_float("baseline", args.baseline), alpha=as_float("alpha", args.alpha),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from experiments.commands import COMMANDS
-from experiments.outputs import OUTPUT_RULE
+from experiments.outputs import OUTPUT_RULE, atomic_write_text, check_output
+from experiments.studies import registry
+from experiments.studies.base import SweepFigure
 
 __all__ = ["register"]
 
@@ -26,12 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-
-    from experiments.outputs import atomic_write_text, check_output
-    from experiments.studies import registry
-    from experiments.studies.base import SweepFigure
-
     target = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     studies = [s.to_dict() for s in registry.all_studies()]
     if args.json is not None:

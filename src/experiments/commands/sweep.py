@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 
 from experiments.commands import COMMANDS
+from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
 from experiments.errors import ExperimentsError
+from experiments.outputs import check_folder
+from experiments.paths import REPORTS_DIR
+from experiments.runs.progress import wanted
+from experiments.runs.sweeps import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
 
 __all__ = ["register"]
 
@@ -57,12 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
-    from experiments.outputs import check_folder
-    from experiments.paths import REPORTS_DIR
-    from experiments.runs.progress import wanted
-    from experiments.runs.sweeps import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
-
     if args.workers is not None and args.scheduler is not None:
         raise ExperimentsError("give --workers (local cluster) or --scheduler (existing cluster), not both")
     if args.workers is not None and args.workers < 1:

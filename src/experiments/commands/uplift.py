@@ -19,11 +19,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from experiments.commands import COMMANDS
 from experiments.commands.uplift_eval import add_table_arguments
 from experiments.errors import ParameterError
+from experiments.models.uplift.analysis import evaluate_scores
+from experiments.models.uplift.data import read_uplift_table
+from experiments.models.uplift.learners import cross_fit, make_learner
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
+from experiments.render.page import page_html
+from experiments.studies.uplift import page as uplift_page
+from experiments.studies.uplift import summary_text
 from experiments.uplift_learners import LEARNERS
+from experiments.validation import as_float, as_int
 
 __all__ = ["fit_file", "register", "run"]
 
@@ -67,8 +76,6 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    from experiments.validation import as_float, as_int
-
     opts = {
         "folds": as_int("folds", args.folds, low=2, high=100),
         "seed": as_int("seed", args.seed, low=0),
@@ -114,10 +121,6 @@ def fit_file(
         :class:`~experiments.models.uplift.data.UpliftTable` and the
         :class:`~experiments.models.uplift.learners.CrossFit`.
     """
-    from experiments.models.uplift.analysis import evaluate_scores
-    from experiments.models.uplift.data import read_uplift_table
-    from experiments.models.uplift.learners import cross_fit, make_learner
-
     if len(set(features)) != len(features):
         raise ParameterError("feature", features, "distinct column names")
     if arm in features or outcome in features:
@@ -160,8 +163,6 @@ def fit_file(
 
 
 def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: str) -> None:
-    import polars as pl
-
     frame = pl.DataFrame({
         "row": table.row, "arm": pl.Series(table.treatment).replace_strict(
             {True: str(treatment), False: str(control)}, return_dtype=pl.String),
@@ -173,10 +174,6 @@ def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments uplift``."""
-    from experiments.render.page import page_html
-    from experiments.studies.uplift import page as uplift_page
-    from experiments.studies.uplift import summary_text
-
     opts = _options(args)
     json_path = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_path = check_output(args.html, option="--html", overwrite=args.overwrite)

@@ -19,6 +19,8 @@ from typing import Any
 from experiments.commands import COMMANDS
 from experiments.errors import ParameterError
 from experiments.formatting import spec_or_na as na
+from experiments.models.uplift.data import read_uplift_table
+from experiments.models.uplift.metrics import uplift_metrics
 from experiments.outputs import OUTPUT_RULE, check_output, write_results
 
 __all__ = ["add_table_arguments", "evaluate_file", "register", "run", "summary_text"]
@@ -69,9 +71,6 @@ def evaluate_file(
     file: str, *, arm: str, treatment: str, control: str, outcome: str, score: str, k: float = 0.3
 ) -> dict[str, Any]:
     """Read, check and evaluate; the JSON-ready result."""
-    from experiments.models.uplift.data import read_uplift_table
-    from experiments.models.uplift.metrics import uplift_metrics
-
     table = read_uplift_table(file, arm=arm, treatment=treatment, control=control, outcome=outcome,
                               score=score)
     assert table.score is not None
