@@ -18,7 +18,10 @@ warnings stay off stderr unless Python was asked for them (``-W`` or ``PYTHONWAR
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import logging
+import os
 import re
 import signal
 import sys
@@ -104,8 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"experiments {args.command}: interrupted", file=sys.stderr)
         code = 130
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as a killed writer would
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
     except OSError as exc:  # a file the system refuses: one line, as for any bad input
@@ -128,10 +129,6 @@ def _exit_now(code: int) -> None:
     the module graph (nbconvert, papermill, ZMQ, ...) object by object, which costs a run 0.1 to 0.3 s
     of nothing. Only for the console entry point: :func:`main` called from Python returns as usual.
     """
-    import atexit
-    import logging
-    import os
-
     try:
         atexit._run_exitfuncs()
         logging.shutdown()

@@ -9,6 +9,7 @@ statistics are imported when the command runs, and the HTML machinery (altair) o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 from pathlib import Path
@@ -24,7 +25,13 @@ from experiments.render.page import page_html
 from experiments.stats.database import DatabaseTable, check_source, open_table
 from experiments.stats.power import MAX_N_PER_ARM
 from experiments.stats.row_analysis import MAX_BOOTSTRAP, analyze, check_options
-from experiments.stats.summary_input import LOOK_NAMES, analyze_summary, is_summary_frame
+from experiments.stats.summary_input import (
+    LOOK_NAMES,
+    analyze_summary,
+    is_summary_frame,
+    row_looks,
+    sequential_results,
+)
 from experiments.studies.analysis import (
     adjustment_lines,
     bayesian_lines,
@@ -210,10 +217,6 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
         try:
             result = analyze(lf, **options)
             if time is not None:
-                import dataclasses
-
-                from experiments.stats.summary_input import row_looks, sequential_results
-
                 looks = row_looks(lf, arm=options["arm"], metrics=options["metrics"], time=time,
                                   every=every or "day")
                 result = dataclasses.replace(result, sequential=sequential_results(

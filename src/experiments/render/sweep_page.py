@@ -15,7 +15,12 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import altair as alt
+
+import experiments.charts  # noqa: F401 (the house theme)
 from experiments.formatting import unit_value_or_na as num
+from experiments.render.page import render_page
+from experiments.studies.base import first_sentence
 
 __all__ = ["best_sentence", "figure_rows", "render_sweep", "sweep_chart"]
 
@@ -107,10 +112,6 @@ def sweep_chart(meta: Mapping[str, Any], axis: str) -> Any:
     One row per figure (own y scale), one colour per group, one column per combination of the other
     swept values (up to three; beyond, all combinations share a panel, one line each).
     """
-    import altair as alt
-
-    import experiments.charts  # noqa: F401 (the house theme)
-
     grid = meta.get("grid") or {}
     others = [a for a in grid if a != axis]
     rows = figure_rows(meta)
@@ -215,7 +216,6 @@ def _table(meta: Mapping[str, Any]) -> str:
         f"<th>{_e(title)}{(' (' + _e(g) + ')') if g else ''}</th>" for g in groups)
     head += "<th>verdict</th><th></th>"
     body = []
-    from experiments.studies.base import first_sentence
 
     for p in meta.get("points") or []:
         cells = "".join(f"<td>{_e(_v(p['point'].get(a)))}</td>" for a in axes)
@@ -255,8 +255,6 @@ dl.settings dt { font-weight: 600; } dl.settings dd { margin: 0 0 6px 14px; word
 
 def render_sweep(meta: Mapping[str, Any]) -> str:
     """The whole ``sweep.html`` page for a sweep's ``sweep.json``."""
-    from experiments.render.page import render_page
-
     study = str(meta.get("study", ""))
     grid = meta.get("grid") or {}
     axes_words = " × ".join(grid) or "nothing"

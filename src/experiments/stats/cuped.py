@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import statsmodels.api as sm  # heavy import, only for row-level references
 
 from experiments.errors import DataError, ParameterError
 from experiments.stats.effects import relative_lift_delta
@@ -163,8 +164,6 @@ def regression_adjusted_rows(
     overall mean. Returns ``{"diff", "se", "p_value", "ci_low", "ci_high"}`` of the ``treat`` coefficient
     (statsmodels, normal reference distribution as statsmodels uses for robust covariances).
     """
-    import statsmodels.api as sm  # heavy import, only for row-level references
-
     x = np.asarray(x, dtype=float)
     x = x.reshape(len(x), -1)
     t = np.asarray(treat, dtype=float).reshape(-1, 1)

@@ -44,9 +44,12 @@ import polars as pl
 
 from experiments.errors import ParameterError
 from experiments.plain import plain
+from experiments.stats.effects import compare
+from experiments.stats.multiple import adjust, adjust_pvalues
 from experiments.stats.quality import HUGE
 from experiments.stats.results import Effect, TestedDifference
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
+from experiments.stats.sufficient import from_groups, gather_exprs
 
 __all__ = [
     "CAP_RULE",
@@ -692,8 +695,6 @@ def capped_aggs(values: Mapping[str, pl.Expr], caps: Mapping[str, float]) -> lis
     """Aggregations for the one ``group_by`` of the sufficient statistics: every capped metric's
     count, exact sum and sum of squares (a float: the exact fixed-point sums), and the number of
     values above its cap."""
-    from experiments.stats.sufficient import gather_exprs
-
     aggs: list[pl.Expr] = []
     for i, (m, cap) in enumerate(caps.items()):
         prefix = f"\x00c{i}\x00"
@@ -709,10 +710,6 @@ def read_capped_effects(groups: pl.DataFrame, *, arm: str, control: str, treatme
     """The caps and the capped Welch effects (a multiple-testing family of their own) from the groups
     of the pass that ran :func:`capped_aggs` (with ``caps`` in the same order; grouped by arm, and by
     segment too, the effects are overall)."""
-    from experiments.stats.effects import compare
-    from experiments.stats.multiple import adjust
-    from experiments.stats.sufficient import from_groups
-
     out_caps: list[Cap] = []
     effects: list[Effect] = []
     for i, spec in enumerate(caps):
@@ -753,8 +750,6 @@ def read_prepass_quantiles(groups: pl.DataFrame, *, arm: str, control: str, trea
 
 def adjust_quantile_effects(effects: Sequence[QuantileEffect], correction: str) -> list[QuantileEffect]:
     """Quantile effects corrected for multiple testing as a family of their own."""
-    from experiments.stats.multiple import adjust_pvalues
-
     if not effects:
         return []
     adjusted = adjust_pvalues([e.p_value for e in effects], correction)  # type: ignore[arg-type]

@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import polars as pl
+
+from experiments.charts.analysis import effects_chart
 from experiments.formatting import chance, currency_amount, number, p_value
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Table
@@ -291,8 +294,6 @@ def quality_lines(result: AnalysisResult) -> list[str]:
 
 
 def _table_rows(head: list[str], rows: list[list[str]], caption: str) -> Table:
-    import polars as pl
-
     frame = pl.DataFrame([dict(zip(head, r, strict=True)) for r in rows], schema={h: pl.String for h in head})
     return Table(frame, caption)
 
@@ -306,8 +307,6 @@ def _effects_table(effects: list[Effect], caption: str) -> Table:
 
 def page(result: AnalysisResult, *, source: str) -> Page:
     """The one-page report: verdict first, results table, SRM and data quality, effects chart."""
-    from experiments.charts.analysis import effects_chart
-
     level = round(100 * (1 - result.alpha))
     overall = [e for e in result.results if e.segment is None]
     by_segment = [e for e in result.results if e.segment is not None]

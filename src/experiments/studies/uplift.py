@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
+from experiments.charts.uplift import profit_by_share, qini_curves, uplift_by_bin
 from experiments.formatting import money, p_phrase, spec_or_na
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Section, Table
@@ -79,10 +82,6 @@ def summary_text(r: dict[str, Any]) -> str:
 
 
 def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import qini_curves
-
     frame = ev.metrics.to_frame()
     long = pl.concat([
         frame.select("share", pl.col("qini").alias("value"), pl.lit("model ranking").alias("ranking")),
@@ -99,8 +98,6 @@ def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
 
 
 def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
-    from experiments.charts.uplift import uplift_by_bin
-
     frame = ev.bins.to_frame().select("bin", "estimate", "ci_low", "ci_high", "n_treatment", "n_control")
     top, bottom = frame.row(0, named=True), frame.row(frame.height - 1, named=True)
     return uplift_by_bin(
@@ -111,10 +108,6 @@ def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
 
 
 def _profit_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import profit_by_share
-
     frame = ev.profit.to_frame().select(
         "share", pl.lit("model ranking").alias("ranking"), pl.lit("estimated").alias("kind"),
         (pl.col("estimate") * 1000).alias("profit"), (pl.col("ci_low") * 1000).alias("low"),
@@ -128,8 +121,6 @@ def _profit_chart(ev: Any, r: dict[str, Any]) -> Any:
 
 def page(result: dict[str, Any], evaluation: Any, *, source: str) -> Page:
     """The one-page report: verdict first, then the Qini, decile and profit charts and tables."""
-    import polars as pl
-
     bins = evaluation.bins.to_frame().select(
         "bin", "share_from", "share_to", "n_treatment", "n_control", "mean_treatment", "mean_control",
         "estimate", "ci_low", "ci_high", "p_value")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from experiments.charts import remarketing as rc
 from experiments.errors import DataError
 from experiments.formatting import fmt
 from experiments.simulate.remarketing import simulate_remarketing
@@ -216,8 +217,6 @@ class RemarketingAnalysis:
     # ----- charts ----------------------------------------------------------------------------------
     def conversion_chart(self) -> alt.Chart:
         """Conversion rate by arm with intervals; the title states the finding."""
-        from experiments.charts import remarketing as rc
-
         best = self.best_arm
         conv = self.effect("converted", best)
         title = (
@@ -228,8 +227,6 @@ class RemarketingAnalysis:
 
     def truth_chart(self) -> alt.Chart:
         """Incremental conversions estimated (with interval) against the truth, per arm."""
-        from experiments.charts import remarketing as rc
-
         cmp = self.estimate_vs_truth().filter(pl.col("measure") == "incremental conversions")
         n_cov = int(cmp["covered"].sum())
         return rc.estimate_vs_truth(

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from experiments.charts import remarketing as rc
 from experiments.formatting import fmt, unit_value
+from experiments.simulate.remarketing import simulate_remarketing
+from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
@@ -49,8 +52,6 @@ __all__ = [
 
 def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
     """Funnel of the simulated audience, from :func:`experiments.simulate.truth.funnel_summary`."""
-    from experiments.charts import remarketing as rc
-
     rows = funnel.filter(pl.col("audience") == "all")
     stages = rows.select(pl.lit("funnel stage reached").alias("group"), "stage", "customers")
     sizes = (
@@ -72,8 +73,6 @@ def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
 
 def frequency_chart(curve: pl.DataFrame, *, chosen_cap: int) -> alt.LayerChart:
     """True incremental profit against the frequency cap, titled with where it peaks."""
-    from experiments.charts import remarketing as rc
-
     data = curve.rename({"incremental_profit_per_1000": "profit_per_1000"})
     best = data.sort("profit_per_1000", descending=True).row(0, named=True)
     last_cap = int(data["frequency_cap"].max())
@@ -209,9 +208,6 @@ class RemarketingResult:
 
 def run(scenario: RemarketingScenario) -> RemarketingResult:
     """Simulate the campaign, analyse it in one pass, and put every estimate next to the truth."""
-    from experiments.simulate.remarketing import simulate_remarketing
-    from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
-
     frame = simulate_remarketing(scenario)
     analysis = measure(frame, arms=scenario.arms, shares=scenario.shares,
                        truth=true_effects(frame, scenario.arms))

@@ -16,7 +16,26 @@ from typing import Any, TypeVar
 import numpy as np
 import polars as pl
 
-from experiments.simulate.targeting import simulate_targeting
+from experiments.models.uplift import (
+    compare_policies,
+    cross_fit,
+    design_matrix,
+    make_learner,
+    profit_curve,
+    response_scores,
+    uplift_metrics,
+)
+from experiments.simulate.remarketing import cate_column
+from experiments.simulate.targeting import (
+    FEATURES,
+    oracle_policy,
+    picked_by_group,
+    policy_value,
+    profit_by_share,
+    simulate_targeting,
+    top_share,
+)
+from experiments.simulate.truth import first_touch_curve
 from experiments.studies.targeting.scenario import TargetingScenario
 from experiments.uplift_learners import LEARNER_NAMES
 
@@ -136,25 +155,6 @@ def measure(frame: pl.DataFrame, scenario: TargetingScenario, into: type[N], *, 
     ``frame`` is :func:`~experiments.simulate.targeting.simulate_targeting`'s table for ``scenario``;
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty.
     """
-    from experiments.models.uplift import (
-        compare_policies,
-        cross_fit,
-        design_matrix,
-        make_learner,
-        profit_curve,
-        response_scores,
-        uplift_metrics,
-    )
-    from experiments.simulate.remarketing import cate_column
-    from experiments.simulate.targeting import (
-        FEATURES,
-        oracle_policy,
-        picked_by_group,
-        policy_value,
-        profit_by_share,
-        top_share,
-    )
-
     s, arm, p = scenario, scenario.arm, scenario.treated_share
     n = frame.height
     split_rng, model_seed = split_seeds(s.seed)
@@ -265,8 +265,6 @@ def _true_curve(curve: pl.DataFrame, ranking: str) -> pl.DataFrame:
 
 def delay_curve(scenario: TargetingScenario) -> pl.DataFrame:
     """True profit per 1,000 customers of treating everyone at each first-touch delay (``hours, profit``)."""
-    from experiments.simulate.truth import first_touch_curve
-
     s = scenario
     hours = sorted({h for h in (*DELAYS, s.first_touch_hours) if h < 24.0 * s.days})
     curve = first_touch_curve(s.world(), hours, n_customers=min(s.n_customers, DELAY_CUSTOMERS))

@@ -28,6 +28,7 @@ import polars as pl
 
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, money
+from experiments.stats.srm import srm_test
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.targeting import words
 from experiments.studies.targeting.numbers import (
@@ -91,8 +92,6 @@ class TargetingResult(TargetingNumbers):
 
     def data_checks(self) -> list[str]:
         """Part and arm sizes, and the sample-ratio test of the assignment."""
-        from experiments.stats.srm import srm_test
-
         s = self.scenario
         lines = []
         for part, counts in self.arm_counts.items():
