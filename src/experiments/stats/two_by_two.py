@@ -88,11 +88,11 @@ def cell_statistics(frame: pl.DataFrame | pl.LazyFrame, outcome: str, a: str, b:
 
 def _contrast(lever: str, term: Term, weights: Mapping[tuple[bool, bool], float],
               cells: Mapping[tuple[bool, bool], SampleStats], alpha: float) -> LeverEffect:
-    estimate = sum(w * cells[g].mean for g, w in weights.items())
+    estimate = float(sum(w * cells[g].mean for g, w in weights.items()))
     se = math.sqrt(sum(w * w * cells[g].variance / cells[g].n for g, w in weights.items()))
-    z = ndtri(1 - alpha / 2)
+    z = float(ndtri(1 - alpha / 2))
     stat = estimate / se if se > 0 else float("nan")
-    p = 2 * ndtr(-abs(stat)) if math.isfinite(stat) else float("nan")
+    p = float(2 * ndtr(-abs(stat))) if math.isfinite(stat) else float("nan")
     return LeverEffect(lever=lever, term=term, estimate=estimate, se=se, ci_low=estimate - z * se,
                        ci_high=estimate + z * se, statistic=stat, p_value=p,
                        n_min=min(c.n for c in cells.values()), alpha=alpha)
