@@ -21,7 +21,8 @@ from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.studies.loyalty.result import lever_effects
 
-TRUTH = {"rewards": "rewards_effect", "messages": "messages_effect", "rewards x messages": "lever_interaction"}
+TRUTH = {"rewards": "rewards_effect", "messages": "messages_effect",
+         "rewards x messages": "lever_interaction"}
 
 
 def main() -> None:
