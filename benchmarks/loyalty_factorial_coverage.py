@@ -2,7 +2,7 @@
 
 Each replication simulates the loyalty world at its defaults with a new seed, estimates the main effects
 of rewards and messages and their interaction on the net value per offered customer (2 x 2 OLS, HC2
-intervals, :func:`experiments.studies.loyalty.result.lever_effects`), and checks whether each 95% interval
+intervals, :func:`experiments.studies.loyalty.numbers.lever_effects`), and checks whether each 95% interval
 holds the truth (the mean over the offered customers of the contrast of their potential outcomes). It
 prints the coverage of each term, the mean width, the mean estimate against the mean truth, and the run
 time. Target: 93-97% for each term.
@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
-from experiments.studies.loyalty.result import lever_effects
+from experiments.studies.loyalty.numbers import lever_effects
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 TRUTH = {"rewards": "rewards_effect", "messages": "messages_effect",
          "rewards x messages": "lever_interaction"}

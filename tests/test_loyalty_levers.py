@@ -12,11 +12,11 @@ import pytest
 import statsmodels.api as sm
 
 from experiments.errors import DataError, ParameterError
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import referred_revenue, simulate_loyalty
 from experiments.simulate.messages import message_response, unsubscribe_chance
 from experiments.stats.two_by_two import cell_statistics, two_by_two
 from experiments.studies.loyalty import run
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 CADENCES = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 

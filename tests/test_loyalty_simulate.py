@@ -9,11 +9,11 @@ from scipy.special import expit, logit
 
 from experiments.errors import ParameterError
 from experiments.models.clv import fit_bgnbd
-from experiments.scenarios.loyalty import DEFAULTS, LoyaltyScenario
 from experiments.simulate import loyalty
 from experiments.simulate.blocks import CHUNK_SIZE, simulate_in_blocks
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.simulate.rewards import reward_response
+from experiments.studies.loyalty.scenario import DEFAULTS, LoyaltyScenario
 
 #: Levers that move nobody: rewards without lifts, messages without lifts or fatigue.
 NO_MESSAGES = {"message_lift": 0.0, "birthday_lift": 0.0, "checkin_lift": 0.0}

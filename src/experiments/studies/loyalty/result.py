@@ -9,42 +9,21 @@ import polars as pl
 
 from experiments.formatting import fmt
 from experiments.models import clv as clv_models
-from experiments.models import survival
-from experiments.scenarios.loyalty import LoyaltyScenario
-from experiments.simulate.loyalty import simulate_loyalty
-from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
-from experiments.stats import two_by_two as factorial
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.loyalty.numbers import LoyaltyNumbers, measure
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 from experiments.studies.loyalty.words import lever_verdict, verdict_text
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
     import altair as alt
 
-__all__ = ["LoyaltyResult", "lever_effects", "run"]
+__all__ = ["LoyaltyResult", "run"]
 
 
 @dataclass(frozen=True)
-class LoyaltyResult:
+class LoyaltyResult(LoyaltyNumbers):
     """Everything the loyalty report states, estimated from the simulated tables and checked against truth."""
-
-    scenario: LoyaltyScenario
-    truth: dict[str, float]
-    economics: econ.ProgrammeEconomics
-    itt: retention.Estimate
-    members: retention.Estimate
-    naive: retention.Estimate
-    churn: retention.Estimate
-    curves: survival.RetentionCurves
-    cox: survival.CoxResult
-    clv_fits: tuple[clv_models.GroupCLV, ...]
-    clv_customers: pl.DataFrame
-    payback: pl.DataFrame
-    keep_value: econ.RetentionValue
-    arm_measures: pl.DataFrame
-    cumulative: pl.DataFrame
-    levers: tuple[factorial.LeverEffect, ...]
-    cell_sizes: dict[str, int]
 
     # ------------------------------------------------------------------ the contract
     def verdict(self) -> Verdict:
@@ -244,45 +223,7 @@ class LoyaltyResult:
         ])
 
 
-def lever_effects(customers: pl.DataFrame, *, margin: float, referral_bonus: float, alpha: float = 0.05
-                  ) -> tuple[factorial.LeverEffect, ...]:
-    """Main effects of rewards and messages and their interaction on the net value (offered customers)."""
-    offered = customers.lazy().filter(pl.col("offered")).select(
-        rewards=pl.col("cell").is_in(["rewards", "both"]),
-        messages=pl.col("cell").is_in(["messages", "both"]),
-        net=econ.net_contribution(margin=margin, referral_bonus=referral_bonus),
-    )
-    cells = factorial.cell_statistics(offered, "net", "rewards", "messages")
-    return factorial.two_by_two(cells, a="rewards", b="messages", alpha=alpha)
-
 
 def run(scenario: LoyaltyScenario) -> LoyaltyResult:
-    """Simulate the factorial programme offer and estimate everything the report states."""
-    s = scenario
-    sim = simulate_loyalty(s)
-    everyone = sim.customers
-    # the full programme (both levers) against no programme: the programme's headline figures
-    programme = sim.programme()
-    customers, purchases = programme.customers, programme.purchases
-    economics = econ.programme_economics(customers, margin=s.margin, referral_bonus=s.referral_bonus)
-    churn = retention.itt_effect(customers, "lapsed")
-    fits, clv_customers = clv_models.clv_by_group(
-        customers, group="arm", holdout_length=s.horizon - s.calibration_periods, horizon=s.periods_per_year,
-        margin=s.margin, discount_rate=s.discount_per_period)
-    durations, events = customers["duration"].to_numpy(), customers["lapsed"].to_numpy()
-    return LoyaltyResult(
-        scenario=s, truth=sim.truth(), economics=economics,
-        itt=retention.itt_effect(customers, "revenue"), members=retention.member_effect(customers, "revenue"),
-        naive=retention.naive_member_gap(customers, "revenue"), churn=churn,
-        curves=survival.retention_curves(durations, events, customers["arm"].to_numpy()),
-        cox=survival.cox_ph(durations, events, {"offer": (customers["arm"] == "offer").to_numpy()}),
-        clv_fits=tuple(fits), clv_customers=clv_customers,
-        payback=econ.payback_curve(purchases, customers, margin=s.margin, referral_bonus=s.referral_bonus,
-                                   n_periods=s.horizon),
-        keep_value=econ.retention_value(fits[0].mean_clv, acquisition_cost=s.acquisition_cost,
-                                        programme_cost=economics.total_cost, churn_reduction=-churn.estimate),
-        arm_measures=retention.arm_measures(customers),
-        cumulative=retention.cumulative_by_period(purchases, customers, n_periods=s.horizon),
-        levers=lever_effects(everyone, margin=s.margin, referral_bonus=s.referral_bonus),
-        cell_sizes=dict(everyone.group_by("cell").agg(pl.len()).sort("cell").iter_rows()),
-    )
+    """Simulate the programme offer and estimate everything the report states."""
+    return measure(scenario, LoyaltyResult)
