@@ -33,7 +33,8 @@ class LoyaltyResult(LoyaltyNumbers):
         head, tone = lever_verdict({k.lever: (k.estimate, k.ci_low, k.ci_high) for k in (rewards, messages)})
         programme, _ = verdict_text(self.economics, unit="customer offered both levers")
         e, itt, m, naive, churn = self.economics, self.itt, self.members, self.naive, self.churn
-        together = "help each other" if both.estimate > 0 else "overlap"
+        together = ("help each other" if both.ci_low > 0 else "overlap" if both.ci_high < 0
+                    else "show no clear interaction")
         details = (
             f"True main effects: rewards {fmt(t['rewards_effect'], 'money')}, messages "
             f"{fmt(t['messages_effect'], 'money')} per offered customer (randomised 2 x 2 among "
