@@ -40,7 +40,7 @@ def main() -> None:
         )
         est = itt_effect(rep.programme().customers, "revenue")  # both levers against the control
         hits.append(est.covers(rep.truth()["itt_revenue"]))
-        widths.append(est.upper - est.lower)
+        widths.append(est.ci_high - est.ci_low)
     cov = float(np.mean(hits))
     se = float(np.sqrt(cov * (1 - cov) / len(hits)))
     print(

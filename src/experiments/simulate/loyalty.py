@@ -257,11 +257,20 @@ class _Programme:
         self.ev, self.s, self.n = ev, s, n
         self.owner, self.t, self.period, self.value = ev.owner, ev.t, ev.period, ev.value
         self.start, self.d_with, self.tier_lift = ev.start, d_with, tier_lift
-        self.base = base_mult[ev.owner]
         subscribed = np.zeros(ev.owner.size, bool) if until is None else ev.sent < until[ev.owner]
-        self.scale = np.where(subscribed & (ev.kind == _OWN) | subscribed & (ev.kind == _EXTRA),
-                              message_mult, 1.0)
-        self.triggered = subscribed & ((ev.kind == _BIRTHDAY) | (ev.kind == _CHECKIN))
+        self.own = ev.kind == _OWN
+        self.by_message = (ev.kind == _BIRTHDAY) | (ev.kind == _CHECKIN)
+        # the rate multiplier before tiers, and 1 / (top - 1) for thinning extra arrivals (an owner with
+        # top = 1 has none)
+        self.base = base_mult[ev.owner] * np.where(subscribed & ~self.by_message, message_mult, 1.0)
+        top = ev.top[ev.owner]
+        self.inv_room = np.divide(1.0, top - 1.0, out=np.zeros_like(top), where=top > 1.0)
+        self.triggered = subscribed & self.by_message
+        self.child = np.flatnonzero(ev.kind == _CHECKIN)
+        if tier_lift == 0:  # tiers change nothing in this world: one pass
+            self.tier = np.zeros(ev.owner.size, np.int64)
+            self._pass(self.tier)
+            return
         never = np.full(n, horizon, np.int64)
         silver_from, level_1, gold_from = never.copy(), np.zeros(n, np.int64), never.copy()
         for _ in range(4):  # at most two tier changes, so the third pass finds none
@@ -291,14 +300,10 @@ class _Programme:
     def keep(self, tier: np.ndarray) -> np.ndarray:
         """Which events happen in this world when each event's period has tier ``tier``."""
         ev = self.ev
-        mult = self.base * (1.0 + self.tier_lift * tier) * self.scale
-        top = ev.top[ev.owner]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            extra = np.nan_to_num((mult - 1.0) / (top - 1.0), nan=0.0)
-        kept = np.where(ev.kind == _OWN, ev.mark < np.minimum(mult, 1.0),
-                        np.where(ev.kind == _EXTRA, ev.mark < extra, self.triggered))
-        child = ev.kind == _CHECKIN
-        kept[child] &= kept[ev.parent[child]]
+        mult = self.base * (1.0 + self.tier_lift * tier) if self.tier_lift else self.base
+        threshold = np.where(self.own, np.minimum(mult, 1.0), (mult - 1.0) * self.inv_room)
+        kept = np.where(self.by_message, self.triggered, ev.mark < threshold)
+        kept[self.child] &= kept[ev.parent[self.child]]
         return kept
 
     def _pass(self, tier: np.ndarray) -> None:
