@@ -25,7 +25,8 @@ from typing import Any, Literal
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.results import TestedDifference, plain_value
+from experiments.plain import plain
+from experiments.stats.results import TestedDifference
 from experiments.stats.special import ndtr, ndtri
 from experiments.stats.sufficient import SampleStats
 
@@ -62,7 +63,7 @@ class LeverEffect(TestedDifference):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: plain_value(v) for k, v in asdict(self).items()}
+        return {k: plain(v) for k, v in asdict(self).items()}
 
     def summary(self) -> str:
         """One readable line."""

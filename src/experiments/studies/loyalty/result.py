@@ -153,8 +153,6 @@ class LoyaltyResult(LoyaltyNumbers):
 
     def lever_chart(self) -> alt.LayerChart:
         """Each lever's main effect and the interaction, with intervals, against the truth."""
-        from experiments.charts import loyalty as charts
-
         rewards, messages, _ = self.levers
         best = max((rewards, messages), key=lambda k: k.estimate)
         name = {"rewards": "Rewards", "messages": "Relationship messages"}[best.lever]
