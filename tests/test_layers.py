@@ -173,6 +173,9 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("experiments.render.offline", "altair"): "only on a cache miss: the versions are cached on disk",
     ("experiments.render.offline", "altair.utils._importers"): "only on a cache miss, as above",
     ("experiments.render.offline", "vl_convert"): "only on a cache miss: the bundle is cached on disk",
+    ("experiments.stats.effects", "statsmodels.stats.proportion"):
+        "statsmodels (and pandas) cost about a second; only small counts and the score test need it",
+    ("experiments.stats.cuped", "statsmodels.api"): "the same, for the row-level reference regression",
 }
 
 
@@ -203,7 +206,7 @@ def test_imports_sit_at_the_top_of_their_module() -> None:
     found = _imports_inside_functions()
     unlisted = [f"{m}:{line} imports {t}" for m, t, line in found if (m, t) not in LAZY_IMPORTS]
     assert unlisted == []
-    assert len(found) <= 8
+    assert len(found) <= 10
     lines = {name: path.read_text().splitlines() for name, path in MODULES.items()}
     for m, _, line in found:  # the reason, in a comment on the line above (or above a group of imports)
         above = [x.strip() for x in lines[m][max(0, line - 4):line - 1]]

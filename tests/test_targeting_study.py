@@ -111,7 +111,9 @@ def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ig
                                    with_delay=False)
     assert len(auto.learners) == 1 and auto.delay.height == 0
     # auto: the share with the highest inverse-propensity profit of the out-of-fold training scores
-    from experiments.models.uplift import cross_fit, design_matrix, make_learner, profit_curve
+    from experiments.models.uplift.evaluation import profit_curve
+    from experiments.models.uplift.features import design_matrix
+    from experiments.models.uplift.learners import cross_fit, make_learner
     from experiments.simulate.targeting import FEATURES
 
     split, seed = split_seeds(scenario.seed)
@@ -162,7 +164,7 @@ def test_policy_value_intervals_cover_the_truth() -> None:
     """The study's intervals (paired IPW on a randomised sample), for fixed policies, over 200 seeded
     campaigns of 20,000 customers, hold their true value about 95% of the time
     (``benchmarks/bench_targeting_coverage.py`` does the same for the learned policies at the defaults)."""
-    from experiments.models.uplift import compare_policies
+    from experiments.models.uplift.evaluation import compare_policies
     from experiments.simulate.targeting import oracle_policy, policy_value, simulate_targeting, top_share
 
     base = TargetingScenario.from_params({"n_customers": 20_000})

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm  # heavy import, only for row-level references
 
 from experiments.errors import DataError, ParameterError
 from experiments.stats.effects import relative_lift_delta
@@ -164,6 +163,9 @@ def regression_adjusted_rows(
     overall mean. Returns ``{"diff", "se", "p_value", "ci_low", "ci_high"}`` of the ``treat`` coefficient
     (statsmodels, normal reference distribution as statsmodels uses for robust covariances).
     """
+    # statsmodels (with pandas) costs about a second at import; only this row-level reference uses it
+    import statsmodels.api as sm
+
     x = np.asarray(x, dtype=float)
     x = x.reshape(len(x), -1)
     t = np.asarray(treat, dtype=float).reshape(-1, 1)

@@ -32,7 +32,6 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
-from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
 from experiments.errors import ParameterError
 from experiments.stats.results import Effect
@@ -103,6 +102,9 @@ def small_count_reason(successes_arm: int, n_arm: int, successes_control: int, n
 def _newcombe(c1: int, n1: int, c0: int, n0: int, alpha: float) -> tuple[float, float, float, float,
                                                                          float, float]:
     """statsmodels' Newcombe interval and score test of the difference, log-adjusted ratio interval."""
+    # statsmodels (with pandas) costs about a second at import; only small counts use it
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
     with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels forms p1 / p0 and 0 / 0
         res = test_proportions_2indep(c1, n1, c0, n0, method="score", compare="diff")
         low, high = confint_proportions_2indep(c1, n1, c0, n0, method="newcomb", compare="diff", alpha=alpha)
@@ -150,6 +152,9 @@ def proportion_effect(
             rel_ci_high=rel_high, method=NEWCOMBE, alpha=alpha, segment=segment,
         )
     if method == "score":
+        # statsmodels (with pandas) costs about a second at import; only the score test uses it here
+        from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
         with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels also forms p1 / p0
             res = test_proportions_2indep(c1, n1, c0, n0, method=method, compare="diff")
             low, high = confint_proportions_2indep(

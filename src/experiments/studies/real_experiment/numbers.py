@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from experiments.datasets import load_hillstrom, scan_table
-from experiments.models.uplift import compare_learners
+from experiments.models.uplift.analysis import compare_learners
 from experiments.models.uplift.results import LearnerComparison
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect

@@ -16,20 +16,12 @@ from experiments.charts import remarketing as rc
 from experiments.errors import DataError
 from experiments.formatting import fmt
 from experiments.simulate.remarketing import simulate_remarketing
-from experiments.stats import (
-    ArmStatistics,
-    CampaignEconomics,
-    Effect,
-    SRMResult,
-    campaign_economics,
-    compare,
-    effects_frame,
-    gather,
-    mean_effect,
-    proportion_effect,
-    srm_test,
-)
+from experiments.stats.economics import CampaignEconomics, campaign_economics
+from experiments.stats.effects import compare, mean_effect, proportion_effect
 from experiments.stats.rates import arm_means
+from experiments.stats.results import Effect, SRMResult, effects_frame
+from experiments.stats.srm import srm_test
+from experiments.stats.sufficient import ArmStatistics, gather
 from experiments.studies.remarketing.scenario import RemarketingScenario
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users

@@ -16,15 +16,10 @@ from typing import Any, TypeVar
 import numpy as np
 import polars as pl
 
-from experiments.models.uplift import (
-    compare_policies,
-    cross_fit,
-    design_matrix,
-    make_learner,
-    profit_curve,
-    response_scores,
-    uplift_metrics,
-)
+from experiments.models.uplift.evaluation import compare_policies, profit_curve
+from experiments.models.uplift.features import design_matrix
+from experiments.models.uplift.learners import cross_fit, make_learner, response_scores
+from experiments.models.uplift.metrics import uplift_metrics
 from experiments.simulate.remarketing import cate_column
 from experiments.simulate.targeting import (
     FEATURES,
