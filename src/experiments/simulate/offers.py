@@ -111,7 +111,8 @@ class OfferSettings:
             raise ParameterError("control_share", self.control_share, "a share > 0 and < 1")
         if not self.offers or len(set(self.offers)) != len(self.offers) or any(
                 o not in OFFERS for o in self.offers):
-            raise ParameterError("offers", ",".join(self.offers), "distinct offers among " + ", ".join(OFFERS))
+            raise ParameterError("offers", ",".join(self.offers),
+                                 "distinct offers among " + ", ".join(OFFERS))
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -230,8 +231,9 @@ def _chunk(world: CampaignWorld, s: OfferSettings, rng: np.random.Generator, sta
     return pl.DataFrame(columns)
 
 
-def simulate_offers(world: CampaignWorld, settings: OfferSettings | None = None, *, n_customers: int | None = None,
-                    seed: int | None = None, block_size: int = 1_048_576) -> pl.DataFrame:
+def simulate_offers(world: CampaignWorld, settings: OfferSettings | None = None, *,
+                    n_customers: int | None = None, seed: int | None = None,
+                    block_size: int = 1_048_576) -> pl.DataFrame:
     """Simulate a randomised campaign of several offers against a control, with the truth.
 
     Parameters

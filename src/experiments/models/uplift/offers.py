@@ -30,7 +30,12 @@ import scipy.stats as sps
 from sklearn.model_selection import StratifiedKFold
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.uplift.fitting import default_classifier, default_regressor, fit_outcome_model, predict_outcome
+from experiments.models.uplift.fitting import (
+    default_classifier,
+    default_regressor,
+    fit_outcome_model,
+    predict_outcome,
+)
 
 __all__ = [
     "ArmFit",
@@ -287,8 +292,8 @@ class TermComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values."""
-        return {"difference": self.difference.to_dict(), "ratio": self.ratio, "ratio_ci_low": self.ratio_ci_low,
-                "ratio_ci_high": self.ratio_ci_high}
+        return {"difference": self.difference.to_dict(), "ratio": self.ratio,
+                "ratio_ci_low": self.ratio_ci_low, "ratio_ci_high": self.ratio_ci_high}
 
 
 def compare_terms(a: Any, b: Any, *, alpha: float = 0.05, scale: float = 1.0) -> TermComparison:

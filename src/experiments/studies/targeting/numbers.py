@@ -392,7 +392,8 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
 
     y_ev, a_ev = profit[ev], arm[ev]
 
-    def judge(name: str, label: str, assignment: np.ndarray, mu: np.ndarray) -> tuple[OfferPolicy, np.ndarray]:
+    def judge(name: str, label: str, assignment: np.ndarray,
+              mu: np.ndarray) -> tuple[OfferPolicy, np.ndarray]:
         terms = policy_terms(y_ev, a_ev, assignment, e, mu=mu)
         v = term_value(terms, scale=1000.0)
         true = assignment_value(part, assignment, offers=offers)
@@ -468,7 +469,7 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
         for label, sources in DATA_STEPS:
             cols = [c for src in sources for c in FEATURE_SOURCES[src]]
             X = design.X[:, _columns(design, cols)]
-            mu_s, u_s, c_s = (mu, uplift, cost) if len(sources) == len(FEATURE_SOURCES) else predict(X)
+            _mu_s, u_s, c_s = (mu, uplift, cost) if len(sources) == len(FEATURE_SOURCES) else predict(X)
             pol, t_s = judge(label, label, assign_offers(u_s, c_s, budget=budget), mu)
             if prev is None:
                 added, true_added = (pol.estimate, pol.ci_low, pol.ci_high), pol.truth
@@ -481,7 +482,7 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
         X = design.X.copy()
         browse = _columns(design, list(FEATURE_SOURCES["browsing"]))
         X[np.ix_(lost, browse)] = np.nan
-        mu_c, u_c, c_c = predict(X)
+        _mu_c, u_c, c_c = predict(X)
         pol, t_c = judge("consent", "consent lost", assign_offers(u_c, c_c, budget=budget), mu)
         d = compare_terms(terms["model"], t_c, scale=1000.0).difference
         consent = (d.estimate, d.ci_low, d.ci_high, policies["model"].truth - pol.truth)
@@ -489,7 +490,8 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
     return OfferStudy(
         offers=offers, budget=s.offer_budget, n_train=int(tr.sum()), n_eval=int(ev.sum()),
         arm_counts={a: int(c) for a, c in zip(settings.arms, counts, strict=True)}, policies=policies,
-        share_of_oracle=(r.ratio, r.ratio_ci_low, r.ratio_ci_high), gap_to_rule=(g.estimate, g.ci_low, g.ci_high),
+        share_of_oracle=(r.ratio, r.ratio_ci_low, r.ratio_ci_high),
+        gap_to_rule=(g.estimate, g.ci_low, g.ci_high),
         rule=rule_text, single_offer=offers[single - 1], curve=curve, data=tuple(data), consent=consent)
 
 
