@@ -33,10 +33,14 @@ from experiments.studies.base import Figure, Verdict
 from experiments.studies.targeting.numbers import (
     DELAY_CUSTOMERS,
     DELAYS,
+    OFFER_POLICIES,
+    OFFER_WORDS,
     POLICIES,
     LearnerPolicy,
+    OfferStudy,
     PolicyResult,
     measure,
+    measure_offers,
 )
 
 __all__ = [
@@ -69,6 +73,7 @@ class TargetingResult:
     groups: pl.DataFrame
     delay: pl.DataFrame
     oracle_qini: float
+    offers: OfferStudy | None = None
 
     # ------------------------------------------------------------------ lookups
     @property
@@ -115,7 +120,15 @@ class TargetingResult:
                     f"{money(likely.estimate, 0)} (true value {money(likely.truth, 0)}).")
         tone = "good" if u.ci_low > 0 else ("bad" if u.estimate <= 0 else "neutral")
         g, e, r = self.gap_to_likely, self.gap_to_everyone, self.share_of_oracle
+        offer_lines = self.offer_sentences()
+        if offer_lines:
+            first = [f"One offer ({self.scenario.arm} against the holdout): {head}"]
+            head, tone = offer_lines[0], self._offer_tone()
+        else:
+            first = []
         details = [
+            *first,
+            *offer_lines[1:],
             f"Ranking by purchase probability, the common practice, earns {money(g[0], 0)} less per 1,000 "
             f"customers than ranking by predicted uplift at the same share (95% CI {money(g[1], 0)} to "
             f"{money(g[2], 0)}; true gap {money(u.truth - likely.truth, 0)}): the likeliest buyers would buy "
@@ -134,6 +147,107 @@ class TargetingResult:
             self.delay_sentence(),
         ]
         return Verdict(head, tone, tuple(d for d in details if d))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ which offer for whom
+    def _offer_tone(self) -> str:
+        o = self.offers
+        assert o is not None
+        m = o.policies["model"]
+        return "good" if m.ci_low > 0 else ("bad" if m.estimate <= 0 else "neutral")
+
+    def offer_sentences(self) -> list[str]:
+        """Which offer to give whom and the money at stake; what each data source adds (first: verdict)."""
+        o = self.offers
+        if o is None:
+            return []
+        m, rule, every, likely, oracle = (o.policies[p] for p in OFFER_POLICIES)
+        r = o.share_of_oracle
+        per_offer = ", ".join(f"{OFFER_WORDS[k]} to {fmt(n / o.n_eval, 'pct', 0)}"
+                              for k, n in m.by_offer.items() if n)
+        head = (f"Give each customer the offer the uplift model picks ({per_offer or 'nobody'}; "
+                f"{money(o.budget, 0)} budget per 1,000 customers): it earns {money(m.estimate, 0)} "
+                "per 1,000 "
+                f"(95% CI {money(m.ci_low, 0)} to {money(m.ci_high, 0)}; true value {money(m.truth, 0)}, "
+                f"{fmt(o.true_share_of_oracle, 'pct', 0)} of the oracle's {money(oracle.truth, 0)}), against "
+                f"{money(rule.estimate, 0)} for the best one-line rule ({o.rule}) and "
+                f"{money(every.estimate, 0)} for giving everyone the {OFFER_WORDS[o.single_offer]}.")
+        g = o.gap_to_rule
+        lines = [
+            head,
+            f"The model's offers earn {money(g[0], 0)} per 1,000 more than the segment rule (95% CI "
+            f"{money(g[1], 0)} to {money(g[2], 0)}; true gap {money(m.truth - rule.truth, 0)}); "
+            f"the {likely.label} earns {money(likely.estimate, 0)} (true value {money(likely.truth, 0)}): "
+            "a discount or free shipping is also paid on purchases that would have happened anyway. "
+            f"Estimated share of the oracle: {fmt(r[0], 'pct', 0)} (95% CI {fmt(r[1], 'pct', 0)} to "
+            f"{fmt(r[2], 'pct', 0)}).",
+        ]
+        if o.data:
+            parts = [f"{o.data[0].features} alone earns {money(o.data[0].added[0], 0)} per 1,000 (true "
+                     f"{money(o.data[0].true_added, 0)})"]
+            for step in o.data[1:]:
+                word = step.features.removeprefix("plus ")
+                parts.append(f"{word} adds {money(step.added[0], 0)} (95% CI {money(step.added[1], 0)} to "
+                             f"{money(step.added[2], 0)}; true {money(step.true_added, 0)})")
+            c = o.consent
+            lines.append(f"What data is worth: {'; '.join(parts)}. Losing browsing data (cookies or consent) "
+                         f"for {fmt(self.scenario.consent_loss, 'pct', 0)} of customers costs "
+                         f"{money(c[0], 0)} per 1,000 (95% CI {money(c[1], 0)} to {money(c[2], 0)}; true "
+                         f"{money(c[3], 0)}).")
+        return lines
+
+    def offer_table(self) -> pl.DataFrame:
+        """The offer policies: whom they treat with what, spend, estimate with interval, truth."""
+        o = self.offers
+        assert o is not None
+        oracle = o.policies["oracle"].truth
+        rows = []
+        for name in OFFER_POLICIES:
+            p = o.policies[name]
+            rows.append({
+                "policy": p.label, "share treated": fmt(p.treated_share, "pct", 0),
+                "offers given": ", ".join(f"{OFFER_WORDS[k]} {fmt(n / o.n_eval, 'pct', 0)}"
+                                          for k, n in p.by_offer.items() if n) or "none",
+                "spend per 1,000 (true)": money(p.true_spend, 0),
+                "profit per 1,000, estimated (95% interval)": f"{money(p.estimate, 0)} ({money(p.ci_low, 0)} "
+                                                              f"to {money(p.ci_high, 0)})",
+                "true": money(p.truth, 0), "interval holds truth": "yes" if p.covered else "no",
+                "share of the oracle (true)": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
+            })
+        return pl.DataFrame(rows)
+
+    def data_table(self) -> pl.DataFrame:
+        """What each data source adds to the model policy's profit, and what losing browsing data costs."""
+        o = self.offers
+        assert o is not None
+        rows = [{"features": d.features,
+                 "profit per 1,000 (95% interval)": f"{money(d.policy.estimate, 0)} "
+                                                    f"({money(d.policy.ci_low, 0)} to "
+                                                    f"{money(d.policy.ci_high, 0)})",
+                 "true": money(d.policy.truth, 0),
+                 "added by this source (95% interval)": f"{money(d.added[0], 0)} ({money(d.added[1], 0)} to "
+                                                        f"{money(d.added[2], 0)})",
+                 "added, true": money(d.true_added, 0)} for d in o.data]
+        if o.data:
+            c = o.consent
+            rows.append({"features": f"all, browsing lost for {fmt(self.scenario.consent_loss, 'pct', 0)}",
+                         "profit per 1,000 (95% interval)": "", "true": "",
+                         "added by this source (95% interval)": f"{money(-c[0], 0)} ({money(-c[2], 0)} to "
+                                                                f"{money(-c[1], 0)})",
+                         "added, true": money(-c[3], 0)})
+        return pl.DataFrame(rows)
+
+    def budget_chart(self) -> alt.LayerChart:
+        """The model policy's profit as the budget grows, estimated and true, beside the oracle's."""
+        o = self.offers
+        assert o is not None
+        c = o.curve
+        at = c.filter(pl.col("budget") <= o.budget).tail(1).row(0, named=True)
+        title = (f"At {money(o.budget, 0)} per 1,000 the model's offers earn {money(at['truth'], 0)} (true), "
+                 f"the oracle {money(at['oracle'], 0)}; past {money(c['budget'].max(), 0)} more budget "
+                 "buys nothing more")
+        return uc.budget_curve(c, title=title, chosen_budget=o.budget,
+                               subtitle="incremental profit per 1,000 customers of the evaluation part as "
+                               "the spend on offers grows: estimated (95% band), true, and the oracle's true")
 
     def _incentive_words(self) -> str:
         s = self.scenario
@@ -161,19 +275,33 @@ class TargetingResult:
         r, g = self.share_of_oracle, self.gap_to_likely
         out.append(Figure("share_of_oracle", "Uplift policy's profit as a share of the oracle's", r[0], r[1],
                           r[2], self.true_share_of_oracle, "%"))
+        if self.offers is not None:
+            o = self.offers
+            out.extend(Figure("offer_policy_profit", f"Incremental profit per 1,000 customers ({p.label})",
+                              p.estimate, p.ci_low, p.ci_high, p.truth, "$", group=p.policy)
+                       for p in (o.policies[name] for name in OFFER_POLICIES))
+            q = o.share_of_oracle
+            out.append(Figure("offer_policy_share_of_oracle", "Best-offer policy's profit as a share of the "
+                              "oracle's", q[0], q[1], q[2], o.true_share_of_oracle, "%"))
         out.append(Figure("gap_to_likely_buyers", "Uplift policy minus likeliest buyers, per 1,000 customers",
                           g[0], g[1], g[2], self.uplift.truth - self.policies["likely buyers"].truth, "$"))
         return tuple(out)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        return {"policies": self.policy_table(), "learners": self.learner_table(),
-                "groups": self.group_table()}
+        out = {"policies": self.policy_table(), "learners": self.learner_table(),
+               "groups": self.group_table()}
+        if self.offers is not None:
+            out = {"offers": self.offer_table(), "value_of_data": self.data_table(), **out}
+        return out
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
-        return {"qini": self.qini_chart(), "profit": self.profit_chart(), "groups": self.groups_chart(),
-                "delay": self.delay_chart()}
+        out = {"qini": self.qini_chart(), "profit": self.profit_chart(), "groups": self.groups_chart(),
+               "delay": self.delay_chart()}
+        if self.offers is not None:
+            out = {"budget": self.budget_chart(), **out}
+        return out
 
     def assumptions(self) -> list[str]:
         """How the study is set up, and what the world assumes."""
@@ -330,6 +458,11 @@ class TargetingResult:
             lines.append(f"{name}: share {p.treated_share:.2f} profit {p.estimate:+.0f} [{p.ci_low:.0f}, "
                          f"{p.ci_high:.0f}] truth {p.truth:+.0f}")
         lines.append(f"share of oracle (true) {self.true_share_of_oracle:.2f}")
+        if self.offers is not None:
+            o = self.offers
+            lines.append(f"offer policy: profit {o.policies['model'].estimate:+.0f} truth "
+                         f"{o.policies['model'].truth:+.0f} share of oracle (true) "
+                         f"{o.true_share_of_oracle:.2f}")
         return "\n".join(lines)
 
 
@@ -345,15 +478,16 @@ def _hours(h: float) -> str:
     return f"{h / 24:g} days"
 
 
-def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
-                      with_delay: bool = True) -> TargetingResult:
+def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: bool = True,
+                      with_offers: bool = True) -> TargetingResult:
     """Split, fit, rank and judge: everything :class:`TargetingResult` states, from a simulated table.
 
     ``frame`` is :func:`~experiments.simulate.targeting.simulate_targeting`'s table for ``scenario``;
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty
     (:func:`experiments.studies.targeting.numbers.measure`).
     """
-    return TargetingResult(**measure(frame, scenario, with_delay=with_delay))
+    offers = measure_offers(scenario) if with_offers else None
+    return TargetingResult(**measure(frame, scenario, with_delay=with_delay), offers=offers)
 
 
 def run(scenario: TargetingScenario) -> TargetingResult:
