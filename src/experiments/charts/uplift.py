@@ -191,28 +191,31 @@ def profit_by_delay(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence
 
 
 def budget_curve(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence[str] | None = None,
-                 chosen_budget: float | None = None) -> alt.LayerChart:
+                 chosen_budget: float | None = None,
+                 x_title: str = "budget: spend per 1,000 customers ($)") -> alt.LayerChart:
     """Profit of the best-offer policy as the budget grows: estimated (95% band), true, and the oracle's.
 
     Parameters
     ----------
     frame
-        Columns ``budget``, ``estimate``, ``ci_low``, ``ci_high``, ``truth`` and ``oracle`` (per 1,000).
+        Columns ``budget``, ``estimate``, ``ci_low``, ``ci_high`` and, on simulated data, ``truth`` and
+        ``oracle`` (per 1,000); the lines of absent columns are left out.
     chosen_budget
         Draws a vertical rule at the scenario's budget.
     """
-    long = pl.concat([
-        frame.select("budget", pl.lit("model policy, estimated").alias("line"),
-                     pl.col("estimate").alias("profit"), "ci_low", "ci_high"),
-        frame.select("budget", pl.lit("model policy, true").alias("line"), pl.col("truth").alias("profit"),
-                     pl.lit(None, pl.Float64).alias("ci_low"), pl.lit(None, pl.Float64).alias("ci_high")),
-        frame.select("budget", pl.lit("oracle, true").alias("line"), pl.col("oracle").alias("profit"),
-                     pl.lit(None, pl.Float64).alias("ci_low"), pl.lit(None, pl.Float64).alias("ci_high")),
-    ])
-    names = ["model policy, estimated", "model policy, true", "oracle, true"]
+    none = (pl.lit(None, pl.Float64).alias("ci_low"), pl.lit(None, pl.Float64).alias("ci_high"))
+    parts = [frame.select("budget", pl.lit("model policy, estimated").alias("line"),
+                          pl.col("estimate").alias("profit"), "ci_low", "ci_high")]
+    names = ["model policy, estimated"]
+    for column, name in (("truth", "model policy, true"), ("oracle", "oracle, true")):
+        if column in frame.columns:
+            parts.append(frame.select("budget", pl.lit(name).alias("line"), pl.col(column).alias("profit"),
+                                      *none))
+            names.append(name)
+    long = pl.concat(parts)
     scale = _color_scale(names)
     y_title = "incremental profit per 1,000 customers ($)"
-    base = alt.Chart(long).encode(x=alt.X("budget:Q", title="budget: spend per 1,000 customers ($)"))
+    base = alt.Chart(long).encode(x=alt.X("budget:Q", title=x_title))
     band = base.transform_filter(alt.datum.line == names[0]).mark_area(opacity=0.15).encode(
         y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q",
         color=alt.Color("line:N", scale=scale, title=None))

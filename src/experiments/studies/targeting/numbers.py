@@ -437,12 +437,11 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
         "likeliest buyers": likely,
         "oracle": oracle_assignment(part, budget_per_customer=budget, offers=offers),
     }
-    labels = {"model": "uplift model, best offer each (within the budget)",
+    labels = {"model": "uplift model: best offer each",
               "segment rule": f"segment rule: {rule_text}",
               "everyone": f"everyone gets the {OFFER_WORDS[offers[single - 1]]}",
-              "likeliest buyers": f"{OFFER_WORDS[offers[coupon - 1]]} to the likeliest buyers (within the "
-                                  "budget)",
-              "oracle": "oracle: true best offer each (within the budget)"}
+              "likeliest buyers": f"{OFFER_WORDS[offers[coupon - 1]]} to the likeliest buyers",
+              "oracle": "oracle: true best offer each"}
     judged = {name: judge(name, labels[name], assignments[name], mu) for name in OFFER_POLICIES}
     policies = {name: pj[0] for name, pj in judged.items()}
     terms = {name: pj[1] for name, pj in judged.items()}

@@ -204,14 +204,14 @@ class TargetingResult:
         for name in OFFER_POLICIES:
             p = o.policies[name]
             rows.append({
-                "policy": p.label, "share treated": fmt(p.treated_share, "pct", 0),
+                "policy": p.label,
                 "offers given": ", ".join(f"{OFFER_WORDS[k]} {fmt(n / o.n_eval, 'pct', 0)}"
                                           for k, n in p.by_offer.items() if n) or "none",
-                "spend per 1,000 (true)": money(p.true_spend, 0),
-                "profit per 1,000, estimated (95% interval)": f"{money(p.estimate, 0)} ({money(p.ci_low, 0)} "
-                                                              f"to {money(p.ci_high, 0)})",
-                "true": money(p.truth, 0), "interval holds truth": "yes" if p.covered else "no",
-                "share of the oracle (true)": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
+                "spend (true)": money(p.true_spend, 0),
+                "profit, estimated (95% interval)": f"{money(p.estimate, 0)} ({money(p.ci_low, 0)} "
+                                                    f"to {money(p.ci_high, 0)})",
+                "true": money(p.truth, 0), "holds truth": "yes" if p.covered else "no",
+                "of the oracle (true)": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
             })
         return pl.DataFrame(rows)
 
@@ -242,9 +242,11 @@ class TargetingResult:
         assert o is not None
         c = o.curve
         at = c.filter(pl.col("budget") <= o.budget).tail(1).row(0, named=True)
+        top = float(c["estimate"].max())
+        enough = c.filter(pl.col("estimate") >= 0.98 * top)["budget"].min() if top > 0 else 0.0
         title = (f"At {money(o.budget, 0)} per 1,000 the model's offers earn {money(at['truth'], 0)} (true), "
-                 f"the oracle {money(at['oracle'], 0)}; past {money(c['budget'].max(), 0)} more budget "
-                 "buys nothing more")
+                 f"the oracle {money(at['oracle'], 0)}; past about {money(float(enough), 0)} more budget "
+                 "buys little")
         return uc.budget_curve(c, title=title, chosen_budget=o.budget,
                                subtitle="incremental profit per 1,000 customers of the evaluation part as "
                                "the spend on offers grows: estimated (95% band), true, and the oracle's true")
