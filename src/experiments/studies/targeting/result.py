@@ -41,10 +41,12 @@ from experiments.studies.targeting.numbers import (
     PolicyResult,
     measure,
     measure_offers,
+    offer_settings,
 )
 
 __all__ = [
     "DELAYS",
+    "OFFER_POLICIES",
     "POLICIES",
     "LearnerPolicy",
     "PolicyResult",
@@ -195,6 +197,43 @@ class TargetingResult:
                          f"{money(c[3], 0)}).")
         return lines
 
+    def offer_assumptions(self) -> list[str]:
+        """How the offer test is set up and what its offers do (every number an assumption)."""
+        if self.offers is None:
+            return []
+        from experiments.simulate.offers import CODE_COST, DYNAMIC_AD_COST, REMINDER_COST
+
+        s = self.scenario
+        return [
+            "Offers (assumptions): a reminder e-mail (" + money(REMINDER_COST, 2) + " each) lifts the chance "
+            "that a customer who would not buy does by about 5 points times the intent of the last funnel "
+            "stage, for those opted in to e-mail; a dynamic ad (" + money(DYNAMIC_AD_COST, 2) + " of "
+            "impressions per cookie-matched customer) by about 9 points times personalisation, more for "
+            "younger customers, and puts off those who bought in the last 30 days (15% less likely to "
+            f"buy); a discount of {fmt(s.discount, 'pct', 0)} by 25 points x (1 - exp(-5 x depth)) x price "
+            "sensitivity; free shipping by 25 points x fee / (fee + 10% of the order) x a regional factor. "
+            f"A discount or free shipping code costs {money(CODE_COST, 2)} to send and is paid on every "
+            "purchase, including those that would have happened anyway.",
+            f"Offer test: {fmt(s.offer_control_share, 'pct', 0)} of customers get no offer, the rest are "
+            f"split evenly among {', '.join(OFFER_WORDS[o] for o in s.offers)}; the same training and "
+            "evaluation split as above (its own random draw).",
+            "Offer model: a cross-fitted S-learner (gradient boosting of purchase on the features and the "
+            "arm) predicts each customer's purchase under every arm, a regression of order value among "
+            "buyers their basket; with the offers' terms these give each offer's expected incremental profit "
+            "and spend. Each customer gets the offer with the highest positive predicted profit; within the "
+            f"budget ({money(s.offer_budget, 0)} per 1,000 customers) customers are taken by predicted "
+            "profit per dollar of spend.",
+            "Offer estimates: doubly robust (the model's predictions plus inverse-propensity corrections) on "
+            "the randomised evaluation part, 95% normal intervals; differences and the share of the oracle "
+            "are paired on the same customers. True values: the sum of the assigned offers' true expected "
+            "effects. The segment rule is the best of every offer to customers meeting one or two "
+            "conditions, chosen on the training part within the budget.",
+            "Value of data: the offer model refitted on purchase history (segment, recency, orders, revenue, "
+            "price sensitivity, e-mail opt-in), then with browsing (audience, funnel stage, cart, device, "
+            "cookie match), then with demographics (age, region); losing browsing data sets those features "
+            f"missing for a random {fmt(s.consent_loss, 'pct', 0)} of customers.",
+        ]
+
     def offer_table(self) -> pl.DataFrame:
         """The offer policies: whom they treat with what, spend, estimate with interval, truth."""
         o = self.offers
@@ -338,6 +377,7 @@ class TargetingResult:
             "purchase with and without the campaign in one draw of the simulator.",
             f"The first-touch curve treats everyone, {min(s.n_customers, DELAY_CUSTOMERS):,} simulated "
             "customers with the same random numbers at every delay.",
+            *self.offer_assumptions(),
             *world_assumptions(s.world()),
         ]
 
@@ -352,6 +392,13 @@ class TargetingResult:
             status = "ARM SIZES DO NOT MATCH the shares" if srm.mismatch else "arm sizes match the shares"
             lines.append(f"{part} part: " + ", ".join(f"{a} {n:,}" for a, n in counts.items())
                          + f"; {status} (p = {srm.p_value:.3f}).")
+        if self.offers is not None:
+            o = self.offers
+            shares = dict(zip(("control", *o.offers), offer_settings(s).shares, strict=True))
+            srm = srm_test(o.arm_counts, shares)
+            status = "ARM SIZES DO NOT MATCH the shares" if srm.mismatch else "arm sizes match the shares"
+            arms = ", ".join(f"{a} {n:,}" for a, n in o.arm_counts.items())
+            lines.append(f"offer test, evaluation part: {arms}; {status} (p = {srm.p_value:.3f}).")
         lines.append("Uplift groups in the evaluation part: " + ", ".join(
             f"{g} {n:,}" for g, n in self.group_sizes().items()) + ".")
         return lines
