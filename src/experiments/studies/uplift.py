@@ -184,6 +184,12 @@ def arms_verdict(r: dict[str, Any]) -> Verdict:
     if not given:
         headline = (f"Treat nobody: no arm is predicted to earn more than {r['control']} for any customer "
                     f"(giving everyone {best_label} earns {_per_1000(best['estimate'])} per 1,000).")
+    elif best["estimate"] >= pol["estimate"]:
+        headline = (f"Give everyone {best_label}: about {_per_1000(best['estimate'])} per 1,000 customers "
+                    f"against {r['control']} ({level}% CI {_per_1000(best['ci_low'])} to "
+                    f"{_per_1000(best['ci_high'])}); giving each customer the arm with the highest predicted "
+                    f"profit ({given}) earns {_per_1000(pol['estimate'])} ({ci}): the models do not find "
+                    "customers who gain more from another arm.")
     else:
         headline = (f"Give each customer the arm with the highest predicted profit ({given}): about "
                     f"{_per_1000(pol['estimate'])} per 1,000 customers against {r['control']} ({ci}), "
