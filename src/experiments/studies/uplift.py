@@ -233,9 +233,10 @@ def _budget_chart(r: dict[str, Any]) -> Any:
     frame = pl.DataFrame(m["budget_curve"]).select(
         "budget", *(pl.col(c) * 1000 for c in ("estimate", "ci_low", "ci_high")))
     top = frame.sort("estimate", descending=True).row(0, named=True)
+    at = (f"treating {top['budget']:.0%} of customers" if m["budget_unit"] == "share of customers"
+          else f"a budget of {money(top['budget'])} per customer")
     return budget_curve(
-        frame, title=f"Profit peaks at {_per_1000(top['estimate'] / 1000)} per 1,000 customers with a budget "
-        f"of {top['budget']:.3g} ({m['budget_unit']})",
+        frame, title=f"Profit peaks at {_per_1000(top['estimate'] / 1000)} per 1,000 customers {at}",
         subtitle="incremental profit per 1,000 customers of giving each customer their best arm, customers "
         "taken by predicted profit (per dollar when treating costs), with its 95% band",
         x_title=f"budget ({m['budget_unit']})")
@@ -247,19 +248,18 @@ def arms_page(result: dict[str, Any], evaluations: list[Any], *, source: str) ->
 
     m = result["multi_arm"]
     arms = pl.DataFrame([{
-        "arm": a["treatment"], "customers": a["n_treatment"], "Qini coefficient": a["qini_auc"],
-        "best share": a["best_share"],
-        "profit per 1,000 at the best share": 1000 * a["policy"]["best"]["estimate"],
-        "profit per 1,000, everyone (doubly robust)": 1000 * m["everyone"][a["treatment"]]["estimate"],
-        "customers given this arm": m["assigned"][a["treatment"]],
+        "arm": a["treatment"], "customers": a["n_treatment"], "Qini": a["qini_auc"],
+        "best share": a["best_share"], "profit per 1,000, best share": 1000 * a["policy"]["best"]["estimate"],
+        "profit per 1,000, everyone": 1000 * m["everyone"][a["treatment"]]["estimate"],
+        "given this arm": m["assigned"][a["treatment"]],
     } for a in result["arms"]])
     title = f"Uplift model, {len(result['arms'])} arms: {source}"
     blocks: list[Any] = [
         Heading(title), arms_verdict(result),
         Section("What more budget buys"), _budget_chart(result),
         Table(arms, f"Each arm against {result['control']}",
-              {"best share": "pct", "profit per 1,000 at the best share": "money",
-               "profit per 1,000, everyone (doubly robust)": "money"}),
+              {"best share": "pct", "profit per 1,000, best share": "money",
+               "profit per 1,000, everyone": "money"}),
     ]
     for arm, ev in zip(result["arms"], evaluations, strict=True):
         blocks += [Section(f"{arm['treatment']} against {arm['control']}"), verdict(arm),
