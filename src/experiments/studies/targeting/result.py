@@ -244,13 +244,13 @@ class TargetingResult:
             p = o.policies[name]
             rows.append({
                 "policy": p.label,
-                "offers given": ", ".join(f"{OFFER_WORDS[k]} {fmt(n / o.n_eval, 'pct', 0)}"
+                "offers given": ", ".join(f"{_SHORT[k]} {fmt(n / o.n_eval, 'pct', 0)}"
                                           for k, n in p.by_offer.items() if n) or "none",
                 "spend (true)": money(p.true_spend, 0),
-                "profit, estimated (95% interval)": f"{money(p.estimate, 0)} ({money(p.ci_low, 0)} "
-                                                    f"to {money(p.ci_high, 0)})",
+                "profit (95% interval)": f"{money(p.estimate, 0)} ({money(p.ci_low, 0)} "
+                                         f"to {money(p.ci_high, 0)})",
                 "true": money(p.truth, 0), "holds truth": "yes" if p.covered else "no",
-                "of the oracle (true)": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
+                "of oracle": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
             })
         return pl.DataFrame(rows)
 
@@ -513,6 +513,9 @@ class TargetingResult:
                          f"{o.policies['model'].truth:+.0f} share of oracle (true) "
                          f"{o.true_share_of_oracle:.2f}")
         return "\n".join(lines)
+
+
+_SHORT = {"reminder": "reminder", "dynamic_ad": "ad", "discount": "discount", "free_shipping": "shipping"}
 
 
 def _pct_column(s: pl.Series) -> pl.Series:
