@@ -20,7 +20,7 @@ from experiments.models.uplift.offers import (
     policy_terms,
     term_value,
 )
-from experiments.scenarios.targeting import OFFER_NAMES, TargetingScenario
+from experiments.studies.targeting.scenario import OFFER_NAMES, TargetingScenario
 from experiments.simulate.offers import (
     OFFERS,
     OfferSettings,
