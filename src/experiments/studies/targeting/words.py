@@ -145,7 +145,7 @@ def offer_sentences(r: TargetingNumbers) -> list[str]:
     if o is None:
         return []
     m, rule, every, likely, oracle = (o.policies[p] for p in OFFER_POLICIES)
-    r = o.share_of_oracle
+    so = o.share_of_oracle
     per_offer = ", ".join(f"{OFFER_WORDS[k]} to {fmt(n / o.n_eval, 'pct', 0)}"
                           for k, n in m.by_offer.items() if n)
     head = (f"Give each customer the offer the uplift model picks ({per_offer or 'nobody'}; "
@@ -162,8 +162,8 @@ def offer_sentences(r: TargetingNumbers) -> list[str]:
         f"{money(g[1], 0)} to {money(g[2], 0)}; true gap {money(m.truth - rule.truth, 0)}); "
         f"the {likely.label} earns {money(likely.estimate, 0)} (true value {money(likely.truth, 0)}): "
         "a discount or free shipping is also paid on purchases that would have happened anyway. "
-        f"Estimated share of the oracle: {fmt(r[0], 'pct', 0)} (95% CI {fmt(r[1], 'pct', 0)} to "
-        f"{fmt(r[2], 'pct', 0)}).",
+        f"Estimated share of the oracle: {fmt(so[0], 'pct', 0)} (95% CI {fmt(so[1], 'pct', 0)} to "
+        f"{fmt(so[2], 'pct', 0)}).",
     ]
     if o.data:
         parts = [f"{o.data[0].features} alone earns {money(o.data[0].added[0], 0)} per 1,000 (true "
