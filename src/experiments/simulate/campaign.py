@@ -119,6 +119,8 @@ class Delivery:
     messages: np.ndarray  # int16, e-mail + SMS messages after the cap
     cost: np.ndarray  # float64, media cost in dollars
     timing: np.ndarray  # float64, mean reminder weight of the exposures relative to a reference
+    ad_cost: np.ndarray | None = None  # float64, the part of ``cost`` spent on paid impressions
+    ad_until: np.ndarray | None = None  # float64, days from entering the flow to the last paid impression
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,10 @@ class Outcomes:
     exposures: np.ndarray  # int16
     p_converted: np.ndarray  # float64, probability of a purchase
     expected_margin: np.ndarray  # float64, expected margin net of the incentive, before media cost
+    addon_margin: np.ndarray | None = None  # float64, margin of the cross-sell and upgrade (in ``margin``)
+    converted_post: np.ndarray | None = None  # int8, a purchase in the weeks after the window
+    wasted_cost: np.ndarray | None = None  # float64, media cost of impressions bought after the purchase
+    expected_cost: np.ndarray | None = None  # float64, expected media cost (``cost`` before the purchase)
 
 
 def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -229,8 +235,11 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
         counts[channel] = count
     unit = scenario.unit_costs
     cost = np.zeros(n)
+    ad_cost = np.zeros(n)
     for channel, count in counts.items():
         cost += count * unit[channel]
+        if channel in AD_DAILY_RATE:
+            ad_cost += count * unit[channel]
     # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
     # stops delivery; messages are the first ones of their flow.
     r = scenario.reminder_decay
@@ -253,7 +262,8 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
     ref = _mean_weight(np.array(1.0), np.array(7.0), r)
     timing = weight / np.maximum(exposures, 1) / ref
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
-                    messages=messages, cost=cost, timing=timing)
+                    messages=messages, cost=cost, timing=timing, ad_cost=ad_cost,
+                    ad_until=first + active * frac)
 
 
 def habit(pop: Population) -> np.ndarray:
@@ -349,7 +359,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             reminder = shared["reminder"]
             if arm.startswith("dynamic"):
                 reminder = reminder * shared["personal"]
-            push = scenario.purchase_lift * _SCALE * reminder
+            push = scenario.reminder_lift * _SCALE * reminder  # the season changes the response
             if incentive:
                 push = push + shared["incentive_push"]
             lift = push * shared["headroom"] - shared["put_off"]

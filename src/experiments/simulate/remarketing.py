@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from experiments.simulate.blocks import simulate_in_blocks
+from experiments.simulate.burn_pixel import burn
 from experiments.simulate.campaign import (
     UPLIFT_GROUPS,
     Baseline,
@@ -28,6 +29,7 @@ from experiments.simulate.campaign import (
     respond,
     uplift_groups,
 )
+from experiments.simulate.cross_sell import add_basket
 from experiments.simulate.funnel import LIST_AUDIENCES, STAGES, Funnel, draw_funnel
 from experiments.simulate.population import (
     AGE_BANDS,
@@ -37,6 +39,7 @@ from experiments.simulate.population import (
     Population,
     draw_population,
 )
+from experiments.simulate.post_window import post_window
 from experiments.worlds import CampaignWorld
 
 __all__ = [
@@ -56,7 +59,8 @@ __all__ = [
 #: Random stream number of this simulator (see :mod:`experiments.simulate.blocks`).
 STREAM: int = 1
 #: Observed outcome columns.
-OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed")
+OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed", "addon_margin",
+                             "converted_post")
 #: Quantities stored per arm as ``<name>__<arm>``.
 POTENTIAL: tuple[str, ...] = (*OUTCOMES, "cost", "exposures")
 #: True purchase probability without the campaign (float32); add ``cate_converted__<arm>`` for an arm's.
@@ -73,6 +77,9 @@ _DTYPES = {
     "unsubscribed": pl.Int8,
     "cost": pl.Float64,
     "exposures": pl.Int16,
+    "addon_margin": pl.Float64,
+    "converted_post": pl.Int8,
+    "wasted_cost": pl.Float64,
 }
 
 
@@ -122,6 +129,11 @@ def draw_world(scenario: CampaignWorld, rng: np.random.Generator, n: int) -> Wor
         "unsubscribe": r_outcome.random(n),
         "order_noise": order_noise(r_outcome, n),
     }
+    # The levers' draws (basket, purchase day, the weeks after) come from a stream of their own, so
+    # the draws above stay what they were.
+    r_levers = np.random.Generator(np.random.PCG64(child_seed(root, 8)))
+    draws.update(attach=r_levers.random(n), upgrade=r_levers.random(n), purchase_time=r_levers.random(n),
+                 post=r_levers.random(n))
     base = baseline_rates(pop, funnel, scenario)
     return World(funnel=funnel, pop=pop, arm=arm, draws=draws, base=base,
                  delivery_seed=child_seed(root, 3))
@@ -135,6 +147,9 @@ def arm_outcomes(world: World, scenario: CampaignWorld) -> tuple[Delivery, dict[
     """
     delivery = deliver(world.delivery_seed, world.pop, world.funnel, scenario)
     outcomes = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
+    outcomes = add_basket(outcomes, world.draws, world.pop, world.funnel, delivery, scenario)
+    outcomes = burn(outcomes, world.draws, delivery, scenario)
+    outcomes = post_window(outcomes, world.draws, world.base, scenario)
     return delivery, outcomes
 
 
@@ -171,6 +186,7 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
     assigned = [np.flatnonzero(arm == k) for k in range(1, len(arms))]
     columns["exposures"] = _pick(assigned, [potential[a].exposures for a in arms])
     columns["cost"] = _pick(assigned, [potential[a].cost for a in arms])
+    columns["wasted_cost"] = _pick(assigned, [potential[a].wasted_cost for a in arms])
     columns["recency_days"] = pop.recency_days
     columns["pre_orders"] = pop.pre_orders
     columns["pre_revenue"] = pop.pre_revenue
@@ -190,7 +206,7 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
         out = potential[a]
         columns[cate_column("converted", a)] = (out.p_converted - control.p_converted).astype(np.float32)
         columns[cate_column("margin", a)] = (
-            out.expected_margin - out.cost - control.expected_margin).astype(np.float32)
+            out.expected_margin - out.expected_cost - control.expected_margin).astype(np.float32)
     for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed
         expected = _DTYPES.get(c.split("__")[0])
         if expected is not None:
