@@ -244,6 +244,7 @@ def measure(
     control: str = "holdout",
     alpha: float = 0.05,
     truth: pl.DataFrame | None = None,
+    subscriber_value: float = 0.0,
 ) -> RemarketingAnalysis:
     """Analyse a remarketing experiment table in one pass of per-arm sufficient statistics.
 
@@ -258,15 +259,20 @@ def measure(
         The holdout arm.
     truth
         Optional true effects from the simulator (:func:`experiments.simulate.truth.true_effects`).
+    subscriber_value
+        Dollars of future margin lost with each unsubscribe: the profit counts it (margin less
+        ``subscriber_value`` per unsubscribe, less media cost).
     """
-    metrics = [*METRICS, "cost"]
-    lf = frame.lazy().with_columns(pl.col("exposed").cast(pl.String).alias("_exposed"))
+    metrics = [*METRICS, "cost", "_net_margin"]
+    lf = frame.lazy().with_columns(
+        pl.col("exposed").cast(pl.String).alias("_exposed"),
+        (pl.col("margin") - subscriber_value * pl.col("unsubscribed").cast(pl.Float64)).alias("_net_margin"))
     table = gather(lf, arm="arm", metrics=metrics, segment="_exposed")
     counts = table.counts()
     for arm in arms:
         if counts.get(arm, 0) == 0:
             raise DataError(f"arm {arm!r} has no customers; arms present: {sorted(counts)}")
-    kinds = {m: k for m, k in METRICS.items()}
+    kinds = {**METRICS, "_net_margin": "continuous"}
     treatments = [a for a in arms if a != control]
     itt = compare(table, control=control, kinds=kinds, alpha=alpha, arms=treatments)  # type: ignore[arg-type]
     exposed = compare(table, control=control, kinds=kinds, alpha=alpha, arms=treatments,  # type: ignore[arg-type]
@@ -275,7 +281,9 @@ def measure(
     for arm in treatments:
         cost = table.stats(arm, "cost").sum
         by = {e.metric: e for e in itt if e.arm == arm}
-        economics.append(campaign_economics(by["converted"], by["revenue"], by["margin"], cost=cost))
+        economics.append(campaign_economics(by["converted"], by["revenue"], by["_net_margin"], cost=cost))
+    itt = [e for e in itt if e.metric in METRICS]
+    exposed = [e for e in exposed if e.metric in METRICS]
     exposed_share = {}
     for arm in arms:
         n_exp = table.stats(arm, "cost", "true").n if "true" in table.segments() else 0
