@@ -91,14 +91,20 @@ def audience_sentence(levers: LeverAnalysis, arm: str) -> str | None:
     if len(rows) < 2:
         return None
     best, worst = rows[0], rows[-1]
-    grow = (f"Grow {best.group.replace('_', ' ')}: the {arm} campaign earns {_money(best.estimate)} "
-            f"per 1,000 targeted (95% interval {_money(best.ci_low)} to {_money(best.ci_high)})")
-    if worst.estimate < 0:
-        cut = (f"cut {worst.group.replace('_', ' ')}: {_money(worst.estimate)} per 1,000 "
-               f"({_money(worst.ci_low)} to {_money(worst.ci_high)})")
+    b, w = best.group.replace("_", " "), worst.group.replace("_", " ")
+    money = f"{_money(best.estimate)} per 1,000 targeted (95% interval {_money(best.ci_low)} to "
+    if best.ci_low > 0:
+        grow = f"Grow {b}: the {arm} campaign earns {money}{_money(best.ci_high)})"
     else:
-        cut = (f"the least, {worst.group.replace('_', ' ')}, earns {_money(worst.estimate)} per 1,000 "
-               f"({_money(worst.ci_low)} to {_money(worst.ci_high)})")
+        grow = (f"{b.capitalize()} earn most, but not yet clearly more than zero: {money}"
+                f"{_money(best.ci_high)})")
+    spread = f"{_money(worst.estimate)} per 1,000 ({_money(worst.ci_low)} to {_money(worst.ci_high)})"
+    if worst.ci_high < 0:
+        cut = f"cut {w}: {spread}"
+    elif worst.estimate < 0:
+        cut = f"consider cutting {w}: {spread}, a loss we cannot yet tell from zero"
+    else:
+        cut = f"the least, {w}, earns {spread}"
     return f"{grow}; {cut}."
 
 
