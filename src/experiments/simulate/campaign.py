@@ -140,6 +140,7 @@ class Outcomes:
     converted_post: np.ndarray | None = None  # int8, a purchase in the weeks after the window
     wasted_cost: np.ndarray | None = None  # float64, media cost of impressions bought after the purchase
     expected_cost: np.ndarray | None = None  # float64, expected media cost (``cost`` before the purchase)
+    p_unsubscribed: np.ndarray | None = None  # float64, probability of an unsubscribe
 
 
 def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -328,6 +329,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             "reminder": reminder, "headroom": headroom, "put_off": put_off,
             "visit_headroom": np.sqrt(headroom),
             "unsubscribed": ((draws["unsubscribe"] < 1 - keep) & (m > 0)).astype(np.int8),
+            "p_unsubscribed": np.where(m > 0, 1 - keep, 0.0),
             "personal": np.take(_PERSONAL, funnel.audience * np.uint8(_DYNAMIC_BY_STAGE.size) + funnel.stage),
         }
         if any(a.endswith("_incentive") for a in treated):
@@ -354,6 +356,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
         if arm == "holdout":
             p, q = p0, q0
             unsubscribed = np.zeros(p0.shape[0], dtype=np.int8)
+            p_unsubscribed = np.zeros_like(p0)
             cost = np.zeros_like(p0)
         else:
             reminder = shared["reminder"]
@@ -367,7 +370,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
                      - shared["put_off"])
             p = _unit(p0 * (1 + lift))
             q = _unit(q0 * (1 + visit))
-            unsubscribed = shared["unsubscribed"]
+            unsubscribed, p_unsubscribed = shared["unsubscribed"], shared["p_unsubscribed"]
             cost = delivery.cost
         converted = draws["conversion"] < p
         returned = (draws["return"] < q) | converted
@@ -386,6 +389,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             exposures=delivery.exposures,
             p_converted=p,
             expected_margin=p * expected,
+            p_unsubscribed=p_unsubscribed,
         )
     return out
 

@@ -66,8 +66,9 @@ POTENTIAL: tuple[str, ...] = (*OUTCOMES, "cost", "exposures")
 #: True purchase probability without the campaign (float32); add ``cate_converted__<arm>`` for an arm's.
 BASELINE: str = "p_converted__holdout"
 #: True effects stored per treatment arm as ``cate_<name>__<arm>`` (float32): the change in purchase
-#: probability, and in expected margin net of the incentive and of media cost, in dollars.
-CATE: tuple[str, ...] = ("converted", "margin")
+#: probability, in expected margin net of the incentive and of media cost, in dollars, and in the
+#: probability of an unsubscribe.
+CATE: tuple[str, ...] = ("converted", "margin", "unsubscribed")
 
 _DTYPES = {
     "converted": pl.Int8,
@@ -207,6 +208,8 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
         columns[cate_column("converted", a)] = (out.p_converted - control.p_converted).astype(np.float32)
         columns[cate_column("margin", a)] = (
             out.expected_margin - out.expected_cost - control.expected_margin).astype(np.float32)
+        columns[cate_column("unsubscribed", a)] = (
+            out.p_unsubscribed - control.p_unsubscribed).astype(np.float32)
     for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed
         expected = _DTYPES.get(c.split("__")[0])
         if expected is not None:

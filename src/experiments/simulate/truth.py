@@ -182,7 +182,7 @@ def delivery_curve(
         incremental profit (margin minus media cost minus ``subscriber_value`` per unsubscribe) and
         conversions from the potential outcomes, the media cost, the unsubscribe rate, the mean
         exposures among reachable customers, the expected profit and conversions (from the true
-        per-customer effects, without the noise of the purchase draws; unsubscribes as realised), and
+        per-customer effects, without the noise of the purchase and unsubscribe draws), and
         per 1,000 the subscriber loss, the media cost of impressions bought after a purchase (zero with
         the burn pixel), the cross-sell and upgrade margin and the change in purchases after the window.
     """
@@ -214,7 +214,8 @@ def delivery_curve(
                     unsubscribed,
                     o.exposures[reach].sum(dtype=np.int64),
                     reach.sum(dtype=np.int64),
-                    (o.expected_margin - o.expected_cost - control.expected_margin).sum() - loss,
+                    (o.expected_margin - o.expected_cost - control.expected_margin).sum()
+                    - variant.subscriber_value * o.p_unsubscribed.sum(),
                     (o.p_converted - control.p_converted).sum(),
                     o.wasted_cost.sum(),
                     (o.addon_margin - control.addon_margin).sum(),

@@ -114,13 +114,20 @@ def _observed(subscriber_value: float) -> dict[str, pl.Expr]:
 
 
 def _potential(name: str, arm: str, subscriber_value: float) -> pl.Expr:
-    """The per-customer difference of outcome ``name`` between ``arm`` and the holdout."""
+    """The per-customer difference of outcome ``name`` between ``arm`` and the holdout.
+
+    The subscriber loss is the expected one (each customer's unsubscribe probability): the holdout gets no
+    messages, so it says nothing about the realised draws of the arm's customers, and the realised mean
+    over every customer would be a target the difference in means estimates with a conservative
+    interval (no finite-population correction).
+    """
+    if name == "subscriber_loss":
+        return subscriber_value * pl.col(f"cate_unsubscribed__{arm}").cast(pl.Float64)
+
     def value(a: str) -> pl.Expr:
         unsub = pl.col(f"unsubscribed__{a}").cast(pl.Float64)
         if name == "profit":
             return pl.col(f"margin__{a}") - subscriber_value * unsub - pl.col(f"cost__{a}")
-        if name == "subscriber_loss":
-            return subscriber_value * unsub
         if name == "purchases_total":
             return (pl.col(f"converted__{a}") + pl.col(f"converted_post__{a}")).cast(pl.Float64)
         return pl.col(f"{name}__{a}").cast(pl.Float64)
