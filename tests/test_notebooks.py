@@ -15,8 +15,9 @@ from experiments.studies import registry
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 STUDIES = registry.names()
-#: At most this many code lines per notebook, the parameters cell included.
-MAX_CODE_LINES = 60
+#: At most this many code lines per notebook after the parameters cell (that cell is the scenario's
+#: declaration, one line per parameter, checked against it separately).
+MAX_CODE_LINES = 30
 
 
 def _code(path: Path) -> list[nbformat.NotebookNode]:
@@ -57,7 +58,7 @@ def test_next_cells_validate_once_then_run_and_show_the_verdict(name: str) -> No
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_holds_no_logic(path: Path) -> None:
     code = _code(path)
-    assert sum(len(c.source.splitlines()) for c in code) <= MAX_CODE_LINES
+    assert sum(len(c.source.splitlines()) for c in code[1:]) <= MAX_CODE_LINES
     for cell in code[1:]:
         tree = ast.parse(cell.source)
         for node in ast.walk(tree):

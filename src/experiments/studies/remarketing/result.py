@@ -317,10 +317,13 @@ class RemarketingResult:
                  f"{worst.group.replace('_', ' ')} least ({fmt(worst.estimate, 'money')})")
         return rc.estimate_vs_truth(data, title=title)
 
-    def message_chart(self) -> alt.LayerChart:
-        """True profit per 1,000 (unsubscribes counted) against the e-mail flow's length."""
+    def message_chart(self) -> alt.LayerChart | None:
+        """True profit per 1,000 (unsubscribes counted) against the e-mail flow's length (None without
+        e-mail)."""
         from experiments.charts import remarketing as rc
 
+        if self.message_curve is None:
+            return None
         data = self.message_curve.rename({"expected_profit_per_1000": "profit_per_1000"})  # type: ignore[union-attr]
         best = self.best_setting(self.message_curve, "email_messages")
         return rc.profit_by_setting(
