@@ -83,6 +83,10 @@ def test_profit_over_frequency_cap_and_message_count_has_an_interior_best_at_def
     caps = [1, 2, 3, 4, 6, 8, 12, 20]
     profit = _curve(s, "frequency_cap", caps, "expected_profit_per_1000")
     assert 0 < int(np.argmax(profit)) < len(caps) - 1
+    # the e-mail flow on its own: each message's reminder fades, each risks an unsubscribe. (Beside paid
+    # channels under a binding cap, more e-mails also displace paid impressions, and the curve can keep
+    # creeping up: the report says so.)
+    s = s.replace(channels="email")
     counts = [1, 2, 3, 4, 6, 8, 12]
     profit = _curve(s, "email_messages", counts, "expected_profit_per_1000")
     assert 0 < int(np.argmax(profit)) < len(counts) - 1

@@ -23,6 +23,13 @@ Published figures behind the defaults (each parameter also names its source):
 - Forward buying after a promotion (``pull_forward``): Anderson & Simester (2004, *Marketing Science*)
   found discounts shift established customers' purchases in time; the share is an assumption.
 
+- Lewis & Nguyen (2015, *QME*): display ads raised searches for the advertised brand by 30-45%; Kireyev,
+  Pauwels & Gupta (2016, *IJRM*): display lifts search. Read onto e-mail and SMS messages that follow a
+  display impression (``display_synergy``; the transfer is an assumption).
+- Channels differ in response strength, intrusiveness and reminder half-life
+  (:data:`experiments.simulate.channels.TRAITS`): no published per-channel figure, all assumptions, which
+  the factorial channel holdout (``channel_holdout``) measures.
+
 Every other default is an assumption and says so.
 """
 
@@ -151,6 +158,16 @@ PARAMETERS: tuple[P.Param, ...] = (
              low=0.0, high=24.0 * 90, low_open=True, source=_A),
     P.probability("reactance", 0.0025, "relative loss of a would-be buyer's purchase per exposure (more "
                   "for habitual and older customers), in [0, 1]", source=_A),
+    P.probability("channel_holdout", 0.2, "share of customers held out of each channel, independently per "
+                  "channel (a factorial design that measures every channel and channel pair); 0 turns it "
+                  "off", source="assumption (a fifth per channel measures each channel to a few purchases "
+                  "per 1,000 at 200,000 customers while 80% of customers still get every channel)"),
+    P.number("display_synergy", 0.35, "extra response to an e-mail or SMS that follows a display "
+             "impression within synergy_window_days (0.35: 35% stronger; 0 turns it off)", low=0.0,
+             high=5.0, source="Lewis & Nguyen 2015: display raised brand searches by 30-45% (applied to "
+             "e-mail and SMS: assumption)"),
+    P.number("synergy_window_days", 3.0, "days after a display impression during which it lifts a "
+             "message (more than 0)", low=0.0, high=90.0, low_open=True, source=_A),
     P.boolean("peak_season", False, "peak season: baseline conversion and paid-media prices both rise",
               source=_A),
     P.number("peak_conversion_multiplier", 1.3, "baseline conversion multiplier in peak season (more "
@@ -221,6 +238,9 @@ class RemarketingScenario(CampaignFields):
     sms_messages: int
     message_spacing_hours: float
     reactance: float
+    channel_holdout: float
+    display_synergy: float
+    synergy_window_days: float
     peak_season: bool
     peak_conversion_multiplier: float
     peak_cpm_multiplier: float
@@ -248,6 +268,9 @@ class RemarketingScenario(CampaignFields):
             for arm in shares:
                 if arm.endswith("_incentive"):
                     raise ParameterError("arm_shares", raw, f"no {arm} arm when incentive is 'none'")
+        if typed.get("channel_holdout", 0.0) >= 1.0:
+            raise ParameterError("channel_holdout", typed["channel_holdout"],
+                                 "a share in [0, 1): 1 would hold every customer out of every channel")
         days = typed["days"]
         if typed["first_touch_hours"] >= 24.0 * days:
             raise ParameterError("first_touch_hours", typed["first_touch_hours"],

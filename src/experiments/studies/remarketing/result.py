@@ -326,11 +326,13 @@ class RemarketingResult:
             return None
         data = self.message_curve.rename({"expected_profit_per_1000": "profit_per_1000"})  # type: ignore[union-attr]
         best = self.best_setting(self.message_curve, "email_messages")
+        cost = f"Counting the ${self.scenario.subscriber_value:.2f} an unsubscribe costs"
+        title = (f"{cost}, profit peaks at {best} e-mails" if best != max(MESSAGE_COUNTS) else
+                 f"{cost}, profit is still highest at the longest flow tried ({best} e-mails)")
         return rc.profit_by_setting(
             data.select("email_messages", "arm", "profit_per_1000", "subscriber_loss_per_1000"),
             x="email_messages", x_title="e-mails in the flow", chosen=self.scenario.email_messages,
-            title=f"Counting the ${self.scenario.subscriber_value:.2f} an unsubscribe costs, profit peaks at "
-                  f"{best} e-mails")
+            title=title)
 
     def assumptions(self) -> list[str]:
         """The scenario's assumptions in words."""

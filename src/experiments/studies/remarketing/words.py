@@ -145,7 +145,7 @@ def lever_details(levers: LeverAnalysis, arm: str, *, best_cap: int | None = Non
                        f"{fmt(g.ci_high, 'number', 1)}{truth(g)}): "
                        "the limited-time offer pulled purchases forward.")
     if best_cap is not None:
-        out.append(f"Profit, counting unsubscribes, peaks at a frequency cap of {best_cap}"
-                   + (f" and {best_messages} e-mails" if best_messages is not None else "")
-                   + " (true curves, same customers at every setting).")
+        out.append(f"Profit, counting unsubscribes, is highest at a frequency cap of {best_cap}"
+                   + (f" and {best_messages} e-mails in the flow" if best_messages is not None else "")
+                   + " among the settings tried (true curves, same customers at every setting).")
     return out
