@@ -14,6 +14,7 @@ import polars as pl
 from experiments.formatting import fmt, unit_value
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.remarketing.channels import ChannelAnalysis, channel_assumptions, measure_channels
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
     METRICS,
@@ -141,10 +142,16 @@ class RemarketingResult:
     analysis: RemarketingAnalysis
     funnel: pl.DataFrame
     curve: pl.DataFrame
+    channels: ChannelAnalysis | None = None
 
     def verdict(self) -> Verdict:
-        """The best arm's incremental purchases and profit, with intervals; details per arm and incentive."""
+        """The channel to grow or cut (with channel holdouts), then the best arm's incremental purchases and
+        profit, with intervals; details per arm, incentive and channel."""
         head, details, tone = self.analysis.headline()
+        if self.channels is not None:
+            advice, tone = self.channels.advice()
+            details = [head, *self.channels.details(), *details]
+            head = advice
         return Verdict(head, tone, tuple(details))  # type: ignore[arg-type]
 
     def figures(self) -> tuple[Figure, ...]:
@@ -168,20 +175,25 @@ class RemarketingResult:
                 Figure("iroas", f"Incremental ROAS ({arm})", e.iroas, e.iroas_low, e.iroas_high,
                        t.get("iroas"), "x", group=arm),
             ]
+        if self.channels is not None:
+            out += self.channels.figures()
         return tuple(out)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        return {"estimate_vs_truth": self.truth_table(), "itt_vs_exposed": self.itt_vs_exposed()}
+        channels = {} if self.channels is None else {"channels": self.channels.table()}
+        return {**channels, "estimate_vs_truth": self.truth_table(), "itt_vs_exposed": self.itt_vs_exposed()}
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
-        return {"truth": self.analysis.truth_chart(), "conversion": self.analysis.conversion_chart(),
-                "funnel": self.funnel_chart(), "frequency": self.frequency_chart()}
+        channels = {} if self.channels is None else {"channels": self.channels.chart()}
+        return {**channels, "truth": self.analysis.truth_chart(),
+                "conversion": self.analysis.conversion_chart(), "funnel": self.funnel_chart(),
+                "frequency": self.frequency_chart()}
 
     def assumptions(self) -> list[str]:
         """The scenario's assumptions in words."""
-        return assumptions(self.scenario)
+        return assumptions(self.scenario) + channel_assumptions(self.scenario)
 
     def data_checks(self) -> list[str]:
         """Sample-ratio and reach checks."""
@@ -217,7 +229,13 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     analysis = measure(frame, arms=scenario.arms, shares=scenario.shares,
                        truth=true_effects(frame, scenario.arms))
     curve = frequency_curve(scenario, caps=FREQUENCY_CAPS, n_customers=curve_size(scenario))
-    return RemarketingResult(scenario, analysis, funnel_summary(frame), curve)
+    channels = None
+    if scenario.channel_holdout > 0:
+        from experiments.simulate.channel_pairs import channel_pair_truth
+
+        channels = measure_channels(frame, channels=scenario.channels, unit_costs=scenario.unit_costs,
+                                    holdout=scenario.channel_holdout, pair_truth=channel_pair_truth(scenario))
+    return RemarketingResult(scenario, analysis, funnel_summary(frame), curve, channels)
 
 
 def simulate_table(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
