@@ -207,6 +207,17 @@ class RemarketingResult:
         """Conversion effect per assigned and per exposed customer, with the truth."""
         return itt_vs_exposed(self.analysis)
 
+    def channel_table(self) -> pl.DataFrame:
+        """Each channel's and pair's contribution with intervals and the truth (a note when the channel
+        holdout is off)."""
+        if self.channels is None:
+            return pl.DataFrame({"channels": ["not measured: channel_holdout is 0 (no channel holdouts)"]})
+        return self.channels.table()
+
+    def channel_chart(self) -> alt.LayerChart | None:
+        """Each channel's incremental profit against the truth (None when the channel holdout is off)."""
+        return None if self.channels is None else self.channels.chart()
+
     def funnel_chart(self) -> alt.Chart:
         """Who the campaign could reach."""
         return funnel_chart(self.funnel, audience=self.scenario.audience)
