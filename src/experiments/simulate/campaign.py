@@ -27,8 +27,9 @@ Mechanisms and their sources:
   exposure lowers conversion by ``annoyance_penalty`` and may make the customer unsubscribe.
 - Channels differ (:mod:`experiments.simulate.channels`): each has its own response strength,
   intrusiveness (reactance, annoyance, unsubscribes) and reminder half-life, and display lifts the
-  e-mail and SMS messages that follow it within a window. Exposures count towards familiarity weighted by
-  strength, towards reactance and the annoyance threshold weighted by intrusiveness.
+  e-mail and SMS messages that follow it within a window. Every exposure adds to familiarity; its punch is
+  its channel's strength times its fading weight; it counts towards reactance and the annoyance
+  threshold weighted by its channel's intrusiveness.
 - Channel holdouts: ``off`` (customers held out of each channel, a factorial design) zeroes those
   channels' exposures before the cap, so the other channels fill the freed slots.
 - Incentives: a discount or free shipping lifts conversion of price-sensitive customers through the
@@ -128,8 +129,8 @@ class Delivery:
     exposures: np.ndarray  # int16, total after the cap
     messages: np.ndarray  # int16, e-mail + SMS messages after the cap
     cost: np.ndarray  # float64, media cost in dollars
-    effective: np.ndarray  # float64, exposures weighted by each channel's strength (and display's lift)
-    timing: np.ndarray  # float64, mean reminder weight of the effective exposures relative to a reference
+    timing: np.ndarray  # float64, mean reminder weight of the exposures relative to a reference, each
+    # weighted by its channel's strength (and display's lift)
     intrusive: np.ndarray  # float64, exposures weighted by each channel's intrusiveness
     keep_log: np.ndarray  # float64, log of the chance that no message makes the customer unsubscribe
     ad_cost: np.ndarray | None = None  # float64, the part of ``cost`` spent on paid impressions
@@ -270,9 +271,9 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
     frac = np.minimum(1.0, cap / np.maximum(total, 1))
     drive = channel_drive(counts, start=start, flight=active * frac, paid=set(AD_DAILY_RATE),
                           settings=scenario)
-    timing = drive.drive / np.maximum(drive.effective, 1e-12)
+    timing = drive.drive / np.maximum(exposures, 1)
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
-                    messages=messages, cost=cost, effective=drive.effective, timing=timing,
+                    messages=messages, cost=cost, timing=timing,
                     intrusive=drive.intrusive, keep_log=drive.keep_log, ad_cost=ad_cost,
                     ad_until=first + active * frac)
 
@@ -312,7 +313,7 @@ def _core(arms: Sequence[str], pop: Population, funnel: Funnel, delivery: Delive
     """What every treatment arm's purchase probability shares: the reminder, the headroom, how much
     the exposures put off, personalisation and the incentive's push (when an arm has one)."""
     h = base.habit
-    familiarity = (1 - np.exp(-delivery.effective / _FAMILIARITY_SCALE)) / (
+    familiarity = (1 - np.exp(-delivery.exposures / _FAMILIARITY_SCALE)) / (
         1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
     value = pop.order_value / scenario.mean_order_value
     reminder = (familiarity * delivery.timing * np.take(_DEVICE_RESPONSE, pop.device)

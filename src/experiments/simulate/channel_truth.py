@@ -115,15 +115,22 @@ def channel_effects(world: Any, scenario: Any, impressions: Impressions,
 
 def pair_contrasts(world: Any, scenario: Any, impressions: Impressions,
                    ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """Per customer, each pair's interaction on purchases and on profit:
-    ``p(1, 1) - p(1, 0) - p(0, 1) + p(0, 0)``, the other channels as they were."""
+    """Per customer of a treatment arm, each pair's interaction on purchases and on profit:
+    ``p(1, 1) - p(1, 0) - p(0, 1) + p(0, 0)``, the other channels as they were (0 elsewhere)."""
     off = world.off
+    n = world.arm.shape[0]
     observed = assigned_value(world, scenario, off, impressions)
-    single = {c: assigned_value(world, scenario, _switched(off, (c,)), impressions)
-              for c in scenario.channels}
     out = {}
     for a, b in pairs(scenario.channels):
-        both = assigned_value(world, scenario, _switched(off, (a, b)), impressions)
-        sign = np.where(off[a], -1.0, 1.0) * np.where(off[b], -1.0, 1.0)
-        out[(a, b)] = tuple(sign * (observed[j] - single[a][j] - single[b][j] + both[j]) for j in (0, 1))
-    return out  # type: ignore[return-value]
+        rows = _affected(world, impressions, (a, b))
+        va = assigned_value(world, scenario, _switched(off, (a,)), impressions, rows)
+        vb = assigned_value(world, scenario, _switched(off, (b,)), impressions, rows)
+        both = assigned_value(world, scenario, _switched(off, (a, b)), impressions, rows)
+        sign = np.where(off[a][rows], -1.0, 1.0) * np.where(off[b][rows], -1.0, 1.0)
+        values = []
+        for j in (0, 1):
+            v = np.zeros(n)
+            v[rows] = sign * (observed[j][rows] - va[j] - vb[j] + both[j])
+            values.append(v)
+        out[(a, b)] = (values[0], values[1])
+    return out

@@ -112,8 +112,8 @@ def draw_holdouts(rng: np.random.Generator, n: int, share: float) -> dict[str, n
 class Drive:
     """What a customer's delivered exposures do, summed over channels."""
 
-    effective: np.ndarray  # float64, exposures weighted by strength (and the display synergy)
-    drive: np.ndarray  # float64, the same weighted by each exposure's fading reminder, over a reference
+    drive: np.ndarray  # float64, exposures weighted by strength (and display's lift) and by their fading
+    # reminder, over a reference: the old mean timing weight times the exposures when every strength is 1
     intrusive: np.ndarray  # float64, exposures weighted by intrusiveness
     keep_log: np.ndarray  # float64, log of the chance that no message makes the customer unsubscribe
 
@@ -133,6 +133,10 @@ def _mean_weight(start: np.ndarray, length: np.ndarray, k: float,
 def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight: np.ndarray,
                   paid: frozenset[str] | set[str], settings: object) -> Drive:
     """Strength-, timing- and intrusiveness-weighted exposures of each customer.
+
+    Familiarity still grows with the number of exposures, whatever their channel; each exposure's punch
+    is its channel's strength times its fading reminder weight, so a stronger or longer-lived channel
+    always adds more.
 
     Parameters
     ----------
@@ -156,7 +160,7 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
     unsub = settings.unsubscribe_rate  # type: ignore[attr-defined]
     lift, window = synergy(settings)
     n = start.shape[0]
-    effective, drive, intrusive, keep_log = (np.zeros(n) for _ in range(4))
+    drive, intrusive, keep_log = (np.zeros(n) for _ in range(3))
     firsts: dict[float, np.ndarray] = {}
     means: dict[float, np.ndarray] = {}
     display = counts.get("display")
@@ -171,12 +175,10 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
         if channel in paid:
             if k not in means:
                 means[k] = _mean_weight(start, flight, k, first)
-            effective += t.strength * c
             drive += t.strength * c * means[k]
             continue
         if t.unsubscribe > 0.0:
             keep_log += c * np.log1p(-min(unsub * t.unsubscribe, 1 - 1e-12))
-        effective += t.strength * c
         step = -k * spacing
         series = c if step == 0.0 else np.expm1(step * c) / np.expm1(step)
         drive += t.strength * first * series
@@ -191,7 +193,6 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
                 share = np.minimum((np.minimum(at, flight) - max(at - window, 0.0)) * inv, 1.0 - 1e-12)
                 seen = -np.expm1(nd * np.log1p(-np.maximum(share, 0.0)))
                 extra = np.where(j < count, (t.strength * lift) * seen, 0.0)
-                effective += extra
                 drive += extra * first * np.exp(-k * at)
     ref = float(_mean_weight(np.array([1.0]), np.array([7.0]), k_ref)[0])
-    return Drive(effective=effective, drive=drive / ref, intrusive=intrusive, keep_log=keep_log)
+    return Drive(drive=drive / ref, intrusive=intrusive, keep_log=keep_log)

@@ -14,6 +14,7 @@ import polars as pl
 from experiments.formatting import fmt, unit_value
 from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.remarketing.channels import ChannelAnalysis, channel_assumptions, measure_channels
 from experiments.studies.remarketing.levers import LeverAnalysis, measure_levers
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
@@ -155,6 +156,8 @@ class RemarketingResult:
     message_curve: pl.DataFrame | None = None
     burn_curve: pl.DataFrame | None = None
 
+    channels: ChannelAnalysis | None = None
+
     @property
     def audience_arm(self) -> str:
         """The arm read audience by audience: the scenario's main arm."""
@@ -178,9 +181,14 @@ class RemarketingResult:
         return float(off[0] - on[0]) if off.len() and on.len() else None
 
     def verdict(self) -> Verdict:
-        """Which audience to grow or cut (several audiences), then the best arm's incremental purchases and
-        profit, with intervals; details per arm, incentive and lever."""
+        """Which audience to grow or cut (several audiences), then the channel to grow or cut (with channel
+        holdouts) or the best arm's incremental purchases and profit, with intervals; details per arm,
+        incentive, channel and lever."""
         head, details, tone = self.analysis.headline()
+        if self.channels is not None:
+            advice, tone = self.channels.advice()
+            details = [head, *self.channels.details(), *details]
+            head = advice
         if self.levers is not None:
             lead = audience_sentence(self.levers, self.audience_arm)
             if lead is not None:
@@ -212,7 +220,10 @@ class RemarketingResult:
                 Figure("iroas", f"Incremental ROAS ({arm})", e.iroas, e.iroas_low, e.iroas_high,
                        t.get("iroas"), "x", group=arm),
             ]
-        return (*out, *self.lever_figures())
+        if self.channels is not None:
+            out += self.channels.figures()
+        out += self.lever_figures()
+        return tuple(out)
 
     def lever_figures(self) -> tuple[Figure, ...]:
         """Per audience (``group`` = audience) the audience arm's profit and purchases per 1,000 targeted;
@@ -288,15 +299,18 @@ class RemarketingResult:
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        out = {"estimate_vs_truth": self.truth_table(), "itt_vs_exposed": self.itt_vs_exposed()}
+        channels = {} if self.channels is None else {"channels": self.channels.table()}
+        out = {**channels, "estimate_vs_truth": self.truth_table(), "itt_vs_exposed": self.itt_vs_exposed()}
         if self.levers is not None:
             out |= {"audiences": self.audience_table(), "levers": self.lever_table()}
         return out
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
-        out = {"truth": self.analysis.truth_chart(), "conversion": self.analysis.conversion_chart(),
-               "funnel": self.funnel_chart(), "frequency": self.frequency_chart()}
+        channels = {} if self.channels is None else {"channels": self.channels.chart()}
+        out = {**channels, "truth": self.analysis.truth_chart(),
+               "conversion": self.analysis.conversion_chart(), "funnel": self.funnel_chart(),
+               "frequency": self.frequency_chart()}
         if self.levers is not None and len(self.levers.audiences_of(self.audience_arm)) > 1:
             out["audiences"] = self.audience_chart()
         if self.message_curve is not None:
@@ -336,7 +350,7 @@ class RemarketingResult:
 
     def assumptions(self) -> list[str]:
         """The scenario's assumptions in words."""
-        return assumptions(self.scenario)
+        return assumptions(self.scenario) + channel_assumptions(self.scenario)
 
     def data_checks(self) -> list[str]:
         """Sample-ratio and reach checks."""
@@ -349,6 +363,17 @@ class RemarketingResult:
     def itt_vs_exposed(self) -> pl.DataFrame:
         """Conversion effect per assigned and per exposed customer, with the truth."""
         return itt_vs_exposed(self.analysis)
+
+    def channel_table(self) -> pl.DataFrame:
+        """Each channel's and pair's contribution with intervals and the truth (a note when the channel
+        holdout is off)."""
+        if self.channels is None:
+            return pl.DataFrame({"channels": ["not measured: channel_holdout is 0 (no channel holdouts)"]})
+        return self.channels.table()
+
+    def channel_chart(self) -> alt.LayerChart | None:
+        """Each channel's incremental profit against the truth (None when the channel holdout is off)."""
+        return None if self.channels is None else self.channels.chart()
 
     def funnel_chart(self) -> alt.Chart:
         """Who the campaign could reach."""
@@ -378,7 +403,14 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     messages = (delivery_curve(scenario, "email_messages", list(MESSAGE_COUNTS), n_customers=size)
                 if "email" in scenario.channels else None)
     burn = delivery_curve(scenario, "burn_pixel", [False, True], n_customers=size)
-    return RemarketingResult(scenario, analysis, funnel_summary(frame), curve, levers, messages, burn)
+    channels = None
+    if scenario.channel_holdout > 0:
+        from experiments.simulate.channel_pairs import channel_pair_truth
+
+        channels = measure_channels(frame, channels=scenario.channels, unit_costs=scenario.unit_costs,
+                                    holdout=scenario.channel_holdout, pair_truth=channel_pair_truth(scenario))
+    return RemarketingResult(scenario, analysis, funnel_summary(frame), curve, levers=levers,
+                             message_curve=messages, burn_curve=burn, channels=channels)
 
 
 def simulate_table(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
