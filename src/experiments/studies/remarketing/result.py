@@ -163,12 +163,12 @@ class RemarketingResult:
         """The arm read audience by audience: the scenario's main arm."""
         return self.scenario.main_arm
 
-    def best_setting(self, curve: pl.DataFrame | None, name: str) -> int | None:
-        """The value of ``name`` at which the audience arm's true profit (expected) peaks."""
+    def best_setting(self, curve: pl.DataFrame | None, name: str,
+                     column: str = "expected_profit_per_1000") -> int | None:
+        """The value of ``name`` at which the audience arm's true profit (``column`` of the curve) peaks."""
         if curve is None or curve.height == 0:
             return None
-        rows = curve.filter(pl.col("arm") == self.audience_arm).sort("expected_profit_per_1000",
-                                                                     descending=True)
+        rows = curve.filter(pl.col("arm") == self.audience_arm).sort(column, descending=True)
         return int(rows[name][0])
 
     def burn_saving(self) -> float | None:
@@ -194,7 +194,8 @@ class RemarketingResult:
             if lead is not None:
                 head = f"{lead} {head}"
             details = [*details, *lever_details(
-                self.levers, self.audience_arm, best_cap=self.best_setting(self.curve, "frequency_cap"),
+                self.levers, self.audience_arm,
+                best_cap=self.best_setting(self.curve, "frequency_cap", "incremental_profit_per_1000"),
                 best_messages=self.best_setting(self.message_curve, "email_messages"),
                 burn_saving=self.burn_saving())]
         return Verdict(head, tone, tuple(details))  # type: ignore[arg-type]
