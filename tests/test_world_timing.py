@@ -27,7 +27,8 @@ def test_message_sequence_follows_the_flow() -> None:
 
 
 def test_more_messages_reach_email_customers() -> None:
-    base = {"n_customers": 20_000, "seed": 2, "channels": "email", "arm_shares": TWO, "frequency_cap": 20}
+    base = {"n_customers": 20_000, "seed": 2, "channels": "email", "arm_shares": TWO, "frequency_cap": 20,
+            "channel_holdout": 0}  # every opted-in customer gets the whole flow
     few = simulate_remarketing(RemarketingScenario.from_params({**base, "email_messages": 2}))
     many = simulate_remarketing(RemarketingScenario.from_params({**base, "email_messages": 5}))
     opted = pl.col("email_opt_in")

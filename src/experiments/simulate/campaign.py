@@ -106,8 +106,8 @@ _PERSONAL = (np.where(np.arange(len(LIST_AUDIENCES)) == _LAPSED, 0.7, 1.0)[:, No
              * _DYNAMIC_BY_STAGE[None, :]).ravel()
 _FAMILIARITY_SCALE = 3.0  # exposures; 1 - exp(-E / 3) (assumption)
 _REFERENCE_EXPOSURES = 8
-_SCALE = 0.88  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
-_VISIT_SCALE = 0.75  # the same for ``visit_lift``
+_SCALE = 0.693  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
+_VISIT_SCALE = 0.595  # the same for ``visit_lift``
 _ORDER_NOISE_SD = 0.35  # log-sd of one order around the customer's mean (assumption)
 
 

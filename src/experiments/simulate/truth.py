@@ -200,7 +200,7 @@ def delivery_curve(
         world = draw_world(base, rng, stop - start)
         sums = np.zeros((len(variants), len(arms), k))
         for v, variant in enumerate(variants):
-            delivery, out = arm_outcomes(world, variant, holdouts=False)
+            delivery, out = arm_outcomes(world, variant)
             control = out["holdout"]
             reach = delivery.reachable
             for a, arm in enumerate(arms):
