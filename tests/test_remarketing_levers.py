@@ -164,6 +164,14 @@ def test_report_leads_with_the_audience_to_grow_or_cut(all_run) -> None:  # type
     assert all_run.audience_table().height == 10
 
 
+def test_levers_are_json_ready(all_run) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    d = json.loads(json.dumps(all_run.levers.to_dict()))
+    assert len(d["estimates"]) == all_run.levers.to_frame().height
+    assert {h["arm"] for h in d["heterogeneity"]} == set(all_run.scenario.treatment_arms)
+
+
 def test_single_audience_has_no_grow_or_cut_sentence() -> None:
     s = RemarketingScenario.from_params({"n_customers": 5_000, "seed": 2})
     frame = simulate_remarketing(s)

@@ -94,6 +94,14 @@ class LeverAnalysis:
         """Cochran's Q across audiences of ``arm``'s profit effect, when there are several audiences."""
         return next((h for h in self.heterogeneity if h.arm == arm), None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready): every estimate, the heterogeneity tests and the media bought after a
+        purchase per 1,000 targeted, by arm."""
+        return {"subscriber_value": self.subscriber_value, "burn_pixel": self.burn_pixel,
+                "estimates": [g.to_dict() for g in self.estimates()],
+                "heterogeneity": [h.to_dict() for h in self.heterogeneity],
+                "wasted_cost_per_1000": dict(self.wasted_cost_per_1000)}
+
     def to_frame(self) -> pl.DataFrame:
         """One row per estimate: ``measure, arm, group, n, estimate, ci_low, ci_high, truth, unit,
         covered``."""
