@@ -1,7 +1,7 @@
 """Coverage of the 95% intervals of the remarketing levers' estimates over seeded replications.
 
 Each replication simulates the remarketing scenario with every audience (``audience=all``) and its own
-seed, reads the levers (:func:`experiments.studies.remarketing.levers.measure_levers`) and checks whether
+seed, reads the levers (:func:`experiments.studies.remarketing.numbers.measure_levers`) and checks whether
 each interval holds its truth (the mean over the group's customers of their potential-outcome
 difference): profit and purchases per 1,000 targeted in each audience, the cross-sell and upgrade margin
 per 1,000 past purchasers, the subscriber loss, the purchases after the window and in and after it.
@@ -22,9 +22,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 
 def one(seed: int, n: int) -> list[tuple[str, str, str, bool]]:
-    from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
-    from experiments.studies.remarketing.levers import measure_levers
+    from experiments.studies.remarketing.numbers import measure_levers
+    from experiments.studies.remarketing.scenario import RemarketingScenario
 
     s = RemarketingScenario.from_params({"n_customers": n, "seed": seed, "audience": "all"})
     frame = simulate_remarketing(s)

@@ -49,8 +49,8 @@ SWEEPS: tuple[tuple[str, dict[str, object], list[object], str, str, str], ...] =
 
 
 def main() -> None:
-    from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.truth import delivery_curve
+    from experiments.studies.remarketing.scenario import RemarketingScenario
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200_000)

@@ -13,12 +13,12 @@ import pytest
 from scipy import stats as sps
 
 from experiments.errors import ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.cross_sell import ATTACH_PER_DISCOUNT, UPGRADE_SCALE
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.truth import delivery_curve
 from experiments.studies import remarketing as study
-from experiments.studies.remarketing.levers import measure_levers
+from experiments.studies.remarketing.numbers import measure_levers
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 N = 20_000
 PAST = RemarketingScenario.from_params({"n_customers": N, "seed": 4, "audience": "past_purchasers"})

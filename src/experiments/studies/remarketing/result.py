@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from experiments.formatting import fmt, unit_value
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.remarketing.channels import ChannelAnalysis, channel_assumptions, measure_channels
-from experiments.studies.remarketing.levers import LeverAnalysis, measure_levers
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
     METRICS,
     IncentiveComparison,
+    LeverAnalysis,
     RemarketingAnalysis,
     measure,
+    measure_levers,
 )
+from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.studies.remarketing.words import (
     assumptions,
     audience_sentence,
@@ -52,7 +53,6 @@ __all__ = [
     "itt_vs_exposed",
     "measure",
     "run",
-    "simulate_table",
     "truth_table",
 ]
 
@@ -413,8 +413,3 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     return RemarketingResult(scenario, analysis, funnel_summary(frame), curve, levers=levers,
                              message_curve=messages, burn_curve=burn, channels=channels)
 
-
-def simulate_table(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
-    from experiments.simulate.remarketing import simulate_remarketing
-
-    return simulate_remarketing(scenario, **options)  # type: ignore[arg-type]
