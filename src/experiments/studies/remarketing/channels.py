@@ -183,6 +183,7 @@ class ChannelAnalysis:
                 "incremental profit": fmt(r.profit, "money"),
                 f"profit {level}": f"{fmt(r.profit_low, 'money')} to {fmt(r.profit_high, 'money')}",
                 "true profit": fmt(r.true_profit, "money") if r.true_profit is not None else "",
+                "profit per 1,000 with it": fmt(r.per_1000, "money"),
                 "profit per $": "n/a" if each[0] is None else fmt(each[0], "number", 2),
                 "true profit per $": "n/a" if each[3] is None else fmt(each[3], "number", 2),
             })
@@ -196,7 +197,7 @@ class ChannelAnalysis:
                 "incremental profit": fmt(p.profit, "money"),
                 f"profit {level}": f"{fmt(p.profit_low, 'money')} to {fmt(p.profit_high, 'money')}",
                 "true profit": fmt(p.true_profit, "money") if p.true_profit is not None else "",
-                "profit per $": "", "true profit per $": "",
+                "profit per 1,000 with it": "", "profit per $": "", "true profit per $": "",
             })
         return pl.DataFrame(rows)
 
