@@ -1,4 +1,5 @@
-"""What each channel of the campaign earns, measured by the factorial channel holdout, against the truth.
+"""What each channel of a remarketing campaign earns, measured by the factorial channel holdout, against
+the truth.
 
 Among the customers of the treatment arms, each was held out of each channel independently
 (``channel_holdout``). A channel's effect per customer is the difference between those who had it and
