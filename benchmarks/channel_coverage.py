@@ -4,7 +4,7 @@ Each replication simulates the remarketing scenario at its defaults (channels di
 ``channel_holdout`` 0.2) with its own seed and ``--n`` customers (20,000 by default: smaller than the
 study's 200,000 so that 1,000 replications run in minutes; the estimators are the same), measures every
 channel's incremental purchases and profit and every pair's interaction
-(:func:`experiments.studies.remarketing.channels.measure_channels`), and checks whether each interval
+(:func:`experiments.studies.campaign_channels.measure_channels`), and checks whether each interval
 holds the truth: the sum of the customers' own channel effects (channels) and the mean of their own 2 x 2
 contrasts (pairs), both from the mechanism (:mod:`experiments.simulate.channel_truth`).
 
@@ -24,10 +24,10 @@ __all__ = ["main", "one"]
 
 def one(seed: int, n: int, params: dict[str, str]) -> dict[str, bool]:
     """Whether each interval of one replication holds its truth, by figure."""
-    from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.channel_pairs import channel_pair_truth
     from experiments.simulate.remarketing import simulate_remarketing
-    from experiments.studies.remarketing.channels import measure_channels
+    from experiments.studies.campaign_channels import measure_channels
+    from experiments.studies.remarketing.scenario import RemarketingScenario
 
     s = RemarketingScenario.from_params({**params, "n_customers": n, "seed": seed})
     a = measure_channels(simulate_remarketing(s), channels=s.channels, unit_costs=s.unit_costs,

@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.channel_pairs import channel_pair_truth
 from experiments.simulate.channels import TRAITS
 from experiments.simulate.remarketing import simulate_remarketing
-from experiments.studies.remarketing.channels import measure_channels
+from experiments.studies.campaign_channels import measure_channels
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 N = 30_000
 CHANNELS = "display,social,email,sms,native"

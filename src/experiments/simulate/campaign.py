@@ -348,14 +348,14 @@ def _purchase(arm: str, core: dict[str, np.ndarray], p0: np.ndarray, scenario: C
     return _unit(p0 * (1 + push * core["headroom"] - core["put_off"]))
 
 
-def _expected_order_margin(arm: str, core: dict[str, np.ndarray], pop: Population,
+def _expected_order_margin(arm: str, order_value: np.ndarray, redeemed: np.ndarray | None,
                            scenario: CampaignWorld) -> np.ndarray:
     """Expected margin of one order under ``arm``, net of the incentive where the arm has one."""
-    full = pop.order_value * scenario.margin
+    full = order_value * scenario.margin
     if not arm.endswith("_incentive"):
         return full
-    cut = pop.order_value * scenario.discount if scenario.incentive == "discount" else scenario.shipping_cost
-    return np.where(core["redeemed"], full - cut, full)
+    cut = order_value * scenario.discount if scenario.incentive == "discount" else scenario.shipping_cost
+    return np.where(redeemed, full - cut, full)  # type: ignore[arg-type]
 
 
 def expected_value(arm_codes: np.ndarray, arms: Sequence[str], pop: Population, funnel: Funnel,
@@ -374,12 +374,14 @@ def expected_value(arm_codes: np.ndarray, arms: Sequence[str], pop: Population, 
         return p, value
     core = _core(treated, pop, funnel, delivery, base, scenario)
     for k, arm in enumerate(arms):
-        if arm == "holdout":
+        rows = np.flatnonzero(arm_codes == k)
+        if arm == "holdout" or not rows.size:
             continue
-        rows = arm_codes == k
-        pa = _purchase(arm, core, base.converted, scenario)
-        p[rows] = pa[rows]
-        value[rows] = (pa * _expected_order_margin(arm, core, pop, scenario) - delivery.cost)[rows]
+        mine = {name: values[rows] for name, values in core.items()}
+        pa = _purchase(arm, mine, base.converted[rows], scenario)
+        margin = _expected_order_margin(arm, pop.order_value[rows], mine.get("redeemed"), scenario)
+        p[rows] = pa
+        value[rows] = pa * margin - delivery.cost[rows]
     return p, value
 
 
@@ -446,7 +448,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             cost=cost,
             exposures=delivery.exposures,
             p_converted=p,
-            expected_margin=p * _expected_order_margin(arm, core, pop, scenario),
+            expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario),
             p_unsubscribed=p_unsubscribed,
         )
     return out

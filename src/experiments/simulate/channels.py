@@ -185,14 +185,16 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
         if channel in DIRECT and display is not None and lift > 0.0 and window > 0.0:
             # message j goes out j * spacing days after the first touch (the first with no display
             # before it); it works 1 + lift times as strongly when a display impression fell in the
-            # window before it
-            nd = display.astype(np.float64)
-            inv = 1.0 / np.maximum(flight, 1e-9)
+            # window before it (computed only where message j went out after some display)
             for j in range(1, int(count.max(initial=0))):
+                rows = np.flatnonzero((count > j) & (display > 0))
+                if not rows.size:
+                    continue
                 at = j * spacing
-                share = np.minimum((np.minimum(at, flight) - max(at - window, 0.0)) * inv, 1.0 - 1e-12)
-                seen = -np.expm1(nd * np.log1p(-np.maximum(share, 0.0)))
-                extra = np.where(j < count, (t.strength * lift) * seen, 0.0)
-                drive += extra * first * np.exp(-k * at)
+                length = np.maximum(flight[rows], 1e-9)
+                share = np.minimum((np.minimum(at, length) - max(at - window, 0.0)) / length, 1.0 - 1e-12)
+                seen = -np.expm1(display[rows] * np.log1p(-np.maximum(share, 0.0)))
+                drive[rows] += (t.strength * lift * np.exp(-k * at)) * seen * first[rows]
+
     ref = float(_mean_weight(np.array([1.0]), np.array([7.0]), k_ref)[0])
     return Drive(drive=drive / ref, intrusive=intrusive, keep_log=keep_log)

@@ -13,7 +13,7 @@ import polars as pl
 
 from experiments.formatting import fmt, unit_value
 from experiments.studies.base import Figure, Verdict
-from experiments.studies.remarketing.channels import ChannelAnalysis, channel_assumptions, measure_channels
+from experiments.studies.campaign_channels import ChannelAnalysis, channel_assumptions, measure_channels
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
     METRICS,

@@ -1,4 +1,5 @@
-"""What each channel of the campaign earns, measured by the factorial channel holdout, against the truth.
+"""What each channel of a remarketing campaign earns, measured by the factorial channel holdout, against
+the truth.
 
 Among the customers of the treatment arms, each was held out of each channel independently
 (``channel_holdout``). A channel's effect per customer is the difference between those who had it and
@@ -183,6 +184,7 @@ class ChannelAnalysis:
                 "incremental profit": fmt(r.profit, "money"),
                 f"profit {level}": f"{fmt(r.profit_low, 'money')} to {fmt(r.profit_high, 'money')}",
                 "true profit": fmt(r.true_profit, "money") if r.true_profit is not None else "",
+                "profit per 1,000 with it": fmt(r.per_1000, "money"),
                 "profit per $": "n/a" if each[0] is None else fmt(each[0], "number", 2),
                 "true profit per $": "n/a" if each[3] is None else fmt(each[3], "number", 2),
             })
@@ -196,7 +198,7 @@ class ChannelAnalysis:
                 "incremental profit": fmt(p.profit, "money"),
                 f"profit {level}": f"{fmt(p.profit_low, 'money')} to {fmt(p.profit_high, 'money')}",
                 "true profit": fmt(p.true_profit, "money") if p.true_profit is not None else "",
-                "profit per $": "", "true profit per $": "",
+                "profit per 1,000 with it": "", "profit per $": "", "true profit per $": "",
             })
         return pl.DataFrame(rows)
 
