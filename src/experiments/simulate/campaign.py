@@ -267,10 +267,9 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
             messages += count
     # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
     # stops delivery; messages are the first ones of their flow.
-    start = funnel.days_since_visit + first
     frac = np.minimum(1.0, cap / np.maximum(total, 1))
-    drive = channel_drive(counts, start=start, flight=active * frac, paid=set(AD_DAILY_RATE),
-                          settings=scenario)
+    drive = channel_drive(counts, visit_days=funnel.days_since_visit, first_touch=first, flight=active * frac,
+                          paid=set(AD_DAILY_RATE), settings=scenario)
     timing = drive.drive / np.maximum(exposures, 1)
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
                     messages=messages, cost=cost, timing=timing,

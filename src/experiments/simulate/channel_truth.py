@@ -12,7 +12,6 @@ channels' states. Customers of the holdout arm, and customers ``c`` cannot reach
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields, replace
 from itertools import combinations
 from typing import Any, TypeVar
 
@@ -54,9 +53,22 @@ def pairs(channels: Sequence[str]) -> list[tuple[str, str]]:
     return list(combinations(channels, 2))
 
 
+class _Rows:
+    """Some rows of a dataclass of per-customer arrays, each field sliced when first read (the response
+    reads a few of a population's many fields)."""
+
+    def __init__(self, obj: object, rows: np.ndarray) -> None:
+        self._obj, self._rows = obj, rows
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        value = getattr(self._obj, name)[self._rows]
+        setattr(self, name, value)
+        return value
+
+
 def _take(obj: _T, rows: np.ndarray) -> _T:
-    """A copy of a dataclass of per-customer arrays holding only ``rows``."""
-    return replace(obj, **{f.name: getattr(obj, f.name)[rows] for f in fields(obj)})  # type: ignore[type-var]
+    """``obj`` (a dataclass of per-customer arrays) limited to ``rows``."""
+    return _Rows(obj, rows)  # type: ignore[return-value]
 
 
 def assigned_value(world: Any, scenario: Any, off: Mapping[str, np.ndarray] | None, impressions: Impressions,

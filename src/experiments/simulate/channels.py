@@ -118,20 +118,17 @@ class Drive:
     keep_log: np.ndarray  # float64, log of the chance that no message makes the customer unsubscribe
 
 
-def _mean_weight(start: np.ndarray, length: np.ndarray, k: float,
-                 first: np.ndarray | None = None) -> np.ndarray:
-    """Mean of ``exp(-k t)`` for ``t`` uniform on ``[start, start + length]`` (closed form); ``first``
-    is ``exp(-k * start)`` when the caller has it."""
-    if first is None:
-        first = np.exp(-k * start)
+def _mean_weight(length: np.ndarray, k: float, first: np.ndarray) -> np.ndarray:
+    """Mean of ``exp(-k t)`` for ``t`` uniform on ``[start, start + length]`` (closed form), where
+    ``first`` is ``exp(-k * start)``."""
     if k == 0.0:
         return first
     safe = np.maximum(length, 1e-9)
     return np.where(length > 1e-9, first * -np.expm1(-k * safe) / (safe * k), first)
 
 
-def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight: np.ndarray,
-                  paid: frozenset[str] | set[str], settings: object) -> Drive:
+def channel_drive(counts: Mapping[str, np.ndarray], *, visit_days: np.ndarray, first_touch: float,
+                  flight: np.ndarray, paid: frozenset[str] | set[str], settings: object) -> Drive:
     """Strength-, timing- and intrusiveness-weighted exposures of each customer.
 
     Familiarity still grows with the number of exposures, whatever their channel; each exposure's punch
@@ -142,8 +139,9 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
     ----------
     counts
         Exposures per channel after the frequency cap.
-    start
-        Days from the visit to the first touch, per customer.
+    visit_days, first_touch
+        Whole days from the visit to entering the flow, per customer, and days from there to the first
+        touch: the first touch comes ``visit_days + first_touch`` days after the visit.
     flight
         Days over which the paid impressions were spread (from the first touch until the cap stopped
         them), per customer.
@@ -159,7 +157,8 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
     spacing = settings.message_spacing_hours / 24.0  # type: ignore[attr-defined]
     unsub = settings.unsubscribe_rate  # type: ignore[attr-defined]
     lift, window = synergy(settings)
-    n = start.shape[0]
+    n = visit_days.shape[0]
+    days = np.arange(int(visit_days.max(initial=0)) + 1) + first_touch
     drive, intrusive, keep_log = (np.zeros(n) for _ in range(3))
     firsts: dict[float, np.ndarray] = {}
     means: dict[float, np.ndarray] = {}
@@ -168,20 +167,21 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
         t = traits[channel]
         k = k_ref / t.half_life
         if k not in firsts:
-            firsts[k] = np.exp(-k * start)
+            firsts[k] = np.exp(-k * days)[visit_days]  # few distinct days: a lookup, not an exp each
         first = firsts[k]
         c = count.astype(np.float64)
         intrusive += t.intrusiveness * c
         if channel in paid:
             if k not in means:
-                means[k] = _mean_weight(start, flight, k, first)
+                means[k] = _mean_weight(flight, k, first)
             drive += t.strength * c * means[k]
             continue
         if t.unsubscribe > 0.0:
             keep_log += c * np.log1p(-min(unsub * t.unsubscribe, 1 - 1e-12))
         step = -k * spacing
-        series = c if step == 0.0 else np.expm1(step * c) / np.expm1(step)
-        drive += t.strength * first * series
+        sent = np.arange(int(count.max(initial=0)) + 1, dtype=np.float64)
+        series = sent if step == 0.0 else np.expm1(step * sent) / np.expm1(step)  # by messages sent
+        drive += first * (t.strength * series)[count]
         if channel in DIRECT and display is not None and lift > 0.0 and window > 0.0:
             # message j goes out j * spacing days after the first touch (the first with no display
             # before it); it works 1 + lift times as strongly when a display impression fell in the
@@ -196,5 +196,5 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, start: np.ndarray, flight
                 seen = -np.expm1(display[rows] * np.log1p(-np.maximum(share, 0.0)))
                 drive[rows] += (t.strength * lift * np.exp(-k * at)) * seen * first[rows]
 
-    ref = float(_mean_weight(np.array([1.0]), np.array([7.0]), k_ref)[0])
+    ref = float(_mean_weight(np.array([7.0]), k_ref, np.exp(-k_ref * np.array([1.0])))[0])
     return Drive(drive=drive / ref, intrusive=intrusive, keep_log=keep_log)
