@@ -20,7 +20,6 @@ from experiments.models.uplift.offers import (
     policy_terms,
     term_value,
 )
-from experiments.studies.targeting.scenario import OFFER_NAMES, TargetingScenario
 from experiments.simulate.offers import (
     OFFERS,
     OfferSettings,
@@ -28,6 +27,7 @@ from experiments.simulate.offers import (
     oracle_assignment,
     simulate_offers,
 )
+from experiments.studies.targeting.scenario import OFFER_NAMES, TargetingScenario
 
 WORLD = TargetingScenario.from_params({}).world()
 
