@@ -133,6 +133,8 @@ class Delivery:
     # weighted by its channel's strength (and display's lift)
     intrusive: np.ndarray  # float64, exposures weighted by each channel's intrusiveness
     keep_log: np.ndarray  # float64, log of the chance that no message makes the customer unsubscribe
+    ad_cost: np.ndarray | None = None  # float64, the part of ``cost`` spent on paid impressions
+    ad_until: np.ndarray | None = None  # float64, days from entering the flow to the last paid impression
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,11 @@ class Outcomes:
     exposures: np.ndarray  # int16
     p_converted: np.ndarray  # float64, probability of a purchase
     expected_margin: np.ndarray  # float64, expected margin net of the incentive, before media cost
+    addon_margin: np.ndarray | None = None  # float64, margin of the cross-sell and upgrade (in ``margin``)
+    converted_post: np.ndarray | None = None  # int8, a purchase in the weeks after the window
+    wasted_cost: np.ndarray | None = None  # float64, media cost of impressions bought after the purchase
+    expected_cost: np.ndarray | None = None  # float64, expected media cost (``cost`` before the purchase)
+    p_unsubscribed: np.ndarray | None = None  # float64, probability of an unsubscribe
 
 
 def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -250,10 +257,13 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
         counts[channel] = count
     unit = scenario.unit_costs
     cost = np.zeros(n)
+    ad_cost = np.zeros(n)
     messages = np.zeros(n, dtype=np.int16)
     for channel, count in counts.items():
         cost += count * unit[channel]
-        if channel not in AD_DAILY_RATE:
+        if channel in AD_DAILY_RATE:
+            ad_cost += count * unit[channel]
+        else:
             messages += count
     # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
     # stops delivery; messages are the first ones of their flow.
@@ -263,7 +273,8 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
     timing = drive.drive / np.maximum(exposures, 1)
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
                     messages=messages, cost=cost, timing=timing,
-                    intrusive=drive.intrusive, keep_log=drive.keep_log)
+                    intrusive=drive.intrusive, keep_log=drive.keep_log, ad_cost=ad_cost,
+                    ad_until=first + active * frac)
 
 
 def habit(pop: Population) -> np.ndarray:
@@ -330,7 +341,7 @@ def _reminder(arm: str, core: dict[str, np.ndarray]) -> np.ndarray:
 
 def _purchase(arm: str, core: dict[str, np.ndarray], p0: np.ndarray, scenario: CampaignWorld) -> np.ndarray:
     """Purchase probability under treatment ``arm`` from the shared ``core``."""
-    push = scenario.purchase_lift * _SCALE * _reminder(arm, core)
+    push = scenario.reminder_lift * _SCALE * _reminder(arm, core)  # the season changes the response
     if arm.endswith("_incentive"):
         push = push + core["incentive_push"]
     return _unit(p0 * (1 + push * core["headroom"] - core["put_off"]))
@@ -393,6 +404,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
                       + core["excess"] * np.log1p(-min(scenario.unsubscribe_per_excess, 1 - 1e-12)))
         core["visit_headroom"] = np.sqrt(core["headroom"])
         core["unsubscribed"] = ((draws["unsubscribe"] < 1 - keep) & (m > 0)).astype(np.int8)
+        core["p_unsubscribed"] = np.where(m > 0, 1 - keep, 0.0)
         if "redeemed" in core:
             redeemed = core["redeemed"]
             if scenario.incentive == "discount":
@@ -411,13 +423,14 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
         if arm == "holdout":
             p, q = p0, q0
             unsubscribed = np.zeros(p0.shape[0], dtype=np.int8)
+            p_unsubscribed = np.zeros_like(p0)
             cost = np.zeros_like(p0)
         else:
             p = _purchase(arm, core, p0, scenario)
             visit = (scenario.visit_lift * _VISIT_SCALE * _reminder(arm, core) * core["visit_headroom"]
                      - core["put_off"])
             q = _unit(q0 * (1 + visit))
-            unsubscribed = core["unsubscribed"]
+            unsubscribed, p_unsubscribed = core["unsubscribed"], core["p_unsubscribed"]
             cost = delivery.cost
         converted = draws["conversion"] < p
         returned = (draws["return"] < q) | converted
@@ -435,6 +448,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             exposures=delivery.exposures,
             p_converted=p,
             expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario),
+            p_unsubscribed=p_unsubscribed,
         )
     return out
 

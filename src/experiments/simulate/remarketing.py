@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from experiments.simulate.blocks import simulate_in_blocks
+from experiments.simulate.burn_pixel import burn
 from experiments.simulate.campaign import (
     UPLIFT_GROUPS,
     Baseline,
@@ -35,6 +36,7 @@ from experiments.simulate.campaign import (
 )
 from experiments.simulate.channel_truth import channel_effects, held_out_column
 from experiments.simulate.channels import draw_holdouts, holdout_share
+from experiments.simulate.cross_sell import add_basket
 from experiments.simulate.funnel import LIST_AUDIENCES, STAGES, Funnel, draw_funnel
 from experiments.simulate.population import (
     AGE_BANDS,
@@ -44,6 +46,7 @@ from experiments.simulate.population import (
     Population,
     draw_population,
 )
+from experiments.simulate.post_window import post_window
 from experiments.worlds import CampaignWorld
 
 __all__ = [
@@ -59,19 +62,22 @@ __all__ = [
     "exposures_column",
     "potential_column",
     "simulate_remarketing",
+    "with_levers",
 ]
 
 #: Random stream number of this simulator (see :mod:`experiments.simulate.blocks`).
 STREAM: int = 1
 #: Observed outcome columns.
-OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed")
+OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed", "addon_margin",
+                             "converted_post")
 #: Quantities stored per arm as ``<name>__<arm>``.
 POTENTIAL: tuple[str, ...] = (*OUTCOMES, "cost", "exposures")
 #: True purchase probability without the campaign (float32); add ``cate_converted__<arm>`` for an arm's.
 BASELINE: str = "p_converted__holdout"
 #: True effects stored per treatment arm as ``cate_<name>__<arm>`` (float32): the change in purchase
-#: probability, and in expected margin net of the incentive and of media cost, in dollars.
-CATE: tuple[str, ...] = ("converted", "margin")
+#: probability, in expected margin net of the incentive and of media cost, in dollars, and in the
+#: probability of an unsubscribe.
+CATE: tuple[str, ...] = ("converted", "margin", "unsubscribed")
 
 _DTYPES = {
     "converted": pl.Int8,
@@ -81,6 +87,9 @@ _DTYPES = {
     "unsubscribed": pl.Int8,
     "cost": pl.Float64,
     "exposures": pl.Int16,
+    "addon_margin": pl.Float64,
+    "converted_post": pl.Int8,
+    "wasted_cost": pl.Float64,
 }
 
 
@@ -136,6 +145,11 @@ def draw_world(scenario: CampaignWorld, rng: np.random.Generator, n: int) -> Wor
         "unsubscribe": r_outcome.random(n),
         "order_noise": order_noise(r_outcome, n),
     }
+    # The levers' draws (basket, purchase day, the weeks after) come from a stream of their own, so
+    # the draws above stay what they were.
+    r_levers = np.random.Generator(np.random.PCG64(child_seed(root, 8)))
+    draws.update(attach=r_levers.random(n), upgrade=r_levers.random(n), purchase_time=r_levers.random(n),
+                 post=r_levers.random(n))
     base = baseline_rates(pop, funnel, scenario)
     off = draw_holdouts(np.random.Generator(np.random.PCG64(child_seed(root, 5))), n, holdout_share(scenario))
     return World(funnel=funnel, pop=pop, arm=arm, draws=draws, base=base,
@@ -154,7 +168,17 @@ def arm_outcomes(world: World, scenario: CampaignWorld, *,
     delivery = deliver_from(*impressions, world.delivery_seed, world.funnel, scenario,
                             world.off if holdouts else None)
     outcomes = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
-    return delivery, outcomes
+    return delivery, with_levers(outcomes, world, delivery, scenario)
+
+
+def with_levers(outcomes: dict[str, Outcomes], world: World, delivery: Delivery,
+                scenario: CampaignWorld) -> dict[str, Outcomes]:
+    """``outcomes`` after the basket (cross-sell and upgrade), the burn pixel and the weeks after the
+    window (:mod:`~experiments.simulate.cross_sell`, :mod:`~experiments.simulate.burn_pixel`,
+    :mod:`~experiments.simulate.post_window`)."""
+    outcomes = add_basket(outcomes, world.draws, world.pop, world.funnel, delivery, scenario)
+    outcomes = burn(outcomes, world.draws, delivery, scenario)
+    return post_window(outcomes, world.draws, world.base, scenario)
 
 
 def _categories(scenario: CampaignWorld) -> dict[str, tuple[str, ...]]:
@@ -171,7 +195,8 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
     funnel, pop, arm = world.funnel, world.pop, world.arm
     impressions = draw_impressions(world.delivery_seed, world.pop, scenario)
     delivery = deliver_from(*impressions, world.delivery_seed, world.funnel, scenario, world.off)
-    potential = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
+    responded = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
+    potential = with_levers(responded, world, delivery, scenario)
     arms = scenario.arms
     columns: dict[str, np.ndarray] = {
         "customer_id": np.arange(start, stop, dtype=np.int64),
@@ -192,6 +217,7 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
     assigned = [np.flatnonzero(arm == k) for k in range(1, len(arms))]
     columns["exposures"] = _pick(assigned, [potential[a].exposures for a in arms])
     columns["cost"] = _pick(assigned, [potential[a].cost for a in arms])
+    columns["wasted_cost"] = _pick(assigned, [potential[a].wasted_cost for a in arms])
     for channel, count in delivery.counts.items():
         columns[exposures_column(channel)] = count
     columns["recency_days"] = pop.recency_days
@@ -213,13 +239,17 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
         out = potential[a]
         columns[cate_column("converted", a)] = (out.p_converted - control.p_converted).astype(np.float32)
         columns[cate_column("margin", a)] = (
-            out.expected_margin - out.cost - control.expected_margin).astype(np.float32)
+            out.expected_margin - out.expected_cost - control.expected_margin).astype(np.float32)
+        columns[cate_column("unsubscribed", a)] = (
+            out.p_unsubscribed - control.p_unsubscribed).astype(np.float32)
     if world.off is not None:
         for channel in scenario.channels:
             columns[held_out_column(channel)] = world.off[channel]
         treated = arm != 0
-        observed = (np.where(treated, _pick(assigned, [potential[a].p_converted for a in arms]), 0.0),
-                    np.where(treated, _pick(assigned, [potential[a].expected_margin - potential[a].cost
+        # the channels' truth is read from the response itself (before the levers), as its
+        # counterfactuals are
+        observed = (np.where(treated, _pick(assigned, [responded[a].p_converted for a in arms]), 0.0),
+                    np.where(treated, _pick(assigned, [responded[a].expected_margin - responded[a].cost
                                                        for a in arms]), 0.0))
         columns.update(channel_effects(world, scenario, impressions, observed))
     for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed

@@ -17,6 +17,11 @@ Published figures behind the defaults (each parameter also names its source):
 - Unit costs: Meta CPM $8.6-12.2 (``cpm_social``), US programmatic display CPM about $1.7-1.8
   (``cpm_display``), Amazon SES e-mail $0.10 per 1,000 (``cost_email``), Twilio US SMS about
   $0.011-0.014 per segment (``cost_sms``); native CPM is an assumption.
+- A subscriber's worth (``subscriber_value``): Klaviyo's 2024 benchmark puts attributed revenue per
+  abandoned-cart recipient at $3.65 per flow; what a subscriber earns over the flows of the coming year,
+  at the margin and net of what would have come anyway, is an assumption built on it.
+- Forward buying after a promotion (``pull_forward``): Anderson & Simester (2004, *Marketing Science*)
+  found discounts shift established customers' purchases in time; the share is an assumption.
 
 - Lewis & Nguyen (2015, *QME*): display ads raised searches for the advertised brand by 30-45%; Kireyev,
   Pauwels & Gupta (2016, *IJRM*): display lifts search. Read onto e-mail and SMS messages that follow a
@@ -44,6 +49,7 @@ __all__ = [
     "CHANNELS",
     "DEFAULTS",
     "INCENTIVES",
+    "LEVER_PARAMETERS",
     "PARAMETERS",
     "CampaignFields",
     "RemarketingScenario",
@@ -54,6 +60,35 @@ CHANNELS: tuple[str, ...] = CAMPAIGN_CHANNELS
 INCENTIVES: tuple[str, ...] = ("none", "discount", "free_shipping")
 
 _A = "assumption"
+#: The levers on what a campaign sells, what it wastes and when its buyers buy, declared once: cross-sell
+#: and up-sell to past purchasers, the price of an unsubscribe, the burn pixel, the response in peak
+#: season and the purchases a limited-time offer pulls forward.
+LEVER_PARAMETERS: tuple[P.Param, ...] = (
+    P.probability("attach_rate", 0.1, "share of past purchasers' orders that add the suggested "
+                  "complementary product when the offer carries no bundle discount, in [0, 1]", source=_A),
+    P.probability("bundle_discount", 0.1, "discount on the complementary product bought with the order, "
+                  "in [0, 1]: it lifts the attach rate and is paid on attaches that would have happened "
+                  "anyway", source=_A),
+    P.probability("cannibalisation", 0.3, "share of the offer's attaches that would have happened anyway "
+                  "at full price (the bundle discount then subsidises a sure thing), in [0, 1]", source=_A),
+    P.number("upgrade_lift", 0.25, "order-value lift of the suggested upgrade for past purchasers (0 to "
+             "2): bigger upgrades are taken up less", low=0.0, high=2.0, source=_A),
+    P.number("subscriber_value", 5.0, "future margin lost with each e-mail or SMS unsubscribe, dollars "
+             "(counted in profit)", low=0.0,
+             source="assumption (Klaviyo 2024: $3.65 attributed revenue per abandoned-cart recipient "
+             "per flow; a year of flows at the margin, net of what comes anyway)"),
+    P.boolean("burn_pixel", True, "stop buying impressions for a customer after a purchase (false "
+              "keeps buying them: the waste is reported in dollars)",
+              source="assumption (standard practice of retargeting platforms)"),
+    P.number("peak_response_multiplier", 0.8, "multiplier of the reminder's purchase lift in peak season "
+             "(more than 0, at most 5): crowded feeds, shoppers who buy anyway", low=0.0, high=5.0,
+             low_open=True, source=_A),
+    P.probability("pull_forward", 0.4, "share of an incentive arm's extra purchases in the window that "
+                  "are pulled forward from the weeks after it (the limited-time offer's dip), in [0, 1]",
+                  source="assumption (forward buying after promotions: Anderson & Simester 2004)"),
+    P.integer("post_days", 14, "days after the campaign window in which purchases are observed for the "
+              "dip (1-90)", low=1, high=90, source=_A),
+)
 #: Every parameter, declared once: default, rule, help and source.
 PARAMETERS: tuple[P.Param, ...] = (
     P.integer("n_customers", 200_000, "customers in the experiment", low=1, high=200_000_000),
@@ -141,6 +176,7 @@ PARAMETERS: tuple[P.Param, ...] = (
              "(more than 0, at most 10)", low=0.0, high=10.0, low_open=True,
              source="Right Side Up / Varos: Meta CPM $8.6-12.2 through 2024, top about 1.4 times the "
              "bottom (reading it as seasonal is an assumption)"),
+    *LEVER_PARAMETERS,
 )
 
 #: Defaults of every parameter, as plain literals (what a notebook's ``parameters`` cell holds).
@@ -208,6 +244,15 @@ class RemarketingScenario(CampaignFields):
     peak_season: bool
     peak_conversion_multiplier: float
     peak_cpm_multiplier: float
+    attach_rate: float
+    bundle_discount: float
+    cannibalisation: float
+    upgrade_lift: float
+    subscriber_value: float
+    burn_pixel: bool
+    peak_response_multiplier: float
+    pull_forward: float
+    post_days: int
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
@@ -254,6 +299,12 @@ class RemarketingScenario(CampaignFields):
         ``uplift_group`` in the simulated table compares this arm with the holdout.
         """
         return max(self.treatment_arms, key=lambda arm: (self.shares[arm], -ARMS.index(arm)))
+
+    @property
+    def reminder_lift(self) -> float:
+        """The reminder's purchase lift: ``purchase_lift``, times ``peak_response_multiplier`` in peak
+        season."""
+        return self.purchase_lift * (self.peak_response_multiplier if self.peak_season else 1.0)
 
     @property
     def cpm_factor(self) -> float:
