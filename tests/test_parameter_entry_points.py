@@ -65,6 +65,7 @@ TEXT_VALUES: dict[tuple[str, str], Any] = {
     ("targeting", "channels"): "display,email",
     ("targeting", "other_learners"): "s",
     ("targeting", "policy_share"): "0.35",
+    ("targeting", "offers"): "reminder,discount",
     ("real_experiment", "path"): lambda: str(HILLSTROM_CSV.resolve()),
     ("real_experiment", "arm"): lambda: {"path": _hillstrom_copy(), "arm": "campaign"},
     ("real_experiment", "control"): "Mens E-Mail",
