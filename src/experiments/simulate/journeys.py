@@ -48,7 +48,10 @@ from experiments.simulate.journey_play import observed_log, play
 from experiments.simulate.journey_truth import (
     budget_response,
     channel_truth,
+    factorial_holdout_table,
     geo_holdout_table,
+    interaction_truth,
+    subsets_off,
     switched_off,
     user_holdout_table,
 )
@@ -65,9 +68,12 @@ __all__ = [
     "budget_response",
     "channel_truth",
     "draw_world",
+    "factorial_holdout_table",
     "geo_holdout_table",
+    "interaction_truth",
     "observed_log",
     "play",
+    "subsets_off",
     "switched_off",
     "user_holdout_table",
 ]
