@@ -57,7 +57,8 @@ def test_next_cells_validate_once_then_run_and_show_the_verdict(name: str) -> No
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_holds_no_logic(path: Path) -> None:
     code = _code(path)
-    assert sum(len(c.source.splitlines()) for c in code) <= MAX_CODE_LINES
+    # the parameters cell is one declared line per lever (held to the scenario above), not logic
+    assert sum(len(c.source.splitlines()) for c in code[1:]) <= MAX_CODE_LINES
     for cell in code[1:]:
         tree = ast.parse(cell.source)
         for node in ast.walk(tree):

@@ -3,9 +3,10 @@
 The world is drawn once (:mod:`experiments.simulate.journeys`); its touchpoint log goes through every
 attribution model (:mod:`experiments.models.attribution`); every channel is switched off in the same
 world for its true incremental purchases, and tested with a randomised holdout (user-level or geo-level)
-through :mod:`experiments.stats`. Each model's credit then sets a budget plan (more money where its
-credited cost per conversion is lower), and the world is re-run under each plan for its true profit
-(:mod:`experiments.studies.omnichannel.budget`).
+through :mod:`experiments.stats`; the factorial channels are also tested together in a factorial user
+holdout (:mod:`experiments.studies.omnichannel.synergy`). Each model's credit then sets a budget plan
+(more money where its credited cost per conversion is lower), and the world is re-run under each plan for
+its true profit (:mod:`experiments.studies.omnichannel.budget`).
 
 :func:`measure` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the words of the report
 (verdict, labels, chart titles) are in :mod:`experiments.studies.omnichannel.result`.
@@ -42,6 +43,7 @@ from experiments.studies.omnichannel.budget import (
     plan_profits,
     reallocate,
 )
+from experiments.studies.omnichannel.synergy import FactorialAnalysis, measure_factorial
 
 __all__ = [
     "EXPERIMENT_PLAN",
@@ -289,6 +291,7 @@ class OmnichannelAnalysis:
     base_profit: float
     base_spend: float
     log_rows: int
+    factorial: FactorialAnalysis | None = None
 
     def plan(self, name: str) -> dict[str, Any]:
         """The row of one plan."""
@@ -326,13 +329,17 @@ def measure(scenario: OmnichannelScenario, *, world: JourneyWorld | None = None,
     credits[EXPERIMENT_PLAN] = {c: max(v, 0.0) if math.isfinite(v) else 0.0
                                 for c, v in zip(experiments["channel"], experiments["estimate"], strict=True)}
     credits[TRUTH_PLAN] = dict(zip(truth["channel"], truth["incremental_conversions"], strict=True))
+    factorial = (measure_factorial(world, base, channels=s.factorial_channels,
+                                   share=s.factorial_holdout_share, experiments=experiments,
+                                   attribution=result, off=off)
+                 if s.factorial_holdout_share > 0 and s.factorial_channels else None)
     return OmnichannelAnalysis(
         scenario=s, attribution=result, stitched_attribution=stitched_result, truth=truth,
         experiments=experiments, comparison=comparison, errors=model_errors(comparison),
         costs=cost_per_conversion(truth, result, experiments), budget=budget_response(world, base=base),
         plans=plan_profits(world, base, credits), blind_spot=store_blind_spot(base, truth, result),
         cross_device=cross_device_break(log, stitched, result, stitched_result), base_profit=base.profit,
-        base_spend=base.total_spend, log_rows=log.height,
+        base_spend=base.total_spend, log_rows=log.height, factorial=factorial,
     )
 
 

@@ -97,8 +97,9 @@ def measure_factorial(
     world: JourneyWorld, base: Outcome, *, channels: Sequence[str], share: float,
     experiments: pl.DataFrame, attribution: AttributionResult, off: Mapping[str, Outcome] | None = None,
     alpha: float = 0.05,
-) -> FactorialAnalysis:
-    """Run the factorial user holdout of ``channels`` and hold every reading against the truth.
+) -> FactorialAnalysis | None:
+    """Run the factorial user holdout of ``channels`` and hold every reading against the truth; ``None``
+    when a cell of the design holds fewer than 2 customers (no variance to estimate).
 
     ``experiments`` are the study's one-channel holdouts (:func:`~experiments.studies.omnichannel.numbers.
     channel_experiments`); ``off`` the world re-run with each channel off (re-used for the truth).
@@ -111,6 +112,9 @@ def measure_factorial(
     saved = _spend_saved(truth, s.margin)
     table = factorial_holdout_table(world, channels, share, outcomes)
     stats = gather(table, arm="cell", metrics=["purchased", "revenue"])
+    counts = stats.counts()
+    if len(counts) < 2 ** len(channels) or min(counts.values()) < 2:
+        return None  # a cell too small for a variance: no estimate (a tiny world)
     cells = {label: frozenset() if label == "none" else frozenset(label.split("+")) for label in stats.arms}
     n = world.n_customers
     conv = factorial_contrasts({g: stats.stats(label, "purchased") for label, g in cells.items()}, channels,
@@ -145,7 +149,7 @@ def measure_factorial(
         "model": m, "channel": c, "conversions": float(attribution.credits[m].get(c, 0.0)),
         "profit": s.margin * float(values.get(m, {}).get(c, 0.0)) - float(base.spend[codes[c]]),
     } for m in attribution.models for c in channels])
-    units = {label: stats.counts()[label] for label in stats.arms}
+    units = {label: counts[label] for label in stats.arms}
     return FactorialAnalysis(channels=channels, share=share, terms=terms, holdouts=holdouts, credits=credits,
                              units=units)
 
