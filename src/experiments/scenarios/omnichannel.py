@@ -19,6 +19,10 @@ Published figures behind the defaults (each parameter also names its source):
 - MineThatData's Hillstrom e-mail test (2008): one e-mail raised two-week conversion among recent buyers
   from 0.57% to 0.88-1.25%; e-mail is a cheap channel with a real effect here too (an assumption sets
   its size lower, about +10% among recipients, for weekly sends).
+- Lewis & Nguyen (2015, *Quantitative Marketing and Economics*): display ads raised searches for the
+  advertised brand by 30-45%: ``display_synergy`` 1.4 multiplies the lift of a search or e-mail touch
+  that a display touch preceded within ``synergy_window_days`` (an assumption, 7 days; e-mail among the
+  synergy channels is an assumption too).
 - Unit costs (vendor price lists, weak): Meta CPM $8.6-12.2 (Right Side Up / Varos), Twilio US SMS
   $0.011-0.014, e-mail about $0.0001 per send plus tooling; retargeting is priced above the average
   programmatic display CPM of $1.7-1.8 (DataBeat 2024) at an assumed $8.
