@@ -76,7 +76,7 @@ def test_contrasts_match_statsmodels_saturated_ols_hc2() -> None:
         assert (got[term].ci_low, got[term].ci_high) == pytest.approx((low, high), rel=1e-9), term
     scaled = factorial_contrasts(cells, FACTORS, scale=100.0)[0]
     assert scaled.estimate == pytest.approx(100 * got["display"].estimate, rel=1e-12)
-    assert factorial_frame(list(got.values())).height == 7
+    assert factorial_frame(list(got.values())).height == 7 and got["total"].to_frame().height == 1
 
 
 def test_contrasts_reject_bad_input() -> None:

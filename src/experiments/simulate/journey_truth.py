@@ -1,8 +1,9 @@
-"""The journey world's truth: each channel switched off, budgets moved, and randomised holdouts.
+"""The journey world's truth: channels switched off, budgets moved, and randomised holdouts.
 
 Every function re-runs the same drawn world (:func:`~experiments.simulate.journey_play.play`), so each
 difference is due to the plan alone: the true incremental purchases of a channel, its marginal return,
-and the tables of a user-level or geo-level holdout experiment.
+every subset of channels switched off (each pair's interaction), and the tables of a user-level,
+geo-level or factorial holdout experiment.
 """
 
 from __future__ import annotations

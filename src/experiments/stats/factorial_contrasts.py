@@ -63,6 +63,10 @@ class FactorialContrast(TestedDifference):
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
         return {k: plain_value(v) for k, v in asdict(self).items()}
 
+    def to_frame(self) -> pl.DataFrame:
+        """One-row polars frame."""
+        return factorial_frame([self])
+
     def summary(self) -> str:
         """One readable line."""
         level = round(100 * (1 - self.alpha))

@@ -101,8 +101,9 @@ def measure_factorial(
     """Run the factorial user holdout of ``channels`` and hold every reading against the truth; ``None``
     when a cell of the design holds fewer than 2 customers (no variance to estimate).
 
-    ``experiments`` are the study's one-channel holdouts (:func:`~experiments.studies.omnichannel.numbers.
-    channel_experiments`); ``off`` the world re-run with each channel off (re-used for the truth).
+    ``experiments`` are the study's one-channel holdouts (``channel_experiments`` of
+    :mod:`experiments.studies.omnichannel.numbers`); ``off`` the world re-run with each channel off
+    (re-used for the truth).
     """
     s = world.scenario
     channels = tuple(channels)
