@@ -159,7 +159,7 @@ def bench_cli(n: int, repeat: int) -> None:
 _STUDY = """
 import json, sys, time
 t0, c0 = time.perf_counter(), time.process_time()
-from experiments.scenarios.omnichannel import OmnichannelScenario
+from experiments.studies.omnichannel.scenario import OmnichannelScenario
 from experiments.simulate.journeys import draw_world
 from experiments.studies.omnichannel.numbers import measure, headline_numbers
 s = OmnichannelScenario.from_params({})

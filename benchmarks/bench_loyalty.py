@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats.retention import itt_effect
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
     from experiments.simulate.truth import true_effects
     from experiments.studies.remarketing.numbers import measure
+    from experiments.studies.remarketing.scenario import RemarketingScenario
 
     s = RemarketingScenario.from_params({"n_customers": args.n})
     t0 = time.perf_counter()

@@ -17,10 +17,10 @@ from statsmodels.stats.proportion import proportion_confint
 
 
 def one(seed: int, n: int) -> dict[str, bool]:
-    from experiments.scenarios.remarketing import RemarketingScenario
     from experiments.simulate.remarketing import simulate_remarketing
     from experiments.simulate.truth import true_effects
     from experiments.studies.remarketing.numbers import measure
+    from experiments.studies.remarketing.scenario import RemarketingScenario
 
     s = RemarketingScenario.from_params({"n_customers": n, "seed": seed})
     frame = simulate_remarketing(s)

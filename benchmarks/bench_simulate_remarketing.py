@@ -50,7 +50,7 @@ print(json.dumps({"rc": done.returncode, "stderr": done.stderr[-2000:], "wall_s"
 
 _CURVE = r"""
 import json, sys, time
-from experiments.scenarios.remarketing import RemarketingScenario
+from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.simulate.truth import frequency_curve
 from experiments.studies.remarketing import result as study
 scenario = RemarketingScenario.from_params({})

@@ -28,11 +28,12 @@ POLICIES = ("uplift", "likely buyers", "everyone", "oracle")
 def one(args: tuple[int, dict[str, object]]) -> dict[str, float]:
     """One replication: covered flags, share of the oracle and the propensity gap."""
     from experiments.studies.targeting import STUDY
-    from experiments.studies.targeting.result import result_from_table, simulate_table
+    from experiments.studies.targeting.numbers import simulate
+    from experiments.studies.targeting.result import result_from_table
 
     seed, params = args
     scenario = STUDY.scenario.from_params({**params, "seed": seed})
-    r = result_from_table(simulate_table(scenario), scenario, with_delay=False)
+    r = result_from_table(simulate(scenario), scenario, with_delay=False)
     out: dict[str, float] = {f"covered {p}": float(r.policies[p].covered) for p in POLICIES}
     out["share of oracle"] = r.true_share_of_oracle
     out["gap"] = r.uplift.truth - r.policies["likely buyers"].truth

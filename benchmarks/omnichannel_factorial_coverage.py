@@ -21,7 +21,6 @@ from statsmodels.stats.proportion import proportion_confint
 
 
 def one(seed: int, n: int, synergy: float, share: float) -> dict[str, tuple[float, ...]]:
-    from experiments.scenarios.omnichannel import OmnichannelScenario
     from experiments.simulate.journeys import (
         draw_world,
         factorial_holdout_table,
@@ -30,6 +29,7 @@ def one(seed: int, n: int, synergy: float, share: float) -> dict[str, tuple[floa
     )
     from experiments.stats import gather
     from experiments.stats.factorial_contrasts import factorial_contrasts
+    from experiments.studies.omnichannel.scenario import OmnichannelScenario
 
     s = OmnichannelScenario.from_params({"n_customers": n, "seed": seed, "display_synergy": synergy,
                                          "factorial_holdout_share": share})

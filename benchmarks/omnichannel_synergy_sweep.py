@@ -11,8 +11,8 @@ import time
 
 
 def main() -> None:
-    from experiments.scenarios.omnichannel import OmnichannelScenario
     from experiments.simulate.journeys import draw_world, interaction_truth, subsets_off
+    from experiments.studies.omnichannel.scenario import OmnichannelScenario
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200_000)

@@ -250,9 +250,9 @@ def test_html_draws_offline_in_chromium(touch_file, tmp_path, chromium, capsys):
 
 def test_simulated_log_through_the_command(tmp_path, capsys):
     """The journey simulator's log, written to parquet, gives the command the study's own numbers."""
-    from experiments.scenarios.omnichannel import OmnichannelScenario
     from experiments.simulate.journeys import draw_world, observed_log
     from experiments.studies.omnichannel.numbers import attribute_log
+    from experiments.studies.omnichannel.scenario import OmnichannelScenario
 
     log = observed_log(draw_world(OmnichannelScenario.from_params({"n_customers": 20_000, "seed": 2})))
     target = tmp_path / "log.parquet"

@@ -224,8 +224,9 @@ def test_asos_looks_names_what_exists() -> None:
 def test_calibration_study_report_and_charts() -> None:
     import json
 
-    from experiments.scenarios.calibration import CalibrationScenario
+    from experiments.studies.calibration import words
     from experiments.studies.calibration.result import run
+    from experiments.studies.calibration.scenario import CalibrationScenario
 
     scenario = CalibrationScenario.from_params({"replications": 400, "n_per_arm": 2000,
                                                 "cuped_n_per_arm": 300, "looks": 8,
@@ -249,17 +250,18 @@ def test_calibration_study_report_and_charts() -> None:
     numbers = report.headline_numbers()
     assert {"capped_p99_relative_bias", "capped_p99_9_variance_ratio", "lin_coverage", "lin_width_ratio",
             "exposed_coverage", "itt_covers_exposed"} <= set(numbers)
-    assert {"capping", "regression", "exposure"} <= set(report.tables()) and len(report.more_sentences()) == 3
+    assert {"capping", "regression", "exposure"} <= set(report.tables())
+    assert len(words.more_sentences(report)) == 3
     assert {f.name for f in report.figures()} >= {"capped_p99_coverage", "lin_coverage", "exposed_coverage"}
     assert "intent-to-treat" not in json.dumps(report.rates_chart().to_dict())  # a miss by design, not a rate
     assert checks.filter(pl.col("check").str.contains("confidence sequence"))["check"].to_list() == [
         "daily peeking over 8 looks, confidence sequence",
         "daily peeking over 100 looks, confidence sequence"]
     assert "sequence_width_ratio" in report.headline_numbers() and "confidence sequence" in \
-        report.sequence_sentence()
-    parts = report.verdict_parts()
+        words.sequence_sentence(report)
+    parts = words.verdict_parts(report)
     assert set(parts) == {"headline", "details", "tone", "numbers"} and parts["tone"] in {"good", "bad"}
-    assert "e1" in report.replay_sentence()
+    assert "e1" in words.replay_sentence(report)
     for chart in (report.rates_chart(), report.peeking_chart(), report.cuped_chart(), report.replay_chart(),
                   report.sequence_chart(), report.capping_chart(), report.regression_chart(),
                   report.exposure_chart()):
@@ -270,7 +272,7 @@ def test_calibration_study_report_and_charts() -> None:
 
 
 def test_calibration_scenario_validation() -> None:
-    from experiments.scenarios.calibration import DEFAULTS, CalibrationScenario
+    from experiments.studies.calibration.scenario import DEFAULTS, CalibrationScenario
 
     s = CalibrationScenario.from_params({})
     assert s.to_params() == DEFAULTS and s.replace(seed=3).seed == 3

@@ -9,7 +9,6 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.scenarios.omnichannel import CHANNELS, DEFAULTS, OmnichannelScenario
 from experiments.simulate.journey_play import _purchase_times
 from experiments.simulate.journey_world import decay_integral
 from experiments.simulate.journeys import (
@@ -23,6 +22,7 @@ from experiments.simulate.journeys import (
     play,
     user_holdout_table,
 )
+from experiments.studies.omnichannel.scenario import CHANNELS, DEFAULTS, OmnichannelScenario
 
 SMALL = {"n_customers": 60_000, "seed": 5}
 

@@ -11,7 +11,6 @@ from scipy import stats as sps
 
 from experiments.charts import omnichannel as oc
 from experiments.models.attribution import MODELS, attribute, journeys_from_touches
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.journeys import (
     channel_truth,
     draw_world,
@@ -29,6 +28,7 @@ from experiments.studies.omnichannel.numbers import (
     measure,
     reallocate,
 )
+from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
 
 
 def _same(value: object) -> str:

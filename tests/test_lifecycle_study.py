@@ -37,7 +37,7 @@ def result(scenario):
 
 def test_registered_with_its_notebook_and_simulator() -> None:
     s = registry.get("lifecycle")
-    assert s is study.STUDY and s.notebook == "notebooks/lifecycle.ipynb" and s.simulate is not None
+    assert s is study.STUDY and s.notebook == "notebooks/lifecycle.ipynb" and s.simulated
 
 
 def test_headline_figures_carry_the_contract_names_and_the_truth(result, scenario) -> None:

@@ -8,9 +8,9 @@ import pytest
 
 from experiments.charts import loyalty as charts
 from experiments.models import clv, survival
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats import loyalty_economics, retention
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import math
 import polars as pl
 import pytest
 
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.simulate.rewards import reward_response
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 GRID = (0.0, 0.02, 0.03, 0.05, 0.1, 0.2)
 

@@ -9,10 +9,10 @@ from scipy.special import expit, logit
 
 from experiments.errors import ParameterError
 from experiments.models.clv import fit_bgnbd
-from experiments.scenarios.loyalty import DEFAULTS, LoyaltyScenario
 from experiments.simulate import loyalty
 from experiments.simulate.blocks import CHUNK_SIZE, simulate_in_blocks
 from experiments.simulate.loyalty import simulate_loyalty
+from experiments.studies.loyalty.scenario import DEFAULTS, LoyaltyScenario
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ import pytest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from experiments.errors import DataError
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats.loyalty_economics import (
     payback_curve,
@@ -24,6 +23,7 @@ from experiments.stats.retention import (
     member_effect,
     naive_member_gap,
 )
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 
 @pytest.fixture(scope="module")

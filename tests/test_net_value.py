@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from experiments.net_value import net_contribution
-from experiments.scenarios.loyalty import LoyaltyScenario
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.stats.loyalty_economics import payback_curve, programme_economics
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 
 def test_formula_on_numbers_arrays_and_expressions() -> None:

@@ -13,13 +13,13 @@ import pytest
 from experiments.formatting import fmt, money
 from experiments.models.attribution import MODELS
 from experiments.paths import NOTEBOOKS_DIR
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.journeys import draw_world, observed_log
 from experiments.studies import registry
 from experiments.studies.base import record
 from experiments.studies.omnichannel import STUDY
 from experiments.studies.omnichannel import result as study
 from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN
+from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
 
 
 def _same(value: object) -> str:
@@ -39,7 +39,7 @@ def test_registered_with_its_scenario_and_simulator() -> None:
     s = registry.get("omnichannel")
     assert s is STUDY and s.scenario is OmnichannelScenario
     assert s.notebook == "notebooks/omnichannel.ipynb"
-    assert s.simulate is study.simulate_log and s.question.endswith("?")
+    assert s.simulated and s.question.endswith("?")
 
 
 def test_verdict_quotes_the_analysis(result: study.OmnichannelResult) -> None:

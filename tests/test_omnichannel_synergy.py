@@ -11,7 +11,6 @@ import statsmodels.api as sm
 
 from experiments.errors import DataError, ParameterError
 from experiments.formatting import signed_money
-from experiments.scenarios.omnichannel import OmnichannelScenario
 from experiments.simulate.journeys import (
     draw_world,
     factorial_holdout_table,
@@ -22,7 +21,8 @@ from experiments.simulate.journeys import (
 from experiments.stats.factorial_contrasts import factorial_contrasts, factorial_frame
 from experiments.stats.sufficient import SampleStats
 from experiments.studies.omnichannel import result as study
-from experiments.studies.omnichannel.synergy import coordination
+from experiments.studies.omnichannel.numbers import coordination
+from experiments.studies.omnichannel.scenario import OmnichannelScenario
 
 FACTORS = ("display", "search_nonbrand", "email")
 N = 60_000

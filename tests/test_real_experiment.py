@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.scenarios.real_experiment import DEFAULTS, RealExperimentScenario
 from experiments.stats import gather, mean_effect
+from experiments.studies.real_experiment import words
+from experiments.studies.real_experiment.scenario import DEFAULTS, RealExperimentScenario
 
 
 @pytest.fixture()
@@ -76,7 +77,7 @@ def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
     report = run(s)
     assert report.uplift is None and "uplift_qini" not in report.charts()
     assert report.uplift_table().columns == ["uplift section"] and report.uplift_qini_chart().to_dict()
-    assert report.uplift_sentences()[0].startswith("No uplift model")
+    assert words.uplift_sentences(report)[0].startswith("No uplift model")
     assert report.best_arm == "a"
     table = gather(frame, arm="group", metrics=["spend"])
     ref = mean_effect(table.stats("a", "spend"), table.stats("ctrl", "spend"))
@@ -90,7 +91,7 @@ def test_study_on_a_small_file_matches_package_estimators(small_file) -> None:
     assert report.decision_effect("a").se < 0.7 * e.se
     assert report.segment_frame().height == 4  # 2 regions x 2 arms
     assert report.arm_gap is not None and report.arm_gap.control == "b"
-    parts = report.verdict_parts()
+    parts = words.verdict_parts(report)
     assert parts["tone"] == "good" and parts["headline"].startswith("Send the a")
     for chart in (report.effects_chart(), report.cuped_chart(), report.segment_chart()):
         spec = chart.to_dict()
@@ -107,7 +108,7 @@ def test_hillstrom_verdict() -> None:
     assert 1000 * e.estimate == pytest.approx(769.8, abs=0.1)
     assert 1000 * report.effect("visit", "Mens E-Mail").estimate == pytest.approx(76.6, abs=0.1)
     assert not report.result.srm.mismatch
-    assert report.verdict_parts()["tone"] == "good"
+    assert words.verdict_parts(report)["tone"] == "good"
     assert report.heterogeneity_table().height == 8
     # the uplift section: the women's e-mail against none, on visits, X- and T-learner out of fold
     u = report.uplift
@@ -124,7 +125,8 @@ def test_hillstrom_verdict() -> None:
 
 def test_uplift_section_on_a_small_file(small_file) -> None:
     """The arm's effect grows with the pre-period covariate: the learners rank by it, beating random."""
-    from experiments.studies.real_experiment.result import UPLIFT_LEARNERS, run
+    from experiments.studies.real_experiment.numbers import UPLIFT_LEARNERS
+    from experiments.studies.real_experiment.result import run
 
     path, frame = small_file
     rng = np.random.default_rng(8)

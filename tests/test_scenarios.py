@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.scenarios.remarketing import DEFAULTS, RemarketingScenario
+from experiments.studies.remarketing.scenario import DEFAULTS, RemarketingScenario
 
 
 def test_defaults_round_trip():

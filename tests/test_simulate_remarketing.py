@@ -12,10 +12,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.blocks import CHUNK_SIZE
 from experiments.simulate.remarketing import POTENTIAL, simulate_remarketing
 from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 ALL_ARMS = "holdout:0.2,generic:0.2,dynamic:0.2,generic_incentive:0.2,dynamic_incentive:0.2"
 

@@ -22,8 +22,6 @@ import pytest
 from experiments.commands.simulate import run_simulate, table_paths
 from experiments.errors import DataError, ParameterError
 from experiments.outputs import OutputError
-from experiments.scenarios.loyalty import LoyaltyScenario
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.blocks import (
     CHUNK_SIZE,
     BlockPlan,
@@ -34,6 +32,8 @@ from experiments.simulate.blocks import (
 from experiments.simulate.loyalty import simulate_loyalty
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.streaming import table_names, write_parquet_stream
+from experiments.studies.loyalty.scenario import LoyaltyScenario
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 N = 3 * CHUNK_SIZE + 1234  # four chunks, the last one short
 

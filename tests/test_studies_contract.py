@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import altair as alt
 import polars as pl
 import pytest
 
+import experiments.studies
 from experiments.errors import ParameterError
 from experiments.studies import registry
 from experiments.studies.base import Figure, StudyResult, Verdict, first_sentence, record
@@ -68,7 +70,7 @@ def test_simulated_studies_put_the_truth_beside_the_estimate(ran: tuple[str, obj
     name, _, result = ran
     study = registry.get(name)
     with_truth = [f for f in result.figures() if f.truth is not None]
-    if study.simulate is not None:
+    if study.simulated:
         assert with_truth, f"{name} is simulated: its figures carry the truth"
 
 
@@ -92,3 +94,24 @@ def test_studies_command_json_contract() -> None:
             assert {"name", "default", "allowed", "help"} <= set(p) and p["help"] and p["allowed"]
         defaults = {p["name"]: p["default"] for p in s["parameters"]}
         assert registry.get(s["name"]).scenario.from_params(defaults).to_params() == defaults
+
+
+#: The files of every study package, and nothing else: the same roles under the same names in each.
+STUDY_FILES = {"__init__.py", "scenario.py", "numbers.py", "words.py", "result.py"}
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_every_study_package_has_the_same_files(name: str) -> None:
+    folder = Path(experiments.studies.__file__).parent / name
+    assert {p.name for p in folder.glob("*.py")} == STUDY_FILES
+    assert registry.STUDY_MODULES[name] == f"experiments.studies.{name}"
+
+
+def test_a_study_declaration_imports_its_scenario_only() -> None:
+    """Reading every study's defaults and question loads no numerical library: the runner does it in a
+    process that computes nothing."""
+    code = ("import sys\nfrom experiments.studies import registry\n"
+            "for n in registry.names():\n    registry.defaults(n); registry.get(n).question\n"
+            "print(sorted(m for m in ('altair', 'scipy', 'statsmodels', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -7,11 +7,11 @@ import json
 import polars as pl
 import pytest
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
 from experiments.stats import gather, proportion_effect
 from experiments.studies.remarketing import result as study
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario
-from experiments.scenarios.targeting import DEFAULTS, LEARNERS, WORLD, TargetingScenario
+from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.studies.targeting import result as study
-from experiments.studies.targeting.numbers import split_seeds
+from experiments.studies.targeting.numbers import simulate, split_seeds
+from experiments.studies.targeting.scenario import DEFAULTS, LEARNERS, WORLD, TargetingScenario
 
 SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share": "0.5"}
 
@@ -20,7 +20,7 @@ SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share"
 @pytest.fixture(scope="module")
 def small() -> tuple[TargetingScenario, pl.DataFrame, study.TargetingResult]:
     scenario = TargetingScenario.from_params(SMALL)
-    frame = study.simulate_table(scenario)
+    frame = simulate(scenario)
     return scenario, frame, study.result_from_table(frame, scenario)
 
 

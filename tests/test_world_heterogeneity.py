@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate import oracle_policy, policy_value, simulate_remarketing, top_share
 from experiments.simulate.campaign import UPLIFT_GROUPS
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 ARMS = "holdout:0.2,generic:0.2,dynamic:0.2,generic_incentive:0.2,dynamic_incentive:0.2"
 

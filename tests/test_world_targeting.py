@@ -7,7 +7,6 @@ import polars as pl
 import pytest
 
 from experiments.errors import DataError, ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate import (
     FEATURES,
     oracle_policy,
@@ -19,6 +18,7 @@ from experiments.simulate import (
     top_share,
 )
 from experiments.simulate.campaign import UPLIFT_GROUPS
+from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.worlds import targeting_scenario
 
 ARM = "dynamic_incentive"

@@ -10,10 +10,10 @@ import pytest
 
 import experiments.simulate.truth as truth
 from experiments.errors import ParameterError
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.simulate import delivery_curve, first_touch_curve, frequency_curve, simulate_remarketing
 from experiments.simulate.blocks import CHUNK_SIZE
 from experiments.simulate.campaign import message_hours
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 TWO = "holdout:0.5,dynamic:0.5"
 
@@ -142,7 +142,7 @@ def test_notebook_parameters_cell_mirrors_the_scenario() -> None:
     import papermill as pm
 
     from experiments.paths import NOTEBOOKS_DIR
-    from experiments.scenarios.remarketing import DEFAULTS
+    from experiments.studies.remarketing.scenario import DEFAULTS
 
     inspected = pm.inspect_notebook(str(NOTEBOOKS_DIR / "remarketing.ipynb"))
     assert {k: ast.literal_eval(v["default"]) for k, v in inspected.items()} == DEFAULTS

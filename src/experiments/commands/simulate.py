@@ -42,7 +42,7 @@ def simulated_studies() -> list[str]:
     """The studies of the registry that have a simulator (imports every study module)."""
     from experiments.studies import registry
 
-    return [s.name for s in registry.all_studies() if s.simulate is not None]
+    return [s.name for s in registry.all_studies() if s.simulated]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -141,7 +141,7 @@ def run_simulate(
     from experiments.validation import as_int
 
     spec = registry.get(study)
-    if spec.simulate is None:
+    if not spec.simulated:
         raise ParameterError("study", study, "a study with a simulator: " + ", ".join(simulated_studies()))
     workers = default_workers() if workers is None else as_int("workers", workers, low=1, high=256)
     block_size = as_int("block_size", block_size, low=1, high=max_block_size(spec.scenario, workers))

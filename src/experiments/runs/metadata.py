@@ -4,7 +4,6 @@ revision, the notebook's parameters, the study's question and the modules its no
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.metadata as md
 import platform
@@ -63,25 +62,9 @@ def git_revision(root: Path = PROJECT_ROOT) -> str:
 
 
 def study_question(study: str) -> str:
-    """The study's question, read from its module's ``STUDY = Study(...)`` declaration without importing
-    the module (which imports the whole numerical stack); imported only when the question is not a
-    literal there."""
-    import importlib.util
-
+    """The study's question, from its declaration (which imports its scenario only)."""
     from experiments.studies import registry
 
-    try:
-        spec = importlib.util.find_spec(registry.STUDY_MODULES[study])
-        source = Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
-        for node in ast.parse(source).body:
-            names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
-            if "STUDY" in names and isinstance(node.value, ast.Call):  # type: ignore[attr-defined]
-                for kw in node.value.keywords:  # type: ignore[attr-defined]
-                    value = kw.value
-                    if kw.arg == "question" and isinstance(value, ast.Constant):
-                        return str(value.value)
-    except (OSError, SyntaxError, ValueError, ImportError):
-        pass
     return registry.get(study).question
 
 
@@ -89,4 +72,5 @@ def study_modules(study: str) -> tuple[str, ...]:
     """The modules a study's notebook imports first (what its kernel can import while it starts)."""
     from experiments.studies.registry import STUDY_MODULES
 
-    return ("experiments.render.display", "experiments.charts", STUDY_MODULES[study])
+    return ("experiments.render.display", "experiments.charts", STUDY_MODULES[study],
+            f"{STUDY_MODULES[study]}.result")

@@ -1,8 +1,3 @@
-"""Typed, validated parameters of each study (one module per study)."""
-
-from __future__ import annotations
-
-from experiments.scenarios.remarketing import DEFAULTS as REMARKETING_DEFAULTS
-from experiments.scenarios.remarketing import RemarketingScenario
-
-__all__ = ["REMARKETING_DEFAULTS", "RemarketingScenario"]
+"""How a study declares its parameters (:mod:`~experiments.scenarios.params`) and validates them once
+(:class:`~experiments.scenarios.base.Scenario`); each study's own declaration is its package's
+``scenario`` module (``experiments.studies.<name>.scenario``)."""

@@ -9,10 +9,14 @@ assumptions and data checks. The notebook shows them; the runner, the index and 
 
 from __future__ import annotations
 
+import importlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from experiments.errors import ParameterError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -196,7 +200,12 @@ class SweepFigure:
 
 @dataclass(frozen=True)
 class Study:
-    """One study: a question, a notebook, a scenario class and the call that answers the question.
+    """One study: a question, a notebook and a scenario class; the package ``experiments.studies.<name>``
+    answers the question with the same files in every study (``scenario``, ``numbers``, ``words``,
+    ``result``), and :meth:`run` and :meth:`simulate` call its ``result.run`` and ``numbers.simulate``.
+
+    Declaring a study imports only its scenario: the runner reads the defaults and the question in a
+    process that computes nothing, and the numerical stack loads where the study runs.
 
     Attributes
     ----------
@@ -206,11 +215,8 @@ class Study:
         The question the study answers, in one sentence.
     scenario
         The scenario class (its ``parameters`` are the notebook's parameters).
-    run
-        ``run(scenario) -> StudyResult``.
-    simulate
-        ``simulate(scenario, *, block_size, workers) -> polars.DataFrame`` for studies whose data are
-        simulated (used by ``experiments simulate``); None for studies of real data.
+    simulated
+        Whether the study's data are simulated (its ``numbers.simulate`` serves ``experiments simulate``).
     sweep_figure
         The one figure a sweep ranks its points by (:class:`SweepFigure`: name, group and words); one a
         user can act on, never a benchmark such as the oracle's.
@@ -219,9 +225,29 @@ class Study:
     name: str
     question: str
     scenario: type[Scenario]
-    run: Callable[[Any], StudyResult]
-    simulate: Callable[..., Any] | None = None
+    simulated: bool = False
     sweep_figure: SweepFigure | None = None
+
+    def _part(self, part: str) -> ModuleType:
+        # by name, so that a study's declaration imports its scenario only (see the class docstring)
+        return importlib.import_module(f"experiments.studies.{self.name}.{part}")
+
+    def run(self, scenario: Any) -> StudyResult:
+        """The study's result at ``scenario`` (its package's ``result.run``)."""
+        return self._part("result").run(scenario)
+
+    def simulate(self, scenario: Any, **options: Any) -> Any:
+        """The study's simulated data at ``scenario`` (its package's ``numbers.simulate``; ``options``
+        such as ``block_size`` and ``workers`` pass through).
+
+        Raises
+        ------
+        ParameterError
+            The study analyses real data and simulates nothing.
+        """
+        if not self.simulated:
+            raise ParameterError("study", self.name, "a study whose data are simulated")
+        return self._part("numbers").simulate(scenario, **options)
 
     @property
     def notebook(self) -> str:
@@ -235,7 +261,7 @@ class Study:
     def to_dict(self) -> dict[str, Any]:
         """``{name, question, notebook, parameters, sweep_figure}``: the JSON of ``experiments studies``."""
         return {"name": self.name, "question": self.question, "notebook": self.notebook,
-                "simulated": self.simulate is not None, "parameters": self.parameters(),
+                "simulated": self.simulated, "parameters": self.parameters(),
                 "sweep_figure": self.sweep_figure.to_dict() if self.sweep_figure else None}
 
     def parameters_cell(self) -> str:

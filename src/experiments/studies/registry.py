@@ -55,9 +55,9 @@ def all_studies() -> list[Study]:
 def defaults(name: str) -> dict[str, Any]:
     """``{parameter: default}`` of the study called ``name``, from its scenario's declaration.
 
-    The scenario module (``experiments.scenarios.<name>``) imports only the declarations, not the numerical
-    stack, so names can be checked before a kernel starts; the notebook's ``parameters`` cell is the same
-    declaration written out (``tests/test_notebooks.py`` holds them equal).
+    The declaration is the study's ``scenario`` module (``experiments.studies.<name>.scenario``), never the
+    notebook, whose ``parameters`` cell is the same declaration written out (``tests/test_notebooks.py``
+    holds them equal).
 
     Raises
     ------
@@ -66,4 +66,4 @@ def defaults(name: str) -> dict[str, Any]:
     """
     if name not in STUDY_MODULES:
         raise ParameterError("study", name, "one of " + ", ".join(STUDY_MODULES))
-    return dict(importlib.import_module(f"experiments.scenarios.{name}").DEFAULTS)
+    return dict(importlib.import_module(f"experiments.studies.{name}.scenario").DEFAULTS)

@@ -1,13 +1,14 @@
-"""The calibration study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+"""The calibration study: ``STUDY`` declares it (question, scenario, sweep figure) for the registry.
 
-Inside the package: ``numbers`` computes, ``result`` holds what the report shows.
+Inside the package, the same files as every study: ``scenario`` declares the parameters,
+``numbers`` computes, ``words`` says, ``result`` holds what the report shows.
+Declaring the study imports its scenario only; ``run`` loads the rest.
 """
 
 from __future__ import annotations
 
-from experiments.scenarios.calibration import CalibrationScenario
 from experiments.studies.base import Study, SweepFigure
-from experiments.studies.calibration.result import run
+from experiments.studies.calibration.scenario import CalibrationScenario
 
 __all__ = ["STUDY", "run"]
 
@@ -16,7 +17,8 @@ STUDY = Study(
     question="Proof by simulation: do the tests keep their false-positive rate, coverage and power, what "
     "does CUPED gain, and what does peeking cost?",
     scenario=CalibrationScenario,
-    run=run,
     sweep_figure=SweepFigure("coverage", "",
                              "the interval coverage of the conversion test"),
 )
+#: ``run(scenario) -> result`` (the package's ``result.run``), what the notebook calls.
+run = STUDY.run

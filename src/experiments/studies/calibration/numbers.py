@@ -10,11 +10,15 @@ regression adjustment on three covariates, and the effect on the exposed under c
 from __future__ import annotations
 
 import math
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import numpy as np
+import polars as pl
 
+from experiments.datasets import load_asos
 from experiments.errors import ParameterError
+from experiments.formatting import fmt
 from experiments.simulate.replications import (
     HeavySpendModel,
     SpendModel,
@@ -32,6 +36,7 @@ from experiments.stats.calibration import (
     ExposureStudy,
     PeekingStudy,
     PowerStudy,
+    Rate,
     RegressionStudy,
     ReplicationStudy,
     SequenceStudy,
@@ -40,18 +45,36 @@ from experiments.stats.calibration import (
 )
 from experiments.stats.power import minimum_detectable_effect
 from experiments.stats.regression_coverage import exposed_coverage, lin_coverage
+from experiments.stats.replay import asos_looks, replay_frame
 from experiments.stats.sequential import (
+    SequentialResult,
     always_valid_pvalues,
     asymptotic_confidence_sequence,
     asymptotic_pvalues,
     confidence_sequence,
+    msprt,
     tuning_rho,
 )
 from experiments.stats.tails import tail_calibration, tail_replications
 from experiments.stats.vectorised import ArmSums, EffectArrays, cuped_arrays, proportion_arrays, welch_arrays
+from experiments.studies.calibration.scenario import CalibrationScenario
 
-__all__ = ["binary_study", "capping_study", "continuous_study", "cuped_study", "exposure_study",
-           "peeking_study", "power_study", "regression_study", "sequence_study"]
+__all__ = [
+    "COVERAGE_BAND",
+    "FPR_BAND",
+    "POWER_BAND",
+    "CalibrationNumbers",
+    "binary_study",
+    "capping_study",
+    "continuous_study",
+    "cuped_study",
+    "exposure_study",
+    "measure",
+    "peeking_study",
+    "power_study",
+    "regression_study",
+    "sequence_study",
+]
 
 MetricKind = Literal["binary", "continuous"]
 
@@ -316,3 +339,218 @@ def exposure_study(
     cov = exposed_coverage(w["spend"], w["treated"], w["exposed"], truth, alpha=alpha)
     reach = float(w["exposed"].sum() / w["treated"].sum())
     return ExposureStudy.from_coverage(cov, units=units, reach=reach, alpha=alpha)
+
+
+#: Acceptance bands of the study, as fractions of the nominal level: a measured false-positive rate
+#: within alpha ± 20% (4–6% at alpha 5%), coverage within 1 - alpha ± 1 point (94–96% at 95%).
+FPR_BAND = 0.2
+COVERAGE_BAND = 0.01
+POWER_BAND = 0.03
+
+
+N = TypeVar("N", bound="CalibrationNumbers")
+
+
+@dataclass(frozen=True)
+class CalibrationNumbers:
+    """Every measured figure of the calibration study, with the real-experiment replay, and the checks
+    against their acceptance bands."""
+
+    scenario: CalibrationScenario
+    aa_binary: ReplicationStudy
+    aa_spend: CupedStudy
+    power: PowerStudy
+    cuped: CupedStudy
+    peeking: PeekingStudy
+    replay: SequentialResult
+    replay_table: pl.DataFrame
+    #: The confidence sequence against the mSPRT and naive peeking, over ``looks`` and ``long_looks``.
+    sequences: tuple[SequenceStudy, ...] = ()
+    #: Capping heavy-tailed spend at p99 and p99.9: bias, variance, coverage of the capped estimand.
+    capping: CappingStudy | None = None
+    #: Lin's regression adjustment on three covariates, beside CUPED on one and no adjustment.
+    regression: RegressionStudy | None = None
+    #: The effect on the exposed when part of the treatment arm is never reached.
+    exposure: ExposureStudy | None = None
+
+    # ------------------------------------------------------------------ checks
+    def checks(self) -> pl.DataFrame:
+        """One row per calibration check: measured rate, Wilson interval, target, band, passed."""
+        a = self.scenario.alpha
+        fpr_band = (a * (1 - FPR_BAND), a * (1 + FPR_BAND))
+        cov_band = (1 - a - COVERAGE_BAND, 1 - a + COVERAGE_BAND)
+        pw = self.scenario.power
+        rows: list[tuple[str, Rate, tuple[float, float]]] = [
+            ("A/A false-positive rate, conversion (Wald)", self.aa_binary.reject, fpr_band),
+            ("A/A false-positive rate, spend (Welch)", self.aa_spend.unadjusted.reject, fpr_band),
+            ("A/A false-positive rate, spend (CUPED)", self.aa_spend.cuped.reject, fpr_band),
+            ("coverage of the true effect, conversion", self.power.study.coverage, cov_band),
+            ("coverage of the true effect, spend (Welch)", self.cuped.unadjusted.coverage, cov_band),
+            ("coverage of the true effect, spend (CUPED)", self.cuped.cuped.coverage, cov_band),
+            ("power at the planned detectable effect", self.power.measured,
+             (pw - POWER_BAND, pw + POWER_BAND)),
+            ("daily peeking, always-valid (mSPRT)", self.peeking.always_valid, (0.0, a)),
+            ("daily peeking, naive test at every look", self.peeking.naive, (0.0, a)),
+            *self.sequence_rows(),
+            *self.capping_rows(), *self.regression_rows(), *self.exposure_rows(),
+        ]
+        return pl.DataFrame(
+            {
+                "check": [r[0] for r in rows],
+                "rate": [r[1].rate for r in rows],
+                "ci_low": [r[1].ci_low for r in rows],
+                "ci_high": [r[1].ci_high for r in rows],
+                "target": [r[1].target for r in rows],
+                "band_low": [r[2][0] for r in rows],
+                "band_high": [r[2][1] for r in rows],
+                "experiments": [r[1].trials for r in rows],
+                "passed": [r[2][0] <= r[1].rate <= r[2][1] for r in rows],
+            }
+        )
+
+    def sequence_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Checks of the confidence sequence over both monitoring lengths, and of the mSPRT and naive
+        peeking over the longer one (the shorter one's are the peeking checks): all at or below alpha."""
+        a = self.scenario.alpha
+        rows = []
+        for i, sq in enumerate(self.sequences):
+            rows.append((f"daily peeking over {sq.looks} looks, confidence sequence", sq.sequence, (0.0, a)))
+            if i:
+                over = f"daily peeking over {sq.looks} looks"
+                rows += [(f"{over}, always-valid (mSPRT)", sq.msprt, (0.0, a)),
+                         (f"{over}, naive test at every look", sq.naive, (0.0, a))]
+        return rows
+
+    def coverage_band(self, rate: Rate) -> tuple[float, float]:
+        """1 - alpha ± 1 point, widened to two binomial standard errors when fewer experiments were run
+        (the capping, regression and exposure checks run fewer: each goes through the analysis path)."""
+        level = 1 - self.scenario.alpha
+        half = max(COVERAGE_BAND, 2 * (level * (1 - level) / rate.trials) ** 0.5)
+        return max(0.0, level - half), min(1.0, level + half)
+
+    def capping_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Coverage of each capped interval for its capped estimand (heavy-tailed spend)."""
+        if self.capping is None:
+            return []
+        return [(f"coverage of the capped effect, spend capped at p{lv.cap_percentile:g}", r,
+                 self.coverage_band(r))
+                for lv, r in zip(self.capping.levels, self.capping.capped_coverage, strict=True)]
+
+    def regression_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Coverage of Lin's interval on three covariates."""
+        rg = self.regression
+        if rg is None:
+            return []
+        return [(f"coverage of the true effect, spend (Lin, {rg.covariates} covariates)", rg.lin,
+                 self.coverage_band(rg.lin))]
+
+    def exposure_rows(self) -> list[tuple[str, Rate, tuple[float, float]]]:
+        """Coverage of the effect on the exposed by the 2SLS interval, and by the intent-to-treat interval
+        (expected to fail: it estimates the effect on everyone assigned)."""
+        ex = self.exposure
+        if ex is None:
+            return []
+        lost = f"{fmt(1 - ex.reach, 'pct', 0)} of treated never reached"
+        return [(f"coverage of the effect on the exposed, {lost} (2SLS)", ex.exposed,
+                 self.coverage_band(ex.exposed)),
+                (f"coverage of the effect on the exposed, {lost}, by the intent-to-treat interval", ex.itt,
+                 self.coverage_band(ex.itt))]
+
+    @property
+    def all_pass(self) -> bool:
+        """Every check but the naive-peeking one (which is expected to fail) is within its band."""
+        c = self.checks()
+        return bool(c.filter(~pl.col("check").str.contains("naive|intent-to-treat"))["passed"].all())
+
+    def more_numbers(self, digits: int) -> dict[str, float]:
+        """Headline figures of capping, regression adjustment and the exposed effect (those run)."""
+        out: dict[str, float] = {}
+        if (cp := self.capping) is not None:
+            for lv in cp.levels:
+                tag = f"p{lv.cap_percentile:g}".replace(".", "_")
+                out[f"capped_{tag}_relative_bias"] = round(lv.bias_capped / lv.true_mean_diff, digits)
+                out[f"capped_{tag}_variance_ratio"] = round(lv.variance_ratio, digits)
+        if (rg := self.regression) is not None:
+            out["lin_coverage"] = round(rg.lin.rate, digits)
+            out["lin_width_ratio"] = round(rg.width_ratio, digits)
+        if (ex := self.exposure) is not None:
+            out["exposed_coverage"] = round(ex.exposed.rate, digits)
+            out["itt_covers_exposed"] = round(ex.itt.rate, digits)
+        return out
+
+    def sequence_numbers(self, digits: int) -> dict[str, float]:
+        """False-positive rate of the confidence sequence per monitoring length, and its width ratio."""
+        out = {f"sequence_fpr_{sq.looks}_looks": round(sq.sequence.rate, digits) for sq in self.sequences}
+        if self.sequences:
+            long = self.sequences[-1]
+            out[f"msprt_fpr_{long.looks}_looks"] = round(long.msprt.rate, digits)
+            out["sequence_width_ratio"] = round(long.width_ratio, digits)
+        return out
+
+    def headline_numbers(self) -> dict[str, float]:
+        """Rounded headline figures, stable under the fixed seed (for an output-checked cell)."""
+        return {
+            "aa_false_positive_rate": round(self.aa_binary.reject.rate, 3),
+            "coverage": round(self.power.study.coverage.rate, 3),
+            "power": round(self.power.measured.rate, 3),
+            "naive_peeking_fpr": round(self.peeking.naive.rate, 3),
+            "always_valid_fpr": round(self.peeking.always_valid.rate, 3),
+            "cuped_width_ratio": round(self.cuped.width_ratio, 3),
+            **self.sequence_numbers(3),
+            **self.more_numbers(3),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of every study."""
+        return {
+            "scenario": self.scenario.to_params(), "aa_binary": self.aa_binary.to_dict(),
+            "aa_spend": self.aa_spend.to_dict(), "power": self.power.to_dict(),
+            "cuped": self.cuped.to_dict(), "peeking": self.peeking.to_dict(), "replay": self.replay.to_dict(),
+            "sequences": [sq.to_dict() for sq in self.sequences],
+            **{k: v.to_dict() for k, v in (("capping", self.capping), ("regression", self.regression),
+                                           ("exposure", self.exposure)) if v is not None},
+        }
+
+
+def measure(scenario: CalibrationScenario, into: type[N], asos: pl.DataFrame | None = None) -> N:
+    """Run every calibration study of ``scenario`` and the ASOS replay, as ``into`` (the numbers, or the
+    result class that adds the report's words, tables and charts to them).
+
+    Parameters
+    ----------
+    scenario
+        Sizes, seed and the ASOS experiment to replay.
+    asos
+        The ASOS table; read from ``scenario.asos_file`` with
+        :func:`experiments.datasets.load_asos` when None.
+    """
+    s = scenario
+    seeds = [int(x.generate_state(1)[0]) for x in np.random.SeedSequence(s.seed).spawn(9)]
+    aa_binary = binary_study(replications=s.replications, n_per_arm=s.n_per_arm, base_rate=s.base_rate,
+                             alpha=s.alpha, seed=seeds[0])
+    aa_spend = cuped_study(replications=s.replications, n_per_arm=s.cuped_n_per_arm, lift=0.0,
+                           alpha=s.alpha, seed=seeds[1])
+    power = power_study(replications=s.replications, n_per_arm=s.n_per_arm, base_rate=s.base_rate,
+                        alpha=s.alpha, power=s.power, seed=seeds[2])
+    cuped = cuped_study(replications=s.replications, n_per_arm=s.cuped_n_per_arm, lift=s.cuped_lift,
+                        alpha=s.alpha, seed=seeds[3])
+    peeking = peeking_study(replications=s.replications, looks=s.looks, n_per_look=s.n_per_look,
+                            base_rate=s.base_rate, alpha=s.alpha, seed=seeds[4])
+    # the shorter run repeats the peeking study's experiments (same seed), the longer one has its own
+    sequences = tuple(
+        sequence_study(replications=s.replications, looks=k, n_per_look=s.n_per_look, base_rate=s.base_rate,
+                       alpha=s.alpha, seed=seed)
+        for k, seed in ((s.looks, seeds[4]), (s.long_looks, seeds[5])))
+    if asos is None:
+        asos = load_asos(s.asos_file)
+    looks = asos_looks(asos, experiment=s.asos_experiment, variant=s.asos_variant, metric=s.asos_metric)
+    replay = msprt(looks, alpha=s.alpha, metric=f"metric {s.asos_metric}",
+                   arm=f"variant {s.asos_variant}", control="control")
+    return into(s, aa_binary, aa_spend, power, cuped, peeking, replay,
+                replay_frame(looks, replay), sequences=sequences,
+                capping=capping_study(replications=s.capping_replications, alpha=s.alpha,
+                                      seed=seeds[6]),
+                regression=regression_study(replications=s.coverage_replications, alpha=s.alpha,
+                                            seed=seeds[7]),
+                exposure=exposure_study(replications=s.coverage_replications, alpha=s.alpha,
+                                        seed=seeds[8]))

@@ -17,7 +17,6 @@ import polars as pl
 
 from experiments.exact_sums import group_sums, read_sums, sum_aggs
 from experiments.models.clv import fit_purchases, fit_spend
-from experiments.scenarios.lifecycle import LifecycleScenario
 from experiments.simulate.lifecycle import (
     HORIZONS,
     LEVERS,
@@ -28,6 +27,7 @@ from experiments.simulate.lifecycle import (
 from experiments.stats.effects import mean_effect
 from experiments.stats.special import stdtrit
 from experiments.stats.sufficient import SampleStats
+from experiments.studies.lifecycle.scenario import LifecycleScenario
 
 __all__ = [
     "READS",

@@ -1,5 +1,5 @@
-"""The lifecycle study's result: the frozen numbers with their tables, charts, truth and words; ``run``
-and ``STUDY``."""
+"""The lifecycle study's result: the frozen numbers with their tables, charts, truth and words, and
+``run``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from experiments.formatting import fmt, money
-from experiments.scenarios.lifecycle import LifecycleScenario
-from experiments.studies.base import Figure, Study, SweepFigure, Verdict
+from experiments.studies.base import Figure, Verdict
 from experiments.studies.lifecycle import numbers, words
+from experiments.studies.lifecycle.scenario import LifecycleScenario
 
 if TYPE_CHECKING:
     import altair as alt
 
-__all__ = ["STUDY", "LifecycleResult", "run"]
+__all__ = ["LifecycleResult", "run"]
 
 
 @dataclass(frozen=True)
@@ -228,15 +228,3 @@ def run(scenario: LifecycleScenario) -> LifecycleResult:
         n_customers=exp.height, n_referred=sim.customers.height - exp.height,
     )
 
-
-STUDY = Study(
-    name="lifecycle",
-    question="Where does the next dollar earn most, acquiring, retaining or winning back customers, and "
-    "which campaigns only move purchases in time?",
-    scenario=LifecycleScenario,
-    run=run,
-    simulate=numbers.simulate,
-    # every route is a place the budget can go: the best route's return is a setting one can deploy
-    sweep_figure=SweepFigure("marginal_return", None,
-                             "the margin back from the next budget on its best route"),
-)

@@ -1,14 +1,14 @@
-"""The loyalty study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+"""The loyalty study: ``STUDY`` declares it (question, scenario, sweep figure) for the registry.
 
-Inside the package: ``result`` holds what the report shows.
+Inside the package, the same files as every study: ``scenario`` declares the parameters,
+``numbers`` computes (``simulate`` draws the data), ``words`` says, ``result`` holds what the report shows.
+Declaring the study imports its scenario only; ``run`` loads the rest.
 """
 
 from __future__ import annotations
 
-from experiments.scenarios.loyalty import LoyaltyScenario
-from experiments.simulate.loyalty import simulate_loyalty
 from experiments.studies.base import Study, SweepFigure
-from experiments.studies.loyalty.result import run
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 __all__ = ["STUDY", "run"]
 
@@ -17,8 +17,9 @@ STUDY = Study(
     question="Does a loyalty programme raise repeat purchases and lifetime value by more than its rewards "
     "cost?",
     scenario=LoyaltyScenario,
-    run=run,
-    simulate=simulate_loyalty,
+    simulated=True,
     sweep_figure=SweepFigure("net_value", "",
                              "the net value per offered customer"),
 )
+#: ``run(scenario) -> result`` (the package's ``result.run``), what the notebook calls.
+run = STUDY.run

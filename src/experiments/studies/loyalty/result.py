@@ -9,12 +9,10 @@ import polars as pl
 
 from experiments.formatting import fmt
 from experiments.models import clv as clv_models
-from experiments.models import survival
-from experiments.scenarios.loyalty import LoyaltyScenario
-from experiments.simulate.loyalty import simulate_loyalty
-from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.loyalty.numbers import LoyaltyNumbers, measure
+from experiments.studies.loyalty.scenario import LoyaltyScenario
 from experiments.studies.loyalty.words import verdict_text
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
@@ -24,24 +22,8 @@ __all__ = ["LoyaltyResult", "run"]
 
 
 @dataclass(frozen=True)
-class LoyaltyResult:
+class LoyaltyResult(LoyaltyNumbers):
     """Everything the loyalty report states, estimated from the simulated tables and checked against truth."""
-
-    scenario: LoyaltyScenario
-    truth: dict[str, float]
-    economics: econ.ProgrammeEconomics
-    itt: retention.Estimate
-    members: retention.Estimate
-    naive: retention.Estimate
-    churn: retention.Estimate
-    curves: survival.RetentionCurves
-    cox: survival.CoxResult
-    clv_fits: tuple[clv_models.GroupCLV, ...]
-    clv_customers: pl.DataFrame
-    payback: pl.DataFrame
-    keep_value: econ.RetentionValue
-    arm_measures: pl.DataFrame
-    cumulative: pl.DataFrame
 
     # ------------------------------------------------------------------ the contract
     def verdict(self) -> Verdict:
@@ -184,31 +166,7 @@ class LoyaltyResult:
         ])
 
 
+
 def run(scenario: LoyaltyScenario) -> LoyaltyResult:
     """Simulate the programme offer and estimate everything the report states."""
-    s = scenario
-    sim = simulate_loyalty(s)
-    customers, purchases = sim.customers, sim.purchases
-    economics = econ.programme_economics(customers, margin=s.margin, acquisition_cost=s.acquisition_cost,
-                                         referral_bonus=s.referral_bonus)
-    churn = retention.itt_effect(customers, "lapsed")
-    fits, clv_customers = clv_models.clv_by_group(
-        customers, group="arm", holdout_length=s.horizon - s.calibration_periods, horizon=s.periods_per_year,
-        margin=s.margin, discount_rate=s.discount_per_period)
-    durations, events = customers["duration"].to_numpy(), customers["lapsed"].to_numpy()
-    return LoyaltyResult(
-        scenario=s, truth=sim.truth(), economics=economics,
-        itt=retention.itt_effect(customers, "revenue"), members=retention.member_effect(customers, "revenue"),
-        naive=retention.naive_member_gap(customers, "revenue"), churn=churn,
-        curves=survival.retention_curves(durations, events, customers["arm"].to_numpy()),
-        cox=survival.cox_ph(durations, events, {"offer": (customers["arm"] == "offer").to_numpy()}),
-        clv_fits=tuple(fits), clv_customers=clv_customers,
-        payback=econ.payback_curve(purchases, customers, margin=s.margin, acquisition_cost=s.acquisition_cost,
-                                   referral_bonus=s.referral_bonus,
-                                   message_cost_per_period=s.message_cost * s.weeks_per_period,
-                                   n_periods=s.horizon),
-        keep_value=econ.retention_value(fits[0].mean_clv, acquisition_cost=s.acquisition_cost,
-                                        programme_cost=economics.total_cost, churn_reduction=-churn.estimate),
-        arm_measures=retention.arm_measures(customers),
-        cumulative=retention.cumulative_by_period(purchases, customers, n_periods=s.horizon),
-    )
+    return measure(scenario, LoyaltyResult)

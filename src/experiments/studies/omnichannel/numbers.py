@@ -4,9 +4,10 @@ The world is drawn once (:mod:`experiments.simulate.journeys`); its touchpoint l
 attribution model (:mod:`experiments.models.attribution`); every channel is switched off in the same
 world for its true incremental purchases, and tested with a randomised holdout (user-level or geo-level)
 through :mod:`experiments.stats`; the factorial channels are also tested together in a factorial user
-holdout (:mod:`experiments.studies.omnichannel.synergy`). Each model's credit then sets a budget plan
-(more money where its credited cost per conversion is lower), and the world is re-run under each plan for
-its true profit (:mod:`experiments.studies.omnichannel.budget`).
+holdout (:func:`measure_factorial`). Each model's credit then sets a budget plan (more money where its
+credited cost per conversion is lower), and the world is re-run under each plan for its true profit
+(:func:`reallocate`, :func:`plan_profits`; :func:`marginal_returns` sets a channel's marginal cost beside
+its average cost).
 
 :func:`measure` returns plain numbers and frames (:class:`OmnichannelAnalysis`); the words of the report
 (verdict, labels, chart titles) are in :mod:`experiments.studies.omnichannel.result`.
@@ -22,35 +23,39 @@ from typing import Any
 import polars as pl
 
 from experiments.models.attribution import AttributionResult, attribute, journeys_from_touches
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.simulate.journeys import (
     JourneyWorld,
     Outcome,
     budget_response,
     channel_truth,
     draw_world,
+    factorial_holdout_table,
     geo_holdout_table,
+    interaction_truth,
     observed_log,
     play,
+    subsets_off,
     switched_off,
     user_holdout_table,
 )
 from experiments.stats import gather, mean_effect, proportion_effect, srm_test
-from experiments.studies.omnichannel.budget import (
-    cost_per_conversion,
-    costs_long,
-    marginal_returns,
-    plan_profits,
-    reallocate,
+from experiments.stats.factorial_contrasts import factorial_contrasts
+from experiments.stats.special import ndtri
+from experiments.studies.omnichannel.scenario import (
+    CHANNELS,
+    EXPERIMENT_PLAN,
+    TRUTH_PLAN,
+    OmnichannelScenario,
 )
-from experiments.studies.omnichannel.synergy import FactorialAnalysis, measure_factorial
 
 __all__ = [
     "EXPERIMENT_PLAN",
     "TRUTH_PLAN",
+    "FactorialAnalysis",
     "OmnichannelAnalysis",
     "attribute_log",
     "channel_experiments",
+    "coordination",
     "cost_per_conversion",
     "costs_long",
     "credit_vs_truth",
@@ -58,16 +63,14 @@ __all__ = [
     "headline_numbers",
     "marginal_returns",
     "measure",
+    "measure_factorial",
     "model_errors",
     "plan_profits",
     "reallocate",
+    "simulate",
     "store_blind_spot",
 ]
 
-#: Name of the plan that follows the channel experiments' estimates.
-EXPERIMENT_PLAN = "channel experiments"
-#: Name of the plan that follows the true incremental purchases (known only to the simulation).
-TRUTH_PLAN = "true incrementality"
 
 
 def attribute_log(log: pl.DataFrame, *, half_life: float = 7.0, order: int = 1) -> AttributionResult:
@@ -272,6 +275,168 @@ def cross_device_break(log: pl.DataFrame, stitched: pl.DataFrame, result: Attrib
     }
 
 
+# ---------------------------------------------------------------- channels that work together
+# Channels that work together: the coordinated plan against one channel at a time.
+#
+# Display raises the response of search and e-mail within a window (``display_synergy``, see
+# :mod:`experiments.simulate.journeys`), so a channel's worth depends on which others run. Three readings
+# of the same plan are held against the truth (the world re-run with every subset of the factorial
+# channels switched off, :func:`~experiments.simulate.journeys.subsets_off`):
+#
+# - the one-channel holdouts (the study's channel experiments) summed: each measures its channel with the
+#   others on, so a pair that helps each other is counted in both;
+# - every attribution model's credit, in purchases and in profit (margin on credited revenue less the
+#   channel's spend);
+# - a factorial user holdout (each customer held out of each channel independently), read with
+#   :func:`experiments.stats.factorial_contrasts.factorial_contrasts`: each channel's effect and each
+#   pair's interaction with intervals, and the whole plan's total.
+#
+# Profit of a channel (or the plan) is the margin on its extra revenue less the spend it saves when off;
+# the spend is the advertiser's own bill (known, not estimated), so a profit interval is the revenue
+# interval times the margin, shifted by the spend.
+
+
+@dataclass(frozen=True)
+class FactorialAnalysis:
+    """The factorial holdout and the one-channel readings of the factorial channels, beside the truth.
+
+    ``terms``: one row per channel, pair and the total: ``term, kind``, the estimates
+    ``conversions, conversions_low, conversions_high, profit, profit_low, profit_high`` and the truth
+    ``true_conversions, true_profit``, with ``covered`` (the conversions interval holds the truth) and
+    ``profit_covered``. ``holdouts``: the one-channel holdouts of the same channels (``channel,
+    conversions, conversions_low, conversions_high, profit, profit_low, profit_high, true_conversions,
+    true_profit``). ``credits``: ``model, channel, conversions, profit`` (what each model credits).
+    ``units``: customers per cell (the channels held out, ``none`` for none).
+    """
+
+    channels: tuple[str, ...]
+    share: float
+    terms: pl.DataFrame
+    holdouts: pl.DataFrame
+    credits: pl.DataFrame
+    units: dict[str, int]
+
+    def term(self, name: str) -> dict[str, Any]:
+        """The row of one term (a channel, ``"a x b"`` or ``"total"``)."""
+        rows = self.terms.filter(pl.col("term") == name)
+        if rows.height == 0:
+            raise KeyError(name)
+        return rows.row(0, named=True)
+
+    def one_at_a_time(self) -> dict[str, float]:
+        """The one-channel holdouts summed (independent tests: variances add), with the truth."""
+        h = self.holdouts
+        z = float(ndtri(0.975))
+        out: dict[str, float] = {}
+        for col in ("conversions", "profit"):
+            se = math.sqrt(float((((h[f"{col}_high"] - h[f"{col}_low"]) / (2 * z)) ** 2).sum()))
+            est = float(h[col].sum())
+            out |= {col: est, f"{col}_low": est - z * se, f"{col}_high": est + z * se,
+                    f"true_{col}": float(h[f"true_{col}"].sum())}
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain numbers."""
+        return {"channels": list(self.channels), "share": self.share, "terms": self.terms.to_dicts(),
+                "holdouts": self.holdouts.to_dicts(), "one_at_a_time": self.one_at_a_time(),
+                "credits": self.credits.to_dicts(), "units": self.units}
+
+
+def _spend_saved(truth: pl.DataFrame, margin: float) -> dict[str, float]:
+    """Spend each term saves (its true ``margin * revenue - profit``), the advertiser's own bill."""
+    return {t: margin * r - p for t, r, p in truth.select("term", "revenue", "profit").iter_rows()}
+
+
+def measure_factorial(
+    world: JourneyWorld, base: Outcome, *, channels: Sequence[str], share: float,
+    experiments: pl.DataFrame, attribution: AttributionResult, off: Mapping[str, Outcome] | None = None,
+    alpha: float = 0.05,
+) -> FactorialAnalysis | None:
+    """Run the factorial user holdout of ``channels`` and hold every reading against the truth; ``None``
+    when a cell of the design holds fewer than 2 customers (no variance to estimate).
+
+    ``experiments`` are the study's one-channel holdouts (``channel_experiments`` of
+    :mod:`experiments.studies.omnichannel.numbers`); ``off`` the world re-run with each channel off
+    (re-used for the truth).
+    """
+    s = world.scenario
+    channels = tuple(channels)
+    known = {frozenset(): base} | {frozenset((c,)): off[c] for c in channels if off and c in off}
+    outcomes = subsets_off(world, channels, known)
+    truth = interaction_truth(outcomes, channels)
+    saved = _spend_saved(truth, s.margin)
+    table = factorial_holdout_table(world, channels, share, outcomes)
+    stats = gather(table, arm="cell", metrics=["purchased", "revenue"])
+    counts = stats.counts()
+    if len(counts) < 2 ** len(channels) or min(counts.values()) < 2:
+        return None  # a cell too small for a variance: no estimate (a tiny world)
+    cells = {label: frozenset() if label == "none" else frozenset(label.split("+")) for label in stats.arms}
+    n = world.n_customers
+    conv = factorial_contrasts({g: stats.stats(label, "purchased") for label, g in cells.items()}, channels,
+                               alpha=alpha, scale=n)
+    rev = factorial_contrasts({g: stats.stats(label, "revenue") for label, g in cells.items()}, channels,
+                              alpha=alpha, scale=n)
+    true = {r["term"]: r for r in truth.iter_rows(named=True)}
+    rows = []
+    for c, r in zip(conv, rev, strict=True):
+        spend = saved[c.term]
+        t = true[c.term]
+        rows.append({"term": c.term, "kind": c.kind, "conversions": c.estimate, "conversions_low": c.ci_low,
+                     "conversions_high": c.ci_high, "profit": s.margin * r.estimate - spend,
+                     "profit_low": s.margin * r.ci_low - spend, "profit_high": s.margin * r.ci_high - spend,
+                     "true_conversions": t["conversions"], "true_profit": t["profit"]})
+    terms = pl.DataFrame(rows).with_columns(
+        covered=pl.col("true_conversions").is_between("conversions_low", "conversions_high"),
+        profit_covered=pl.col("true_profit").is_between("profit_low", "profit_high"))
+    exp = {r["channel"]: r for r in experiments.iter_rows(named=True)}
+    holdouts = pl.DataFrame([{
+        "channel": c, "conversions": exp[c]["estimate"], "conversions_low": exp[c]["ci_low"],
+        "conversions_high": exp[c]["ci_high"],
+        "profit": s.margin * exp[c]["revenue_estimate"] - saved[c],
+        "profit_low": s.margin * exp[c]["revenue_ci_low"] - saved[c],
+        "profit_high": s.margin * exp[c]["revenue_ci_high"] - saved[c],
+        "true_conversions": true[c]["conversions"], "true_profit": true[c]["profit"],
+    } for c in channels], schema_overrides={k: pl.Float64 for k in ("conversions", "conversions_low",
+                                                                   "conversions_high")})
+    values = attribution.credits_value or {}
+    codes = {c: k for k, c in enumerate(world.channels)}
+    credits = pl.DataFrame([{
+        "model": m, "channel": c, "conversions": float(attribution.credits[m].get(c, 0.0)),
+        "profit": s.margin * float(values.get(m, {}).get(c, 0.0)) - float(base.spend[codes[c]]),
+    } for m in attribution.models for c in channels])
+    units = {label: counts[label] for label in stats.arms}
+    return FactorialAnalysis(channels=channels, share=share, terms=terms, holdouts=holdouts, credits=credits,
+                             units=units)
+
+
+def coordination(f: FactorialAnalysis) -> pl.DataFrame:
+    """The whole plan read four ways, beside the truth: the factorial's total (the coordinated plan), the
+    one-channel holdouts summed, the factorial's channel effects summed, and each model's credit summed.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``reading, conversions, conversions_low, conversions_high, profit, profit_low, profit_high,
+        true_conversions, true_profit`` (intervals null where a reading has none).
+    """
+    total = f.term("total") if len(f.channels) > 1 else f.term(f.channels[0])
+    one = f.one_at_a_time()
+    cols = ("conversions", "conversions_low", "conversions_high", "profit", "profit_low", "profit_high")
+    rows = [
+        {"reading": "factorial holdout: the coordinated plan", **{k: total[k] for k in cols},
+         "true_conversions": total["true_conversions"], "true_profit": total["true_profit"]},
+        {"reading": "one-channel holdouts, summed", **{k: one[k] for k in cols},
+         "true_conversions": one["true_conversions"], "true_profit": one["true_profit"]},
+    ]
+    for (m,), part in f.credits.group_by("model", maintain_order=True):
+        rows.append({"reading": f"{m} credit, summed", "conversions": float(part["conversions"].sum()),
+                     "conversions_low": None, "conversions_high": None, "profit": float(part["profit"].sum()),
+                     "profit_low": None, "profit_high": None, "true_conversions": total["true_conversions"],
+                     "true_profit": total["true_profit"]})
+    return pl.DataFrame(rows, schema={k: (pl.String if k == "reading" else pl.Float64) for k in
+                                      ("reading", *cols, "true_conversions", "true_profit")})
+
+
 @dataclass(frozen=True)
 class OmnichannelAnalysis:
     """Everything the omnichannel study reports, as plain numbers and frames."""
@@ -365,3 +530,171 @@ def headline_numbers(a: OmnichannelAnalysis, *, model: str = "last_touch",
     out["experiments_covered"] = int(a.experiments["covered"].fill_null(False).sum())
     out["experiments_run"] = int(a.experiments["covered"].is_not_null().sum())
     return out
+
+
+# ---------------------------------------------------------------- budgets set by credit, re-played
+
+def cost_per_conversion(truth: pl.DataFrame, result: AttributionResult,
+                        experiments: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Spend per true incremental purchase of every paid channel, beside each model's credited cost.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``channel, spend, true_cost`` (spend per true incremental purchase; nan when it causes none),
+        ``experiment_cost`` (per estimated incremental purchase) and one ``<model>_cost`` column per
+        model (spend per credited conversion); only channels with spend.
+    """
+    est = {} if experiments is None else dict(zip(experiments["channel"], experiments["estimate"],
+                                                  strict=True))
+    rows = []
+    for spend, c, inc in zip(truth["spend"], truth["channel"], truth["incremental_conversions"], strict=True):
+        if spend <= 0:
+            continue
+        row: dict[str, Any] = {"channel": c, "spend": spend,
+                               "true_cost": spend / inc if inc > 0 else float("nan")}
+        e = est.get(c)
+        row["experiment_cost"] = spend / e if e is not None and math.isfinite(e) and e > 0 else float("nan")
+        for m in result.models:
+            credit = result.credits[m].get(c, 0.0)
+            row[f"{m}_cost"] = spend / credit if credit > 0 else float("nan")
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def costs_long(costs: pl.DataFrame, models: Sequence[str] = ("last_touch", "markov")) -> pl.DataFrame:
+    """:func:`cost_per_conversion` as a long frame for a chart: ``channel, measure, cost``.
+
+    Measures: ``true incremental``, ``channel experiments`` and ``<model> credit`` for each of ``models``;
+    costs that are not finite numbers are left out.
+    """
+    columns = {"true_cost": "true incremental", "experiment_cost": "channel experiments",
+               **{f"{m}_cost": f"{m.replace('_', ' ')} credit" for m in models}}
+    parts = [costs.select("channel", pl.lit(name).alias("measure"), pl.col(col).alias("cost"))
+             for col, name in columns.items() if col in costs.columns]
+    return pl.concat(parts).filter(pl.col("cost").is_finite())
+
+
+def reallocate(spend: Mapping[str, float], credit: Mapping[str, float], channels: Sequence[str], *,
+               strength: float = 1.0, top: float = 2.0) -> dict[str, float]:
+    """Budget multipliers that move money toward channels with a lower credited cost per conversion.
+
+    Over ``channels`` with spend, the new budget of channel ``c`` is proportional to
+    ``spend_c * (credit_c / spend_c) ** strength`` (``strength = 1``: budgets in proportion to credited
+    conversions; 0: unchanged), the total kept equal to the current total, each multiplier within
+    ``[0, top]``; money a capped channel cannot take goes to the others (water filling), and what no
+    channel can take is not spent. Channels outside ``channels`` keep multiplier 1.
+
+    Returns
+    -------
+    dict
+        ``{channel: multiplier}`` for every channel of ``spend``.
+    """
+    out = {c: 1.0 for c in spend}
+    pool = [c for c in channels if spend.get(c, 0.0) > 0]
+    if not pool:
+        return out
+    budget = sum(spend[c] for c in pool)
+    rate = {c: (max(credit.get(c, 0.0), 0.0) / spend[c]) ** strength if strength > 0 else 1.0 for c in pool}
+    if sum(rate[c] * spend[c] for c in pool) <= 0:
+        return out
+    fixed: dict[str, float] = {}
+    for _ in range(len(pool) + 1):
+        free = [c for c in pool if c not in fixed]
+        left = budget - sum(fixed[c] * spend[c] for c in fixed)
+        weight = sum(rate[c] * spend[c] for c in free)
+        if not free or weight <= 0 or left <= 0:
+            break
+        scale = left / weight
+        over = [c for c in free if rate[c] * scale > top]
+        if not over:
+            for c in free:
+                fixed[c] = rate[c] * scale
+            break
+        for c in over:
+            fixed[c] = top
+    for c in pool:
+        out[c] = float(min(max(fixed.get(c, 0.0), 0.0), top))
+    return out
+
+
+def plan_profits(world: JourneyWorld, base: Outcome,
+                 credits: Mapping[str, Mapping[str, float]]) -> pl.DataFrame:
+    """Re-simulate the world under each plan: budgets set by :func:`reallocate` from each credit.
+
+    Parameters
+    ----------
+    credits
+        ``{plan name: {channel: credited (or estimated, or true) incremental conversions}}``.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per plan, the current plan first: ``plan``, one ``m_<channel>`` multiplier per plan
+        channel, ``planned_spend`` (current spend times the multipliers), ``spend``, ``conversions``,
+        ``revenue``, ``profit`` (all re-simulated) and ``profit_change`` against the current plan.
+    """
+    s = world.scenario
+    spend = {c: float(v) for c, v in zip(CHANNELS, base.spend, strict=True)}
+    rows = []
+    plans: dict[str, dict[str, float]] = {"current plan": {c: 1.0 for c in CHANNELS}}
+    for name, credit in credits.items():
+        plans[name] = reallocate(spend, credit, s.plan_channels, strength=s.reallocation_strength,
+                                 top=s.max_budget_multiplier)
+    for name, mult in plans.items():
+        o = base if name == "current plan" else play(world, mult)
+        row: dict[str, Any] = {"plan": name}
+        row.update({f"m_{c}": mult[c] for c in s.plan_channels})
+        row.update(planned_spend=sum(spend[c] * mult[c] for c in CHANNELS), spend=o.total_spend,
+                   conversions=o.conversions, revenue=o.revenue, profit=o.profit,
+                   profit_change=o.profit - base.profit)
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+
+def marginal_returns(budget: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Each re-run channel's marginal return (budget cut and raised) beside its average return.
+
+    Parameters
+    ----------
+    budget
+        From :func:`~experiments.simulate.journeys.budget_response`.
+    truth
+        From :func:`~experiments.simulate.journeys.channel_truth`.
+
+    Returns
+    -------
+    polars.DataFrame
+        One row per channel: ``spend`` (as planned), ``spend_change`` and ``extra_conversions`` (raise
+        minus cut), ``marginal_cost`` (spend per extra purchase between the cut and the raise; nan when
+        the raise adds none), ``average_cost`` (spend per true incremental purchase of the whole
+        channel), ``profit_change_up`` and ``profit_change_down`` (whole world, raise and cut against
+        the plan as drawn).
+    """
+    rows = []
+    average = dict(zip(truth["channel"], truth["cost_per_incremental_conversion"], strict=True))
+    for (channel,), part in budget.group_by("channel", maintain_order=True):
+        part = part.sort("multiplier")
+        low, mid, high = part.row(0, named=True), part.row(1, named=True), part.row(2, named=True)
+        rows.append({
+            "channel": channel, "spend": mid["spend"], "spend_change": high["spend"] - low["spend"],
+            "extra_conversions": float(high["conversions"] - low["conversions"]),
+            "marginal_cost": mid["cost_per_extra_conversion"], "average_cost": average[channel],
+            "profit_change_up": high["profit"] - mid["profit"],
+            "profit_change_down": low["profit"] - mid["profit"],
+        })
+    schema = {"channel": pl.String, "spend": pl.Float64, "spend_change": pl.Float64,
+              "extra_conversions": pl.Float64, "marginal_cost": pl.Float64, "average_cost": pl.Float64,
+              "profit_change_up": pl.Float64, "profit_change_down": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
+
+def simulate(scenario: OmnichannelScenario, *, block_size: int | None = None, workers: int = 1,
+             **_: Any) -> pl.DataFrame:
+    """The observed touchpoint log of the world as drawn (``experiments simulate omnichannel``).
+
+    One row per touch: ``journey_id, time, channel, device, converted, value`` and the truth no tracker
+    sees, ``customer_id`` and ``purchase`` (see :func:`experiments.simulate.journeys.observed_log`).
+    ``block_size`` is accepted for the command's sake; the world's chunks are fixed, so neither it nor
+    ``workers`` changes the log.
+    """
+    return observed_log(draw_world(scenario, workers=workers))

@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import altair as alt
 import polars as pl
 
 from experiments.charts import omnichannel as oc
 from experiments.formatting import fmt, money, points, signed_money
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
     OmnichannelAnalysis,
+    coordination,
     costs_long,
     marginal_returns,
     measure,
 )
-from experiments.studies.omnichannel.synergy import coordination
+from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
 from experiments.studies.omnichannel.words import (
     CHANNEL_NAMES,
     HEADLINE_MODEL,
@@ -57,7 +56,6 @@ __all__ = [
     "focus_channels",
     "model_name",
     "run",
-    "simulate_log",
     "verdict",
 ]
 
@@ -472,16 +470,3 @@ def run(scenario: OmnichannelScenario) -> OmnichannelResult:
     """Draw the world, attribute its log, measure the truth and the experiments, re-run every plan."""
     return OmnichannelResult(scenario=scenario, analysis=measure(scenario))
 
-
-def simulate_log(scenario: OmnichannelScenario, *, block_size: int | None = None, workers: int = 1,
-                 **_: Any) -> pl.DataFrame:
-    """The observed touchpoint log of the world as drawn (``experiments simulate omnichannel``).
-
-    One row per touch: ``journey_id, time, channel, device, converted, value`` and the truth no tracker
-    sees, ``customer_id`` and ``purchase`` (see :func:`experiments.simulate.journeys.observed_log`).
-    ``block_size`` is accepted for the command's sake; the world's chunks are fixed, so neither it nor
-    ``workers`` changes the log.
-    """
-    from experiments.simulate.journeys import draw_world, observed_log
-
-    return observed_log(draw_world(scenario, workers=workers))

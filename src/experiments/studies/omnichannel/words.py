@@ -11,10 +11,14 @@ from collections.abc import Sequence
 import polars as pl
 
 from experiments.formatting import fmt, money, points, signed_money
-from experiments.scenarios.omnichannel import CHANNELS, OmnichannelScenario
 from experiments.studies.base import Verdict
-from experiments.studies.omnichannel.numbers import EXPERIMENT_PLAN, TRUTH_PLAN, OmnichannelAnalysis
-from experiments.studies.omnichannel.synergy import FactorialAnalysis
+from experiments.studies.omnichannel.numbers import (
+    EXPERIMENT_PLAN,
+    TRUTH_PLAN,
+    FactorialAnalysis,
+    OmnichannelAnalysis,
+)
+from experiments.studies.omnichannel.scenario import CHANNELS, OmnichannelScenario
 
 __all__ = [
     "CHANNEL_NAMES",

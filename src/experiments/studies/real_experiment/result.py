@@ -8,101 +8,36 @@ the charts of ``notebooks/real_experiment.ipynb``.
 The uplift section asks whom one arm moves: cross-fitted uplift learners
 (:func:`experiments.models.uplift.compare_learners`) score every customer out of fold, and each ranking
 is judged by its Qini coefficient against random (bootstrap interval over customers) and by the uplift
-in each decile of it; its sentences, tables and charts are in
-:mod:`experiments.studies.real_experiment.uplift`.
+in each decile of it. The numbers are computed in :mod:`experiments.studies.real_experiment.numbers`,
+worded in :mod:`experiments.studies.real_experiment.words`; the tables and charts are here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import altair as alt
 import polars as pl
 
 from experiments.charts import real_experiment as rc
-from experiments.formatting import fmt
-from experiments.scenarios.real_experiment import RealExperimentScenario
-from experiments.scenarios.targeting import LEARNER_NAMES
-from experiments.stats.effects import compare
-from experiments.stats.results import Effect, effects_frame
-from experiments.stats.runner import AnalysisResult, analyze
-from experiments.stats.sufficient import gather
+from experiments.charts import uplift as uc
+from experiments.formatting import fmt, p_value
+from experiments.stats.results import effects_frame
 from experiments.studies.base import Figure, Verdict
-from experiments.studies.real_experiment.uplift import (
-    uplift_decile_chart,
-    uplift_decile_table,
-    uplift_qini_chart,
-    uplift_sentences,
-    uplift_table,
-)
+from experiments.studies.real_experiment import words
+from experiments.studies.real_experiment.numbers import RealExperimentNumbers, measure
+from experiments.studies.real_experiment.scenario import RealExperimentScenario
+from experiments.studies.targeting.scenario import LEARNER_NAMES
 
-if TYPE_CHECKING:
-    from experiments.models.uplift.results import LearnerComparison
-
-__all__ = ["UPLIFT_FOLDS", "UPLIFT_LEARNERS", "UPLIFT_RESAMPLES", "UPLIFT_SEED",
-           "RealExperimentResult", "run"]
-
-#: Learners of the uplift section (the first one's deciles are shown), on histogram gradient boosting.
-UPLIFT_LEARNERS: tuple[str, ...] = ("x", "t")
-#: Cross-fitting folds, seed (of the folds, the models and the bootstrap) and bootstrap resamples.
-UPLIFT_FOLDS, UPLIFT_SEED, UPLIFT_RESAMPLES = 3, 2008, 200
+__all__ = ["RealExperimentResult", "run"]
 
 
 @dataclass(frozen=True)
-class RealExperimentResult:
-    """Everything the real-experiment report states."""
+class RealExperimentResult(RealExperimentNumbers):
+    """Everything the real-experiment report states: the numbers, with the words, tables and charts."""
 
-    scenario: RealExperimentScenario
-    result: AnalysisResult
-    segment_results: tuple[AnalysisResult, ...]
-    arm_gap: Effect | None
-    uplift: LearnerComparison | None = None
-
-    # ------------------------------------------------------------------ lookups
-    @property
-    def treatment_arms(self) -> list[str]:
-        """Arms other than the control, in data order."""
-        return [a for a in self.result.arms if a != self.scenario.control]
-
-    def effect(self, metric: str, arm: str, *, cuped: bool = False) -> Effect:
-        """The overall effect of ``arm`` on ``metric`` (CUPED-adjusted when asked and available)."""
-        pool = self.result.adjusted_results if cuped else self.result.overall()
-        for e in pool:
-            if e.metric == metric and e.arm == arm and e.segment is None:
-                return e
-        raise KeyError(f"no {'CUPED ' if cuped else ''}effect of {arm!r} on {metric!r}")
-
-    def decision_effect(self, arm: str) -> Effect:
-        """The effect used for the decision: CUPED on the decision metric when a covariate is set."""
-        return self.effect(self.scenario.decision_metric, arm, cuped=bool(self.scenario.covariates))
-
-    @property
-    def best_arm(self) -> str:
-        """The treatment arm with the largest estimated effect on the decision metric."""
-        return max(self.treatment_arms, key=lambda a: self.decision_effect(a).estimate)
-
-    def _kind(self, metric: str) -> str:
-        return str(self.result.metrics.get(metric, "continuous"))
-
-    # ------------------------------------------------------------------ frames
-    def per_unit_frame(self) -> pl.DataFrame:
-        """Effects per ``per`` recipients: arm, metric, method, estimate, low, high, p (adjusted)."""
-        per = self.scenario.per
-        rows = []
-        pools = [("unadjusted", self.result.overall())]
-        if self.result.adjusted_results:
-            pools.append((f"CUPED ({', '.join(self.result.covariates)})", list(self.result.adjusted_results)))
-        for method, pool in pools:
-            for e in pool:
-                p = e.p_value if e.p_value_adjusted is None else e.p_value_adjusted
-                rows.append({
-                    "arm": e.arm, "metric": e.metric, "method": method, "estimate": per * e.estimate,
-                    "low": per * e.ci_low, "high": per * e.ci_high, "rel_lift": e.rel_lift,
-                    "p_adjusted": p, "significant": e.significant,
-                })
-        return pl.DataFrame(rows)
-
+    # ------------------------------------------------------------------ tables
     def effects_table(self) -> pl.DataFrame:
         """The per-recipient effects as the report shows them."""
         unit = f"per {self.scenario.per:,}"
@@ -112,28 +47,6 @@ class RealExperimentResult:
             pl.col("high").alias("95% high"), pl.col("rel_lift").alias("relative lift"),
             pl.col("p_adjusted").alias(f"p ({self.result.correction})"),
         )
-
-    def width_frame(self) -> pl.DataFrame:
-        """Interval widths per ``per`` recipients, unadjusted against CUPED: arm, metric, method, width."""
-        f = self.per_unit_frame()
-        return f.select("arm", "metric", "method", (pl.col("high") - pl.col("low")).alias("width"))
-
-    def segment_frame(self) -> pl.DataFrame:
-        """Effects on the decision metric within each segment: column, segment, arm, estimate, interval."""
-        per, m = self.scenario.per, self.scenario.decision_metric
-        rows = []
-        for res in self.segment_results:
-            for e in res.results:
-                if e.segment is None or e.metric != m:
-                    continue
-                rows.append({
-                    "column": res.segment, "segment": f"{res.segment} = {e.segment}", "arm": e.arm,
-                    "n": e.n_arm + e.n_control, "estimate": per * e.estimate, "low": per * e.ci_low,
-                    "high": per * e.ci_high, "significant": e.significant,
-                })
-        schema = {"column": pl.String, "segment": pl.String, "arm": pl.String, "n": pl.Int64,
-                  "estimate": pl.Float64, "low": pl.Float64, "high": pl.Float64, "significant": pl.Boolean}
-        return pl.DataFrame(rows, schema=schema)
 
     def heterogeneity_table(self) -> pl.DataFrame:
         """Cochran's Q test per segment column and arm on the decision metric."""
@@ -158,77 +71,10 @@ class RealExperimentResult:
         return both.pivot(on="metric", index="arm", values="mean").join(
             both.group_by("arm").agg(pl.col("n").max().alias("customers")), on="arm", maintain_order="left")
 
-    # ------------------------------------------------------------------ prose
-    def _number(self, metric: str, x: float) -> str:
-        if metric == self.scenario.decision_metric and self._kind(metric) == "continuous":
-            return ("+" if x >= 0 else "") + fmt(x, "money")
-        return f"{x:+,.1f}"
-
-    def _amount(self, metric: str, e: Effect) -> str:
-        per = self.scenario.per
-        n = self._number
-        return (f"{metric} {n(metric, per * e.estimate)} (95% CI {n(metric, per * e.ci_low)} to "
-                f"{n(metric, per * e.ci_high)})")
-
-    def verdict_parts(self) -> dict[str, Any]:
-        """Headline, details, tone and numbers for :func:`experiments.render.display.verdict`."""
-        s = self.scenario
-        best = self.best_arm
-        d = self.decision_effect(best)
-        per = f"per {s.per:,} recipients"
-        effects = [self._amount(m, self.effect(m, best, cuped=m == s.decision_metric and bool(s.covariates)))
-                   for m in s.metrics]
-        if d.significant and d.estimate > 0:
-            tone: Literal["good", "bad", "neutral"] = "good"
-            head = f"Send the {best}: against {s.control}, {per} it adds " + "; ".join(effects) + "."
-        elif d.significant:
-            tone = "bad"
-            head = f"Send nothing: even the best arm, {best}, lowers {s.decision_metric} ({effects[-1]})."
-        else:
-            tone = "neutral"
-            head = (f"No arm clearly raises {s.decision_metric}: the best, {best}, adds "
-                    + "; ".join(effects) + f" {per}, not significant.")
-        details = []
-        if self.arm_gap is not None:
-            g = self.arm_gap
-            sig = "a clear" if g.significant else "not a clear"
-            details.append(f"{best} against {g.control}: " + self._amount(s.decision_metric, g)
-                           + f" {per}, {sig} difference.")
-        for a in self.treatment_arms:
-            if a == best:
-                continue
-            e = self.decision_effect(a)
-            details.append(f"{a} against {s.control}: " + self._amount(s.decision_metric, e) + f" {per}.")
-        if s.covariates:
-            plain = self.effect(s.decision_metric, best)
-            ratio = d.se / plain.se if plain.se > 0 else float("nan")
-            details.append(
-                f"CUPED with pre-period {', '.join(s.covariates)} changes the {s.decision_metric} interval "
-                f"width by {fmt(ratio - 1, 'pct', 1)}; unadjusted: " + self._amount(s.decision_metric, plain)
-                + "."
-            )
-        if self.uplift is not None:
-            details += self.uplift_sentences()[:1]
-        srm = self.result.srm
-        details.append(
-            ("Arm sizes match equal shares" if not srm.mismatch else "WARNING: arm sizes do not match "
-             "the intended shares") + f" (sample-ratio test p = {srm.p_value:.2f}); "
-            + ("no data-quality issue." if self.result.data_quality.ok
-               else "data issues: " + "; ".join(self.result.data_quality.issues))
-        )
-        numbers = {
-            "best_arm": best, "decision_metric": s.decision_metric,
-            f"effect_per_{s.per}": round(s.per * d.estimate, 2),
-            f"ci_low_per_{s.per}": round(s.per * d.ci_low, 2),
-            f"ci_high_per_{s.per}": round(s.per * d.ci_high, 2),
-            "p_value_adjusted": d.p_value_adjusted, "srm_p_value": round(srm.p_value, 4),
-        }
-        return {"headline": head, "details": details, "tone": tone, "numbers": numbers}
-
     # ------------------------------------------------------------------ the study contract
     def verdict(self) -> Verdict:
         """Which arm to send, on the decision metric, with intervals."""
-        parts = self.verdict_parts()
+        parts = words.verdict_parts(self)
         return Verdict(parts["headline"], parts["tone"], tuple(parts["details"]))
 
     def figures(self) -> tuple[Figure, ...]:
@@ -238,7 +84,7 @@ class RealExperimentResult:
         for a in self.treatment_arms:
             for m in s.metrics:
                 e = self.decision_effect(a) if m == s.decision_metric else self.effect(m, a)
-                unit = "$" if m == s.decision_metric and self._kind(m) == "continuous" else ""
+                unit = "$" if m == s.decision_metric and self.kind(m) == "continuous" else ""
                 out.append(Figure(f"effect_{m}", f"{m} per {s.per:,} recipients ({a})", s.per * e.estimate,
                                   s.per * e.ci_low, s.per * e.ci_high, None, unit, group=a))
         if self.uplift is not None:
@@ -284,44 +130,11 @@ class RealExperimentResult:
 
     def data_checks(self) -> list[str]:
         """Plain sentences on the checks run before any test."""
-        r = self.result
-        checks = [f"{r.n_rows:,} rows; arms: " + ", ".join(f"{a} {n:,}" for a, n in r.arms.items()) + ".",
-                  r.srm.summary() + ".", r.data_quality.summary()]
-        kinds = ", ".join(f"{m} ({k})" for m, k in r.metrics.items())
-        checks.append(f"Metrics recognised from their values: {kinds}; multiple-testing correction: "
-                      f"{r.correction} over metrics × arms (segments as a separate family).")
-        u = self.uplift
-        if u is not None:
-            left = f"; {u.n_left_out:,} rows of other arms left out" if u.n_left_out else ""
-            s = self.scenario
-            checks.append(f"Uplift section: {u.n_rows:,} customers ({u.n_treatment:,} {s.uplift_arm}, "
-                          f"{u.n_control:,} {s.control}){left}; outcome {u.outcome} read as "
-                          f"{'0/1' if u.binary else 'an amount'}.")
-        return checks
+        return words.data_checks(self)
 
     def assumptions(self) -> list[str]:
         """What the analysis assumes."""
-        s = self.scenario
-        return [
-            f"Customers were randomised between the arms of {s.arm!r}; the control is {s.control!r}.",
-            "Binary metrics: Wald difference of proportions (statsmodels); spend: Welch's t interval, "
-            "which holds for skewed spend at these sample sizes (see the calibration notebook).",
-            f"CUPED uses {', '.join(s.covariates) or 'no covariate'} measured before the e-mail, "
-            "so it cannot be affected by it; the adjustment is the pooled regression slope.",
-            "Segment effects are descriptive: many segments are tested, so a single significant one "
-            "can be chance; Cochran's Q tests whether the effect really differs across segments.",
-            f"Effects are stated per {s.per:,} recipients assigned, whether they opened the e-mail or not "
-            "(intent to treat).",
-            *([] if self.uplift is None else [
-                f"Uplift models: {', '.join(LEARNER_NAMES[n] for n in UPLIFT_LEARNERS)} on histogram "
-                f"gradient boosting of {s.uplift_outcome} from {', '.join(s.uplift_features)}; every "
-                f"customer is scored by models fitted on the other {UPLIFT_FOLDS - 1} of {UPLIFT_FOLDS} "
-                f"folds (seed {UPLIFT_SEED}), so no ranking is judged on customers its model saw.",
-                "Qini coefficient as scikit-uplift 0.5 defines it (0 for a random ranking), with a "
-                f"percentile interval from {UPLIFT_RESAMPLES} bootstrap resamples of customers; decile "
-                "uplift with Welch intervals. Deciles are descriptive: ten intervals, no correction.",
-            ]),
-        ]
+        return words.assumptions(self)
 
     # ------------------------------------------------------------------ charts
     def effects_chart(self) -> alt.FacetChart:
@@ -329,7 +142,7 @@ class RealExperimentResult:
         s, best = self.scenario, self.best_arm
         d = self.decision_effect(best)
         title = (f"The {best} adds the most {s.decision_metric}: {fmt(s.per * d.estimate, 'money')} per "
-                 f"{s.per:,} recipients" if self._kind(s.decision_metric) == "continuous"
+                 f"{s.per:,} recipients" if self.kind(s.decision_metric) == "continuous"
                  else f"The {best} adds the most {s.decision_metric} per {s.per:,} recipients")
         frame = self.per_unit_frame().filter(pl.col("method") == "unadjusted")
         return rc.effects_by_arm(frame, title=title, per=s.per)
@@ -365,25 +178,73 @@ class RealExperimentResult:
                                      metric=s.decision_metric)
 
     # ------------------------------------------------------------------ uplift section
-    def uplift_sentences(self) -> list[str]:
-        """Whom the uplift arm moves, in words: the main learner's Qini against random and its deciles."""
-        return uplift_sentences(self)
-
     def uplift_table(self) -> pl.DataFrame:
         """Each uplift learner: Qini coefficient with its bootstrap interval and p-value, uplift at 30%."""
-        return uplift_table(self)
+        if self.uplift is None:
+            return _skipped()
+        per = self.scenario.per
+        return pl.DataFrame([{
+            "learner": LEARNER_NAMES[ev.learner], "Qini coefficient": ev.qini.estimate,
+            "95% low": ev.qini.ci_low, "95% high": ev.qini.ci_high, "bootstrap p": p_value(ev.qini.p_value),
+            f"uplift among the top {ev.metrics.k:.0%}, per {per:,}": per * ev.metrics.uplift_at_k,
+        } for ev in self.uplift.evaluations])
 
     def uplift_decile_table(self) -> pl.DataFrame:
         """Uplift per decile of the main learner's ranking, per ``per`` recipients, with intervals."""
-        return uplift_decile_table(self)
+        if self.uplift is None:
+            return _skipped()
+        per = self.scenario.per
+        return self.uplift.evaluations[0].bins.to_frame().select(
+            pl.col("bin").alias("decile"), pl.col("n_treatment").alias("treated"),
+            pl.col("n_control").alias("control"), pl.col("mean_treatment").alias("mean treated"),
+            pl.col("mean_control").alias("mean control"),
+            (pl.col("estimate") * per).alias(f"uplift per {per:,}"),
+            (pl.col("ci_low") * per).alias("95% low"), (pl.col("ci_high") * per).alias("95% high"))
 
     def uplift_qini_chart(self) -> alt.Chart:
         """Qini curves of every learner and of a random ranking."""
-        return uplift_qini_chart(self)
+        if self.uplift is None:
+            return _skipped_chart()
+        s, ev = self.scenario, self.uplift.evaluations[0]
+        frames = []
+        for e in self.uplift.evaluations:
+            frames.append(e.metrics.to_frame().select("share", pl.col("qini").alias("value"),
+                                                      pl.lit(LEARNER_NAMES[e.learner]).alias("ranking")))
+        frames.append(ev.metrics.to_frame().select("share", pl.col("qini_random").alias("value"),
+                                                   pl.lit("random").alias("ranking")))
+        verdict = "above" if ev.qini.ci_low > 0 else "not clearly above"
+        title = (f"The {LEARNER_NAMES[ev.learner]}'s ranking is {verdict} random: Qini coefficient "
+                 f"{ev.qini.estimate:.3f} (95% CI {ev.qini.ci_low:.3f} to {ev.qini.ci_high:.3f})")
+        outcome = self.uplift.outcome
+        return uc.qini_curves(pl.concat(frames), title=title, y_title=f"incremental {outcome}",
+                              subtitle=f"incremental {outcome} among the first share of customers, ranked by "
+                              f"predicted uplift of the {s.uplift_arm} (out of fold)")
 
     def uplift_decile_chart(self) -> alt.LayerChart | alt.Chart:
         """Uplift per decile of the main learner's ranking."""
-        return uplift_decile_chart(self)
+        if self.uplift is None:
+            return _skipped_chart()
+        s, ev = self.scenario, self.uplift.evaluations[0]
+        frame = ev.bins.to_frame().select(
+            "bin", pl.col("estimate") * s.per, pl.col("ci_low") * s.per, pl.col("ci_high") * s.per,
+            "n_treatment", "n_control")
+        top, bottom = ev.bins.rows[0], ev.bins.rows[-1]
+        high, low = words.per_recipients(self, top.estimate), words.per_recipients(self, bottom.estimate)
+        title = (f"{self.uplift.outcome}: {high} per {s.per:,} recipients in the tenth with the highest "
+                 f"predicted uplift, {low} in the lowest")
+        return uc.uplift_by_bin(frame, title=title, y_title=f"uplift per {s.per:,} recipients",
+                                subtitle=f"{s.uplift_arm} minus {s.control}, per decile of the "
+                                f"{LEARNER_NAMES[ev.learner]}'s predicted uplift (1 = highest), 95% "
+                                "intervals")
+
+
+def _skipped() -> pl.DataFrame:
+    return pl.DataFrame({"uplift section": [words.SKIPPED]})
+
+
+def _skipped_chart() -> alt.Chart:
+    return alt.Chart(pl.DataFrame({"x": [0]})).mark_text().encode(text=alt.value("")).properties(
+        title=words.SKIPPED, width=520, height=20)
 
 
 def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | None = None
@@ -393,33 +254,4 @@ def run(scenario: RealExperimentScenario, data: pl.DataFrame | pl.LazyFrame | No
     The default file is read with :func:`experiments.datasets.load_hillstrom` (sha256-checked),
     any other with :func:`experiments.datasets.scan_table` (lazy).
     """
-    from experiments.datasets import load_hillstrom, scan_table
-
-    s = scenario
-    if data is None:
-        data = scan_table(s.file) if s.path else load_hillstrom()
-    lf = data.lazy()
-    common: dict[str, Any] = {"arm": s.arm, "control": s.control, "metrics": list(s.metrics),
-                              "alpha": s.alpha, "correction": s.correction}
-    result = analyze(lf, covariates=list(s.covariates), **common)
-    segs = tuple(analyze(lf, segment=col, **common) for col in s.segments)
-    treatments = [a for a in result.arms if a != s.control]
-    gap = None
-    if len(treatments) >= 2:
-        key = {"metric": s.decision_metric}
-        decision = [e for e in (result.adjusted_results or result.overall())
-                    if e.metric == key["metric"] and e.segment is None]
-        ranked = sorted(decision, key=lambda e: e.estimate, reverse=True)
-        best, second = ranked[0].arm, ranked[1].arm
-        table = gather(lf, arm=s.arm, metrics=[s.decision_metric])
-        gap = compare(table, control=second, arms=[best],
-                      kinds={s.decision_metric: result.metrics[s.decision_metric]}, alpha=s.alpha)[0]
-    uplift = None
-    if s.uplift_arm:
-        from experiments.models.uplift import compare_learners
-
-        uplift = compare_learners(
-            lf, arm=s.arm, treatment=s.uplift_arm, control=s.control, outcome=s.uplift_outcome,
-            features=list(s.uplift_features), learners=UPLIFT_LEARNERS, folds=UPLIFT_FOLDS, seed=UPLIFT_SEED,
-            n_resamples=UPLIFT_RESAMPLES, alpha=s.alpha)
-    return RealExperimentResult(s, result, segs, gap, uplift)
+    return measure(scenario, RealExperimentResult, data)

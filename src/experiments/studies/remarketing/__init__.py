@@ -1,13 +1,14 @@
-"""The remarketing study: ``STUDY`` declares it (question, scenario, run, simulator) for the registry.
+"""The remarketing study: ``STUDY`` declares it (question, scenario, sweep figure) for the registry.
 
-Inside the package: ``numbers`` computes, ``result`` holds what the report shows.
+Inside the package, the same files as every study: ``scenario`` declares the parameters,
+``numbers`` computes (``simulate`` draws the data), ``words`` says, ``result`` holds what the report shows.
+Declaring the study imports its scenario only; ``run`` loads the rest.
 """
 
 from __future__ import annotations
 
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Study, SweepFigure
-from experiments.studies.remarketing.result import run, simulate_table
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 __all__ = ["STUDY", "run"]
 
@@ -16,9 +17,10 @@ STUDY = Study(
     question="Does a retargeting campaign create purchases that would not have happened anyway, at what cost "
     "each, and does it pay back?",
     scenario=RemarketingScenario,
-    run=run,
-    simulate=simulate_table,
+    simulated=True,
     # each arm is a campaign one can send: the best arm's profit is a setting one can deploy
     sweep_figure=SweepFigure("incremental_profit", None,
                              "the best arm's incremental profit"),
 )
+#: ``run(scenario) -> result`` (the package's ``result.run``), what the notebook calls.
+run = STUDY.run

@@ -14,6 +14,7 @@ import polars as pl
 
 from experiments.errors import DataError
 from experiments.formatting import fmt
+from experiments.simulate.remarketing import simulate_remarketing
 from experiments.stats import (
     ArmStatistics,
     CampaignEconomics,
@@ -28,11 +29,12 @@ from experiments.stats import (
     srm_test,
 )
 from experiments.stats.rates import arm_means
+from experiments.studies.remarketing.scenario import RemarketingScenario
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
     import altair as alt
 
-__all__ = ["INCENTIVE_SUFFIX", "METRICS", "IncentiveComparison", "RemarketingAnalysis", "measure"]
+__all__ = ["INCENTIVE_SUFFIX", "METRICS", "IncentiveComparison", "RemarketingAnalysis", "measure", "simulate"]
 
 #: Arms named ``<base>_incentive`` are compared with ``<base>`` to price the incentive.
 INCENTIVE_SUFFIX = "_incentive"
@@ -323,3 +325,8 @@ def _incentive_comparisons(
             profit_per_1000_high=1000 * (margin.ci_high - dcost), true_profit_per_1000=true_value,
         ))
     return tuple(out)
+
+
+def simulate(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
+    """The scenario's campaign table, with its truth (``options``: ``block_size``, ``workers``, ...)."""
+    return simulate_remarketing(scenario, **options)  # type: ignore[arg-type]

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from experiments.formatting import fmt, unit_value
-from experiments.scenarios.remarketing import RemarketingScenario
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.remarketing.numbers import (
     INCENTIVE_SUFFIX,
@@ -21,6 +20,7 @@ from experiments.studies.remarketing.numbers import (
     RemarketingAnalysis,
     measure,
 )
+from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.studies.remarketing.words import assumptions, data_checks, headline_figures
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
@@ -43,7 +43,6 @@ __all__ = [
     "itt_vs_exposed",
     "measure",
     "run",
-    "simulate_table",
     "truth_table",
 ]
 
@@ -219,8 +218,3 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     curve = frequency_curve(scenario, caps=FREQUENCY_CAPS, n_customers=curve_size(scenario))
     return RemarketingResult(scenario, analysis, funnel_summary(frame), curve)
 
-
-def simulate_table(scenario: RemarketingScenario, **options: object) -> pl.DataFrame:
-    from experiments.simulate.remarketing import simulate_remarketing
-
-    return simulate_remarketing(scenario, **options)  # type: ignore[arg-type]

@@ -3,22 +3,35 @@
 The customers of one simulated campaign are split into a training and an evaluation part; each uplift
 learner is cross-fitted on the training part and scores the evaluation part; a purchase-probability model
 ranks it the common way; five policies (:data:`POLICIES`) are judged there by inverse-propensity
-weighting beside their true values. :func:`measure` returns the numbers and frames of
-:class:`~experiments.studies.targeting.TargetingResult`; the words are in
-:mod:`experiments.studies.targeting.result`.
+weighting beside their true values. :func:`measure` returns the numbers and frames
+(:class:`TargetingNumbers`); the words are in :mod:`experiments.studies.targeting.words`, the tables and
+charts in :mod:`experiments.studies.targeting.result`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
 
-from experiments.scenarios.targeting import LEARNER_NAMES, TargetingScenario
+from experiments.simulate.targeting import simulate_targeting
+from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
-__all__ = ["DELAYS", "DELAY_CUSTOMERS", "POLICIES", "LearnerPolicy", "PolicyResult", "delay_curve", "measure"]
+__all__ = [
+    "DELAYS",
+    "DELAY_CUSTOMERS",
+    "POLICIES",
+    "LearnerPolicy",
+    "PolicyResult",
+    "TargetingNumbers",
+    "delay_curve",
+    "measure",
+    "simulate",
+]
+
+N = TypeVar("N", bound="TargetingNumbers")
 
 #: The five policies, in the order the report shows them.
 POLICIES: tuple[str, ...] = ("uplift", "likely buyers", "everyone", "nobody", "oracle")
@@ -60,6 +73,54 @@ class LearnerPolicy:
     policy: PolicyResult
 
 
+@dataclass(frozen=True)
+class TargetingNumbers:
+    """Everything the targeting study measures on the evaluation part, with the truth beside it."""
+
+    scenario: TargetingScenario
+    n_train: int
+    n_eval: int
+    arm_counts: dict[str, dict[str, int]]
+    policies: dict[str, PolicyResult]
+    learners: tuple[LearnerPolicy, ...]
+    share_of_oracle: tuple[float, float, float]
+    gap_to_likely: tuple[float, float, float]
+    gap_to_everyone: tuple[float, float, float]
+    qini: pl.DataFrame
+    profit: pl.DataFrame
+    groups: pl.DataFrame
+    delay: pl.DataFrame
+    oracle_qini: float
+
+    @property
+    def learner_name(self) -> str:
+        """Readable name of the targeting learner."""
+        return LEARNER_NAMES[self.scenario.learner]
+
+    @property
+    def uplift(self) -> PolicyResult:
+        """The policy of the targeting learner."""
+        return self.policies["uplift"]
+
+    @property
+    def true_share_of_oracle(self) -> float:
+        """The uplift policy's true profit as a share of the oracle's."""
+        o = self.policies["oracle"].truth
+        return self.uplift.truth / o if o else float("nan")
+
+    def group_share(self, policy: str, group: str) -> float:
+        """The share of the uplift ``group`` that ``policy`` treats (0 when it treats none)."""
+        labels = {"uplift": f"uplift ({self.learner_name})", "likely buyers": "likeliest buyers"}
+        label = labels.get(policy, policy)
+        row = self.groups.filter((pl.col("policy") == label) & (pl.col("uplift_group") == group))
+        return float(row["share_of_group"][0]) if row.height and row["share_of_group"][0] is not None else 0.0
+
+    def group_sizes(self) -> dict[str, int]:
+        """Customers of each uplift group in the evaluation part."""
+        rows = self.groups.filter(pl.col("policy") == "oracle")
+        return {g: int(n) for g, n in zip(rows["uplift_group"], rows["customers"], strict=True)}
+
+
 def split_seeds(seed: int) -> tuple[np.random.Generator, int]:
     """The split's generator and the models' seed (a 32-bit integer), both derived from ``seed``."""
     ss = np.random.SeedSequence(seed)
@@ -67,8 +128,9 @@ def split_seeds(seed: int) -> tuple[np.random.Generator, int]:
     return np.random.default_rng(split), int(models.generate_state(1)[0])
 
 
-def measure(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: bool = True) -> dict[str, Any]:
-    """Split, fit, rank and judge: the fields of :class:`~experiments.studies.targeting.TargetingResult`.
+def measure(frame: pl.DataFrame, scenario: TargetingScenario, into: type[N], *, with_delay: bool = True) -> N:
+    """Split, fit, rank and judge: :class:`TargetingNumbers`, as ``into`` (the numbers, or the result class
+    that adds the report's words, tables and charts to them).
 
     ``frame`` is :func:`~experiments.simulate.targeting.simulate_targeting`'s table for ``scenario``;
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty.
@@ -183,7 +245,7 @@ def measure(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: boo
     for label, mask in (("training", tr), ("evaluation", ev)):
         k = int(treated[mask].sum())
         arm_counts[label] = {arm: k, "holdout": int(mask.sum()) - k}
-    return dict(
+    return into(
         scenario=s, n_train=int(tr.sum()), n_eval=int(ev.sum()), arm_counts=arm_counts, policies=policies,
         learners=tuple(learners), share_of_oracle=pair("uplift", "oracle", ratio=True),
         gap_to_likely=pair("uplift", "likely buyers"), gap_to_everyone=pair("uplift", "everyone"),
@@ -209,3 +271,10 @@ def delay_curve(scenario: TargetingScenario) -> pl.DataFrame:
     curve = first_touch_curve(s.world(), hours, n_customers=min(s.n_customers, DELAY_CUSTOMERS))
     return curve.filter(pl.col("arm") == s.arm).select(
         pl.col("first_touch_hours").alias("hours"), pl.col("expected_profit_per_1000").alias("profit"))
+
+
+def simulate(scenario: TargetingScenario, **options: Any) -> pl.DataFrame:
+    """The randomised two-arm campaign's table, with every customer's true effect (``options``:
+    ``block_size``, ``workers``, ...)."""
+    return simulate_targeting(scenario.world(), arm=scenario.arm, treated_share=scenario.treated_share,
+                              **options)

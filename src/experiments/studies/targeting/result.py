@@ -15,29 +15,31 @@ training part and an evaluation part:
   incremental profit per 1,000 customers with a 95% interval, next to its true value from the table.
 
 Numbers come from :mod:`experiments.models.uplift` and :mod:`experiments.simulate.targeting`, put
-together in :mod:`experiments.studies.targeting.numbers`; the prose (verdict, titles) lives here.
+together in :mod:`experiments.studies.targeting.numbers`; the words are in
+:mod:`experiments.studies.targeting.words`; the tables and charts are here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import altair as alt
 import polars as pl
 
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, money
-from experiments.scenarios.targeting import LEARNER_NAMES, TargetingScenario
 from experiments.studies.base import Figure, Verdict
+from experiments.studies.targeting import words
 from experiments.studies.targeting.numbers import (
-    DELAY_CUSTOMERS,
     DELAYS,
     POLICIES,
     LearnerPolicy,
     PolicyResult,
+    TargetingNumbers,
     measure,
+    simulate,
 )
+from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
 __all__ = [
     "DELAYS",
@@ -47,111 +49,18 @@ __all__ = [
     "TargetingResult",
     "result_from_table",
     "run",
-    "simulate_table",
 ]
 
 
 @dataclass(frozen=True)
-class TargetingResult:
-    """Everything the targeting report states, estimated on the evaluation part and checked against truth."""
-
-    scenario: TargetingScenario
-    n_train: int
-    n_eval: int
-    arm_counts: dict[str, dict[str, int]]
-    policies: dict[str, PolicyResult]
-    learners: tuple[LearnerPolicy, ...]
-    share_of_oracle: tuple[float, float, float]
-    gap_to_likely: tuple[float, float, float]
-    gap_to_everyone: tuple[float, float, float]
-    qini: pl.DataFrame
-    profit: pl.DataFrame
-    groups: pl.DataFrame
-    delay: pl.DataFrame
-    oracle_qini: float
-
-    # ------------------------------------------------------------------ lookups
-    @property
-    def learner_name(self) -> str:
-        """Readable name of the targeting learner."""
-        return LEARNER_NAMES[self.scenario.learner]
-
-    @property
-    def uplift(self) -> PolicyResult:
-        """The policy of the targeting learner."""
-        return self.policies["uplift"]
-
-    @property
-    def true_share_of_oracle(self) -> float:
-        """The uplift policy's true profit as a share of the oracle's."""
-        o = self.policies["oracle"].truth
-        return self.uplift.truth / o if o else float("nan")
-
-    def _group_pct(self, policy: str, group: str) -> str:
-        return fmt(self._group_share(policy, group), "pct", 0)
-
-    def _group_share(self, policy: str, group: str) -> float:
-        labels = {"uplift": f"uplift ({self.learner_name})", "likely buyers": "likeliest buyers"}
-        label = labels.get(policy, policy)
-        row = self.groups.filter((pl.col("policy") == label) & (pl.col("uplift_group") == group))
-        return float(row["share_of_group"][0]) if row.height and row["share_of_group"][0] is not None else 0.0
+class TargetingResult(TargetingNumbers):
+    """Everything the targeting report states, estimated on the evaluation part and checked against truth:
+    the numbers, with the words, tables and charts."""
 
     # ------------------------------------------------------------------ the contract
     def verdict(self) -> Verdict:
         """Whom to treat: the uplift policy's profit per 1,000 with interval and truth, against the others."""
-        u, likely, everyone, oracle = (self.policies[p] for p in ("uplift", "likely buyers", "everyone",
-                                                                   "oracle"))
-        ci = f"95% CI {money(u.ci_low, 0)} to {money(u.ci_high, 0)}"
-        if u.treated_share == 0:
-            head = (f"Treat nobody: ranked by the {self.learner_name}'s predicted uplift, no share of "
-                    f"customers earned more than it cost on the training part (treating everyone earns "
-                    f"{money(everyone.estimate, 0)} per 1,000 customers, true value "
-                    f"{money(everyone.truth, 0)}).")
-        else:
-            head = (f"Targeting the {fmt(u.treated_share, 'pct', 0)} with the highest predicted uplift earns "
-                    f"{money(u.estimate, 0)} per 1,000 customers ({ci}; true value {money(u.truth, 0)}, "
-                    f"{fmt(self.true_share_of_oracle, 'pct', 0)} of the best possible "
-                    f"{money(oracle.truth, 0)}); targeting the likeliest buyers instead earns "
-                    f"{money(likely.estimate, 0)} (true value {money(likely.truth, 0)}).")
-        tone = "good" if u.ci_low > 0 else ("bad" if u.estimate <= 0 else "neutral")
-        g, e, r = self.gap_to_likely, self.gap_to_everyone, self.share_of_oracle
-        details = [
-            f"Ranking by purchase probability, the common practice, earns {money(g[0], 0)} less per 1,000 "
-            f"customers than ranking by predicted uplift at the same share (95% CI {money(g[1], 0)} to "
-            f"{money(g[2], 0)}; true gap {money(u.truth - likely.truth, 0)}): the likeliest buyers would buy "
-            f"anyway, and the {self._incentive_words()} is paid on their orders too.",
-            f"Treating everyone earns {money(everyone.estimate, 0)} per 1,000 (95% CI "
-            f"{money(everyone.ci_low, 0)} to {money(everyone.ci_high, 0)}; true value "
-            f"{money(everyone.truth, 0)}); targeting adds {money(e[0], 0)} to it (95% CI {money(e[1], 0)} to "
-            f"{money(e[2], 0)}).",
-            f"The oracle, treating the {fmt(oracle.treated_share, 'pct', 0)} whose true effect on profit is "
-            f"positive, earns {money(oracle.truth, 0)} per 1,000 (estimated {money(oracle.estimate, 0)}); "
-            f"the {self.learner_name}'s policy reaches {fmt(self.true_share_of_oracle, 'pct', 0)} of it "
-            f"(estimated {fmt(r[0], 'pct', 0)}, 95% CI {fmt(r[1], 'pct', 0)} to {fmt(r[2], 'pct', 0)}).",
-            f"The model treats {self._group_pct('uplift', 'persuadables')} of the persuadables and "
-            f"{self._group_pct('uplift', 'sure things')} of the sure things; ranking by purchase probability "
-            f"treats {self._group_pct('likely buyers', 'sure things')} of the sure things.",
-            self.delay_sentence(),
-        ]
-        return Verdict(head, tone, tuple(d for d in details if d))  # type: ignore[arg-type]
-
-    def _incentive_words(self) -> str:
-        s = self.scenario
-        if not s.arm.endswith("_incentive"):
-            return "media cost"
-        return {"discount": "discount", "free_shipping": "free shipping"}.get(s.incentive, "incentive")
-
-    def delay_sentence(self) -> str:
-        """When to touch, from the true profit of treating everyone at each first-touch delay."""
-        d = self.delay
-        if d.height == 0:
-            return ""
-        first, last = d.row(0, named=True), d.row(d.height - 1, named=True)
-        day = d.filter(pl.col("hours") == 24.0)
-        later = f", {money(day['profit'][0], 0)} a day later" if day.height else ""
-        return (f"When: treating everyone earns {money(first['profit'], 0)} per 1,000 (true value) with the "
-                f"first touch {_hours(first['hours'])} after the visit{later} and {money(last['profit'], 0)} "
-                f"after {_hours(last['hours'])}: the reminder fades, so the first touch should come early.")
+        return words.verdict(self)
 
     def figures(self) -> tuple[Figure, ...]:
         """Each policy's profit per 1,000 (estimate, interval, truth), share of the oracle, propensity gap."""
@@ -177,39 +86,7 @@ class TargetingResult:
 
     def assumptions(self) -> list[str]:
         """How the study is set up, and what the world assumes."""
-        from experiments.studies.remarketing.words import assumptions as world_assumptions
-
-        s = self.scenario
-        share = ("the share with the highest inverse-propensity profit of its out-of-fold scores on the "
-                 "training part" if s.fixed_share is None else f"{fmt(s.fixed_share, 'pct', 0)} (set)")
-        return [
-            f"Arm: {s.arm} against the holdout. At the world's defaults a dynamic ad without incentive pays "
-            "on nearly everyone, so treating everyone is close to the best; the discount also pays buyers "
-            "who would have bought anyway and puts some customers off, so whom to treat decides whether "
-            "it pays. That is where targeting matters, so the incentive arm is the default.",
-            "Target: profit per customer, the order margin net of the incentive minus the media cost (zero "
-            "for the holdout), so a model learns the discount's cost on sure things as well as the "
-            "purchases it adds.",
-            f"Split: {self.n_train:,} customers to learn from, {self.n_eval:,} to judge the policies; no "
-            "policy is judged on a customer its models saw.",
-            f"Learners: {', '.join(LEARNER_NAMES[n] for n in s.learners)} on histogram gradient boosting, "
-            f"each cross-fitted on the training part ({s.folds} folds, seeded); the evaluation part is "
-            "scored by the mean of the fold models. Likeliest buyers: gradient boosting of purchase on the "
-            "training part's holdout customers (probability to buy without the campaign).",
-            f"Share treated by each ranking: {share}; the likeliest-buyer ranking treats the same share as "
-            "the uplift ranking, so both spend the same budget of customers.",
-            f"Estimates: inverse-propensity weighting on the randomised evaluation part (known propensity "
-            f"{s.treated_share:g}), 95% normal intervals; differences and the share of the oracle are "
-            "paired on the same customers (delta method for the ratio).",
-            "True values: the sum of the treated customers' true expected effects on profit (the "
-            "simulator's CATE), per 1,000 customers of the evaluation part. The oracle treats exactly the "
-            "customers whose true effect is positive: no policy can earn more.",
-            "Uplift groups (persuadable, sure thing, lost cause, do-not-disturb) compare each customer's "
-            "purchase with and without the campaign in one draw of the simulator.",
-            f"The first-touch curve treats everyone, {min(s.n_customers, DELAY_CUSTOMERS):,} simulated "
-            "customers with the same random numbers at every delay.",
-            *world_assumptions(s.world()),
-        ]
+        return words.assumptions(self)
 
     def data_checks(self) -> list[str]:
         """Part and arm sizes, and the sample-ratio test of the assignment."""
@@ -227,11 +104,6 @@ class TargetingResult:
         return lines
 
     # ------------------------------------------------------------------ tables
-    def group_sizes(self) -> dict[str, int]:
-        """Customers of each uplift group in the evaluation part."""
-        rows = self.groups.filter(pl.col("policy") == "oracle")
-        return {g: int(n) for g, n in zip(rows["uplift_group"], rows["customers"], strict=True)}
-
     def policy_table(self) -> pl.DataFrame:
         """The five policies: share treated, estimate with interval, truth, share of the oracle."""
         oracle = self.policies["oracle"].truth
@@ -304,9 +176,11 @@ class TargetingResult:
 
     def groups_chart(self) -> alt.Chart:
         """Share of each uplift group each policy treats."""
-        title = (f"The {self.learner_name} treats {self._group_pct('uplift', 'persuadables')} of "
-                 f"persuadables and {self._group_pct('uplift', 'sure things')} of sure things; likely-buyer "
-                 f"targeting treats {self._group_pct('likely buyers', 'sure things')} of sure things")
+        persuadables, sure = (words.group_pct(self, p, g) for p, g in (
+            ("uplift", "persuadables"), ("uplift", "sure things")))
+        title = (f"The {self.learner_name} treats {persuadables} of persuadables and {sure} of sure things; "
+                 f"likely-buyer targeting treats {words.group_pct(self, 'likely buyers', 'sure things')} of "
+                 "sure things")
         return uc.picked_by_group(self.groups, title=title,
                                   subtitle="share of each uplift group of the evaluation part that each "
                                   "policy treats")
@@ -316,8 +190,8 @@ class TargetingResult:
         d = self.delay
         first, last = d.row(0, named=True), d.row(d.height - 1, named=True)
         title = (f"The sooner the better: {money(first['profit'], 0)} per 1,000 with the first touch "
-                 f"{_hours(first['hours'])} after the visit, {money(last['profit'], 0)} after "
-                 f"{_hours(last['hours'])}")
+                 f"{words.hours(first['hours'])} after the visit, {money(last['profit'], 0)} after "
+                 f"{words.hours(last['hours'])}")
         return uc.profit_by_delay(d, title=title, chosen_hours=self.scenario.first_touch_hours,
                                   subtitle="true incremental profit per 1,000 customers of treating "
                                   "everyone; the dotted rule is the scenario's delay")
@@ -337,14 +211,6 @@ def _pct_column(s: pl.Series) -> pl.Series:
     return pl.Series([fmt(v, "pct", 0) for v in s.to_list()], dtype=pl.String)
 
 
-def _hours(h: float) -> str:
-    if h == 0:
-        return "right"
-    if h < 48 or h % 24:
-        return f"{h:g} hour{'s' if h != 1 else ''}"
-    return f"{h / 24:g} days"
-
-
 def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
                       with_delay: bool = True) -> TargetingResult:
     """Split, fit, rank and judge: everything :class:`TargetingResult` states, from a simulated table.
@@ -353,16 +219,10 @@ def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty
     (:func:`experiments.studies.targeting.numbers.measure`).
     """
-    return TargetingResult(**measure(frame, scenario, with_delay=with_delay))
+    return measure(frame, scenario, TargetingResult, with_delay=with_delay)
 
 
 def run(scenario: TargetingScenario) -> TargetingResult:
     """Simulate the randomised campaign, fit and judge the policies, and trace the first-touch curve."""
-    return result_from_table(simulate_table(scenario), scenario)
+    return result_from_table(simulate(scenario), scenario)
 
-
-def simulate_table(scenario: TargetingScenario, **options: Any) -> pl.DataFrame:
-    from experiments.simulate.targeting import simulate_targeting
-
-    return simulate_targeting(scenario.world(), arm=scenario.arm, treated_share=scenario.treated_share,
-                              **options)

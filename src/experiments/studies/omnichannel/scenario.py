@@ -47,9 +47,11 @@ __all__ = [
     "CHANNELS",
     "DEFAULTS",
     "DESIGNS",
+    "EXPERIMENT_PLAN",
     "PARAMETERS",
     "PER_CHANNEL",
     "TARGETING",
+    "TRUTH_PLAN",
     "ChannelValues",
     "OmnichannelScenario",
     "per_channel",
@@ -57,6 +59,10 @@ __all__ = [
 
 #: Channels of the world, in the order the touches of one site session are logged (the simulator's own).
 CHANNELS: tuple[str, ...] = JOURNEY_CHANNELS
+#: Name of the plan that follows the channel experiments' estimates (the one a sweep ranks points by).
+EXPERIMENT_PLAN = "channel experiments"
+#: Name of the plan that follows the true incremental purchases (known only to the simulation).
+TRUTH_PLAN = "true incrementality"
 #: How a channel schedules touches: ``push`` on its own calendar, ``retarget`` only in the window after
 #: one of the customer's site sessions, ``session`` none (it only catches sessions, see ``capture``).
 TARGETING: tuple[str, ...] = ("push", "retarget", "session")

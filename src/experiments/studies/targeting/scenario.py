@@ -1,6 +1,6 @@
 """Typed, validated parameters of the targeting study: whom to remarket to, with what and when.
 
-The world is the remarketing world (:mod:`experiments.scenarios.remarketing`): the parameters listed in
+The world is the remarketing world (:mod:`experiments.studies.remarketing.scenario`): the parameters listed in
 :data:`WORLD` are that scenario's own declarations (default, rule, help and source), not copies, and
 every other remarketing parameter keeps its default. The campaign is a two-arm test, ``arm`` against the
 holdout; the study's own parameters say how it is split, which uplift learners rank the customers and
@@ -20,7 +20,7 @@ from typing import Any
 
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
-from experiments.scenarios.remarketing import ARMS, CampaignFields, RemarketingScenario
+from experiments.studies.remarketing.scenario import ARMS, CampaignFields, RemarketingScenario
 from experiments.worlds import targeting_scenario
 
 __all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
