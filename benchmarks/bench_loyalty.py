@@ -38,9 +38,9 @@ def main() -> None:
         rep = simulate_loyalty(
             LoyaltyScenario.from_params({"n_customers": args.coverage_customers, "seed": 1000 + seed})
         )
-        est = itt_effect(rep.customers, "revenue")
+        est = itt_effect(rep.programme().customers, "revenue")  # both levers against the control
         hits.append(est.covers(rep.truth()["itt_revenue"]))
-        widths.append(est.upper - est.lower)
+        widths.append(est.ci_high - est.ci_low)
     cov = float(np.mean(hits))
     se = float(np.sqrt(cov * (1 - cov) / len(hits)))
     print(

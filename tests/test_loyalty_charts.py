@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import polars as pl
 import pytest
 
 from experiments.charts import loyalty as charts
@@ -16,7 +17,7 @@ from experiments.studies.loyalty.scenario import LoyaltyScenario
 @pytest.fixture(scope="module")
 def parts():
     s = LoyaltyScenario.from_params({"n_customers": 4_000, "seed": 2})
-    sim = simulate_loyalty(s)
+    sim = simulate_loyalty(s).programme()
     c = sim.customers
     curves = survival.retention_curves(c["duration"].to_numpy(), c["lapsed"].to_numpy(), c["arm"].to_numpy())
     _, per = clv.clv_by_group(c, group="arm", holdout_length=26, horizon=52, margin=0.3)
@@ -24,9 +25,7 @@ def parts():
         sim.purchases,
         c,
         margin=0.3,
-        acquisition_cost=40,
         referral_bonus=5,
-        message_cost_per_period=0.01,
         n_periods=52,
     )
     return {
@@ -37,6 +36,9 @@ def parts():
         "clv": charts.clv_distribution_chart(clv.clv_histogram(per), title="T3"),
         "holdout": charts.calibration_holdout_chart(clv.holdout_by_frequency(per), title="T4"),
         "payback": charts.payback_chart(pay, title="T5"),
+        "levers": charts.lever_effects_chart(pl.DataFrame({
+            "lever": ["rewards", "messages", "rewards x messages"], "estimate": [0.5, 1.2, 0.1],
+            "ci_low": [-1.0, -0.2, -2.0], "ci_high": [2.0, 2.6, 2.2], "truth": [0.4, 1.1, 0.1]}), title="T6"),
     }
 
 

@@ -28,12 +28,16 @@ def test_reward_response_saturates():
 
 def test_no_reward_means_no_behavioural_lift():
     base = {"n_customers": 5_000, "seed": 4, "reward_rate": 0.0}
-    c = simulate_loyalty(LoyaltyScenario.from_params({**base, "message_lift": 0.0})).customers
+    quiet = {"message_lift": 0.0, "birthday_lift": 0.0, "checkin_lift": 0.0}
+    c = simulate_loyalty(LoyaltyScenario.from_params({**base, **quiet})).customers
     for name in ("purchases", "revenue", "alive"):
         assert (c[f"{name}_with"] == c[f"{name}_without"]).all(), name
     assert (c["rewards_cost_with"] == 0).all()
-    # with messages, a programme that rewards nothing is the same as one whose rewards move nobody
+    # a reward that rewards nothing is the same as no reward lever: rewards only = neither,
+    # both = messages only, whatever the messages do
     with_messages = simulate_loyalty(LoyaltyScenario.from_params(base)).customers
+    assert (with_messages["net_rewards"] == with_messages["net_neither"]).all()
+    assert (with_messages["net_both"] == with_messages["net_messages"]).all()
     inert = simulate_loyalty(LoyaltyScenario.from_params(
         {**base, "reward_rate": 0.05, "purchase_lift": 0.0, "dropout_reduction": 0.0, "tier_lift": 0.0}
     )).customers

@@ -57,7 +57,7 @@ def test_next_cells_validate_once_then_run_and_show_the_verdict(name: str) -> No
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_holds_no_logic(path: Path) -> None:
     code = _code(path)
-    # the parameters cell is one declared line per lever (held to the scenario above), not logic
+    # the parameters cell is the scenario's declaration (one line per parameter), not logic
     assert sum(len(c.source.splitlines()) for c in code[1:]) <= MAX_CODE_LINES
     for cell in code[1:]:
         tree = ast.parse(cell.source)

@@ -148,8 +148,12 @@ class LoyaltyWorld(Protocol):
     bgnbd_alpha: float
     bgnbd_b: float
     bgnbd_r: float
+    birthday_lift: float
     calibration_periods: int
+    checkin_lift: float
     dropout_reduction: float
+    fatigue_free: float
+    fatigue_penalty: float
     gg_p: float
     gg_q: float
     gg_v: float
@@ -161,19 +165,26 @@ class LoyaltyWorld(Protocol):
     lapse_periods: int
     margin: float
     message_cost: float
+    message_diminishing: float
     message_lift: float
+    messages_per_month: float
     n_customers: int
     offer_share: float
     purchase_lift: float
     redemption_rate: float
     referral_bonus: float
     referral_rate: float
+    referred_dropout: float
+    referred_spend: float
     reward_rate: float
     reward_scale: float
     seed: int
     silver_threshold: float
     tier_lift: float
     tier_reward_boost: float
+    trigger_weeks: float
+    unsubscribe_cost: float
+    unsubscribe_rate: float
 
     @property
     def alpha_per_period(self) -> float:

@@ -15,6 +15,7 @@ __all__ = [
     "calibration_holdout_chart",
     "clv_distribution_chart",
     "cumulative_revenue_chart",
+    "lever_effects_chart",
     "payback_chart",
     "retention_chart",
 ]
@@ -110,3 +111,19 @@ def payback_chart(curve: pl.DataFrame, *, title: str, time_label: str = "week") 
     )
     zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="#999").encode(y="y:Q")
     return (zero + lines).properties(title=title)
+
+
+def lever_effects_chart(frame: pl.DataFrame, *, title: str) -> alt.LayerChart:
+    """Each lever's estimated effect with its interval, and the true effect (columns ``lever``,
+    ``estimate``, ``ci_low``, ``ci_high``, ``truth``: one row per lever or interaction)."""
+    base = alt.Chart(frame).encode(y=alt.Y("lever:N", title="", sort=None))
+    rule = base.mark_rule(strokeWidth=2, color="#2e86ab").encode(
+        x=alt.X("ci_low:Q", title="net value per offered customer ($)"), x2="ci_high:Q")
+    point = base.mark_point(filled=True, size=80, color="#2e86ab").encode(
+        x="estimate:Q",
+        tooltip=["lever:N", alt.Tooltip("estimate:Q", format="$.2f"), alt.Tooltip("ci_low:Q", format="$.2f"),
+                 alt.Tooltip("ci_high:Q", format="$.2f"), alt.Tooltip("truth:Q", format="$.2f")],
+    )
+    truth = base.mark_tick(color="#e07a5f", thickness=3, size=22).encode(x="truth:Q")
+    zero = alt.Chart(pl.DataFrame({"x": [0.0]})).mark_rule(color="#999").encode(x="x:Q")
+    return (zero + rule + point + truth).properties(title=title)

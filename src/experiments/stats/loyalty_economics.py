@@ -3,10 +3,11 @@
 Everything is per *offered* customer (intent to treat): the programme's net value is the randomised
 difference, offer arm minus control, of each customer's net contribution
 
-    margin x revenue - rewards cost - message cost - referral bonuses + referrals x acquisition cost
+    margin x (revenue + referred customers' revenue) - rewards cost - message cost - referral bonuses
 
-so its interval carries the uncertainty of revenue and costs together. A referred customer is valued
-at the acquisition cost she saves (an assumption, stated in the report).
+so its interval carries the uncertainty of revenue and costs together. A referred customer counts by
+what she buys (``referred_revenue``: her purchases within the horizon, credited to the member who
+referred her), not by a formula value.
 """
 
 from __future__ import annotations
@@ -36,18 +37,18 @@ __all__ = [
 def net_contribution(
     *,
     margin: float,
-    acquisition_cost: float,
     referral_bonus: float,
     revenue: str = "revenue",
     rewards_cost: str = "rewards_cost",
     message_cost: str = "message_cost",
     referrals: str = "referrals",
+    referred_revenue: str = "referred_revenue",
 ) -> pl.Expr:
     """Polars expression of each customer's net contribution (see the module docstring)."""
     if not 0 <= margin <= 1:
         raise ParameterError("margin", margin, "a number in [0, 1]")
     return net_value.net_contribution(pl.col(revenue), pl.col(rewards_cost), pl.col(message_cost),
-                                      pl.col(referrals), margin=margin, acquisition_cost=acquisition_cost,
+                                      pl.col(referrals), pl.col(referred_revenue), margin=margin,
                                       referral_bonus=referral_bonus)
 
 
@@ -96,7 +97,7 @@ class ProgrammeEconomics:
             ("rewards cost", -self.rewards_cost, None, None),
             ("relationship messages", -self.message_cost, None, None),
             ("referral bonuses", -self.referral_bonus_cost, None, None),
-            ("acquisition cost saved by referrals", self.referral_value, None, None),
+            ("margin on referred customers' purchases", self.referral_value, None, None),
             ("net value", self.net_value.estimate, self.net_value.ci_low, self.net_value.ci_high),
         ]
         return pl.DataFrame(rows, schema=["item", "per_offered_customer", "ci_low", "ci_high"], orient="row")
@@ -114,7 +115,6 @@ def programme_economics(
     customers: pl.DataFrame,
     *,
     margin: float,
-    acquisition_cost: float,
     referral_bonus: float,
     arm: str = "arm",
     treatment: str = "offer",
@@ -122,8 +122,8 @@ def programme_economics(
     alpha: float = 0.05,
 ) -> ProgrammeEconomics:
     """Randomised programme economics from a customer table with ``revenue``, ``rewards_cost``,
-    ``message_cost`` and ``referrals`` columns (costs are zero for customers outside the programme)."""
-    net = net_contribution(margin=margin, acquisition_cost=acquisition_cost, referral_bonus=referral_bonus)
+    ``message_cost``, ``referrals`` and ``referred_revenue`` columns (zero outside the programme)."""
+    net = net_contribution(margin=margin, referral_bonus=referral_bonus)
     frame = customers.with_columns(net.alias("_net"))
     rev = itt_effect(frame, "revenue", arm=arm, treatment=treatment, control=control, alpha=alpha)
     netv = itt_effect(frame, "_net", arm=arm, treatment=treatment, control=control, alpha=alpha)
@@ -144,8 +144,9 @@ def programme_economics(
         pl.col("rewards_cost").mean(),
         pl.col("message_cost").mean(),
         pl.col("referrals").cast(pl.Float64).mean(),
+        pl.col("referred_revenue").mean(),
     ).row(0)
-    rewards, messages, refs = (float(x) for x in means)
+    rewards, messages, refs, referred = (float(x) for x in means)
     cost = rewards + messages + refs * referral_bonus
     return ProgrammeEconomics(
         incremental_revenue=rev,
@@ -153,7 +154,7 @@ def programme_economics(
         rewards_cost=rewards,
         message_cost=messages,
         referral_bonus_cost=refs * referral_bonus,
-        referral_value=refs * acquisition_cost,
+        referral_value=referred * margin,
         net_value=netv,
         return_on_cost=netv.estimate / cost if cost > 0 else math.inf,
         margin=margin,
@@ -165,29 +166,28 @@ def payback_curve(
     customers: pl.DataFrame,
     *,
     margin: float,
-    acquisition_cost: float,
     referral_bonus: float,
-    message_cost_per_period: float,
     n_periods: int,
     arm: str = "arm",
-    member: str = "member",
     treatment: str = "offer",
     control: str = "control",
 ) -> pl.DataFrame:
     """Cumulative net value per offered customer at the end of each period (tidy: period, value columns).
 
     Incremental margin is the offer-minus-control difference of revenue per customer so far; costs
-    are those of the offer arm so far (rewards and referrals when they happen, messages every period).
+    are those of the offer arm so far (rewards and referrals when they happen, the offer arm's message
+    cost spread evenly over the periods); referred customers' margin counts from the period of the
+    referral.
     """
-    for c in ("customer_id", "period", "revenue", "rewards_cost", "referrals"):
+    for c in ("customer_id", "period", "revenue", "rewards_cost", "referrals", "referred_revenue"):
         if c not in purchases.columns:
             raise DataError(f"purchases table lacks column {c!r}")
     sizes = dict(customers.group_by(arm).agg(pl.len()).iter_rows())
     if treatment not in sizes or control not in sizes:
         raise DataError(f"arms {treatment!r} and {control!r} both needed in column {arm!r}")
-    members = float(customers.filter(pl.col(arm) == treatment)[member].cast(pl.Float64).mean())
+    message_total = float(customers.filter(pl.col(arm) == treatment)["message_cost"].mean())
     per = group_sums(purchases.join(customers.select("customer_id", arm), on="customer_id"), [arm, "period"],
-                     {c: pl.col(c).cast(pl.Float64) for c in ("revenue", "rewards_cost")},
+                     {c: pl.col(c).cast(pl.Float64) for c in ("revenue", "rewards_cost", "referred_revenue")},
                      aggs=[pl.col("referrals").sum()])
     grid = pl.DataFrame({"period": np.arange(n_periods, dtype=np.int32)})
 
@@ -200,16 +200,17 @@ def payback_curve(
     inc_rev = (t["revenue"].cum_sum() / n1 - c["revenue"].cum_sum() / n0).to_numpy()
     rewards = (t["rewards_cost"].cum_sum() / n1).to_numpy()
     refs = (t["referrals"].cum_sum() / n1).to_numpy().astype(float)
-    messages = members * message_cost_per_period * np.arange(1, n_periods + 1)
+    referred = (t["referred_revenue"].cum_sum() / n1).to_numpy()
+    messages = message_total * np.arange(1, n_periods + 1) / n_periods
     cost = rewards + messages + refs * referral_bonus
-    net = net_value.net_contribution(inc_rev, rewards, messages, refs, margin=margin,
-                                     acquisition_cost=acquisition_cost, referral_bonus=referral_bonus)
+    net = net_value.net_contribution(inc_rev, rewards, messages, refs, referred, margin=margin,
+                                     referral_bonus=referral_bonus)
     return pl.DataFrame(
         {
             "period": np.arange(1, n_periods + 1),
             "incremental_margin": inc_rev * margin,
             "programme_cost": cost,
-            "referral_value": refs * acquisition_cost,
+            "referral_value": referred * margin,
             "net_value": net,
         }
     )

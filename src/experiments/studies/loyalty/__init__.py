@@ -19,7 +19,7 @@ STUDY = Study(
     scenario=LoyaltyScenario,
     simulated=True,
     sweep_figure=SweepFigure("net_value", "",
-                             "the net value per offered customer"),
+                             "the net value per customer offered both levers"),
 )
 #: ``run(scenario) -> result`` (the package's ``result.run``), what the notebook calls.
 run = STUDY.run

@@ -16,9 +16,10 @@ from experiments.models import survival
 from experiments.simulate.loyalty import LoyaltySimulation, simulate_loyalty
 from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
+from experiments.stats import two_by_two as factorial
 from experiments.studies.loyalty.scenario import LoyaltyScenario
 
-__all__ = ["LoyaltyNumbers", "measure", "simulate"]
+__all__ = ["LoyaltyNumbers", "lever_effects", "measure", "simulate"]
 
 N = TypeVar("N", bound="LoyaltyNumbers")
 
@@ -42,6 +43,8 @@ class LoyaltyNumbers:
     keep_value: econ.RetentionValue
     arm_measures: pl.DataFrame
     cumulative: pl.DataFrame
+    levers: tuple[factorial.LeverEffect, ...]
+    cell_sizes: dict[str, int]
 
 
 def simulate(scenario: LoyaltyScenario, **options: Any) -> LoyaltySimulation:
@@ -49,14 +52,31 @@ def simulate(scenario: LoyaltyScenario, **options: Any) -> LoyaltySimulation:
     return simulate_loyalty(scenario, **options)
 
 
+def lever_effects(customers: pl.DataFrame, *, margin: float, referral_bonus: float, alpha: float = 0.05
+                  ) -> tuple[factorial.LeverEffect, ...]:
+    """Main effects of rewards and messages and their interaction on the net value (offered customers)."""
+    offered = customers.lazy().filter(pl.col("offered")).select(
+        rewards=pl.col("cell").is_in(["rewards", "both"]),
+        messages=pl.col("cell").is_in(["messages", "both"]),
+        net=econ.net_contribution(margin=margin, referral_bonus=referral_bonus),
+    )
+    cells = factorial.cell_statistics(offered, "net", "rewards", "messages")
+    return factorial.two_by_two(cells, a="rewards", b="messages", alpha=alpha)
+
+
 def measure(scenario: LoyaltyScenario, into: type[N]) -> N:
-    """Simulate the programme offer and estimate everything the report states, as ``into`` (the numbers,
-    or the result class that adds the report's words, tables and charts to them)."""
+    """Simulate the factorial programme offer and estimate everything the report states, as ``into`` (the
+    numbers, or the result class that adds the report's words, tables and charts to them).
+
+    Each lever's main effect and their interaction come from all offered customers (the 2 x 2); the
+    programme's other figures compare the customers offered both levers with the control.
+    """
     s = scenario
     sim = simulate(s)
-    customers, purchases = sim.customers, sim.purchases
-    economics = econ.programme_economics(customers, margin=s.margin, acquisition_cost=s.acquisition_cost,
-                                         referral_bonus=s.referral_bonus)
+    everyone = sim.customers
+    programme = sim.programme()
+    customers, purchases = programme.customers, programme.purchases
+    economics = econ.programme_economics(customers, margin=s.margin, referral_bonus=s.referral_bonus)
     churn = retention.itt_effect(customers, "lapsed")
     fits, clv_customers = clv_models.clv_by_group(
         customers, group="arm", holdout_length=s.horizon - s.calibration_periods, horizon=s.periods_per_year,
@@ -69,12 +89,12 @@ def measure(scenario: LoyaltyScenario, into: type[N]) -> N:
         curves=survival.retention_curves(durations, events, customers["arm"].to_numpy()),
         cox=survival.cox_ph(durations, events, {"offer": (customers["arm"] == "offer").to_numpy()}),
         clv_fits=tuple(fits), clv_customers=clv_customers,
-        payback=econ.payback_curve(purchases, customers, margin=s.margin, acquisition_cost=s.acquisition_cost,
-                                   referral_bonus=s.referral_bonus,
-                                   message_cost_per_period=s.message_cost * s.weeks_per_period,
+        payback=econ.payback_curve(purchases, customers, margin=s.margin, referral_bonus=s.referral_bonus,
                                    n_periods=s.horizon),
         keep_value=econ.retention_value(fits[0].mean_clv, acquisition_cost=s.acquisition_cost,
                                         programme_cost=economics.total_cost, churn_reduction=-churn.estimate),
         arm_measures=retention.arm_measures(customers),
         cumulative=retention.cumulative_by_period(purchases, customers, n_periods=s.horizon),
+        levers=lever_effects(everyone, margin=s.margin, referral_bonus=s.referral_bonus),
+        cell_sizes=dict(everyone.group_by("cell").agg(pl.len()).sort("cell").iter_rows()),
     )
