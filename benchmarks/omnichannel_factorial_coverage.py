@@ -6,7 +6,9 @@ checks whether the HC2 intervals of each channel's extra purchases and revenue, 
 and the plan's total hold the truth (the same world re-run with every subset of the channels off). A
 profit interval is the revenue interval times the margin less the channel's (known) spend, so its
 coverage is the revenue interval's. Also prints the mean truth and mean estimate of each term (bias),
-and the width of its interval.
+and the width of its interval. The plan's total rests on the cell held out of every channel (a share of
+``share**k`` of the customers, 1/64 at the defaults): with few buyers there and heavy-tailed order values
+its normal interval is the least reliable (revenue especially); a larger share widens that cell.
 
     python benchmarks/omnichannel_factorial_coverage.py [--reps 400] [--n 100000] [--synergy 1.4]
 """
