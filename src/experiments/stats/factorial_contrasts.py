@@ -13,6 +13,10 @@ plan is a contrast of cell means, with its variance the weighted sum of those te
   (positive: the two help each other);
 - the total of the plan: ``mean(none) - mean(all held)``.
 
+These are the effects at the plan (every other factor on), what switching one channel off the plan
+does; :func:`experiments.stats.factorial.factorial_effects` gives instead each factor's effect averaged
+over the design's mix of the others (more precise, a different estimand when factors interact).
+
 Intervals are normal (``z``), as statsmodels gives for a robust covariance; the tests hold the
 estimates and standard errors to ``OLS(y, X).fit(cov_type="HC2").t_test(...)`` on the rows, with ``X``
 the exposure indicators and all their products, to 1e-9 relative.
