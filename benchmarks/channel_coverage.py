@@ -1,14 +1,18 @@
 """Coverage of the factorial channel holdout's 95% intervals over seeded replications (prints figures).
 
 Each replication simulates the remarketing scenario at its defaults (channels display, social, email;
-``channel_holdout`` 0.2) with its own seed and ``--n`` customers (20,000 by default: smaller than the
-study's 200,000 so that 1,000 replications run in minutes; the estimators are the same), measures every
-channel's incremental purchases and profit and every pair's interaction
+``channel_holdout`` 0.2) with its own seed and ``--n`` customers (50,000 by default: smaller than the
+study's 200,000 so that 1,000 replications run in minutes; the estimators are the same; at 20,000 the
+e-mail profit interval covered 92.6-92.8%, its skewed order values needing more held-out buyers),
+measures every channel's incremental purchases and profit and every pair's interaction
 (:func:`experiments.studies.campaign_channels.measure_channels`), and checks whether each interval
 holds the truth: the sum of the customers' own channel effects (channels) and the mean of their own 2 x 2
 contrasts (pairs), both from the mechanism (:mod:`experiments.simulate.channel_truth`).
 
-    python benchmarks/channel_coverage.py [--reps 1000] [--n 20000] [--workers 2] [-p NAME VALUE ...]
+    python benchmarks/channel_coverage.py [--reps 1000] [--n 50000] [--workers 2] [-p NAME VALUE ...]
+
+Measured (1,000 replications of 50,000 customers, two shared cores, 458 s): every one of the 12 figures
+(3 channels and 3 pairs, purchases and profit) covered its truth 93.8-95.6% of the time.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def one(seed: int, n: int, params: dict[str, str]) -> dict[str, bool]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=1000)
-    ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     args = ap.parse_args()

@@ -156,3 +156,34 @@ def test_intervals_cover_the_truth_quick_check():
             hits += (r.profit_low <= r.true_profit <= r.profit_high)
             total += 2
     assert 0.85 <= hits / total <= 1.0
+
+
+@pytest.mark.parametrize("incentive", ["discount", "free_shipping"])
+def test_expected_values_are_the_potential_outcomes(incentive):
+    """The lean expected values behind the channel truth are respond()'s numbers, exactly."""
+    from experiments.simulate.blocks import chunk_rng
+    from experiments.simulate.campaign import deliver_from, draw_impressions, respond
+    from experiments.simulate.channel_truth import assigned_value
+    from experiments.simulate.remarketing import draw_world
+
+    s = _scenario(incentive=incentive, arm_shares="holdout:0.2,generic:0.2,dynamic:0.2,"
+                  "generic_incentive:0.2,dynamic_incentive:0.2")
+    n = 20_000
+    world = draw_world(s, chunk_rng(s.seed, 0, 1), n)
+    impressions = draw_impressions(world.delivery_seed, world.pop, s)
+    p, value = assigned_value(world, s, world.off, impressions)
+    rows = np.arange(0, n, 3)
+    p_rows, value_rows = assigned_value(world, s, world.off, impressions, rows)
+    delivery = deliver_from(*impressions, world.delivery_seed, world.funnel, s, world.off)
+    out = respond(s.arms, world.draws, world.pop, world.funnel, delivery, world.base, s)
+    for k, arm in enumerate(s.arms):
+        mine = world.arm == k
+        if arm == "holdout":
+            assert not p[mine].any() and not value[mine].any()
+            continue
+        np.testing.assert_array_equal(p[mine], out[arm].p_converted[mine])
+        np.testing.assert_array_equal(value[mine], (out[arm].expected_margin - out[arm].cost)[mine])
+    # a subset of rows keeps each customer's numbers where the cap leaves the split alone
+    under = (delivery.exposures[rows] < s.frequency_cap)
+    np.testing.assert_allclose(p_rows[under], p[rows][under], rtol=1e-12)
+    np.testing.assert_allclose(value_rows[under], value[rows][under], rtol=1e-12, atol=1e-12)
