@@ -90,6 +90,8 @@ TEXT_VALUES: dict[tuple[str, str], Any] = {
     ("omnichannel", "half_life"): "display:3.0",
     ("omnichannel", "unit_cost"): "display:0.01",
     ("omnichannel", "experiment_design"): "display:geo",
+    ("omnichannel", "synergy_channels"): "email",
+    ("omnichannel", "factorial_channels"): "display,email",
 }
 
 
