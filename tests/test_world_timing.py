@@ -28,7 +28,8 @@ def test_message_sequence_follows_the_flow() -> None:
 
 
 def test_more_messages_reach_email_customers() -> None:
-    base = {"n_customers": 20_000, "seed": 2, "channels": "email", "arm_shares": TWO, "frequency_cap": 20}
+    base = {"n_customers": 20_000, "seed": 2, "channels": "email", "arm_shares": TWO, "frequency_cap": 20,
+            "channel_holdout": 0}  # every opted-in customer gets the whole flow
     few = simulate_remarketing(RemarketingScenario.from_params({**base, "email_messages": 2}))
     many = simulate_remarketing(RemarketingScenario.from_params({**base, "email_messages": 5}))
     opted = pl.col("email_opt_in")
@@ -66,10 +67,13 @@ def test_frequency_curve_is_one_simulation_with_common_random_numbers(monkeypatc
     frame = simulate_remarketing(s)
     for arm in s.treatment_arms:
         row = curve.filter((pl.col("frequency_cap") == s.frequency_cap) & (pl.col("arm") == arm))
+        loss = s.subscriber_value * frame[f"unsubscribed__{arm}"].cast(pl.Float64).mean()
         realised = frame.select(
-            (pl.col(f"margin__{arm}") - pl.col("margin__holdout") - pl.col(f"cost__{arm}")).mean()).item()
+            (pl.col(f"margin__{arm}") - pl.col("margin__holdout") - pl.col(f"cost__{arm}")).mean()
+        ).item() - loss
         assert row["incremental_profit_per_1000"].item() == pytest.approx(1000 * realised, rel=1e-12)
-        expected = frame[f"cate_margin__{arm}"].cast(pl.Float64).mean()
+        expected = (frame[f"cate_margin__{arm}"].cast(pl.Float64).mean()
+                    - s.subscriber_value * frame[f"cate_unsubscribed__{arm}"].cast(pl.Float64).mean())
         assert row["expected_profit_per_1000"].item() == pytest.approx(1000 * expected, rel=1e-5)
         conversions = (frame[f"converted__{arm}"].cast(pl.Float64) - frame["converted__holdout"]).mean()
         assert row["incremental_conversions_per_1000"].item() == pytest.approx(1000 * conversions)

@@ -40,7 +40,11 @@ class CampaignWorld(Protocol):
     annoyance_penalty: float
     annoyance_threshold: int
     arm_shares: tuple[tuple[str, float], ...]
+    attach_rate: float
     audience: str
+    bundle_discount: float
+    burn_pixel: bool
+    cannibalisation: float
     channels: tuple[str, ...]
     cookie_match_rate: float
     days: int
@@ -58,6 +62,8 @@ class CampaignWorld(Protocol):
     order_value_sigma: float
     peak_conversion_multiplier: float
     peak_season: bool
+    post_days: int
+    pull_forward: float
     purchase_lift: float
     reactance: float
     reminder_decay: float
@@ -66,9 +72,16 @@ class CampaignWorld(Protocol):
     sms_messages: int
     sms_opt_in_rate: float
     social_account_rate: float
+    subscriber_value: float
     unsubscribe_per_excess: float
     unsubscribe_rate: float
+    upgrade_lift: float
     visit_lift: float
+
+    @property
+    def reminder_lift(self) -> float:
+        """The reminder's purchase lift in this season."""
+        ...
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -104,6 +117,7 @@ class JourneySettings(Protocol):
     budget_change: float
     budget_channels: tuple[str, ...]
     capture: Mapping[str, float]
+    display_synergy: float
     frequency: Mapping[str, float]
     geo_holdout_share: float
     geo_sigma: float
@@ -127,6 +141,8 @@ class JourneySettings(Protocol):
     session_lift: float
     sessions_per_purchase: float
     store_share: float
+    synergy_channels: tuple[str, ...]
+    synergy_window_days: float
     targeting: Mapping[str, str]
     unit_cost: Mapping[str, float]
     user_holdout_share: float

@@ -7,7 +7,7 @@ import polars as pl
 
 from experiments.charts import ARM_COLORS, PALETTE
 
-__all__ = ["conversion_by_arm", "estimate_vs_truth", "funnel", "profit_by_frequency"]
+__all__ = ["conversion_by_arm", "estimate_vs_truth", "funnel", "profit_by_frequency", "profit_by_setting"]
 
 
 def _arm_scale(arms: list[str], control: str) -> alt.Scale:
@@ -121,3 +121,26 @@ def profit_by_frequency(curve: pl.DataFrame, *, title: str, chosen_cap: int) -> 
     return (zero + rule + line).properties(
         title=alt.Title(title, subtitle=f"vertical line: this run's cap ({chosen_cap})")
     )
+
+
+def profit_by_setting(curve: pl.DataFrame, *, x: str, x_title: str, title: str,
+                      chosen: float) -> alt.LayerChart:
+    """True profit per 1,000 customers against one campaign setting, one line per arm.
+
+    Parameters
+    ----------
+    curve
+        Columns ``x``, ``arm``, ``profit_per_1000`` (optionally more, shown in tooltips).
+    chosen
+        The scenario's value, marked with a vertical rule.
+    """
+    tips = [alt.Tooltip(c, format=",.2f") if curve.schema[c].is_numeric() else alt.Tooltip(c)
+            for c in curve.columns]
+    line = alt.Chart(curve).mark_line(point=True).encode(
+        x=alt.X(f"{x}:Q", title=x_title),
+        y=alt.Y("profit_per_1000:Q", title="true incremental profit per 1,000 customers ($)"),
+        color=alt.Color("arm:N", title="arm"), tooltip=tips)
+    zero = alt.Chart(pl.DataFrame({"y": [0.0]})).mark_rule(color="#999", strokeDash=[4, 3]).encode(y="y:Q")
+    rule = alt.Chart(pl.DataFrame({"x": [chosen]})).mark_rule(color="#555").encode(x="x:Q")
+    return (zero + rule + line).properties(
+        title=alt.Title(title, subtitle=f"vertical line: this run ({chosen:g})"))

@@ -25,6 +25,13 @@ Mechanisms and their sources:
 - Reactance: each exposure costs a would-be buyer ``reactance`` of the purchase, more for habitual and
   older customers (assumption): the do-not-disturbs. Past ``annoyance_threshold`` each further
   exposure lowers conversion by ``annoyance_penalty`` and may make the customer unsubscribe.
+- Channels differ (:mod:`experiments.simulate.channels`): each has its own response strength,
+  intrusiveness (reactance, annoyance, unsubscribes) and reminder half-life, and display lifts the
+  e-mail and SMS messages that follow it within a window. Every exposure adds to familiarity; its punch is
+  its channel's strength times its fading weight; it counts towards reactance and the annoyance
+  threshold weighted by its channel's intrusiveness.
+- Channel holdouts: ``off`` (customers held out of each channel, a factorial design) zeroes those
+  channels' exposures before the cap, so the other channels fill the freed slots.
 - Incentives: a discount or free shipping lifts conversion of price-sensitive customers through the
   same headroom and costs on every redeemed order, including those that would have happened anyway.
 
@@ -41,6 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from experiments.simulate.channels import channel_drive
 from experiments.simulate.funnel import LIST_AUDIENCES, Funnel
 from experiments.simulate.population import Population
 from experiments.worlds import CAMPAIGN_CHANNELS as CHANNELS
@@ -55,6 +63,9 @@ __all__ = [
     "baseline_rates",
     "child_seed",
     "deliver",
+    "deliver_from",
+    "draw_impressions",
+    "expected_value",
     "habit",
     "message_hours",
     "order_noise",
@@ -95,8 +106,8 @@ _PERSONAL = (np.where(np.arange(len(LIST_AUDIENCES)) == _LAPSED, 0.7, 1.0)[:, No
              * _DYNAMIC_BY_STAGE[None, :]).ravel()
 _FAMILIARITY_SCALE = 3.0  # exposures; 1 - exp(-E / 3) (assumption)
 _REFERENCE_EXPOSURES = 8
-_SCALE = 0.88  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
-_VISIT_SCALE = 0.75  # the same for ``visit_lift``
+_SCALE = 0.693  # calibrates the mean purchase lift among exposed to ``purchase_lift`` at defaults
+_VISIT_SCALE = 0.595  # the same for ``visit_lift``
 _ORDER_NOISE_SD = 0.35  # log-sd of one order around the customer's mean (assumption)
 
 
@@ -118,7 +129,12 @@ class Delivery:
     exposures: np.ndarray  # int16, total after the cap
     messages: np.ndarray  # int16, e-mail + SMS messages after the cap
     cost: np.ndarray  # float64, media cost in dollars
-    timing: np.ndarray  # float64, mean reminder weight of the exposures relative to a reference
+    timing: np.ndarray  # float64, mean reminder weight of the exposures relative to a reference, each
+    # weighted by its channel's strength (and display's lift)
+    intrusive: np.ndarray  # float64, exposures weighted by each channel's intrusiveness
+    keep_log: np.ndarray  # float64, log of the chance that no message makes the customer unsubscribe
+    ad_cost: np.ndarray | None = None  # float64, the part of ``cost`` spent on paid impressions
+    ad_until: np.ndarray | None = None  # float64, days from entering the flow to the last paid impression
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,11 @@ class Outcomes:
     exposures: np.ndarray  # int16
     p_converted: np.ndarray  # float64, probability of a purchase
     expected_margin: np.ndarray  # float64, expected margin net of the incentive, before media cost
+    addon_margin: np.ndarray | None = None  # float64, margin of the cross-sell and upgrade (in ``margin``)
+    converted_post: np.ndarray | None = None  # int8, a purchase in the weeks after the window
+    wasted_cost: np.ndarray | None = None  # float64, media cost of impressions bought after the purchase
+    expected_cost: np.ndarray | None = None  # float64, expected media cost (``cost`` before the purchase)
+    p_unsubscribed: np.ndarray | None = None  # float64, probability of an unsubscribe
 
 
 def child_seed(seq: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -155,21 +176,6 @@ def _reach(channel: str, pop: Population) -> np.ndarray:
     return pop.sms_opt_in
 
 
-def _mean_weight(start: np.ndarray, length: np.ndarray, r: float,
-                 first: np.ndarray | None = None) -> np.ndarray:
-    """Mean of ``r ** t`` for ``t`` uniform on ``[start, start + length]`` (closed form).
-
-    ``first`` is ``r ** start`` as ``exp(log(r) * start)`` when the caller has it already.
-    """
-    k = -np.log(r)
-    if first is None:
-        first = np.exp(-k * start)
-    if k == 0.0:
-        return np.ones_like(length) * first
-    safe = np.maximum(length, 1e-9)
-    return np.where(length > 1e-9, first * -np.expm1(-k * safe) / (safe * k), first)
-
-
 def message_hours(scenario: CampaignWorld, channel: str) -> np.ndarray:
     """Hours after the visit at which the ``channel`` flow (``"email"`` or ``"sms"``) sends, in the window."""
     count = scenario.email_messages if channel == "email" else scenario.sms_messages
@@ -177,18 +183,15 @@ def message_hours(scenario: CampaignWorld, channel: str) -> np.ndarray:
     return hours[hours < 24.0 * scenario.days]
 
 
-def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
-            scenario: CampaignWorld) -> Delivery:
-    """Exposures, cost and timing of a treatment arm for one chunk.
+def draw_impressions(seed: np.random.SeedSequence, pop: Population,
+                     scenario: CampaignWorld) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Exposures per chosen channel before the cap and any holdout, and who is reachable at all.
 
-    Each paid channel draws its impressions from its own child of ``seed`` and the cap's split from
-    another, so runs that differ in the frequency cap, the channels or the first-touch delay share
-    every other random number.
+    Each paid channel draws its impressions from its own child of ``seed``, so runs that differ in the
+    frequency cap, the channels or the first-touch delay share every other random number.
     """
     n = pop.segment.shape[0]
-    days = float(scenario.days)
-    first = scenario.first_touch_hours / 24.0
-    active = days - first  # days of delivery in the window
+    active = float(scenario.days) - scenario.first_touch_hours / 24.0  # days of delivery in the window
     uncapped: dict[str, np.ndarray] = {}
     reachable = np.zeros(n, dtype=bool)
     for channel in scenario.channels:
@@ -203,6 +206,31 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
             draw = np.where(reach, np.int32(len(message_hours(scenario, channel))), np.int32(0))
         uncapped[channel] = draw
         reachable |= reach
+    return uncapped, reachable
+
+
+def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel, scenario: CampaignWorld,
+            off: dict[str, np.ndarray] | None = None) -> Delivery:
+    """Exposures, cost and timing of a treatment arm for one chunk (``off``: customers held out of each
+    channel, or None)."""
+    uncapped, reachable = draw_impressions(seed, pop, scenario)
+    return deliver_from(uncapped, reachable, seed, funnel, scenario, off)
+
+
+def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: np.random.SeedSequence,
+                 funnel: Funnel, scenario: CampaignWorld,
+                 off: dict[str, np.ndarray] | None = None) -> Delivery:
+    """:func:`deliver` from the drawn impressions (:func:`draw_impressions`): holdouts, cap, cost, timing.
+
+    The cap's split draws from child 0 of ``seed``, so the counterfactual deliveries of the channel
+    truth (one channel switched on or off) reuse every impression draw.
+    """
+    n = reachable.shape[0]
+    days = float(scenario.days)
+    first = scenario.first_touch_hours / 24.0
+    active = days - first  # days of delivery in the window
+    if off is not None:
+        uncapped = {c: np.where(off[c], np.int32(0), draw) for c, draw in uncapped.items()}
     total = sum(uncapped.values(), np.zeros(n, dtype=np.int32))
     cap = scenario.frequency_cap
     exposures = np.minimum(total, cap)
@@ -229,31 +257,24 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel,
         counts[channel] = count
     unit = scenario.unit_costs
     cost = np.zeros(n)
+    ad_cost = np.zeros(n)
+    messages = np.zeros(n, dtype=np.int16)
     for channel, count in counts.items():
         cost += count * unit[channel]
-    # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
-    # stops delivery; messages are the first ones of their flow.
-    r = scenario.reminder_decay
-    start = funnel.days_since_visit + first
-    frac = np.minimum(1.0, cap / np.maximum(total, 1))
-    messages = np.zeros(n, dtype=np.int16)
-    ads = np.zeros(n, dtype=np.int16)
-    weight = np.zeros(n)
-    log_r = np.log(r)
-    first_weight = np.exp(log_r * start)
-    for channel, count in counts.items():
         if channel in AD_DAILY_RATE:
-            ads += count
+            ad_cost += count * unit[channel]
         else:
             messages += count
-            step = log_r * scenario.message_spacing_hours / 24.0  # log of each message's fade
-            series = count if step == 0.0 else np.expm1(step * count) / np.expm1(step)
-            weight += first_weight * series
-    weight += ads * _mean_weight(start, active * frac, r, first_weight)
-    ref = _mean_weight(np.array(1.0), np.array(7.0), r)
-    timing = weight / np.maximum(exposures, 1) / ref
+    # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
+    # stops delivery; messages are the first ones of their flow.
+    frac = np.minimum(1.0, cap / np.maximum(total, 1))
+    drive = channel_drive(counts, visit_days=funnel.days_since_visit, first_touch=first, flight=active * frac,
+                          paid=set(AD_DAILY_RATE), settings=scenario)
+    timing = drive.drive / np.maximum(exposures, 1)
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
-                    messages=messages, cost=cost, timing=timing)
+                    messages=messages, cost=cost, timing=timing,
+                    intrusive=drive.intrusive, keep_log=drive.keep_log, ad_cost=ad_cost,
+                    ad_until=first + active * frac)
 
 
 def habit(pop: Population) -> np.ndarray:
@@ -286,6 +307,83 @@ def baseline_rates(pop: Population, funnel: Funnel, scenario: CampaignWorld) -> 
     return Baseline(converted=p, returned=q, habit=h)
 
 
+def _core(arms: Sequence[str], pop: Population, funnel: Funnel, delivery: Delivery, base: Baseline,
+          scenario: CampaignWorld) -> dict[str, np.ndarray]:
+    """What every treatment arm's purchase probability shares: the reminder, the headroom, how much
+    the exposures put off, personalisation and the incentive's push (when an arm has one)."""
+    h = base.habit
+    familiarity = (1 - np.exp(-delivery.exposures / _FAMILIARITY_SCALE)) / (
+        1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
+    value = pop.order_value / scenario.mean_order_value
+    reminder = (familiarity * delivery.timing * np.take(_DEVICE_RESPONSE, pop.device)
+                * np.exp(_VALUE_RESPONSE * np.log(value)))
+    headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
+    intrusive = delivery.intrusive
+    excess = np.maximum(intrusive - scenario.annoyance_threshold, 0.0)
+    react = (scenario.reactance * np.take(_AGE_REACTANCE, pop.age_band) * (h / _H_REF) ** _REACT_HABIT
+             * intrusive)
+    core = {"reminder": reminder, "headroom": headroom, "excess": excess,
+            "put_off": react + scenario.annoyance_penalty * excess}
+    if any(a.startswith("dynamic") for a in arms):
+        code = funnel.audience * np.uint8(_DYNAMIC_BY_STAGE.size) + funnel.stage
+        core["personal"] = np.take(_PERSONAL, code)
+    if any(a.endswith("_incentive") for a in arms):
+        size = scenario.discount / 0.10 if scenario.incentive == "discount" else 1.0
+        core["redeemed"] = delivery.exposures > 0
+        core["incentive_push"] = np.where(
+            core["redeemed"], scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
+    return core
+
+
+def _reminder(arm: str, core: dict[str, np.ndarray]) -> np.ndarray:
+    return core["reminder"] * core["personal"] if arm.startswith("dynamic") else core["reminder"]
+
+
+def _purchase(arm: str, core: dict[str, np.ndarray], p0: np.ndarray, scenario: CampaignWorld) -> np.ndarray:
+    """Purchase probability under treatment ``arm`` from the shared ``core``."""
+    push = scenario.reminder_lift * _SCALE * _reminder(arm, core)  # the season changes the response
+    if arm.endswith("_incentive"):
+        push = push + core["incentive_push"]
+    return _unit(p0 * (1 + push * core["headroom"] - core["put_off"]))
+
+
+def _expected_order_margin(arm: str, order_value: np.ndarray, redeemed: np.ndarray | None,
+                           scenario: CampaignWorld) -> np.ndarray:
+    """Expected margin of one order under ``arm``, net of the incentive where the arm has one."""
+    full = order_value * scenario.margin
+    if not arm.endswith("_incentive"):
+        return full
+    cut = order_value * scenario.discount if scenario.incentive == "discount" else scenario.shipping_cost
+    return np.where(redeemed, full - cut, full)  # type: ignore[arg-type]
+
+
+def expected_value(arm_codes: np.ndarray, arms: Sequence[str], pop: Population, funnel: Funnel,
+                   delivery: Delivery, base: Baseline,
+                   scenario: CampaignWorld) -> tuple[np.ndarray, np.ndarray]:
+    """Each customer's purchase probability and expected profit (margin net of the incentive and of media
+    cost) under its own arm (``arm_codes`` into ``arms``); 0 and 0 in the holdout.
+
+    The same numbers as :func:`respond`'s ``p_converted`` and ``expected_margin - cost``, without the
+    draws, for the counterfactual deliveries of the channel truth.
+    """
+    n = arm_codes.shape[0]
+    p, value = np.zeros(n), np.zeros(n)
+    treated = [a for a in arms if a != "holdout"]
+    if not treated:
+        return p, value
+    core = _core(treated, pop, funnel, delivery, base, scenario)
+    for k, arm in enumerate(arms):
+        rows = np.flatnonzero(arm_codes == k)
+        if arm == "holdout" or not rows.size:
+            continue
+        mine = {name: values[rows] for name, values in core.items()}
+        pa = _purchase(arm, mine, base.converted[rows], scenario)
+        margin = _expected_order_margin(arm, pop.order_value[rows], mine.get("redeemed"), scenario)
+        p[rows] = pa
+        value[rows] = pa * margin - delivery.cost[rows]
+    return p, value
+
+
 def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
             delivery: Delivery, base: Baseline, scenario: CampaignWorld) -> dict[str, Outcomes]:
     """Potential outcomes of each of ``arms`` from common random numbers ``draws``.
@@ -293,79 +391,53 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
     What every treatment arm shares (the delivered exposures, the customer's headroom, reactance,
     annoyance and unsubscribes) is computed once; arms differ by personalisation and incentive.
     """
-    p0, q0, h = base.converted, base.returned, base.habit
-    e = delivery.exposures.astype(np.float64)
+    p0, q0 = base.converted, base.returned
     gross = pop.order_value * draws["order_noise"]
     rate = scenario.margin
     full_revenue, full_margin = np.round(gross, 2), np.round(gross * rate, 2)
-    expected_full = pop.order_value * rate
     treated = [a for a in arms if a != "holdout"]
-    shared: dict[str, np.ndarray] = {}
+    core: dict[str, np.ndarray] = {}
     if treated:
-        familiarity = (1 - np.exp(-e / _FAMILIARITY_SCALE)) / (
-            1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
-        value = pop.order_value / scenario.mean_order_value
-        reminder = (familiarity * delivery.timing * np.take(_DEVICE_RESPONSE, pop.device)
-                    * np.exp(_VALUE_RESPONSE * np.log(value)))
-        headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
-        excess = np.maximum(e - scenario.annoyance_threshold, 0.0)
-        react = scenario.reactance * np.take(_AGE_REACTANCE, pop.age_band) * (h / _H_REF) ** _REACT_HABIT * e
-        put_off = react + scenario.annoyance_penalty * excess
+        core = _core(treated, pop, funnel, delivery, base, scenario)
         m = delivery.messages.astype(np.float64)
-        keep = np.exp(m * np.log1p(-min(scenario.unsubscribe_rate, 1 - 1e-12))
-                      + excess * np.log1p(-min(scenario.unsubscribe_per_excess, 1 - 1e-12)))
-        shared = {
-            "reminder": reminder, "headroom": headroom, "put_off": put_off,
-            "visit_headroom": np.sqrt(headroom),
-            "unsubscribed": ((draws["unsubscribe"] < 1 - keep) & (m > 0)).astype(np.int8),
-            "personal": np.take(_PERSONAL, funnel.audience * np.uint8(_DYNAMIC_BY_STAGE.size) + funnel.stage),
-        }
-        if any(a.endswith("_incentive") for a in treated):
-            redeemed = delivery.exposures > 0
-            size = scenario.discount / 0.10 if scenario.incentive == "discount" else 1.0
-            shared["incentive_push"] = np.where(
-                redeemed, scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
+        keep = np.exp(delivery.keep_log
+                      + core["excess"] * np.log1p(-min(scenario.unsubscribe_per_excess, 1 - 1e-12)))
+        core["visit_headroom"] = np.sqrt(core["headroom"])
+        core["unsubscribed"] = ((draws["unsubscribe"] < 1 - keep) & (m > 0)).astype(np.int8)
+        core["p_unsubscribed"] = np.where(m > 0, 1 - keep, 0.0)
+        if "redeemed" in core:
+            redeemed = core["redeemed"]
             if scenario.incentive == "discount":
                 d = scenario.discount
-                shared["incentive_revenue"] = np.where(redeemed, np.round(gross * (1 - d), 2), full_revenue)
-                shared["incentive_margin"] = np.where(
+                core["incentive_revenue"] = np.where(redeemed, np.round(gross * (1 - d), 2), full_revenue)
+                core["incentive_margin"] = np.where(
                     redeemed, np.round(gross * rate - gross * d, 2), full_margin)
-                shared["incentive_expected"] = np.where(
-                    redeemed, expected_full - pop.order_value * d, expected_full)
             else:
                 ship = scenario.shipping_cost
-                shared["incentive_revenue"] = full_revenue
-                shared["incentive_margin"] = np.where(
+                core["incentive_revenue"] = full_revenue
+                core["incentive_margin"] = np.where(
                     redeemed, np.round(gross * rate - ship, 2), full_margin)
-                shared["incentive_expected"] = np.where(redeemed, expected_full - ship, expected_full)
     out = {}
     for arm in arms:
         incentive = arm.endswith("_incentive")
         if arm == "holdout":
             p, q = p0, q0
             unsubscribed = np.zeros(p0.shape[0], dtype=np.int8)
+            p_unsubscribed = np.zeros_like(p0)
             cost = np.zeros_like(p0)
         else:
-            reminder = shared["reminder"]
-            if arm.startswith("dynamic"):
-                reminder = reminder * shared["personal"]
-            push = scenario.purchase_lift * _SCALE * reminder
-            if incentive:
-                push = push + shared["incentive_push"]
-            lift = push * shared["headroom"] - shared["put_off"]
-            visit = (scenario.visit_lift * _VISIT_SCALE * reminder * shared["visit_headroom"]
-                     - shared["put_off"])
-            p = _unit(p0 * (1 + lift))
+            p = _purchase(arm, core, p0, scenario)
+            visit = (scenario.visit_lift * _VISIT_SCALE * _reminder(arm, core) * core["visit_headroom"]
+                     - core["put_off"])
             q = _unit(q0 * (1 + visit))
-            unsubscribed = shared["unsubscribed"]
+            unsubscribed, p_unsubscribed = core["unsubscribed"], core["p_unsubscribed"]
             cost = delivery.cost
         converted = draws["conversion"] < p
         returned = (draws["return"] < q) | converted
         if incentive:
-            revenue, margin = shared["incentive_revenue"], shared["incentive_margin"]
-            expected = shared["incentive_expected"]
+            revenue, margin = core["incentive_revenue"], core["incentive_margin"]
         else:
-            revenue, margin, expected = full_revenue, full_margin, expected_full
+            revenue, margin = full_revenue, full_margin
         out[arm] = Outcomes(
             converted=converted.astype(np.int8),
             revenue=_if_converted(revenue, converted),
@@ -375,7 +447,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             cost=cost,
             exposures=delivery.exposures,
             p_converted=p,
-            expected_margin=p * expected,
+            expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario),
+            p_unsubscribed=p_unsubscribed,
         )
     return out
 

@@ -5,6 +5,10 @@ child streams of the chunk's generator, so the table is byte-identical whatever 
 number of workers, and runs that differ only in the frequency cap share every other random number.
 Every customer carries its outcomes under every arm (common random numbers), so differences between
 ``<outcome>__<arm>`` columns are due to the treatment alone.
+
+With channel holdouts on (``channel_holdout`` > 0), each customer is also held out of each channel
+independently (``held_out_<channel>``), and the table carries each channel's true effect on the
+customer (:mod:`experiments.simulate.channel_truth`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from experiments.simulate.blocks import simulate_in_blocks
+from experiments.simulate.burn_pixel import burn
 from experiments.simulate.campaign import (
     UPLIFT_GROUPS,
     Baseline,
@@ -23,11 +28,15 @@ from experiments.simulate.campaign import (
     Outcomes,
     baseline_rates,
     child_seed,
-    deliver,
+    deliver_from,
+    draw_impressions,
     order_noise,
     respond,
     uplift_groups,
 )
+from experiments.simulate.channel_truth import channel_effects, held_out_column
+from experiments.simulate.channels import draw_holdouts, holdout_share
+from experiments.simulate.cross_sell import add_basket
 from experiments.simulate.funnel import LIST_AUDIENCES, STAGES, Funnel, draw_funnel
 from experiments.simulate.population import (
     AGE_BANDS,
@@ -37,6 +46,7 @@ from experiments.simulate.population import (
     Population,
     draw_population,
 )
+from experiments.simulate.post_window import post_window
 from experiments.worlds import CampaignWorld
 
 __all__ = [
@@ -49,21 +59,25 @@ __all__ = [
     "arm_outcomes",
     "cate_column",
     "draw_world",
+    "exposures_column",
     "potential_column",
     "simulate_remarketing",
+    "with_levers",
 ]
 
 #: Random stream number of this simulator (see :mod:`experiments.simulate.blocks`).
 STREAM: int = 1
 #: Observed outcome columns.
-OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed")
+OUTCOMES: tuple[str, ...] = ("converted", "revenue", "margin", "returned", "unsubscribed", "addon_margin",
+                             "converted_post")
 #: Quantities stored per arm as ``<name>__<arm>``.
 POTENTIAL: tuple[str, ...] = (*OUTCOMES, "cost", "exposures")
 #: True purchase probability without the campaign (float32); add ``cate_converted__<arm>`` for an arm's.
 BASELINE: str = "p_converted__holdout"
 #: True effects stored per treatment arm as ``cate_<name>__<arm>`` (float32): the change in purchase
-#: probability, and in expected margin net of the incentive and of media cost, in dollars.
-CATE: tuple[str, ...] = ("converted", "margin")
+#: probability, in expected margin net of the incentive and of media cost, in dollars, and in the
+#: probability of an unsubscribe.
+CATE: tuple[str, ...] = ("converted", "margin", "unsubscribed")
 
 _DTYPES = {
     "converted": pl.Int8,
@@ -73,6 +87,9 @@ _DTYPES = {
     "unsubscribed": pl.Int8,
     "cost": pl.Float64,
     "exposures": pl.Int16,
+    "addon_margin": pl.Float64,
+    "converted_post": pl.Int8,
+    "wasted_cost": pl.Float64,
 }
 
 
@@ -82,6 +99,11 @@ _NUMPY = {pl.Int8: np.int8, pl.Int16: np.int16, pl.Float64: np.float64}
 def potential_column(name: str, arm: str) -> str:
     """Column holding ``name`` (e.g. ``"revenue"``) under ``arm``: ``"revenue__holdout"``."""
     return f"{name}__{arm}"
+
+
+def exposures_column(channel: str) -> str:
+    """Column holding the exposures a customer got (or, in the holdout, would have got) on ``channel``."""
+    return f"exposures_{channel}"
 
 
 def cate_column(name: str, arm: str) -> str:
@@ -103,6 +125,7 @@ class World:
     draws: dict[str, np.ndarray]
     base: Baseline
     delivery_seed: np.random.SeedSequence
+    off: dict[str, np.ndarray] | None = None  # customers held out of each channel (None: no holdouts)
 
 
 def draw_world(scenario: CampaignWorld, rng: np.random.Generator, n: int) -> World:
@@ -122,20 +145,40 @@ def draw_world(scenario: CampaignWorld, rng: np.random.Generator, n: int) -> Wor
         "unsubscribe": r_outcome.random(n),
         "order_noise": order_noise(r_outcome, n),
     }
+    # The levers' draws (basket, purchase day, the weeks after) come from a stream of their own, so
+    # the draws above stay what they were.
+    r_levers = np.random.Generator(np.random.PCG64(child_seed(root, 8)))
+    draws.update(attach=r_levers.random(n), upgrade=r_levers.random(n), purchase_time=r_levers.random(n),
+                 post=r_levers.random(n))
     base = baseline_rates(pop, funnel, scenario)
+    off = draw_holdouts(np.random.Generator(np.random.PCG64(child_seed(root, 5))), n, holdout_share(scenario))
     return World(funnel=funnel, pop=pop, arm=arm, draws=draws, base=base,
-                 delivery_seed=child_seed(root, 3))
+                 delivery_seed=child_seed(root, 3), off=off)
 
 
-def arm_outcomes(world: World, scenario: CampaignWorld) -> tuple[Delivery, dict[str, Outcomes]]:
+def arm_outcomes(world: World, scenario: CampaignWorld, *,
+                 holdouts: bool = True) -> tuple[Delivery, dict[str, Outcomes]]:
     """Delivery and potential outcomes of every arm of ``scenario`` for the customers of ``world``.
 
     ``scenario`` may differ from the one that drew ``world`` in delivery settings (frequency cap,
     channels, flow, first-touch delay, costs, response knobs); the customers and draws stay the same.
+    ``holdouts=False`` delivers every channel to everyone (the campaign without its channel holdouts).
     """
-    delivery = deliver(world.delivery_seed, world.pop, world.funnel, scenario)
+    impressions = draw_impressions(world.delivery_seed, world.pop, scenario)
+    delivery = deliver_from(*impressions, world.delivery_seed, world.funnel, scenario,
+                            world.off if holdouts else None)
     outcomes = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
-    return delivery, outcomes
+    return delivery, with_levers(outcomes, world, delivery, scenario)
+
+
+def with_levers(outcomes: dict[str, Outcomes], world: World, delivery: Delivery,
+                scenario: CampaignWorld) -> dict[str, Outcomes]:
+    """``outcomes`` after the basket (cross-sell and upgrade), the burn pixel and the weeks after the
+    window (:mod:`~experiments.simulate.cross_sell`, :mod:`~experiments.simulate.burn_pixel`,
+    :mod:`~experiments.simulate.post_window`)."""
+    outcomes = add_basket(outcomes, world.draws, world.pop, world.funnel, delivery, scenario)
+    outcomes = burn(outcomes, world.draws, delivery, scenario)
+    return post_window(outcomes, world.draws, world.base, scenario)
 
 
 def _categories(scenario: CampaignWorld) -> dict[str, tuple[str, ...]]:
@@ -150,7 +193,10 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
     uint8 codes into :func:`_categories`)."""
     world = draw_world(scenario, rng, stop - start)
     funnel, pop, arm = world.funnel, world.pop, world.arm
-    delivery, potential = arm_outcomes(world, scenario)
+    impressions = draw_impressions(world.delivery_seed, world.pop, scenario)
+    delivery = deliver_from(*impressions, world.delivery_seed, world.funnel, scenario, world.off)
+    responded = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
+    potential = with_levers(responded, world, delivery, scenario)
     arms = scenario.arms
     columns: dict[str, np.ndarray] = {
         "customer_id": np.arange(start, stop, dtype=np.int64),
@@ -171,6 +217,9 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
     assigned = [np.flatnonzero(arm == k) for k in range(1, len(arms))]
     columns["exposures"] = _pick(assigned, [potential[a].exposures for a in arms])
     columns["cost"] = _pick(assigned, [potential[a].cost for a in arms])
+    columns["wasted_cost"] = _pick(assigned, [potential[a].wasted_cost for a in arms])
+    for channel, count in delivery.counts.items():
+        columns[exposures_column(channel)] = count
     columns["recency_days"] = pop.recency_days
     columns["pre_orders"] = pop.pre_orders
     columns["pre_revenue"] = pop.pre_revenue
@@ -190,7 +239,19 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
         out = potential[a]
         columns[cate_column("converted", a)] = (out.p_converted - control.p_converted).astype(np.float32)
         columns[cate_column("margin", a)] = (
-            out.expected_margin - out.cost - control.expected_margin).astype(np.float32)
+            out.expected_margin - out.expected_cost - control.expected_margin).astype(np.float32)
+        columns[cate_column("unsubscribed", a)] = (
+            out.p_unsubscribed - control.p_unsubscribed).astype(np.float32)
+    if world.off is not None:
+        for channel in scenario.channels:
+            columns[held_out_column(channel)] = world.off[channel]
+        treated = arm != 0
+        # the channels' truth is read from the response itself (before the levers), as its
+        # counterfactuals are
+        observed = (np.where(treated, _pick(assigned, [responded[a].p_converted for a in arms]), 0.0),
+                    np.where(treated, _pick(assigned, [responded[a].expected_margin - responded[a].cost
+                                                       for a in arms]), 0.0))
+        columns.update(channel_effects(world, scenario, impressions, observed))
     for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed
         expected = _DTYPES.get(c.split("__")[0])
         if expected is not None:

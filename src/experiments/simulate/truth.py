@@ -32,25 +32,27 @@ __all__ = [
 WORLD_PARAMETERS: frozenset[str] = frozenset({
     "n_customers", "seed", "audience", "arm_shares", "days", "cookie_match_rate", "email_opt_in_rate",
     "sms_opt_in_rate", "social_account_rate", "mean_order_value", "order_value_sigma", "peak_season",
-    "peak_conversion_multiplier",
+    "peak_conversion_multiplier", "post_days",
 })
 #: Columns of a delivery curve after the varied parameter and ``arm``.
 CURVE_COLUMNS: tuple[str, ...] = (
     "incremental_profit_per_1000", "incremental_conversions_per_1000", "cost_per_1000",
     "unsubscribe_rate", "mean_exposures", "expected_profit_per_1000",
-    "expected_conversions_per_1000",
+    "expected_conversions_per_1000", "subscriber_loss_per_1000", "wasted_cost_per_1000",
+    "addon_margin_per_1000", "post_conversions_per_1000",
 )
 _SUMS = ("profit", "conversions", "cost", "unsubscribed", "exposures_reachable", "reachable",
-         "expected_profit", "expected_conversions")
+         "expected_profit", "expected_conversions", "wasted", "addon", "post")
 
-_ATE = ("converted", "revenue", "margin", "returned", "unsubscribed")
+_ATE = ("converted", "revenue", "margin", "returned", "unsubscribed", "addon_margin", "converted_post")
 
 
 def _diff(name: str, arm: str, control: str) -> pl.Expr:
     return pl.col(f"{name}__{arm}").cast(pl.Float64) - pl.col(f"{name}__{control}").cast(pl.Float64)
 
 
-def true_effects(frame: pl.DataFrame, arms: Sequence[str], control: str = "holdout") -> pl.DataFrame:
+def true_effects(frame: pl.DataFrame, arms: Sequence[str], control: str = "holdout", *,
+                 subscriber_value: float = 0.0) -> pl.DataFrame:
     """True effects of each treatment arm against ``control``.
 
     Parameters
@@ -61,13 +63,17 @@ def true_effects(frame: pl.DataFrame, arms: Sequence[str], control: str = "holdo
         Arms of the experiment; rows are given for every arm other than ``control``.
     control
         The comparison arm (the holdout).
+    subscriber_value
+        Dollars of future margin lost with each unsubscribe, charged in ``incremental_profit``
+        (``subscriber_loss`` is the incremental unsubscribes times it).
 
     Returns
     -------
     polars.DataFrame
         One row per treatment arm: ``ate_*`` are population means of potential-outcome differences
-        over all customers; ``incremental_*``, ``cost`` and ``incremental_profit`` are sums over the
-        customers assigned to the arm; ``iroas`` is incremental revenue per dollar of media cost;
+        over all customers; ``incremental_*``, ``cost``, ``subscriber_loss`` and ``incremental_profit``
+        (margin less media cost and subscriber loss) are sums over the customers assigned to the arm;
+        ``iroas`` is incremental revenue per dollar of media cost;
         ``att_converted_exposed`` is the mean conversion difference among exposed assigned customers.
     """
     rows = []
@@ -83,13 +89,16 @@ def true_effects(frame: pl.DataFrame, arms: Sequence[str], control: str = "holdo
             _diff("revenue", arm, control).filter(mine).sum().alias("incremental_revenue"),
             _diff("margin", arm, control).filter(mine).sum().alias("incremental_margin"),
             pl.col("cost").filter(mine).sum().alias("cost"),
+            (subscriber_value * _diff("unsubscribed", arm, control).filter(mine).sum())
+            .alias("subscriber_loss"),
             _diff("converted", arm, control).filter(mine_exposed).mean()
             .alias("att_converted_exposed"),
         ]
         rows.append(frame.select(pl.lit(arm).alias("arm"), *assigned, *ate))
     out = pl.concat(rows)
     return out.with_columns(
-        (pl.col("incremental_margin") - pl.col("cost")).alias("incremental_profit"),
+        (pl.col("incremental_margin") - pl.col("cost") - pl.col("subscriber_loss"))
+        .alias("incremental_profit"),
         pl.when(pl.col("incremental_conversions") > 0)
         .then(pl.col("cost") / pl.col("incremental_conversions"))
         .otherwise(None)
@@ -100,8 +109,9 @@ def true_effects(frame: pl.DataFrame, arms: Sequence[str], control: str = "holdo
         .alias("iroas"),
     ).select(
         "arm", "n_arm", "ate_converted", "ate_revenue", "ate_margin", "ate_returned",
-        "ate_unsubscribed", "incremental_conversions", "incremental_revenue", "incremental_margin",
-        "cost", "incremental_profit", "cost_per_incremental_conversion", "iroas",
+        "ate_unsubscribed", "ate_addon_margin", "ate_converted_post", "incremental_conversions",
+        "incremental_revenue", "incremental_margin", "cost", "subscriber_loss", "incremental_profit",
+        "cost_per_incremental_conversion", "iroas",
         "att_converted_exposed",
     )
 
@@ -169,10 +179,12 @@ def delivery_curve(
     -------
     polars.DataFrame
         One row per value and treatment arm: ``name``, ``arm``, then per 1,000 customers the realised
-        incremental profit (margin minus media cost) and conversions from the potential outcomes, the
-        media cost, the unsubscribe rate, the mean exposures among reachable customers, and the
-        expected profit and conversions (from the true per-customer effects, without the noise of
-        the purchase draws).
+        incremental profit (margin minus media cost minus ``subscriber_value`` per unsubscribe) and
+        conversions from the potential outcomes, the media cost, the unsubscribe rate, the mean
+        exposures among reachable customers, the expected profit and conversions (from the true
+        per-customer effects, without the noise of the purchase and unsubscribe draws), and
+        per 1,000 the subscriber loss, the media cost of impressions bought after a purchase (zero with
+        the burn pixel), the cross-sell and upgrade margin and the change in purchases after the window.
     """
     if name in WORLD_PARAMETERS:
         raise ParameterError("name", name, "a delivery or response parameter, not one of "
@@ -193,15 +205,21 @@ def delivery_curve(
             reach = delivery.reachable
             for a, arm in enumerate(arms):
                 o = out[arm]
+                unsubscribed = o.unsubscribed.sum(dtype=np.int64)
+                loss = variant.subscriber_value * unsubscribed
                 sums[v, a] = (
-                    (o.margin - control.margin - o.cost).sum(),
+                    (o.margin - control.margin - o.cost).sum() - loss,
                     (o.converted.astype(np.int64) - control.converted).sum(),
                     o.cost.sum(),
-                    o.unsubscribed.sum(dtype=np.int64),
+                    unsubscribed,
                     o.exposures[reach].sum(dtype=np.int64),
                     reach.sum(dtype=np.int64),
-                    (o.expected_margin - o.cost - control.expected_margin).sum(),
+                    (o.expected_margin - o.expected_cost - control.expected_margin).sum()
+                    - variant.subscriber_value * o.p_unsubscribed.sum(),
                     (o.p_converted - control.p_converted).sum(),
+                    o.wasted_cost.sum(),
+                    (o.addon_margin - control.addon_margin).sum(),
+                    (o.converted_post.astype(np.int64) - control.converted_post).sum(),
                 )
         return pl.DataFrame(sums.reshape(1, -1), schema=[f"s{j}" for j in range(sums.size)],
                             orient="row")
@@ -225,6 +243,10 @@ def delivery_curve(
                 "mean_exposures": t["exposures_reachable"] / t["reachable"] if t["reachable"] else 0.0,
                 "expected_profit_per_1000": 1000 * t["expected_profit"] / n,
                 "expected_conversions_per_1000": 1000 * t["expected_conversions"] / n,
+                "subscriber_loss_per_1000": 1000 * variant.subscriber_value * t["unsubscribed"] / n,
+                "wasted_cost_per_1000": 1000 * t["wasted"] / n,
+                "addon_margin_per_1000": 1000 * t["addon"] / n,
+                "post_conversions_per_1000": 1000 * t["post"] / n,
             })
     return pl.DataFrame(rows)
 

@@ -17,6 +17,18 @@ Published figures behind the defaults (each parameter also names its source):
 - Unit costs: Meta CPM $8.6-12.2 (``cpm_social``), US programmatic display CPM about $1.7-1.8
   (``cpm_display``), Amazon SES e-mail $0.10 per 1,000 (``cost_email``), Twilio US SMS about
   $0.011-0.014 per segment (``cost_sms``); native CPM is an assumption.
+- A subscriber's worth (``subscriber_value``): Klaviyo's 2024 benchmark puts attributed revenue per
+  abandoned-cart recipient at $3.65 per flow; what a subscriber earns over the flows of the coming year,
+  at the margin and net of what would have come anyway, is an assumption built on it.
+- Forward buying after a promotion (``pull_forward``): Anderson & Simester (2004, *Marketing Science*)
+  found discounts shift established customers' purchases in time; the share is an assumption.
+
+- Lewis & Nguyen (2015, *QME*): display ads raised searches for the advertised brand by 30-45%; Kireyev,
+  Pauwels & Gupta (2016, *IJRM*): display lifts search. Read onto e-mail and SMS messages that follow a
+  display impression (``display_synergy``; the transfer is an assumption).
+- Channels differ in response strength, intrusiveness and reminder half-life
+  (:data:`experiments.simulate.channels.TRAITS`): no published per-channel figure, all assumptions, which
+  the factorial channel holdout (``channel_holdout``) measures.
 
 Every other default is an assumption and says so.
 """
@@ -37,6 +49,7 @@ __all__ = [
     "CHANNELS",
     "DEFAULTS",
     "INCENTIVES",
+    "LEVER_PARAMETERS",
     "PARAMETERS",
     "CampaignFields",
     "RemarketingScenario",
@@ -47,6 +60,35 @@ CHANNELS: tuple[str, ...] = CAMPAIGN_CHANNELS
 INCENTIVES: tuple[str, ...] = ("none", "discount", "free_shipping")
 
 _A = "assumption"
+#: The levers on what a campaign sells, what it wastes and when its buyers buy, declared once: cross-sell
+#: and up-sell to past purchasers, the price of an unsubscribe, the burn pixel, the response in peak
+#: season and the purchases a limited-time offer pulls forward.
+LEVER_PARAMETERS: tuple[P.Param, ...] = (
+    P.probability("attach_rate", 0.1, "share of past purchasers' orders that add the suggested "
+                  "complementary product when the offer carries no bundle discount, in [0, 1]", source=_A),
+    P.probability("bundle_discount", 0.1, "discount on the complementary product bought with the order, "
+                  "in [0, 1]: it lifts the attach rate and is paid on attaches that would have happened "
+                  "anyway", source=_A),
+    P.probability("cannibalisation", 0.3, "share of the offer's attaches that would have happened anyway "
+                  "at full price (the bundle discount then subsidises a sure thing), in [0, 1]", source=_A),
+    P.number("upgrade_lift", 0.25, "order-value lift of the suggested upgrade for past purchasers (0 to "
+             "2): bigger upgrades are taken up less", low=0.0, high=2.0, source=_A),
+    P.number("subscriber_value", 5.0, "future margin lost with each e-mail or SMS unsubscribe, dollars "
+             "(counted in profit)", low=0.0,
+             source="assumption (Klaviyo 2024: $3.65 attributed revenue per abandoned-cart recipient "
+             "per flow; a year of flows at the margin, net of what comes anyway)"),
+    P.boolean("burn_pixel", True, "stop buying impressions for a customer after a purchase (false "
+              "keeps buying them: the waste is reported in dollars)",
+              source="assumption (standard practice of retargeting platforms)"),
+    P.number("peak_response_multiplier", 0.8, "multiplier of the reminder's purchase lift in peak season "
+             "(more than 0, at most 5): crowded feeds, shoppers who buy anyway", low=0.0, high=5.0,
+             low_open=True, source=_A),
+    P.probability("pull_forward", 0.4, "share of an incentive arm's extra purchases in the window that "
+                  "are pulled forward from the weeks after it (the limited-time offer's dip), in [0, 1]",
+                  source="assumption (forward buying after promotions: Anderson & Simester 2004)"),
+    P.integer("post_days", 14, "days after the campaign window in which purchases are observed for the "
+              "dip (1-90)", low=1, high=90, source=_A),
+)
 #: Every parameter, declared once: default, rule, help and source.
 PARAMETERS: tuple[P.Param, ...] = (
     P.integer("n_customers", 200_000, "customers in the experiment", low=1, high=200_000_000),
@@ -116,6 +158,16 @@ PARAMETERS: tuple[P.Param, ...] = (
              low=0.0, high=24.0 * 90, low_open=True, source=_A),
     P.probability("reactance", 0.0025, "relative loss of a would-be buyer's purchase per exposure (more "
                   "for habitual and older customers), in [0, 1]", source=_A),
+    P.probability("channel_holdout", 0.2, "share of customers held out of each channel, independently per "
+                  "channel (a factorial design that measures every channel and channel pair); 0 turns it "
+                  "off", source="assumption (a fifth per channel measures each channel to a few purchases "
+                  "per 1,000 at 200,000 customers while 80% of customers still get every channel)"),
+    P.number("display_synergy", 0.35, "extra response to an e-mail or SMS that follows a display "
+             "impression within synergy_window_days (0.35: 35% stronger; 0 turns it off)", low=0.0,
+             high=5.0, source="Lewis & Nguyen 2015: display raised brand searches by 30-45% (applied to "
+             "e-mail and SMS: assumption)"),
+    P.number("synergy_window_days", 3.0, "days after a display impression during which it lifts a "
+             "message (more than 0)", low=0.0, high=90.0, low_open=True, source=_A),
     P.boolean("peak_season", False, "peak season: baseline conversion and paid-media prices both rise",
               source=_A),
     P.number("peak_conversion_multiplier", 1.3, "baseline conversion multiplier in peak season (more "
@@ -124,6 +176,7 @@ PARAMETERS: tuple[P.Param, ...] = (
              "(more than 0, at most 10)", low=0.0, high=10.0, low_open=True,
              source="Right Side Up / Varos: Meta CPM $8.6-12.2 through 2024, top about 1.4 times the "
              "bottom (reading it as seasonal is an assumption)"),
+    *LEVER_PARAMETERS,
 )
 
 #: Defaults of every parameter, as plain literals (what a notebook's ``parameters`` cell holds).
@@ -185,9 +238,21 @@ class RemarketingScenario(CampaignFields):
     sms_messages: int
     message_spacing_hours: float
     reactance: float
+    channel_holdout: float
+    display_synergy: float
+    synergy_window_days: float
     peak_season: bool
     peak_conversion_multiplier: float
     peak_cpm_multiplier: float
+    attach_rate: float
+    bundle_discount: float
+    cannibalisation: float
+    upgrade_lift: float
+    subscriber_value: float
+    burn_pixel: bool
+    peak_response_multiplier: float
+    pull_forward: float
+    post_days: int
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
@@ -203,6 +268,9 @@ class RemarketingScenario(CampaignFields):
             for arm in shares:
                 if arm.endswith("_incentive"):
                     raise ParameterError("arm_shares", raw, f"no {arm} arm when incentive is 'none'")
+        if typed.get("channel_holdout", 0.0) >= 1.0:
+            raise ParameterError("channel_holdout", typed["channel_holdout"],
+                                 "a share in [0, 1): 1 would hold every customer out of every channel")
         days = typed["days"]
         if typed["first_touch_hours"] >= 24.0 * days:
             raise ParameterError("first_touch_hours", typed["first_touch_hours"],
@@ -231,6 +299,12 @@ class RemarketingScenario(CampaignFields):
         ``uplift_group`` in the simulated table compares this arm with the holdout.
         """
         return max(self.treatment_arms, key=lambda arm: (self.shares[arm], -ARMS.index(arm)))
+
+    @property
+    def reminder_lift(self) -> float:
+        """The reminder's purchase lift: ``purchase_lift``, times ``peak_response_multiplier`` in peak
+        season."""
+        return self.purchase_lift * (self.peak_response_multiplier if self.peak_season else 1.0)
 
     @property
     def cpm_factor(self) -> float:
