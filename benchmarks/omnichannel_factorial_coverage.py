@@ -29,8 +29,8 @@ def one(seed: int, n: int, synergy: float, share: float) -> dict[str, tuple[floa
         interaction_truth,
         subsets_off,
     )
-    from experiments.stats.factorial_contrasts import factorial_contrasts
-    from experiments.stats.sufficient import gather
+    from experiments.stats.factorial import cell_statistics
+    from experiments.studies.omnichannel.numbers import holdout_contrasts
     from experiments.studies.omnichannel.scenario import OmnichannelScenario
 
     s = OmnichannelScenario.from_params({"n_customers": n, "seed": seed, "display_synergy": synergy,
@@ -39,13 +39,11 @@ def one(seed: int, n: int, synergy: float, share: float) -> dict[str, tuple[floa
     world = draw_world(s)
     outcomes = subsets_off(world, channels)
     truth = {r["term"]: r for r in interaction_truth(outcomes, channels).iter_rows(named=True)}
-    stats = gather(factorial_holdout_table(world, channels, share, outcomes), arm="cell",
-                   metrics=["purchased", "revenue"])
-    cells = {label: frozenset() if label == "none" else frozenset(label.split("+")) for label in stats.arms}
+    cells = cell_statistics(factorial_holdout_table(world, channels, share, outcomes),
+                            factors={c: f"exposed_{c}" for c in channels}, metrics=["purchased", "revenue"])
     out = {}
     for metric, column in (("purchased", "conversions"), ("revenue", "revenue")):
-        contrasts = factorial_contrasts({g: stats.stats(label, metric) for label, g in cells.items()},
-                                        channels, scale=n)
+        contrasts = holdout_contrasts(cells, channels, metric, alpha=0.05, scale=n)
         for c in contrasts:
             t = truth[c.term][column]
             out[f"{c.term} [{column}]"] = (float(c.ci_low <= t <= c.ci_high), t, c.estimate,

@@ -7,9 +7,8 @@ import itertools
 import numpy as np
 import polars as pl
 import pytest
-import statsmodels.api as sm
 
-from experiments.errors import DataError, ParameterError
+from experiments.errors import ParameterError
 from experiments.formatting import signed_money
 from experiments.simulate.journeys import (
     draw_world,
@@ -18,8 +17,6 @@ from experiments.simulate.journeys import (
     play,
     subsets_off,
 )
-from experiments.stats.factorial_contrasts import factorial_contrasts, factorial_frame
-from experiments.stats.sufficient import SampleStats
 from experiments.studies.omnichannel import result as study
 from experiments.studies.omnichannel.numbers import coordination
 from experiments.studies.omnichannel.scenario import OmnichannelScenario
@@ -35,58 +32,6 @@ def _truth(n: int = N, **params: object) -> pl.DataFrame:
 
 def _value(truth: pl.DataFrame, term: str, column: str = "conversions") -> float:
     return float(truth.filter(pl.col("term") == term)[column][0])
-
-
-# --------------------------------------------------------------------------- the contrasts
-
-
-def test_contrasts_match_statsmodels_saturated_ols_hc2() -> None:
-    """Estimates and standard errors equal statsmodels' OLS on the exposure indicators and all their
-    products, ``fit(cov_type="HC2")``, with the contrast read by ``t_test``, to 1e-9 relative."""
-    rng = np.random.default_rng(3)
-    n = 4_000
-    held = rng.random((n, 3)) < np.array([0.3, 0.4, 0.5])
-    x = (~held).astype(float)
-    y = (rng.random(n) < 0.1 + 0.05 * x[:, 0] + 0.03 * x[:, 1] * x[:, 2]).astype(float) * rng.lognormal(
-        3, 0.5, n)
-    cells = {}
-    for code in range(8):
-        mine = (held.astype(int) @ np.array([1, 2, 4])) == code
-        key = frozenset(f for j, f in enumerate(FACTORS) if code >> j & 1)
-        cells[key] = SampleStats(n=int(mine.sum()), sum=float(y[mine].sum()),
-                                 sum_squares=float((y[mine] ** 2).sum()))
-    got = {c.term: c for c in factorial_contrasts(cells, FACTORS)}
-    a, b, c = x.T
-    design = np.column_stack([np.ones(n), a, b, c, a * b, a * c, b * c, a * b * c])
-    fit = sm.OLS(y, design).fit(cov_type="HC2")
-    # coefficients: 1, a, b, c, ab, ac, bc, abc; "all on minus one off" sums the terms holding that factor
-    vectors = {
-        "display": [0, 1, 0, 0, 1, 1, 0, 1], "search_nonbrand": [0, 0, 1, 0, 1, 0, 1, 1],
-        "email": [0, 0, 0, 1, 0, 1, 1, 1],
-        "display x search_nonbrand": [0, 0, 0, 0, 1, 0, 0, 1], "display x email": [0, 0, 0, 0, 0, 1, 0, 1],
-        "search_nonbrand x email": [0, 0, 0, 0, 0, 0, 1, 1], "total": [0, 1, 1, 1, 1, 1, 1, 1],
-    }
-    assert set(got) == set(vectors)
-    for term, v in vectors.items():
-        ref = fit.t_test(np.array([v], dtype=float))
-        assert got[term].estimate == pytest.approx(float(ref.effect[0]), rel=1e-9), term
-        assert got[term].se == pytest.approx(float(ref.sd[0, 0]), rel=1e-9), term
-        assert got[term].p_value == pytest.approx(float(ref.pvalue), rel=1e-7, abs=1e-12), term
-        low, high = ref.conf_int()[0]
-        assert (got[term].ci_low, got[term].ci_high) == pytest.approx((low, high), rel=1e-9), term
-    scaled = factorial_contrasts(cells, FACTORS, scale=100.0)[0]
-    assert scaled.estimate == pytest.approx(100 * got["display"].estimate, rel=1e-12)
-    assert factorial_frame(list(got.values())).height == 7 and got["total"].to_frame().height == 1
-
-
-def test_contrasts_reject_bad_input() -> None:
-    cells = {frozenset(): SampleStats(10, 5.0, 5.0), frozenset({"a"}): SampleStats(1, 1.0, 1.0)}
-    with pytest.raises(DataError, match="factorial cell 'a'"):
-        factorial_contrasts(cells, ["a"])
-    with pytest.raises(ParameterError, match="alpha"):
-        factorial_contrasts(cells, ["a"], alpha=1.5)
-    with pytest.raises(ParameterError, match="factors"):
-        factorial_contrasts(cells, [])
 
 
 # --------------------------------------------------------------------------- the mechanism and its truth

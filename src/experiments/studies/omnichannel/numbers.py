@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import polars as pl
@@ -39,7 +40,7 @@ from experiments.simulate.journeys import (
     user_holdout_table,
 )
 from experiments.stats.effects import mean_effect, proportion_effect
-from experiments.stats.factorial_contrasts import factorial_contrasts
+from experiments.stats.factorial import FactorialCells, FactorialContrast, cell_statistics, weighted_contrast
 from experiments.stats.special import ndtri
 from experiments.stats.srm import srm_test
 from experiments.stats.sufficient import gather
@@ -63,6 +64,7 @@ __all__ = [
     "credit_vs_truth",
     "cross_device_break",
     "headline_numbers",
+    "holdout_contrasts",
     "marginal_returns",
     "measure",
     "measure_factorial",
@@ -290,7 +292,7 @@ def cross_device_break(log: pl.DataFrame, stitched: pl.DataFrame, result: Attrib
 # - every attribution model's credit, in purchases and in profit (margin on credited revenue less the
 #   channel's spend);
 # - a factorial user holdout (each customer held out of each channel independently), read with
-#   :func:`experiments.stats.factorial_contrasts.factorial_contrasts`: each channel's effect and each
+#   :func:`experiments.stats.factorial.weighted_contrast`: each channel's effect and each
 #   pair's interaction with intervals, and the whole plan's total.
 #
 # Profit of a channel (or the plan) is the margin on its extra revenue less the spend it saves when off;
@@ -349,6 +351,25 @@ def _spend_saved(truth: pl.DataFrame, margin: float) -> dict[str, float]:
     return {t: margin * r - p for t, r, p in truth.select("term", "revenue", "profit").iter_rows()}
 
 
+def holdout_contrasts(cells: FactorialCells, channels: tuple[str, ...], metric: str, *, alpha: float,
+                       scale: float) -> list[FactorialContrast]:
+    """Each channel's effect with the other channels on, each pair's interaction with the others on and
+    the whole plan (every channel on against none), in that order: contrasts of the cells (keyed by the
+    channels on)."""
+    every = frozenset(channels)
+
+    def contrast(term: str, kind: str, weights: dict[frozenset[str], float]) -> FactorialContrast:
+        return weighted_contrast(cells, weights, metric=metric, term=term, kind=kind, alpha=alpha,
+                                 scale=scale)
+
+    out = [contrast(c, "factor", {every: 1.0, every - {c}: -1.0}) for c in channels]
+    out += [contrast(f"{a} x {b}", "pair", {every: 1.0, every - {a}: -1.0, every - {b}: -1.0,
+                                             every - {a, b}: 1.0}) for a, b in combinations(channels, 2)]
+    if len(channels) > 1:
+        out.append(contrast("total", "total", {every: 1.0, frozenset(): -1.0}))
+    return out
+
+
 def measure_factorial(
     world: JourneyWorld, base: Outcome, *, channels: Sequence[str], share: float,
     experiments: pl.DataFrame, attribution: AttributionResult, off: Mapping[str, Outcome] | None = None,
@@ -368,16 +389,14 @@ def measure_factorial(
     truth = interaction_truth(outcomes, channels)
     saved = _spend_saved(truth, s.margin)
     table = factorial_holdout_table(world, channels, share, outcomes)
-    stats = gather(table, arm="cell", metrics=["purchased", "revenue"])
-    counts = stats.counts()
+    cells = cell_statistics(table, factors={c: f"exposed_{c}" for c in channels},
+                            metrics=["purchased", "revenue"])
+    counts = cells.counts()
     if len(counts) < 2 ** len(channels) or min(counts.values()) < 2:
         return None  # a cell too small for a variance: no estimate (a tiny world)
-    cells = {label: frozenset() if label == "none" else frozenset(label.split("+")) for label in stats.arms}
     n = world.n_customers
-    conv = factorial_contrasts({g: stats.stats(label, "purchased") for label, g in cells.items()}, channels,
-                               alpha=alpha, scale=n)
-    rev = factorial_contrasts({g: stats.stats(label, "revenue") for label, g in cells.items()}, channels,
-                              alpha=alpha, scale=n)
+    conv = holdout_contrasts(cells, channels, "purchased", alpha=alpha, scale=n)
+    rev = holdout_contrasts(cells, channels, "revenue", alpha=alpha, scale=n)
     true = {r["term"]: r for r in truth.iter_rows(named=True)}
     rows = []
     for c, r in zip(conv, rev, strict=True):
@@ -406,7 +425,8 @@ def measure_factorial(
         "model": m, "channel": c, "conversions": float(attribution.credits[m].get(c, 0.0)),
         "profit": s.margin * float(values.get(m, {}).get(c, 0.0)) - float(base.spend[codes[c]]),
     } for m in attribution.models for c in channels])
-    units = {label: counts[label] for label in stats.arms}
+    units = dict(sorted(("+".join(c for c in channels if c not in on) or "none", k)
+                        for on, k in counts.items()))
     return FactorialAnalysis(channels=channels, share=share, terms=terms, holdouts=holdouts, credits=credits,
                              units=units)
 
