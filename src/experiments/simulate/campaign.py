@@ -223,8 +223,8 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
                  off: dict[str, np.ndarray] | None = None, *, full: bool = True) -> Delivery:
     """:func:`deliver` from the drawn impressions (:func:`draw_impressions`): holdouts, cap, cost, timing.
 
-    ``full=False`` leaves out what only the observed delivery needs (``messages`` comes back as zeros,
-    ``ad_cost`` and ``ad_until`` as None): enough for :func:`expected_value`.
+    ``full=False`` leaves out what only the observed delivery needs (``messages`` and ``keep_log`` come
+    back as zeros, ``ad_cost`` and ``ad_until`` as None): enough for :func:`expected_value`.
 
     The cap's split draws from child 0 of ``seed``, so the counterfactual deliveries of the channel
     truth (one channel switched on or off) reuse every impression draw.
@@ -273,9 +273,12 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
             messages += count
     # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
     # stops delivery; messages are the first ones of their flow.
-    frac = np.minimum(1.0, cap / np.maximum(total, 1))
+    # share of the window's delivery before the cap stopped it: one value per total, looked up
+    fracs = np.minimum(1.0, cap / np.maximum(np.arange(int(total.max(initial=0)) + 1), 1))
+    frac = fracs[total]
     drive = channel_drive(counts, visit_days=funnel.days_since_visit, first_touch=first, flight=active * frac,
-                          paid=set(AD_DAILY_RATE), settings=scenario)
+                          paid=set(AD_DAILY_RATE), settings=scenario, flight_code=(active * fracs, total),
+                          unsubscribes=full)
     timing = drive.drive / np.maximum(exposures, 1)
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
                     messages=messages, cost=cost, timing=timing,
