@@ -375,9 +375,11 @@ def _purchase(arm: str, core: dict[str, np.ndarray], p0: np.ndarray, scenario: C
 
 
 def _expected_order_margin(arm: str, order_value: np.ndarray, redeemed: np.ndarray | None,
-                           scenario: CampaignWorld) -> np.ndarray:
-    """Expected margin of one order under ``arm``, net of the incentive where the arm has one."""
-    full = order_value * scenario.margin
+                           scenario: CampaignWorld, full: np.ndarray | None = None) -> np.ndarray:
+    """Expected margin of one order under ``arm``, net of the incentive where the arm has one
+    (``full``: ``order_value * scenario.margin`` when already computed)."""
+    if full is None:
+        full = order_value * scenario.margin
     if not arm.endswith("_incentive"):
         return full
     cut = order_value * scenario.discount if scenario.incentive == "discount" else scenario.shipping_cost
@@ -457,6 +459,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
                 core["incentive_revenue"] = full_revenue
                 core["incentive_margin"] = np.where(
                     redeemed, np.round(gross * rate - ship, 2), full_margin)
+    order_margin = pop.order_value * scenario.margin  # expected margin of an order without incentive
     out = {}
     for arm in arms:
         incentive = arm.endswith("_incentive")
@@ -487,7 +490,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             cost=cost,
             exposures=delivery.exposures,
             p_converted=p,
-            expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario),
+            expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario,
+                                                       order_margin),
             p_unsubscribed=p_unsubscribed,
         )
     return out
