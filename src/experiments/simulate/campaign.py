@@ -235,7 +235,9 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
     active = days - first  # days of delivery in the window
     if off is not None:
         uncapped = {c: np.where(off[c], np.int32(0), draw) for c, draw in uncapped.items()}
-    total = sum(uncapped.values(), np.zeros(n, dtype=np.int32))
+    total = np.zeros(n, dtype=np.int32)
+    for draw in uncapped.values():
+        total += draw
     cap = scenario.frequency_cap
     exposures = np.minimum(total, cap)
     # Split the first ``cap`` exposures among channels (random interleaving in time); only customers
@@ -346,8 +348,9 @@ def _core(arms: Sequence[str], pop: Population, funnel: Funnel, delivery: Delive
     ``factors``: :func:`response_factors` of these customers, when already computed."""
     if factors is None:
         factors = response_factors(arms, pop, funnel, base, scenario)
-    familiarity = (1 - np.exp(-delivery.exposures / _FAMILIARITY_SCALE)) / (
-        1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
+    exposures = np.arange(int(delivery.exposures.max(initial=0)) + 1, dtype=delivery.exposures.dtype)
+    familiarity = ((1 - np.exp(-exposures / _FAMILIARITY_SCALE)) / (
+        1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE)))[delivery.exposures]  # few counts: a lookup
     reminder = familiarity * delivery.timing * factors["device_response"] * factors["value_response"]
     intrusive = delivery.intrusive
     excess = np.maximum(intrusive - scenario.annoyance_threshold, 0.0)
