@@ -33,7 +33,7 @@ def one(args: tuple[int, dict[str, object]]) -> dict[str, float]:
 
     seed, params = args
     scenario = STUDY.scenario.from_params({**params, "seed": seed})
-    r = result_from_table(simulate(scenario), scenario, with_delay=False)
+    r = result_from_table(simulate(scenario), scenario, with_delay=False, with_offers=False)
     out: dict[str, float] = {f"covered {p}": float(r.policies[p].covered) for p in POLICIES}
     out["share of oracle"] = r.true_share_of_oracle
     out["gap"] = r.uplift.truth - r.policies["likely buyers"].truth

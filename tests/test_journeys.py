@@ -221,10 +221,20 @@ def test_purchase_times_solve_the_cumulative_hazard(world, base):
     half = np.array([s.half_life[c] for c in CHANNELS])
     step = s.days / 2**36  # the bisection's last interval
 
+    display = CHANNELS.index("display")
+    boosted = {CHANNELS.index(c) for c in s.synergy_channels}
+
     def cumulative(cust: int, t: float) -> float:
         mine = kept[(world.touch_customer[kept] == cust) & (world.touch_effect[kept] > 0)]
-        extra = float(np.sum(decay_integral(lift[world.touch_channel[mine]], half[world.touch_channel[mine]],
-                                             t - world.touch_time[mine])))
+        seen = world.touch_time[kept[(world.touch_customer[kept] == cust)
+                                     & (world.touch_lane[kept] == display)]]
+        # the display synergy, touch by touch: a synergy channel's touch preceded by a kept display
+        # touch within the window responds display_synergy times as strongly
+        gain = np.array([s.display_synergy if int(ch) in boosted
+                         and np.any((seen < tt) & (seen >= tt - s.synergy_window_days)) else 1.0
+                         for ch, tt in zip(world.touch_channel[mine], world.touch_time[mine], strict=True)])
+        extra = float(np.sum(decay_integral(lift[world.touch_channel[mine]] * gain,
+                                             half[world.touch_channel[mine]], t - world.touch_time[mine])))
         sess = world.session_time[world.session_customer == cust]
         extra += float(np.sum(decay_integral(s.session_lift, s.session_half_life, t - sess)))
         return float(world.base_hazard[cust] * (t + extra))

@@ -47,7 +47,7 @@ def test_equal_random_channels_every_model_within_2_points_of_the_truth():
     s = OmnichannelScenario.from_params({
         "n_customers": 200_000, "seed": 11, "targeting": _same("push"), "reach": _same(0.5),
         "audience_tilt": _same(0.0), "frequency": _same(1.0), "capture": _same(0.0), "lift": _same(1.0),
-        "half_life": _same(2.0), "unit_cost": _same(0.01),
+        "half_life": _same(2.0), "unit_cost": _same(0.01), "display_synergy": 1.0,  # channels alike
     })
     world = draw_world(s)
     base = play(world)

@@ -9,12 +9,9 @@ import math
 import numpy as np
 import polars as pl
 import pytest
-import statsmodels.api as sm
 
-from experiments.errors import DataError, ParameterError
 from experiments.simulate.loyalty import referred_revenue, simulate_loyalty
 from experiments.simulate.messages import message_response, unsubscribe_chance
-from experiments.stats.two_by_two import cell_statistics, two_by_two
 from experiments.studies.loyalty import run
 from experiments.studies.loyalty.scenario import LoyaltyScenario
 
@@ -85,40 +82,6 @@ def test_referred_customers_are_simulated_and_worth_more():
     assert c.filter(~pl.col("member"))["referred_revenue"].max() == 0
     with_refs = c.filter(pl.col("referrals") > 0)
     assert with_refs.height > 50 and (with_refs["referred_revenue"] > 0).all()
-
-
-def _table(rng: np.random.Generator) -> pl.DataFrame:
-    n = 4_000
-    a, b = rng.random(n) < 0.5, rng.random(n) < 0.3
-    y = 1.0 + 0.5 * a - 0.2 * b + 0.4 * a * b + rng.standard_gamma(0.5, n) * (1.0 + 2.0 * b)
-    return pl.DataFrame({"a": a, "b": b, "y": y})
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-def test_two_by_two_matches_statsmodels_ols_hc2(seed):
-    frame = _table(np.random.default_rng(seed))
-    main_a, main_b, inter = two_by_two(cell_statistics(frame, "y", "a", "b"), a="a", b="b")
-    a = frame["a"].cast(pl.Float64).to_numpy() - 0.5
-    b = frame["b"].cast(pl.Float64).to_numpy() - 0.5
-    x = np.column_stack([np.ones_like(a), a, b, a * b])  # centred levers: coefficients are the contrasts
-    ref = sm.OLS(frame["y"].to_numpy(), x).fit(cov_type="HC2")
-    ci = ref.conf_int(alpha=0.05)
-    for i, eff in enumerate((main_a, main_b, inter), start=1):
-        assert eff.estimate == pytest.approx(ref.params[i], rel=1e-9)
-        assert eff.se == pytest.approx(ref.bse[i], rel=1e-9)
-        assert eff.p_value == pytest.approx(ref.pvalues[i], rel=1e-7, abs=1e-300)
-        assert (eff.ci_low, eff.ci_high) == pytest.approx(tuple(ci[i]), rel=1e-9)
-    assert inter.lever == "a x b" and inter.term == "interaction" and main_a.term == "main"
-
-
-def test_two_by_two_rejects_bad_input():
-    frame = _table(np.random.default_rng(3))
-    with pytest.raises(ParameterError, match="alpha"):
-        two_by_two(cell_statistics(frame, "y", "a", "b"), alpha=1.5)
-    with pytest.raises(DataError, match="a=on, b=on"):
-        two_by_two(cell_statistics(frame.filter(~(pl.col("a") & pl.col("b"))), "y", "a", "b"))
-    with pytest.raises(DataError, match="'z'"):
-        cell_statistics(frame, "z", "a", "b")
 
 
 def test_study_reports_each_lever_against_its_truth():

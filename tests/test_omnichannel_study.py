@@ -48,13 +48,15 @@ def test_verdict_quotes_the_analysis(result: study.OmnichannelResult) -> None:
     assert study.focus_channels(a) == ["display", "search_brand"]  # retargeting and brand search, flattered
     d_credit, d_true = a.share("last_touch", "display")
     b_credit, b_true = a.share("last_touch", "search_brand")
-    assert v.headline.startswith(
+    assert v.headline.startswith("The factorial holdout ")  # the channel to grow or cut comes first
+    attribution = next(d for d in v.details if d.startswith("Last touch gives"))
+    assert attribution.startswith(
         f"Last touch gives display retargeting {_pct(d_credit)} of the credit and brand search "
         f"{_pct(b_credit)}; they caused {_pct(d_true)} and {_pct(b_true)} of the extra sales.")
     loss, gain = a.plan("last_touch")["profit_change"], a.plan(EXPERIMENT_PLAN)["profit_change"]
     assert loss < 0 < gain
     assert (f"Moving budget by last touch loses {money(-loss, 0)} of profit over the 4-week plan; the "
-            f"channel experiments' plan gains {money(gain, 0)}.") in v.headline
+            f"channel experiments' plan gains {money(gain, 0)}.") in attribution
     assert v.tone == "bad"
     display = a.experiments.filter(pl.col("channel") == "display").row(0, named=True)
     details = " ".join(v.details)
@@ -79,7 +81,7 @@ def test_sanity_world_verdict_finds_no_flattered_channel() -> None:
     s = OmnichannelScenario.from_params({
         "n_customers": 200_000, "seed": 11, "targeting": _same("push"), "reach": _same(0.5),
         "audience_tilt": _same(0.0), "frequency": _same(1.0), "capture": _same(0.0), "lift": _same(1.0),
-        "half_life": _same(2.0), "unit_cost": _same(0.01),
+        "half_life": _same(2.0), "unit_cost": _same(0.01), "display_synergy": 1.0,  # channels alike
     })
     r = study.run(s)
     assert study.focus_channels(r.analysis) == []
@@ -87,8 +89,8 @@ def test_sanity_world_verdict_finds_no_flattered_channel() -> None:
     gaps = [r.analysis.share("last_touch", c) for c in CHANNELS]
     worst = max(abs(credit - true) for credit, true in gaps)
     assert worst < study.OVERSTATEMENT
-    assert v.headline.startswith(f"Last touch credits every channel within {100 * worst:.1f} points of its "
-                                 "true share of the extra sales.")
+    assert any(d.startswith(f"Last touch credits every channel within {100 * worst:.1f} points of its "
+                            "true share of the extra sales.") for d in v.details)
     assert v.tone == "neutral"
     assert not any("under-credits" in d for d in v.details)
     assert "display retargeting" not in " ".join(r.assumptions())  # nothing retargets in this world
@@ -117,8 +119,8 @@ def test_figures(result: study.OmnichannelResult) -> None:
 def test_tables(result: study.OmnichannelResult) -> None:
     a, s = result.analysis, result.scenario
     tables = result.tables()
-    assert set(tables) == {"credit", "errors", "experiments", "costs", "plans", "marginal", "store",
-                           "cross_device"}
+    assert set(tables) == {"coordination", "factorial", "credit", "errors", "experiments", "costs", "plans",
+                           "marginal", "store", "cross_device"}
     credit = tables["credit"]
     assert credit.columns[1:] == [study.channel_name(s, c) for c in CHANNELS]
     assert credit["share"].to_list()[:2] == ["true share of the extra sales", "channel experiments' share"]
@@ -190,6 +192,7 @@ def test_report_has_every_section(tmp_path) -> None:
     for section in ("## Credit against what each channel causes", "## How far each model is from the truth",
                     "## What the channel experiments measure", "## Cost per extra sale",
                     "## Moving the budget by each model", "## The store-sales blind spot",
+                    "## Channels that work together",
                     "## The cross-device break", "## Assumptions and checks"):
         assert section in headings
     code = [c for c in nb.cells
@@ -201,14 +204,15 @@ def test_report_has_every_section(tmp_path) -> None:
 
     charts = [c for c in code if re.fullmatch(r"result\.\w+_chart\(\)", c.source)]
     tables = [c for c in code if c.source.startswith("report.table(")]
-    assert len(charts) == 7  # one cell per chart of OmnichannelResult.charts()
+    assert len(charts) == 8  # one cell per chart of OmnichannelResult.charts()
     assert all("vegaEmbed" in html(c) for c in charts)
-    assert len(tables) == 8 and all('class="result-table"' in html(c) for c in tables)
+    assert len(tables) == 10 and all('class="result-table"' in html(c) for c in tables)
     assert 'class="verdict"' in html(code[2])
 
 
 def test_a_log_without_online_purchases_has_nothing_to_credit() -> None:
     r = study.run(OmnichannelScenario.from_params({"n_customers": 300, "store_share": 1.0}))
-    headline = r.verdict().headline
-    assert headline.startswith("The touch log holds no online purchase, so last touch has nothing to credit.")
+    v = r.verdict()
+    assert any(d.startswith("The touch log holds no online purchase, so last touch has nothing to credit.")
+               for d in v.details)
     assert all(t.height for t in r.tables().values()) and r.charts()

@@ -65,6 +65,7 @@ TEXT_VALUES: dict[tuple[str, str], Any] = {
     ("targeting", "channels"): "display,email",
     ("targeting", "other_learners"): "s",
     ("targeting", "policy_share"): "0.35",
+    ("targeting", "offers"): "reminder,discount",
     ("real_experiment", "path"): lambda: str(HILLSTROM_CSV.resolve()),
     ("real_experiment", "arm"): lambda: {"path": _hillstrom_copy(), "arm": "campaign"},
     ("real_experiment", "control"): "Mens E-Mail",
@@ -89,6 +90,8 @@ TEXT_VALUES: dict[tuple[str, str], Any] = {
     ("omnichannel", "half_life"): "display:3.0",
     ("omnichannel", "unit_cost"): "display:0.01",
     ("omnichannel", "experiment_design"): "display:geo",
+    ("omnichannel", "synergy_channels"): "email",
+    ("omnichannel", "factorial_channels"): "display,email",
 }
 
 

@@ -101,9 +101,10 @@ def test_true_values_come_from_the_truth_columns(small) -> None:  # type: ignore
 def test_same_numbers_whatever_else_is_drawn(small) -> None:  # type: ignore[no-untyped-def]
     """The policies depend on the scenario and seed only: not on the other learners, nor on the curve."""
     scenario, frame, r = small
-    again = study.result_from_table(frame, scenario.replace(other_learners=""), with_delay=False)
-    assert again.headline_text() == r.headline_text()
-    assert again.figures() == r.figures()
+    again = study.result_from_table(frame, scenario.replace(other_learners=""), with_delay=False,
+                                    with_offers=False)  # the offer test is its own simulation
+    assert again.headline_text() == r.headline_text().rsplit("\noffer policy:", 1)[0]
+    assert again.figures() == tuple(f for f in r.figures() if not f.name.startswith("offer_"))
 
 
 def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +112,7 @@ def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ig
     assert r.uplift.treated_share == pytest.approx(0.5, abs=1e-4)
     assert r.policies["likely buyers"].treated_share == pytest.approx(0.5, abs=1e-4)
     auto = study.result_from_table(frame, scenario.replace(policy_share="auto", other_learners=""),
-                                   with_delay=False)
+                                   with_delay=False, with_offers=False)
     assert len(auto.learners) == 1 and auto.delay.height == 0
     # auto: the share with the highest inverse-propensity profit of the out-of-fold training scores
     from experiments.models.uplift import cross_fit, design_matrix, make_learner, profit_curve
@@ -133,15 +134,26 @@ def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ig
 def test_report_parts(small) -> None:  # type: ignore[no-untyped-def]
     _, _, r = small
     v = r.verdict()
-    assert v.headline.startswith("Targeting the ") and "highest predicted uplift" in v.headline
-    assert "likeliest buyers" in v.headline and v.headline.endswith(".")
+    assert v.headline.startswith("Give each customer the offer the uplift model picks")
+    assert "of the oracle's" in v.headline and "one-line rule" in v.headline and v.headline.endswith(".")
+    one = v.details[0]
+    assert one.startswith("One offer (dynamic_incentive against the holdout): Targeting the ")
+    assert "highest predicted uplift" in one and "likeliest buyers" in one
+    assert any(d.startswith("What data is worth: purchase history alone earns") for d in v.details)
     assert any(d.startswith("Ranking by purchase probability") for d in v.details)
     assert any(d.startswith("When:") for d in v.details)
     figures = r.figures()
     profits = [f for f in figures if f.name == "policy_profit"]
     assert [f.group for f in profits] == list(study.POLICIES) and all(f.truth is not None for f in profits)
-    assert {f.name for f in figures} >= {"share_of_oracle", "gap_to_likely_buyers"}
+    assert {f.name for f in figures} >= {"share_of_oracle", "gap_to_likely_buyers",
+                                         "offer_policy_share_of_oracle"}
+    share = next(f for f in figures if f.name == "offer_policy_share_of_oracle")
+    assert share.truth == r.offers.true_share_of_oracle and share.ci_low < share.estimate < share.ci_high
+    assert [f.group for f in figures if f.name == "offer_policy_profit"] == list(study.OFFER_POLICIES)
     tables = r.tables()
+    assert list(tables)[:2] == ["offers", "value_of_data"] and tables["offers"].height == 5
+    assert tables["value_of_data"]["features"].to_list()[:3] == ["purchase history", "plus browsing",
+                                                                 "plus demographics"]
     assert tables["policies"].height == 5 and tables["learners"].height == 2
     assert tables["groups"]["uplift group"].to_list() == ["persuadables", "sure things", "lost causes",
                                                           "do-not-disturbs"]
@@ -158,7 +170,10 @@ def test_report_parts(small) -> None:  # type: ignore[no-untyped-def]
     assert "Data checks" not in r.data_checks()[0] and "evaluation part" in r.data_checks()[1]
     assert any("incentive arm is the default" in a for a in r.assumptions())
     lines = r.headline_text().splitlines()
-    assert len(lines) == 6 and lines[0].startswith("uplift: share ")
+    assert len(lines) == 7 and lines[0].startswith("uplift: share ") and lines[-1].startswith("offer policy:")
+    assert any("Offers (assumptions)" in a for a in r.assumptions())
+    assert any(c.startswith("offer test, evaluation part:") and "match the shares" in c
+               for c in r.data_checks())
 
 
 def test_policy_value_intervals_cover_the_truth() -> None:

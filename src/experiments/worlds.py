@@ -117,6 +117,7 @@ class JourneySettings(Protocol):
     budget_change: float
     budget_channels: tuple[str, ...]
     capture: Mapping[str, float]
+    display_synergy: float
     frequency: Mapping[str, float]
     geo_holdout_share: float
     geo_sigma: float
@@ -140,6 +141,8 @@ class JourneySettings(Protocol):
     session_lift: float
     sessions_per_purchase: float
     store_share: float
+    synergy_channels: tuple[str, ...]
+    synergy_window_days: float
     targeting: Mapping[str, str]
     unit_cost: Mapping[str, float]
     user_holdout_share: float

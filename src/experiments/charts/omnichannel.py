@@ -14,6 +14,7 @@ __all__ = [
     "credit_shares",
     "credit_vs_truth",
     "experiment_estimates",
+    "factorial_readings",
     "model_errors",
     "plan_profits",
     "split_journeys",
@@ -211,3 +212,33 @@ def _parts_by_channel(frame: pl.DataFrame, value: str, *, axis: str, number: str
                         scale=alt.Scale(domain=parts, range=PALETTE[1:1 + len(parts)])),
         tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("part:N"), alt.Tooltip(f"{value}:Q", format=number)],
     ).properties(title=title, height=alt.Step(18))
+
+
+def factorial_readings(frame: pl.DataFrame, *, title: str) -> alt.LayerChart:
+    """Profit of each channel, pair and the whole plan as each reading gives it, with its 95% interval
+    (where it has one) and the truth (red tick), one row per term and reading.
+
+    Parameters
+    ----------
+    frame
+        Columns ``term, reading, estimate, ci_low, ci_high, truth`` (dollars; intervals may be null).
+    """
+    data = frame.select("term", "reading", "estimate", "ci_low", "ci_high", "truth")
+    terms = list(dict.fromkeys(data["term"].to_list()))
+    readings = list(dict.fromkeys(data["reading"].to_list()))
+    tooltip = [alt.Tooltip("term:N"), alt.Tooltip("reading:N"), alt.Tooltip("estimate:Q", format="$,.0f"),
+               alt.Tooltip("ci_low:Q", format="$,.0f", title="95% low"),
+               alt.Tooltip("ci_high:Q", format="$,.0f", title="95% high"),
+               alt.Tooltip("truth:Q", format="$,.0f", title="true")]
+    color = alt.Color("reading:N", sort=readings, scale=alt.Scale(range=PALETTE), title=None,
+                      legend=alt.Legend(orient="bottom", columns=2))
+    base = alt.Chart(data).encode(y=alt.Y("term:N", sort=terms, title=None),
+                                  yOffset=alt.YOffset("reading:N", sort=readings), tooltip=tooltip)
+    interval = base.mark_rule(strokeWidth=3).encode(
+        x=alt.X("ci_low:Q", title="profit over the plan, dollars (dot: estimate, line: 95% interval, red: "
+                "truth)"), x2="ci_high:Q", color=color)
+    point = base.mark_point(filled=True, size=70).encode(x="estimate:Q", color=color)
+    truth = alt.Chart(data).mark_tick(color=TRUTH_COLOR, thickness=3).encode(
+        y=alt.Y("term:N", sort=terms), x="truth:Q")
+    zero = alt.Chart(data).mark_rule(color="#999").encode(x=alt.datum(0))
+    return (zero + interval + point + truth).properties(title=title, height=alt.Step(14))

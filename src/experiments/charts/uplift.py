@@ -15,7 +15,9 @@ import polars as pl
 
 from experiments.charts import PALETTE
 
-__all__ = ["picked_by_group", "profit_by_delay", "profit_by_share", "qini_curves", "uplift_by_bin"]
+__all__ = [
+    "budget_curve", "picked_by_group", "profit_by_delay", "profit_by_share", "qini_curves", "uplift_by_bin",
+]
 
 _WIDTH, _HEIGHT = 520, 280
 #: Characters per line of a chart title: a longer title is wrapped, so that it never makes the chart wider
@@ -186,3 +188,44 @@ def profit_by_delay(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence
         layers.append(alt.Chart().mark_rule(color="#e07a5f", strokeDash=[2, 2]).encode(
             x=alt.datum(float(chosen_hours))))
     return alt.layer(*layers, title=_title(title, subtitle)).properties(width=_WIDTH, height=260)
+
+
+def budget_curve(frame: pl.DataFrame, *, title: str, subtitle: str | Sequence[str] | None = None,
+                 chosen_budget: float | None = None,
+                 x_title: str = "budget: spend per 1,000 customers ($)") -> alt.LayerChart:
+    """Profit of the best-offer policy as the budget grows: estimated (95% band), true, and the oracle's.
+
+    Parameters
+    ----------
+    frame
+        Columns ``budget``, ``estimate``, ``ci_low``, ``ci_high`` and, on simulated data, ``truth`` and
+        ``oracle`` (per 1,000); the lines of absent columns are left out.
+    chosen_budget
+        Draws a vertical rule at the scenario's budget.
+    """
+    none = (pl.lit(None, pl.Float64).alias("ci_low"), pl.lit(None, pl.Float64).alias("ci_high"))
+    parts = [frame.select("budget", pl.lit("model policy, estimated").alias("line"),
+                          pl.col("estimate").alias("profit"), "ci_low", "ci_high")]
+    names = ["model policy, estimated"]
+    for column, name in (("truth", "model policy, true"), ("oracle", "oracle, true")):
+        if column in frame.columns:
+            parts.append(frame.select("budget", pl.lit(name).alias("line"), pl.col(column).alias("profit"),
+                                      *none))
+            names.append(name)
+    long = pl.concat(parts)
+    scale = _color_scale(names)
+    y_title = "incremental profit per 1,000 customers ($)"
+    base = alt.Chart(long).encode(x=alt.X("budget:Q", title=x_title))
+    band = base.transform_filter(alt.datum.line == names[0]).mark_area(opacity=0.15).encode(
+        y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q",
+        color=alt.Color("line:N", scale=scale, title=None))
+    line = base.mark_line().encode(
+        y=alt.Y("profit:Q", title=y_title),
+        color=alt.Color("line:N", title=None, scale=scale, sort=names, legend=alt.Legend(orient="bottom")),
+        tooltip=["line:N", alt.Tooltip("budget:Q", format=",.0f"), alt.Tooltip("profit:Q", format=",.0f"),
+                 alt.Tooltip("ci_low:Q", format=",.0f"), alt.Tooltip("ci_high:Q", format=",.0f")])
+    layers: list[alt.Chart] = [band, line]
+    if chosen_budget is not None:
+        layers.append(alt.Chart().mark_rule(color="#e07a5f", strokeDash=[2, 2]).encode(
+            x=alt.datum(float(chosen_budget))))
+    return alt.layer(*layers, title=_title(title, subtitle)).properties(width=_WIDTH, height=_HEIGHT)

@@ -6,6 +6,11 @@ Example::
         --outcome visit --feature recency --feature history --feature channel --learner x \\
         --value-per-outcome 2.5 --cost-per-treated 0.1 --scores-out scores.parquet --html uplift.html
 
+With ``--treatment`` repeated (several arms against one control), each arm is fitted and judged against
+the control as above (one JSON entry per arm, under ``arms``), and a multi-arm T-learner (one cross-fitted
+outcome model per arm) gives each customer the arm with the highest predicted profit: its budget curve
+(doubly robust profit as more customers are treated) is under ``multi_arm``.
+
 Every customer gets an out-of-fold score (a model fitted on the other folds); the scores are judged on
 the same randomised rows: Qini against random with a bootstrap interval, uplift by decile, and the
 profit of treating each top share (inverse-propensity weighting). Every output location is checked
@@ -23,7 +28,7 @@ from experiments.commands.uplift_eval import add_table_arguments
 from experiments.errors import ParameterError
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
 
-__all__ = ["fit_file", "register", "run"]
+__all__ = ["fit_arms", "fit_file", "register", "run"]
 
 
 def register(subparsers: Any) -> None:
@@ -38,7 +43,7 @@ def register(subparsers: Any) -> None:
         "not numeric or has missing, NaN or infinite values; an infinite feature value (missing ones are "
         "kept as missing). " + OUTPUT_RULE,
     )
-    add_table_arguments(p)
+    add_table_arguments(p, several=True)
     p.add_argument("--feature", required=True, action="append", metavar="COL",
                    help="feature column (repeat for several); text columns are one-hot encoded")
     p.add_argument("--learner", choices=["s", "t", "x", "transformed"], default="t",
@@ -157,6 +162,110 @@ def fit_file(
     return result, ev, table, fit
 
 
+def fit_arms(
+    file: str,
+    *,
+    arm: str,
+    treatments: list[str],
+    control: str,
+    outcome: str,
+    features: list[str],
+    learner: str = "t",
+    folds: int = 5,
+    seed: int = 0,
+    cost_per_treated: float = 0.0,
+    value_per_outcome: float = 1.0,
+    propensity: float | None = None,
+    alpha: float = 0.05,
+    max_levels: int = 64,
+    **options: Any,
+) -> tuple[dict[str, Any], list[Any], Any]:
+    """Several treated arms against one control: each arm as :func:`fit_file`, and the multi-arm policy.
+
+    Returns
+    -------
+    result, evaluations, table
+        The JSON-ready result (``arms``: one :func:`fit_file` result per arm; ``multi_arm``: the policy,
+        each arm's value for everyone and the budget curve), each arm's evaluation, and the
+        :class:`~experiments.models.uplift.data.UpliftTable` of every arm's rows.
+    """
+    import numpy as np
+    import polars as pl
+
+    from experiments.datasets import scan_table
+    from experiments.models.uplift.data import read_uplift_table
+    from experiments.models.uplift.offers import (
+        assign_offers,
+        budget_curve,
+        fit_arm_models,
+        policy_terms,
+        term_value,
+    )
+
+    labels = [str(t) for t in treatments]
+    if len(set(labels)) != len(labels):
+        raise ParameterError("treatment", labels, "distinct arm labels")
+    if propensity is not None:
+        raise ParameterError("propensity", propensity, "no value with several --treatment arms (each arm's "
+                             "probability is its observed share)")
+    arms, evaluations = [], []
+    for label in labels:
+        res, ev, _, _ = fit_file(file, arm=arm, treatment=label, control=control, outcome=outcome,
+                                 features=features, learner=learner, folds=folds, seed=seed,
+                                 cost_per_treated=cost_per_treated, value_per_outcome=value_per_outcome,
+                                 alpha=alpha, max_levels=max_levels, **options)
+        arms.append(res)
+        evaluations.append(ev)
+    # every arm's rows at once: one design for all, the arm's code (0 = control) in file order
+    order = [str(control), *labels]
+    flag = "__arms_treated"
+    frame = (scan_table(file).select(pl.col(arm).cast(pl.String).alias(arm), outcome, *features)
+             .filter(pl.col(arm).is_in(order)).collect())
+    frame = frame.with_columns(pl.when(pl.col(arm) == str(control)).then(pl.lit("c")).otherwise(pl.lit("t"))
+                               .alias(flag))
+    table = read_uplift_table(frame, arm=flag, treatment="t", control="c", outcome=outcome, features=features,
+                              max_levels=max_levels)
+    assert table.design is not None
+    code = frame[arm].replace_strict(order, list(range(len(order))), return_dtype=pl.Int64).to_numpy()
+    counts = np.bincount(code, minlength=len(order))
+    e = counts / counts.sum()
+    y = value_per_outcome * table.outcome.astype(np.float64) - cost_per_treated * (code > 0)
+    fit = fit_arm_models(table.design.X, table.outcome.astype(np.float64), code, n_arms=len(order),
+                         folds=folds, seed=seed, binary=table.binary, learner="s" if learner == "s" else "t")
+    mu = value_per_outcome * fit.oof - cost_per_treated * (np.arange(len(order)) > 0)
+    uplift = mu[:, 1:] - mu[:, :1]
+    spend = None if cost_per_treated == 0 else np.full_like(uplift, cost_per_treated)
+    chosen = assign_offers(uplift)
+    value = term_value(policy_terms(y, code, chosen, e, mu=mu), alpha=alpha)
+    everyone = {label: term_value(policy_terms(y, code, np.full(code.size, j + 1), e, mu=mu),
+                                  alpha=alpha).to_dict()
+                for j, label in enumerate(labels)}
+    unit = "share of customers" if spend is None else "spend per customer"
+    top = 1.0 if spend is None else cost_per_treated
+    curve = budget_curve(uplift, y, code, e, spend=spend, mu=mu, budgets=np.linspace(0.0, top, 21),
+                         alpha=alpha)
+    result: dict[str, Any] = {
+        "file": str(file), "arm": arm, "treatments": labels, "control": control, "outcome": outcome,
+        "features": features, "learner": learner, "folds": folds, "seed": seed,
+        "arms": arms,
+        "multi_arm": {
+            "n_rows": int(code.size),
+            "n_by_arm": {label: int(c) for label, c in zip(order, counts, strict=True)},
+            "propensities": {label: float(p) for label, p in zip(order, e, strict=True)},
+            "learner": "S-learner" if learner == "s" else "T-learner",
+            "value_per_outcome": value_per_outcome, "cost_per_treated": cost_per_treated,
+            "method": "each arm's outcome cross-fitted (out of fold); each customer given the arm with the "
+                      "highest predicted profit when positive; value against the control, doubly robust",
+            "assigned": {label: int(np.count_nonzero(chosen == j)) for j, label in enumerate(order)},
+            "policy": value.to_dict(),
+            "everyone": everyone,
+            "budget_unit": unit,
+            "budget_curve": curve.to_dicts(),
+        },
+    }
+    return result, evaluations, table
+
+
 def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: str) -> None:
     import polars as pl
 
@@ -182,6 +291,9 @@ def run(args: argparse.Namespace) -> int:
     if scores_path is not None and scores_path.suffix.lower() not in {".parquet", ".pq"}:
         raise ParameterError("scores_out", args.scores_out, "a .parquet path (scores are written as parquet)")
     check_distinct(("--json", json_path), ("--html", html_path), ("--scores-out", scores_path))
+    if len(args.treatment) > 1:
+        return _run_arms(args, opts, json_path=json_path, html_path=html_path, scores_path=scores_path)
+    args.treatment = args.treatment[0]
     result, ev, table, fit = fit_file(
         args.file, arm=args.arm, treatment=args.treatment, control=args.control, outcome=args.outcome,
         features=list(args.feature), learner=args.learner, **opts)
@@ -193,4 +305,24 @@ def run(args: argparse.Namespace) -> int:
     if write_results(text, json_path, json_option=args.json, page=page, html_path=html_path):
         return 0
     print(summary_text(result))
+    return 0
+
+
+def _run_arms(args: argparse.Namespace, opts: dict[str, Any], *, json_path: Path | None,
+              html_path: Path | None, scores_path: Path | None) -> int:
+    """Several ``--treatment`` arms: each against the control, and the multi-arm policy."""
+    from experiments.render.page import page_html
+    from experiments.studies.uplift import arms_page, arms_summary_text
+
+    if scores_path is not None:
+        raise ParameterError("scores_out", args.scores_out, "one --treatment arm (scores are per arm pair)")
+    result, evaluations, _ = fit_arms(
+        args.file, arm=args.arm, treatments=list(args.treatment), control=args.control, outcome=args.outcome,
+        features=list(args.feature), learner=args.learner, **opts)
+    page = (page_html(arms_page(result, evaluations, source=Path(args.file).name)) if html_path is not None
+            else None)
+    text = json.dumps(result, indent=2)
+    if write_results(text, json_path, json_option=args.json, page=page, html_path=html_path):
+        return 0
+    print(arms_summary_text(result))
     return 0

@@ -25,11 +25,20 @@ __all__ = ["add_table_arguments", "evaluate_file", "register", "run", "summary_t
 RESULT_KEYS = ("n_rows", "n_treatment", "n_control", "qini_auc", "uplift_auc", "uplift_at_k", "k", "curve")
 
 
-def add_table_arguments(p: argparse.ArgumentParser) -> None:
-    """Add the experiment file and its columns, as ``uplift`` and ``uplift-eval`` both read them."""
+def add_table_arguments(p: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """Add the experiment file and its columns, as ``uplift`` and ``uplift-eval`` both read them.
+
+    ``several``: ``--treatment`` may be repeated (several treated arms against one control).
+    """
     p.add_argument("file", metavar="FILE", help="CSV or parquet file, one row per customer")
     p.add_argument("--arm", required=True, metavar="COL", help="column with the arm label")
-    p.add_argument("--treatment", required=True, metavar="LABEL", help="label of the treated arm")
+    if several:
+        p.add_argument("--treatment", required=True, action="append", metavar="LABEL",
+                       help="label of a treated arm; repeat for several arms against one control (each arm "
+                       "is modelled against the control, and a multi-arm policy gives each customer the "
+                       "arm with the highest predicted profit)")
+    else:
+        p.add_argument("--treatment", required=True, metavar="LABEL", help="label of the treated arm")
     p.add_argument("--control", required=True, metavar="LABEL", help="label of the control arm")
     p.add_argument("--outcome", required=True, metavar="COL", help="outcome column (0/1 or amounts)")
 

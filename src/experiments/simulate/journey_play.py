@@ -89,7 +89,19 @@ def _touch_extra(world: JourneyWorld, thr: np.ndarray) -> np.ndarray:
     if direct.size:
         extra += np.bincount(world.touch_customer[direct], weights=world.touch_effect[direct],
                              minlength=world.n_customers)
-    return extra
+    return extra + _synergy_extra(world, thr)
+
+
+def _synergy_extra(world: JourneyWorld, thr: np.ndarray) -> np.ndarray | float:
+    """Each customer's extra hazard from the display synergy: ``display_synergy - 1`` times the effect of
+    every kept synergy-channel touch that a kept display touch preceded within the window."""
+    lanes = world.synergy_lanes()
+    if not lanes:
+        return 0.0
+    kept = np.concatenate([world._kept_lane(thr, lane) for lane in lanes])
+    raised = kept[world.boosted(kept, thr)]
+    return (world.scenario.display_synergy - 1.0) * np.bincount(
+        world.touch_customer[raised], weights=world.touch_effect[raised], minlength=world.n_customers)
 
 
 def play(world: JourneyWorld, changes: Mapping[str, float] | np.ndarray | None = None) -> Outcome:
@@ -143,7 +155,8 @@ def _purchase_times(world: JourneyWorld, outcome: Outcome, customers: np.ndarray
     channel = world.touch_channel[idx]
     owner = np.concatenate([local[world.touch_customer[idx]], local[world.session_customer[sess]]])
     start = np.concatenate([world.touch_time[idx], world.session_time[sess]])
-    lift = np.concatenate([np.array([s.lift[c] for c in CHANNELS])[channel],
+    gain = np.where(world.boosted(idx, thr), s.display_synergy, 1.0) if world.synergy_lanes() else 1.0
+    lift = np.concatenate([np.array([s.lift[c] for c in CHANNELS])[channel] * gain,
                            np.full(sess.size, s.session_lift)])
     half = np.concatenate([np.array([s.half_life[c] for c in CHANNELS])[channel],
                            np.full(sess.size, s.session_half_life)])

@@ -1,13 +1,15 @@
-"""The journey world's truth: each channel switched off, budgets moved, and randomised holdouts.
+"""The journey world's truth: channels switched off, budgets moved, and randomised holdouts.
 
 Every function re-runs the same drawn world (:func:`~experiments.simulate.journey_play.play`), so each
 difference is due to the plan alone: the true incremental purchases of a channel, its marginal return,
-and the tables of a user-level or geo-level holdout experiment.
+every subset of channels switched off (each pair's interaction), and the tables of a user-level,
+geo-level or factorial holdout experiment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import combinations
 
 import numpy as np
 import polars as pl
@@ -16,7 +18,16 @@ from experiments.simulate.journey_play import play
 from experiments.simulate.journey_world import JourneyWorld, Outcome
 from experiments.worlds import JOURNEY_CHANNELS as CHANNELS
 
-__all__ = ["budget_response", "channel_truth", "geo_holdout_table", "switched_off", "user_holdout_table"]
+__all__ = [
+    "budget_response",
+    "channel_truth",
+    "factorial_holdout_table",
+    "geo_holdout_table",
+    "interaction_truth",
+    "subsets_off",
+    "switched_off",
+    "user_holdout_table",
+]
 
 
 def switched_off(world: JourneyWorld) -> dict[str, Outcome]:
@@ -162,3 +173,83 @@ def geo_holdout_table(world: JourneyWorld, channel: str, *, full: Outcome | None
         "purchases_per_customer": purchases / safe,
         "revenue_per_customer": revenue / safe,
     }).filter(pl.col("customers") > 0)
+
+
+def subsets_off(world: JourneyWorld, channels: Sequence[str],
+                known: Mapping[frozenset[str], Outcome] | None = None) -> dict[frozenset[str], Outcome]:
+    """The world re-run with every subset of ``channels`` switched off (``2**len(channels)`` plans; the
+    empty subset is the plan as drawn). Plans already in ``known`` (keyed by the subset off) are kept,
+    not re-run."""
+    known = known or {}
+    out: dict[frozenset[str], Outcome] = {}
+    for size in range(len(channels) + 1):
+        for subset in combinations(channels, size):
+            key = frozenset(subset)
+            out[key] = known[key] if key in known else play(world, dict.fromkeys(subset, 0.0))
+    return out
+
+
+def interaction_truth(outcomes: Mapping[frozenset[str], Outcome], channels: Sequence[str]) -> pl.DataFrame:
+    """True effects of the channels of a factorial holdout, from :func:`subsets_off`.
+
+    With ``Y(S off)`` the world's purchases (or revenue, or profit) when the channels in ``S`` are off:
+    a channel's effect is ``Y(none off) - Y(c off)``; a pair's interaction is the extra the pair gives
+    together, ``Y(none off) - Y(a off) - Y(b off) + Y(a and b off)`` (positive: the channels help each
+    other); ``total`` is ``Y(none off) - Y(all off)`` (the coordinated plan); ``one_at_a_time`` is the sum
+    of the channels' effects (what one-channel holdouts add up to).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``term, kind`` (``channel``, ``pair``, ``total``, ``one_at_a_time``), ``conversions``,
+        ``revenue``, ``profit``; channels and pairs in ``channels`` order.
+    """
+    def y(subset: Iterable[str]) -> np.ndarray:
+        o = outcomes[frozenset(subset)]
+        return np.array([o.conversions, o.revenue, o.profit], dtype=float)
+
+    rows: list[tuple[str, str, np.ndarray]] = []
+    full = y(())
+    mains = [(c, "channel", full - y((c,))) for c in channels]
+    rows += mains
+    rows += [(f"{a} x {b}", "pair", full - y((a,)) - y((b,)) + y((a, b)))
+             for a, b in combinations(channels, 2)]
+    rows.append(("total", "total", full - y(channels)))
+    rows.append(("one at a time", "one_at_a_time", sum((v for _, _, v in mains), np.zeros(3))))
+    return pl.DataFrame({"term": [r[0] for r in rows], "kind": [r[1] for r in rows],
+                         "conversions": [float(r[2][0]) for r in rows],
+                         "revenue": [float(r[2][1]) for r in rows], "profit": [float(r[2][2]) for r in rows]})
+
+
+def factorial_holdout_table(world: JourneyWorld, channels: Sequence[str], share: float,
+                            outcomes: Mapping[frozenset[str], Outcome]) -> pl.DataFrame:
+    """A factorial user holdout: each customer held out of each of ``channels`` independently.
+
+    Customer ``i`` is held out of channel ``c`` when her ``holdout_draw`` for ``c`` falls below
+    ``share``; she then lives the world with the channels she is held out of switched off (from
+    :func:`subsets_off`; her purchase depends on her own touches only). Every customer takes part
+    (intent to treat): outcomes count online and store purchases (customers known by their account).
+
+    Returns
+    -------
+    polars.DataFrame
+        ``customer_id``, one 0/1 column ``exposed_<channel>`` per channel, ``cell`` (the channels held
+        out, ``+``-joined, ``none`` when none), ``purchased`` (0/1) and ``revenue``.
+    """
+    codes = [CHANNELS.index(c) for c in channels]
+    held = world.holdout_draw[:, codes] < share
+    cell = held.astype(np.int64) @ (1 << np.arange(len(channels), dtype=np.int64))
+    bought = np.zeros(world.n_customers, dtype=bool)
+    names = []
+    for code in range(1 << len(channels)):
+        subset = [c for j, c in enumerate(channels) if code >> j & 1]
+        names.append("+".join(subset) or "none")
+        mine = cell == code
+        bought[mine] = outcomes[frozenset(subset)].purchased[mine]
+    return pl.DataFrame({
+        "customer_id": np.arange(world.n_customers, dtype=np.int64),
+        **{f"exposed_{c}": (~held[:, j]).astype(np.int8) for j, c in enumerate(channels)},
+        "cell": pl.Series(cell.astype(np.uint32)).cat.to(pl.Enum(names)),
+        "purchased": bought.astype(np.int8),
+        "revenue": np.where(bought, world.order_value, 0.0),
+    })

@@ -29,6 +29,8 @@ SESSION_STEP: float = 1e-5
 N_CHANNELS = len(CHANNELS)
 #: The channel that means "no referrer": logged on a session only when no other channel caught it.
 DIRECT = CHANNELS.index("direct")
+#: The channel whose touches raise the synergy channels' response (``display_synergy``).
+DISPLAY = CHANNELS.index("display")
 _LN2 = math.log(2.0)
 
 
@@ -138,6 +140,47 @@ class JourneyWorld:
         lanes += [N_CHANNELS + k for k, c in enumerate(CHANNELS)
                   if s.lift[c] > 0 and s.targeting[c] == "session" and k != DIRECT]
         return lanes
+
+    def synergy_lanes(self) -> list[int]:
+        """Effect lanes of the synergy channels (none when ``display_synergy`` is 1: channels add up)."""
+        s = self.scenario
+        if s.display_synergy == 1.0:
+            return []
+        codes = {CHANNELS.index(c) for c in s.synergy_channels}
+        return [lane for lane in self.effect_lanes() if lane % N_CHANNELS in codes]
+
+    def synergy_marks(self) -> np.ndarray:
+        """Per candidate touch of a synergy channel, the smallest mark among the scheduled display
+        touches of the same customer in the ``synergy_window_days`` before it (``inf`` when there is none,
+        and for every other touch): a plan raises the touch's response exactly when it keeps one of those
+        display touches, i.e. when this mark is below the display lane's threshold. Computed once."""
+        if "synergy" in self._cache:
+            return self._cache["synergy"]
+        s = self.scenario
+        out = np.full(self.touch_customer.size, np.inf, dtype=np.float32)
+        lanes = self.synergy_lanes()
+        if lanes:
+            span = s.days + s.synergy_window_days + 1.0  # customers' keys never overlap within a window
+            disp = np.flatnonzero(self.touch_lane == DISPLAY)
+            key_d = self.touch_customer[disp] * span + self.touch_time[disp]
+            order = np.argsort(key_d)
+            key_d = key_d[order]
+            marks = np.append(self.touch_mark[disp][order], np.float32(np.inf))  # a sentinel to index
+            target = np.flatnonzero(np.isin(self.touch_lane, lanes))
+            key_t = self.touch_customer[target] * span + self.touch_time[target]
+            lo = np.searchsorted(key_d, key_t - s.synergy_window_days, side="left")
+            hi = np.searchsorted(key_d, key_t, side="left")  # display touches strictly before the touch
+            if target.size and key_d.size:
+                bounds = np.empty(2 * target.size, dtype=np.int64)
+                bounds[0::2], bounds[1::2] = lo, hi
+                smallest = np.minimum.reduceat(marks, bounds)[0::2]
+                out[target] = np.where(hi > lo, smallest, np.float32(np.inf))
+        self._cache["synergy"] = out
+        return out
+
+    def boosted(self, touches: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        """Flags: which of ``touches`` (candidate indices) a plan's display touches raise."""
+        return self.synergy_marks()[touches] < thresholds[DISPLAY]
 
     def _kept_lane(self, thresholds: np.ndarray, lane: int) -> np.ndarray:
         """Indices of the candidates of one lane that a plan keeps."""

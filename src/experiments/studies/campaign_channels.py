@@ -3,7 +3,7 @@ the truth.
 
 Among the customers of the treatment arms, each was held out of each channel independently
 (``channel_holdout``). A channel's effect per customer is the difference between those who had it and
-those held out of it (:func:`experiments.stats.factorial.factorial_effects`); times the customers who
+those held out of it (:func:`experiments.stats.factorial.pooled_effect`); times the customers who
 had it, it is the purchases and profit (margin net of the incentive and of all media cost) the channel
 added to the campaign as run; over the channel's own spend, the profit per dollar. Pairs of channels:
 the 2 × 2 interaction per 1,000 customers. The truth is the simulator's per-customer channel effect
@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import combinations
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from experiments.formatting import fmt
-from experiments.stats.factorial import FactorialResult, factorial_effects
+from experiments.stats.factorial import FactorialCells, cell_statistics, pooled_effect, weighted_contrast
 from experiments.studies.base import Figure
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class PairRow:
 class ChannelAnalysis:
     """Every channel's and channel pair's contribution, with intervals and the truth."""
 
-    factorial: FactorialResult
+    factorial: FactorialCells
     channels: tuple[ChannelRow, ...]
     pairs: tuple[PairRow, ...]
     holdout: float
@@ -252,7 +253,7 @@ def measure_channels(
         *[(~pl.col(f"held_out_{c}")).alias(on[c]) for c in channels],
         (pl.col("margin") - pl.col("cost")).alias("_profit"),
     )
-    factorial = factorial_effects(lf, factors=on, metrics=["converted", "_profit"], alpha=alpha)
+    factorial = cell_statistics(lf, factors=on, metrics=["converted", "_profit"])
     sums = [pl.col(on[c]).sum().alias(f"n_{c}") for c in channels]
     sums += [(pl.col(f"exposures_{c}").cast(pl.Float64) * unit_costs[c]).filter(pl.col(on[c])).sum()
              .alias(f"spend_{c}") for c in channels]
@@ -264,9 +265,11 @@ def measure_channels(
     rows = []
     for c in channels:
         n_on = int(totals[f"n_{c}"])
-        conv, prof = factorial.effect(c, "converted"), factorial.effect(c, "_profit")
+        conv, prof = (pooled_effect(factorial, c, metric=m, alpha=alpha)
+                      for m in ("converted", "_profit"))
         rows.append(ChannelRow(
-            channel=c, customers=n_on, held_out=conv.n_off, spend=float(totals[f"spend_{c}"]),
+            channel=c, customers=n_on, held_out=factorial.units(c, on=False),
+            spend=float(totals[f"spend_{c}"]),
             conversions=n_on * conv.estimate, conversions_low=n_on * conv.ci_low,
             conversions_high=n_on * conv.ci_high,
             profit=n_on * prof.estimate, profit_low=n_on * prof.ci_low, profit_high=n_on * prof.ci_high,
@@ -276,11 +279,14 @@ def measure_channels(
     pair_true = {} if pair_truth is None else {(r["first"], r["second"]): r
                                                for r in pair_truth.iter_rows(named=True)}
     pairs = []
-    for i_conv in (i for i in factorial.interactions if i.metric == "converted"):
-        i_prof = factorial.interaction(i_conv.first, i_conv.second, "_profit")
-        t = pair_true.get((i_conv.first, i_conv.second))
+    for a, b in combinations(channels, 2):
+        pooled = factorial.pooled((a, b))
+        weights = {frozenset((a, b)): 1.0, frozenset((a,)): -1.0, frozenset((b,)): -1.0, frozenset(): 1.0}
+        i_conv, i_prof = (weighted_contrast(pooled, weights, metric=m, term=f"{a} x {b}", kind="pair",
+                                            alpha=alpha) for m in ("converted", "_profit"))
+        t = pair_true.get((a, b))
         pairs.append(PairRow(
-            first=i_conv.first, second=i_conv.second,
+            first=a, second=b,
             conversions=1000 * i_conv.estimate, conversions_low=1000 * i_conv.ci_low,
             conversions_high=1000 * i_conv.ci_high,
             profit=1000 * i_prof.estimate, profit_low=1000 * i_prof.ci_low, profit_high=1000 * i_prof.ci_high,

@@ -13,7 +13,9 @@ from experiments.formatting import money, p_phrase, spec_or_na
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Section, Table
 
-__all__ = ["LEARNER_NAMES", "page", "summary_text", "verdict"]
+__all__ = [
+    "LEARNER_NAMES", "arms_page", "arms_summary_text", "arms_verdict", "page", "summary_text", "verdict",
+]
 
 #: The learners' names in the command's words.
 LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
@@ -164,4 +166,104 @@ def page(result: dict[str, Any], evaluation: Any, *, source: str) -> Page:
               {"share treated": "pct", "profit per 1,000": "money", "CI low": "money", "CI high": "money"}),
         Notes(method, title="How it was computed"),
     ]
+    return Page(title, blocks)
+
+
+# ------------------------------------------------------------------------------------ several arms
+
+
+def arms_verdict(r: dict[str, Any]) -> Verdict:
+    """Which arm for whom: the multi-arm policy's profit per 1,000 against giving everyone one arm."""
+    m = r["multi_arm"]
+    pol, level = m["policy"], round(100 * (1 - m["policy"]["alpha"]))
+    n = m["n_rows"]
+    given = ", ".join(f"{label} to {count / n:.0%}" for label, count in m["assigned"].items()
+                      if label != r["control"] and count)
+    best_label, best = max(m["everyone"].items(), key=lambda kv: kv[1]["estimate"])
+    ci = f"{level}% CI {_per_1000(pol['ci_low'])} to {_per_1000(pol['ci_high'])}"
+    if not given:
+        headline = (f"Treat nobody: no arm is predicted to earn more than {r['control']} for any customer "
+                    f"(giving everyone {best_label} earns {_per_1000(best['estimate'])} per 1,000).")
+    elif best["estimate"] >= pol["estimate"]:
+        headline = (f"Give everyone {best_label}: about {_per_1000(best['estimate'])} per 1,000 customers "
+                    f"against {r['control']} ({level}% CI {_per_1000(best['ci_low'])} to "
+                    f"{_per_1000(best['ci_high'])}); giving each customer the arm with the highest predicted "
+                    f"profit ({given}) earns {_per_1000(pol['estimate'])} ({ci}): the models do not find "
+                    "customers who gain more from another arm.")
+    else:
+        headline = (f"Give each customer the arm with the highest predicted profit ({given}): about "
+                    f"{_per_1000(pol['estimate'])} per 1,000 customers against {r['control']} ({ci}), "
+                    f"against {_per_1000(best['estimate'])} for giving everyone {best_label}.")
+    details = [
+        "Giving everyone one arm, per 1,000 customers: " + "; ".join(
+            f"{label} {_per_1000(v['estimate'])} ({level}% CI {_per_1000(v['ci_low'])} to "
+            f"{_per_1000(v['ci_high'])})" for label, v in m["everyone"].items()) + ".",
+        f"Economics: {money(m['value_per_outcome'])} per unit of {r['outcome']}, "
+        f"{money(m['cost_per_treated'])} per treated customer; budget curve by {m['budget_unit']}.",
+        f"{m['method'].capitalize()} ({m['learner']}, {r['folds']}-fold cross-fitting, seed {r['seed']}); "
+        "the policy is judged on the rows its models were cross-fitted on: confirm it on a fresh test.",
+        f"{n:,} customers: " + ", ".join(f"{label} {c:,}" for label, c in m["n_by_arm"].items()) + ".",
+    ]
+    tone = "good" if given and pol["ci_low"] > 0 else ("bad" if pol["estimate"] <= 0 else "neutral")
+    return Verdict(headline, tone, tuple(details))
+
+
+def arms_summary_text(r: dict[str, Any]) -> str:
+    """The readable summary of several arms: the multi-arm verdict, its budget curve, then each arm's."""
+    v = arms_verdict(r)
+    m = r["multi_arm"]
+    unit = m["budget_unit"]
+    pts = [p for i, p in enumerate(m["budget_curve"]) if i % 5 == 0]
+    curve = "; ".join(f"{p['budget']:.3g}: {_per_1000(p['estimate'])} [{_per_1000(p['ci_low'])}, "
+                      f"{_per_1000(p['ci_high'])}]" for p in pts)
+    lines = [v.headline, *v.details, f"budget curve (budget as {unit}: profit per 1,000, 95% CI): {curve}"]
+    for arm in r["arms"]:
+        lines.append("")
+        lines.append(f"{arm['treatment']} against {arm['control']}:")
+        lines.append(summary_text(arm))
+    return "\n".join(lines)
+
+
+def _budget_chart(r: dict[str, Any]) -> Any:
+    import polars as pl
+
+    from experiments.charts.uplift import budget_curve
+
+    m = r["multi_arm"]
+    frame = pl.DataFrame(m["budget_curve"]).select(
+        "budget", *(pl.col(c) * 1000 for c in ("estimate", "ci_low", "ci_high")))
+    top = frame.sort("estimate", descending=True).row(0, named=True)
+    at = (f"treating {top['budget']:.0%} of customers" if m["budget_unit"] == "share of customers"
+          else f"a budget of {money(top['budget'])} per customer")
+    return budget_curve(
+        frame, title=f"Profit peaks at {_per_1000(top['estimate'] / 1000)} per 1,000 customers {at}",
+        subtitle="incremental profit per 1,000 customers of giving each customer their best arm, customers "
+        "taken by predicted profit (per dollar when treating costs), with its 95% band",
+        x_title=f"budget ({m['budget_unit']})")
+
+
+def arms_page(result: dict[str, Any], evaluations: list[Any], *, source: str) -> Page:
+    """The one-page report of several arms: the multi-arm verdict and budget curve, then each arm's charts."""
+    import polars as pl
+
+    m = result["multi_arm"]
+    arms = pl.DataFrame([{
+        "arm": a["treatment"], "customers": a["n_treatment"], "Qini": a["qini_auc"],
+        "best share": a["best_share"], "profit per 1,000, best share": 1000 * a["policy"]["best"]["estimate"],
+        "profit per 1,000, everyone": 1000 * m["everyone"][a["treatment"]]["estimate"],
+        "given this arm": m["assigned"][a["treatment"]],
+    } for a in result["arms"]])
+    title = f"Uplift model, {len(result['arms'])} arms: {source}"
+    blocks: list[Any] = [
+        Heading(title), arms_verdict(result),
+        Section("What more budget buys"), _budget_chart(result),
+        Table(arms, f"Each arm against {result['control']}",
+              {"best share": "pct", "profit per 1,000, best share": "money",
+               "profit per 1,000, everyone": "money"}),
+    ]
+    for arm, ev in zip(result["arms"], evaluations, strict=True):
+        blocks += [Section(f"{arm['treatment']} against {arm['control']}"), verdict(arm),
+                   _qini_chart(ev, arm), _profit_chart(ev, arm)]
+    own = f"Each arm's own model: {LEARNER_NAMES[result['learner']]}, {result['folds']}-fold cross-fitting."
+    blocks.append(Notes([m["method"].capitalize() + ".", own], title="How it was computed"))
     return Page(title, blocks)

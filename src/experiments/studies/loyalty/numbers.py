@@ -16,7 +16,7 @@ from experiments.models import survival
 from experiments.simulate.loyalty import LoyaltySimulation, simulate_loyalty
 from experiments.stats import loyalty_economics as econ
 from experiments.stats import retention
-from experiments.stats import two_by_two as factorial
+from experiments.stats.factorial import FactorialContrast, cell_statistics, weighted_contrast
 from experiments.studies.loyalty.scenario import LoyaltyScenario
 
 __all__ = ["LoyaltyNumbers", "lever_effects", "measure", "simulate"]
@@ -43,7 +43,7 @@ class LoyaltyNumbers:
     keep_value: econ.RetentionValue
     arm_measures: pl.DataFrame
     cumulative: pl.DataFrame
-    levers: tuple[factorial.LeverEffect, ...]
+    levers: tuple[FactorialContrast, ...]
     cell_sizes: dict[str, int]
 
 
@@ -53,15 +53,21 @@ def simulate(scenario: LoyaltyScenario, **options: Any) -> LoyaltySimulation:
 
 
 def lever_effects(customers: pl.DataFrame, *, margin: float, referral_bonus: float, alpha: float = 0.05
-                  ) -> tuple[factorial.LeverEffect, ...]:
+                  ) -> tuple[FactorialContrast, ...]:
     """Main effects of rewards and messages and their interaction on the net value (offered customers)."""
     offered = customers.lazy().filter(pl.col("offered")).select(
         rewards=pl.col("cell").is_in(["rewards", "both"]),
         messages=pl.col("cell").is_in(["messages", "both"]),
         net=econ.net_contribution(margin=margin, referral_bonus=referral_bonus),
     )
-    cells = factorial.cell_statistics(offered, "net", "rewards", "messages")
-    return factorial.two_by_two(cells, a="rewards", b="messages", alpha=alpha)
+    cells = cell_statistics(offered, factors=("rewards", "messages"), metrics=("net",))
+    none, rewards, messages, both = (frozenset(g) for g in ((), ("rewards",), ("messages",),
+                                                            ("rewards", "messages")))
+    weights = {"rewards": {none: -0.5, rewards: 0.5, messages: -0.5, both: 0.5},
+               "messages": {none: -0.5, rewards: -0.5, messages: 0.5, both: 0.5},
+               "rewards x messages": {none: 1.0, rewards: -1.0, messages: -1.0, both: 1.0}}
+    return tuple(weighted_contrast(cells, w, metric="net", term=term, kind="interaction" if " x " in term
+                                   else "main", alpha=alpha) for term, w in weights.items())
 
 
 def measure(scenario: LoyaltyScenario, into: type[N]) -> N:

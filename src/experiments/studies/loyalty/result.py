@@ -30,7 +30,7 @@ class LoyaltyResult(LoyaltyNumbers):
         """Verdict: which lever to grow or cut (the factorial), then whether the whole programme pays."""
         s, t = self.scenario, self.truth
         rewards, messages, both = self.levers
-        head, tone = lever_verdict({k.lever: (k.estimate, k.ci_low, k.ci_high) for k in (rewards, messages)})
+        head, tone = lever_verdict({k.term: (k.estimate, k.ci_low, k.ci_high) for k in (rewards, messages)})
         programme, _ = verdict_text(self.economics, unit="customer offered both levers")
         e, itt, m, naive, churn = self.economics, self.itt, self.members, self.naive, self.churn
         together = ("help each other" if both.ci_low > 0 else "overlap" if both.ci_high < 0
@@ -146,7 +146,7 @@ class LoyaltyResult(LoyaltyNumbers):
         truth = {"rewards": t["rewards_effect"], "messages": t["messages_effect"],
                  "rewards x messages": t["lever_interaction"]}
         return pl.DataFrame(
-            [(k.lever, k.term, k.estimate, k.ci_low, k.ci_high, k.p_value, truth[k.lever])
+            [(k.term, k.kind, k.estimate, k.ci_low, k.ci_high, k.p_value, truth[k.term])
              for k in self.levers],
             schema=["lever", "term", "estimate", "ci_low", "ci_high", "p_value", "truth"], orient="row")
 
@@ -156,7 +156,7 @@ class LoyaltyResult(LoyaltyNumbers):
 
         rewards, messages, _ = self.levers
         best = max((rewards, messages), key=lambda k: k.estimate)
-        name = {"rewards": "Rewards", "messages": "Relationship messages"}[best.lever]
+        name = {"rewards": "Rewards", "messages": "Relationship messages"}[best.term]
         return charts.lever_effects_chart(
             self.lever_table(), title=f"{name} add the most: {fmt(best.estimate, 'money')} net per offered "
             "customer (truth: orange tick)")

@@ -23,6 +23,7 @@ from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
     TRUTH_PLAN,
     OmnichannelAnalysis,
+    coordination,
     costs_long,
     marginal_returns,
     measure,
@@ -41,6 +42,7 @@ from experiments.studies.omnichannel.words import (
     focus_channels,
     model_name,
     pct,
+    term_name,
     verdict,
 )
 
@@ -110,6 +112,7 @@ class OmnichannelResult:
                        f"{model_name(HEADLINE_MODEL)} credit", r["credit_share"], truth=r["true_share"],
                        unit="%", group=r["channel"])
                 for r in a.comparison.filter(pl.col("model") == HEADLINE_MODEL).iter_rows(named=True)]
+        out += self._factorial_figures()
         b, x = a.blind_spot, a.cross_device
         out += [
             Figure("store_share", "Share of purchases made in a store (invisible online)", b["store_share"],
@@ -121,16 +124,44 @@ class OmnichannelResult:
         ]
         return tuple(out)
 
+    def _factorial_figures(self) -> list[Figure]:
+        """Each factorial channel's and pair's measured purchases and profit, the plan as a whole, and the
+        one-channel holdouts summed; estimates with intervals and the truth."""
+        f, s = self.analysis.factorial, self.scenario
+        if f is None:
+            return []
+        out = []
+        for r in f.terms.iter_rows(named=True):
+            name = {"factor": "factorial_incremental", "pair": "factorial_pair_interaction",
+                    "total": "coordinated_plan"}[r["kind"]]
+            what = capitalised(term_name(s, r["term"]))
+            suffix = " working together" if r["kind"] == "pair" else ""
+            out.append(Figure(f"{name}_conversions", f"{what}{suffix}: extra purchases (factorial holdout)",
+                              r["conversions"], r["conversions_low"], r["conversions_high"],
+                              r["true_conversions"], "orders", r["term"]))
+            out.append(Figure(f"{name}_profit", f"{what}{suffix}: extra profit (factorial holdout)",
+                              r["profit"], r["profit_low"], r["profit_high"], r["true_profit"], "$",
+                              r["term"]))
+        one = f.one_at_a_time()
+        out.append(Figure("one_at_a_time_profit", "One-channel holdouts summed: extra profit", one["profit"],
+                          one["profit_low"], one["profit_high"], one["true_profit"], "$"))
+        out.append(Figure("one_at_a_time_conversions", "One-channel holdouts summed: extra purchases",
+                          one["conversions"], one["conversions_low"], one["conversions_high"],
+                          one["true_conversions"], "orders"))
+        return out
+
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        return {"credit": self.credit_table(), "errors": self.errors_table(),
+        return {"coordination": self.coordination_table(), "factorial": self.factorial_table(),
+                "credit": self.credit_table(), "errors": self.errors_table(),
                 "experiments": self.experiments_table(), "costs": self.cost_table(),
                 "plans": self.plans_table(), "marginal": self.marginal_table(), "store": self.store_table(),
                 "cross_device": self.cross_device_table()}
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
-        return {"credit": self.credit_chart(), "errors": self.errors_chart(),
+        return {"factorial": self.factorial_chart(), "credit": self.credit_chart(),
+                "errors": self.errors_chart(),
                 "experiments": self.experiments_chart(), "costs": self.cost_chart(),
                 "plans": self.plans_chart(), "store": self.store_chart(),
                 "cross_device": self.cross_device_chart()}
@@ -144,6 +175,61 @@ class OmnichannelResult:
         return data_checks(self.analysis, self.scenario)
 
     # ------------------------------------------------------------------ tables
+    def coordination_table(self) -> pl.DataFrame:
+        """The factorial channels as a whole, read by the factorial, the one-channel holdouts summed and
+        each model's credit summed, beside the truth."""
+        f = self.analysis.factorial
+        if f is None:
+            return pl.DataFrame({"reading": ["no factorial holdout (factorial_holdout_share is 0)"]})
+        c = coordination(f)
+
+        def ranged(r: dict, col: str, kind: str) -> str:
+            text = money(r[col], 0) if kind == "money" else fmt(r[col], "int")
+            if r[f"{col}_low"] is None:
+                return text
+            lo, hi = r[f"{col}_low"], r[f"{col}_high"]
+            return text + (f" ({money(lo, 0)} to {money(hi, 0)})" if kind == "money"
+                           else f" ({fmt(lo, 'int')} to {fmt(hi, 'int')})")
+
+        rows = []
+        for r in c.iter_rows(named=True):
+            reading = r["reading"]
+            for m in self.analysis.attribution.models:
+                reading = reading.replace(f"{m} credit", f"{model_name(m)} credit")
+            rows.append({"reading": reading, "extra profit (95% CI)": ranged(r, "profit", "money"),
+                         "true profit": money(r["true_profit"], 0),
+                         "extra purchases (95% CI)": ranged(r, "conversions", "int"),
+                         "true purchases": fmt(r["true_conversions"], "int")})
+        return pl.DataFrame(rows)
+
+    def factorial_table(self) -> pl.DataFrame:
+        """Each factorial channel and pair: the factorial's profit and purchases with intervals, the
+        one-channel holdout's, each model's credited profit, and the truth."""
+        f, s = self.analysis.factorial, self.scenario
+        if f is None:
+            return pl.DataFrame({"channel": ["no factorial holdout (factorial_holdout_share is 0)"]})
+        hold = {r["channel"]: r for r in f.holdouts.iter_rows(named=True)}
+        rows = []
+        for r in f.terms.iter_rows(named=True):
+            row = {"channel or pair": term_name(s, r["term"]),
+                   "factorial profit (95% CI)": f"{money(r['profit'], 0)} ({money(r['profit_low'], 0)} to "
+                                                f"{money(r['profit_high'], 0)})",
+                   "true profit": money(r["true_profit"], 0),
+                   "factorial purchases (95% CI)": f"{fmt(r['conversions'], 'int')} "
+                   f"({fmt(r['conversions_low'], 'int')} to {fmt(r['conversions_high'], 'int')})",
+                   "true purchases": fmt(r["true_conversions"], "int")}
+            h = hold.get(r["term"])
+            row["one-channel holdout profit (95% CI)"] = (
+                f"{_money(h['profit'], 0)} ({_money(h['profit_low'], 0)} to {_money(h['profit_high'], 0)})"
+                if h is not None else "")
+            for m in (HEADLINE_MODEL, "markov", "shapley"):
+                part = f.credits.filter((pl.col("model") == m) & (pl.col("channel") == r["term"]))
+                if m in self.analysis.attribution.models:
+                    credited = money(part["profit"][0], 0) if part.height else ""
+                    row[f"{model_name(m)} credited profit"] = credited
+            rows.append(row)
+        return pl.DataFrame(rows)
+
     def credit_table(self) -> pl.DataFrame:
         """Share of the extra sales per channel (truth, channel experiments) and each model's credit share:
         one row per measure, one column per channel."""
@@ -251,6 +337,41 @@ class OmnichannelResult:
         return pl.DataFrame(rows)
 
     # ------------------------------------------------------------------ charts
+    def factorial_chart(self) -> alt.LayerChart:
+        """Profit of each factorial channel, pair and the plan: factorial, one-channel holdout, last
+        touch's credit, and the truth."""
+        f, s = self.analysis.factorial, self.scenario
+        schema = {"term": pl.String, "reading": pl.String, "estimate": pl.Float64, "ci_low": pl.Float64,
+                  "ci_high": pl.Float64, "truth": pl.Float64}
+        if f is None:
+            return oc.factorial_readings(pl.DataFrame(schema=schema), title="No factorial holdout was run")
+        rows = []
+        for r in f.terms.iter_rows(named=True):
+            rows.append({"term": term_name(s, r["term"]), "reading": "factorial holdout",
+                         "estimate": r["profit"],
+                         "ci_low": r["profit_low"], "ci_high": r["profit_high"], "truth": r["true_profit"]})
+        for r in f.holdouts.iter_rows(named=True):
+            rows.append({"term": term_name(s, r["channel"]), "reading": "one-channel holdout",
+                         "estimate": r["profit"], "ci_low": r["profit_low"], "ci_high": r["profit_high"],
+                         "truth": r["true_profit"]})
+        one = f.one_at_a_time()
+        if len(f.channels) > 1:
+            rows.append({"term": term_name(s, "total"), "reading": "one-channel holdout",
+                         "estimate": one["profit"], "ci_low": one["profit_low"],
+                         "ci_high": one["profit_high"],
+                         "truth": f.term("total")["true_profit"]})
+        credited = f.credits.filter(pl.col("model") == HEADLINE_MODEL)
+        for c, v in credited.select("channel", "profit").iter_rows():
+            rows.append({"term": term_name(s, c), "reading": f"{model_name(HEADLINE_MODEL)} credit",
+                         "estimate": v, "ci_low": None, "ci_high": None, "truth": f.term(c)["true_profit"]})
+        frame = pl.DataFrame(rows, schema=schema)
+        best = max(f.channels, key=lambda c: f.term(c)["profit"])
+        r = f.term(best)
+        title = (f"The factorial puts {channel_name(s, best)} first: {money(r['profit'], 0)} of profit "
+                 f"({money(r['profit_low'], 0)} to {money(r['profit_high'], 0)}; true "
+                 f"{money(r['true_profit'], 0)})")
+        return oc.factorial_readings(frame, title=title)
+
     def credit_chart(self) -> alt.FacetChart:
         """Each model's credit share per channel against the true share and the experiments' share."""
         a, s = self.analysis, self.scenario
@@ -336,6 +457,10 @@ class OmnichannelResult:
         exp = a.experiments.filter(pl.col("covered").is_not_null())
         lines += [f"experiment {r['channel']}: {r['estimate']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}] "
                   f"truth {r['truth']:.0f}" for r in exp.iter_rows(named=True)]
+        if a.factorial is not None:
+            lines += [f"factorial {r['term']}: {r['conversions']:.0f} [{r['conversions_low']:.0f}, "
+                      f"{r['conversions_high']:.0f}] truth {r['true_conversions']:.0f}"
+                      for r in a.factorial.terms.iter_rows(named=True)]
         lines.append(f"store share {a.blind_spot['store_share']:.3f}, split buyers "
                      f"{a.cross_device['converting_customers_split']:.3f}")
         return "\n".join(lines)

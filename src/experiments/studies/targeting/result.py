@@ -32,17 +32,20 @@ from experiments.studies.base import Figure, Verdict
 from experiments.studies.targeting import words
 from experiments.studies.targeting.numbers import (
     DELAYS,
+    OFFER_POLICIES,
     POLICIES,
     LearnerPolicy,
     PolicyResult,
     TargetingNumbers,
     measure,
+    offer_settings,
     simulate,
 )
 from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
 
 __all__ = [
     "DELAYS",
+    "OFFER_POLICIES",
     "POLICIES",
     "LearnerPolicy",
     "PolicyResult",
@@ -70,19 +73,33 @@ class TargetingResult(TargetingNumbers):
         r, g = self.share_of_oracle, self.gap_to_likely
         out.append(Figure("share_of_oracle", "Uplift policy's profit as a share of the oracle's", r[0], r[1],
                           r[2], self.true_share_of_oracle, "%"))
+        if self.offers is not None:
+            o = self.offers
+            out.extend(Figure("offer_policy_profit", f"Incremental profit per 1,000 customers ({p.label})",
+                              p.estimate, p.ci_low, p.ci_high, p.truth, "$", group=p.policy)
+                       for p in (o.policies[name] for name in OFFER_POLICIES))
+            q = o.share_of_oracle
+            out.append(Figure("offer_policy_share_of_oracle", "Best-offer policy's profit as a share of the "
+                              "oracle's", q[0], q[1], q[2], o.true_share_of_oracle, "%"))
         out.append(Figure("gap_to_likely_buyers", "Uplift policy minus likeliest buyers, per 1,000 customers",
                           g[0], g[1], g[2], self.uplift.truth - self.policies["likely buyers"].truth, "$"))
         return tuple(out)
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Named tables of the report."""
-        return {"policies": self.policy_table(), "learners": self.learner_table(),
-                "groups": self.group_table()}
+        out = {"policies": self.policy_table(), "learners": self.learner_table(),
+               "groups": self.group_table()}
+        if self.offers is not None:
+            out = {"offers": self.offer_table(), "value_of_data": self.data_table(), **out}
+        return out
 
     def charts(self) -> dict[str, alt.TopLevelMixin]:
         """Named charts of the report."""
-        return {"qini": self.qini_chart(), "profit": self.profit_chart(), "groups": self.groups_chart(),
-                "delay": self.delay_chart()}
+        out = {"qini": self.qini_chart(), "profit": self.profit_chart(), "groups": self.groups_chart(),
+               "delay": self.delay_chart()}
+        if self.offers is not None:
+            out = {"budget": self.budget_chart(), **out}
+        return out
 
     def assumptions(self) -> list[str]:
         """How the study is set up, and what the world assumes."""
@@ -99,6 +116,13 @@ class TargetingResult(TargetingNumbers):
             status = "ARM SIZES DO NOT MATCH the shares" if srm.mismatch else "arm sizes match the shares"
             lines.append(f"{part} part: " + ", ".join(f"{a} {n:,}" for a, n in counts.items())
                          + f"; {status} (p = {srm.p_value:.3f}).")
+        if self.offers is not None:
+            o = self.offers
+            shares = dict(zip(("control", *o.offers), offer_settings(s).shares, strict=True))
+            srm = srm_test(o.arm_counts, shares)
+            status = "ARM SIZES DO NOT MATCH the shares" if srm.mismatch else "arm sizes match the shares"
+            arms = ", ".join(f"{a} {n:,}" for a, n in o.arm_counts.items())
+            lines.append(f"offer test, evaluation part: {arms}; {status} (p = {srm.p_value:.3f}).")
         lines.append("Uplift groups in the evaluation part: " + ", ".join(
             f"{g} {n:,}" for g, n in self.group_sizes().items()) + ".")
         return lines
@@ -142,6 +166,63 @@ class TargetingResult(TargetingNumbers):
             on="policy", index=["uplift_group", "customers"], values="share_of_group")
         return wide.with_columns(pl.col(c).map_batches(_pct_column, return_dtype=pl.String)
                                  for c in wide.columns[2:]).rename({"uplift_group": "uplift group"})
+
+    # ------------------------------------------------------------------ which offer for whom
+    def offer_table(self) -> pl.DataFrame:
+        """The offer policies: whom they treat with what, spend, estimate with interval, truth."""
+        o = self.offers
+        assert o is not None
+        oracle = o.policies["oracle"].truth
+        rows = []
+        for name in OFFER_POLICIES:
+            p = o.policies[name]
+            rows.append({
+                "policy": p.label,
+                "offers given": ", ".join(f"{_SHORT[k]} {fmt(n / o.n_eval, 'pct', 0)}"
+                                          for k, n in p.by_offer.items() if n) or "none",
+                "spend (true)": money(p.true_spend, 0),
+                "profit (95% interval)": f"{money(p.estimate, 0)} ({money(p.ci_low, 0)} "
+                                         f"to {money(p.ci_high, 0)})",
+                "true": money(p.truth, 0), "holds truth": "yes" if p.covered else "no",
+                "of oracle": fmt(p.truth / oracle, "pct", 0) if oracle else "n/a",
+            })
+        return pl.DataFrame(rows)
+
+    def data_table(self) -> pl.DataFrame:
+        """What each data source adds to the model policy's profit, and what losing browsing data costs."""
+        o = self.offers
+        assert o is not None
+        rows = [{"features": d.features,
+                 "profit per 1,000 (95% interval)": f"{money(d.policy.estimate, 0)} "
+                                                    f"({money(d.policy.ci_low, 0)} to "
+                                                    f"{money(d.policy.ci_high, 0)})",
+                 "true": money(d.policy.truth, 0),
+                 "added by this source (95% interval)": f"{money(d.added[0], 0)} ({money(d.added[1], 0)} to "
+                                                        f"{money(d.added[2], 0)})",
+                 "added, true": money(d.true_added, 0)} for d in o.data]
+        if o.data:
+            c = o.consent
+            rows.append({"features": f"all, browsing lost for {fmt(self.scenario.consent_loss, 'pct', 0)}",
+                         "profit per 1,000 (95% interval)": "", "true": "",
+                         "added by this source (95% interval)": f"{money(-c[0], 0)} ({money(-c[2], 0)} to "
+                                                                f"{money(-c[1], 0)})",
+                         "added, true": money(-c[3], 0)})
+        return pl.DataFrame(rows)
+
+    def budget_chart(self) -> alt.LayerChart:
+        """The model policy's profit as the budget grows, estimated and true, beside the oracle's."""
+        o = self.offers
+        assert o is not None
+        c = o.curve
+        at = c.filter(pl.col("budget") <= o.budget).tail(1).row(0, named=True)
+        top = float(c["estimate"].max())
+        enough = c.filter(pl.col("estimate") >= 0.98 * top)["budget"].min() if top > 0 else 0.0
+        title = (f"At {money(o.budget, 0)} per 1,000 the model's offers earn {money(at['truth'], 0)} (true), "
+                 f"the oracle {money(at['oracle'], 0)}; past about {money(float(enough), 0)} more budget "
+                 "buys little")
+        return uc.budget_curve(c, title=title, chosen_budget=o.budget,
+                               subtitle="incremental profit per 1,000 customers of the evaluation part as "
+                               "the spend on offers grows: estimated (95% band), true, and the oracle's true")
 
     # ------------------------------------------------------------------ charts
     def qini_chart(self) -> alt.Chart:
@@ -204,22 +285,30 @@ class TargetingResult(TargetingNumbers):
             lines.append(f"{name}: share {p.treated_share:.2f} profit {p.estimate:+.0f} [{p.ci_low:.0f}, "
                          f"{p.ci_high:.0f}] truth {p.truth:+.0f}")
         lines.append(f"share of oracle (true) {self.true_share_of_oracle:.2f}")
+        if self.offers is not None:
+            o = self.offers
+            lines.append(f"offer policy: profit {o.policies['model'].estimate:+.0f} truth "
+                         f"{o.policies['model'].truth:+.0f} share of oracle (true) "
+                         f"{o.true_share_of_oracle:.2f}")
         return "\n".join(lines)
+
+
+_SHORT = {"reminder": "reminder", "dynamic_ad": "ad", "discount": "discount", "free_shipping": "shipping"}
 
 
 def _pct_column(s: pl.Series) -> pl.Series:
     return pl.Series([fmt(v, "pct", 0) for v in s.to_list()], dtype=pl.String)
 
 
-def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *,
-                      with_delay: bool = True) -> TargetingResult:
+def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *, with_delay: bool = True,
+                      with_offers: bool = True) -> TargetingResult:
     """Split, fit, rank and judge: everything :class:`TargetingResult` states, from a simulated table.
 
     ``frame`` is :func:`~experiments.simulate.targeting.simulate_targeting`'s table for ``scenario``;
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty
     (:func:`experiments.studies.targeting.numbers.measure`).
     """
-    return measure(frame, scenario, TargetingResult, with_delay=with_delay)
+    return measure(frame, scenario, TargetingResult, with_delay=with_delay, with_offers=with_offers)
 
 
 def run(scenario: TargetingScenario) -> TargetingResult:

@@ -23,7 +23,7 @@ from experiments.scenarios import params as P
 from experiments.studies.remarketing.scenario import ARMS, CampaignFields, RemarketingScenario
 from experiments.worlds import targeting_scenario
 
-__all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
+__all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "OFFER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
 
 #: Remarketing parameters the targeting study exposes (the rest keep the remarketing defaults).
 WORLD: tuple[str, ...] = (
@@ -37,6 +37,8 @@ LEARNERS: tuple[str, ...] = ("s", "t", "x", "transformed")
 LEARNER_NAMES: dict[str, str] = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
                                  "transformed": "transformed outcome"}
 _SHARE_RULE = "auto, or a share of customers in (0, 1]"
+#: The offers of the offer-for-whom test (those of :mod:`experiments.simulate.offers`).
+OFFER_NAMES: tuple[str, ...] = ("reminder", "dynamic_ad", "discount", "free_shipping")
 
 
 def _policy_share(value: str) -> str:
@@ -72,6 +74,16 @@ PARAMETERS: tuple[P.Param, ...] = (
               source=_A),
     P.text("policy_share", "auto", "share each ranking treats: auto (the share that earns most on the "
            "training part) or a number in (0, 1]", allowed=_SHARE_RULE, check=_policy_share, source=_A),
+    P.choices("offers", ",".join(OFFER_NAMES), "offers randomised against a control in the offer-for-whom "
+              "test (comma-separated: reminder, dynamic_ad, discount, free_shipping; at least 2); the "
+              "discount's depth is `discount`", OFFER_NAMES, min_count=2, source=_A),
+    P.number("offer_control_share", 0.2, "share of the offer test's customers given no offer (0.05 to 0.5)",
+             low=0.05, high=0.5, source=_A),
+    P.number("offer_budget", 500.0, "spend on offers per 1,000 customers, media plus discounts and "
+             "shipping paid ($, 0 to 100000)", low=0.0, high=100_000.0, source=_A),
+    P.number("consent_loss", 0.3, "share of customers whose browsing data is lost (no cookie or consent) "
+             "in the value-of-data check (0 to 1)", low=0.0, high=1.0,
+             source="assumption (a third of browsers block third-party cookies or refuse consent)"),
 )
 
 #: Defaults of every parameter, as plain literals (what the notebook's ``parameters`` cell holds).
@@ -104,6 +116,10 @@ class TargetingScenario(CampaignFields):
     other_learners: tuple[str, ...]
     folds: int
     policy_share: str
+    offers: tuple[str, ...]
+    offer_control_share: float
+    offer_budget: float
+    consent_loss: float
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
