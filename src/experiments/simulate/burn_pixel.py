@@ -29,7 +29,9 @@ def purchase_day(u: np.ndarray, days: float) -> np.ndarray:
 def after_purchase_share(day: np.ndarray, delivery: Delivery, first_touch_days: float) -> np.ndarray:
     """Share of a customer's paid impressions that come after a purchase on ``day``."""
     span = np.maximum(delivery.ad_until - first_touch_days, 1e-9)
-    return np.clip((delivery.ad_until - day) / span, 0.0, 1.0)
+    share = (delivery.ad_until - day) / span
+    np.maximum(share, 0.0, out=share)  # np.clip's values, in place (np.clip allocates and is slower)
+    return np.minimum(share, 1.0, out=share)
 
 
 def expected_after_share(delivery: Delivery, days: float, first_touch_days: float) -> np.ndarray:
@@ -59,15 +61,16 @@ def burn(outcomes: dict[str, Outcomes], draws: dict[str, np.ndarray], delivery: 
     most = np.where(ads > 0, (ads - 1) / np.maximum(ads, 1), 0.0)
     after, mean_after = np.minimum(after, most), np.minimum(mean_after, most)
     out = {}
+    after_cost = delivery.ad_cost * after  # a buyer's cost after the purchase, whatever the arm
+    zero = np.zeros(after_cost.shape[0])  # shared by every arm: read, never written
     for arm, o in outcomes.items():
         if arm == "holdout":
-            zero = np.zeros_like(o.cost)
             out[arm] = replace(o, wasted_cost=zero, expected_cost=zero)
             continue
-        waste = np.where(o.converted.astype(bool), delivery.ad_cost * after, 0.0)
+        waste = np.where(o.converted.astype(bool), after_cost, 0.0)
         expected_waste = o.p_converted * delivery.ad_cost * mean_after
         if scenario.burn_pixel:
-            out[arm] = replace(o, cost=o.cost - waste, wasted_cost=np.zeros_like(waste),
+            out[arm] = replace(o, cost=o.cost - waste, wasted_cost=zero,
                                expected_cost=o.cost - expected_waste)
         else:
             out[arm] = replace(o, wasted_cost=waste, expected_cost=o.cost)

@@ -70,6 +70,7 @@ __all__ = [
     "message_hours",
     "order_noise",
     "respond",
+    "response_factors",
     "uplift_groups",
 ]
 
@@ -219,8 +220,11 @@ def deliver(seed: np.random.SeedSequence, pop: Population, funnel: Funnel, scena
 
 def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: np.random.SeedSequence,
                  funnel: Funnel, scenario: CampaignWorld,
-                 off: dict[str, np.ndarray] | None = None) -> Delivery:
+                 off: dict[str, np.ndarray] | None = None, *, full: bool = True) -> Delivery:
     """:func:`deliver` from the drawn impressions (:func:`draw_impressions`): holdouts, cap, cost, timing.
+
+    ``full=False`` leaves out what only the observed delivery needs (``messages`` and ``keep_log`` come
+    back as zeros, ``ad_cost`` and ``ad_until`` as None): enough for :func:`expected_value`.
 
     The cap's split draws from child 0 of ``seed``, so the counterfactual deliveries of the channel
     truth (one channel switched on or off) reuse every impression draw.
@@ -231,7 +235,9 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
     active = days - first  # days of delivery in the window
     if off is not None:
         uncapped = {c: np.where(off[c], np.int32(0), draw) for c, draw in uncapped.items()}
-    total = sum(uncapped.values(), np.zeros(n, dtype=np.int32))
+    total = np.zeros(n, dtype=np.int32)
+    for draw in uncapped.values():
+        total += draw
     cap = scenario.frequency_cap
     exposures = np.minimum(total, cap)
     # Split the first ``cap`` exposures among channels (random interleaving in time); only customers
@@ -257,24 +263,29 @@ def deliver_from(uncapped: dict[str, np.ndarray], reachable: np.ndarray, seed: n
         counts[channel] = count
     unit = scenario.unit_costs
     cost = np.zeros(n)
-    ad_cost = np.zeros(n)
+    ad_cost = np.zeros(n) if full else None
     messages = np.zeros(n, dtype=np.int16)
     for channel, count in counts.items():
         cost += count * unit[channel]
+        if not full:
+            continue
         if channel in AD_DAILY_RATE:
             ad_cost += count * unit[channel]
         else:
             messages += count
     # Reminder weight of the exposures: impressions spread evenly from the first touch until the cap
     # stops delivery; messages are the first ones of their flow.
-    frac = np.minimum(1.0, cap / np.maximum(total, 1))
+    # share of the window's delivery before the cap stopped it: one value per total, looked up
+    fracs = np.minimum(1.0, cap / np.maximum(np.arange(int(total.max(initial=0)) + 1), 1))
+    frac = fracs[total]
     drive = channel_drive(counts, visit_days=funnel.days_since_visit, first_touch=first, flight=active * frac,
-                          paid=set(AD_DAILY_RATE), settings=scenario)
+                          paid=set(AD_DAILY_RATE), settings=scenario, flight_code=(active * fracs, total),
+                          unsubscribes=full)
     timing = drive.drive / np.maximum(exposures, 1)
     return Delivery(reachable=reachable, counts=counts, exposures=exposures.astype(np.int16),
                     messages=messages, cost=cost, timing=timing,
                     intrusive=drive.intrusive, keep_log=drive.keep_log, ad_cost=ad_cost,
-                    ad_until=first + active * frac)
+                    ad_until=first + active * frac if full else None)
 
 
 def habit(pop: Population) -> np.ndarray:
@@ -307,31 +318,50 @@ def baseline_rates(pop: Population, funnel: Funnel, scenario: CampaignWorld) -> 
     return Baseline(converted=p, returned=q, habit=h)
 
 
-def _core(arms: Sequence[str], pop: Population, funnel: Funnel, delivery: Delivery, base: Baseline,
-          scenario: CampaignWorld) -> dict[str, np.ndarray]:
-    """What every treatment arm's purchase probability shares: the reminder, the headroom, how much
-    the exposures put off, personalisation and the incentive's push (when an arm has one)."""
+def response_factors(arms: Sequence[str], pop: Population, funnel: Funnel, base: Baseline,
+                     scenario: CampaignWorld) -> dict[str, np.ndarray]:
+    """What the treatment ``arms``' purchase probabilities take from the customer alone, whatever the
+    delivery: computed once per chunk and shared by the response and the channels' truth (each customer's
+    values are the same whether computed for all customers or for some)."""
     h = base.habit
-    familiarity = (1 - np.exp(-delivery.exposures / _FAMILIARITY_SCALE)) / (
-        1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE))
     value = pop.order_value / scenario.mean_order_value
-    reminder = (familiarity * delivery.timing * np.take(_DEVICE_RESPONSE, pop.device)
-                * np.exp(_VALUE_RESPONSE * np.log(value)))
-    headroom = (1 - h) / h * (_H_REF / (1 - _H_REF))
-    intrusive = delivery.intrusive
-    excess = np.maximum(intrusive - scenario.annoyance_threshold, 0.0)
-    react = (scenario.reactance * np.take(_AGE_REACTANCE, pop.age_band) * (h / _H_REF) ** _REACT_HABIT
-             * intrusive)
-    core = {"reminder": reminder, "headroom": headroom, "excess": excess,
-            "put_off": react + scenario.annoyance_penalty * excess}
+    factors = {
+        "device_response": np.take(_DEVICE_RESPONSE, pop.device),
+        "value_response": np.exp(_VALUE_RESPONSE * np.log(value)),
+        "headroom": (1 - h) / h * (_H_REF / (1 - _H_REF)),
+        "reactance": (scenario.reactance * np.take(_AGE_REACTANCE, pop.age_band)
+                      * (h / _H_REF) ** _REACT_HABIT),
+    }
     if any(a.startswith("dynamic") for a in arms):
         code = funnel.audience * np.uint8(_DYNAMIC_BY_STAGE.size) + funnel.stage
-        core["personal"] = np.take(_PERSONAL, code)
+        factors["personal"] = np.take(_PERSONAL, code)
     if any(a.endswith("_incentive") for a in arms):
         size = scenario.discount / 0.10 if scenario.incentive == "discount" else 1.0
+        factors["incentive_push"] = scenario.incentive_lift * size * pop.price_sensitivity
+    return factors
+
+
+def _core(arms: Sequence[str], pop: Population, funnel: Funnel, delivery: Delivery, base: Baseline,
+          scenario: CampaignWorld, factors: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """What every treatment arm's purchase probability shares: the reminder, the headroom, how much
+    the exposures put off, personalisation and the incentive's push (when an arm has one).
+    ``factors``: :func:`response_factors` of these customers, when already computed."""
+    if factors is None:
+        factors = response_factors(arms, pop, funnel, base, scenario)
+    exposures = np.arange(int(delivery.exposures.max(initial=0)) + 1, dtype=delivery.exposures.dtype)
+    familiarity = ((1 - np.exp(-exposures / _FAMILIARITY_SCALE)) / (
+        1 - np.exp(-_REFERENCE_EXPOSURES / _FAMILIARITY_SCALE)))[delivery.exposures]  # few counts: a lookup
+    reminder = familiarity * delivery.timing * factors["device_response"] * factors["value_response"]
+    intrusive = delivery.intrusive
+    excess = np.maximum(intrusive - scenario.annoyance_threshold, 0.0)
+    react = factors["reactance"] * intrusive
+    core = {"reminder": reminder, "headroom": factors["headroom"], "excess": excess,
+            "put_off": react + scenario.annoyance_penalty * excess}
+    if "personal" in factors:
+        core["personal"] = factors["personal"]
+    if "incentive_push" in factors:
         core["redeemed"] = delivery.exposures > 0
-        core["incentive_push"] = np.where(
-            core["redeemed"], scenario.incentive_lift * size * pop.price_sensitivity, 0.0)
+        core["incentive_push"] = np.where(core["redeemed"], factors["incentive_push"], 0.0)
     return core
 
 
@@ -348,9 +378,11 @@ def _purchase(arm: str, core: dict[str, np.ndarray], p0: np.ndarray, scenario: C
 
 
 def _expected_order_margin(arm: str, order_value: np.ndarray, redeemed: np.ndarray | None,
-                           scenario: CampaignWorld) -> np.ndarray:
-    """Expected margin of one order under ``arm``, net of the incentive where the arm has one."""
-    full = order_value * scenario.margin
+                           scenario: CampaignWorld, full: np.ndarray | None = None) -> np.ndarray:
+    """Expected margin of one order under ``arm``, net of the incentive where the arm has one
+    (``full``: ``order_value * scenario.margin`` when already computed)."""
+    if full is None:
+        full = order_value * scenario.margin
     if not arm.endswith("_incentive"):
         return full
     cut = order_value * scenario.discount if scenario.incentive == "discount" else scenario.shipping_cost
@@ -358,25 +390,27 @@ def _expected_order_margin(arm: str, order_value: np.ndarray, redeemed: np.ndarr
 
 
 def expected_value(arm_codes: np.ndarray, arms: Sequence[str], pop: Population, funnel: Funnel,
-                   delivery: Delivery, base: Baseline,
-                   scenario: CampaignWorld) -> tuple[np.ndarray, np.ndarray]:
+                   delivery: Delivery, base: Baseline, scenario: CampaignWorld,
+                   factors: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each customer's purchase probability and expected profit (margin net of the incentive and of media
     cost) under its own arm (``arm_codes`` into ``arms``); 0 and 0 in the holdout.
 
     The same numbers as :func:`respond`'s ``p_converted`` and ``expected_margin - cost``, without the
-    draws, for the counterfactual deliveries of the channel truth.
+    draws, for the counterfactual deliveries of the channel truth (``factors``: the customers'
+    :func:`response_factors`, when already computed).
     """
     n = arm_codes.shape[0]
     p, value = np.zeros(n), np.zeros(n)
     treated = [a for a in arms if a != "holdout"]
     if not treated:
         return p, value
-    core = _core(treated, pop, funnel, delivery, base, scenario)
+    core = _core(treated, pop, funnel, delivery, base, scenario, factors)
+    core.pop("excess")  # not read below: not sliced
     for k, arm in enumerate(arms):
         rows = np.flatnonzero(arm_codes == k)
         if arm == "holdout" or not rows.size:
             continue
-        mine = {name: values[rows] for name, values in core.items()}
+        mine = {name: values[rows] for name, values in core.items() if _reads(arm, name)}
         pa = _purchase(arm, mine, base.converted[rows], scenario)
         margin = _expected_order_margin(arm, pop.order_value[rows], mine.get("redeemed"), scenario)
         p[rows] = pa
@@ -384,9 +418,20 @@ def expected_value(arm_codes: np.ndarray, arms: Sequence[str], pop: Population, 
     return p, value
 
 
+def _reads(arm: str, name: str) -> bool:
+    """Whether the expected value of ``arm`` reads the shared ``core`` entry ``name``."""
+    if name == "personal":
+        return arm.startswith("dynamic")
+    if name in ("redeemed", "incentive_push"):
+        return arm.endswith("_incentive")
+    return True
+
+
 def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, funnel: Funnel,
-            delivery: Delivery, base: Baseline, scenario: CampaignWorld) -> dict[str, Outcomes]:
-    """Potential outcomes of each of ``arms`` from common random numbers ``draws``.
+            delivery: Delivery, base: Baseline, scenario: CampaignWorld,
+            factors: dict[str, np.ndarray] | None = None) -> dict[str, Outcomes]:
+    """Potential outcomes of each of ``arms`` from common random numbers ``draws`` (``factors``: the
+    customers' :func:`response_factors`, when already computed).
 
     What every treatment arm shares (the delivered exposures, the customer's headroom, reactance,
     annoyance and unsubscribes) is computed once; arms differ by personalisation and incentive.
@@ -398,7 +443,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
     treated = [a for a in arms if a != "holdout"]
     core: dict[str, np.ndarray] = {}
     if treated:
-        core = _core(treated, pop, funnel, delivery, base, scenario)
+        core = _core(treated, pop, funnel, delivery, base, scenario, factors)
         m = delivery.messages.astype(np.float64)
         keep = np.exp(delivery.keep_log
                       + core["excess"] * np.log1p(-min(scenario.unsubscribe_per_excess, 1 - 1e-12)))
@@ -417,6 +462,7 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
                 core["incentive_revenue"] = full_revenue
                 core["incentive_margin"] = np.where(
                     redeemed, np.round(gross * rate - ship, 2), full_margin)
+    order_margin = pop.order_value * scenario.margin  # expected margin of an order without incentive
     out = {}
     for arm in arms:
         incentive = arm.endswith("_incentive")
@@ -447,7 +493,8 @@ def respond(arms: Sequence[str], draws: dict[str, np.ndarray], pop: Population, 
             cost=cost,
             exposures=delivery.exposures,
             p_converted=p,
-            expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario),
+            expected_margin=p * _expected_order_margin(arm, pop.order_value, core.get("redeemed"), scenario,
+                                                       order_margin),
             p_unsubscribed=p_unsubscribed,
         )
     return out

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from experiments.simulate.campaign import deliver_from, expected_value
+from experiments.simulate.campaign import deliver_from, expected_value, response_factors
 
 __all__ = [
     "PAIR_SEPARATOR",
@@ -72,12 +72,15 @@ def _take(obj: _T, rows: np.ndarray) -> _T:
 
 
 def assigned_value(world: Any, scenario: Any, off: Mapping[str, np.ndarray] | None, impressions: Impressions,
-                   rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                   rows: np.ndarray | None = None,
+                   factors: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Purchase probability and expected profit of each customer under its own arm, with holdouts ``off``.
 
     ``world`` is a :class:`~experiments.simulate.remarketing.World`; ``impressions`` what
     :func:`~experiments.simulate.campaign.draw_impressions` drew for it; ``rows`` (indices) limits the
-    work to those customers (the values are then theirs, in that order). Holdout-arm customers get 0.
+    work to those customers (the values are then theirs, in that order); ``factors`` are the
+    :func:`~experiments.simulate.campaign.response_factors` of all of ``world``'s customers, when already
+    computed. Holdout-arm customers get 0.
     """
     uncapped, reachable = impressions
     funnel, pop, base, arm = world.funnel, world.pop, world.base, world.arm
@@ -86,9 +89,11 @@ def assigned_value(world: Any, scenario: Any, off: Mapping[str, np.ndarray] | No
         reachable, arm = reachable[rows], arm[rows]
         funnel, pop, base = _take(funnel, rows), _take(pop, rows), _take(base, rows)
         off = None if off is None else {c: v[rows] for c, v in off.items()}
+        factors = None if factors is None else {name: v[rows] for name, v in factors.items()}
     delivery = deliver_from(uncapped, reachable, world.delivery_seed, funnel, scenario,
-                            None if off is None else dict(off))
-    return expected_value(arm, scenario.arms, pop, funnel, delivery, base, scenario)
+                            None if off is None else dict(off), full=False)
+    return expected_value(arm, scenario.arms, pop, funnel, delivery, base, scenario,
+                          None if factors is None else dict(factors))
 
 
 def _switched(off: Mapping[str, np.ndarray], channels: Sequence[str]) -> dict[str, np.ndarray]:
@@ -105,18 +110,23 @@ def _affected(world: Any, impressions: Impressions, channels: Sequence[str]) -> 
 
 
 def channel_effects(world: Any, scenario: Any, impressions: Impressions,
-                    observed: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+                    observed: tuple[np.ndarray, np.ndarray],
+                    factors: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Per customer, the true effect of each of the campaign's channels on purchases and profit.
 
-    ``observed`` is :func:`assigned_value` under the customers' own holdouts. Returns float32 columns
-    named by :func:`channel_columns`.
+    ``observed`` is :func:`assigned_value` under the customers' own holdouts; ``factors`` the
+    customers' :func:`~experiments.simulate.campaign.response_factors` for the treatment arms (computed
+    here when not given). Returns float32 columns named by :func:`channel_columns`.
     """
     off = world.off
     n = world.arm.shape[0]
+    if factors is None:
+        treated = [a for a in scenario.arms if a != "holdout"]
+        factors = response_factors(treated, world.pop, world.funnel, world.base, scenario)
     out: dict[str, np.ndarray] = {}
     for c in scenario.channels:
         rows = _affected(world, impressions, (c,))
-        pf, vf = assigned_value(world, scenario, _switched(off, (c,)), impressions, rows)
+        pf, vf = assigned_value(world, scenario, _switched(off, (c,)), impressions, rows, factors)
         sign = np.where(off[c][rows], -1.0, 1.0)
         conv, profit = channel_columns(c)
         out[conv], out[profit] = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)

@@ -127,8 +127,18 @@ def _mean_weight(length: np.ndarray, k: float, first: np.ndarray) -> np.ndarray:
     return np.where(length > 1e-9, first * -np.expm1(-k * safe) / (safe * k), first)
 
 
+def _first(firsts: dict[float, np.ndarray], k: float, days: np.ndarray, visit_days: np.ndarray) -> np.ndarray:
+    """``exp(-k * days)`` at each customer's visit day (few distinct days: a lookup, not an exp each),
+    kept in ``firsts``."""
+    if k not in firsts:
+        firsts[k] = np.exp(-k * days)[visit_days]
+    return firsts[k]
+
+
 def channel_drive(counts: Mapping[str, np.ndarray], *, visit_days: np.ndarray, first_touch: float,
-                  flight: np.ndarray, paid: frozenset[str] | set[str], settings: object) -> Drive:
+                  flight: np.ndarray, paid: frozenset[str] | set[str], settings: object,
+                  flight_code: tuple[np.ndarray, np.ndarray] | None = None,
+                  unsubscribes: bool = True) -> Drive:
     """Strength-, timing- and intrusiveness-weighted exposures of each customer.
 
     Familiarity still grows with the number of exposures, whatever their channel; each exposure's punch
@@ -151,6 +161,12 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, visit_days: np.ndarray, f
     settings
         The world's settings (``reminder_decay``, ``message_spacing_hours``, ``unsubscribe_rate`` and
         the optional channel settings).
+    flight_code
+        Optionally ``(flights, index)`` with ``flight == flights[index]`` (few distinct flights): the
+        paid channels' fading weights are then computed once per distinct visit day and flight and
+        looked up, the same numbers.
+    unsubscribes
+        False leaves ``keep_log`` at zeros (for deliveries whose unsubscribes are not read).
     """
     traits = traits_of(settings)
     k_ref = -np.log(settings.reminder_decay)  # type: ignore[attr-defined]
@@ -166,18 +182,21 @@ def channel_drive(counts: Mapping[str, np.ndarray], *, visit_days: np.ndarray, f
     for channel, count in counts.items():
         t = traits[channel]
         k = k_ref / t.half_life
-        if k not in firsts:
-            firsts[k] = np.exp(-k * days)[visit_days]  # few distinct days: a lookup, not an exp each
-        first = firsts[k]
         c = count.astype(np.float64)
         intrusive += t.intrusiveness * c
         if channel in paid:
             if k not in means:
-                means[k] = _mean_weight(flight, k, first)
+                if flight_code is None:
+                    means[k] = _mean_weight(flight, k, _first(firsts, k, days, visit_days))
+                else:  # one weight per (visit day, flight) pair, looked up
+                    grid = _mean_weight(flight_code[0][None, :], k, np.exp(-k * days)[:, None])
+                    flights = grid.shape[1]  # flat index: much faster than grid[visit_days, index]
+                    means[k] = grid.ravel()[visit_days.astype(np.int32) * np.int32(flights) + flight_code[1]]
             drive += t.strength * c * means[k]
             continue
-        if t.unsubscribe > 0.0:
+        if unsubscribes and t.unsubscribe > 0.0:
             keep_log += c * np.log1p(-min(unsub * t.unsubscribe, 1 - 1e-12))
+        first = _first(firsts, k, days, visit_days)
         step = -k * spacing
         sent = np.arange(int(count.max(initial=0)) + 1, dtype=np.float64)
         series = sent if step == 0.0 else np.expm1(step * sent) / np.expm1(step)  # by messages sent

@@ -32,6 +32,7 @@ from experiments.simulate.campaign import (
     draw_impressions,
     order_noise,
     respond,
+    response_factors,
     uplift_groups,
 )
 from experiments.simulate.channel_truth import channel_effects, held_out_column
@@ -195,7 +196,10 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
     funnel, pop, arm = world.funnel, world.pop, world.arm
     impressions = draw_impressions(world.delivery_seed, world.pop, scenario)
     delivery = deliver_from(*impressions, world.delivery_seed, world.funnel, scenario, world.off)
-    responded = respond(scenario.arms, world.draws, world.pop, world.funnel, delivery, world.base, scenario)
+    # what the response takes from the customer alone: once, for the response and the channels' truth
+    treated_arms = [a for a in scenario.arms if a != "holdout"]
+    factors = response_factors(treated_arms, pop, funnel, world.base, scenario)
+    responded = respond(scenario.arms, world.draws, pop, funnel, delivery, world.base, scenario, factors)
     potential = with_levers(responded, world, delivery, scenario)
     arms = scenario.arms
     columns: dict[str, np.ndarray] = {
@@ -251,7 +255,7 @@ def _chunk_columns(scenario: CampaignWorld, rng: np.random.Generator, start: int
         observed = (np.where(treated, _pick(assigned, [responded[a].p_converted for a in arms]), 0.0),
                     np.where(treated, _pick(assigned, [responded[a].expected_margin - responded[a].cost
                                                        for a in arms]), 0.0))
-        columns.update(channel_effects(world, scenario, impressions, observed))
+        columns.update(channel_effects(world, scenario, impressions, observed, factors))
     for c, column in columns.items():  # the numpy dtypes are the table's: no cast needed
         expected = _DTYPES.get(c.split("__")[0])
         if expected is not None:

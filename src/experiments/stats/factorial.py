@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.exact_sums import group_sums
 from experiments.plain import plain
 from experiments.stats.results import TestedDifference
 from experiments.stats.special import ndtr, ndtri
@@ -176,14 +177,21 @@ def cell_statistics(frame: pl.DataFrame | pl.LazyFrame, *, factors: Mapping[str,
         if col not in names:
             raise DataError(f"column {col!r} not found; columns: {', '.join(names)}")
     keys = [f"_f{k}" for k in range(len(factors))]
-    aggs = [pl.len().alias("_n")]
-    for j, m in enumerate(metrics):
-        y = pl.col(m).cast(pl.Float64)
-        aggs += [y.mean().alias(f"_m{j}"), y.var().alias(f"_v{j}")]
-    rows = (lazy.select(*[pl.col(c).cast(pl.Boolean).alias(k) for c, k in zip(factors.values(), keys,
+    base = lazy.select(*[pl.col(c).cast(pl.Boolean).alias(k) for c, k in zip(factors.values(), keys,
                                                                               strict=True)],
-                        *[pl.col(m) for m in metrics])
-            .group_by(keys, maintain_order=True).agg(aggs).collect())
+                       *[pl.col(m).cast(pl.Float64).alias(f"_y{j}") for j, m in enumerate(metrics)])
+    # Two passes of order-free sums (the cell means, then the squared deviations from them), so the
+    # statistics are the same bits whatever the number of threads.
+    firsts = group_sums(base, keys, {f"_s{j}": pl.col(f"_y{j}") for j in range(len(metrics))},
+                        aggs=[pl.len().alias("_n")])
+    firsts = firsts.with_columns(pl.col(f"_s{j}") / pl.col("_n") for j in range(len(metrics)))
+    means = firsts.rename({f"_s{j}": f"_m{j}" for j in range(len(metrics))})
+    squares = group_sums(base.join(means.lazy().drop("_n"), on=keys), keys,
+                         {f"_v{j}": (pl.col(f"_y{j}") - pl.col(f"_m{j}")) ** 2
+                          for j in range(len(metrics))})
+    rows = means.join(squares, on=keys).with_columns(
+        pl.when(pl.col("_n") > 1).then(pl.col(f"_v{j}") / (pl.col("_n") - 1)).otherwise(None)
+        .alias(f"_v{j}") for j in range(len(metrics)))
     names_ = list(factors)
     cells: dict[Cell, dict[str, CellMoments]] = {}
     for row in rows.iter_rows(named=True):
