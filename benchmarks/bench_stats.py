@@ -12,7 +12,7 @@ import time
 import numpy as np
 import polars as pl
 
-from experiments.stats.runner import analyze
+from experiments.stats.row_analysis import analyze
 
 
 def make_table(n: int, seed: int = 0) -> pl.DataFrame:

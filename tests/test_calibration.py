@@ -10,10 +10,12 @@ import pytest
 
 from experiments.errors import ParameterError
 from experiments.simulate import replications as sim
-from experiments.stats import SampleStats, gather, mean_effect, proportion_effect, replay
-from experiments.stats import calibration as cal
+from experiments.stats import calibration_results as cal
+from experiments.stats import replay
 from experiments.stats import vectorised as vec
 from experiments.stats.cuped import cuped_effect
+from experiments.stats.effects import mean_effect, proportion_effect
+from experiments.stats.sufficient import SampleStats, gather
 from experiments.studies.calibration import numbers as checks
 
 

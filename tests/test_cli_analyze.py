@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,7 @@ import polars as pl
 import pytest
 
 from experiments.cli import main
-from experiments.stats.runner import RESULT_KEYS
+from experiments.stats.row_analysis import RESULT_KEYS
 
 
 @pytest.fixture(scope="module")
@@ -235,36 +233,6 @@ def test_folder_and_glob_of_parquet_parts(files: dict[str, Path], source: str,
     assert parts["n_rows"] == one["n_rows"] == 6_000
     for a, b in zip(parts["results"], one["results"], strict=True):
         assert a["estimate"] == pytest.approx(b["estimate"], rel=1e-12)
-
-
-def test_command_imports_only_what_it_uses(files: dict[str, Path]) -> None:
-    """The command module imports only the standard library; the HTML machinery only with --html."""
-    code = (
-        "import sys\n"
-        "import experiments.commands.analyze\n"
-        "heavy = {'polars', 'scipy', 'statsmodels', 'numpy', 'altair'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
-        "from experiments.commands.analyze import analyze_file\n"
-        f"res = analyze_file({str(files['csv'])!r}, arm='arm', control='ctrl', metrics=['revenue'])\n"
-        "import experiments.studies.analysis as page\n"
-        "page.text_table(res)\n"
-        "assert 'altair' not in sys.modules\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-
-
-def test_rows_analysis_imports_neither_statsmodels_nor_scipy_stats(files: dict[str, Path]) -> None:
-    """The battery on rows runs on polars, numpy and scipy.special: statsmodels, pandas and scipy.stats
-    (most of a command's start-up) stay unimported."""
-    code = (
-        "import sys\n"
-        "from experiments.commands.analyze import analyze_file\n"
-        f"res = analyze_file({str(files['csv'])!r}, arm='arm', control='ctrl', metrics=['converted', "
-        "'revenue'], covariates=['pre'], segment='region', ratios=['revenue/orders'], bootstrap=20)\n"
-        "heavy = {'statsmodels', 'pandas', 'scipy.stats'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
 FIXTURE_DAILY = Path(__file__).parent / "fixtures" / "daily_experiment.csv.gz"

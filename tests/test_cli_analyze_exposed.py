@@ -4,8 +4,6 @@ equality with statsmodels / linearmodels on the rows, text and HTML, refusals (e
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ import statsmodels.api as sm
 from linearmodels.iv import IV2SLS
 
 from experiments.cli import main
-from experiments.stats.runner import RESULT_KEYS
+from experiments.stats.row_analysis import RESULT_KEYS
 
 FIXTURE = Path(__file__).parent / "fixtures" / "remarketing_exposed.csv.gz"
 COVS = ["history", "recency", "frequency"]
@@ -168,15 +166,3 @@ def test_summary_input_refuses_exposed(bad_files: dict[str, Path], tmp_path: Pat
                           "--exposed", "exposed", "--json", str(out_json))
     assert code == 2 and "parameter 'exposed'" in err and "summary-statistics input has no rows" in err
     assert not out_json.exists() and not out
-
-
-def test_rows_analysis_with_lin_and_exposed_imports_no_statsmodels() -> None:
-    code = (
-        "import sys\n"
-        "from experiments.commands.analyze import analyze_file\n"
-        f"analyze_file({str(FIXTURE)!r}, arm='arm', control='holdout', metrics=['spend'], "
-        f"covariates={COVS!r}, exposure='exposed')\n"
-        "heavy = {'statsmodels', 'pandas', 'scipy.stats', 'linearmodels'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

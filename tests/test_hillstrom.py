@@ -15,7 +15,7 @@ from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from experiments import paths
 from experiments.datasets import load_hillstrom
-from experiments.stats.runner import analyze
+from experiments.stats.row_analysis import analyze
 
 CONTROL = "No E-Mail"
 # Hillstrom (2008) published summary: visit, conversion, spend per customer for No / Mens / Womens.

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "experiments"
 #: lower one, never a higher one.
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"", "errors", "formatting", "validation", "paths", "escaping", "exact_sums", "outputs",
-               "resources", "datasets", "transactions", "net_value", "worlds"}),
+               "resources", "datasets", "transactions", "net_value", "worlds", "uplift_learners", "plain"}),
     frozenset({"simulate", "stats", "models", "charts"}),
     frozenset({"scenarios"}),
     frozenset({"studies"}),
@@ -159,3 +159,55 @@ def test_no_private_name_imported_from_another_module() -> None:
 def test_the_graph_reads_real_imports(module: str) -> None:
     # The reader must see something: stats and models are imported by the studies.
     assert any(b == module or b.startswith(module + ".") for targets in GRAPH.values() for b in targets)
+
+
+#: The only imports inside functions (module, imported name): each loads something a command may not
+#: need, at the moment it is needed; every other import sits at the top of its module, where a reader
+#: sees the module's dependencies. Each one carries a one-line reason comment above it.
+LAZY_IMPORTS: dict[tuple[str, str], str] = {
+    ("experiments.runs.study_run", "experiments.render.notebook_html"):
+        "nbconvert loads while the kernel starts, so the import overlaps its start",
+    ("experiments.runs.study_run", "experiments.render"): "the same (``from ... import notebook_html``)",
+    ("experiments.runs.study_run", "papermill"):
+        "papermill loads while the kernel starts, so the import overlaps its start",
+    ("experiments.render.offline", "altair"): "only on a cache miss: the versions are cached on disk",
+    ("experiments.render.offline", "altair.utils._importers"): "only on a cache miss, as above",
+    ("experiments.render.offline", "vl_convert"): "only on a cache miss: the bundle is cached on disk",
+    ("experiments.stats.effects", "statsmodels.stats.proportion"):
+        "statsmodels (and pandas) cost about a second; only small counts and the score test need it",
+    ("experiments.stats.cuped", "statsmodels.api"): "the same, for the row-level reference regression",
+}
+
+
+def _imports_inside_functions() -> list[tuple[str, str, int]]:
+    """``(module, imported module, line)`` of every import inside a function (``TYPE_CHECKING`` blocks
+    excluded: they import nothing at run time)."""
+    out = []
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text())
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            chain, up = [], parents.get(node)
+            while up is not None:
+                chain.append(up)
+                up = parents.get(up)
+            in_function = any(isinstance(c, ast.FunctionDef | ast.AsyncFunctionDef) for c in chain)
+            type_only = any(isinstance(c, ast.If) and "TYPE_CHECKING" in ast.unparse(c.test) for c in chain)
+            if in_function and not type_only:
+                targets = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                           else [node.module or ""])
+                out += [(name, t, node.lineno) for t in targets]
+    return out
+
+
+def test_imports_sit_at_the_top_of_their_module() -> None:
+    found = _imports_inside_functions()
+    unlisted = [f"{m}:{line} imports {t}" for m, t, line in found if (m, t) not in LAZY_IMPORTS]
+    assert unlisted == []
+    assert len(found) <= 10
+    lines = {name: path.read_text().splitlines() for name, path in MODULES.items()}
+    for m, _, line in found:  # the reason, in a comment on the line above (or above a group of imports)
+        above = [x.strip() for x in lines[m][max(0, line - 4):line - 1]]
+        assert any(x.startswith("#") for x in above), f"{m}:{line} has no reason comment"

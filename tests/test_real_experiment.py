@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from experiments.errors import ParameterError
-from experiments.stats import gather, mean_effect
+from experiments.stats.effects import mean_effect
+from experiments.stats.sufficient import gather
 from experiments.studies.real_experiment import words
 from experiments.studies.real_experiment.scenario import DEFAULTS, RealExperimentScenario
 

@@ -373,7 +373,7 @@ def test_kill_9_leaves_nothing_the_next_run_does_not_clean_up(tmp_path: Path) ->
     import sqlite3
     import time
 
-    from experiments.runs.registry import RunRegistry
+    from experiments.runs.run_registry import RunRegistry
 
     root = tmp_path / "r"
     first = run_study("remarketing", SMALL, reports_dir=root)

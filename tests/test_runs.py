@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from experiments.runs.registry import REGISTRY_FILE, RunRegistry, public_run
+from experiments.runs.run_registry import REGISTRY_FILE, RunRegistry, public_run
 
 CONTRACT = {"study", "run_id", "started", "parameters", "headline", "html", "sweep_id"}
 
@@ -100,7 +100,7 @@ def test_concurrent_writers_never_corrupt_it(tmp_path: Path) -> None:
 
 KILLED_WRITER = """
 import os, signal, sqlite3, sys
-from experiments.runs.registry import RunRegistry
+from experiments.runs.run_registry import RunRegistry
 reg = RunRegistry(sys.argv[1])
 reg.runs()
 con = sqlite3.connect(reg.path, isolation_level=None)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -20,7 +18,7 @@ import pytest
 from experiments.cli import main
 from experiments.errors import ParameterError
 from experiments.stats.bayesian import BAYES_KEYS, bayesian_effect, parse_values
-from experiments.stats.runner import analyze
+from experiments.stats.row_analysis import analyze
 from experiments.stats.sufficient import SampleStats
 from experiments.stats.summary_input import analyze_summary
 
@@ -206,19 +204,3 @@ def test_cli_bad_options_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureF
                  "--json", str(out), *extra])
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1 and not out.exists()
-
-
-def test_bayesian_rows_import_neither_statsmodels_nor_scipy_stats(tmp_path: Path) -> None:
-    """The Bayesian results are closed forms on scipy.special: the command's start-up stays light."""
-    path = tmp_path / "exp.csv"
-    _rows().write_csv(path)
-    code = (
-        "import sys\n"
-        "from experiments.commands.analyze import analyze_file\n"
-        f"res = analyze_file({str(path)!r}, arm='arm', control='ctrl', metrics=['converted', 'revenue'], "
-        "bayesian=True, prior_sd=0.2, values=['converted=3'])\n"
-        "assert len(res.bayesian) == 2\n"
-        "heavy = {'statsmodels', 'pandas', 'scipy.stats'} & set(sys.modules)\n"
-        "assert not heavy, heavy\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

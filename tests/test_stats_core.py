@@ -14,15 +14,10 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportions
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats import (
-    SampleStats,
-    campaign_economics,
-    compare,
-    gather,
-    mean_effect,
-    proportion_effect,
-    srm_test,
-)
+from experiments.stats.economics import campaign_economics
+from experiments.stats.effects import compare, mean_effect, proportion_effect
+from experiments.stats.srm import srm_test
+from experiments.stats.sufficient import SampleStats, gather
 
 
 @pytest.fixture(scope="module")

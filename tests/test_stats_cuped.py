@@ -7,8 +7,9 @@ import polars as pl
 import pytest
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats import gather, mean_effect
 from experiments.stats.cuped import cuped_effect, regression_adjusted_rows
+from experiments.stats.effects import mean_effect
+from experiments.stats.sufficient import gather
 
 
 def _table(n: int, seed: int, effect: float = 0.5) -> pl.DataFrame:

@@ -8,8 +8,9 @@ import pytest
 from scipy import stats as sps
 
 from experiments.errors import DataError
-from experiments.stats import SampleStats, gather, mean_effect
+from experiments.stats.effects import mean_effect
 from experiments.stats.heterogeneity import heterogeneity_test, heterogeneity_tests, segment_effects
+from experiments.stats.sufficient import SampleStats, gather
 
 
 def _table(lifts: dict[str, float], seed: int, n: int = 30_000) -> pl.DataFrame:

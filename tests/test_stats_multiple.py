@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 from experiments.errors import ParameterError
-from experiments.stats import SampleStats, proportion_effect
+from experiments.stats.effects import proportion_effect
 from experiments.stats.multiple import adjust, adjust_pvalues
+from experiments.stats.sufficient import SampleStats
 
 
 def _effects():

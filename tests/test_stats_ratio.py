@@ -7,9 +7,9 @@ import polars as pl
 import pytest
 
 from experiments.errors import DataError
-from experiments.stats import gather
 from experiments.stats.bootstrap import bootstrap
 from experiments.stats.ratio import ratio_effect
+from experiments.stats.sufficient import gather
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,9 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
 from experiments.errors import DataError
-from experiments.stats import SampleStats, gather, mean_effect, proportion_effect
-from experiments.stats.runner import RESULT_KEYS, analyze
+from experiments.stats.effects import mean_effect, proportion_effect
+from experiments.stats.row_analysis import RESULT_KEYS, analyze
+from experiments.stats.sufficient import SampleStats, gather
 from experiments.stats.summary_input import analyze_summary, asos_long
 
 

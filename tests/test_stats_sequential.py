@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats import SampleStats
 from experiments.stats.sequential import (
     always_valid_pvalues,
     asymptotic_confidence_sequence,
@@ -21,6 +20,7 @@ from experiments.stats.sequential import (
     naive_looks,
     tuning_rho,
 )
+from experiments.stats.sufficient import SampleStats
 
 
 def _simulate(

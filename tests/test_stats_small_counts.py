@@ -21,7 +21,7 @@ from statsmodels.stats.proportion import test_proportions_2indep as proportions_
 
 from experiments.cli import main
 from experiments.stats.effects import NEWCOMBE, SMALL_COUNT, proportion_effect, small_count_reason
-from experiments.stats.runner import analyze
+from experiments.stats.row_analysis import analyze
 from experiments.stats.sufficient import SampleStats
 from experiments.stats.summary_input import analyze_summary
 

@@ -9,7 +9,7 @@ from scipy import stats
 from scipy.stats import mstats
 
 from experiments.errors import ParameterError
-from experiments.stats.runner import analyze
+from experiments.stats.row_analysis import analyze
 from experiments.stats.tails import (
     CapSpec,
     parse_cap,

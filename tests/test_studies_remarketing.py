@@ -9,7 +9,8 @@ import pytest
 
 from experiments.simulate.remarketing import simulate_remarketing
 from experiments.simulate.truth import frequency_curve, funnel_summary, true_effects
-from experiments.stats import gather, proportion_effect
+from experiments.stats.effects import proportion_effect
+from experiments.stats.sufficient import gather
 from experiments.studies.remarketing import result as study
 from experiments.studies.remarketing.scenario import RemarketingScenario
 

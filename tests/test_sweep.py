@@ -16,7 +16,7 @@ from experiments.commands.run import coerce_cli_value
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.render.sweep_page import render_sweep
 from experiments.runs.index_file import collect_sweeps
-from experiments.runs.registry import RunRegistry
+from experiments.runs.run_registry import RunRegistry
 from experiments.runs.study_run import run_study
 from experiments.runs.sweeps import MAX_POINTS, SweepResult, best_point, build_grid, parse_axis, run_sweep
 from tests.conftest import dump_dom

@@ -10,8 +10,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.uplift import compare_policies, cross_fit, policy_value, response_scores
-from experiments.models.uplift.learners import TLearner
+from experiments.models.uplift.evaluation import compare_policies, policy_value
+from experiments.models.uplift.learners import TLearner, cross_fit, response_scores
 
 
 def _world(seed: int, n: int = 3000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from experiments.errors import ParameterError
 from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.studies.targeting import result as study
 from experiments.studies.targeting.numbers import simulate, split_seeds
-from experiments.studies.targeting.scenario import DEFAULTS, LEARNERS, WORLD, TargetingScenario
+from experiments.studies.targeting.scenario import DEFAULTS, WORLD, TargetingScenario
 
 SMALL = {"n_customers": 20_000, "other_learners": "t", "seed": 5, "policy_share": "0.5"}
 
@@ -33,9 +33,6 @@ def test_scenario_reuses_the_world_declarations() -> None:
     assert world.arm_shares == (("holdout", 0.5), ("dynamic_incentive", 0.5))
     assert world.n_customers == s.n_customers and world.discount == s.discount
     assert world.cpm_social == RemarketingScenario.defaults["cpm_social"]  # not exposed: the default
-    from experiments.models.uplift.learners import LEARNERS as MODEL_LEARNERS
-
-    assert LEARNERS == MODEL_LEARNERS
     assert s.learners == ("x", "t", "transformed") and s.fixed_share is None
     t = TargetingScenario.from_params({"learner": "t", "policy_share": " 0.35 "})
     assert t.learners == ("t", "transformed") and t.fixed_share == 0.35 and t.policy_share == "0.35"
@@ -115,7 +112,9 @@ def test_shares_fixed_or_chosen_on_the_training_part(small) -> None:  # type: ig
                                    with_delay=False, with_offers=False)
     assert len(auto.learners) == 1 and auto.delay.height == 0
     # auto: the share with the highest inverse-propensity profit of the out-of-fold training scores
-    from experiments.models.uplift import cross_fit, design_matrix, make_learner, profit_curve
+    from experiments.models.uplift.evaluation import profit_curve
+    from experiments.models.uplift.features import design_matrix
+    from experiments.models.uplift.learners import cross_fit, make_learner
     from experiments.simulate.targeting import FEATURES
 
     split, seed = split_seeds(scenario.seed)
@@ -180,7 +179,7 @@ def test_policy_value_intervals_cover_the_truth() -> None:
     """The study's intervals (paired IPW on a randomised sample), for fixed policies, over 200 seeded
     campaigns of 20,000 customers, hold their true value about 95% of the time
     (``benchmarks/bench_targeting_coverage.py`` does the same for the learned policies at the defaults)."""
-    from experiments.models.uplift import compare_policies
+    from experiments.models.uplift.evaluation import compare_policies
     from experiments.simulate.targeting import oracle_policy, policy_value, simulate_targeting, top_share
 
     base = TargetingScenario.from_params({"n_customers": 20_000})

@@ -9,7 +9,7 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from experiments.datasets import load_hillstrom
-from experiments.models.uplift import compare_learners
+from experiments.models.uplift.analysis import compare_learners
 
 FEATURES = ["recency", "history", "mens", "womens", "zip_code", "newbie", "channel"]
 

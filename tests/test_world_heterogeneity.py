@@ -6,8 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from experiments.simulate import oracle_policy, policy_value, simulate_remarketing, top_share
 from experiments.simulate.campaign import UPLIFT_GROUPS
+from experiments.simulate.remarketing import simulate_remarketing
+from experiments.simulate.targeting import oracle_policy, policy_value, top_share
 from experiments.studies.remarketing.scenario import RemarketingScenario
 
 ARMS = "holdout:0.2,generic:0.2,dynamic:0.2,generic_incentive:0.2,dynamic_incentive:0.2"

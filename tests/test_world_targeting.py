@@ -7,17 +7,17 @@ import polars as pl
 import pytest
 
 from experiments.errors import DataError, ParameterError
-from experiments.simulate import (
+from experiments.simulate.campaign import UPLIFT_GROUPS
+from experiments.simulate.remarketing import simulate_remarketing
+from experiments.simulate.targeting import (
     FEATURES,
     oracle_policy,
     picked_by_group,
     policy_value,
     profit_by_share,
-    simulate_remarketing,
     simulate_targeting,
     top_share,
 )
-from experiments.simulate.campaign import UPLIFT_GROUPS
 from experiments.studies.remarketing.scenario import RemarketingScenario
 from experiments.worlds import targeting_scenario
 

@@ -10,9 +10,10 @@ import pytest
 
 import experiments.simulate.truth as truth
 from experiments.errors import ParameterError
-from experiments.simulate import delivery_curve, first_touch_curve, frequency_curve, simulate_remarketing
 from experiments.simulate.blocks import CHUNK_SIZE
 from experiments.simulate.campaign import message_hours
+from experiments.simulate.remarketing import simulate_remarketing
+from experiments.simulate.truth import delivery_curve, first_touch_curve, frequency_curve
 from experiments.studies.remarketing.scenario import RemarketingScenario
 
 TWO = "holdout:0.5,dynamic:0.5"

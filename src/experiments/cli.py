@@ -1,9 +1,9 @@
 """Command-line entry point: ``experiments COMMAND``; :data:`COMMANDS` lists them.
 
 Each sub-command lives in :mod:`experiments.commands.<name>` and exposes ``register(subparsers)``,
-which adds its parser and sets ``func``; command modules import only the standard library at
-import time, so building the parser (and ``--help``) stays fast. When the command line names a
-sub-command, only that module is imported.
+which adds its parser and sets ``func``; each command module imports what it uses at its top.
+``experiments --help`` lists the commands from :data:`experiments.commands.COMMANDS` (name and one-line
+help) without importing any; when the command line names a sub-command, only that module is imported.
 
 Every failure the user can act on ends in one line on stderr and exit status 2, never a traceback: a
 usage error, any :class:`~experiments.errors.ExperimentsError`, a file the system refuses to read or
@@ -18,22 +18,24 @@ warnings stay off stderr unless Python was asked for them (``-W`` or ``PYTHONWAR
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
+import logging
+import os
 import re
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 from experiments import __version__
+from experiments.commands import COMMANDS, module_name
 from experiments.errors import ExperimentsError, one_line, printable
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("run", "sweep", "runs", "studies", "simulate", "analyze", "power", "clv",
-                             "uplift", "uplift-eval", "attribute")
 
 
 #: What reads as a negative number, so a value and not an option: argparse's own rule knows only
@@ -62,8 +64,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, one_line(f"{self.prog}: error: {message}") + "\n")
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The top-level parser with every available sub-command (or only the one called ``only``)."""
+def build_parser(commands: Iterable[str] = tuple(COMMANDS)) -> argparse.ArgumentParser:
+    """The top-level parser: the sub-commands named in ``commands`` with their options (each one's module
+    imported), every other one listed by its one-line help."""
     parser = _Parser(
         prog="experiments",
         description="Simulate remarketing and loyalty experiments, test their uplift and render "
@@ -71,8 +74,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"experiments {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in COMMANDS if only is None else (only,):
-        importlib.import_module(f"experiments.commands.{name.replace('-', '_')}").register(sub)
+    chosen = set(commands)
+    for name, line in COMMANDS.items():
+        if name in chosen:
+            # the one import inside a function: only the command asked for is loaded (start-up time)
+            importlib.import_module(module_name(name)).register(sub)
+        else:
+            sub.add_parser(name, help=line)
     return parser
 
 
@@ -81,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     named = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(named if named in COMMANDS else None)
+    parser = build_parser([named] if named in COMMANDS else [])
     args = parser.parse_args(argv)
     stdout = sys.stdout
     sys.stdout = _PrintableOut(stdout)  # type: ignore[assignment]
@@ -99,8 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"experiments {args.command}: interrupted", file=sys.stderr)
         code = 130
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as a killed writer would
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = 141
     except OSError as exc:  # a file the system refuses: one line, as for any bad input
@@ -123,10 +129,6 @@ def _exit_now(code: int) -> None:
     the module graph (nbconvert, papermill, ZMQ, ...) object by object, which costs a run 0.1 to 0.3 s
     of nothing. Only for the console entry point: :func:`main` called from Python returns as usual.
     """
-    import atexit
-    import logging
-    import os
-
     try:
         atexit._run_exitfuncs()
         logging.shutdown()

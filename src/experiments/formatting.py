@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["fmt", "money", "number", "p_phrase", "p_value", "points", "signed_money", "spec_or_na",
-           "unit_value"]
+__all__ = ["chance", "currency_amount", "fmt", "money", "money_or_na", "number", "p_phrase", "p_value", "pct",
+           "points", "signed_money", "spec_or_na", "unit_value", "unit_value_or_na"]
 
 
 def _bad(x: float | int | None) -> str | None:
@@ -97,3 +97,33 @@ def signed_money(x: float) -> str:
 def points(x: float) -> str:
     """A difference of shares in percentage points, one decimal, no unit: ``0.031`` -> ``3.1``."""
     return f"{100 * x:.1f}"
+
+
+def pct(x: float, digits: int = 0) -> str:
+    """A share as a percentage, whole by default (``0.25`` -> ``25%``)."""
+    return fmt(x, "pct", digits)
+
+
+def money_or_na(x: float | None, digits: int = 2) -> str:
+    """Dollars, ``n/a`` for None and for what is not finite; ``digits=0`` means cents below $100 and whole
+    dollars above (:func:`fmt`'s money)."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return fmt(x, "money") if digits == 0 else money(x, digits)
+
+
+def unit_value_or_na(x: object, unit: str) -> str:
+    """:func:`unit_value`, or ``n/a`` for what is not a finite number."""
+    if not isinstance(x, int | float) or not math.isfinite(x):
+        return "n/a"
+    return unit_value(float(x), unit)
+
+
+def currency_amount(x: float, currency: str) -> str:
+    """An amount in ``currency`` with cents, ``under $0.01`` below half a cent."""
+    return f"{currency}{x:,.2f}" if x >= 0.005 else f"under {currency}0.01"
+
+
+def chance(c: float) -> str:
+    """A probability as a percentage with one decimal, ``>99.9%`` and ``<0.1%`` at the ends."""
+    return ">99.9%" if c > 0.999 else "<0.1%" if c < 0.001 else f"{c:.1%}"

@@ -24,6 +24,7 @@ from typing import Literal
 
 import polars as pl
 
+from experiments.datasets import csv_header_names
 from experiments.errors import DataError, ParameterError
 from experiments.exact_sums import read_sums, sum_aggs
 
@@ -63,8 +64,6 @@ def _scan(path: Path) -> pl.LazyFrame:
         if suffix in {".parquet", ".pq"}:
             return pl.scan_parquet(path)
         if suffix in {".csv", ".txt", ".tsv"}:
-            from experiments.datasets import csv_header_names
-
             return csv_header_names(pl.scan_csv(path, separator="\t" if suffix == ".tsv" else ",",
                                                 infer_schema_length=10_000))
     except (pl.exceptions.PolarsError, OSError) as exc:

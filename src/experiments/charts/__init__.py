@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import altair as alt
+from altair.vegalite.v6.display import html_renderer
+
+from experiments.escaping import ScriptSafeEncoder, chart_spec
 
 __all__ = ["ARM_COLORS", "PALETTE", "enable_theme", "safe_html_renderer"]
 
@@ -48,10 +51,6 @@ def safe_html_renderer(spec: dict[str, Any], **metadata: Any) -> dict[str, str]:
     ``\\uXXXX``, which mean the same to JavaScript), the spec's strings hold no line separator (which
     stops Vega's expressions), and a chart that fails to draw shows its error as text, not HTML.
     """
-    from altair.vegalite.v6.display import html_renderer
-
-    from experiments.escaping import ScriptSafeEncoder, chart_spec
-
     json_kwds = {**metadata.pop("json_kwds", {}), "cls": ScriptSafeEncoder}
     bundle = dict(html_renderer(chart_spec(spec), json_kwds=json_kwds, **metadata))
     bundle["text/html"] = bundle.get("text/html", "").replace(_ALTAIR_SHOW_ERROR, _TEXT_SHOW_ERROR)

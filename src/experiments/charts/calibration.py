@@ -137,7 +137,7 @@ def replay_looks(frame: pl.DataFrame, *, title: str) -> alt.FacetChart:
     ----------
     frame
         Columns ``day, method, diff, ci_low, ci_high, significant`` (from
-        :func:`experiments.stats.calibration.replay_frame`).
+        :func:`experiments.stats.calibration_results.replay_frame`).
     """
     frame = frame.with_columns(
         pl.when(pl.col("significant")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("significant")

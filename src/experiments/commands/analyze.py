@@ -9,11 +9,39 @@ statistics are imported when the command runs, and the HTML machinery (altair) o
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import gc
 import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from experiments.commands import COMMANDS
+from experiments.datasets import scan_table
 from experiments.errors import DataError, ParameterError
+from experiments.outputs import check_distinct, check_output, write_results
+from experiments.render.page import page_html
+from experiments.stats.database import DatabaseTable, check_source, open_table
+from experiments.stats.power import MAX_N_PER_ARM
+from experiments.stats.row_analysis import MAX_BOOTSTRAP, analyze, check_options
+from experiments.stats.summary_input import (
+    LOOK_NAMES,
+    analyze_summary,
+    is_summary_frame,
+    row_looks,
+    sequential_results,
+)
+from experiments.studies.analysis import (
+    adjustment_lines,
+    bayesian_lines,
+    bootstrap_table,
+    headline,
+    tail_lines,
+    text_table,
+)
+from experiments.studies.analysis import page as analysis_page
+from experiments.validation import as_int
 
 __all__ = ["analyze_db", "analyze_file", "register", "run"]
 
@@ -77,7 +105,7 @@ an existing file is replaced only with --overwrite; - means standard output for 
 def register(subparsers: Any) -> None:
     """Add the ``analyze`` parser."""
     p = subparsers.add_parser(
-        "analyze", help="test an experiment file (CSV or parquet)", description=_DESCRIPTION,
+        "analyze", help=COMMANDS["analyze"], description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", metavar="FILE", nargs="?",
@@ -157,12 +185,6 @@ def register(subparsers: Any) -> None:
 
 def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
     """Scan ``path`` lazily and run :func:`analyze` (rows) or :func:`analyze_summary` (summary statistics)."""
-    import polars as pl
-
-    from experiments.datasets import scan_table
-    from experiments.stats.runner import analyze
-    from experiments.stats.summary_input import LOOK_NAMES, analyze_summary, is_summary_frame
-
     lf = scan_table(path)
     columns = list(lf.collect_schema())
     time, every, planned_n = options.pop("time", None), options.pop("look_every", None), \
@@ -195,10 +217,6 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
         try:
             result = analyze(lf, **options)
             if time is not None:
-                import dataclasses
-
-                from experiments.stats.summary_input import row_looks, sequential_results
-
                 looks = row_looks(lf, arm=options["arm"], metrics=options["metrics"], time=time,
                                   every=every or "day")
                 result = dataclasses.replace(result, sequential=sequential_results(
@@ -216,9 +234,6 @@ def analyze_file(path: str, **options: Any):  # type: ignore[no-untyped-def]
 
 def analyze_db(url: str, *, table: str | None = None, query: str | None = None, **options: Any):  # type: ignore[no-untyped-def]
     """Run :func:`analyze` on a table (or a query's result) in a database: one SQL aggregation there."""
-    from experiments.stats.database import open_table
-    from experiments.stats.runner import analyze
-
     if not options.get("metrics"):
         raise ParameterError("metric", None, "at least one --metric COLUMN for a table of rows")
     for name in ("time", "look_every", "planned_n"):
@@ -230,22 +245,6 @@ def analyze_db(url: str, *, table: str | None = None, query: str | None = None, 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments analyze``."""
-    import gc
-
-    from experiments.outputs import check_distinct, check_output, write_results
-    from experiments.stats.database import check_source
-    from experiments.stats.power import MAX_N_PER_ARM
-    from experiments.stats.runner import MAX_BOOTSTRAP, check_options
-    from experiments.studies.analysis import (
-        adjustment_lines,
-        bayesian_lines,
-        bootstrap_table,
-        headline,
-        tail_lines,
-        text_table,
-    )
-    from experiments.validation import as_int
-
     # What is imported by now lives as long as the process: keep it out of every later garbage
     # collection (statsmodels' multipletests calls gc.collect(), which otherwise walks all of it).
     gc.freeze()
@@ -268,8 +267,6 @@ def run(args: argparse.Namespace) -> int:
         caps=args.cap, quantiles=args.quantile, exposure=args.exposed,
     )
     if args.db is not None:
-        from experiments.stats.database import DatabaseTable
-
         source = DatabaseTable(args.db, table=args.table, query=args.query).name
         result = analyze_db(args.db, table=args.table, query=args.query, **options)
     else:
@@ -278,9 +275,6 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(result.to_dict(), indent=2, default=str)
     page = None
     if args.html:
-        from experiments.render.page import page_html
-        from experiments.studies.analysis import page as analysis_page
-
         page = page_html(analysis_page(result, source=source))
     if write_results(text, json_out, json_option=args.json, page=page, html_path=html_out):
         return 0

@@ -25,8 +25,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
+from experiments.datasets import scan_table
 from experiments.errors import ExperimentsError, ParameterError
-from experiments.outputs import OUTPUT_RULE
+from experiments.models.attribution import (
+    MAX_ORDER,
+    MODELS,
+    attribute,
+    journeys_from_paths,
+    journeys_from_touches,
+)
+from experiments.outputs import OUTPUT_RULE, check_distinct, check_output, write_results
+from experiments.render.page import page_html
+from experiments.studies.attribution import page as attribution_page
+from experiments.studies.attribution import summary_lines, text_table
+from experiments.validation import as_float, as_int
 
 __all__ = ["attribute_file", "register", "run"]
 
@@ -37,7 +50,7 @@ _PATH = ("path", "conversions", "nulls")
 def register(subparsers: Any) -> None:
     """Add the ``attribute`` parser."""
     p = subparsers.add_parser(
-        "attribute", help="attribution models on touchpoints or paths (CSV or parquet)",
+        "attribute", help=COMMANDS["attribute"],
         description="Credit each channel with conversions under rule-based models (first touch, last "
         "touch, last non-direct, linear, time decay, position based), the Markov removal effect and the "
         "Shapley value. FILE holds one row per touch (--journey, --time, --channel, --converted) or one "
@@ -102,9 +115,6 @@ def _form(args: argparse.Namespace) -> str:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    from experiments.models.attribution import MAX_ORDER, MODELS
-    from experiments.validation import as_float, as_int
-
     models = args.model or None
     for m in models or ():
         if m not in MODELS:
@@ -119,9 +129,6 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None], **options: Any):  # type: ignore[no-untyped-def]
     """Read ``file`` (CSV or parquet) as touchpoints or paths and run :func:`attribute` on it."""
-    from experiments.datasets import scan_table
-    from experiments.models.attribution import attribute, journeys_from_paths, journeys_from_touches
-
     lf = scan_table(file)
     col = {k: v or "" for k, v in columns.items()}
     if form == "paths":
@@ -137,11 +144,6 @@ def attribute_file(file: str | Path, *, form: str, columns: dict[str, str | None
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments attribute``."""
-    from experiments.outputs import check_distinct, check_output, write_results
-    from experiments.render.page import page_html
-    from experiments.studies.attribution import page as attribution_page
-    from experiments.studies.attribution import summary_lines, text_table
-
     form = _form(args)
     options = _options(args)
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)

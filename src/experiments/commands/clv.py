@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from experiments.outputs import OUTPUT_RULE
+import numpy as np
+import polars as pl
+
+from experiments.commands import COMMANDS
+from experiments.errors import DataError, FitError, ParameterError
+from experiments.models.clv import fit_bgbb, fit_purchases, fit_sbg, fit_spend
+from experiments.outputs import OUTPUT_RULE, atomic_write_text, check_output
+from experiments.plain import plain
+from experiments.stats.database import check_source, open_table, redact, rfm_summary_db
+from experiments.transactions import load_columns, load_transactions, parse_date, rfm_summary
+from experiments.validation import as_choice, as_float, as_int
 
 __all__ = ["KINDS", "handler", "register", "run_clv", "run_clv_opportunities", "run_clv_survival"]
 
@@ -39,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``clv`` parser."""
     p = subparsers.add_parser(
         "clv",
-        help="fit CLV models: BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma, sBG, BG/BB",
+        help=COMMANDS["clv"],
         description="Fit customer lifetime value models. --kind transactions (default): a transaction log, "
         "one row per transaction; purchase models (--model bgnbd, mbgnbd, paretonbd) and Gamma-Gamma "
         "(order value, on the repeat customers whose repeat purchases have a positive value: those with "
@@ -108,17 +117,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=handler)
 
 
-def _clean(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
 def _fit_or_warn(name: str, fit, warnings: list[str], *, data_too: bool = False):
     """``fit()``, or None with a warning line when the model cannot be fitted (a FitError; with
     ``data_too`` also a DataError, e.g. too few customers for it)."""
-    from experiments.errors import DataError, FitError
-
     try:
         return fit(), None
     except (DataError, FitError) as exc:
@@ -154,11 +155,6 @@ def run_clv(
     replaced by its limiting model (``limit`` in its entry, and a line in ``warnings``); one that cannot
     be fitted at all gets an ``error`` entry and a warning, and the others still run.
     """
-    from experiments.errors import FitError, ParameterError
-    from experiments.models.clv import fit_purchases, fit_spend
-    from experiments.transactions import load_transactions, parse_date, rfm_summary
-    from experiments.validation import as_choice
-
     unit = as_choice("time_unit", time_unit, ("day", "week"))
     chosen = [as_choice("model", m, tuple(_PURCHASE_KEYS)) for m in (models or ["bgnbd"])]
     if pareto:
@@ -167,8 +163,6 @@ def run_clv(
     cal_end = parse_date("calibration_end", calibration_end)
     hold_end = parse_date("holdout_end", holdout_end) if holdout_end is not None else None
     if db is not None:
-        from experiments.stats.database import open_table, rfm_summary_db
-
         source = open_table(db, table=table, query=query)
         n_transactions, rfm = rfm_summary_db(source, customer=customer, date=date, amount=amount,
                                              calibration_end=cal_end, holdout_end=hold_end,
@@ -203,7 +197,7 @@ def run_clv(
             out[_PURCHASE_KEYS[m]] = {"model": _LABELS[m], "error": error}
             continue
         fits[m] = fit
-        out[_PURCHASE_KEYS[m]] = {k: _clean(v) for k, v in fit.to_dict().items()}
+        out[_PURCHASE_KEYS[m]] = {k: plain(v) for k, v in fit.to_dict().items()}
         if fit.warning:
             warnings.append(fit.warning)
     if not fits:
@@ -254,13 +248,6 @@ def run_clv_survival(
     discount_rate: float = 0.1,
 ) -> dict[str, Any]:
     """Fit the sBG model to each cohort of a survival table; project retention to ``horizon`` periods."""
-    import numpy as np
-    import polars as pl
-
-    from experiments.errors import DataError
-    from experiments.models.clv import fit_sbg
-    from experiments.transactions import load_columns
-
     columns = {"--period": period, "--survivors": survivors} | ({"--cohort": cohort} if cohort else {})
     table = load_columns(file, columns)
     if cohort is None:
@@ -294,7 +281,7 @@ def run_clv_survival(
             "alpha": fit.alpha,
             "beta": fit.beta,
             "log_likelihood": fit.log_likelihood,
-            "mean_lifetime": _clean(fit.mean_lifetime),
+            "mean_lifetime": plain(fit.mean_lifetime),
             "expected_lifetime_horizon": fit.expected_lifetime(horizon),
             "discounted_expected_lifetime": fit.discounted_expected_lifetime(discount_rate),
             "discounted_expected_residual_lifetime": fit.discounted_expected_residual_lifetime(
@@ -321,12 +308,6 @@ def run_clv_opportunities(
     horizon: int = 5,
 ) -> dict[str, Any]:
     """Fit the BG/BB model to a table of discrete purchase opportunities; predict the next ``horizon``."""
-    import numpy as np
-
-    from experiments.errors import DataError
-    from experiments.models.clv import fit_bgbb
-    from experiments.transactions import load_columns
-
     columns = {"--frequency": frequency, "--recency": recency, "--opportunities": opportunities}
     if weight:
         columns["--weight"] = weight
@@ -445,9 +426,6 @@ def _summary_text(r: dict[str, Any]) -> str:
 
 def _check_kind(args: argparse.Namespace) -> str:
     """The --kind, after refusing options of another kind and missing required ones."""
-    from experiments.errors import ParameterError
-    from experiments.validation import as_choice
-
     kind = as_choice("kind", args.kind, tuple(KINDS))
     for other, names in KINDS.items():
         if other == kind:
@@ -469,11 +447,6 @@ def _check_kind(args: argparse.Namespace) -> str:
 
 def handler(args: argparse.Namespace) -> int:
     """Run ``experiments clv``; returns the exit status."""
-    from experiments.errors import ParameterError
-    from experiments.outputs import atomic_write_text, check_output
-    from experiments.stats.database import check_source, redact
-    from experiments.validation import as_float, as_int
-
     kind = _check_kind(args)
     if kind != "transactions" and args.db is not None:
         raise ParameterError("db", redact(args.db), "only with --kind transactions (a FILE otherwise)")

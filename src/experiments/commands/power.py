@@ -7,8 +7,18 @@ import json
 import sys
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ParameterError
-from experiments.outputs import OUTPUT_RULE
+from experiments.outputs import OUTPUT_RULE, check_output, write_results
+from experiments.stats.power import (
+    MAX_ARMS,
+    MAX_LOOKS,
+    MAX_N_PER_ARM,
+    minimum_detectable_effect,
+    sample_size,
+    sequential_sample_size,
+)
+from experiments.validation import as_float, as_int
 
 __all__ = ["register", "run"]
 
@@ -16,7 +26,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``power`` parser."""
     p = subparsers.add_parser(
-        "power", help="sample size per arm or minimum detectable effect",
+        "power", help=COMMANDS["power"],
         description="Sample size per arm to detect an effect (binary rate or continuous mean); with --n, "
         "the minimum detectable effect of that many units per arm. --r2 plans for a regression-adjusted "
         "(CUPED) estimate; --sequential for monitoring at several looks (maximum and expected sizes). "
@@ -53,17 +63,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments power``."""
-    from experiments.outputs import check_output, write_results
-    from experiments.stats.power import (
-        MAX_ARMS,
-        MAX_LOOKS,
-        MAX_N_PER_ARM,
-        minimum_detectable_effect,
-        sample_size,
-        sequential_sample_size,
-    )
-    from experiments.validation import as_float, as_int
-
     json_out = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     common = dict(
         baseline=as_float("baseline", args.baseline), alpha=as_float("alpha", args.alpha),

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ExperimentsError
+from experiments.outputs import check_folder
+from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
+from experiments.runs.kernels import WarmKernels, check_kernel
+from experiments.runs.progress import wanted
+from experiments.runs.study_run import run_study, study_modules
+from experiments.studies import registry
+from experiments.studies.base import first_sentence
 
 __all__ = ["coerce_cli_value", "parameter_kinds", "parse_overrides", "register"]
 
@@ -17,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` sub-command."""
     p = sub.add_parser(
         "run",
-        help="execute a study notebook and render its HTML report",
+        help=COMMANDS["run"],
         description="Execute a study's notebook with papermill and write the executed notebook, an "
         "HTML report (code hidden) and the run's metadata to REPORTS_DIR/STUDY/RUN_ID/. "
         "The last line printed is the path of the HTML report (with --all: of the index).",
@@ -72,8 +81,6 @@ def parameter_kinds(study: str | None) -> dict[str, str]:
     """``{name: type}`` of a study's parameters, the types of their declared defaults (read from the
     scenario's declaration, without importing the study); empty for an unknown study (refused later, in
     one line)."""
-    from experiments.studies import registry
-
     if study not in registry.STUDY_MODULES:
         return {}
     return {name: type(value).__name__ for name, value in registry.defaults(study).items()}
@@ -85,8 +92,6 @@ def _say(text: str, *, err: bool = False) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from experiments.studies import registry
-
     if args.all == bool(args.study):
         raise ExperimentsError("give either a study name or --all (studies: "
                                + ", ".join(registry.names()) + ")")
@@ -95,8 +100,6 @@ def _run(args: argparse.Namespace) -> int:
         if overrides:
             raise ExperimentsError("--all runs every study at its defaults; -p is not allowed with it")
         return _run_all(args)
-    from experiments.runs.progress import wanted
-    from experiments.runs.study_run import run_study
 
     progress = wanted() if args.progress is None else args.progress
     result = run_study(args.study, overrides, reports_dir=args.reports_dir, kernel=args.kernel,
@@ -108,16 +111,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    import time
-
-    from experiments.outputs import check_folder
-    from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
-    from experiments.runs.kernels import WarmKernels, check_kernel
-    from experiments.runs.progress import wanted
-    from experiments.runs.study_run import run_study, study_modules
-    from experiments.studies import registry
-    from experiments.studies.base import first_sentence
-
     root = check_folder(args.reports_dir if args.reports_dir is not None else REPORTS_DIR,
                         option="--reports-dir")
     check_kernel(args.kernel)

@@ -8,9 +8,15 @@ the run's verdict ``{headline, tone, details, figures}`` and ``html`` the path o
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from experiments.outputs import OUTPUT_RULE
+from experiments.commands import COMMANDS
+from experiments.outputs import OUTPUT_RULE, atomic_write_text, check_folder, check_output
+from experiments.paths import REPORTS_DIR
+from experiments.runs.run_registry import RunRegistry, public_run
+from experiments.studies import registry
+from experiments.studies.base import first_sentence
 
 __all__ = ["register"]
 
@@ -19,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``runs`` sub-command."""
     p = sub.add_parser(
         "runs",
-        help="list the runs on record (newest first)",
+        help=COMMANDS["runs"],
         description="List the runs recorded in REPORTS_DIR's run registry, newest first: when, the study, "
         "the verdict's first sentence, the parameters changed from the defaults and the report's path. "
         "The JSON is a list of {study, run_id, started, parameters, headline, html, sweep_id}. "
@@ -34,13 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-
-    from experiments.outputs import atomic_write_text, check_folder, check_output
-    from experiments.paths import REPORTS_DIR
-    from experiments.runs.registry import RunRegistry, public_run
-    from experiments.studies import registry
-
     target = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     root = check_folder(args.reports_dir if args.reports_dir is not None else REPORTS_DIR,
                         option="--reports-dir")
@@ -61,7 +60,6 @@ def _run(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {root}" + (f" for study {args.study}" if args.study else ""))
         return 0
-    from experiments.studies.base import first_sentence
 
     for m in runs:
         changed = m.get("changed") or {}

@@ -20,8 +20,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
+from experiments.commands import COMMANDS
 from experiments.errors import DataError, ParameterError
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_output
+from experiments.resources import memory_budget
+from experiments.simulate.blocks import BlockPlan, capture_plan, default_workers
+from experiments.simulate.streaming import table_names, write_parquet_stream
+from experiments.studies import registry
+from experiments.validation import as_int
 
 __all__ = ["BLOCK_SIZE", "handler", "max_block_size", "register", "run_simulate", "simulated_studies",
            "table_paths"]
@@ -40,8 +48,6 @@ def _cores() -> int:
 
 def simulated_studies() -> list[str]:
     """The studies of the registry that have a simulator (imports every study module)."""
-    from experiments.studies import registry
-
     return [s.name for s in registry.all_studies() if s.simulated]
 
 
@@ -50,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cores = _cores()
     p = subparsers.add_parser(
         "simulate",
-        help="simulate a study's data with its truth and write it to parquet",
+        help=COMMANDS["simulate"],
         description="Simulate a study's data (remarketing, loyalty: one row per customer with the outcome "
         "under every arm; omnichannel: the observed touch log with its truth; lifecycle: one row per "
         "customer with every lever's value on and off) and stream it into a parquet "
@@ -82,8 +88,6 @@ def max_block_size(scenario: Any, workers: int) -> int | None:
     """The largest ``--block-size`` whose blocks in flight (two per worker) fit this machine's memory
     budget, at the scenario's bytes per customer of an in-memory run (more than a block needs); None
     when either is unknown."""
-    from experiments.resources import memory_budget
-
     budget = memory_budget()
     memory = getattr(scenario, "memory", None)
     if budget is None or memory is None:
@@ -136,10 +140,6 @@ def run_simulate(
         An output folder does not exist or is not writable, or a file exists and ``overwrite`` is
         false (checked before any simulation).
     """
-    from experiments.simulate.blocks import BlockPlan, capture_plan, default_workers
-    from experiments.studies import registry
-    from experiments.validation import as_int
-
     spec = registry.get(study)
     if not spec.simulated:
         raise ParameterError("study", study, "a study with a simulator: " + ", ".join(simulated_studies()))
@@ -152,8 +152,6 @@ def run_simulate(
     if not isinstance(plan, BlockPlan):  # a simulator outside the block mechanism: written from memory
         _write_tables(_tables(plan, target), overwrite=overwrite)
         return target
-
-    from experiments.simulate.streaming import table_names, write_parquet_stream
 
     paths = table_paths(target, table_names(plan))
     for path in list(paths.values())[1:]:
@@ -173,8 +171,6 @@ def _write_tables(tables: list[tuple[Any, Path]], *, overwrite: bool) -> None:
 def _tables(result: Any, out: Path) -> list[tuple[Any, Path]]:
     """The frames a simulator returned and their files: a lone frame goes to ``out``; a result object
     writes ``customers`` to ``out`` and any other frame attribute NAME to ``<out stem>.NAME.parquet``."""
-    import polars as pl
-
     if isinstance(result, pl.DataFrame):
         return [(result, out)]
     main = getattr(result, "customers", None)

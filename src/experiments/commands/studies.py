@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 
-from experiments.outputs import OUTPUT_RULE
+from experiments.commands import COMMANDS
+from experiments.outputs import OUTPUT_RULE, atomic_write_text, check_output
+from experiments.studies import registry
+from experiments.studies.base import SweepFigure
 
 __all__ = ["register"]
 
@@ -13,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``studies`` sub-command."""
     p = sub.add_parser(
         "studies",
-        help="list the studies, their questions and parameters",
+        help=COMMANDS["studies"],
         description="List every study with its question, notebook and parameters (name, default, what is "
         "allowed, help). The JSON is a list of {name, question, notebook, parameters: [{name, default, "
         "allowed, help}], sweep_figure: {name, group, label}} (the figure a sweep ranks its points by); "
@@ -25,12 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import json
-
-    from experiments.outputs import atomic_write_text, check_output
-    from experiments.studies import registry
-    from experiments.studies.base import SweepFigure
-
     target = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     studies = [s.to_dict() for s in registry.all_studies()]
     if args.json is not None:

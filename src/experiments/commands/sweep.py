@@ -12,7 +12,13 @@ import functools
 import sys
 from pathlib import Path
 
+from experiments.commands import COMMANDS
+from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
 from experiments.errors import ExperimentsError
+from experiments.outputs import check_folder
+from experiments.paths import REPORTS_DIR
+from experiments.runs.progress import wanted
+from experiments.runs.sweeps import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
 
 __all__ = ["register"]
 
@@ -21,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``sweep`` sub-command."""
     p = sub.add_parser(
         "sweep",
-        help="run a study over a grid of parameter values (on Dask) and report the best point",
+        help=COMMANDS["sweep"],
         description="Run STUDY at every point of the grid (the cartesian product of the -g lists, with the "
         "-p values fixed) on a Dask cluster, each point a normal run recorded in the run registry; then "
         "write the sweep report (headline figures against each swept parameter, with intervals and truth; "
@@ -56,12 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from experiments.commands.run import coerce_cli_value, parameter_kinds, parse_overrides
-    from experiments.outputs import check_folder
-    from experiments.paths import REPORTS_DIR
-    from experiments.runs.progress import wanted
-    from experiments.runs.sweeps import build_grid, check_scheduler, parse_axis, run_sweep, worker_bound
-
     if args.workers is not None and args.scheduler is not None:
         raise ExperimentsError("give --workers (local cluster) or --scheduler (existing cluster), not both")
     if args.workers is not None and args.workers < 1:

@@ -24,9 +24,29 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import polars as pl
+
+from experiments.commands import COMMANDS
 from experiments.commands.uplift_eval import add_table_arguments
+from experiments.datasets import scan_table
 from experiments.errors import ParameterError
+from experiments.models.uplift.analysis import evaluate_scores
+from experiments.models.uplift.data import read_uplift_table
+from experiments.models.uplift.learners import cross_fit, make_learner
+from experiments.models.uplift.offers import (
+    assign_offers,
+    budget_curve,
+    fit_arm_models,
+    policy_terms,
+    term_value,
+)
 from experiments.outputs import OUTPUT_RULE, atomic_path, check_distinct, check_output, write_results
+from experiments.render.page import page_html
+from experiments.studies.uplift import arms_page, arms_summary_text, summary_text
+from experiments.studies.uplift import page as uplift_page
+from experiments.uplift_learners import LEARNERS
+from experiments.validation import as_float, as_int
 
 __all__ = ["fit_arms", "fit_file", "register", "run"]
 
@@ -34,7 +54,7 @@ __all__ = ["fit_arms", "fit_file", "register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``uplift`` parser."""
     p = subparsers.add_parser(
-        "uplift", help="cross-fitted uplift model: whom to treat, and how many",
+        "uplift", help=COMMANDS["uplift"],
         description="Fit an uplift learner with K-fold cross-fitting on a randomised experiment file "
         "(CSV or parquet), score every customer out of fold, and judge the scores: Qini against random "
         "(bootstrap interval), uplift by decile, and the incremental profit of treating each top share. "
@@ -46,7 +66,7 @@ def register(subparsers: Any) -> None:
     add_table_arguments(p, several=True)
     p.add_argument("--feature", required=True, action="append", metavar="COL",
                    help="feature column (repeat for several); text columns are one-hot encoded")
-    p.add_argument("--learner", choices=["s", "t", "x", "transformed"], default="t",
+    p.add_argument("--learner", choices=LEARNERS, default="t",
                    help="S-, T-, X-learner or transformed outcome (class transformation for 0/1) (t)")
     p.add_argument("--folds", default="5", metavar="K", help="cross-fitting folds, >= 2 (5)")
     p.add_argument("--seed", default="0", metavar="S", help="seed of folds, models and bootstrap (0)")
@@ -70,8 +90,6 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    from experiments.validation import as_float, as_int
-
     opts = {
         "folds": as_int("folds", args.folds, low=2, high=100),
         "seed": as_int("seed", args.seed, low=0),
@@ -117,10 +135,6 @@ def fit_file(
         :class:`~experiments.models.uplift.data.UpliftTable` and the
         :class:`~experiments.models.uplift.learners.CrossFit`.
     """
-    from experiments.models.uplift.analysis import evaluate_scores
-    from experiments.models.uplift.data import read_uplift_table
-    from experiments.models.uplift.learners import cross_fit, make_learner
-
     if len(set(features)) != len(features):
         raise ParameterError("feature", features, "distinct column names")
     if arm in features or outcome in features:
@@ -189,19 +203,6 @@ def fit_arms(
         each arm's value for everyone and the budget curve), each arm's evaluation, and the
         :class:`~experiments.models.uplift.data.UpliftTable` of every arm's rows.
     """
-    import numpy as np
-    import polars as pl
-
-    from experiments.datasets import scan_table
-    from experiments.models.uplift.data import read_uplift_table
-    from experiments.models.uplift.offers import (
-        assign_offers,
-        budget_curve,
-        fit_arm_models,
-        policy_terms,
-        term_value,
-    )
-
     labels = [str(t) for t in treatments]
     if len(set(labels)) != len(labels):
         raise ParameterError("treatment", labels, "distinct arm labels")
@@ -267,8 +268,6 @@ def fit_arms(
 
 
 def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: str) -> None:
-    import polars as pl
-
     frame = pl.DataFrame({
         "row": table.row, "arm": pl.Series(table.treatment).replace_strict(
             {True: str(treatment), False: str(control)}, return_dtype=pl.String),
@@ -280,10 +279,6 @@ def _write_scores(path: Path, table: Any, fit: Any, *, treatment: str, control: 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``experiments uplift``."""
-    from experiments.render.page import page_html
-    from experiments.studies.uplift import page as uplift_page
-    from experiments.studies.uplift import summary_text
-
     opts = _options(args)
     json_path = check_output(args.json, option="--json", overwrite=args.overwrite, allow_stdout=True)
     html_path = check_output(args.html, option="--html", overwrite=args.overwrite)
@@ -311,9 +306,6 @@ def run(args: argparse.Namespace) -> int:
 def _run_arms(args: argparse.Namespace, opts: dict[str, Any], *, json_path: Path | None,
               html_path: Path | None, scores_path: Path | None) -> int:
     """Several ``--treatment`` arms: each against the control, and the multi-arm policy."""
-    from experiments.render.page import page_html
-    from experiments.studies.uplift import arms_page, arms_summary_text
-
     if scores_path is not None:
         raise ParameterError("scores_out", args.scores_out, "one --treatment arm (scores are per arm pair)")
     result, evaluations, _ = fit_arms(

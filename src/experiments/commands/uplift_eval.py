@@ -16,7 +16,11 @@ import json
 import math
 from typing import Any
 
+from experiments.commands import COMMANDS
 from experiments.errors import ParameterError
+from experiments.formatting import spec_or_na as na
+from experiments.models.uplift.data import read_uplift_table
+from experiments.models.uplift.metrics import uplift_metrics
 from experiments.outputs import OUTPUT_RULE, check_output, write_results
 
 __all__ = ["add_table_arguments", "evaluate_file", "register", "run", "summary_text"]
@@ -46,7 +50,7 @@ def add_table_arguments(p: argparse.ArgumentParser, *, several: bool = False) ->
 def register(subparsers: Any) -> None:
     """Add the ``uplift-eval`` parser."""
     p = subparsers.add_parser(
-        "uplift-eval", help="Qini and uplift areas of an uplift score column (scikit-uplift's definitions)",
+        "uplift-eval", help=COMMANDS["uplift-eval"],
         description="Evaluate an uplift score on a randomised experiment file (CSV or parquet): normalised "
         "Qini and uplift areas, uplift among the top k, and both curves at 101 shares. Same definitions "
         "as scikit-uplift 0.5 (qini_auc_score, uplift_auc_score, uplift_at_k strategy='overall'). "
@@ -76,9 +80,6 @@ def evaluate_file(
     file: str, *, arm: str, treatment: str, control: str, outcome: str, score: str, k: float = 0.3
 ) -> dict[str, Any]:
     """Read, check and evaluate; the JSON-ready result."""
-    from experiments.models.uplift.data import read_uplift_table
-    from experiments.models.uplift.metrics import uplift_metrics
-
     table = read_uplift_table(file, arm=arm, treatment=treatment, control=control, outcome=outcome,
                               score=score)
     assert table.score is not None
@@ -95,10 +96,6 @@ def evaluate_file(
     }
 
 
-def _num(x: float | None, spec: str) -> str:
-    return "n/a" if x is None else format(x, spec)
-
-
 def summary_text(r: dict[str, Any]) -> str:
     """The short readable summary printed without ``--json -``."""
     left = (f"; {r['n_left_out']:,} rows of other arms left out" if r["n_left_out"] else "")
@@ -108,12 +105,12 @@ def summary_text(r: dict[str, Any]) -> str:
     lines = [
         f"{r['n_rows']:,} rows: {r['n_treatment']:,} {r['treatment']!r}, {r['n_control']:,} "
         f"{r['control']!r}{left}",
-        f"Qini coefficient {_num(r['qini_auc'], '.4f')}, uplift AUC {_num(r['uplift_auc'], '.4f')} "
+        f"Qini coefficient {na(r['qini_auc'], '.4f')}, uplift AUC {na(r['uplift_auc'], '.4f')} "
         "(0 = random ranking, 1 = perfect)",
-        f"uplift among the top {r['k']:.0%} by {r['score']!r}: {_num(r['uplift_at_k'], '+.4g')} "
+        f"uplift among the top {r['k']:.0%} by {r['score']!r}: {na(r['uplift_at_k'], '+.4g')} "
         f"(treated minus control mean {r['outcome']!r})",
         f"Qini curve ({unit} among the first share ranked, random ranking in brackets): "
-        + ", ".join(f"{s:.0%}: {_num(curve[s]['qini'], ',.1f')} ({_num(curve[s]['qini_random'], ',.1f')})"
+        + ", ".join(f"{s:.0%}: {na(curve[s]['qini'], ',.1f')} ({na(curve[s]['qini_random'], ',.1f')})"
                     for s in marks),
     ]
     return "\n".join(lines)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from scipy.special import ndtri
+from statsmodels.duration.hazard_regression import PHReg
+from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from experiments.errors import DataError, FitError
 
@@ -75,8 +77,6 @@ def retention_curves(durations, events, groups, *, grid=None, alpha: float = 0.0
     grid
         Times at which the curves are reported (default: 101 points from 0 to the largest duration).
     """
-    from statsmodels.duration.survfunc import SurvfuncRight, survdiff
-
     d, e = _arrays(durations, events)
     g = np.asarray(groups).astype(str)
     if g.shape != d.shape:
@@ -161,8 +161,6 @@ class CoxResult:
 
 def cox_ph(durations, events, covariates: Mapping[str, object], *, alpha: float = 0.05) -> CoxResult:
     """Fit a Cox model of churn on ``covariates`` (name -> array, e.g. ``{"offer": arm == "offer"}``)."""
-    from statsmodels.duration.hazard_regression import PHReg
-
     d, e = _arrays(durations, events)
     if not covariates:
         raise DataError("the Cox model needs at least one covariate")

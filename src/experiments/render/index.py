@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.render.page import script_json
+from experiments.studies.base import first_sentence
 
 __all__ = ["render_index"]
 
@@ -34,8 +35,6 @@ def _value(v: object) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    from experiments.studies.base import first_sentence
-
     return first_sentence(text)
 
 

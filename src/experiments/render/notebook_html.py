@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 import threading
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbconvert import HTMLExporter
+
+from experiments.render.offline import vega_bundle, vega_debug
 
 __all__ = ["TEMPLATES_DIR", "notebook_to_html", "warm"]
 
@@ -45,8 +49,6 @@ def _clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 @functools.cache
 def _exporter() -> Any:
-    from nbconvert import HTMLExporter
-
     return HTMLExporter(
         template_name="experiments",
         extra_template_basedirs=[str(TEMPLATES_DIR)],
@@ -58,8 +60,6 @@ def _exporter() -> Any:
 
 @functools.cache
 def _assets() -> dict[str, str]:
-    from experiments.render.offline import vega_bundle, vega_debug
-
     return {"vega_bundle": vega_bundle(), "vega_debug": vega_debug()}
 
 
@@ -81,8 +81,6 @@ def notebook_to_html(nb: nbformat.NotebookNode | str | Path, *, title: str, foot
     footer
         Plain text shown at the bottom (run id, seed, revision); escaped.
     """
-    import html
-
     if not isinstance(nb, nbformat.NotebookNode):
         nb = nbformat.read(str(nb), as_version=4)
     resources = {"metadata": {"name": title}, **_assets(), "run_footer": html.escape(footer)}

@@ -60,6 +60,7 @@ def _versions() -> dict[str, str]:
             return out
     except (OSError, ValueError):
         pass
+    # on a cache miss only: importing altair to learn its versions costs half a second (module docstring)
     import altair as alt
     from altair.utils._importers import vl_version_for_vl_convert
 
@@ -78,6 +79,7 @@ def vega_bundle() -> str:
         return cached.read_text(encoding="utf-8")
     except OSError:
         pass
+    # on a cache miss only, as above
     import vl_convert as vlc
 
     bundle = vlc.javascript_bundle(vl_version=version).replace("</script", "<\\/script")

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import html
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from experiments.formatting import unit_value
+import altair as alt
+
+import experiments.charts  # noqa: F401 (the house theme)
+from experiments.formatting import unit_value_or_na as num
+from experiments.render.page import render_page
+from experiments.studies.base import first_sentence
 
 __all__ = ["best_sentence", "figure_rows", "render_sweep", "sweep_chart"]
 
@@ -33,10 +37,6 @@ def _e(text: object) -> str:
 def _v(value: Any) -> str:
     return value if isinstance(value, str) else repr(value) if isinstance(value, bool) else f"{value:g}" if (
         isinstance(value, float)) else str(value)
-
-
-def _num(x: Any, unit: str) -> str:
-    return "n/a" if not isinstance(x, (int, float)) or not math.isfinite(x) else unit_value(float(x), unit)
 
 
 def _title(f: Mapping[str, Any]) -> str:
@@ -56,13 +56,13 @@ def best_sentence(best: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     unit = str(f.get("unit") or "")
     interval = ""
     if f.get("ci_low") is not None and f.get("ci_high") is not None:
-        interval = f" (95% interval {_num(f['ci_low'], unit)} to {_num(f['ci_high'], unit)})"
-    truth = f"; truth {_num(f['truth'], unit)}" if f.get("truth") is not None else ""
+        interval = f" (95% interval {num(f['ci_low'], unit)} to {num(f['ci_high'], unit)})"
+    truth = f"; truth {num(f['truth'], unit)}" if f.get("truth") is not None else ""
     n = len(meta.get("points") or [])
     points = f"{n} point{'s' if n != 1 else ''}"
     ranked = best.get("ranked_words") or _ranked_words(meta) or _title(f).lower()
     return (f"Best of {points} by {ranked}: {_point_words(best['point'])}, "
-            f"with {f.get('label')} {_num(f.get('estimate'), unit)}{interval}{truth}.")
+            f"with {f.get('label')} {num(f.get('estimate'), unit)}{interval}{truth}.")
 
 
 def _ranked_words(meta: Mapping[str, Any]) -> str:
@@ -112,10 +112,6 @@ def sweep_chart(meta: Mapping[str, Any], axis: str) -> Any:
     One row per figure (own y scale), one colour per group, one column per combination of the other
     swept values (up to three; beyond, all combinations share a panel, one line each).
     """
-    import altair as alt
-
-    import experiments.charts  # noqa: F401 (the house theme)
-
     grid = meta.get("grid") or {}
     others = [a for a in grid if a != axis]
     rows = figure_rows(meta)
@@ -220,7 +216,6 @@ def _table(meta: Mapping[str, Any]) -> str:
         f"<th>{_e(title)}{(' (' + _e(g) + ')') if g else ''}</th>" for g in groups)
     head += "<th>verdict</th><th></th>"
     body = []
-    from experiments.studies.base import first_sentence
 
     for p in meta.get("points") or []:
         cells = "".join(f"<td>{_e(_v(p['point'].get(a)))}</td>" for a in axes)
@@ -237,10 +232,10 @@ def _table(meta: Mapping[str, Any]) -> str:
                 cells += "<td>-</td>"
                 continue
             unit = str(f.get("unit") or "")
-            low, high = _e(_num(f.get("ci_low"), unit)), _e(_num(f.get("ci_high"), unit))
-            truth = f"; truth {_e(_num(f['truth'], unit))}" if f.get("truth") is not None else ""
+            low, high = _e(num(f.get("ci_low"), unit)), _e(num(f.get("ci_high"), unit))
+            truth = f"; truth {_e(num(f['truth'], unit))}" if f.get("truth") is not None else ""
             ci = f"<div class='muted'>{low} to {high}{truth}</div>"
-            cells += f"<td>{_e(_num(f.get('estimate'), unit))}{ci}</td>"
+            cells += f"<td>{_e(num(f.get('estimate'), unit))}{ci}</td>"
         verdict = first_sentence(str((p.get("headline") or {}).get("headline") or ""))
         href = "../../../" + str(p.get("html") or "")
         cells += f"<td class='verdict-cell'>{_e(verdict)}</td><td><a href='{_e(href)}'>report</a></td>"
@@ -260,8 +255,6 @@ dl.settings dt { font-weight: 600; } dl.settings dd { margin: 0 0 6px 14px; word
 
 def render_sweep(meta: Mapping[str, Any]) -> str:
     """The whole ``sweep.html`` page for a sweep's ``sweep.json``."""
-    from experiments.render.page import render_page
-
     study = str(meta.get("study", ""))
     grid = meta.get("grid") or {}
     axes_words = " × ".join(grid) or "nothing"

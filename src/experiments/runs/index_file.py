@@ -1,6 +1,6 @@
 """Writing ``<reports_dir>/index.html`` from the run registry.
 
-The index is rebuilt from the run registry (:mod:`experiments.runs.registry`), synced with the
+The index is rebuilt from the run registry (:mod:`experiments.runs.run_registry`), synced with the
 run folders first, so it always matches what is on disk (a failed run, which leaves no folder, never
 appears; a folder deleted by hand drops out) and is written atomically; :mod:`experiments.render.index`
 draws it.
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments.render.index import render_index
-from experiments.runs.registry import RunRegistry
+from experiments.runs.run_registry import RunRegistry
 
 __all__ = ["INDEX_TEMP", "collect_runs", "collect_sweeps", "write_index"]
 

@@ -28,11 +28,14 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 
 from experiments.errors import ParameterError
 from experiments.runs.staging import process_alive
@@ -131,8 +134,6 @@ class QuietKernelManager(AsyncKernelManager):
 
 def check_kernel(kernel_name: str) -> None:
     """Raise a one-line :class:`ParameterError` unless ``kernel_name`` is an installed Jupyter kernel."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
     try:
         KernelSpecManager().get_kernel_spec(kernel_name)
     except NoSuchKernel:
@@ -175,9 +176,6 @@ def start_kernel(
     ParameterError
         ``kernel_name`` is not an installed kernel.
     """
-    from jupyter_client.kernelspec import NoSuchKernel
-    from jupyter_core.utils import run_sync
-
     km = QuietKernelManager(kernel_name=kernel_name)
     km.verbose = verbose
     try:
@@ -202,8 +200,6 @@ def start_kernel(
 
 def shutdown(km: QuietKernelManager) -> None:
     """Shut a kernel down now and remove its folder; never raises."""
-    from jupyter_core.utils import run_sync
-
     try:
         run_sync(km.shutdown_kernel)(now=True)
     except BaseException:  # a kernel already gone: still release its folder
@@ -232,8 +228,6 @@ RESET_CODE = "get_ipython().reset(new_session=True, aggressive=False); __import_
 
 def reset(km: QuietKernelManager, *, timeout: float = 60.0) -> bool:
     """Reset a kept kernel for the next notebook; False when it is dead or the reset failed."""
-    from jupyter_core.utils import run_sync
-
     km.close_clients()
 
     async def go() -> bool:
@@ -297,8 +291,6 @@ class WarmKernels:
         cwd: str | Path | None = None,
         reuse: bool = True,
     ) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.kernel_name, self.verbose, self.cwd, self.reuse = kernel_name, verbose, cwd, reuse
         self._plan: Iterator[Sequence[str]] | None
         if isinstance(preload, Sequence) and all(isinstance(m, str) for m in preload):

@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 from experiments.paths import PROJECT_ROOT
+from experiments.studies import registry
+from experiments.studies.registry import STUDY_MODULES
 
 __all__ = [
     "LOCK_FILES",
@@ -63,14 +65,10 @@ def git_revision(root: Path = PROJECT_ROOT) -> str:
 
 def study_question(study: str) -> str:
     """The study's question, from its declaration (which imports its scenario only)."""
-    from experiments.studies import registry
-
     return registry.get(study).question
 
 
 def study_modules(study: str) -> tuple[str, ...]:
     """The modules a study's notebook imports first (what its kernel can import while it starts)."""
-    from experiments.studies.registry import STUDY_MODULES
-
     return ("experiments.render.display", "experiments.charts", STUDY_MODULES[study],
             f"{STUDY_MODULES[study]}.result")

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import IO, Any
 
+from tqdm import tqdm
+
 __all__ = ["bar", "wanted"]
 
 
@@ -23,8 +25,6 @@ def wanted(stream: IO[str] | None = None) -> bool:
 
 def bar(total: int, desc: str, *, enabled: bool | None = None, unit: str = "run") -> Any:
     """A tqdm bar on standard error, disabled (draws nothing) unless :func:`wanted` or ``enabled``."""
-    from tqdm import tqdm
-
     on = wanted() if enabled is None else enabled
     return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=not on, dynamic_ncols=True,
                 leave=False)

@@ -12,6 +12,9 @@ import os
 import shutil
 from pathlib import Path
 
+from experiments.runs.index_file import INDEX_TEMP
+from experiments.runs.run_registry import SWEEPS_DIR
+
 __all__ = ["STAGING", "clean_stale_staging", "process_alive"]
 
 #: Prefix of the staging folder of a run or a sweep.
@@ -42,9 +45,6 @@ def _stale(name: str) -> bool:
 def clean_stale_staging(reports_dir: Path) -> list[Path]:
     """Remove what runs that were killed left: staging folders of runs and sweeps, and half-written index
     files, whose process no longer exists."""
-    from experiments.runs.index_file import INDEX_TEMP
-    from experiments.runs.registry import SWEEPS_DIR
-
     removed = []
     candidates = [*reports_dir.glob(f"*/{STAGING}*"), *reports_dir.glob(f"*/{SWEEPS_DIR}/{STAGING}*")]
     for folder in candidates:

@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -38,6 +39,8 @@ from typing import Any
 from experiments.errors import ExperimentsError, ParameterError
 from experiments.outputs import check_folder
 from experiments.paths import NOTEBOOKS_DIR, REPORTS_DIR
+from experiments.runs.index_file import write_index
+from experiments.runs.kernels import clean_stale_kernel_folders, shutdown, start_kernel
 from experiments.runs.metadata import (
     git_revision,
     lock_hash,
@@ -45,7 +48,11 @@ from experiments.runs.metadata import (
     study_modules,
     study_question,
 )
+from experiments.runs.run_registry import RunRegistry
 from experiments.runs.staging import STAGING, clean_stale_staging
+from experiments.studies import registry
+from experiments.studies.base import RECORD_MIME
+from experiments.validation import reject_unknown
 
 __all__ = [
     "RunFailed",
@@ -87,8 +94,6 @@ def _run_id(params: Mapping[str, Any]) -> str:
 
 def read_record(nb: Any) -> dict[str, Any]:
     """The run record an executed notebook's verdict cell displayed (empty when there is none)."""
-    from experiments.studies.base import RECORD_MIME
-
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
@@ -130,14 +135,13 @@ class _Background:
 
 
 def _stop(km: Any) -> dict[str, Any]:
-    from experiments.runs.kernels import shutdown
-
     shutdown(km)
     return {}
 
 
 def _prepare(study: str) -> dict[str, Any]:
     """What the run needs besides the executed notebook: the HTML exporter ready, and the metadata."""
+    # imported while the kernel starts, so that the import overlaps its start (module docstring)
     from experiments.render import notebook_html as render
 
     render.warm()
@@ -175,9 +179,6 @@ def _cell_times(nb: Any) -> tuple[float | None, float | None]:
 
 def _record(root: Path, meta: Mapping[str, Any], index: bool) -> None:
     """Record a run whose folder is in place in the registry, and rewrite the index."""
-    from experiments.runs.index_file import write_index
-    from experiments.runs.registry import RunRegistry
-
     RunRegistry(root).add_run(meta)
     if index:
         write_index(root)
@@ -189,8 +190,6 @@ _LIBRARY_LOGGERS = ("papermill", "nbclient", "traitlets", "jupyter_client", "asy
 
 
 def _quiet_libraries() -> None:
-    import logging
-
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
@@ -207,8 +206,6 @@ class _Run:
 
     def clean_up(self) -> None:
         """Stop the kernel, remove the staging folder and any folder this run created."""
-        from experiments.runs.kernels import shutdown
-
         with _no_interrupt():
             if self.km is not None:
                 shutdown(self.km)
@@ -224,8 +221,6 @@ class _Run:
 
 def _open_kernel(study: str, kernel: str, *, verbose: bool, km: Any, kernels: Any) -> tuple[Any, str]:
     """The kernel to run on (given, taken from ``kernels`` or launched) and its name."""
-    from experiments.runs.kernels import clean_stale_kernel_folders, start_kernel
-
     if km is None and kernels is None:
         clean_stale_kernel_folders()
         km = start_kernel(kernel, verbose=verbose, preload=study_modules(study), cwd=NOTEBOOKS_DIR)
@@ -253,9 +248,8 @@ def _stage(run: _Run, root: Path, study: str, run_id: str) -> Path:
 def _execute(run: _Run, study: str, executed: Path, overrides: Mapping[str, Any], *, kernel: str,
              progress: bool, kernels: Any) -> Any:
     """Execute the notebook with papermill into ``executed``; hand the kernel back (or stop it meanwhile)."""
+    # imported while the kernel starts, so that the import overlaps its start (module docstring)
     import papermill as pm
-
-    from experiments.runs.kernels import shutdown
 
     try:
         return pm.execute_notebook(
@@ -293,6 +287,7 @@ def _metadata(study: str, run_id: str, record: Mapping[str, Any], prepared: Mapp
 
 def _render(staging: Path, study: str, nb: Any, meta: Mapping[str, Any]) -> None:
     """Write the report (code hidden) and ``params.json`` into the staging folder."""
+    # imported while the kernel starts, so that the import overlaps its start (module docstring)
     from experiments.render.notebook_html import notebook_to_html
 
     params = meta["params"]
@@ -371,9 +366,6 @@ def run_study(
     RunFailed
         The notebook raised; the staging folder is removed and the index is unchanged.
     """
-    from experiments.studies import registry
-    from experiments.validation import reject_unknown
-
     if not verbose:
         _quiet_libraries()
     started = time.time()

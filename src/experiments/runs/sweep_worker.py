@@ -21,6 +21,9 @@ from distributed import get_worker
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from experiments.errors import ExperimentsError
+from experiments.paths import NOTEBOOKS_DIR
+from experiments.runs.kernels import WarmKernels
+from experiments.runs.study_run import run_study, study_modules
 
 __all__ = ["PLUGIN", "WarmKernelPlugin", "run_point"]
 
@@ -31,9 +34,6 @@ _LOCK = threading.Lock()
 
 
 def _kernels(kernel: str, verbose: bool, preload: Sequence[str], reuse: bool) -> Any:
-    from experiments.paths import NOTEBOOKS_DIR
-    from experiments.runs.kernels import WarmKernels
-
     return WarmKernels(kernel, verbose=verbose, preload=tuple(preload), cwd=NOTEBOOKS_DIR, reuse=reuse)
 
 
@@ -86,8 +86,6 @@ def run_point(study: str, parameters: dict[str, Any], reports_dir: str, kernel: 
         with the run's one-line failure (exceptions are returned as text: they travel back to the driver
         whatever their class).
     """
-    from experiments.runs.study_run import run_study, study_modules
-
     try:
         plugin = get_worker().plugins.get(PLUGIN)
     except ValueError:  # not on a worker (called directly)

@@ -20,6 +20,8 @@ renamed into place, then the sweep is recorded in the registry and the index is 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import hashlib
@@ -28,15 +30,35 @@ import json
 import logging
 import os
 import shutil
+import signal
+import socket
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
+from distributed import Client, LocalCluster, as_completed
+from distributed.comm import connect
+from distributed.comm.addressing import parse_address, parse_host_port
+
 from experiments.errors import ExperimentsError, ParameterError
+from experiments.outputs import check_folder
+from experiments.paths import REPORTS_DIR
+from experiments.render.sweep_page import best_sentence, render_sweep
+from experiments.resources import MEMORY_SHARE, gib, memory_budget, physical_memory
+from experiments.runs import sweep_worker
+from experiments.runs.index_file import write_index
+from experiments.runs.kernels import check_kernel
+from experiments.runs.progress import bar
+from experiments.runs.run_registry import SWEEPS_DIR, RunRegistry
 from experiments.runs.staging import STAGING
+from experiments.runs.study_run import clean_stale_staging, study_modules
+from experiments.studies import registry
+from experiments.studies.base import SweepFigure
 
 if TYPE_CHECKING:
     from experiments.studies.base import SweepFigure
@@ -125,8 +147,6 @@ def build_grid(study: str, axes: Sequence[tuple[str, tuple[Any, ...]]], fixed: M
     ExperimentsError
         No axis, an axis given twice or also fixed, or more than :data:`MAX_POINTS` points.
     """
-    from experiments.studies import registry
-
     spec = registry.get(study)
     if not axes:
         raise ExperimentsError("give at least one -g NAME=V1,V2,... to sweep")
@@ -154,8 +174,6 @@ def parse_scheduler(address: str) -> tuple[str, str, int]:
     ParameterError
         An empty address, a scheme other than tcp or tls, no host, or a port outside 1 to 65535.
     """
-    from distributed.comm.addressing import parse_address, parse_host_port
-
     rule = "a Dask scheduler address: tcp://HOST:PORT (or tls://HOST:PORT), e.g. tcp://10.0.0.5:8786"
     if not isinstance(address, str) or not address.strip():
         raise ParameterError("--scheduler", address, rule)
@@ -184,8 +202,6 @@ def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
         unreachable, no answer in time, or something other than a Dask scheduler answering there (an
         HTTP server, say, or a Dask worker).
     """
-    import socket
-
     scheme, host, port = parse_scheduler(address)
 
     def fail(what: str) -> ExperimentsError:
@@ -220,11 +236,6 @@ def check_scheduler(address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
 def _identity(address: str, timeout: float) -> str | None:
     """The ``type`` a Dask server at ``address`` reports (``Scheduler``, ``Worker``, ...); None when nothing
     completes Dask's handshake within ``timeout`` seconds."""
-    import asyncio
-    import concurrent.futures
-
-    from distributed.comm import connect
-
     async def ask() -> Any:
         comm = await connect(address, timeout=timeout)
         try:
@@ -244,8 +255,6 @@ def _identity(address: str, timeout: float) -> str | None:
 
 def _http_server(host: str, port: int, timeout: float = 1.0) -> bool:
     """Whether an HTTP server answers at ``host:port`` (asked once nothing completed Dask's handshake)."""
-    import socket
-
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.settimeout(timeout)
@@ -262,9 +271,6 @@ def worker_bound(grid: Grid) -> tuple[int, str]:
     (:func:`~experiments.resources.memory_budget`), each holding :data:`WORKER_BYTES` plus the largest
     point's data (the study's measured bytes per unit of its size parameters).
     """
-    from experiments.resources import MEMORY_SHARE, gib, memory_budget, physical_memory
-    from experiments.studies import registry
-
     cores = os.cpu_count() or 1
     scenario = registry.get(grid.study).scenario
     budget = memory_budget()
@@ -330,8 +336,6 @@ def best_point(points: Sequence[Mapping[str, Any]], figure: SweepFigure | str | 
         ``point -> its parameters`` (fills ``{parameter}`` fields of the figure's name); the point's own
         swept values when None.
     """
-    from experiments.studies.base import SweepFigure
-
     done = [p for p in points if not p.get("error") and (p.get("headline") or {}).get("figures")]
     if not done:
         return None
@@ -361,8 +365,6 @@ def best_point(points: Sequence[Mapping[str, Any]], figure: SweepFigure | str | 
 @contextlib.contextmanager
 def _client(workers: int | None, scheduler: str | None, verbose: bool) -> Iterator[tuple[Any, str]]:
     """A ``distributed`` client: to ``scheduler``, or to a new local cluster of ``workers`` processes."""
-    from distributed import Client, LocalCluster
-
     if scheduler:
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT:g}s")
@@ -390,11 +392,6 @@ def _new_processes_ignore_ctrl_c(n: int, timeout: float = 60.0) -> Iterator[None
     is ignored keeps ignoring it; the window lasts only until the workers exist (a fraction of a second),
     not until they are ready.
     """
-    import signal
-    import threading
-
-    import psutil
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -457,14 +454,6 @@ def run_sweep(
         The scheduler cannot be reached or is not one, more workers than the machine holds, or the kernel
         is not installed (before any point runs).
     """
-    from experiments.outputs import check_folder
-    from experiments.paths import REPORTS_DIR
-    from experiments.runs.index_file import write_index
-    from experiments.runs.kernels import check_kernel
-    from experiments.runs.registry import RunRegistry
-    from experiments.runs.study_run import clean_stale_staging
-    from experiments.studies import registry
-
     if workers is not None and scheduler:
         raise ExperimentsError("--workers sizes the local cluster; with --scheduler the cluster has its own")
     if workers is not None and workers < 1:
@@ -511,8 +500,6 @@ def run_sweep(
 def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list[dict[str, Any]], *,
                 engine: str, kernel: str, reuse_kernels: bool) -> dict[str, Any]:
     """The sweep's ``sweep.json``: settings, every point's result, and the best point."""
-    from experiments.render.sweep_page import best_sentence
-
     meta: dict[str, Any] = {
         "sweep_id": sweep_id, "study": grid.study, "question": spec.question,
         "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(timespec="seconds"),
@@ -534,9 +521,6 @@ def _sweep_meta(grid: Grid, spec: Any, sweep_id: str, started: float, done: list
 
 def _write_sweep(root: Path, meta: dict[str, Any]) -> Path:
     """Write ``sweep.json`` and ``sweep.html`` in a staging folder and rename it into place."""
-    from experiments.render.sweep_page import render_sweep
-    from experiments.runs.registry import SWEEPS_DIR
-
     folder = root / meta["study"] / SWEEPS_DIR
     folder.mkdir(parents=True, exist_ok=True)
     staging = folder / f"{STAGING}{meta['sweep_id']}-{os.getpid()}"
@@ -556,12 +540,6 @@ def _run_points(grid: Grid, points: list[dict[str, Any]], results: list[dict[str
                 sweep_id: str, *, workers: int | None, scheduler: str | None, kernel: str, verbose: bool,
                 progress: bool, reuse: bool) -> str:
     """Submit every point to the cluster and gather the results in grid order; returns the engine's name."""
-    from distributed import as_completed
-
-    from experiments.runs import sweep_worker
-    from experiments.runs.progress import bar
-    from experiments.runs.study_run import study_modules
-
     with _client(workers, scheduler, verbose) as (client, engine):
         plugin = sweep_worker.WarmKernelPlugin(kernel, verbose=verbose, preload=study_modules(grid.study),
                                                reuse=reuse)

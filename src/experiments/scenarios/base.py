@@ -8,6 +8,7 @@ from dataclasses import fields
 from typing import Any, ClassVar, Self
 
 from experiments.errors import ParameterError
+from experiments.resources import MEMORY_SHARE, gib, memory_budget, physical_memory
 from experiments.scenarios.params import Param
 from experiments.validation import reject_unknown
 
@@ -85,8 +86,6 @@ class Scenario:
             The first size parameter of :attr:`memory`, its value and the most this machine allows
             (given the other sizes), with the memory it was judged by.
         """
-        from experiments.resources import MEMORY_SHARE, gib, memory_budget, physical_memory
-
         budget = memory_budget()
         if self.memory is None or budget is None:
             return self

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from experiments.errors import ParameterError
 from experiments.validation import (
     as_bool,
     as_choice,
@@ -164,8 +165,6 @@ def text(name: str, default: str, help: str, *, allowed: str = "any text", sourc
          check: Callable[[str], str] | None = None) -> Param:
     """A text parameter, stripped (a number is taken as its literal, see :func:`as_text`); ``check`` may
     reject or normalise it."""
-    from experiments.errors import ParameterError
-
     def parse(value: Any) -> str:
         got = as_text(value)
         if got is None:

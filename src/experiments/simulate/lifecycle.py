@@ -38,6 +38,7 @@ from experiments.simulate.lifecycle_acquire import OrderValues, draw_cohort, sim
 from experiments.simulate.lifecycle_after import AfterWindow
 from experiments.simulate.lifecycle_settings import LEVERS, SIDES, LifecycleSettings, Source
 from experiments.simulate.lifecycle_week import WORLDS, WorldState, flip_world
+from experiments.simulate.streaming import write_parquet_stream
 
 __all__ = [
     "HORIZONS",
@@ -337,7 +338,5 @@ def write_lifecycle(
     """Stream the simulation to parquet, one file per table (``{"customers": path, "purchases":
     path}``), block by block and atomically (:func:`~experiments.simulate.streaming.write_parquet_stream`);
     the files are byte-identical whatever the block size or workers. Returns the rows per table."""
-    from experiments.simulate.streaming import write_parquet_stream
-
     plan = capture_plan(simulate_lifecycle, settings, seed=seed, block_size=block_size, workers=workers)
     return write_parquet_stream(plan, targets, block_size=block_size, workers=workers, executor=executor)

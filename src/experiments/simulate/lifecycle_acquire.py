@@ -14,6 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import (
+    gammaincinv,  # here: importing the package stays free of scipy
+    logit,
+    polygamma,
+    psi,
+)
 
 from experiments.simulate.lifecycle_settings import LEVERS, LifecycleSettings
 
@@ -50,8 +56,6 @@ class OrderValues:
     shares the seed. Further orders of a week are drawn from a child stream."""
 
     def __init__(self, p: float) -> None:
-        from scipy.special import gammaincinv  # here: importing the package stays free of scipy
-
         grid = (np.arange(_QUANTILES + 1) / _QUANTILES).clip(0.25 / _QUANTILES, 1 - 0.25 / _QUANTILES)
         self.grid = np.arange(_QUANTILES + 1) / _QUANTILES
         self.table = gammaincinv(p, grid)
@@ -131,8 +135,6 @@ class Cohort:
 
 def _loyalty_z(rate: np.ndarray, dropout: np.ndarray, s: LifecycleSettings) -> np.ndarray:
     """Standardised loyalty (high rate, low dropout) by the traits' theoretical moments."""
-    from scipy.special import logit, polygamma, psi
-
     z_rate = (np.log(np.maximum(rate, 1e-300)) - (psi(s.bgnbd_r) - np.log(s.bgnbd_alpha))) / np.sqrt(
         polygamma(1, s.bgnbd_r))
     z_drop = (logit(np.clip(dropout, 1e-12, 1 - 1e-12)) - (psi(s.bgnbd_a) - psi(s.bgnbd_b))) / np.sqrt(

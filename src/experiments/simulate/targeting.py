@@ -25,7 +25,7 @@ from experiments.worlds import CampaignWorld, targeting_scenario
 
 __all__ = [
     "FEATURES",
-    "PolicyValue",
+    "TruePolicyValue",
     "oracle_policy",
     "picked_by_group",
     "policy_value",
@@ -88,7 +88,7 @@ def simulate_targeting(
 
 
 @dataclass(frozen=True)
-class PolicyValue:
+class TruePolicyValue:
     """True value of treating some customers with ``arm`` and leaving the rest untreated.
 
     Per 1,000 customers of the table (treated or not): ``profit_per_1000`` is the expected
@@ -125,7 +125,7 @@ def _require(frame: pl.DataFrame, arm: str) -> None:
         raise DataError(f"no true effects of arm {arm!r} in the table (missing {', '.join(missing)})")
 
 
-def policy_value(frame: pl.DataFrame, treat: Policy, *, arm: str) -> PolicyValue:
+def policy_value(frame: pl.DataFrame, treat: Policy, *, arm: str) -> TruePolicyValue:
     """True value per 1,000 customers of treating the customers where ``treat`` is true with ``arm``.
 
     Exact for the simulated customers: the sum of the treated customers' true effects
@@ -143,7 +143,7 @@ def policy_value(frame: pl.DataFrame, treat: Policy, *, arm: str) -> PolicyValue
          - pl.col(potential_column("cost", arm))).sum().alias("realised"),
     ).row(0, named=True)
     per = 1000.0 / n
-    return PolicyValue(
+    return TruePolicyValue(
         arm=arm, n=n, treated=picked.height, treated_share=picked.height / n,
         profit_per_1000=per * sums["profit"], conversions_per_1000=per * sums["conversions"],
         cost_per_1000=per * sums["cost"], realised_profit_per_1000=per * sums["realised"],

@@ -1,6 +1,6 @@
 """The tests on gathered per-arm statistics: SRM, effects, CUPED, ratio metrics, segments, corrections.
 
-:func:`battery` is what row input (:func:`experiments.stats.runner.analyze`) and summary input
+:func:`battery` is what row input (:func:`experiments.stats.row_analysis.analyze`) and summary input
 (:mod:`experiments.stats.summary_input`) share once the sufficient statistics are gathered: the
 sample-ratio test, every effect corrected for multiple testing over metrics × arms (ratio metrics
 included), CUPED-adjusted effects and per-segment effects as families of their own, and, when asked,
@@ -19,10 +19,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
+from experiments.stats.bayesian import bayesian_effect, check_prior_sd, parse_values
+from experiments.stats.cuped import cuped_effect
 from experiments.stats.effects import NEWCOMBE, compare, small_count_reason
+from experiments.stats.exposed import exposed_effect
+from experiments.stats.heterogeneity import heterogeneity_tests, segment_effects
 from experiments.stats.multiple import CORRECTIONS, Correction, adjust
 from experiments.stats.quality import SmallCount
+from experiments.stats.ratio import ratio_effect
+from experiments.stats.regression import lin_effect
 from experiments.stats.results import Effect, SRMResult
+from experiments.stats.srm import srm_test
 from experiments.stats.sufficient import ArmStatistics
 from experiments.validation import as_float, as_shares
 
@@ -46,8 +53,6 @@ def check_options(alpha: Any, correction: Any, shares: Any) -> tuple[float, str,
 
 def check_bayes(bayesian: bool, prior_sd: Any, values: Any, metrics: Sequence[str]) -> Bayes | None:
     """The Bayesian settings (``None`` when not asked for); a prior or values without it are refused."""
-    from experiments.stats.bayesian import check_prior_sd, parse_values
-
     if not bayesian:
         if prior_sd is not None:
             raise ParameterError("prior-sd", prior_sd, "only with --bayesian (bayesian=True)")
@@ -107,8 +112,6 @@ def _small_counts(effects: Sequence[Effect]) -> tuple[SmallCount, ...]:
 
 def _bayesian(table: ArmStatistics, effects: Sequence[Effect], kinds: Mapping[str, MetricKind],
               alpha: float, bayes: Bayes) -> tuple[BayesianEffect, ...]:
-    from experiments.stats.bayesian import bayesian_effect
-
     values = bayes.values or {}
     return tuple(
         bayesian_effect(table.stats(e.arm, e.metric, e.segment), table.stats(e.control, e.metric, e.segment),
@@ -146,8 +149,6 @@ def battery(
     statistics of metric and exposure)`` gathered on the rows where both are present: the effect on
     the exposed (2SLS), a family of its own.
     """
-    from experiments.stats.srm import srm_test
-
     whole = unsegmented(table)
     counts = whole.counts()
     if control not in counts:
@@ -168,8 +169,6 @@ def battery(
     plain = compare(whole, control=control, kinds=kinds, alpha=alpha, proportion_method="auto")
     ratio_effects = []
     if ratios:
-        from experiments.stats.ratio import ratio_effect
-
         ratio_effects = [
             ratio_effect(unsegmented(t), arm=a, control=control, numerator=num, denominator=den,
                          alpha=alpha)
@@ -179,15 +178,11 @@ def battery(
     effects, ratio_results = family[: len(plain)], family[len(plain):]
     adjusted: list[Effect] = []
     if len(covariates) == 1:
-        from experiments.stats.cuped import cuped_effect
-
         adjusted = adjust([
             cuped_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha)
             for m in kinds for a in treatments
         ], correction)
     elif covariates:
-        from experiments.stats.regression import lin_effect
-
         adjusted = adjust([
             lin_effect(whole, arm=a, control=control, metric=m, covariates=covariates, alpha=alpha,
                        residuals=lin_residuals)
@@ -195,16 +190,12 @@ def battery(
         ], correction)
     on_exposed: tuple[Effect, ...] = ()
     if exposure:
-        from experiments.stats.exposed import exposed_effect
-
         on_exposed = tuple(adjust([
             exposed_effect(unsegmented(t), arm=a, control=control, metric=m, exposure=exposure, alpha=alpha)
             for m, t in exposed for a in treatments
         ], correction))
     hetero: list[HeterogeneityResult] = []
     if table.segment:
-        from experiments.stats.heterogeneity import heterogeneity_tests, segment_effects
-
         seg = segment_effects(_with_segment(table), control=control, kinds=kinds, alpha=alpha,
                               correction=correction, proportion_method="auto")
         effects += seg

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from experiments.errors import ParameterError
+from experiments.plain import plain
 from experiments.stats.quality import HUGE
-from experiments.stats.results import plain_value
 from experiments.stats.special import ndtr, ndtri
 from experiments.stats.sufficient import SampleStats
 
@@ -95,9 +95,9 @@ class BayesianEffect:
 
     def fields(self) -> dict[str, Any]:
         """The fields added to an effect's JSON entry (:data:`BAYES_KEYS`, ``expected_loss_money``)."""
-        d = {k: plain_value(getattr(self, k)) for k in BAYES_KEYS}
+        d = {k: plain(getattr(self, k)) for k in BAYES_KEYS}
         if self.value is not None:
-            d["expected_loss_money"] = plain_value(self.expected_loss_money)
+            d["expected_loss_money"] = plain(self.expected_loss_money)
         return d
 
     def summary(self) -> str:
@@ -111,12 +111,12 @@ class BayesianEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (non-finite numbers become ``None``)."""
-        d = {k: plain_value(getattr(self, k)) for k in (
+        d = {k: plain(getattr(self, k)) for k in (
             "metric", "arm", "control", "segment", *BAYES_KEYS, "lift_mean", "lift_sd", "risk", "alpha",
             "prior_sd")}
         if self.value is not None:
             d |= {"value": self.value.amount, "currency": self.value.currency,
-                  "expected_loss_money": plain_value(self.expected_loss_money)}
+                  "expected_loss_money": plain(self.expected_loss_money)}
         return d
 
 

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.results import plain_value
+from experiments.plain import plain
 
 __all__ = [
     "BootstrapEffect",
@@ -64,7 +64,7 @@ class BootstrapResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
+        return {k: plain(getattr(self, k)) for k in self.__dataclass_fields__}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row frame."""
@@ -253,7 +253,7 @@ class BootstrapEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
+        return {k: plain(getattr(self, k)) for k in self.__dataclass_fields__}
 
     def summary(self) -> str:
         """One readable line."""

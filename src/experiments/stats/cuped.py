@@ -163,7 +163,8 @@ def regression_adjusted_rows(
     overall mean. Returns ``{"diff", "se", "p_value", "ci_low", "ci_high"}`` of the ``treat`` coefficient
     (statsmodels, normal reference distribution as statsmodels uses for robust covariances).
     """
-    import statsmodels.api as sm  # heavy import, only for row-level references
+    # statsmodels (with pandas) costs about a second at import; only this row-level reference uses it
+    import statsmodels.api as sm
 
     x = np.asarray(x, dtype=float)
     x = x.reshape(len(x), -1)

@@ -5,7 +5,7 @@ A :class:`DatabaseTable` names a table (or a query) behind an Ibis connection UR
 queries can read large parquet and CSV files lazily with ``read_parquet(...)``) or any engine Ibis
 connects to (``postgres://user:pass@host:5432/db``, BigQuery, Snowflake...).
 :meth:`DatabaseTable.gather` builds one ``GROUP BY arm[, segment]`` query with Ibis that returns the same
-grouped frame as the polars pass of :func:`experiments.stats.runner.analyze`: the same column names,
+grouped frame as the polars pass of :func:`experiments.stats.row_analysis.analyze`: the same column names,
 counts, checks (:mod:`experiments.stats.quality`) and sums
 (:func:`experiments.stats.sufficient.statistic_columns`). The rows never leave the database; only one row
 per arm (and segment) does. :func:`rfm_summary_db` does the same for the per-customer summary of a
@@ -25,9 +25,11 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import ibis
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
@@ -114,16 +116,12 @@ class DatabaseTable:
     @functools.cached_property
     def expr(self) -> ir.Table:
         """The Ibis table expression (connects on first use)."""
-        import ibis
-
         parts = urlsplit(self.url)
         kwargs: dict[str, Any] = {}
         if parts.scheme.lower() == "duckdb":
             # as Ibis reads it: duckdb://relative/file.duckdb, duckdb:///absolute/file.duckdb
             path = "/".join(p for p in (parts.netloc, parts.path[bool(parts.netloc):]) if p)
             if path and path != ":memory:":
-                from pathlib import Path
-
                 if not Path(path).is_file():
                     raise DataError(f"--db {self.url!r}: no DuckDB file at {str(Path(path).absolute())!r}")
                 kwargs["read_only"] = True
@@ -178,7 +176,7 @@ class DatabaseTable:
         unit_missing: tuple[str, str] | None = None,
         nonfinite: NonFinite = "refuse",
     ) -> pl.DataFrame:
-        """The grouped frame of :func:`experiments.stats.runner.analyze`'s pass, from one SQL query.
+        """The grouped frame of :func:`experiments.stats.row_analysis.analyze`'s pass, from one SQL query.
 
         Parameters
         ----------
@@ -277,8 +275,6 @@ def open_table(url: str, *, table: str | None = None, query: str | None = None) 
 
 
 def _when(cond: ir.BooleanValue, value: ir.Value) -> ir.Value:
-    import ibis
-
     return ibis.cases((cond, value), else_=ibis.null(value.type()))
 
 
@@ -288,8 +284,6 @@ def _finite(x: ir.FloatingValue) -> ir.BooleanValue:
 
 def _value(col: ir.Column, dtype: pl.DataType, nonfinite: NonFinite) -> ir.FloatingValue:
     """The numbers of :func:`experiments.stats.quality.value_expr`: spellings as 0/1, floats otherwise."""
-    import ibis
-
     if dtype == pl.String:
         low = col.strip().lower()
         return ibis.cases((low.isin(sorted(TRUE_SPELLINGS)), 1.0), (low.isin(sorted(FALSE_SPELLINGS)), 0.0),
@@ -417,8 +411,6 @@ def _split_days(t: ir.Table, customer: ir.Value, day: ir.Value, amount: ir.Float
     together by the same three IEEE operations as polars. Exact while a day's total is below 2**53 and a
     customer has under 2**22 transactions a day.
     """
-    import ibis
-
     small = _when((amount >= -_LARGE) & (amount < _LARGE), amount)
     whole = small.floor()
     frac = small - whole
@@ -451,8 +443,6 @@ def rfm_summary_db(source: DatabaseTable, *, customer: str, date: str, amount: s
     (int, RFMSummary)
         The number of transactions and the summary.
     """
-    import ibis
-
     if time_unit not in ("day", "week"):
         raise ParameterError("time_unit", time_unit, "day or week")
     schema = source.schema

@@ -19,7 +19,8 @@ import polars as pl
 
 from experiments.errors import ParameterError
 from experiments.formatting import money
-from experiments.stats.results import Effect, plain_value
+from experiments.plain import plain
+from experiments.stats.results import Effect
 
 __all__ = ["CampaignEconomics", "campaign_economics"]
 
@@ -62,7 +63,7 @@ class CampaignEconomics:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (non-finite numbers become ``None``)."""
-        return {k: plain_value(v) for k, v in asdict(self).items()} | {"verdict": self.verdict}
+        return {k: plain(v) for k, v in asdict(self).items()} | {"verdict": self.verdict}
 
     def to_frame(self) -> pl.DataFrame:
         """Long frame: one row per measure with estimate, low, high."""

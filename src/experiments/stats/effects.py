@@ -102,6 +102,7 @@ def small_count_reason(successes_arm: int, n_arm: int, successes_control: int, n
 def _newcombe(c1: int, n1: int, c0: int, n0: int, alpha: float) -> tuple[float, float, float, float,
                                                                          float, float]:
     """statsmodels' Newcombe interval and score test of the difference, log-adjusted ratio interval."""
+    # statsmodels (with pandas) costs about a second at import; only small counts use it
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
     with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels forms p1 / p0 and 0 / 0
@@ -151,6 +152,7 @@ def proportion_effect(
             rel_ci_high=rel_high, method=NEWCOMBE, alpha=alpha, segment=segment,
         )
     if method == "score":
+        # statsmodels (with pandas) costs about a second at import; only the score test uses it here
         from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
         with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels also forms p1 / p0

@@ -36,7 +36,8 @@ import polars as pl
 
 from experiments.errors import DataError, ParameterError
 from experiments.exact_sums import group_sums
-from experiments.stats.results import TestedDifference, plain_value
+from experiments.plain import plain
+from experiments.stats.results import TestedDifference
 from experiments.stats.special import ndtr, ndtri
 
 __all__ = ["CONTRAST_METHOD", "POOLED_METHOD", "CellMoments", "FactorialCells", "FactorialContrast",
@@ -125,7 +126,7 @@ class FactorialContrast(TestedDifference):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: plain_value(v) for k, v in asdict(self).items()}
+        return {k: plain(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row polars frame."""

@@ -17,9 +17,10 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import DataError
+from experiments.plain import plain
 from experiments.stats.effects import MetricKind, ProportionMethod, compare
 from experiments.stats.multiple import Correction, adjust
-from experiments.stats.results import Effect, plain_value
+from experiments.stats.results import Effect
 from experiments.stats.special import chdtrc
 from experiments.stats.sufficient import ArmStatistics
 
@@ -47,7 +48,7 @@ class HeterogeneityResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready)."""
-        d = {k: plain_value(v) for k, v in asdict(self).items()}
+        d = {k: plain(v) for k, v in asdict(self).items()}
         d["segments"] = list(self.segments)
         d["chi2"] = d["q"]
         return d

@@ -38,9 +38,12 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from scipy.optimize import brentq
+from scipy.stats import norm
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
 
 from experiments.errors import ParameterError
-from experiments.stats.results import plain_value
+from experiments.plain import plain
 from experiments.validation import as_float, as_int
 
 __all__ = ["MAX_ARMS", "MAX_LOOKS", "MAX_N_PER_ARM", "PowerKind", "PowerResult", "SequentialMethod",
@@ -79,7 +82,7 @@ class PowerResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {k: plain_value(v) for k, v in asdict(self).items()}
+        return {k: plain(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row frame."""
@@ -121,10 +124,7 @@ def _common(baseline: float, alpha: float, power: float, arms: int, kind: str, s
 def _solver(kind: str) -> tuple[Any, str]:
     """statsmodels' power solver of ``kind`` and the method it names."""
     if kind == "binary":
-        from statsmodels.stats.power import NormalIndPower
-
         return NormalIndPower(), "unpooled two-proportion z (statsmodels NormalIndPower)"
-    from statsmodels.stats.power import TTestIndPower
 
     return TTestIndPower(), "two-sample t (statsmodels TTestIndPower)"
 
@@ -152,8 +152,6 @@ def _binary_es(p0: float, d: float) -> float:
 def _solve_n(solver: Any, es: float, alpha: float, power: float, mde: float) -> int:
     """Units per arm from statsmodels' solver, rounded up; one line when no size within
     :data:`MAX_N_PER_ARM` reaches ``power`` (the solver does not converge there: it returns NaN)."""
-    from scipy.stats import norm
-
     z = norm.isf(alpha / 2) + norm.ppf(power)
     if not es > 0 or (z / es) ** 2 > MAX_N_PER_ARM:  # the normal approximation, to refuse before solving
         raise ParameterError("mde", mde, f"an effect detectable with at most {MAX_N_PER_ARM:.0e} units per "
@@ -258,8 +256,6 @@ def minimum_detectable_effect(
     solver, method = _solver(kind)
     es = _solve_es(solver, n, a1, power, n_per_arm) * math.sqrt(1 - r2)
     if kind == "binary":
-        from scipy.optimize import brentq
-
         hi = 1 - baseline - 1e-12
         if _binary_es(baseline, hi) < es:
             raise ParameterError("n_per_arm", n_per_arm, "enough units to detect an effect below 100%")
@@ -299,7 +295,7 @@ class SequentialPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (the fixed-horizon plan nested under ``fixed``)."""
-        out = {k: plain_value(v) for k, v in asdict(self).items() if k != "fixed"}
+        out = {k: plain(v) for k, v in asdict(self).items() if k != "fixed"}
         return out | {"planned_n": self.planned_n, "fixed": self.fixed.to_dict()}
 
     def to_frame(self) -> pl.DataFrame:
@@ -398,9 +394,6 @@ def sequential_sample_size(
     maximum size), ``method`` (``"cs"`` or ``"msprt"``), and the simulated paths (``replications``,
     default as many as fit 4 million path-looks, at most 200,000; ``seed``).
     """
-    from scipy.optimize import brentq
-    from scipy.stats import norm
-
     fixed = sample_size(baseline=baseline, mde=mde, relative=relative, alpha=alpha, power=power, arms=arms,
                         kind=kind, sd=sd, r2=r2)
     looks = as_int("looks", looks, low=1, high=MAX_LOOKS)

@@ -17,6 +17,11 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
+from experiments.stats.cuped import cuped_effect
+from experiments.stats.effects import mean_effect
+from experiments.stats.exposed import exposed_effect
+from experiments.stats.regression import lin_effect, lin_products
+from experiments.stats.sufficient import gather
 
 __all__ = ["Coverage", "exposed_coverage", "lin_coverage"]
 
@@ -100,11 +105,6 @@ def lin_coverage(y: np.ndarray, treated: np.ndarray, covariates: np.ndarray, tru
         ``coverage`` of the Lin intervals; ``widths`` and ``covered`` of ``lin``, ``cuped`` (first
         covariate) and ``unadjusted`` (difference of means).
     """
-    from experiments.stats.cuped import cuped_effect
-    from experiments.stats.effects import mean_effect
-    from experiments.stats.regression import lin_effect, lin_products
-    from experiments.stats.sufficient import gather
-
     y = np.asarray(y, dtype=float)
     if y.ndim != 2:
         raise ParameterError("y", f"shape {y.shape}", "an array of shape (experiments, units)")
@@ -154,10 +154,6 @@ def exposed_coverage(y: np.ndarray, treated: np.ndarray, exposed: np.ndarray, tr
         ``coverage`` of the 2SLS intervals; ``widths`` and ``covered`` of ``exposed`` and ``itt`` (the
         latter against the same truth: it measures the effect on everyone assigned, so it misses).
     """
-    from experiments.stats.effects import mean_effect
-    from experiments.stats.exposed import exposed_effect
-    from experiments.stats.sufficient import gather
-
     y = np.asarray(y, dtype=float)
     if y.ndim != 2:
         raise ParameterError("y", f"shape {y.shape}", "an array of shape (experiments, units)")

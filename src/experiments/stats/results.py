@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal, Self
 
 import polars as pl
+
+from experiments.plain import plain
 
 __all__ = ["Alternative", "Effect", "SRMResult", "TestedDifference", "effects_frame"]
 
@@ -76,7 +77,7 @@ class Effect(TestedDifference):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: plain_value(v) for k, v in asdict(self).items()}
+        return {k: plain(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row polars frame."""
@@ -117,7 +118,7 @@ class SRMResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return {k: plain_value(v) for k, v in asdict(self).items()} | {"mismatch": self.mismatch}
+        return {k: plain(v) for k, v in asdict(self).items()} | {"mismatch": self.mismatch}
 
     def to_frame(self) -> pl.DataFrame:
         """One row per arm: observed, expected."""
@@ -144,11 +145,3 @@ def effects_frame(effects: Sequence[Effect]) -> pl.DataFrame:
         for n in names
     }
     return pl.DataFrame([{n: getattr(e, n) for n in names} for e in effects], schema=schema)
-
-
-def plain_value(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: plain_value(x) for k, x in v.items()}
-    return v

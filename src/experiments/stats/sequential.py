@@ -48,7 +48,7 @@ import polars as pl
 from scipy import stats as sps
 
 from experiments.errors import DataError, ParameterError
-from experiments.stats.results import plain_value
+from experiments.plain import plain
 from experiments.stats.sufficient import SampleStats
 
 __all__ = [
@@ -279,20 +279,20 @@ class SequentialResult:
         last = self.looks - 1
         return {
             "metric": self.metric, "arm": self.arm, "control": self.control, "looks": self.looks,
-            "estimate": plain_value(self.estimate[last]), "diff": plain_value(self.estimate[last]),
-            "ci_low": plain_value(self.ci_low[last]), "ci_high": plain_value(self.ci_high[last]),
-            "p_value": plain_value(self.p_value[last]),
-            "naive_p_value": plain_value(self.naive_p_value[last]), "rejected_at": self.rejected_at,
-            "naive_rejected_at": self.naive_rejected_at, "tau": plain_value(self.tau), "alpha": self.alpha,
+            "estimate": plain(self.estimate[last]), "diff": plain(self.estimate[last]),
+            "ci_low": plain(self.ci_low[last]), "ci_high": plain(self.ci_high[last]),
+            "p_value": plain(self.p_value[last]),
+            "naive_p_value": plain(self.naive_p_value[last]), "rejected_at": self.rejected_at,
+            "naive_rejected_at": self.naive_rejected_at, "tau": plain(self.tau), "alpha": self.alpha,
             "method": self.method,
             **({"look_column": self.look_column, "look_every": self.look_every,
                 "look_labels": list(self.look_labels)} if self.look_labels else {}),
             **({"confidence_sequence": {
-                "method": self.cs_method, "planned_n": self.planned_n, "rho": plain_value(self.rho),
-                "ci_low": plain_value(self.cs_low[last]), "ci_high": plain_value(self.cs_high[last]),
-                "p_value": plain_value(self.cs_p_value[last]), "rejected_at": self.cs_rejected_at,
+                "method": self.cs_method, "planned_n": self.planned_n, "rho": plain(self.rho),
+                "ci_low": plain(self.cs_low[last]), "ci_high": plain(self.cs_high[last]),
+                "p_value": plain(self.cs_p_value[last]), "rejected_at": self.cs_rejected_at,
                 "empty_at": self.cs_empty_at, "decision": self.decision}} if self.cs_low else {}),
-            "by_look": {k: [plain_value(float(v)) for v in vals] for k, vals in self.to_frame().to_dict(
+            "by_look": {k: [plain(float(v)) for v in vals] for k, vals in self.to_frame().to_dict(
                 as_series=False).items() if k != "look"},
         }
 

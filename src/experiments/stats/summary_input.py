@@ -16,6 +16,7 @@ overflow (counts above 1e15, means beyond ±1e100, variances above 1e200).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
@@ -26,7 +27,8 @@ from experiments.errors import DataError, ParameterError
 from experiments.stats.battery import check_bayes
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import HUGE, DataQuality, binary_expr, with_small_counts
-from experiments.stats.runner import AnalysisResult, battery, check_options
+from experiments.stats.row_analysis import AnalysisResult, battery, check_options
+from experiments.stats.sequential import msprt
 from experiments.stats.sufficient import ArmStatistics, SampleStats
 
 if TYPE_CHECKING:
@@ -90,10 +92,6 @@ def sequential_results(
     constant in both arms: nothing to test). Each result names its looks (``look_labels``, the look
     column's values as text) and ``every`` (how rows were grouped into looks, None for given looks).
     """
-    import dataclasses
-
-    from experiments.stats.sequential import msprt
-
     out = []
     arms = df[arm].unique(maintain_order=True).to_list()
     for m in metrics:
@@ -280,7 +278,7 @@ def analyze_summary(
     planned_n
         Planned total units (both arms) the confidence sequence is tuned for (default: the last look's).
     bayesian, prior_sd, values
-        gbstats' Bayesian results, as in :func:`experiments.stats.runner.analyze`.
+        gbstats' Bayesian results, as in :func:`experiments.stats.row_analysis.analyze`.
     """
     alpha, correction, shares = check_options(alpha, correction, shares)
     df = frame.lazy().collect()

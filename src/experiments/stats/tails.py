@@ -43,9 +43,13 @@ import numpy as np
 import polars as pl
 
 from experiments.errors import ParameterError
+from experiments.plain import plain
+from experiments.stats.effects import compare
+from experiments.stats.multiple import adjust, adjust_pvalues
 from experiments.stats.quality import HUGE
-from experiments.stats.results import Effect, TestedDifference, plain_value
+from experiments.stats.results import Effect, TestedDifference
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
+from experiments.stats.sufficient import from_groups, gather_exprs
 
 __all__ = [
     "CAP_RULE",
@@ -204,7 +208,7 @@ class Cap:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind", "value", "percentile"}`` (the JSON ``cap`` of each capped effect)."""
-        return {"kind": self.kind, "value": plain_value(self.value), "percentile": self.percentile}
+        return {"kind": self.kind, "value": plain(self.value), "percentile": self.percentile}
 
 
 def percentile_cap(values: np.ndarray, percentile: float) -> float:
@@ -318,7 +322,7 @@ class QuantileEffect(TestedDifference):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready: non-finite numbers become ``None``); ``diff`` repeats ``estimate``."""
-        d = {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
+        d = {k: plain(getattr(self, k)) for k in self.__dataclass_fields__}
         d["diff"] = d["estimate"]
         return d
 
@@ -544,9 +548,9 @@ class TailCalibration:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict, with the two ratios."""
-        d = {k: plain_value(getattr(self, k)) for k in self.__dataclass_fields__}
-        return d | {"variance_ratio": plain_value(self.variance_ratio),
-                    "width_ratio": plain_value(self.width_ratio)}
+        d = {k: plain(getattr(self, k)) for k in self.__dataclass_fields__}
+        return d | {"variance_ratio": plain(self.variance_ratio),
+                    "width_ratio": plain(self.width_ratio)}
 
     def summary(self) -> str:
         """Readable lines."""
@@ -691,8 +695,6 @@ def capped_aggs(values: Mapping[str, pl.Expr], caps: Mapping[str, float]) -> lis
     """Aggregations for the one ``group_by`` of the sufficient statistics: every capped metric's
     count, exact sum and sum of squares (a float: the exact fixed-point sums), and the number of
     values above its cap."""
-    from experiments.stats.sufficient import gather_exprs
-
     aggs: list[pl.Expr] = []
     for i, (m, cap) in enumerate(caps.items()):
         prefix = f"\x00c{i}\x00"
@@ -708,10 +710,6 @@ def read_capped_effects(groups: pl.DataFrame, *, arm: str, control: str, treatme
     """The caps and the capped Welch effects (a multiple-testing family of their own) from the groups
     of the pass that ran :func:`capped_aggs` (with ``caps`` in the same order; grouped by arm, and by
     segment too, the effects are overall)."""
-    from experiments.stats.effects import compare
-    from experiments.stats.multiple import adjust
-    from experiments.stats.sufficient import from_groups
-
     out_caps: list[Cap] = []
     effects: list[Effect] = []
     for i, spec in enumerate(caps):
@@ -752,8 +750,6 @@ def read_prepass_quantiles(groups: pl.DataFrame, *, arm: str, control: str, trea
 
 def adjust_quantile_effects(effects: Sequence[QuantileEffect], correction: str) -> list[QuantileEffect]:
     """Quantile effects corrected for multiple testing as a family of their own."""
-    from experiments.stats.multiple import adjust_pvalues
-
     if not effects:
         return []
     adjusted = adjust_pvalues([e.p_value for e in effects], correction)  # type: ignore[arg-type]

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from experiments.formatting import number, p_value
+import polars as pl
+
+from experiments.charts.analysis import effects_chart
+from experiments.formatting import chance, currency_amount, number, p_value
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Table
 
@@ -17,7 +20,7 @@ if TYPE_CHECKING:
     from experiments.stats.bayesian import BayesianEffect
     from experiments.stats.bootstrap import BootstrapEffect
     from experiments.stats.results import Effect
-    from experiments.stats.runner import AnalysisResult
+    from experiments.stats.row_analysis import AnalysisResult
     from experiments.stats.tails import CappedEffect, QuantileEffect
 
 __all__ = [
@@ -164,14 +167,6 @@ def bootstrap_table(result: AnalysisResult) -> str:
     return _text(BOOTSTRAP_HEAD, [bootstrap_row(b) for b in result.bootstrap])
 
 
-def _money(x: float, currency: str) -> str:
-    return f"{currency}{x:,.2f}" if x >= 0.005 else f"under {currency}0.01"
-
-
-def _chance(c: float) -> str:
-    return ">99.9%" if c > 0.999 else "<0.1%" if c < 0.001 else f"{c:.1%}"
-
-
 def bayesian_sentence(b: BayesianEffect) -> str:
     """'Chance to beat control 97.3%; expected loss if shipped: $0.02 per customer' and the interval."""
     if math.isnan(b.chance_to_beat_control):
@@ -179,9 +174,9 @@ def bayesian_sentence(b: BayesianEffect) -> str:
                 "has no variation), as gbstats reports none")
     loss = f"{b.expected_loss:.2g} {b.metric} per customer"
     if b.value is not None and b.expected_loss_money is not None:
-        loss = f"{_money(b.expected_loss_money, b.value.currency)} per customer ({loss})"
+        loss = f"{currency_amount(b.expected_loss_money, b.value.currency)} per customer ({loss})"
     level = round(100 * (1 - b.alpha))
-    return (f"Chance to beat control {_chance(b.chance_to_beat_control)}; expected loss if shipped: {loss}; "
+    return (f"Chance to beat control {chance(b.chance_to_beat_control)}; expected loss if shipped: {loss}; "
             f"{level}% credible interval of the lift {b.credible_low:+.1%} to {b.credible_high:+.1%}")
 
 
@@ -299,8 +294,6 @@ def quality_lines(result: AnalysisResult) -> list[str]:
 
 
 def _table_rows(head: list[str], rows: list[list[str]], caption: str) -> Table:
-    import polars as pl
-
     frame = pl.DataFrame([dict(zip(head, r, strict=True)) for r in rows], schema={h: pl.String for h in head})
     return Table(frame, caption)
 
@@ -314,8 +307,6 @@ def _effects_table(effects: list[Effect], caption: str) -> Table:
 
 def page(result: AnalysisResult, *, source: str) -> Page:
     """The one-page report: verdict first, results table, SRM and data quality, effects chart."""
-    from experiments.charts.analysis import effects_chart
-
     level = round(100 * (1 - result.alpha))
     overall = [e for e in result.results if e.segment is None]
     by_segment = [e for e in result.results if e.segment is not None]

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
+from experiments.charts.omnichannel import credit_shares
 from experiments.formatting import fmt
 from experiments.models.attribution import AttributionResult
 from experiments.studies.base import Verdict
@@ -63,10 +66,6 @@ def text_table(result: AttributionResult) -> str:
 
 def page(result: AttributionResult, *, source: str) -> Page:
     """The one-page report: summary first, credit shares per model, tables, removal effects."""
-    import polars as pl
-
-    from experiments.charts.omnichannel import credit_shares
-
     frame = result.to_frame()
     wide = frame.pivot(on="model", index="channel", values="share").select(["channel", *result.models])
     credits = frame.pivot(on="model", index="channel", values="credit").select(["channel", *result.models])

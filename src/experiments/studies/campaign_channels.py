@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from experiments.charts import remarketing as rc
 from experiments.formatting import fmt
+from experiments.simulate.channels import SYNERGY_SOURCE, traits_of
 from experiments.stats.factorial import FactorialCells, cell_statistics, pooled_effect, weighted_contrast
 from experiments.studies.base import Figure
 
@@ -205,8 +207,6 @@ class ChannelAnalysis:
 
     def chart(self) -> alt.LayerChart:
         """Each channel's incremental profit, estimate and interval against the truth."""
-        from experiments.charts import remarketing as rc
-
         data = pl.DataFrame({
             "arm": [r.channel for r in self.channels],
             "measure": ["incremental profit added by the channel ($)"] * len(self.channels),
@@ -299,8 +299,6 @@ def measure_channels(
 def channel_assumptions(scenario: object) -> list[str]:
     """The channel traits, the display synergy and the channel holdout, in words, each marked as assumed
     or cited."""
-    from experiments.simulate.channels import SYNERGY_SOURCE, traits_of
-
     s = scenario
     traits = traits_of(s)
     parts = [f"{c} strength {traits[c].strength:g}, intrusiveness {traits[c].intrusiveness:g}"

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
+from experiments.charts.uplift import budget_curve, profit_by_share, qini_curves, uplift_by_bin
 from experiments.formatting import money, p_phrase, spec_or_na
 from experiments.studies.base import Verdict
 from experiments.studies.pages import Heading, Notes, Page, Section, Table
+from experiments.uplift_learners import LEARNER_NAMES
 
-__all__ = [
-    "LEARNER_NAMES", "arms_page", "arms_summary_text", "arms_verdict", "page", "summary_text", "verdict",
-]
+__all__ = ["arms_page", "arms_summary_text", "arms_verdict", "page", "summary_text", "verdict"]
 
-#: The learners' names in the command's words.
-LEARNER_NAMES = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
-                 "transformed": "transformed-outcome learner"}
 
 
 def _per_1000(x: float | None) -> str:
@@ -83,10 +82,6 @@ def summary_text(r: dict[str, Any]) -> str:
 
 
 def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import qini_curves
-
     frame = ev.metrics.to_frame()
     long = pl.concat([
         frame.select("share", pl.col("qini").alias("value"), pl.lit("model ranking").alias("ranking")),
@@ -103,8 +98,6 @@ def _qini_chart(ev: Any, r: dict[str, Any]) -> Any:
 
 
 def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
-    from experiments.charts.uplift import uplift_by_bin
-
     frame = ev.bins.to_frame().select("bin", "estimate", "ci_low", "ci_high", "n_treatment", "n_control")
     top, bottom = frame.row(0, named=True), frame.row(frame.height - 1, named=True)
     return uplift_by_bin(
@@ -115,10 +108,6 @@ def _bins_chart(ev: Any, r: dict[str, Any]) -> Any:
 
 
 def _profit_chart(ev: Any, r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import profit_by_share
-
     frame = ev.profit.to_frame().select(
         "share", pl.lit("model ranking").alias("ranking"), pl.lit("estimated").alias("kind"),
         (pl.col("estimate") * 1000).alias("profit"), (pl.col("ci_low") * 1000).alias("low"),
@@ -132,8 +121,6 @@ def _profit_chart(ev: Any, r: dict[str, Any]) -> Any:
 
 def page(result: dict[str, Any], evaluation: Any, *, source: str) -> Page:
     """The one-page report: verdict first, then the Qini, decile and profit charts and tables."""
-    import polars as pl
-
     bins = evaluation.bins.to_frame().select(
         "bin", "share_from", "share_to", "n_treatment", "n_control", "mean_treatment", "mean_control",
         "estimate", "ci_low", "ci_high", "p_value")
@@ -225,10 +212,6 @@ def arms_summary_text(r: dict[str, Any]) -> str:
 
 
 def _budget_chart(r: dict[str, Any]) -> Any:
-    import polars as pl
-
-    from experiments.charts.uplift import budget_curve
-
     m = r["multi_arm"]
     frame = pl.DataFrame(m["budget_curve"]).select(
         "budget", *(pl.col(c) * 1000 for c in ("estimate", "ci_low", "ci_high")))
@@ -244,8 +227,6 @@ def _budget_chart(r: dict[str, Any]) -> Any:
 
 def arms_page(result: dict[str, Any], evaluations: list[Any], *, source: str) -> Page:
     """The one-page report of several arms: the multi-arm verdict and budget curve, then each arm's charts."""
-    import polars as pl
-
     m = result["multi_arm"]
     arms = pl.DataFrame([{
         "arm": a["treatment"], "customers": a["n_treatment"], "Qini": a["qini_auc"],

@@ -1,6 +1,6 @@
 """Attribution models: rule-based heuristics, Markov removal effects and Shapley values.
 
-Journeys are flat arrays of channel codes cut into paths (:mod:`.paths`); every model is vectorised over
+Journeys are flat arrays of channel codes cut into paths (:mod:`.journeys`); every model is vectorised over
 touches or distinct channel sets, with no Python loop over journeys or touches, and the credits of a
 model sum to the number of conversions.
 """
@@ -13,13 +13,13 @@ from experiments.models.attribution.heuristics import (
     heuristic_credit,
     touch_weights,
 )
-from experiments.models.attribution.markov import MAX_ORDER, MarkovResult, markov_attribution
-from experiments.models.attribution.paths import (
+from experiments.models.attribution.journeys import (
     Journeys,
     journeys_from_lists,
     journeys_from_paths,
     journeys_from_touches,
 )
+from experiments.models.attribution.markov import MAX_ORDER, MarkovResult, markov_attribution
 from experiments.models.attribution.result import MODELS, AttributionResult, attribute, available_models
 from experiments.models.attribution.shapley import (
     MAX_SHAPLEY_CHANNELS,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.attribution.paths import Journeys
+from experiments.models.attribution.journeys import Journeys
 
 __all__ = [
     "DEFAULT_HALF_LIFE",

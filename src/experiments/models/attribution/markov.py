@@ -20,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import spsolve
 
 from experiments.errors import DataError, ParameterError
-from experiments.models.attribution.paths import Journeys
+from experiments.models.attribution.journeys import Journeys
 
 __all__ = ["MAX_ORDER", "MarkovResult", "markov_attribution", "path_states"]
 
@@ -60,9 +62,6 @@ def path_states(journeys: Journeys, order: int) -> np.ndarray:
 
 
 def _solve(q: object, r: np.ndarray, keep: np.ndarray | None = None) -> float:
-    import scipy.sparse as sp
-    from scipy.sparse.linalg import spsolve
-
     if keep is not None:
         idx = np.flatnonzero(keep)
         q = q[idx][:, idx]  # type: ignore[index]
@@ -83,8 +82,6 @@ def markov_attribution(journeys: Journeys, order: int = 1) -> MarkovResult:
     ParameterError
         ``order`` not an integer in ``[1, MAX_ORDER]``.
     """
-    import scipy.sparse as sp
-
     if isinstance(order, bool) or not isinstance(order, int | np.integer) or not 1 <= order <= MAX_ORDER:
         raise ParameterError("order", order, f"an integer from 1 to {MAX_ORDER}")
     order = int(order)

@@ -17,8 +17,8 @@ from experiments.models.attribution.heuristics import (
     credit_from_weights,
     touch_weights,
 )
+from experiments.models.attribution.journeys import Journeys
 from experiments.models.attribution.markov import markov_attribution
-from experiments.models.attribution.paths import Journeys
 from experiments.models.attribution.shapley import TooManyChannelsError, shapley_attribution
 
 __all__ = ["MODELS", "AttributionResult", "attribute", "available_models"]

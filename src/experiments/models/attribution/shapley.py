@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from experiments.errors import DataError
-from experiments.models.attribution.paths import Journeys
+from experiments.models.attribution.journeys import Journeys
 
 __all__ = ["MAX_SHAPLEY_CHANNELS", "TooManyChannelsError", "channel_sets", "coalition_values",
            "shapley_attribution", "shapley_from_coalitions"]

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 import polars as pl
+from scipy import optimize  # imported on first fit: simulators and reports that never fit skip it
 
 from experiments.errors import DataError, FitError
 
@@ -85,7 +86,6 @@ def minimise(
     that range and ``names`` are given, and :class:`FitError` for any other failure.
     """
     bounds = [(-BOUND, BOUND)] * len(start)
-    from scipy import optimize  # imported on first fit: simulators and reports that never fit skip it
 
     res = optimize.minimize(
         fun,

@@ -17,9 +17,10 @@ from experiments.errors import ParameterError
 from experiments.models.uplift.data import read_uplift_table
 from experiments.models.uplift.evaluation import profit_curve, qini_vs_random, uplift_by_bin
 from experiments.models.uplift.features import MAX_LEVELS
-from experiments.models.uplift.learners import LEARNERS, cross_fit, make_learner
+from experiments.models.uplift.learners import cross_fit, make_learner
 from experiments.models.uplift.metrics import uplift_metrics
 from experiments.models.uplift.results import LearnerComparison, LearnerEvaluation
+from experiments.uplift_learners import LEARNERS
 
 __all__ = ["compare_learners", "evaluate_scores"]
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from experiments.errors import DataError, ParameterError
 from experiments.models.uplift.fitting import as_arrays
@@ -92,8 +93,6 @@ def cross_fit(
     base = clone(learner).set_params(random_state=seed) if "random_state" in params else clone(learner)
 
     def one(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(limits=1, user_api="openmp"):  # set in each thread: they are per thread
             model = clone(base).fit(X[train], y[train], t[train])
             out = np.asarray(model.predict(X[test]), dtype=np.float64)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from experiments.datasets import scan_table
 from experiments.errors import DataError, ParameterError
 from experiments.models.uplift.features import MAX_LEVELS, Design, design_matrix
 
@@ -63,7 +64,6 @@ def _lazy(source: str | Path | pl.DataFrame | pl.LazyFrame, full_inference: bool
         return source
     if isinstance(source, pl.DataFrame):
         return source.lazy()
-    from experiments.datasets import scan_table
 
     return scan_table(source, infer_schema_length=None if full_inference else 10_000)
 

@@ -35,6 +35,8 @@ from experiments.models.uplift.results import (
     QiniResult,
     UpliftByBin,
 )
+from experiments.stats.effects import mean_effect
+from experiments.stats.sufficient import SampleStats
 
 __all__ = ["compare_policies", "policy_value", "profit_curve", "qini_vs_random", "rank_order",
            "uplift_by_bin"]
@@ -221,9 +223,6 @@ def uplift_by_bin(
     Welch's (:func:`experiments.stats.effects.mean_effect`); a bin with fewer than two customers in an
     arm gets ``nan``.
     """
-    from experiments.stats.effects import mean_effect
-    from experiments.stats.sufficient import SampleStats
-
     alpha = _check_alpha(alpha)
     y, s, t = check_arrays(y_true, uplift, treatment)
     n = y.size

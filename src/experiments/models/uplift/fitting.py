@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from experiments.errors import DataError, FitError, ParameterError
 from experiments.models.uplift.ranking import is_binary
@@ -106,8 +107,6 @@ def response_scores(
     probability of outcome 1 for a 0/1 outcome, a regression's prediction otherwise. The default
     estimator is histogram gradient boosting, fitted on one OpenMP thread.
     """
-    from threadpoolctl import threadpool_limits
-
     X = np.asarray(X, dtype=np.float64)
     X = X.reshape(-1, 1) if X.ndim == 1 else X
     y = np.asarray(y, dtype=np.float64).ravel()

@@ -41,9 +41,9 @@ from experiments.models.uplift.fitting import (
     response_scores,
 )
 from experiments.models.uplift.ranking import is_binary
+from experiments.uplift_learners import LEARNERS
 
 __all__ = [
-    "LEARNERS",
     "ClassTransformation",
     "CrossFit",
     "LearnerName",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 LearnerName = Literal["s", "t", "x", "transformed"]
-LEARNERS: tuple[str, ...] = ("s", "t", "x", "transformed")
 
 
 class _Learner(BaseEstimator):

@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 import scipy.stats as sps
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from experiments.errors import DataError, ParameterError
 from experiments.models.uplift.fitting import (
@@ -127,8 +128,6 @@ def fit_arm_models(X: Any, y: Any, arm: Any, *, n_arms: int, folds: int = 2, see
     splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(X, a))
 
     def one(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        from threadpoolctl import threadpool_limits
-
         out = np.empty((test.size, n_arms))
         out_new = None if new is None else np.empty((new.shape[0], n_arms))
         with threadpool_limits(limits=1, user_api="openmp"):

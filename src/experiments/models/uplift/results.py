@@ -6,11 +6,12 @@ Non-finite numbers become ``None`` in ``to_dict()`` so that the dicts are JSON-r
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 import polars as pl
+
+from experiments.plain import plain, plain_fields
 
 __all__ = [
     "BinUplift",
@@ -22,25 +23,7 @@ __all__ = [
     "QiniResult",
     "UpliftByBin",
     "UpliftMetrics",
-    "plain",
 ]
-
-
-def plain(value: Any) -> Any:
-    """A JSON-ready copy: non-finite floats become ``None``; tuples become lists; results become dicts."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    return value
-
-
-def _flat_dict(obj: Any) -> dict[str, Any]:
-    return {f.name: plain(getattr(obj, f.name)) for f in fields(obj)}
 
 
 class _FlatResult:
@@ -48,7 +31,7 @@ class _FlatResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict."""
-        return _flat_dict(self)
+        return plain_fields(self)
 
     def to_frame(self) -> pl.DataFrame:
         """One-row frame."""

@@ -1,5 +1,5 @@
 """The calibration checks: simulated experiments (:mod:`experiments.simulate.replications`) fed through the
-vectorised twins of the package's estimators (:mod:`experiments.stats.calibration`).
+vectorised twins of the package's estimators (:mod:`experiments.stats.calibration_results`).
 
 Each check measures a rate with its Wilson interval: false positives of A/A tests, coverage of the true
 difference, power at the planned detectable effect, CUPED's gain, what daily peeking does, the
@@ -29,7 +29,7 @@ from experiments.simulate.replications import (
     simulate_proportions,
     simulate_spend,
 )
-from experiments.stats.calibration import (
+from experiments.stats.calibration_results import (
     TAU_FACTOR,
     CappingStudy,
     CupedStudy,

@@ -70,6 +70,11 @@ class CalibrationResult(CalibrationNumbers):
         """How the experiments were simulated, in plain words."""
         return words.assumptions(self)
 
+    def replay_sentence(self) -> str:
+        """What naive peeking and the always-valid test concluded on the real experiment (the notebook's
+        replay section)."""
+        return words.replay_sentence(self)
+
     # ------------------------------------------------------------------ the study contract
     def verdict(self) -> Verdict:
         """Are the tests calibrated, and what does peeking do?"""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from experiments.datasets import check_asos_format
 from experiments.errors import DataError, ParameterError
 from experiments.paths import ASOS_PARQUET
 from experiments.scenarios import params as P
@@ -27,7 +28,6 @@ def _asos_path(value: str) -> str:
     when it is read)."""
     if not value:
         return value
-    from experiments.datasets import check_asos_format
 
     try:
         check_asos_format(value)
@@ -130,4 +130,3 @@ class CalibrationScenario(Scenario):
     def daily_cells(self) -> int:
         """Simulated arm-looks in the peeking study (replications × looks × 2)."""
         return self.replications * self.looks * 2
-

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from experiments.errors import ParameterError
 from experiments.exact_sums import group_sums, read_sums, sum_aggs
 from experiments.models.clv import fit_purchases, fit_spend
 from experiments.simulate.lifecycle import (
@@ -289,8 +290,6 @@ def replicate(scenario: LifecycleScenario, replications: int, *, n_customers: in
     long_low, long_high, long_truth`` and, with ``project``, ``error_on, error_off`` (the arms'
     projection errors), ``projected_effect, true_effect`` (long run, $).
     """
-    from experiments.errors import ParameterError
-
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ParameterError("replications", replications, "an integer >= 1")
     small = scenario.replace(n_customers=n_customers)

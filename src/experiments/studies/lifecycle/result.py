@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from experiments.charts import lifecycle as charts
 from experiments.formatting import fmt, money
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.lifecycle import numbers, words
@@ -155,8 +156,6 @@ class LifecycleResult:
 
     def lever_chart(self) -> alt.LayerChart:
         """Short and long reads with the truth."""
-        from experiments.charts import lifecycle as charts
-
         short, (long, _) = self.short_pick(), self.long_pick()
         frame = self.reads.filter((pl.col("measure") == "value") & (pl.col("horizon") != "after"))
         weeks = self.scenario.campaign_weeks + self.scenario.long_weeks
@@ -168,8 +167,6 @@ class LifecycleResult:
 
     def returns_chart(self) -> alt.LayerChart:
         """The next budget's return by route."""
-        from experiments.charts import lifecycle as charts
-
         best = max(self.returns, key=lambda m: m.estimate)
         frame = pl.DataFrame([{"label": words.route_label(m),
                                "estimate": m.estimate, "ci_low": m.ci_low, "ci_high": m.ci_high,
@@ -181,8 +178,6 @@ class LifecycleResult:
 
     def timing_chart(self) -> alt.Chart:
         """Purchases added during the campaign and after it, by lever."""
-        from experiments.charts import lifecycle as charts
-
         t = self.timing_table()
         frame = pl.concat([t.select("lever", period=pl.lit("during the campaign"), effect="during"),
                            t.select("lever", period=pl.lit("after it"), effect="after")])
@@ -193,8 +188,6 @@ class LifecycleResult:
 
     def projection_chart(self) -> alt.Chart:
         """Projection error of each arm's long-run value."""
-        from experiments.charts import lifecycle as charts
-
         err = self.projection_errors()
         return charts.projection_errors(
             self.projection.select("lever", "side", "error"),
@@ -227,4 +220,3 @@ def run(scenario: LifecycleScenario) -> LifecycleResult:
         acquisition_cost=float(exp["acquisition_cost"].mean()), retention_cost=float(spend),
         n_customers=exp.height, n_referred=sim.customers.height - exp.height,
     )
-

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from experiments.charts import loyalty as charts
 from experiments.formatting import fmt
 from experiments.models import clv as clv_models
 from experiments.stats import retention
@@ -152,8 +153,6 @@ class LoyaltyResult(LoyaltyNumbers):
 
     def lever_chart(self) -> alt.LayerChart:
         """Each lever's main effect and the interaction, with intervals, against the truth."""
-        from experiments.charts import loyalty as charts
-
         rewards, messages, _ = self.levers
         best = max((rewards, messages), key=lambda k: k.estimate)
         name = {"rewards": "Rewards", "messages": "Relationship messages"}[best.term]
@@ -167,32 +166,24 @@ class LoyaltyResult(LoyaltyNumbers):
 
     def payback_chart(self) -> alt.LayerChart:
         """Cumulative net value per offered customer over the horizon."""
-        from experiments.charts import loyalty as charts
-
         end = fmt(self.payback["net_value"][-1], "money")
         return charts.payback_chart(self.payback, title=f"Cumulative net value per offered customer ends at "
                                     f"{end}", time_label=self.scenario.period)
 
     def retention_chart(self) -> alt.LayerChart:
         """Kaplan-Meier retention by arm."""
-        from experiments.charts import loyalty as charts
-
         return charts.retention_chart(
             self.curves.to_frame(), title=f"Offered customers stay longer (log-rank p = "
             f"{self.curves.logrank_p_value:.2g})", time_label=f"{self.scenario.period}s")
 
     def cumulative_chart(self) -> alt.Chart:
         """Cumulative revenue per customer by arm."""
-        from experiments.charts import loyalty as charts
-
         return charts.cumulative_revenue_chart(
             self.cumulative, title=f"Offered customers spend {fmt(self.itt.estimate, 'money')} more each by "
             "the end", time_label=self.scenario.period)
 
     def holdout_chart(self) -> alt.Chart:
         """Predicted against actual holdout purchases by calibration frequency."""
-        from experiments.charts import loyalty as charts
-
         control = self.clv_fits[0]
         error = abs(control.predicted_holdout / control.actual_holdout - 1)
         return charts.calibration_holdout_chart(
@@ -201,8 +192,6 @@ class LoyaltyResult(LoyaltyNumbers):
 
     def clv_chart(self) -> alt.Chart:
         """Distribution of CLV by arm."""
-        from experiments.charts import loyalty as charts
-
         c, o = self.clv_fits[0], self.clv_fits[1]
         return charts.clv_distribution_chart(
             clv_models.clv_histogram(self.clv_customers),

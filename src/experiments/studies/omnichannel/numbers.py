@@ -39,9 +39,11 @@ from experiments.simulate.journeys import (
     switched_off,
     user_holdout_table,
 )
-from experiments.stats import gather, mean_effect, proportion_effect, srm_test
+from experiments.stats.effects import mean_effect, proportion_effect
 from experiments.stats.factorial import FactorialCells, FactorialContrast, cell_statistics, weighted_contrast
 from experiments.stats.special import ndtri
+from experiments.stats.srm import srm_test
+from experiments.stats.sufficient import gather
 from experiments.studies.omnichannel.scenario import (
     CHANNELS,
     EXPERIMENT_PLAN,

@@ -17,7 +17,7 @@ import altair as alt
 import polars as pl
 
 from experiments.charts import omnichannel as oc
-from experiments.formatting import fmt, money, points, signed_money
+from experiments.formatting import fmt, money, money_or_na, pct, points, signed_money
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
@@ -41,7 +41,6 @@ from experiments.studies.omnichannel.words import (
     data_checks,
     focus_channels,
     model_name,
-    pct,
     term_name,
     verdict,
 )
@@ -66,13 +65,6 @@ def _named(frame: pl.DataFrame, scenario: OmnichannelScenario, *, column: str = 
              else {m: model_name(m) for m in frame[column].unique().to_list()})
     text = pl.col(column).cast(pl.String)
     return frame.with_columns(text.replace_strict(names, default=text))
-
-
-def _money(x: float | None, digits: int = 2) -> str:
-    """Dollars; ``digits=0`` means cents below $100 and whole dollars above (:func:`fmt`'s money)."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    return fmt(x, "money") if digits == 0 else money(x, digits)
 
 
 @dataclass(frozen=True)
@@ -220,7 +212,8 @@ class OmnichannelResult:
                    "true purchases": fmt(r["true_conversions"], "int")}
             h = hold.get(r["term"])
             row["one-channel holdout profit (95% CI)"] = (
-                f"{_money(h['profit'], 0)} ({_money(h['profit_low'], 0)} to {_money(h['profit_high'], 0)})"
+                f"{money_or_na(h['profit'], 0)} ({money_or_na(h['profit_low'], 0)} to "
+                f"{money_or_na(h['profit_high'], 0)})"
                 if h is not None else "")
             for m in (HEADLINE_MODEL, "markov", "shapley"):
                 part = f.credits.filter((pl.col("model") == m) & (pl.col("channel") == r["term"]))
@@ -280,10 +273,10 @@ class OmnichannelResult:
         a, s = self.analysis, self.scenario
         c = a.costs
         rows = {"spend": [money(v, 0) for v in c["spend"]],
-                "per true extra sale": [_money(v, 0) if math.isfinite(v) else "none caused"
+                "per true extra sale": [money_or_na(v, 0) if math.isfinite(v) else "none caused"
                                         for v in c["true_cost"]],
-                "per extra sale measured": [_money(v, 0) for v in c["experiment_cost"]]}
-        rows |= {f"per {model_name(m)} credit": [_money(v, 0) for v in c[f"{m}_cost"]]
+                "per extra sale measured": [money_or_na(v, 0) for v in c["experiment_cost"]]}
+        rows |= {f"per {model_name(m)} credit": [money_or_na(v, 0) for v in c[f"{m}_cost"]]
                  for m in a.attribution.models}
         columns = [channel_name(s, x) for x in c["channel"]]
         return pl.DataFrame([{"dollars": name, **dict(zip(columns, values, strict=True))}
@@ -308,8 +301,8 @@ class OmnichannelResult:
         return pl.DataFrame({
             "channel": [channel_name(s, c) for c in m["channel"]],
             f"extra sales, -{step} to +{step}": [fmt(v, "int") for v in m["extra_conversions"]],
-            "marginal cost per sale": [_money(v) for v in m["marginal_cost"]],
-            "average cost per sale": [_money(v) for v in m["average_cost"]],
+            "marginal cost per sale": [money_or_na(v) for v in m["marginal_cost"]],
+            "average cost per sale": [money_or_na(v) for v in m["average_cost"]],
             f"profit at +{step}": [signed_money(v) for v in m["profit_change_up"]],
             f"profit at -{step}": [signed_money(v) for v in m["profit_change_down"]],
         })
@@ -411,8 +404,8 @@ class OmnichannelResult:
         if both.height:
             r = both.row(int((both["true_cost"] / both[col]).arg_max()), named=True)
             title = (f"{capitalised(model_name(HEADLINE_MODEL))} makes {channel_name(s, r['channel'])} look "
-                     f"{r['true_cost'] / r[col]:,.0f} times cheaper than it is ({_money(r[col])} per "
-                     f"credited sale, {_money(r['true_cost'])} per extra sale)")
+                     f"{r['true_cost'] / r[col]:,.0f} times cheaper than it is ({money_or_na(r[col])} per "
+                     f"credited sale, {money_or_na(r['true_cost'])} per extra sale)")
         return oc.cost_per_incremental(_named(long, s), title=title)
 
     def plans_chart(self) -> alt.LayerChart:
@@ -469,4 +462,3 @@ class OmnichannelResult:
 def run(scenario: OmnichannelScenario) -> OmnichannelResult:
     """Draw the world, attribute its log, measure the truth and the experiments, re-run every plan."""
     return OmnichannelResult(scenario=scenario, analysis=measure(scenario))
-

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from experiments.formatting import fmt, money, points, signed_money
+from experiments.formatting import fmt, money, pct, points, signed_money
 from experiments.studies.base import Verdict
 from experiments.studies.omnichannel.numbers import (
     EXPERIMENT_PLAN,
@@ -32,7 +32,6 @@ __all__ = [
     "data_checks",
     "focus_channels",
     "model_name",
-    "pct",
     "synergy_details",
     "synergy_sentence",
     "term_name",
@@ -81,11 +80,6 @@ def _and(items: Sequence[str]) -> str:
 
 def _days(x: float) -> str:
     return f"{x:g} day" + ("" if x == 1 else "s")
-
-
-def pct(x: float) -> str:
-    """A share as a whole percentage (``0.25`` -> ``25%``)."""
-    return fmt(x, "pct", 0)
 
 
 def term_name(scenario: OmnichannelScenario, term: str) -> str:

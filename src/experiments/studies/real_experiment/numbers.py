@@ -1,6 +1,6 @@
 """What the real-experiment study computes: the whole battery on an experiment file.
 
-:func:`measure` runs :func:`experiments.stats.runner.analyze` once on the whole table (with CUPED on the
+:func:`measure` runs :func:`experiments.stats.row_analysis.analyze` once on the whole table (with CUPED on the
 pre-period covariate) and once per segment column, compares the best treatment arm with the runner-up,
 and, when an uplift arm is set, cross-fits uplift learners
 (:func:`experiments.models.uplift.compare_learners`) that score every customer out of fold.
@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 import polars as pl
 
 from experiments.datasets import load_hillstrom, scan_table
-from experiments.models.uplift import compare_learners
+from experiments.models.uplift.analysis import compare_learners
 from experiments.models.uplift.results import LearnerComparison
 from experiments.stats.effects import compare
 from experiments.stats.results import Effect
-from experiments.stats.runner import AnalysisResult, analyze
+from experiments.stats.row_analysis import AnalysisResult, analyze
 from experiments.stats.sufficient import gather
 from experiments.studies.real_experiment.scenario import RealExperimentScenario
 

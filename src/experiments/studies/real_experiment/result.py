@@ -1,6 +1,6 @@
 """The real-experiment study: the whole battery on an experiment file, told as a decision.
 
-Runs :func:`experiments.stats.runner.analyze` once on the whole table (with CUPED on the pre-period
+Runs :func:`experiments.stats.row_analysis.analyze` once on the whole table (with CUPED on the pre-period
 covariate) and once per segment column, compares the best treatment arm with the runner-up, and turns
 it all into the verdict ("which treatment to send, what it adds per 1,000 recipients"), the tables and
 the charts of ``notebooks/real_experiment.ipynb``.
@@ -28,7 +28,7 @@ from experiments.studies.base import Figure, Verdict
 from experiments.studies.real_experiment import words
 from experiments.studies.real_experiment.numbers import RealExperimentNumbers, measure
 from experiments.studies.real_experiment.scenario import RealExperimentScenario
-from experiments.studies.targeting.scenario import LEARNER_NAMES
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = ["RealExperimentResult", "run"]
 
@@ -135,6 +135,10 @@ class RealExperimentResult(RealExperimentNumbers):
     def assumptions(self) -> list[str]:
         """What the analysis assumes."""
         return words.assumptions(self)
+
+    def uplift_sentences(self) -> list[str]:
+        """Whom the uplift arm moves, in words (the notebook's uplift section)."""
+        return words.uplift_sentences(self)
 
     # ------------------------------------------------------------------ charts
     def effects_chart(self) -> alt.FacetChart:

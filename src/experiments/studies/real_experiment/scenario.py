@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from experiments.datasets import scan_table
 from experiments.errors import DataError, ParameterError
 from experiments.paths import HILLSTROM_CSV
 from experiments.scenarios import params as P
@@ -104,8 +105,6 @@ class RealExperimentScenario(Scenario):
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
         """Columns against the file's header, the control label against the arm column."""
-        from experiments.datasets import scan_table
-
         path = typed["path"]
         try:
             lf = scan_table(Path(path) if path else HILLSTROM_CSV)

@@ -16,7 +16,7 @@ from experiments.studies.real_experiment.numbers import (
     UPLIFT_SEED,
     RealExperimentNumbers,
 )
-from experiments.studies.targeting.scenario import LEARNER_NAMES
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = ["SKIPPED", "assumptions", "data_checks", "uplift_sentences", "verdict_parts"]
 
@@ -140,7 +140,6 @@ def uplift_sentences(r: RealExperimentNumbers) -> list[str]:
     """Whom the uplift arm moves, in words: the main learner's Qini against random and its deciles."""
     if r.uplift is None:
         return [SKIPPED]
-    assert r.uplift is not None
     s, ev = r.scenario, r.uplift.evaluations[0]
     q, rows = ev.qini, ev.bins.rows
     name = LEARNER_NAMES[ev.learner]
@@ -154,21 +153,13 @@ def uplift_sentences(r: RealExperimentNumbers) -> list[str]:
                  f"{q.estimate:.3f}, {level}% CI {q.ci_low:.3f} to {q.ci_high:.3f})")
     top, bottom = rows[0], rows[-1]
     out = [f"Whom the {s.uplift_arm} moves ({r.uplift.outcome}): {ranks}; in the tenth it ranks "
-           f"highest it adds {per_recipients(r, top.estimate)} per {s.per:,} recipients, in the lowest tenth "
-           f"{per_recipients(r, bottom.estimate)}."]
+           f"highest it adds {per_recipients(r, top.estimate)} per {s.per:,} recipients, in the lowest "
+           f"tenth {per_recipients(r, bottom.estimate)}."]
     for other in r.uplift.evaluations[1:]:
         oq = other.qini
         out.append(f"{LEARNER_NAMES[other.learner]}: Qini coefficient {oq.estimate:.3f} ({level}% CI "
                    f"{oq.ci_low:.3f} to {oq.ci_high:.3f}).")
     return out
-
-
-def _per(r: RealExperimentNumbers, x: float) -> str:
-    assert r.uplift is not None
-    per = r.scenario.per * x
-    return ("+" if per >= 0 else "") + (fmt(per, "money") if not r.uplift.binary
-                                        and r.scenario.uplift_outcome == r.scenario.decision_metric
-                                        else f"{per:,.1f}")
 
 
 def per_recipients(r: RealExperimentNumbers, x: float) -> str:
@@ -178,5 +169,3 @@ def per_recipients(r: RealExperimentNumbers, x: float) -> str:
     return ("+" if per >= 0 else "") + (fmt(per, "money") if not r.uplift.binary
                                         and r.scenario.uplift_outcome == r.scenario.decision_metric
                                         else f"{per:,.1f}")
-
-

@@ -12,25 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from experiments.charts import remarketing as rc
 from experiments.errors import DataError
 from experiments.formatting import fmt
+from experiments.plain import plain
 from experiments.simulate.remarketing import simulate_remarketing
-from experiments.stats import (
-    ArmStatistics,
-    CampaignEconomics,
-    Effect,
-    SRMResult,
-    campaign_economics,
-    compare,
-    effects_frame,
-    gather,
-    mean_effect,
-    proportion_effect,
-    srm_test,
-)
+from experiments.stats.economics import CampaignEconomics, campaign_economics
+from experiments.stats.effects import compare, mean_effect, proportion_effect
 from experiments.stats.heterogeneity import HeterogeneityResult, heterogeneity_test
 from experiments.stats.rates import arm_means
-from experiments.stats.results import plain_value
+from experiments.stats.results import Effect, SRMResult, effects_frame
+from experiments.stats.srm import srm_test
+from experiments.stats.sufficient import ArmStatistics, gather
 from experiments.studies.remarketing.scenario import RemarketingScenario
 
 if TYPE_CHECKING:  # charts (altair) are imported where they are drawn, not by the simulator's users
@@ -219,8 +212,6 @@ class RemarketingAnalysis:
     # ----- charts ----------------------------------------------------------------------------------
     def conversion_chart(self) -> alt.Chart:
         """Conversion rate by arm with intervals; the title states the finding."""
-        from experiments.charts import remarketing as rc
-
         best = self.best_arm
         conv = self.effect("converted", best)
         title = (
@@ -231,8 +222,6 @@ class RemarketingAnalysis:
 
     def truth_chart(self) -> alt.Chart:
         """Incremental conversions estimated (with interval) against the truth, per arm."""
-        from experiments.charts import remarketing as rc
-
         cmp = self.estimate_vs_truth().filter(pl.col("measure") == "incremental conversions")
         n_cov = int(cmp["covered"].sum())
         return rc.estimate_vs_truth(
@@ -383,7 +372,7 @@ class GroupEffect:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready), without the underlying :class:`Effect`."""
-        d = {k: plain_value(v) for k, v in asdict(self).items() if k != "effect"}
+        d = {k: plain(v) for k, v in asdict(self).items() if k != "effect"}
         d["covered"] = self.covered
         return d
 

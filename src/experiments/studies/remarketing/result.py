@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from experiments.charts import remarketing as rc
 from experiments.formatting import fmt, unit_value
+from experiments.simulate.channel_pairs import channel_pair_truth
+from experiments.simulate.remarketing import simulate_remarketing
+from experiments.simulate.truth import delivery_curve, frequency_curve, funnel_summary, true_effects
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.campaign_channels import ChannelAnalysis, channel_assumptions, measure_channels
 from experiments.studies.remarketing.numbers import (
@@ -59,8 +63,6 @@ __all__ = [
 
 def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
     """Funnel of the simulated audience, from :func:`experiments.simulate.truth.funnel_summary`."""
-    from experiments.charts import remarketing as rc
-
     rows = funnel.filter(pl.col("audience") == "all")
     stages = rows.select(pl.lit("funnel stage reached").alias("group"), "stage", "customers")
     sizes = (
@@ -82,8 +84,6 @@ def funnel_chart(funnel: pl.DataFrame, *, audience: str) -> alt.Chart:
 
 def frequency_chart(curve: pl.DataFrame, *, chosen_cap: int) -> alt.LayerChart:
     """True incremental profit against the frequency cap, titled with where it peaks."""
-    from experiments.charts import remarketing as rc
-
     data = curve.rename({"incremental_profit_per_1000": "profit_per_1000"})
     best = data.sort("profit_per_1000", descending=True).row(0, named=True)
     last_cap = int(data["frequency_cap"].max())
@@ -320,8 +320,6 @@ class RemarketingResult:
 
     def audience_chart(self) -> alt.LayerChart:
         """Profit per 1,000 targeted by audience (audience arm), interval and truth."""
-        from experiments.charts import remarketing as rc
-
         rows = self.levers.audiences_of(self.audience_arm) if self.levers is not None else ()
         data = pl.DataFrame([{"arm": g.group, "measure": "profit per 1,000 targeted ($)",
                               "estimate": g.estimate, "low": g.ci_low, "high": g.ci_high, "truth": g.truth,
@@ -335,8 +333,6 @@ class RemarketingResult:
     def message_chart(self) -> alt.LayerChart | None:
         """True profit per 1,000 (unsubscribes counted) against the e-mail flow's length (None without
         e-mail)."""
-        from experiments.charts import remarketing as rc
-
         if self.message_curve is None:
             return None
         data = self.message_curve.rename({"expected_profit_per_1000": "profit_per_1000"})  # type: ignore[union-attr]
@@ -391,9 +387,6 @@ class RemarketingResult:
 
 def run(scenario: RemarketingScenario) -> RemarketingResult:
     """Simulate the campaign, analyse it in one pass, and put every estimate next to the truth."""
-    from experiments.simulate.remarketing import simulate_remarketing
-    from experiments.simulate.truth import delivery_curve, frequency_curve, funnel_summary, true_effects
-
     frame = simulate_remarketing(scenario)
     sv = scenario.subscriber_value
     analysis = measure(frame, arms=scenario.arms, shares=scenario.shares, subscriber_value=sv,
@@ -406,8 +399,6 @@ def run(scenario: RemarketingScenario) -> RemarketingResult:
     burn = delivery_curve(scenario, "burn_pixel", [False, True], n_customers=size)
     channels = None
     if scenario.channel_holdout > 0:
-        from experiments.simulate.channel_pairs import channel_pair_truth
-
         channels = measure_channels(frame, channels=scenario.channels, unit_costs=scenario.unit_costs,
                                     holdout=scenario.channel_holdout, pair_truth=channel_pair_truth(scenario))
     return RemarketingResult(scenario, analysis, funnel_summary(frame), curve, levers=levers,

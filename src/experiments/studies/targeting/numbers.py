@@ -16,8 +16,42 @@ from typing import Any, TypeVar
 import numpy as np
 import polars as pl
 
-from experiments.simulate.targeting import simulate_targeting
-from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
+from experiments.models.uplift.evaluation import compare_policies, profit_curve
+from experiments.models.uplift.features import design_matrix
+from experiments.models.uplift.learners import cross_fit, make_learner, response_scores
+from experiments.models.uplift.metrics import uplift_metrics
+from experiments.models.uplift.offers import (
+    assign_offers,
+    budget_curve,
+    compare_terms,
+    fit_arm_models,
+    policy_terms,
+    term_value,
+)
+from experiments.simulate.offers import (
+    CODE_COST,
+    DYNAMIC_AD_COST,
+    FEATURE_SOURCES,
+    OFFER_FEATURES,
+    REMINDER_COST,
+    OfferSettings,
+    assignment_value,
+    oracle_assignment,
+    simulate_offers,
+)
+from experiments.simulate.remarketing import cate_column
+from experiments.simulate.targeting import (
+    FEATURES,
+    oracle_policy,
+    picked_by_group,
+    policy_value,
+    profit_by_share,
+    simulate_targeting,
+    top_share,
+)
+from experiments.simulate.truth import first_touch_curve
+from experiments.studies.targeting.scenario import TargetingScenario
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = [
     "DATA_STEPS",
@@ -149,25 +183,6 @@ def measure(frame: pl.DataFrame, scenario: TargetingScenario, into: type[N], *, 
     ``with_delay=False`` skips the first-touch curve (a separate simulation), leaving it empty;
     ``with_offers=False`` skips the offer test (:func:`measure_offers`, its own simulation).
     """
-    from experiments.models.uplift import (
-        compare_policies,
-        cross_fit,
-        design_matrix,
-        make_learner,
-        profit_curve,
-        response_scores,
-        uplift_metrics,
-    )
-    from experiments.simulate.remarketing import cate_column
-    from experiments.simulate.targeting import (
-        FEATURES,
-        oracle_policy,
-        picked_by_group,
-        policy_value,
-        profit_by_share,
-        top_share,
-    )
-
     s, arm, p = scenario, scenario.arm, scenario.treated_share
     n = frame.height
     split_rng, model_seed = split_seeds(s.seed)
@@ -278,8 +293,6 @@ def _true_curve(curve: pl.DataFrame, ranking: str) -> pl.DataFrame:
 
 def delay_curve(scenario: TargetingScenario) -> pl.DataFrame:
     """True profit per 1,000 customers of treating everyone at each first-touch delay (``hours, profit``)."""
-    from experiments.simulate.truth import first_touch_curve
-
     s = scenario
     hours = sorted({h for h in (*DELAYS, s.first_touch_hours) if h < 24.0 * s.days})
     curve = first_touch_curve(s.world(), hours, n_customers=min(s.n_customers, DELAY_CUSTOMERS))
@@ -379,8 +392,6 @@ class OfferStudy:
 
 def offer_settings(scenario: TargetingScenario) -> Any:
     """The offer world's settings from the scenario (the discount's depth is ``discount``)."""
-    from experiments.simulate.offers import OfferSettings
-
     w = scenario.world()
     return OfferSettings(discount=scenario.discount, shipping_fee=w.shipping_cost,
                          control_share=scenario.offer_control_share, offers=scenario.offers)
@@ -388,8 +399,6 @@ def offer_settings(scenario: TargetingScenario) -> Any:
 
 def simulate_offer_table(scenario: TargetingScenario) -> pl.DataFrame:
     """The randomised offer test of ``scenario`` (:func:`~experiments.simulate.offers.simulate_offers`)."""
-    from experiments.simulate.offers import simulate_offers
-
     return simulate_offers(scenario.world(), offer_settings(scenario))
 
 
@@ -417,22 +426,6 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
     offers' terms these give each offer's expected incremental profit and spend. The evaluation part
     judges every assignment by its doubly robust estimate (95% interval) beside its true value.
     """
-    from experiments.models.uplift import design_matrix
-    from experiments.models.uplift.offers import (
-        assign_offers,
-        budget_curve,
-        compare_terms,
-        fit_arm_models,
-        policy_terms,
-        term_value,
-    )
-    from experiments.simulate.offers import (
-        FEATURE_SOURCES,
-        OFFER_FEATURES,
-        assignment_value,
-        oracle_assignment,
-    )
-
     s = scenario
     settings = offer_settings(s)
     frame = simulate_offer_table(s) if frame is None else frame
@@ -456,8 +449,6 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
 
     def predict(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per evaluation customer: outcome under each arm (mu), each offer's uplift and spend."""
-        from experiments.models.uplift.fitting import response_scores
-
         fit = fit_arm_models(X[tr], bought[tr], arm[tr], n_arms=k + 1, folds=s.folds, seed=model_seed,
                              X_new=X[ev], learner="s", binary=True)
         assert fit.new is not None
@@ -574,8 +565,6 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
 
 
 def _media(offer: str, cookie: np.ndarray) -> np.ndarray:
-    from experiments.simulate.offers import CODE_COST, DYNAMIC_AD_COST, REMINDER_COST
-
     if offer == "dynamic_ad":
         return DYNAMIC_AD_COST * cookie
     return np.full(cookie.shape[0], REMINDER_COST if offer == "reminder" else CODE_COST)

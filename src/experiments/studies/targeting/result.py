@@ -28,6 +28,7 @@ import polars as pl
 
 from experiments.charts import uplift as uc
 from experiments.formatting import fmt, money
+from experiments.stats.srm import srm_test
 from experiments.studies.base import Figure, Verdict
 from experiments.studies.targeting import words
 from experiments.studies.targeting.numbers import (
@@ -41,7 +42,8 @@ from experiments.studies.targeting.numbers import (
     offer_settings,
     simulate,
 )
-from experiments.studies.targeting.scenario import LEARNER_NAMES, TargetingScenario
+from experiments.studies.targeting.scenario import TargetingScenario
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = [
     "DELAYS",
@@ -107,8 +109,6 @@ class TargetingResult(TargetingNumbers):
 
     def data_checks(self) -> list[str]:
         """Part and arm sizes, and the sample-ratio test of the assignment."""
-        from experiments.stats.srm import srm_test
-
         s = self.scenario
         lines = []
         for part, counts in self.arm_counts.items():
@@ -314,4 +314,3 @@ def result_from_table(frame: pl.DataFrame, scenario: TargetingScenario, *, with_
 def run(scenario: TargetingScenario) -> TargetingResult:
     """Simulate the randomised campaign, fit and judge the policies, and trace the first-touch curve."""
     return result_from_table(simulate(scenario), scenario)
-

@@ -21,21 +21,16 @@ from typing import Any
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
 from experiments.studies.remarketing.scenario import ARMS, CampaignFields, RemarketingScenario
+from experiments.uplift_learners import LEARNERS
 from experiments.worlds import targeting_scenario
 
-__all__ = ["DEFAULTS", "LEARNERS", "LEARNER_NAMES", "OFFER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
+__all__ = ["DEFAULTS", "OFFER_NAMES", "PARAMETERS", "WORLD", "TargetingScenario"]
 
 #: Remarketing parameters the targeting study exposes (the rest keep the remarketing defaults).
 WORLD: tuple[str, ...] = (
     "n_customers", "seed", "audience", "channels", "frequency_cap", "days", "incentive", "discount",
     "margin", "first_touch_hours", "email_messages", "message_spacing_hours", "reactance", "peak_season",
 )
-#: Short names of the uplift learners (those of :mod:`experiments.models.uplift.learners`, named here so
-#: that reading the parameters does not load scikit-learn).
-LEARNERS: tuple[str, ...] = ("s", "t", "x", "transformed")
-#: Readable names of the uplift learners.
-LEARNER_NAMES: dict[str, str] = {"s": "S-learner", "t": "T-learner", "x": "X-learner",
-                                 "transformed": "transformed outcome"}
 _SHARE_RULE = "auto, or a share of customers in (0, 1]"
 #: The offers of the offer-for-whom test (those of :mod:`experiments.simulate.offers`).
 OFFER_NAMES: tuple[str, ...] = ("reminder", "dynamic_ad", "discount", "free_shipping")

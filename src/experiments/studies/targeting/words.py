@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 
 from experiments.formatting import fmt, money
+from experiments.simulate.offers import CODE_COST, DYNAMIC_AD_COST, REMINDER_COST
 from experiments.studies.base import Verdict
 from experiments.studies.campaign_world import world_assumptions
 from experiments.studies.targeting.numbers import (
@@ -14,7 +15,7 @@ from experiments.studies.targeting.numbers import (
     OFFER_WORDS,
     TargetingNumbers,
 )
-from experiments.studies.targeting.scenario import LEARNER_NAMES
+from experiments.uplift_learners import LEARNER_NAMES
 
 __all__ = [
     "assumptions", "delay_sentence", "group_pct", "hours", "incentive_words", "offer_assumptions",
@@ -183,7 +184,6 @@ def offer_assumptions(r: TargetingNumbers) -> list[str]:
     """How the offer test is set up and what its offers do (every number an assumption)."""
     if r.offers is None:
         return []
-    from experiments.simulate.offers import CODE_COST, DYNAMIC_AD_COST, REMINDER_COST
 
     s = r.scenario
     return [

@@ -31,7 +31,9 @@ import polars as pl
 from experiments.errors import DataError, ParameterError
 from experiments.stats import tails
 from experiments.stats.battery import Battery, battery, check_bayes, check_options, unsegmented
+from experiments.stats.bootstrap import bootstrap_effects
 from experiments.stats.database import DatabaseTable
+from experiments.stats.exposed import Exposure
 from experiments.stats.multiple import Correction
 from experiments.stats.quality import (
     ROWS,
@@ -48,6 +50,7 @@ from experiments.stats.quality import (
     value_expr,
     with_small_counts,
 )
+from experiments.stats.regression import lin_residual_sums
 from experiments.stats.results import Effect, SRMResult, effects_frame
 from experiments.stats.sufficient import from_groups, gather_exprs, product_columns
 from experiments.validation import as_int
@@ -478,8 +481,6 @@ def analyze(
     ] if exposure else []
     residuals = None
     if len(covariates) > 1 and lf is not None:
-        from experiments.stats.regression import lin_residual_sums
-
         residuals = lin_residual_sums(lf, unsegmented(table), arm=arm, metrics=list(kinds),
                                       covariates=covariates, values=values)
     out = battery(table, control=control, kinds=kinds, shares=shares, alpha=alpha, correction=correction,
@@ -496,8 +497,6 @@ def analyze(
         alpha=alpha, correction=correction) if quantile_groups is not None else []
     reach = None
     if exposure:
-        from experiments.stats.exposed import Exposure
-
         rates = unsegmented(from_groups(groups, arm=_ARM, metrics=[exposure], segment=seg_key, count=_N,
                                          prefix="\x00x\x00"))
         reach = Exposure(column=exposure, control=control, n=arms,
@@ -559,8 +558,6 @@ def _bootstrap(lf: pl.LazyFrame, *, arm: str, control: str, arms: Sequence[str],
                values: Mapping[str, pl.Expr], n_resamples: int, alpha: float, seed: int
                ) -> list[BootstrapEffect]:
     """The bootstrap's own pass: every metric's values per arm, then the fast exact bootstrap."""
-    from experiments.stats.bootstrap import bootstrap_effects
-
     frame = (lf.select(pl.col(arm).cast(pl.String).alias(_ARM), *[v.alias(m) for m, v in values.items()])
              .filter(pl.col(_ARM).is_in([control, *arms])).collect())
     parts = frame.partition_by(_ARM, as_dict=True)
