@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from experiments.errors import DataError, ParameterError
 from experiments.exact_sums import group_sums
-from experiments.plain import plain
 from experiments.stats.results import TestedDifference
 from experiments.stats.special import ndtr, ndtri
 
@@ -123,10 +121,6 @@ class FactorialContrast(TestedDifference):
     def covers(self, value: float) -> bool:
         """Whether ``value`` lies inside the interval."""
         return self.ci_low <= value <= self.ci_high
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: plain(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row polars frame."""

@@ -39,6 +39,10 @@ class TestedDifference:
         """A copy carrying a multiplicity-adjusted p-value."""
         return replace(self, p_value_adjusted=float(p_adjusted))  # type: ignore[type-var]
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
+        return {k: plain(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
 
 @dataclass(frozen=True)
 class Effect(TestedDifference):
@@ -74,10 +78,6 @@ class Effect(TestedDifference):
     def __iter__(self) -> Iterator[float]:
         yield self.statistic
         yield self.p_value
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready: non-finite numbers become ``None``)."""
-        return {k: plain(v) for k, v in asdict(self).items()}
 
     def to_frame(self) -> pl.DataFrame:
         """One-row polars frame."""

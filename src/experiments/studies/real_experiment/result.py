@@ -48,18 +48,6 @@ class RealExperimentResult(RealExperimentNumbers):
             pl.col("p_adjusted").alias(f"p ({self.result.correction})"),
         )
 
-    def heterogeneity_table(self) -> pl.DataFrame:
-        """Cochran's Q test per segment column and arm on the decision metric."""
-        rows = []
-        for res in self.segment_results:
-            for h in res.heterogeneity:
-                if h.metric != self.scenario.decision_metric:
-                    continue
-                rows.append({"segment column": res.segment, "arm": h.arm, "Q": h.q, "df": h.df,
-                             "p": h.p_value, "I2": h.i2})
-        return pl.DataFrame(rows, schema={"segment column": pl.String, "arm": pl.String, "Q": pl.Float64,
-                                          "df": pl.Int64, "p": pl.Float64, "I2": pl.Float64})
-
     def arms_table(self) -> pl.DataFrame:
         """Rows per arm and the mean of each metric."""
         eff = effects_frame(self.result.overall())
