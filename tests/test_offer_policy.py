@@ -240,3 +240,14 @@ def test_study_offer_policies_against_the_truth(offers) -> None:  # type: ignore
     assert o.data[1].true_added > 0  # browsing data is worth money
     c = o.consent  # (at this size the cost of losing it is within noise; at the defaults it is positive)
     assert c[1] < c[0] < c[2] and np.isfinite(c[3])
+
+
+def test_scenario_refuses_a_whole_discount_and_too_few_offers_up_front() -> None:
+    """A discount of 1 (a free product) and a single offer are refused by the declaration, naming the rule."""
+    from experiments.studies.targeting.scenario import TargetingScenario
+
+    with pytest.raises(ParameterError, match=r"'discount'.*below 1"):
+        TargetingScenario.from_params({"discount": 1.0})
+    with pytest.raises(ParameterError, match=r"'offers'.*at least 2 of"):
+        TargetingScenario.from_params({"offers": "reminder"})
+    assert TargetingScenario.from_params({"discount": 1.0, "offers": "reminder,dynamic_ad"}).discount == 1.0

@@ -26,7 +26,8 @@ def money(x: float | None, digits: int = 2) -> str:
     if bad is not None:
         return bad
     assert x is not None
-    return f"{'-' if x < 0 else ''}${abs(x):,.{digits}f}"
+    text = f"{abs(x):,.{digits}f}"
+    return f"{'-' if x < 0 and text.strip('0.,') else ''}${text}"
 
 
 def number(x: float | int | None, spec: str = ",.4g") -> str:

@@ -16,6 +16,7 @@ __all__ = [
     "as_int",
     "as_probability",
     "as_shares",
+    "choice_count",
     "float_rule",
     "int_rule",
     "pick",
@@ -120,10 +121,15 @@ def as_choice(name: str, value: Any, allowed: Sequence[str]) -> str:
     return value
 
 
+def choice_count(min_count: int) -> str:
+    """How many of a list of choices a value must name: ``any``, ``at least one``, ``at least 2``..."""
+    return "any" if min_count <= 0 else "at least one" if min_count == 1 else f"at least {min_count}"
+
+
 def as_choices(name: str, value: Any, allowed: Sequence[str], *, min_count: int = 1) -> tuple[str, ...]:
     """A list (or comma-separated string) of distinct values from ``allowed``."""
     items = _split(value)
-    rule = f"{'at least one' if min_count else 'any'} of " + ", ".join(allowed) + " (comma-separated)"
+    rule = f"{choice_count(min_count)} of " + ", ".join(allowed) + " (comma-separated)"
     if items is None or len(items) < min_count or len(set(items)) != len(items):
         raise ParameterError(name, value, rule)
     for item in items:

@@ -21,6 +21,7 @@ from experiments.validation import (
     as_float,
     as_int,
     as_shares,
+    choice_count,
     float_rule,
     int_rule,
 )
@@ -127,7 +128,7 @@ def choices(name: str, default: str, help: str, options: Sequence[str], *, min_c
         picked = as_choices(name, value if got is None else got, opts, min_count=min_count)
         return tuple(o for o in opts if o in picked) if ordered else picked
 
-    rule = f"{'at least one' if min_count else 'any'} of " + ", ".join(opts) + " (comma-separated)"
+    rule = f"{choice_count(min_count)} of " + ", ".join(opts) + " (comma-separated)"
     return Param(name, default, help, rule, "str", source, parse=parse, render=lambda v: ",".join(v))
 
 

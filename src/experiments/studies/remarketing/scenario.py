@@ -158,10 +158,11 @@ PARAMETERS: tuple[P.Param, ...] = (
              low=0.0, high=24.0 * 90, low_open=True, source=_A),
     P.probability("reactance", 0.0025, "relative loss of a would-be buyer's purchase per exposure (more "
                   "for habitual and older customers), in [0, 1]", source=_A),
-    P.probability("channel_holdout", 0.2, "share of customers held out of each channel, independently per "
-                  "channel (a factorial design that measures every channel and channel pair); 0 turns it "
-                  "off", source="assumption (a fifth per channel measures each channel to a few purchases "
-                  "per 1,000 at 200,000 customers while 80% of customers still get every channel)"),
+    P.number("channel_holdout", 0.2, "share of customers held out of each channel, independently per "
+             "channel (a factorial design that measures every channel and channel pair); 0 turns it off",
+             low=0.0, high=1.0, high_open=True,
+             source="assumption (a fifth per channel measures each channel to a few purchases per 1,000 at "
+             "200,000 customers while 80% of customers still get every channel)"),
     P.number("display_synergy", 0.35, "extra response to an e-mail or SMS that follows a display "
              "impression within synergy_window_days (0.35: 35% stronger; 0 turns it off)", low=0.0,
              high=5.0, source="Lewis & Nguyen 2015: display raised brand searches by 30-45% (applied to "
@@ -268,9 +269,6 @@ class RemarketingScenario(CampaignFields):
             for arm in shares:
                 if arm.endswith("_incentive"):
                     raise ParameterError("arm_shares", raw, f"no {arm} arm when incentive is 'none'")
-        if typed.get("channel_holdout", 0.0) >= 1.0:
-            raise ParameterError("channel_holdout", typed["channel_holdout"],
-                                 "a share in [0, 1): 1 would hold every customer out of every channel")
         days = typed["days"]
         if typed["first_touch_hours"] >= 24.0 * days:
             raise ParameterError("first_touch_hours", typed["first_touch_hours"],

@@ -127,6 +127,9 @@ class TargetingScenario(CampaignFields):
         if smallest < 50 * typed["folds"]:
             raise ParameterError("n_customers", typed["n_customers"], "enough customers for at least 50 per "
                                  "arm, part and fold (more customers, fewer folds or more even shares)")
+        if "discount" in typed["offers"] and typed["discount"] >= 1.0:
+            raise ParameterError("discount", typed["discount"], "a depth from 0 to below 1 when the offers "
+                                 "include a discount (a free product is not a discount offer)")
         cls._world(typed)
         return typed
 
