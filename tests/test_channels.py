@@ -190,8 +190,8 @@ def test_expected_values_are_the_potential_outcomes(incentive):
 
 
 @pytest.mark.parametrize(("param", "value", "sign"), [
-    ("channel_strength", "email=0.75", -1),
-    ("channel_strength", "email=3", +1),
+    ("channel_strength", "email:0.75", -1),
+    ("channel_strength", "email:3", +1),
     ("channel_intrusiveness", "email=0", +1),
     ("channel_intrusiveness", "email=4", -1),
 ])
@@ -211,20 +211,20 @@ def test_channel_trait_parameters_move_that_channel_truth(param, value, sign):
 def test_channel_trait_parameters_default_to_the_table_and_round_trip():
     s = _scenario()
     assert s.channel_traits == TRAITS
-    assert s.to_params()["channel_strength"] == "display=1,social=0.8,email=1.5,sms=1.5,native=0.6"
-    partial = _scenario(channel_half_life="sms=0.25")
+    assert s.to_params()["channel_strength"] == "display:1,social:0.8,email:1.5,sms:1.5,native:0.6"
+    partial = _scenario(channel_half_life="sms:0.25")
     assert dict(partial.channel_half_life) == {**{c: t.half_life for c, t in TRAITS.items()}, "sms": 0.25}
     assert RemarketingScenario.from_params(partial.to_params()) == partial
     changed = partial.changed()
-    assert changed["channel_half_life"] == "display=1,social=1,email=2,sms=0.25,native=1"
+    assert changed["channel_half_life"] == "display:1,social:1,email:2,sms:0.25,native:1"
     assert "channel_strength" not in changed and "channel_intrusiveness" not in changed
 
 
 @pytest.mark.parametrize(("param", "value", "bad"), [
     ("channel_strength", "tv=2", "tv=2"),
-    ("channel_strength", "sms=0", "sms=0"),
+    ("channel_strength", "sms:0", "sms:0"),
     ("channel_strength", "sms=-1", "sms=-1"),
-    ("channel_intrusiveness", "email=-0.5", "email=-0.5"),
+    ("channel_intrusiveness", "email:-0.5", "email:-0.5"),
     ("channel_intrusiveness", "email=nan", "email=nan"),
     ("channel_half_life", "email=inf", "email=inf"),
     ("channel_half_life", "email", "email"),

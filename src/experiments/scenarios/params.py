@@ -153,8 +153,10 @@ def _number_text(x: float) -> str:
 
 def mapping(name: str, default: str, help: str, options: Sequence[str], *, low: float = 0.0,
             low_open: bool = False, source: str = "") -> Param:
-    """``label=number`` pairs over ``options`` (e.g. ``"display=1,email=1.5"``); typed as a tuple of
-    ``(label, number)`` pairs, one per option in ``options`` order.
+    """``label:number`` pairs over ``options`` (e.g. ``"display:1,email:1.5"``; ``label=number`` is read
+    too); typed as a tuple of ``(label, number)`` pairs, one per option in ``options`` order.
+
+    Written with ``:`` as :func:`shares` is: papermill skips a parameters-cell line holding two ``=``.
 
     ``default`` names every option; a value may name only some, which then override the default's
     numbers for those labels alone. Each number is finite and at least ``low`` (more than ``low`` when
@@ -162,18 +164,18 @@ def mapping(name: str, default: str, help: str, options: Sequence[str], *, low: 
     """
     opts = tuple(options)
     bound = f"more than {low:g}" if low_open else f"{low:g} or more"
-    rule = (f"label=number pairs, comma-separated, labels from {', '.join(opts)} (each at most once; "
+    rule = (f"label:number pairs, comma-separated, labels from {', '.join(opts)} (each at most once; "
             f"labels not named keep their default), each number finite and {bound}")
 
     def items(value: Any) -> list[tuple[Any, Any, Any]]:
         if isinstance(value, Mapping):
-            return [(f"{k}={v}", k, v) for k, v in value.items()]
+            return [(f"{k}:{v}", k, v) for k, v in value.items()]
         got = as_text(value)
         if got is None:
             raise ParameterError(name, value, rule)
         out = []
         for item in (part.strip() for part in got.split(",")):
-            label, sep, number = item.partition("=")
+            label, sep, number = item.replace("=", ":", 1).partition(":")
             if not sep:
                 raise ParameterError(name, item, rule)
             out.append((item, label.strip(), number.strip()))
@@ -204,7 +206,7 @@ def mapping(name: str, default: str, help: str, options: Sequence[str], *, low: 
         return tuple((o, got[o]) for o in opts)
 
     return Param(name, default, help, rule, "str", source, parse=parse,
-                 render=lambda v: ",".join(f"{a}={_number_text(float(x))}" for a, x in v))
+                 render=lambda v: ",".join(f"{a}:{_number_text(float(x))}" for a, x in v))
 
 
 def as_text(value: Any) -> str | None:

@@ -96,8 +96,8 @@ LEVER_PARAMETERS: tuple[P.Param, ...] = (
 
 
 def _table(trait: str) -> str:
-    """One trait of :data:`TRAITS` for every channel, as ``display=1,social=0.8,...``."""
-    return ",".join(f"{c}={getattr(TRAITS[c], trait):g}" for c in CHANNELS)
+    """One trait of :data:`TRAITS` for every channel, as ``display:1,social:0.8,...``."""
+    return ",".join(f"{c}:{getattr(TRAITS[c], trait):g}" for c in CHANNELS)
 
 
 _PARTIAL = "; naming only some channels changes only those"
@@ -105,13 +105,13 @@ _PARTIAL = "; naming only some channels changes only those"
 #: relative to display (:mod:`experiments.simulate.channels`; no published per-channel figure exists).
 CHANNEL_TRAIT_PARAMETERS: tuple[P.Param, ...] = (
     P.mapping("channel_strength", _table("strength"), "reminder response per exposure of each channel, "
-              "relative to display (channel=number, more than 0)" + _PARTIAL, CHANNELS, low_open=True,
+              "relative to display (channel:number, more than 0)" + _PARTIAL, CHANNELS, low_open=True,
               source=_A),
     P.mapping("channel_intrusiveness", _table("intrusiveness"), "multiplier of the reactance and "
-              "annoyance of each exposure of each channel, relative to display (channel=number, 0 or "
+              "annoyance of each exposure of each channel, relative to display (channel:number, 0 or "
               "more)" + _PARTIAL, CHANNELS, source=_A),
     P.mapping("channel_half_life", _table("half_life"), "multiplier of the reminder's half-life for each "
-              "channel, relative to display (channel=number, more than 0)" + _PARTIAL, CHANNELS,
+              "channel, relative to display (channel:number, more than 0)" + _PARTIAL, CHANNELS,
               low_open=True, source=_A),
 )
 #: Every parameter, declared once: default, rule, help and source.
