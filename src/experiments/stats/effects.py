@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from experiments.errors import ParameterError
+from experiments.errors import DataError, ParameterError
 from experiments.stats.results import Effect
 from experiments.stats.special import ndtr, ndtri, stdtr, stdtrit
 from experiments.stats.sufficient import ArmStatistics, SampleStats
@@ -137,6 +137,10 @@ def proportion_effect(
     if method not in ("wald", "score", "newcomb", "auto"):
         raise ParameterError("method", method, "wald, score, newcomb or auto")
     c1, n1, c0, n0 = round(treatment.sum), treatment.n, round(control.sum), control.n
+    if n1 == 0 or n0 == 0:
+        empty = arm if n1 == 0 else control_label
+        raise DataError(f"no units in {empty!r} for {metric!r}: a proportion needs at least one unit in each "
+                        "arm")
     if method == "auto":
         method = "newcomb" if small_count_reason(c1, n1, c0, n0) else "wald"
     p1, p0 = c1 / n1, c0 / n0

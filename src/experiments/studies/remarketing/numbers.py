@@ -6,6 +6,7 @@ says what they mean (the verdict sentences live here, in ``studies``, not in ``s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -131,9 +132,10 @@ class RemarketingAnalysis:
                 ("incremental ROAS", "x", eco.iroas, eco.iroas_low, eco.iroas_high, t["iroas"]),
             ]
             for measure, unit, est, low, high, true in items:
-                rows.append({"arm": arm, "measure": measure, "unit": unit, "estimate": float(est),
-                             "low": float(low), "high": float(high), "truth": float(true),
-                             "covered": bool(low <= true <= high)})
+                # a ratio's truth is None where its denominator is not positive (no true extra buyers)
+                rows.append({"arm": arm, "measure": measure, "unit": unit, "estimate": _float(est),
+                             "low": _float(low), "high": _float(high), "truth": _float(true),
+                             "covered": None if true is None else bool(low <= true <= high)})
         return pl.DataFrame(rows)
 
     # ----- what the report says -------------------------------------------------------------------
@@ -269,6 +271,12 @@ def measure(
     kinds = {**METRICS, "_net_margin": "continuous"}
     treatments = [a for a in arms if a != control]
     itt = compare(table, control=control, kinds=kinds, alpha=alpha, arms=treatments)  # type: ignore[arg-type]
+    for arm in arms:
+        reached = table.stats(arm, "cost", "true").n if "true" in table.segments() else 0
+        if reached < 2:
+            raise DataError(f"arm {arm!r} has {reached} customers who could be reached on the campaign's "
+                            "channels; need at least 2: choose other channels or raise their reach (cookie "
+                            "match, social account and opt-in rates)")
     exposed = compare(table, control=control, kinds=kinds, alpha=alpha, arms=treatments,  # type: ignore[arg-type]
                       segment="true")
     economics = []
@@ -551,3 +559,8 @@ def measure_levers(frame: pl.DataFrame, *, arms: Sequence[str], control: str = "
         purchases_total=tuple(_group_effects(all_effects, "purchases_total", "orders", 1000.0, truth_all)),
         wasted_cost_per_1000={r["arm"]: float(r["w"]) for r in wasted.iter_rows(named=True)},
     )
+
+
+def _float(x: float | None) -> float:
+    """A number for a table column, NaN for a missing one."""
+    return math.nan if x is None else float(x)

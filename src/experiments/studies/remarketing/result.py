@@ -118,7 +118,7 @@ def truth_table(analysis: RemarketingAnalysis) -> pl.DataFrame:
             "arm": r["arm"], "measure": r["measure"], "estimate": unit_value(r["estimate"], r["unit"]),
             "95% interval": f"{unit_value(r['low'], r['unit'])} to {unit_value(r['high'], r['unit'])}",
             "true value": unit_value(r["truth"], r["unit"]),
-            "interval holds truth": "yes" if r["covered"] else "no",
+            "interval holds truth": "n/a" if r["covered"] is None else "yes" if r["covered"] else "no",
         })
     return pl.DataFrame(rows)
 

@@ -551,6 +551,7 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
         X = design.X.copy()
         browse = _columns(design, list(FEATURE_SOURCES["browsing"]))
         X[np.ix_(lost, browse)] = np.nan
+        X = X[:, ~np.all(np.isnan(X), axis=0)]  # with every customer's browsing lost, no browsing column
         _mu_c, u_c, c_c = predict(X)
         pol, t_c = judge("consent", "consent lost", assign_offers(u_c, c_c, budget=budget), mu)
         d = compare_terms(terms["model"], t_c, scale=1000.0).difference
