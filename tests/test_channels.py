@@ -187,3 +187,53 @@ def test_expected_values_are_the_potential_outcomes(incentive):
     under = (delivery.exposures[rows] < s.frequency_cap)
     np.testing.assert_allclose(p_rows[under], p[rows][under], rtol=1e-12)
     np.testing.assert_allclose(value_rows[under], value[rows][under], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("param", "value", "sign"), [
+    ("channel_strength", "email:0.75", -1),
+    ("channel_strength", "email:3", +1),
+    ("channel_intrusiveness", "email=0", +1),
+    ("channel_intrusiveness", "email=4", -1),
+])
+def test_channel_trait_parameters_move_that_channel_truth(param, value, sign):
+    """The scenario's trait parameters reach the simulator: a stronger or less intrusive e-mail creates more
+    purchases; the other channels' traits stay the table's."""
+    small = {"n_customers": 10_000, "channels": "display,email", "reactance": 0.02}
+    base = _scenario(**small)
+    moved = _scenario(**small, **{param: value})
+    assert moved.channel_traits["display"] == TRAITS["display"]
+    assert moved.channel_traits["email"].unsubscribe == TRAITS["email"].unsubscribe
+    before = simulate_remarketing(base)["cate_channel_converted__email"].mean()
+    after = simulate_remarketing(moved)["cate_channel_converted__email"].mean()
+    assert sign * (after - before) > 0, (before, after)
+
+
+def test_channel_trait_parameters_default_to_the_table_and_round_trip():
+    s = _scenario()
+    assert s.channel_traits == TRAITS
+    assert s.to_params()["channel_strength"] == "display:1,social:0.8,email:1.5,sms:1.5,native:0.6"
+    partial = _scenario(channel_half_life="sms:0.25")
+    assert dict(partial.channel_half_life) == {**{c: t.half_life for c, t in TRAITS.items()}, "sms": 0.25}
+    assert RemarketingScenario.from_params(partial.to_params()) == partial
+    changed = partial.changed()
+    assert changed["channel_half_life"] == "display:1,social:1,email:2,sms:0.25,native:1"
+    assert "channel_strength" not in changed and "channel_intrusiveness" not in changed
+
+
+@pytest.mark.parametrize(("param", "value", "bad"), [
+    ("channel_strength", "tv=2", "tv=2"),
+    ("channel_strength", "sms:0", "sms:0"),
+    ("channel_strength", "sms=-1", "sms=-1"),
+    ("channel_intrusiveness", "email:-0.5", "email:-0.5"),
+    ("channel_intrusiveness", "email=nan", "email=nan"),
+    ("channel_half_life", "email=inf", "email=inf"),
+    ("channel_half_life", "email", "email"),
+    ("channel_half_life", "email=x", "email=x"),
+    ("channel_strength", "sms=1,sms=2", "sms=2"),
+])
+def test_bad_channel_trait_values_name_the_parameter(param, value, bad):
+    with pytest.raises(ParameterError) as err:
+        _scenario(**{param: value})
+    assert err.value.name == param
+    assert bad in str(err.value) and "display, social, email, sms, native" in str(err.value)
+    assert "\n" not in str(err.value)

@@ -62,6 +62,9 @@ def _hillstrom_copy() -> str:
 TEXT_VALUES: dict[tuple[str, str], Any] = {
     ("remarketing", "channels"): "display,email",
     ("remarketing", "arm_shares"): "holdout:0.1,generic:0.3,dynamic:0.3,dynamic_incentive:0.3",
+    ("remarketing", "channel_strength"): "sms:2,email:1",
+    ("remarketing", "channel_intrusiveness"): "sms:1",
+    ("remarketing", "channel_half_life"): "email:3",
     ("targeting", "channels"): "display,email",
     ("targeting", "other_learners"): "s",
     ("targeting", "policy_share"): "0.35",

@@ -9,7 +9,7 @@ what is allowed, and how to turn the typed value back into the literal. The note
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "choice",
     "choices",
     "integer",
+    "mapping",
     "number",
     "probability",
     "shares",
@@ -143,6 +144,69 @@ def shares(name: str, default: str, help: str, options: Sequence[str], *, source
     rule = "label:share pairs summing to 1, labels from " + ", ".join(opts)
     return Param(name, default, help, rule, "str", source, parse=parse,
                  render=lambda v: ",".join(f"{a}:{s!r}" for a, s in v))
+
+
+def _number_text(x: float) -> str:
+    """A number as its shortest literal, a whole number without ``.0`` (``1.0`` -> ``"1"``)."""
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def mapping(name: str, default: str, help: str, options: Sequence[str], *, low: float = 0.0,
+            low_open: bool = False, source: str = "") -> Param:
+    """``label:number`` pairs over ``options`` (e.g. ``"display:1,email:1.5"``; ``label=number`` is read
+    too); typed as a tuple of ``(label, number)`` pairs, one per option in ``options`` order.
+
+    Written with ``:`` as :func:`shares` is: papermill skips a parameters-cell line holding two ``=``.
+
+    ``default`` names every option; a value may name only some, which then override the default's
+    numbers for those labels alone. Each number is finite and at least ``low`` (more than ``low`` when
+    ``low_open``).
+    """
+    opts = tuple(options)
+    bound = f"more than {low:g}" if low_open else f"{low:g} or more"
+    rule = (f"label:number pairs, comma-separated, labels from {', '.join(opts)} (each at most once; "
+            f"labels not named keep their default), each number finite and {bound}")
+
+    def items(value: Any) -> list[tuple[Any, Any, Any]]:
+        if isinstance(value, Mapping):
+            return [(f"{k}:{v}", k, v) for k, v in value.items()]
+        got = as_text(value)
+        if got is None:
+            raise ParameterError(name, value, rule)
+        out = []
+        for item in (part.strip() for part in got.split(",")):
+            label, sep, number = item.replace("=", ":", 1).partition(":")
+            if not sep:
+                raise ParameterError(name, item, rule)
+            out.append((item, label.strip(), number.strip()))
+        return out
+
+    def read(value: Any) -> dict[str, float]:
+        got: dict[str, float] = {}
+        for item, label, number in items(value):
+            if label not in opts:
+                raise ParameterError(name, item, rule)
+            if label in got:
+                raise ParameterError(name, item, rule + f" ({label} named twice)")
+            try:
+                x = float(number)
+            except (TypeError, ValueError):
+                raise ParameterError(name, item, rule) from None
+            if not math.isfinite(x) or x < low or (low_open and x == low):
+                raise ParameterError(name, item, rule)
+            got[label] = x
+        return got
+
+    base = read(default)
+    if set(base) != set(opts):
+        raise ValueError(f"{name}: the default must name every one of {', '.join(opts)}")
+
+    def parse(value: Any) -> tuple[tuple[str, float], ...]:
+        got = {**base, **read(value)}
+        return tuple((o, got[o]) for o in opts)
+
+    return Param(name, default, help, rule, "str", source, parse=parse,
+                 render=lambda v: ",".join(f"{a}:{_number_text(float(x))}" for a, x in v))
 
 
 def as_text(value: Any) -> str | None:

@@ -306,7 +306,8 @@ def channel_assumptions(scenario: object) -> list[str]:
              + f", half-life x{traits[c].half_life:g}" for c in s.channels]  # type: ignore[attr-defined]
     out = [
         "Channels differ (relative to display; all assumptions, no published per-channel ranking exists): "
-        + "; ".join(parts) + ". Native does not interrupt (intrusiveness 0.2).",
+        + "; ".join(parts)
+        + f". Native does not interrupt (intrusiveness {traits['native'].intrusiveness:g}).",
         f"Display lifts an e-mail or SMS that follows within {s.synergy_window_days:g} days by "  # type: ignore[attr-defined]
         f"{s.display_synergy:.0%} ({SYNERGY_SOURCE}); channels also compete for the "  # type: ignore[attr-defined]
         "frequency cap, so a pair's net interaction can be negative.",

@@ -28,7 +28,9 @@ Published figures behind the defaults (each parameter also names its source):
   display impression (``display_synergy``; the transfer is an assumption).
 - Channels differ in response strength, intrusiveness and reminder half-life
   (:data:`experiments.simulate.channels.TRAITS`): no published per-channel figure, all assumptions, which
-  the factorial channel holdout (``channel_holdout``) measures.
+  the factorial channel holdout (``channel_holdout``) measures. So they are levers a strategist pulls
+  (``channel_strength``, ``channel_intrusiveness``, ``channel_half_life``, defaulting to that table, source
+  ``assumption``); each channel's unsubscribe multiplier stays the table's.
 
 Every other default is an assumption and says so.
 """
@@ -41,12 +43,14 @@ from typing import Any
 from experiments.errors import ParameterError
 from experiments.scenarios import params as P
 from experiments.scenarios.base import Scenario
+from experiments.simulate.channels import TRAITS, ChannelTraits
 from experiments.worlds import ARMS, AUDIENCES, CAMPAIGN_CHANNELS
 
 __all__ = [
     "ARMS",
     "AUDIENCES",
     "CHANNELS",
+    "CHANNEL_TRAIT_PARAMETERS",
     "DEFAULTS",
     "INCENTIVES",
     "LEVER_PARAMETERS",
@@ -88,6 +92,27 @@ LEVER_PARAMETERS: tuple[P.Param, ...] = (
                   source="assumption (forward buying after promotions: Anderson & Simester 2004)"),
     P.integer("post_days", 14, "days after the campaign window in which purchases are observed for the "
               "dip (1-90)", low=1, high=90, source=_A),
+)
+
+
+def _table(trait: str) -> str:
+    """One trait of :data:`TRAITS` for every channel, as ``display:1,social:0.8,...``."""
+    return ",".join(f"{c}:{getattr(TRAITS[c], trait):g}" for c in CHANNELS)
+
+
+_PARTIAL = "; naming only some channels changes only those"
+#: The channel traits as levers: response strength, intrusiveness and reminder half-life per channel,
+#: relative to display (:mod:`experiments.simulate.channels`; no published per-channel figure exists).
+CHANNEL_TRAIT_PARAMETERS: tuple[P.Param, ...] = (
+    P.mapping("channel_strength", _table("strength"), "reminder response per exposure of each channel, "
+              "relative to display (channel:number, more than 0)" + _PARTIAL, CHANNELS, low_open=True,
+              source=_A),
+    P.mapping("channel_intrusiveness", _table("intrusiveness"), "multiplier of the reactance and "
+              "annoyance of each exposure of each channel, relative to display (channel:number, 0 or "
+              "more)" + _PARTIAL, CHANNELS, source=_A),
+    P.mapping("channel_half_life", _table("half_life"), "multiplier of the reminder's half-life for each "
+              "channel, relative to display (channel:number, more than 0)" + _PARTIAL, CHANNELS,
+              low_open=True, source=_A),
 )
 #: Every parameter, declared once: default, rule, help and source.
 PARAMETERS: tuple[P.Param, ...] = (
@@ -178,6 +203,7 @@ PARAMETERS: tuple[P.Param, ...] = (
              source="Right Side Up / Varos: Meta CPM $8.6-12.2 through 2024, top about 1.4 times the "
              "bottom (reading it as seasonal is an assumption)"),
     *LEVER_PARAMETERS,
+    *CHANNEL_TRAIT_PARAMETERS,
 )
 
 #: Defaults of every parameter, as plain literals (what a notebook's ``parameters`` cell holds).
@@ -254,6 +280,9 @@ class RemarketingScenario(CampaignFields):
     peak_response_multiplier: float
     pull_forward: float
     post_days: int
+    channel_strength: tuple[tuple[str, float], ...]
+    channel_intrusiveness: tuple[tuple[str, float], ...]
+    channel_half_life: tuple[tuple[str, float], ...]
 
     @classmethod
     def check(cls, typed: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +326,16 @@ class RemarketingScenario(CampaignFields):
         ``uplift_group`` in the simulated table compares this arm with the holdout.
         """
         return max(self.treatment_arms, key=lambda arm: (self.shares[arm], -ARMS.index(arm)))
+
+    @property
+    def channel_traits(self) -> dict[str, ChannelTraits]:
+        """Each channel's traits (what :func:`~experiments.simulate.channels.traits_of` reads): strength,
+        intrusiveness and half-life from the parameters, the unsubscribe multiplier from
+        :data:`~experiments.simulate.channels.TRAITS`."""
+        strength, intrusive, half = (dict(self.channel_strength), dict(self.channel_intrusiveness),
+                                     dict(self.channel_half_life))
+        return {c: ChannelTraits(strength[c], intrusive[c], t.unsubscribe, half[c], t.source)
+                for c, t in TRAITS.items()}
 
     @property
     def reminder_lift(self) -> float:
