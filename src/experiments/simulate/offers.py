@@ -49,8 +49,10 @@ __all__ = [
     "AssignmentValue",
     "OfferSettings",
     "assignment_value",
+    "media_cost",
     "oracle_assignment",
     "simulate_offers",
+    "subsidy",
 ]
 
 #: The offers, in the order of their arm codes 1..4 (code 0 is the control).
@@ -154,13 +156,15 @@ def _arm_probabilities(world: CampaignWorld, s: OfferSettings, *, audience: np.n
     return p0, out
 
 
-def _media(name: str, email: np.ndarray, cookie: np.ndarray) -> np.ndarray:
+def media_cost(name: str, cookie: np.ndarray) -> np.ndarray:
+    """Media cost of offer ``name`` for each customer (a dynamic ad only reaches cookie-matched ones)."""
     if name == "dynamic_ad":
         return DYNAMIC_AD_COST * cookie
-    return np.full(email.shape[0], REMINDER_COST if name == "reminder" else CODE_COST)
+    return np.full(cookie.shape[0], REMINDER_COST if name == "reminder" else CODE_COST)
 
 
-def _subsidy(name: str, s: OfferSettings, order_value: np.ndarray) -> np.ndarray:
+def subsidy(name: str, s: OfferSettings, order_value: np.ndarray) -> np.ndarray:
+    """What offer ``name`` pays on a purchase of ``order_value`` (the discount, or the shipping fee)."""
     if name == "discount":
         return s.discount * order_value
     if name == "free_shipping":
@@ -207,13 +211,13 @@ def _chunk(world: CampaignWorld, s: OfferSettings, rng: np.random.Generator, sta
     pot_converted = {CONTROL: converted0}
     truth = {}
     for name in s.offers:
-        media = _media(name, email, cookie)
+        media = media_cost(name, cookie)
         conv = u < p[name]
-        paid = np.where(conv, _subsidy(name, s, value), 0.0)
+        paid = np.where(conv, subsidy(name, s, value), 0.0)
         pot_converted[name] = conv
         pot_spend[name] = media + paid
         pot_profit[name] = np.where(conv, m * value, 0.0) - paid - media
-        sub_mean = _subsidy(name, s, pop.order_value)
+        sub_mean = subsidy(name, s, pop.order_value)
         truth[f"cate_profit__{name}"] = (p[name] * (expected_margin - sub_mean) - media
                                          - p0 * expected_margin)
         truth[f"cate_spend__{name}"] = media + p[name] * sub_mean

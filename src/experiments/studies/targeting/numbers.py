@@ -29,15 +29,14 @@ from experiments.models.uplift.offers import (
     term_value,
 )
 from experiments.simulate.offers import (
-    CODE_COST,
-    DYNAMIC_AD_COST,
     FEATURE_SOURCES,
     OFFER_FEATURES,
-    REMINDER_COST,
     OfferSettings,
     assignment_value,
+    media_cost,
     oracle_assignment,
     simulate_offers,
+    subsidy,
 )
 from experiments.simulate.remarketing import cate_column
 from experiments.simulate.targeting import (
@@ -444,7 +443,7 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
     budget = s.offer_budget / 1000.0
     m = s.margin
     cookie = part["cookie_matched"].cast(pl.Float64).to_numpy()
-    media = np.column_stack([_media(o, cookie) for o in offers])
+    media = np.column_stack([media_cost(o, cookie) for o in offers])
     design = design_matrix(frame, OFFER_FEATURES)
 
     def predict(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -455,7 +454,7 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
         buyers = tr & (bought > 0)
         basket = np.maximum(response_scores(X[buyers], value[buyers], X[ev], random_state=model_seed), 0.0)
         p = fit.new
-        paid = np.column_stack([_paid(o, settings, basket) for o in offers])
+        paid = np.column_stack([subsidy(o, settings, basket) for o in offers])
         mu = np.column_stack([p[:, 0] * m * basket,
                               *(p[:, j + 1] * (m * basket - paid[:, j]) - media[:, j] for j in range(k))])
         return mu, mu[:, 1:] - mu[:, :1], media + p[:, 1:] * paid
@@ -564,19 +563,6 @@ def measure_offers(scenario: TargetingScenario, frame: pl.DataFrame | None = Non
         gap_to_rule=(g.estimate, g.ci_low, g.ci_high),
         rule=rule_text, single_offer=offers[single - 1], curve=curve, data=tuple(data), consent=consent)
 
-
-def _media(offer: str, cookie: np.ndarray) -> np.ndarray:
-    if offer == "dynamic_ad":
-        return DYNAMIC_AD_COST * cookie
-    return np.full(cookie.shape[0], REMINDER_COST if offer == "reminder" else CODE_COST)
-
-
-def _paid(offer: str, settings: Any, basket: np.ndarray) -> np.ndarray:
-    if offer == "discount":
-        return settings.discount * basket
-    if offer == "free_shipping":
-        return np.full(basket.shape[0], settings.shipping_fee)
-    return np.zeros(basket.shape[0])
 
 
 def _columns(design: Any, features: list[str]) -> list[int]:
