@@ -14,7 +14,7 @@ Each channel has traits relative to display, the reference (:data:`TRAITS`):
   the default 0.69 a day, Sahni, Narayanan & Kalyanam 2019, read from display). An e-mail waits in the
   inbox (2), an SMS is read at once and forgotten (0.5).
 
-No credible published per-channel ranking of remarketing response exists (``../shared/REFERENCES.md``),
+No credible published per-channel ranking of remarketing response was found (the README lists the sources),
 so every trait is an assumption, and the factorial channel holdout (``channel_holdout``) is there to
 measure them.
 
